@@ -1,0 +1,53 @@
+# Hermes: `make run` sets everything up and runs the daily job on the bundled data;
+# `make test` runs every quality gate. Both create .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHONDONTWRITEBYTECODE := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup run test lint sql-lint py-lint pytest dbt-test docs bench minio-up minio-down clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/hermes run
+
+test: setup lint pytest
+
+lint: sql-lint py-lint
+
+sql-lint: setup
+	$(BIN)/sqlfluff lint models macros tests
+
+py-lint: setup
+	$(BIN)/ruff check python flows bench
+	$(BIN)/ruff format --check python flows bench
+
+pytest: setup
+	$(BIN)/pytest
+
+docs: setup
+	$(BIN)/dbt docs generate --project-dir . --profiles-dir profiles
+
+bench: setup
+	$(BIN)/python -m bench
+
+minio-up:
+	docker compose up -d minio minio-init
+
+minio-down:
+	docker compose down
+
+clean:
+	rm -rf lake target logs

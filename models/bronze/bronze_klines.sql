@@ -1,0 +1,59 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    partitioned_by=['symbol', 'interval'],
+  )
+}}
+
+with
+
+manifest as (
+
+    select * from {{ source('landing', 'files') }}
+    {% if is_incremental() %}
+        -- only source files landed (or replaced) since the last build
+        where ingested_at > (
+            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+        )
+    {% endif %}
+
+),
+
+decoded as (
+
+    select * from read_parquet({{ decoded_files_glob() }}, filename = true)
+
+),
+
+landed as (
+
+    select
+        manifest.provider,
+        manifest.market,
+        manifest.symbol,
+        manifest.interval,
+        decoded.line_number,
+        decoded.open_time,
+        decoded.open,
+        decoded.high,
+        decoded.low,
+        decoded.close,
+        decoded.volume,
+        decoded.close_time,
+        decoded.quote_asset_volume,
+        decoded.number_of_trades,
+        decoded.taker_buy_base_asset_volume,
+        decoded.taker_buy_quote_asset_volume,
+        decoded.time_unit,
+        manifest.source_file,
+        manifest.source_sha256,
+        manifest.ingested_at
+    from decoded
+    -- the join prunes the glob to the manifest's files (dynamic filter on filename)
+    inner join manifest on decoded.filename = manifest.decoded_file
+
+)
+
+select * from landed

@@ -1,0 +1,84 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval', 'year(open_time)'],
+  )
+}}
+
+with
+
+bronze as (
+
+    select * from {{ ref('bronze_klines') }}
+    {% if is_incremental() %}
+        -- rows landed since the last build; they win over what silver already holds
+        where ingested_at > (
+            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+        )
+    {% endif %}
+
+),
+
+typed as (
+
+    select
+        provider,
+        market,
+        symbol,
+        interval,
+        {{ epoch_to_timestamp('open_time', 'time_unit') }} as open_time,
+        coalesce(
+            {{ epoch_to_timestamp('close_time', 'time_unit') }},
+            {{ epoch_to_timestamp('open_time', 'time_unit') }}
+            + {{ interval_length('interval') }} - to_milliseconds(1)
+        ) as close_time,
+        open::double as open,
+        high::double as high,
+        low::double as low,
+        close::double as close,
+        volume::double as volume,
+        quote_asset_volume::double as quote_asset_volume,
+        number_of_trades::bigint as number_of_trades,
+        taker_buy_base_asset_volume::double as taker_buy_base_asset_volume,
+        taker_buy_quote_asset_volume::double as taker_buy_quote_asset_volume,
+        source_file,
+        source_sha256,
+        ingested_at,
+        line_number
+    from bronze
+
+),
+
+latest as (
+
+    -- one row per candle: the latest ingest wins
+    select * exclude (line_number)
+    from typed
+    qualify row_number() over (
+        partition by symbol, interval, open_time
+        order by ingested_at desc, source_file desc, line_number desc
+    ) = 1
+
+),
+
+flagged as (
+
+    select
+        *,
+        high >= greatest(open, close) as is_high_valid,
+        low <= least(open, close) as is_low_valid,
+        volume >= 0 as is_volume_valid,
+        least(open, high, low, close) > 0 as is_price_positive,
+        (
+            high >= greatest(open, close)
+            and low <= least(open, close)
+            and volume >= 0
+            and least(open, high, low, close) > 0
+        ) as is_valid
+    from latest
+
+)
+
+select * from flagged

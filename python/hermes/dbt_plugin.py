@@ -1,0 +1,20 @@
+"""dbt-duckdb plugin: prepares each dbt connection before the profile attaches the lake.
+
+It loads the DuckLake (and, on the ``s3`` target, httpfs) extensions from their PyPI
+packages and registers S3 credentials from the environment as a DuckDB secret, so no
+credential is ever written in ``profiles.yml``, compiled SQL or logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from hermes.config import Settings
+from hermes.lake import prepare_connection
+
+
+class Plugin(BasePlugin):
+    def configure_connection(self, conn: Any) -> None:
+        prepare_connection(conn, Settings.from_env())

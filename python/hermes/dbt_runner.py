@@ -1,0 +1,91 @@
+"""Run dbt in-process (dbtRunner) against the lake described by :class:`Settings`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from hermes.config import PROJECT_ROOT, Settings
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; ``failures`` names the failing nodes and their messages."""
+
+    def __init__(self, command: str, failures: list[str]):
+        self.failures = failures
+        detail = "\n".join(f"  - {f}" for f in failures) or "  (no node result; see dbt log)"
+        super().__init__(f"dbt {command} failed:\n{detail}")
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    resource_type: str
+    status: str
+    message: str
+    execution_time: float
+
+
+def run_dbt(
+    args: Sequence[str],
+    settings: Settings | None = None,
+    *,
+    target_path: Path | None = None,
+    vars: dict[str, Any] | None = None,
+    raise_on_failure: bool = True,
+) -> tuple[dbtRunnerResult, list[NodeResult]]:
+    """Invoke ``dbt <args>`` for the Hermes project; returns the result and per-node results.
+
+    ``target_path`` keeps compiled artifacts out of the shared ``target/`` folder (tests and
+    concurrent runs each use their own).
+    """
+    settings = settings or Settings.from_env()
+    os.environ.update(settings.dbt_env())
+    cli_args = [
+        *args,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT / "profiles"),
+    ]
+    if target_path is not None:
+        cli_args += ["--target-path", str(target_path)]
+        os.environ["DBT_LOG_PATH"] = str(target_path / "logs")
+    if vars:
+        import json
+
+        cli_args += ["--vars", json.dumps(vars)]
+    result = dbtRunner().invoke(cli_args)
+    nodes = _node_results(result)
+    if raise_on_failure and not result.success:
+        failures = [
+            f"{n.resource_type} {n.name}: {n.status}: {n.message}"
+            for n in nodes
+            if n.status in ("error", "fail", "runtime error")
+        ]
+        if not failures and result.exception is not None:
+            failures = [str(result.exception)]
+        raise DbtError(" ".join(args[:1]), failures)
+    return result, nodes
+
+
+def _node_results(result: dbtRunnerResult) -> list[NodeResult]:
+    out: list[NodeResult] = []
+    results = getattr(result.result, "results", None) or []
+    for r in results:
+        node = getattr(r, "node", None)
+        out.append(
+            NodeResult(
+                name=getattr(node, "name", "?"),
+                resource_type=str(getattr(node, "resource_type", "?")),
+                status=str(getattr(r, "status", "?")),
+                message=str(getattr(r, "message", "") or ""),
+                execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
+            )
+        )
+    return out

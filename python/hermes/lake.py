@@ -1,0 +1,61 @@
+"""Open the lake: a DuckDB connection with the DuckLake catalog attached as ``lake``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from hermes.config import LAKE_ALIAS, Settings
+from hermes.extensions import create_s3_secret, load_extensions
+
+
+def prepare_connection(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Load extensions, register credentials and make sure local folders exist."""
+    settings.lake_root.mkdir(parents=True, exist_ok=True)
+    if settings.s3 is None:
+        Path(settings.data_path).mkdir(parents=True, exist_ok=True)
+        Path(settings.landing_root).mkdir(parents=True, exist_ok=True)
+    load_extensions(conn, settings)
+    create_s3_secret(conn, settings)
+    ensure_catalog(conn, settings)
+
+
+def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Create the DuckLake catalog on first use, recording the lake's absolute data path.
+
+    Later attaches (dbt's profile, :func:`connect`) read the data path from the catalog, so
+    relative and absolute spellings of the lake root cannot disagree.
+    """
+    if settings.catalog_path.exists():
+        return
+    conn.execute(
+        f"attach 'ducklake:{_literal(str(settings.catalog_path))}' as hermes_init "
+        f"(data_path '{_literal(settings.data_path)}')"
+    )
+    conn.execute("detach hermes_init")
+
+
+def connect(settings: Settings | None = None, *, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection with the lake attached and selected (``use lake``).
+
+    ``snapshot`` attaches the lake as of that DuckLake snapshot (read only), for exact
+    reproduction of an earlier run.
+    """
+    settings = settings or Settings.from_env()
+    conn = duckdb.connect()
+    prepare_connection(conn, settings)
+    options = "" if snapshot is None else f" (snapshot_version {int(snapshot)}, read_only)"
+    conn.execute(f"attach 'ducklake:{_literal(str(settings.catalog_path))}' as {LAKE_ALIAS}{options}")
+    conn.execute(f"use {LAKE_ALIAS}")
+    return conn
+
+
+def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
+    """The id of the lake's latest committed snapshot."""
+    row = conn.execute(f"select max(snapshot_id) from {LAKE_ALIAS}.snapshots()").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _literal(value: str) -> str:
+    return value.replace("'", "''")
