@@ -71,29 +71,43 @@ duplicates as (
 
 ),
 
+months as (
+
+    -- a month inside a long outage has missing candles and no present ones
+    select symbol, interval, month from present
+    union
+    select symbol, interval, month from missing
+
+),
+
 final as (
 
     select
-        present.symbol,
-        present.interval,
-        present.month,
-        present.present_candles + coalesce(missing.missing_candles, 0) as expected_candles,
-        present.present_candles,
+        months.symbol,
+        months.interval,
+        months.month,
+        coalesce(present.present_candles, 0)
+        + coalesce(missing.missing_candles, 0) as expected_candles,
+        coalesce(present.present_candles, 0) as present_candles,
         coalesce(missing.missing_candles, 0) as missing_candles,
         round(
-            100.0 * present.present_candles
-            / (present.present_candles + coalesce(missing.missing_candles, 0)),
+            100.0 * coalesce(present.present_candles, 0)
+            / (coalesce(present.present_candles, 0) + coalesce(missing.missing_candles, 0)),
             4
         ) as completeness_pct,
         coalesce(duplicates.duplicate_rows, 0) as duplicate_rows,
-        present.high_below_open_close,
-        present.low_above_open_close,
-        present.negative_volume,
-        present.non_positive_price,
-        present.high_below_open_close + present.low_above_open_close
-        + present.negative_volume + present.non_positive_price as anomaly_count,
+        coalesce(present.high_below_open_close, 0) as high_below_open_close,
+        coalesce(present.low_above_open_close, 0) as low_above_open_close,
+        coalesce(present.negative_volume, 0) as negative_volume,
+        coalesce(present.non_positive_price, 0) as non_positive_price,
+        coalesce(
+            present.high_below_open_close + present.low_above_open_close
+            + present.negative_volume + present.non_positive_price,
+            0
+        ) as anomaly_count,
         present.last_open_time
-    from present
+    from months
+    left join present using (symbol, interval, month)
     left join missing using (symbol, interval, month)
     left join duplicates using (symbol, interval, month)
 

@@ -66,5 +66,26 @@ def build(
         raise typer.Exit(1) from exc
 
 
+@app.command()
+def maintain(
+    retention_days: float = typer.Option(
+        None, help="Keep snapshots younger than this (default: HERMES_SNAPSHOT_RETENTION_DAYS or 7)."
+    ),
+) -> None:
+    """Expire old lake snapshots and delete files nothing references any more."""
+    from datetime import timedelta
+
+    from hermes.maintenance import tidy_lake
+
+    retention = None if retention_days is None else timedelta(days=retention_days)
+    report = tidy_lake(Settings.from_env(), retention)
+    console.print(
+        f"expired {report.expired_snapshots} snapshots "
+        f"(kept {report.kept_for_runs} recorded by backtest runs), "
+        f"deleted {report.deleted_data_files} data files and "
+        f"{report.deleted_decoded_files} superseded decoded landing files"
+    )
+
+
 if __name__ == "__main__":
     app()

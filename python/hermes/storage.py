@@ -86,3 +86,10 @@ def list_files(settings: Settings, folder: str, suffix: str = "") -> list[str]:
         for info in fs.get_file_info(selector)
         if info.type == pafs.FileType.File and info.path.endswith(suffix)
     )
+
+
+def delete(settings: Settings, path: str) -> None:
+    """Delete one file (missing files are ignored)."""
+    fs = filesystem(settings)
+    if exists(settings, path):
+        fs.delete_file(_fs_path(path))

@@ -1,0 +1,115 @@
+"""Keep the lake tidy: expire old snapshots, compact small files, delete unreferenced files.
+
+DuckLake keeps every snapshot (time travel) and the data files they reference, so a
+rebuilt table leaves its old files behind. ``tidy_lake`` expires snapshots older than the
+retention period, except those a backtest run recorded (so ``hermes reproduce`` keeps
+working), merges small adjacent files, then deletes the files no live snapshot references
+and the decoded landing files the manifest no longer points to.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from hermes import storage
+from hermes.config import LAKE_ALIAS, Settings
+from hermes.lake import connect
+
+DEFAULT_RETENTION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    expired_snapshots: int
+    kept_for_runs: int
+    deleted_data_files: int
+    deleted_decoded_files: int
+
+
+def retention_from_env() -> timedelta:
+    """Retention period from ``HERMES_SNAPSHOT_RETENTION_DAYS`` (default 7 days)."""
+    raw = os.environ.get("HERMES_SNAPSHOT_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
+    try:
+        days = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"HERMES_SNAPSHOT_RETENTION_DAYS must be a number of days, got {raw!r}") from exc
+    if days < 0:
+        raise ValueError(f"HERMES_SNAPSHOT_RETENTION_DAYS must be >= 0, got {raw!r}")
+    return timedelta(days=days)
+
+
+def tidy_lake(settings: Settings, retention: timedelta | None = None) -> MaintenanceReport:
+    """Expire snapshots older than ``retention`` and delete files nothing references."""
+    retention = retention_from_env() if retention is None else retention
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - retention
+    conn = connect(settings)
+    try:
+        pinned = _snapshots_recorded_by_runs(conn)
+        candidates = [
+            int(row[0])
+            for row in conn.execute(
+                f"""
+                select snapshot_id from {LAKE_ALIAS}.snapshots()
+                where snapshot_time < ?::timestamptz
+                  and snapshot_id < (select max(snapshot_id) from {LAKE_ALIAS}.snapshots())
+                """,
+                [cutoff.isoformat() + "+00:00"],
+            ).fetchall()
+        ]
+        to_expire = [s for s in candidates if s not in pinned]
+        if to_expire:
+            conn.execute(
+                f"call ducklake_expire_snapshots('{LAKE_ALIAS}', versions => ?)", [to_expire]
+            )
+        conn.execute(f"call ducklake_merge_adjacent_files('{LAKE_ALIAS}')")
+        deleted = conn.execute(
+            f"call ducklake_cleanup_old_files('{LAKE_ALIAS}', cleanup_all => true)"
+        ).fetchall()
+        decoded = _delete_unreferenced_decoded_files(conn, settings)
+    finally:
+        conn.close()
+    return MaintenanceReport(
+        expired_snapshots=len(to_expire),
+        kept_for_runs=len([s for s in candidates if s in pinned]),
+        deleted_data_files=len(deleted),
+        deleted_decoded_files=decoded,
+    )
+
+
+def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
+    exists = conn.execute(
+        "select count(*) from duckdb_columns() "
+        "where database_name = ? and table_name = 'gold_backtest_runs' "
+        "and column_name = 'lake_snapshot_id'",
+        [LAKE_ALIAS],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return set()
+    rows = conn.execute("select distinct lake_snapshot_id from gold_backtest_runs").fetchall()
+    return {int(r[0]) for r in rows if r[0] is not None}
+
+
+def _delete_unreferenced_decoded_files(
+    conn: duckdb.DuckDBPyConnection, settings: Settings
+) -> int:
+    has_manifest = conn.execute(
+        "select count(*) from duckdb_tables() "
+        "where database_name = ? and schema_name = 'landing' and table_name = 'files'",
+        [LAKE_ALIAS],
+    ).fetchone()
+    if not has_manifest or not has_manifest[0]:
+        return 0
+    referenced = {r[0] for r in conn.execute("select decoded_file from landing.files").fetchall()}
+    decoded_root = f"{settings.landing_root}/_decoded"
+    stale = [
+        path
+        for path in storage.list_files(settings, decoded_root, suffix=".parquet")
+        if path not in referenced
+    ]
+    for path in stale:
+        storage.delete(settings, path)
+    return len(stale)
