@@ -7,6 +7,7 @@ Nothing secret is ever stored in a file of this project: S3 credentials come fro
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 CATALOG_FILE = "hermes.ducklake"
 LAKE_ALIAS = "lake"
+TARGETS = ("local", "s3")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9._/-]*")
 
 
 def _env(*names: str, default: str | None = None) -> str | None:
@@ -38,6 +42,14 @@ class S3Settings:
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if not _BUCKET.fullmatch(self.bucket):
+            raise ValueError(f"HERMES_S3_BUCKET is not a valid bucket name: {self.bucket!r}")
+        if not _PREFIX.fullmatch(self.prefix) or ".." in self.prefix:
+            raise ValueError(
+                f"HERMES_S3_PREFIX may only hold letters, digits and . _ - /: {self.prefix!r}"
+            )
+
     @property
     def root(self) -> str:
         prefix = self.prefix.strip("/")
@@ -51,36 +63,48 @@ class Settings:
     lake_root: Path
     target: str = "local"
     s3: S3Settings | None = None
+    catalog_url: str | None = None
+    """A shared DuckLake catalog, e.g. ``postgres:dbname=hermes host=db`` (None: local file)."""
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, target: str | None = None) -> Settings:
+        """Settings from ``HERMES_*`` (and AWS) variables; ``target`` overrides HERMES_TARGET."""
         root = Path(_env("HERMES_LAKE_ROOT", default=str(PROJECT_ROOT / "lake")) or "lake")
         if not root.is_absolute():
             root = (PROJECT_ROOT / root).resolve()
-        target = _env("HERMES_TARGET", default="local") or "local"
+        target = target or _env("HERMES_TARGET", default="local") or "local"
+        if target not in TARGETS:
+            raise ValueError(f"HERMES_TARGET must be one of {', '.join(TARGETS)}, not {target!r}")
         s3 = None
         if target == "s3":
             bucket = _env("HERMES_S3_BUCKET")
             if not bucket:
                 raise ValueError("HERMES_TARGET=s3 needs HERMES_S3_BUCKET")
+            url_style = _env("HERMES_S3_URL_STYLE", default="path") or "path"
+            if url_style not in ("path", "vhost"):
+                raise ValueError(f"HERMES_S3_URL_STYLE must be path or vhost, not {url_style!r}")
             s3 = S3Settings(
                 bucket=bucket,
                 prefix=_env("HERMES_S3_PREFIX", default="hermes") or "",
                 endpoint=_env("HERMES_S3_ENDPOINT", "AWS_ENDPOINT_URL"),
-                region=_env("HERMES_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", default="us-east-1")
-                or "us-east-1",
-                url_style=_env("HERMES_S3_URL_STYLE", default="path") or "path",
+                region=_env("HERMES_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") or "us-east-1",
+                url_style=url_style,
                 use_ssl=(_env("HERMES_S3_USE_SSL", default="true") or "true").lower()
                 in ("1", "true", "yes"),
                 access_key=_env("HERMES_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
                 secret_key=_env("HERMES_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
             )
-        return cls(lake_root=root, target=target, s3=s3)
+        return cls(lake_root=root, target=target, s3=s3, catalog_url=_catalog_url())
 
     @property
     def catalog_path(self) -> Path:
         """The DuckLake catalog (a DuckDB file), always local by default."""
         return self.lake_root / CATALOG_FILE
+
+    @property
+    def catalog_attach(self) -> str:
+        """What ``attach`` takes: ``ducklake:<catalog file>`` or ``ducklake:postgres:...``."""
+        return f"ducklake:{self.catalog_url or self.catalog_path}"
 
     @property
     def storage_root(self) -> str:
@@ -98,14 +122,61 @@ class Settings:
         return f"{self.storage_root}/landing"
 
     @property
+    def location(self) -> str:
+        """Where the lake is, for messages: its root and, on S3, the endpoint (no secret)."""
+        if self.s3 is None:
+            return f"the lake at {self.storage_root}"
+        endpoint = self.s3.endpoint or f"AWS S3 ({self.s3.region})"
+        return f"the lake at {self.storage_root} (S3 endpoint {endpoint})"
+
+    @property
     def reports_root(self) -> Path:
         return self.lake_root / "reports"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables the dbt profile reads (no secrets among them)."""
-        return {
+        """Environment variables for an in-process dbt run of these settings.
+
+        The profile and project read the non-secret ones with ``env_var()``. The S3 keys are
+        read by ``hermes.dbt_plugin`` straight from the process environment, never through
+        ``env_var()``, so dbt records them in no artifact.
+        """
+        env = {
             "HERMES_LAKE_ROOT": str(self.lake_root),
             "HERMES_TARGET": self.target,
             "HERMES_DATA_PATH": self.data_path,
             "HERMES_LANDING_ROOT": self.landing_root,
         }
+        if self.catalog_url:
+            env["HERMES_CATALOG_URL"] = self.catalog_url
+        if self.s3 is not None:
+            env |= {
+                "HERMES_S3_BUCKET": self.s3.bucket,
+                "HERMES_S3_PREFIX": self.s3.prefix,
+                "HERMES_S3_REGION": self.s3.region,
+                "HERMES_S3_URL_STYLE": self.s3.url_style,
+                "HERMES_S3_USE_SSL": "true" if self.s3.use_ssl else "false",
+            }
+            if self.s3.endpoint:
+                env["HERMES_S3_ENDPOINT"] = self.s3.endpoint
+            if self.s3.access_key and self.s3.secret_key:
+                env["HERMES_S3_ACCESS_KEY"] = self.s3.access_key
+                env["HERMES_S3_SECRET_KEY"] = self.s3.secret_key
+        return env
+
+
+def _catalog_url() -> str | None:
+    """``HERMES_CATALOG_URL``: a PostgreSQL catalog as a libpq string, without a password."""
+    url = _env("HERMES_CATALOG_URL")
+    if url is None:
+        return None
+    if not url.startswith("postgres:"):
+        raise ValueError(
+            "HERMES_CATALOG_URL must start with 'postgres:' "
+            "(e.g. 'postgres:dbname=hermes host=db user=hermes')"
+        )
+    if "password" in url.lower() or "'" in url:
+        raise ValueError(
+            "HERMES_CATALOG_URL must not contain a password or a quote: "
+            "give the password in PGPASSWORD or ~/.pgpass"
+        )
+    return url

@@ -16,5 +16,10 @@ from hermes.lake import prepare_connection
 
 
 class Plugin(BasePlugin):
+    """Profile config: ``target`` (``local`` or ``s3``) overrides ``HERMES_TARGET``."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.target: str | None = plugin_config.get("target")
+
     def configure_connection(self, conn: Any) -> None:
-        prepare_connection(conn, Settings.from_env())
+        prepare_connection(conn, Settings.from_env(self.target))

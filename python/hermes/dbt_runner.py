@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from hermes.config import PROJECT_ROOT, Settings
@@ -60,7 +61,12 @@ def run_dbt(
         import json
 
         cli_args += ["--vars", json.dumps(vars)]
-    result = dbtRunner().invoke(cli_args)
+    try:
+        result = dbtRunner().invoke(cli_args)
+    finally:
+        # dbt-duckdb keeps its DuckDB instance, and so the attached catalog, open after the
+        # run; release it so that other connections of this process can attach the lake.
+        DuckDBConnectionManager.close_all_connections()
     nodes = _node_results(result)
     if raise_on_failure and not result.success:
         failures = [
@@ -70,7 +76,7 @@ def run_dbt(
         ]
         if not failures and result.exception is not None:
             failures = [str(result.exception)]
-        raise DbtError(" ".join(args[:1]), failures)
+        raise DbtError(f"{' '.join(args[:1])} on {settings.location}", failures)
     return result, nodes
 
 

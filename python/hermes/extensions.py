@@ -12,7 +12,11 @@ _IMPORTED: set[str] = set()
 
 def load_extensions(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Install (from the local wheel) and load what the lake needs on ``conn``."""
-    names = ["ducklake"] + (["httpfs"] if settings.s3 else [])
+    names = ["ducklake"]
+    if settings.s3:
+        names.append("httpfs")
+    if settings.catalog_url:
+        names.append("postgres")
     for name in names:
         if name not in _IMPORTED:
             duckdb_extensions.import_extension(name)
@@ -36,7 +40,8 @@ def create_s3_secret(conn: duckdb.DuckDBPyConnection, settings: Settings) -> Non
         options["key_id"] = s3.access_key
         options["secret"] = s3.secret_key
     # CREATE SECRET takes no prepared parameters: values are escaped as string literals and the
-    # statement is never logged or stored.
+    # statement is never logged or stored. Without keys in the environment, the secret
+    # carries none and DuckDB signs nothing (public buckets).
     body = ", ".join(f"{key} '{_quote(value)}'" for key, value in options.items())
     conn.execute(f"create or replace secret hermes_s3 (type s3, {body})")
 

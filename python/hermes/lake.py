@@ -25,12 +25,14 @@ def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Create the DuckLake catalog on first use, recording the lake's absolute data path.
 
     Later attaches (dbt's profile, :func:`connect`) read the data path from the catalog, so
-    relative and absolute spellings of the lake root cannot disagree.
+    relative and absolute spellings of the lake root cannot disagree. On S3 or with a shared
+    catalog the data path is checked on every connection: DuckLake refuses a catalog that
+    records another one (e.g. a local lake's catalog reused with ``HERMES_TARGET=s3``).
     """
-    if settings.catalog_path.exists():
+    if settings.s3 is None and settings.catalog_url is None and settings.catalog_path.exists():
         return
     conn.execute(
-        f"attach 'ducklake:{_literal(str(settings.catalog_path))}' as hermes_init "
+        f"attach '{_literal(settings.catalog_attach)}' as hermes_init "
         f"(data_path '{_literal(settings.data_path)}')"
     )
     conn.execute("detach hermes_init")
@@ -40,14 +42,19 @@ def connect(settings: Settings | None = None, *, snapshot: int | None = None) ->
     """A connection with the lake attached and selected (``use lake``).
 
     ``snapshot`` attaches the lake as of that DuckLake snapshot (read only), for exact
-    reproduction of an earlier run.
+    reproduction of an earlier run. Otherwise the last published (audited) state is also
+    attached read-only as ``published`` (see :mod:`hermes.publish`).
     """
     settings = settings or Settings.from_env()
     conn = duckdb.connect()
     prepare_connection(conn, settings)
     options = "" if snapshot is None else f" (snapshot_version {int(snapshot)}, read_only)"
-    conn.execute(f"attach 'ducklake:{_literal(str(settings.catalog_path))}' as {LAKE_ALIAS}{options}")
+    conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{options}")
     conn.execute(f"use {LAKE_ALIAS}")
+    if snapshot is None:
+        from hermes.publish import attach_published
+
+        attach_published(conn)
     return conn
 
 

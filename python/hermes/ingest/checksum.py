@@ -40,8 +40,3 @@ def verify_checksum(data: bytes, checksum_content: bytes, filename: str) -> str:
             f"checksum mismatch for {filename}: .CHECKSUM says {expected}, file has {actual}"
         )
     return actual
-
-
-def format_checksum(data: bytes, filename: str) -> bytes:
-    """A ``.CHECKSUM`` file's content for ``data``, as Binance writes it."""
-    return f"{sha256_hex(data)}  {filename}\n".encode("ascii")

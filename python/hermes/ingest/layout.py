@@ -14,10 +14,25 @@ from datetime import UTC, date, datetime, timedelta
 SYMBOL_RE = re.compile(r"[A-Z0-9]{2,20}")
 """Binance spot symbols: upper-case letters and digits, e.g. ``BTCUSDT``."""
 
-INTERVALS: tuple[str, ...] = (
-    "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
-)  # fmt: skip
-"""Candle intervals the lake accepts (the ``intervals`` var of ``dbt_project.yml``)."""
+INTERVAL_SECONDS: dict[str, int] = {
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "4h": 14400,
+    "6h": 21600,
+    "8h": 28800,
+    "12h": 43200,
+    "1d": 86400,
+    "3d": 259200,
+    "1w": 604800,
+}
+"""Candle intervals the lake accepts and their length (the ``intervals`` var of dbt)."""
+
+INTERVALS: tuple[str, ...] = tuple(INTERVAL_SECONDS)
 
 PERIODS: tuple[str, ...] = ("monthly", "daily")
 PROVIDER = "binance"
@@ -99,7 +114,8 @@ class ArchiveName:
 
     def url(self, base_url: str) -> str:
         """Download URL on the Binance public data site (or a mirror at ``base_url``)."""
-        return f"{base_url.rstrip('/')}/data/{MARKET}/{self.period}/klines/{self.symbol}/{self.interval}/{self.filename}"
+        site_folder = self.folder.removeprefix(f"{PROVIDER}/")
+        return f"{base_url.rstrip('/')}/data/{site_folder}/{self.filename}"
 
     @property
     def end(self) -> date:
@@ -125,12 +141,16 @@ class ArchiveName:
         interval = check_interval(match["interval"])
         label = match["date"]
         if month := _MONTH_RE.fullmatch(label):
-            return cls(symbol, interval, "monthly", _make_date(label, int(month[1]), int(month[2]), 1))
+            return cls(
+                symbol, interval, "monthly", _make_date(label, int(month[1]), int(month[2]), 1)
+            )
         if day := _DAY_RE.fullmatch(label):
             return cls(
                 symbol, interval, "daily", _make_date(label, int(day[1]), int(day[2]), int(day[3]))
             )
-        raise InvalidName(f"malformed date {label!r} in {filename!r}: expected YYYY-MM or YYYY-MM-DD")
+        raise InvalidName(
+            f"malformed date {label!r} in {filename!r}: expected YYYY-MM or YYYY-MM-DD"
+        )
 
 
 @dataclass(frozen=True)

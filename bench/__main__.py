@@ -1,0 +1,95 @@
+"""``python -m bench``: run the benchmark and write bench/results.json and bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import machine, report
+from bench.measure import Runner
+from bench.plan import BENCH_ROOT, SIZES, Plan
+
+console = Console()
+
+SYNTHETIC_NOTE = (
+    "Scale data sets are synthetic: 1-minute candles for symbols SYN001USDT, SYN002USDT, ... "
+    "made by a seeded block bootstrap of the real BTCUSDT/ETHUSDT 4h log returns, candle "
+    "shapes and volumes (returns scaled by 1/sqrt(240)), written as Binance monthly archives. "
+    "Backtest figures use the real bundled BTCUSDT 4h candles."
+)
+
+
+def parse_args(argv: list[str] | None) -> Plan:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions")
+    parser.add_argument("--sizes", help=f"comma-separated data sizes among {', '.join(SIZES)}")
+    parser.add_argument("--repeat", type=int, help="repetitions per figure (median, min, max)")
+    parser.add_argument("--only", help="comma-separated stages or groups to run")
+    parser.add_argument("--work", type=Path, default=BENCH_ROOT / "_work", help="scratch folder")
+    parser.add_argument("--out", type=Path, default=BENCH_ROOT, help="folder for the results")
+    parser.add_argument("--no-profile", action="store_true", help="skip profiling")
+    args = parser.parse_args(argv)
+    plan = Plan.quick_plan(args.work, args.out) if args.quick else Plan.full(args.work, args.out)
+    changes: dict[str, Any] = {"profile": not args.no_profile}
+    if args.sizes:
+        sizes = tuple(s.strip() for s in args.sizes.split(",") if s.strip())
+        unknown = [s for s in sizes if s not in SIZES]
+        if unknown:
+            parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
+        changes["sizes"] = sizes
+    if args.repeat:
+        if args.repeat < 1:
+            parser.error("--repeat must be at least 1")
+        changes["repeat"] = args.repeat
+    if args.only:
+        changes["only"] = frozenset(s.strip() for s in args.only.split(",") if s.strip())
+    return replace(plan, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import experiments, pipeline
+
+    plan = parse_args(argv)
+    plan.work.mkdir(parents=True, exist_ok=True)
+    runner = Runner(log_dir=plan.work / "logs")
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "synthetic": True,
+        "note": SYNTHETIC_NOTE,
+        "mode": "quick" if plan.quick else "full",
+        "repeat": plan.repeat,
+        "machine": machine.describe(),
+        "sizes": {},
+    }
+
+    def say(message: str) -> None:
+        console.log(message)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        for size in plan.sizes:
+            results["sizes"][size] = pipeline.run_size(plan, size, runner, say, progress)
+        results.update(experiments.run_all(plan, runner, results, say))
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["goals"] = report.goals(results)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (plan.out / "RESULTS.md").write_text(report.markdown(results))
+    console.print(report.summary_table(results))
+    console.print(
+        f"wrote {plan.out / 'results.json'} and {plan.out / 'RESULTS.md'} in {results['total_seconds']} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

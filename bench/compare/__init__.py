@@ -1,0 +1,1 @@
+"""Side-by-side comparisons with the tools users would otherwise reach for."""

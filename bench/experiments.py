@@ -1,0 +1,232 @@
+"""Everything measured besides the pipeline: comparisons, backtests, refresh, profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.backtest_data import default_parameters, signals_file
+from bench.measure import Runner, StageError, failed, not_available, spread, summarise
+from bench.pipeline import SIGNAL_CHUNK_ROWS, module_has
+from bench.plan import Plan
+from bench.synthetic import (
+    SyntheticSpec,
+    daily_archive,
+    generate,
+    load_source_bars,
+    synthetic_frame,
+)
+
+Say = Callable[[str], None]
+
+
+def indicator_arrays(plan: Plan) -> Path:
+    """One synthetic 1-minute series (1M candles, 100k in quick mode) saved as ``.npz``."""
+    rows = 100_000 if plan.quick else 1_000_000
+    path = plan.work / f"indicator-arrays-{rows}.npz"
+    if not path.exists():
+        frame = synthetic_frame(load_source_bars(), 1, 1_704_067_200_000, rows, 7, 60_000)
+        plan.work.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{c: frame[c].to_numpy() for c in ("open", "high", "low", "close")})
+    return path
+
+
+def compare_indicators(plan: Plan, runner: Runner) -> dict[str, Any]:
+    """hermes.indicators vs TA-Lib: per-indicator speed ratios (TA-Lib time / Hermes time)."""
+    if not module_has("hermes.indicators", "__path__"):
+        return not_available("hermes.indicators not found")
+    runs = runner.repeat(
+        "bench.compare.indicators:run", plan.repeat, arrays_file=str(indicator_arrays(plan))
+    )
+    cases: dict[str, Any] = {}
+    for name, first in runs[0]["cases"].items():
+        if first["status"] != "ok":
+            cases[name] = first
+            continue
+        per_run = [r["cases"][name] for r in runs]
+        cases[name] = {
+            "status": "ok",
+            "hermes_seconds": spread([c["hermes_seconds"] for c in per_run]),
+            "talib_seconds": spread([c["talib_seconds"] for c in per_run]),
+            "speed_ratio": spread([c["speed_ratio"] for c in per_run]),
+            "max_relative_difference": max(c["max_relative_difference"] for c in per_run),
+        }
+    return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}
+
+
+def _guarded(function: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return function()
+    except StageError as exc:
+        return failed(exc)
+
+
+def backtest_single(plan: Plan, runner: Runner) -> dict[str, Any]:
+    if not module_has("hermes.backtest.engine", "simulate"):
+        return not_available("hermes.backtest.engine.simulate not found")
+    if not module_has("hermes.signals.smart_momentum", "generate"):
+        return not_available("hermes.signals.smart_momentum not found (signals for the backtest)")
+    runs = runner.repeat(
+        "bench.stages.backtest:single", plan.repeat, signals_file=str(signals_file(plan.work))
+    )
+    return summarise(runs)
+
+
+def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
+    if not module_has("hermes.backtest.engine", "simulate"):
+        return not_available("hermes.backtest.engine.simulate not found")
+    runs = runner.repeat(
+        "bench.stages.backtest:grid",
+        plan.repeat,
+        signals_file=str(signals_file(plan.work)),
+        size=plan.grid_size,
+    )
+    return summarise(runs)
+
+
+def compare_backtesting_py(plan: Plan, runner: Runner) -> dict[str, Any]:
+    if not module_has("hermes.backtest.engine", "simulate"):
+        return not_available("hermes.backtest.engine.simulate not found")
+    runs = runner.repeat(
+        "bench.compare.backtesting_py:run", plan.repeat, signals_file=str(signals_file(plan.work))
+    )
+    return summarise(runs)
+
+
+def compare_notebook(plan: Plan, runner: Runner, results: dict[str, Any]) -> dict[str, Any]:
+    """The notebook baseline on the smallest measured size, against both Hermes signal paths."""
+    if not results.get("sizes"):
+        return not_available("no data size measured")
+    size = min(results["sizes"], key=lambda k: results["sizes"][k]["data"]["rows"])
+    sized = results["sizes"][size]
+    states = sized["states"]
+    restore = states.get("signals") or states.get("features")
+    if restore is None:
+        return not_available(f"needs the gold feature store ({size}), which was not built")
+    runs = runner.repeat(
+        "bench.compare.notebook_signals:run",
+        plan.repeat,
+        work=sized["lake"],
+        restore_from=restore,
+        chunk_rows=SIGNAL_CHUNK_ROWS,
+        params=default_parameters(),
+    )
+    out = summarise(runs)
+    out["size"] = size
+    for stage in ("signals", "signals_chunked"):
+        figure = sized["stages"].get(stage, {})
+        if figure.get("status") == "ok":
+            ratios = [n / h for n in out["seconds_list"] for h in [figure["seconds"]["median"]]]
+            out[f"speed_ratio_{stage}"] = spread(ratios)
+    dbt = out.get("speed_ratio_signals")
+    out["speed_ratio"] = dbt or out.get("speed_ratio_signals_chunked")
+    return out
+
+
+def refresh_costs(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
+    """Daily refresh time with 1, 4 and 8 years of history (``plan.refresh_years``)."""
+    if not module_has("hermes.ingest", "ingest_paths"):
+        return not_available("hermes.ingest.ingest_paths not found")
+    new_day = datetime(2026, 1, 1, tzinfo=UTC)
+    out: dict[str, Any] = {
+        "status": "ok",
+        "symbols": plan.refresh_symbols,
+        "interval": plan.refresh_interval,
+        "new_day": f"{new_day:%Y-%m-%d}",
+        "histories": {},
+    }
+    for years in plan.refresh_years:
+        spec = SyntheticSpec(
+            symbols=plan.refresh_symbols,
+            first_month=f"{new_day.year - years}-01",
+            last_month=f"{new_day.year - 1}-12",
+            interval=plan.refresh_interval,
+        )
+        base = plan.work / "refresh" / spec.key
+        archives = generate(spec, plan.work / "data")
+        new_folder = base / "new_day"
+        if not new_folder.exists():
+            for index in range(1, spec.symbols + 1):
+                daily_archive(spec, index, new_day, new_folder)
+        say(f"refresh: {years} year(s) of history, {spec.rows:,} rows: full build, then daily runs")
+        try:
+            build = runner.once(
+                "bench.stages.refresh:build_history",
+                archive_root=str(plan.work / "data" / spec.key),
+                work=str(base / "lake"),
+                target_path=str(base / "target"),
+                save_to=str(base / "history"),
+            )
+            runs = runner.repeat(
+                "bench.stages.refresh:daily",
+                plan.repeat,
+                work=str(base / "lake"),
+                restore_from=str(base / "history"),
+                new_day=str(new_folder),
+                target_path=str(base / "target"),
+            )
+            figure = summarise(runs)
+            figure.update(
+                history_rows=spec.rows, archives=len(archives), full_build_seconds=build["seconds"]
+            )
+        except StageError as exc:
+            figure = failed(exc)
+        out["histories"][f"{years}y"] = figure
+    return out
+
+
+def profile_slowest(
+    plan: Plan, runner: Runner, results: dict[str, Any], say: Say
+) -> dict[str, Any]:
+    """cProfile of the slowest pipeline stage on the largest size, run once more."""
+    candidates = []
+    for size, sized in results.get("sizes", {}).items():
+        for name, figure in sized["stages"].items():
+            if figure.get("status") == "ok":
+                candidates.append((figure["seconds"]["median"], size, name))
+    if not candidates:
+        return not_available("no pipeline stage ran")
+    _seconds, size, name = max(candidates)
+    say(f"profile: {name} on {size} under cProfile")
+    sized = results["sizes"][size]
+    call = sized.get("calls", {}).get(name)
+    if call is None:
+        return not_available(f"profiling {name} is not supported")
+    target, arguments = call["target"], {k: v for k, v in call["kwargs"].items() if k != "save_to"}
+    result = runner.once("bench.child_profile:run", target=target, kwargs=arguments)
+    return {"status": "ok", "stage": name, "size": size, **result}
+
+
+def run_all(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> dict[str, Any]:
+    out: dict[str, Any] = {"comparisons": {}}
+    if plan.wants("compare.notebook"):
+        say("signals: hermes vs the notebook approach (pandas over LIMIT/OFFSET chunks)")
+        out["comparisons"]["notebook_signals"] = _guarded(
+            lambda: compare_notebook(plan, runner, results)
+        )
+    if plan.wants("compare.indicators"):
+        say("indicators: hermes vs TA-Lib")
+        out["comparisons"]["indicators"] = _guarded(lambda: compare_indicators(plan, runner))
+    if plan.wants("backtest"):
+        say("backtest: single run on 8 years of BTCUSDT 4h, cold and warm")
+        out["backtest"] = _guarded(lambda: backtest_single(plan, runner))
+    if plan.wants("grid"):
+        say(f"grid: {plan.grid_size:,} parameter combinations on 8 years of BTCUSDT 4h")
+        out["grid"] = _guarded(lambda: backtest_grid(plan, runner))
+    if plan.wants("compare.backtesting"):
+        say("backtest: hermes vs backtesting.py on the same signals")
+        out["comparisons"]["backtesting_py"] = _guarded(
+            lambda: compare_backtesting_py(plan, runner)
+        )
+    if plan.wants("refresh"):
+        out["refresh"] = refresh_costs(plan, runner, say)
+    if plan.profile:
+        out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
+    return out
+    if plan.profile:
+        out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
+    return out

@@ -1,0 +1,73 @@
+"""The machine and package versions a benchmark ran with."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from hermes.config import PROJECT_ROOT
+
+PACKAGES = (
+    "hermes",
+    "duckdb",
+    "dbt-core",
+    "dbt-duckdb",
+    "polars",
+    "pyarrow",
+    "pandas",
+    "numpy",
+    "numba",
+    "vectorbt",
+    "ta-lib",
+    "backtesting",
+    "prefect",
+)
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def describe() -> dict[str, Any]:
+    """Cores, memory, CPU model, OS, Python and package versions."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu_model": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "packages": versions,
+    }

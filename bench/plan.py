@@ -1,0 +1,69 @@
+"""What a benchmark run measures: data sizes, repetitions and where work files go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.synthetic import SyntheticSpec
+
+BENCH_ROOT = Path(__file__).resolve().parent
+
+SIZES: dict[str, SyntheticSpec] = {
+    # 1 symbol x 90 days = 129,600 one-minute candles (development runs)
+    "100k": SyntheticSpec(symbols=1, first_month="2025-01", last_month="2025-03"),
+    # 2 symbols x 2025 = 1,051,200 candles
+    "1M": SyntheticSpec(symbols=2, first_month="2025-01", last_month="2025-12"),
+    # 10 symbols x 2024-2025 = 10,526,400 candles
+    "10M": SyntheticSpec(symbols=10, first_month="2024-01", last_month="2025-12"),
+    # 48 symbols x 2024-2025 = 50,526,720 candles
+    "50M": SyntheticSpec(symbols=48, first_month="2024-01", last_month="2025-12"),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Settings of one run (``python -m bench --help`` explains each)."""
+
+    sizes: tuple[str, ...]
+    repeat: int
+    refresh_years: tuple[int, ...]
+    refresh_symbols: int
+    refresh_interval: str
+    grid_size: int
+    work: Path
+    out: Path
+    quick: bool
+    only: frozenset[str] = field(default_factory=frozenset)
+    profile: bool = True
+
+    def wants(self, stage: str) -> bool:
+        return not self.only or stage in self.only or stage.split(".")[0] in self.only
+
+    @classmethod
+    def full(cls, work: Path, out: Path) -> Plan:
+        return cls(
+            sizes=("1M", "10M"),
+            repeat=3,
+            refresh_years=(1, 4, 8),
+            refresh_symbols=10,
+            refresh_interval="15m",
+            grid_size=1000,
+            work=work,
+            out=out,
+            quick=False,
+        )
+
+    @classmethod
+    def quick_plan(cls, work: Path, out: Path) -> Plan:
+        return cls(
+            sizes=("100k",),
+            repeat=2,
+            refresh_years=(1, 2),
+            refresh_symbols=2,
+            refresh_interval="4h",
+            grid_size=100,
+            work=work,
+            out=out,
+            quick=True,
+        )

@@ -1,0 +1,100 @@
+"""Stages: one backtest cold (fresh process) and warm, and a parameter grid in one call.
+
+Both run on the real BTCUSDT 4h candles (8 years) with ``hermes.backtest.engine``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+# 10 x 10 x 10 = 1,000 combinations of Smart Momentum parameters
+GRID_FAST = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)
+GRID_SLOW = (60, 70, 80, 90, 100, 120, 140, 160, 200, 240)
+GRID_RSI_BANDS = (
+    (45, 55), (40, 60), (35, 65), (30, 70), (50, 60),
+    (40, 50), (45, 65), (35, 55), (30, 60), (40, 70),
+)  # fmt: skip
+
+
+def _prices(data: Any) -> dict[str, np.ndarray]:
+    return {k: data[k] for k in ("open", "high", "low", "close")}
+
+
+def single(signals_file: str, warm_calls: int = 20) -> dict[str, Any]:
+    """Cold: import + first simulation in this fresh process. Warm: median of later calls."""
+    data = dict(np.load(signals_file))
+    started = time.perf_counter()
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.engine import simulate
+
+    config = BacktestConfig()
+    simulation = simulate(_prices(data), data["entries"], data["exits"], config)
+    cold = time.perf_counter() - started
+    warm = []
+    for _ in range(warm_calls):
+        t0 = time.perf_counter()
+        simulate(_prices(data), data["entries"], data["exits"], config)
+        warm.append(time.perf_counter() - t0)
+    return {
+        "seconds": statistics.median(warm),
+        "cold_seconds": cold,
+        "rows": len(data["close"]),
+        "trades": int(len(simulation.trades)),
+    }
+
+
+def grid_combinations(size: int) -> list[tuple[int, int, float, float]]:
+    combos = [
+        (fast, slow, float(low), float(high))
+        for fast, slow, (low, high) in itertools.product(GRID_FAST, GRID_SLOW, GRID_RSI_BANDS)
+    ]
+    return combos[:: max(1, len(combos) // size)][:size]
+
+
+def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
+    """Signals for ``size`` parameter combinations, then one vectorised simulation.
+
+    Timed from the OHLC arrays: indicators (each distinct period once), the rule's flags for
+    every combination, and ``simulate`` over a (bars x combinations) signal matrix.
+    """
+    from hermes import indicators
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.engine import simulate
+    from hermes.signals import smart_momentum
+
+    data = dict(np.load(signals_file))
+    prices = _prices(data)
+    combos = grid_combinations(size)
+    # warm the numba kernels and vectorbt (2-d signal matrices compile their own variant)
+    # outside the timing, as in a session that has already run a backtest
+    warm_up = np.stack([data["entries"], data["entries"]], axis=1)
+    simulate(prices, warm_up, np.stack([data["exits"], data["exits"]], axis=1), BacktestConfig())
+    indicators.ema(prices["close"], 12)
+    started = time.perf_counter()
+    close = prices["close"]
+    emas = {p: indicators.ema(close, p) for p in {c[0] for c in combos} | {c[1] for c in combos}}
+    rsi = indicators.rsi(close, 14)
+    _line, direction = indicators.supertrend(prices["high"], prices["low"], close, 10, 3.0)
+    entries = np.empty((len(close), len(combos)), dtype=bool)
+    exits = np.empty_like(entries)
+    for j, (fast, slow, low, high) in enumerate(combos):
+        params = {"rsi_low": low, "rsi_high": high}
+        inputs = {"ema_fast": emas[fast], "ema_slow": emas[slow], "rsi": rsi, "st_dir": direction}
+        flags = smart_momentum.generate(inputs, params)
+        entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
+    signal_seconds = time.perf_counter() - started
+    simulation = simulate(prices, entries, exits, BacktestConfig())
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "signal_seconds": signal_seconds,
+        "simulate_seconds": seconds - signal_seconds,
+        "combinations": len(combos),
+        "bars": len(close),
+        "trades": int(len(simulation.trades)),
+    }

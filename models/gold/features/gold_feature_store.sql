@@ -1,0 +1,50 @@
+{{ config(materialized='view') }}
+{#-
+  What strategies read: gold_features alone by default; with
+  `--vars '{use_test_features: true}'` the experimental feature models are left-joined on
+  (symbol, interval, open_time). A view, so it never copies or rebuilds gold_features.
+-#}
+{%- set test_models = [
+    'gold_features_test_vol_adjusted_rsi',
+    'gold_features_test_momentum_score',
+    'gold_features_test_mtf_confluence',
+] -%}
+{%- set use_test_features = var('use_test_features') | string | lower in ['true', '1', 'yes'] -%}
+
+with
+
+features as (
+
+    select * from {{ ref('gold_features') }}
+
+),
+{%- if use_test_features %}
+{%- for name in test_models %}
+
+{{ name }} as (
+
+    select * from {{ ref(name) }}
+
+),
+{%- endfor %}
+{%- endif %}
+
+final as (
+
+    select
+        features.*
+        {%- if use_test_features %}
+            {%- for name in test_models %},
+                {{ name }}.* exclude (symbol, interval, open_time)
+            {%- endfor %}
+        {%- endif %}
+    from features
+    {%- if use_test_features %}
+        {%- for name in test_models %}
+            left join {{ name }} using (symbol, interval, open_time)
+        {%- endfor %}
+    {%- endif %}
+
+)
+
+select * from final

@@ -1,0 +1,171 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval'],
+    on_schema_change='fail',
+  )
+}}
+{#-
+  Production features: one row per candle. Window indicators come from the macros in
+  macros/indicators/, recursive ones from gold_recursive_indicators (Python). Incremental
+  runs write the bars from the first new or re-landed candle of each changed series on.
+  Their windows are evaluated over the whole series, as in a full build: DuckDB's windowed
+  sums depend in their last bits on where the series starts, so a shorter re-read would
+  not equal a full rebuild exactly.
+-#}
+{%- set sma_periods = var('feature_sma_periods') -%}
+{%- set bollinger_params = var('feature_bollinger_params') -%}
+{%- set return_periods = var('feature_return_periods') -%}
+{%- set volatility_periods = var('feature_volatility_periods') -%}
+{%- set zscore_periods = var('feature_volume_zscore_periods') -%}
+{%- set donchian_periods = var('feature_donchian_periods') -%}
+
+with
+
+klines as (
+
+    select * from {{ ref('silver_klines') }}
+
+),
+
+recursive_indicators as (
+
+    select * from {{ ref('gold_recursive_indicators') }}
+
+),
+
+{% if is_incremental() %}
+built as (
+
+    select
+        symbol,
+        interval,
+        max(open_time) as last_open_time,
+        max(ingested_at) as last_ingested_at
+    from {{ this }}
+    group by all
+
+),
+
+changed as (
+
+    -- per series, the first candle that is new or was landed again since the last build
+    select
+        klines.symbol,
+        klines.interval,
+        min(klines.open_time) as first_changed
+    from klines
+    left join built using (symbol, interval)
+    where
+        built.symbol is null
+        or klines.open_time > built.last_open_time
+        or klines.ingested_at > built.last_ingested_at
+    group by all
+
+),
+
+series as (
+
+    select
+        klines.*,
+        changed.first_changed
+    from klines
+    inner join changed using (symbol, interval)
+
+),
+{% else %}
+series as (
+
+    select
+        *,
+        null::timestamp as first_changed
+    from klines
+
+),
+{% endif %}
+
+bars as (
+
+    select
+        series.*,
+        recursive_indicators.warmup_bars,
+        {%- for column in gold_recursive_feature_columns() %}
+            recursive_indicators.{{ column }},
+        {%- endfor %}
+        {{ log_return('series.close', 1) }} as bar_log_return,
+        {{ true_range('series.high', 'series.low', 'series.close') }} as bar_true_range
+    from series
+    inner join recursive_indicators using (symbol, interval, open_time)
+
+),
+
+windows as (
+
+    select
+        symbol,
+        interval,
+        open_time,
+        close_time,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        quote_asset_volume,
+        number_of_trades,
+        warmup_bars,
+        {%- for column in gold_recursive_feature_columns() if column.startswith('ema_') %}
+            {{ column }},
+        {%- endfor %}
+        {%- for period in sma_periods %}
+            {{ after_warmup(sma('close', period), period | int - 1) }} as sma_{{ period }},
+        {%- endfor %}
+        {%- for column in gold_recursive_feature_columns() if not column.startswith('ema_') %}
+            {{ column }},
+        {%- endfor %}
+        {%- for period, stddevs in bollinger_params %}
+            {%- set s = feature_suffix([period, stddevs]) %}
+            {%- for side in ['upper', 'middle', 'lower'] %}
+                {{ after_warmup(bollinger_band('close', period, stddevs, side), period | int - 1) }}
+                as bb_{{ side }}_{{ s }},
+            {%- endfor %}
+        {%- endfor %}
+        {%- for bars in return_periods %}
+            {{ after_warmup(simple_return('close', bars), bars) }} as return_{{ bars }},
+            {{ after_warmup(log_return('close', bars), bars) }} as log_return_{{ bars }},
+        {%- endfor %}
+        {%- for period in volatility_periods %}
+            {{ after_warmup(rolling_volatility('bar_log_return', period), period) }}
+            as volatility_{{ period }},
+        {%- endfor %}
+        {%- for period in zscore_periods %}
+            {{ after_warmup(zscore('volume', period), period | int - 1) }}
+            as volume_zscore_{{ period }},
+        {%- endfor %}
+        {{ after_warmup('bar_true_range', 1) }} as true_range,
+        {%- for period in donchian_periods %}
+            {%- for side in ['upper', 'lower'] %}
+                {{ after_warmup(donchian_channel('high', 'low', period, side), period | int - 1) }}
+                as donchian_{{ side }}_{{ period }},
+            {%- endfor %}
+        {%- endfor %}
+        is_valid,
+        ingested_at,
+        first_changed
+    from bars
+
+),
+
+final as (
+
+    select * exclude (first_changed)
+    from windows
+    {%- if is_incremental() %}
+        where open_time >= first_changed
+    {%- endif %}
+
+)
+
+select * from final

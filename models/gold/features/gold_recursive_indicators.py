@@ -1,0 +1,128 @@
+"""Recursive indicators (EMA, Wilder RSI and ATR, SuperTrend, MACD) per symbol and interval.
+
+Computed one (symbol, interval) series at a time with the numba kernels of
+``hermes.indicators`` and streamed to the lake as Arrow batches, so memory follows the
+largest series, not the number of symbols. Incremental runs resume each series from the
+stored state (``state_*`` columns) of its last unchanged bar; see the folder's yml.
+"""
+
+import numpy as np
+import pyarrow as pa
+
+PASSTHROUGH = ["close_time", "ingested_at"]
+
+
+def model(dbt, session):
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["symbol", "interval", "open_time"],
+        on_schema_change="fail",
+    )
+    from hermes.indicators.recursive_features import (
+        RecursiveParams,
+        compute,
+        is_resumable,
+        resume,
+    )
+
+    params = RecursiveParams.from_config(
+        {
+            "ema_periods": dbt.config.get("ema_periods"),
+            "rsi_periods": dbt.config.get("rsi_periods"),
+            "atr_periods": dbt.config.get("atr_periods"),
+            "supertrend_params": dbt.config.get("supertrend_params"),
+            "macd_params": dbt.config.get("macd_params"),
+        }.get
+    )
+    dbt.ref("silver_klines").create_view("hermes_features_klines", replace=True)
+    this = str(dbt.this) if dbt.is_incremental else None
+    plan = _plan(session, this)
+    columns = params.feature_columns() + params.state_columns()
+    schema = pa.schema(
+        [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]
+        + [("close_time", pa.timestamp("us")), ("ingested_at", pa.timestamp("us"))]
+        + [("close", pa.float64()), ("warmup_bars", pa.int64())]
+        + [(c, pa.int8() if c.startswith("supertrend_dir_") else pa.float64()) for c in columns]
+    )
+
+    def batches():
+        for symbol, interval, first_changed in plan:
+            last = _last_row_before(session, this, symbol, interval, first_changed)
+            if last is not None and not is_resumable(last, params):
+                last = None
+            bars = _bars(session, symbol, interval, None if last is None else last["open_time"])
+            if len(bars["close"]) == 0:
+                continue
+            hlc = (bars["high"], bars["low"], bars["close"])
+            if last is None:
+                values = compute(*hlc, params)
+                warmup = np.arange(len(bars["close"]), dtype=np.int64)
+            else:
+                values = resume(*hlc, params, last)
+                warmup = last["warmup_bars"] + 1 + np.arange(len(bars["close"]), dtype=np.int64)
+            arrays = [pa.array(np.full(len(warmup), symbol)), pa.array(np.full(len(warmup), interval))]
+            arrays += [pa.array(bars[k], type=pa.timestamp("us")) for k in ("open_time", *PASSTHROUGH)]
+            arrays += [pa.array(bars["close"]), pa.array(warmup)]
+            arrays += [pa.array(values[c], from_pandas=True).cast(schema.field(c).type) for c in columns]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _plan(session, this):
+    """(symbol, interval, first changed open_time or None for a full series) to compute."""
+    if this is None:
+        rows = session.execute(
+            "select distinct symbol, interval, null from hermes_features_klines order by all"
+        ).fetchall()
+        return rows
+    # bars newer than the last built one, or landed again since (a corrected candle)
+    return session.execute(
+        f"""
+        with built as (
+            select symbol, interval, max(open_time) as last_open_time,
+                max(ingested_at) as last_ingested_at
+            from {this} group by all
+        )
+        select klines.symbol, klines.interval, min(klines.open_time)
+        from hermes_features_klines as klines
+        left join built using (symbol, interval)
+        where built.symbol is null
+            or klines.open_time > built.last_open_time
+            or klines.ingested_at > built.last_ingested_at
+        group by all order by all
+        """
+    ).fetchall()
+
+
+def _last_row_before(session, this, symbol, interval, first_changed):
+    """The stored row just before the first changed bar, as a dict (None when there is none)."""
+    if this is None or first_changed is None:
+        return None
+    cursor = session.execute(
+        f"""
+        select * from {this}
+        where symbol = ? and interval = ? and open_time < ?
+        order by open_time desc limit 1
+        """,
+        [symbol, interval, first_changed],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    names = [d[0] for d in cursor.description]
+    return {n: (np.nan if v is None else v) for n, v in zip(names, row)}
+
+
+def _bars(session, symbol, interval, after):
+    """One series' bars (all of them, or those after ``after``), oldest first, as numpy."""
+    return session.execute(
+        """
+        select open_time, close_time, ingested_at, high, low, close
+        from hermes_features_klines
+        where symbol = ? and interval = ? and (?::timestamp is null or open_time > ?::timestamp)
+        order by open_time
+        """,
+        [symbol, interval, after, after],
+    ).fetchnumpy()

@@ -1,0 +1,75 @@
+"""How a backtest trades: cash, costs, stops, sizing and the fill convention."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Fill = Literal["next_open", "same_close"]
+
+
+class BacktestConfigError(ValueError):
+    """A backtest option outside its allowed range."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Execution settings of a run (all recorded with it).
+
+    * ``fill``: ``next_open`` (default) fills a signal decided on bar t's close at bar t+1's
+      open; ``same_close`` fills at bar t's close (a price already used to decide: the usual
+      shortcut, kept for comparison with other tools).
+    * ``fees``: fraction of each order's value; ``slippage``: fraction the fill price moves
+      against the order (buys higher, sells lower).
+    * ``size``: fraction of equity put in on each entry (0 < size <= 1), long only.
+    * ``sl_stop`` / ``tp_stop``: stop-loss / take-profit as a fraction of the entry price
+      (``None`` = off), checked on each later bar's high/low.
+    """
+
+    init_cash: float = 10_000.0
+    fees: float = 0.001
+    slippage: float = 0.0005
+    size: float = 1.0
+    sl_stop: float | None = None
+    tp_stop: float | None = None
+    fill: Fill = "next_open"
+
+    def __post_init__(self) -> None:
+        checks = {
+            "init_cash": self.init_cash > 0,
+            "fees": 0 <= self.fees < 1,
+            "slippage": 0 <= self.slippage < 1,
+            "size": 0 < self.size <= 1,
+            "sl_stop": self.sl_stop is None or 0 < self.sl_stop < 1,
+            "tp_stop": self.tp_stop is None or self.tp_stop > 0,
+        }
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                ok = False
+            if not ok:
+                raise BacktestConfigError(f"backtest option {name}={value!r} is out of range")
+        if self.fill not in ("next_open", "same_close"):
+            raise BacktestConfigError(
+                f"backtest option fill={self.fill!r} must be 'next_open' or 'same_close'"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def as_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> BacktestConfig:
+        return cls(**json.loads(text))
+
+
+def run_hash(parameters_json: str, config: BacktestConfig) -> str:
+    """Hash of everything that decides a run's trades besides the data."""
+    text = parameters_json + "|" + config.as_json
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

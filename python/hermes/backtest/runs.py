@@ -1,0 +1,241 @@
+"""Single-series backtests: validate, read, simulate, measure, and write to the lake.
+
+Entry point for other modules and the Prefect flow: :func:`run_backtests`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from rich.progress import Progress
+
+from hermes.backtest import metrics
+from hermes.backtest.config import BacktestConfig, run_hash
+from hermes.backtest.engine import Simulation, simulate
+from hermes.backtest.inputs import MarketSlice, load_slice
+from hermes.backtest.provenance import git_commit, package_versions_json
+from hermes.backtest.tables import ensure_tables, insert
+from hermes.config import Settings
+from hermes.lake import connect, current_snapshot
+from hermes.signals.registry import Strategy, load_strategy
+from hermes.signals.run import select_series
+from hermes.signals.store import FEATURE_STORE
+
+OPEN, CLOSED = 0, 1  # vectorbt trade status codes
+
+
+@dataclass
+class RunResult:
+    """A run's three outputs, ready to write: one runs row, its trades and its equity."""
+
+    run: dict[str, Any]
+    trades: pa.Table
+    equity: pa.Table
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def trades_table(run_id: str, symbols: list[str], times: np.ndarray, records: np.ndarray) -> pa.Table:
+    """Trade records as rows; an open trade has no exit time/price and an unrealised pnl."""
+    closed = records["status"] == CLOSED
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * len(records), pa.string()),
+            "trade_id": pa.array(records["id"].astype(np.int64)),
+            "symbol": pa.array([symbols[int(c)] for c in records["col"]], pa.string()),
+            "entry_time": pa.array(times[records["entry_idx"]]),
+            "entry_price": pa.array(records["entry_price"].astype(float)),
+            "exit_time": pa.array(times[records["exit_idx"]], mask=~closed),
+            "exit_price": pa.array(records["exit_price"].astype(float), mask=~closed),
+            "size": pa.array(records["size"].astype(float)),
+            "entry_fees": pa.array(records["entry_fees"].astype(float)),
+            "exit_fees": pa.array(records["exit_fees"].astype(float)),
+            "pnl": pa.array(records["pnl"].astype(float)),
+            "return": pa.array(records["return"].astype(float)),
+            "status": pa.array(np.where(closed, "closed", "open").tolist(), pa.string()),
+        }
+    )
+
+
+def measure(
+    sim: Simulation, close: np.ndarray, config: BacktestConfig, bar_seconds: int, years: float
+) -> dict[str, Any]:
+    """The metrics of a one-column simulation (see :mod:`hermes.backtest.metrics`)."""
+    records = sim.trades
+    closed_pnl = records["pnl"][records["status"] == CLOSED]
+    open_trades = np.array([int((records["status"] == OPEN).sum())])
+    return metrics.compute(
+        sim.equity, sim.position, [closed_pnl], open_trades, close, config.init_cash, bar_seconds, years
+    )[0]
+
+
+def execute(
+    strategy: Strategy,
+    data: MarketSlice,
+    config: BacktestConfig,
+    *,
+    snapshot: int,
+    features_table: str,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    run_id: str | None = None,
+    run_kind: str = "single",
+) -> RunResult:
+    """Simulate one slice and assemble its rows (nothing is written)."""
+    run_id = run_id or new_id("bt")
+    sim = simulate(data.prices, data.entries, data.exits, config)
+    close = data.prices["close"]
+    values = measure(sim, close, config, data.bar_seconds, data.years)
+    commit, dirty = git_commit()
+    run = {
+        "run_id": run_id,
+        "created_at": _now(),
+        "run_kind": run_kind,
+        "strategy_id": strategy.strategy_id,
+        "strategy_version": strategy.version,
+        "parameters": strategy.parameters_json,
+        "parameters_hash": strategy.parameters_hash,
+        "config": config.as_json,
+        "run_hash": run_hash(strategy.parameters_json, config),
+        "symbol": data.symbol,
+        "interval": data.interval,
+        "period_start": period_start,
+        "period_end": period_end,
+        "first_open_time": data.open_time[0].astype(datetime),
+        "last_open_time": data.open_time[-1].astype(datetime),
+        "rows": data.rows,
+        "features_table": features_table,
+        "snapshot_id": snapshot,
+        "data_fingerprint": data.data_fingerprint,
+        "features_version": data.features_version,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "package_versions": package_versions_json(),
+        "final_equity": float(sim.equity[-1]),
+        **values,
+    }
+    equity = pa.table(
+        {
+            "run_id": pa.array([run_id] * data.rows, pa.string()),
+            "open_time": pa.array(data.open_time),
+            "close": pa.array(close),
+            "equity": pa.array(sim.equity.astype(float)),
+            "position": pa.array(sim.position.astype(float)),
+            "drawdown": pa.array(metrics.drawdown(sim.equity, config.init_cash)),
+            "buy_and_hold_equity": pa.array(config.init_cash * close / close[0]),
+            "buy_signal": pa.array(data.entries),
+            "sell_signal": pa.array(data.exits),
+        }
+    )
+    trades = trades_table(run_id, [data.symbol], data.open_time, sim.trades)
+    return RunResult(run=run, trades=trades, equity=equity)
+
+
+def write_results(conn: duckdb.DuckDBPyConnection, results: list[RunResult]) -> None:
+    """Append runs, trades and equity in one transaction (all or nothing)."""
+    ensure_tables(conn)
+    conn.execute("begin")
+    try:
+        for result in results:
+            insert(conn, "gold_backtest_runs", pa.Table.from_pylist([result.run]))
+            insert(conn, "gold_backtest_trades", result.trades)
+            insert(conn, "gold_backtest_equity", result.equity)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def run_backtests(
+    settings: Settings,
+    strategy_id: str,
+    symbols: list[str] | None = None,
+    intervals: list[str] | None = None,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    overrides: dict[str, Any] | None = None,
+    config: BacktestConfig | None = None,
+    features_table: str = FEATURE_STORE,
+    show_progress: bool = False,
+) -> list[str]:
+    """Backtest ``strategy_id`` on each (symbol, interval) and write the results; returns run ids.
+
+    ``symbols`` / ``intervals`` default to everything in ``features_table``; ``start`` is
+    inclusive, ``end`` exclusive; ``overrides`` replace registry parameters. Strategy,
+    parameters, symbols, intervals and periods are all checked before anything is simulated,
+    and nothing is written unless every run succeeds.
+    """
+    config = config or BacktestConfig()
+    conn = connect(settings)
+    try:
+        strategy = load_strategy(strategy_id, overrides, conn)
+        snapshot = current_snapshot(conn)
+        pairs = select_series(conn, symbols, intervals, features_table, snapshot)
+        slices = [
+            load_slice(
+                conn, strategy, s, i, start=start, end=end, snapshot=snapshot, table=features_table
+            )
+            for s, i in pairs
+        ]
+        results = []
+        with Progress(disable=not show_progress) as progress:
+            task = progress.add_task("backtests", total=len(slices))
+            for data in slices:
+                results.append(
+                    execute(
+                        strategy,
+                        data,
+                        config,
+                        snapshot=snapshot,
+                        features_table=features_table,
+                        period_start=start,
+                        period_end=end,
+                    )
+                )
+                progress.advance(task)
+        write_results(conn, results)
+        return [r.run_id for r in results]
+    finally:
+        conn.close()
+
+
+def load_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """The runs row of ``run_id`` as a dict; ``LookupError`` if there is none."""
+    ensure_tables(conn)
+    cursor = conn.execute("select * from gold_backtest_runs where run_id = ?", [run_id])
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no backtest run {run_id!r} in the lake")
+    columns = [d[0] for d in cursor.description or []]
+    return dict(zip(columns, row, strict=True))
+
+
+def parse_overrides(text: str | None) -> dict[str, Any]:
+    """``--params`` JSON object (``None`` -> ``{}``); ``ValueError`` naming the problem."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--params is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError("--params must be a JSON object, e.g. '{\"rsi_low\": 40}'")
+    return value

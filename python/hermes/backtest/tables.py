@@ -1,0 +1,154 @@
+"""The lake tables backtests write, created idempotently with explicit DDL.
+
+They are documented as dbt sources in ``models/gold/backtest/_backtest__sources.yml``.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from hermes.backtest.metrics import METRIC_NAMES
+
+_METRIC_TYPES = {
+    "max_drawdown_duration_bars": "bigint",
+    "trades": "bigint",
+    "open_trades": "bigint",
+}
+METRIC_DDL = ",\n".join(f"    {name} {_METRIC_TYPES.get(name, 'double')}" for name in METRIC_NAMES)
+
+RUNS_DDL = f"""
+create table if not exists gold_backtest_runs (
+    run_id varchar not null,
+    created_at timestamp not null,
+    run_kind varchar not null,
+    strategy_id varchar not null,
+    strategy_version varchar not null,
+    parameters varchar not null,
+    parameters_hash varchar not null,
+    config varchar not null,
+    run_hash varchar not null,
+    symbol varchar not null,
+    interval varchar not null,
+    period_start timestamp,
+    period_end timestamp,
+    first_open_time timestamp not null,
+    last_open_time timestamp not null,
+    rows bigint not null,
+    features_table varchar not null,
+    snapshot_id bigint not null,
+    data_fingerprint varchar not null,
+    features_version varchar not null,
+    git_commit varchar,
+    git_dirty boolean,
+    package_versions varchar not null,
+    final_equity double not null,
+{METRIC_DDL}
+)
+"""
+
+TRADES_DDL = """
+create table if not exists gold_backtest_trades (
+    run_id varchar not null,
+    trade_id bigint not null,
+    symbol varchar not null,
+    entry_time timestamp not null,
+    entry_price double not null,
+    exit_time timestamp,
+    exit_price double,
+    size double not null,
+    entry_fees double not null,
+    exit_fees double not null,
+    pnl double not null,
+    return double not null,
+    status varchar not null
+)
+"""
+
+EQUITY_DDL = """
+create table if not exists gold_backtest_equity (
+    run_id varchar not null,
+    open_time timestamp not null,
+    close double not null,
+    equity double not null,
+    position double not null,
+    drawdown double not null,
+    buy_and_hold_equity double not null,
+    buy_signal boolean not null,
+    sell_signal boolean not null
+)
+"""
+
+GRID_DDL = f"""
+create table if not exists gold_backtest_grid (
+    grid_id varchar not null,
+    created_at timestamp not null,
+    strategy_id varchar not null,
+    strategy_version varchar not null,
+    symbol varchar not null,
+    interval varchar not null,
+    period_start timestamp,
+    period_end timestamp,
+    snapshot_id bigint not null,
+    config varchar not null,
+    parameters varchar not null,
+    parameters_hash varchar not null,
+{METRIC_DDL}
+)
+"""
+
+WALK_FORWARD_DDL = f"""
+create table if not exists gold_backtest_walk_forward (
+    walk_forward_id varchar not null,
+    created_at timestamp not null,
+    fold bigint not null,
+    strategy_id varchar not null,
+    symbol varchar not null,
+    interval varchar not null,
+    in_sample_start timestamp not null,
+    in_sample_end timestamp not null,
+    out_of_sample_start timestamp not null,
+    out_of_sample_end timestamp not null,
+    objective varchar not null,
+    in_sample_objective double,
+    parameters varchar not null,
+    snapshot_id bigint not null,
+    run_id varchar not null,
+{METRIC_DDL}
+)
+"""
+
+AB_DDL = """
+create table if not exists gold_backtest_ab (
+    ab_id varchar not null,
+    created_at timestamp not null,
+    symbol varchar not null,
+    interval varchar not null,
+    variant varchar not null,
+    features_table varchar not null,
+    strategy_id varchar not null,
+    parameters varchar not null,
+    run_id varchar not null,
+    total_return double,
+    sharpe double,
+    max_drawdown double,
+    trades bigint
+)
+"""
+
+ALL_DDL = (RUNS_DDL, TRADES_DDL, EQUITY_DDL, GRID_DDL, WALK_FORWARD_DDL, AB_DDL)
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    for ddl in ALL_DDL:
+        conn.execute(ddl)
+
+
+def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append ``rows`` (matched by column name) to ``table``; call inside a transaction."""
+    view = f"_hermes_{table}"
+    conn.register(view, rows)
+    try:
+        conn.execute(f"insert into {table} by name select * from {view}")
+    finally:
+        conn.unregister(view)

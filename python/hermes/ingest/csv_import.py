@@ -1,0 +1,78 @@
+"""Decode generic OHLCV CSV files (the bundled sample's format) into the landing schema.
+
+Format: ``<SYMBOL>_<INTERVAL>.csv`` or ``.csv.gz``, header
+``timestamp,open,high,low,close,volume``; ``timestamp`` is the candle's open time in UTC,
+``YYYY-MM-DD HH:MM:SS`` (intraday files) or ``YYYY-MM-DD`` (daily files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from datetime import UTC, datetime
+
+import polars as pl
+import pyarrow as pa
+
+from hermes.ingest.decode import (
+    DecodeError,
+    check_column_count,
+    parse_columns,
+    text_lines,
+    to_decoded_table,
+)
+from hermes.ingest.layout import CsvName
+
+CSV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
+OHLCV_COLUMNS = CSV_COLUMNS[1:]
+EARLIEST_MS = int(datetime(2009, 1, 3, tzinfo=UTC).timestamp() * 1000)
+"""No crypto market candle opens before the first Bitcoin block."""
+
+
+def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None) -> pa.Table:
+    """Decode a generic OHLCV CSV (optionally gzip-compressed) as :data:`DECODED_SCHEMA`."""
+    if name.filename.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DecodeError(f"corrupt gzip file: {exc}") from None
+    lines = text_lines(data)
+    if not lines:
+        raise DecodeError("the CSV is empty")
+    header = tuple(field.strip().lower() for field in lines[0].split(","))
+    if header != CSV_COLUMNS:
+        raise DecodeError(
+            f"line 1: expected header {','.join(CSV_COLUMNS)!r}, found {lines[0][:120]!r}"
+        )
+    rows = lines[1:]
+    if not rows:
+        raise DecodeError("the CSV has no candle rows")
+    check_column_count(rows, len(CSV_COLUMNS), 2)
+    frame = parse_columns(rows, CSV_COLUMNS, 2, (), OHLCV_COLUMNS)
+    stamp = pl.col("timestamp").str.strip_chars()
+    frame = frame.with_columns(
+        pl.coalesce(
+            stamp.str.strptime(
+                pl.Datetime("ms", "UTC"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True
+            ),
+            stamp.str.strptime(pl.Datetime("ms", "UTC"), "%Y-%m-%d", strict=False, exact=True),
+        )
+        .dt.epoch("ms")
+        .alias("open_time")
+    )
+    unparsed = frame.filter(pl.col("open_time").is_null())
+    if unparsed.height:
+        row = unparsed.row(0, named=True)
+        raise DecodeError(
+            f"line {row['line_number']}: timestamp {row['timestamp']!r} is not "
+            "YYYY-MM-DD HH:MM:SS or YYYY-MM-DD"
+        )
+    latest_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    outside = frame.filter((pl.col("open_time") < EARLIEST_MS) | (pl.col("open_time") > latest_ms))
+    if outside.height:
+        row = outside.row(0, named=True)
+        raise DecodeError(
+            f"line {row['line_number']}: timestamp {row['timestamp']!r} is out of range "
+            "(before 2009-01-03 or in the future)"
+        )
+    return to_decoded_table(frame.with_columns(pl.lit("ms").alias("time_unit")))

@@ -1,0 +1,323 @@
+"""Run the expectation suites against the lake as one GX checkpoint per checked frame.
+
+:func:`run_checkpoint` reads the lake through :func:`hermes.lake.connect`, validates every
+frame with its suite, writes GX Data Docs (HTML) under ``<lake>/quality/data_docs/`` and
+returns a :class:`QualityResult`; ``result.raise_for_failures()`` raises
+:class:`QualityError` when a critical expectation failed, which stops the daily flow
+before it publishes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+from hermes.config import Settings
+from hermes.lake import connect
+from hermes.quality import frames
+from hermes.quality.suites import (
+    CRITICAL,
+    KEY,
+    SuiteSettings,
+    gold_features_suite,
+    gold_partitions_suite,
+    silver_freshness_suite,
+    silver_klines_suite,
+    silver_partitions_suite,
+)
+
+TABLES = ("silver_klines", "gold_features")
+"""Lake tables the checkpoint can check, each with its own suites."""
+
+DATA_DOCS_SITE = "hermes"
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    """One failed expectation, with a few of the rows that broke it."""
+
+    suite: str
+    description: str
+    severity: str
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    examples: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        text = f"{self.suite}: {self.description}"
+        if self.unexpected_count is not None and self.element_count is not None:
+            text += f": failed for {self.unexpected_count} of {self.element_count} rows"
+        if self.examples:
+            text += " (" + "; ".join(self.examples) + ")"
+        return text
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """What the checkpoint found: failures by severity, and where the Data Docs are."""
+
+    suites: tuple[str, ...]
+    evaluated: int
+    failures: tuple[ExpectationFailure, ...]
+    data_docs: Path | None
+    statistics: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> tuple[ExpectationFailure, ...]:
+        return tuple(f for f in self.failures if f.severity == CRITICAL)
+
+    @property
+    def warnings(self) -> tuple[ExpectationFailure, ...]:
+        return tuple(f for f in self.failures if f.severity != CRITICAL)
+
+    @property
+    def success(self) -> bool:
+        """True when no critical expectation failed (warnings do not fail)."""
+        return not self.errors
+
+    def summary(self) -> str:
+        lines = [
+            f"quality: {self.evaluated} expectations on {', '.join(self.suites)}: "
+            f"{len(self.errors)} failed, {len(self.warnings)} warnings"
+        ]
+        lines += [f"  error: {f.message}" for f in self.errors]
+        lines += [f"  warning: {f.message}" for f in self.warnings]
+        if self.data_docs is not None:
+            lines.append(f"  data docs: {self.data_docs}")
+        return "\n".join(lines)
+
+    def raise_for_failures(self) -> None:
+        if not self.success:
+            raise QualityError(self)
+
+
+class QualityError(RuntimeError):
+    """A critical expectation failed; ``result`` holds every failure."""
+
+    def __init__(self, result: QualityResult):
+        self.result = result
+        super().__init__(result.summary())
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """``'now'`` or an ISO date/time (UTC unless it says otherwise) as naive UTC, or None."""
+    if text is None:
+        return None
+    if text.strip().lower() == "now":
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"as-of {text!r} is not 'now' or an ISO date/time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One frame of the lake and the suite that validates it."""
+
+    suite: gx.ExpectationSuite
+    read: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]
+    index_columns: list[str]
+    needs: tuple[str, ...] = ()
+    """Other lake tables the frame is read from."""
+
+
+def run_checkpoint(
+    settings: Settings | None = None,
+    *,
+    tables: Sequence[str] = TABLES,
+    as_of: datetime | None = None,
+    max_lag: timedelta = timedelta(hours=48),
+    docs_dir: Path | None = None,
+) -> QualityResult:
+    """Validate ``tables`` of the lake and write Data Docs; never raises on failed data.
+
+    ``as_of`` (naive UTC) is the instant freshness is measured against; by default the
+    latest candle close in the lake. A requested table that does not exist is a critical
+    failure.
+    """
+    settings = settings or Settings.from_env()
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise ValueError(f"no quality suite for table(s) {unknown}; known: {list(TABLES)}")
+    docs_dir = docs_dir or settings.lake_root / "quality" / "data_docs"
+    suite_settings = SuiteSettings(intervals=tuple(frames.project_intervals()), max_lag=max_lag)
+    context = _context(docs_dir)
+    failures: list[ExpectationFailure] = []
+    evaluated = 0
+    suites: list[str] = []
+    statistics: dict[str, int] = {}
+    conn = connect(settings)
+    try:
+        frames.register_intervals(conn)
+        for table in tables:
+            if not frames.table_exists(conn, table):
+                failures.append(
+                    ExpectationFailure(table, f"table {table} does not exist in the lake", CRITICAL)
+                )
+                continue
+            for check in _checks(conn, table, suite_settings, as_of):
+                missing = [t for t in check.needs if not frames.table_exists(conn, t)]
+                if missing:
+                    failures += [
+                        ExpectationFailure(
+                            check.suite.name, f"table {t} does not exist in the lake", CRITICAL
+                        )
+                        for t in missing
+                    ]
+                    continue
+                data = check.read(conn)
+                statistics[check.suite.name] = len(data)
+                suites.append(check.suite.name)
+                outcome = _validate(context, check, data)
+                evaluated += len(outcome)
+                failures += [f for f in outcome if f is not None]
+    finally:
+        conn.close()
+    context.build_data_docs(site_names=[DATA_DOCS_SITE])
+    index = docs_dir / "index.html"
+    return QualityResult(
+        suites=tuple(suites),
+        evaluated=evaluated,
+        failures=tuple(failures),
+        data_docs=index if index.exists() else None,
+        statistics=statistics,
+    )
+
+
+def _checks(
+    conn: duckdb.DuckDBPyConnection, table: str, settings: SuiteSettings, as_of: datetime | None
+) -> list[_Check]:
+    if table == "silver_klines":
+        return [
+            _Check(silver_klines_suite(settings), frames.silver_klines_frame, KEY),
+            _Check(
+                silver_partitions_suite(settings),
+                frames.silver_partitions_frame,
+                ["partition"],
+                needs=("silver_kline_gaps",),
+            ),
+            _Check(
+                silver_freshness_suite(settings),
+                lambda c: frames.freshness_frame(c, as_of),
+                ["partition"],
+            ),
+        ]
+    columns = [row[0] for row in conn.execute("describe gold_features").fetchall()]
+    return [
+        _Check(gold_features_suite(settings, columns), frames.gold_features_frame, KEY),
+        _Check(
+            gold_partitions_suite(settings),
+            frames.gold_partitions_frame,
+            ["partition"],
+            needs=("silver_klines",),
+        ),
+    ]
+
+
+def _context(docs_dir: Path) -> Any:
+    """An in-memory GX context whose only Data Docs site is ``docs_dir``."""
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    context = gx.get_context(project_config=config, mode="ephemeral")
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(
+        site_name=DATA_DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+        },
+    )
+    context.data_sources.add_pandas("lake")
+    return context
+
+
+def _validate(context: Any, check: _Check, data: pd.DataFrame) -> list[ExpectationFailure | None]:
+    """Run ``check.suite`` on ``data``; one entry per expectation (None when it passed)."""
+    name = check.suite.name
+    asset = context.data_sources.get("lake").add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name)
+    suite = context.suites.add(check.suite)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            result_format={
+                "result_format": "SUMMARY",
+                "unexpected_index_column_names": check.index_columns,
+                "partial_unexpected_count": MAX_EXAMPLES,
+            },
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": data})
+    outcome: list[ExpectationFailure | None] = []
+    for validation in run.run_results.values():
+        for result in validation.results:
+            outcome.append(None if result.success else _failure(name, result, check.index_columns))
+    return outcome
+
+
+def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFailure:
+    config = result.expectation_config
+    details = dict(result.result or {})
+    severity = str(getattr(config, "severity", CRITICAL) or CRITICAL)
+    severity = severity.rsplit(".", 1)[-1].lower()
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        message = result.exception_info.get("exception_message") or "raised an exception"
+        return ExpectationFailure(suite, f"{config.description or config.type}: {message}", severity)
+    examples = tuple(
+        _example(row, index_columns) for row in details.get("partial_unexpected_index_list") or []
+    )[:MAX_EXAMPLES]
+    if not examples and details.get("observed_value") is not None:
+        examples = (f"observed {details['observed_value']}",)
+    return ExpectationFailure(
+        suite=suite,
+        description=config.description or config.type,
+        severity=severity,
+        unexpected_count=details.get("unexpected_count"),
+        element_count=details.get("element_count"),
+        examples=examples,
+    )
+
+
+def _example(row: dict[str, Any], index_columns: list[str]) -> str:
+    keys = [c for c in index_columns if c in row] + [c for c in row if c not in index_columns]
+    return ", ".join(f"{key}={_show(row[key])}" for key in keys)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return "null" if math.isnan(value) else f"{value:.10g}"
+    if hasattr(value, "item"):
+        return _show(value.item())
+    return str(value)

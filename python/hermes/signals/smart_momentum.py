@@ -1,0 +1,135 @@
+"""Smart Momentum: EMA crossover + neutral RSI + bullish SuperTrend, exit on SuperTrend flip.
+
+Decided on a closed bar ``t`` (every input is known at bar ``t``'s close):
+
+* ``ema_cross[t]``   = ema_fast[t] > ema_slow[t] and ema_fast[t-1] <= ema_slow[t-1]
+* ``rsi_neutral[t]`` = rsi_low <= rsi[t] <= rsi_high
+* ``st_bullish[t]``  = supertrend direction[t] == +1
+* ``st_exit[t]``     = direction[t] == -1 and direction[t-1] == +1
+* ``buy_signal``     = ema_cross and rsi_neutral and st_bullish
+* ``sell_signal``    = st_exit
+
+A comparison with a missing value (indicator warm-up, first bar) is false. The rule looks
+back :data:`LOOKBACK` bar; that is the context a chunked run carries between chunks. The SQL
+twin is ``models/gold/signals/gold_signals_smart_momentum.sql``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+STRATEGY_ID = "smart_momentum"
+LOOKBACK = 1
+"""Previous bars the rule reads (the crossing and the direction turn look one bar back)."""
+
+FLAGS = ("ema_cross", "rsi_neutral", "st_bullish", "st_exit")
+INPUTS = ("ema_fast", "ema_slow", "rsi", "st_dir")
+
+_INT_PARAMS = ("ema_fast", "ema_slow", "rsi_period", "st_period")
+_FLOAT_PARAMS = ("rsi_low", "rsi_high", "st_multiplier")
+
+
+def validate(params: dict[str, Any]) -> dict[str, Any]:
+    """Checked, normalised parameters; raises ``StrategyError`` naming the bad value."""
+    from hermes.signals.registry import StrategyError
+
+    unknown = sorted(set(params) - set(_INT_PARAMS) - set(_FLOAT_PARAMS))
+    if unknown:
+        raise StrategyError(f"{STRATEGY_ID}: unknown parameter(s) {', '.join(unknown)}")
+    missing = sorted(set(_INT_PARAMS + _FLOAT_PARAMS) - set(params))
+    if missing:
+        raise StrategyError(f"{STRATEGY_ID}: missing parameter(s) {', '.join(missing)}")
+    out: dict[str, Any] = {}
+    for name in _INT_PARAMS:
+        value = params[name]
+        minimum = 1 if name == "st_period" else 2
+        is_integer = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (is_integer and float(value).is_integer() and int(value) >= minimum):
+            raise StrategyError(f"{STRATEGY_ID}: {name}={value!r} must be an integer >= {minimum}")
+        out[name] = int(value)
+    for name in _FLOAT_PARAMS:
+        raw = params[name]
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise StrategyError(f"{STRATEGY_ID}: {name}={raw!r} must be a finite number")
+        out[name] = float(raw)
+    if out["ema_fast"] >= out["ema_slow"]:
+        raise StrategyError(
+            f"{STRATEGY_ID}: ema_fast={out['ema_fast']} must be smaller than "
+            f"ema_slow={out['ema_slow']}"
+        )
+    if not 0 <= out["rsi_low"] <= out["rsi_high"] <= 100:
+        raise StrategyError(
+            f"{STRATEGY_ID}: RSI band [{out['rsi_low']}, {out['rsi_high']}] must satisfy "
+            "0 <= rsi_low <= rsi_high <= 100"
+        )
+    if out["st_multiplier"] <= 0:
+        raise StrategyError(f"{STRATEGY_ID}: st_multiplier={out['st_multiplier']} must be > 0")
+    return out
+
+
+def feature_columns(params: dict[str, Any]) -> dict[str, str]:
+    """Feature-store column holding each input for these parameters."""
+    from hermes.indicators.recursive_features import suffix
+
+    return {
+        "ema_fast": f"ema_{params['ema_fast']}",
+        "ema_slow": f"ema_{params['ema_slow']}",
+        "rsi": f"rsi_{params['rsi_period']}",
+        "st_dir": "supertrend_dir_" + suffix(params["st_period"], params["st_multiplier"]),
+    }
+
+
+def compute_inputs(
+    ohlc: dict[str, np.ndarray], params: dict[str, Any], needed: tuple[str, ...] = INPUTS
+) -> dict[str, np.ndarray]:
+    """Inputs computed from OHLC with ``hermes.indicators`` (for periods the store lacks).
+
+    Recursive indicators depend on the whole history before a bar: pass the full history.
+    """
+    from hermes import indicators
+
+    high, low, close = ohlc["high"], ohlc["low"], ohlc["close"]
+    out: dict[str, np.ndarray] = {}
+    if "ema_fast" in needed:
+        out["ema_fast"] = np.asarray(indicators.ema(close, params["ema_fast"]), dtype=float)
+    if "ema_slow" in needed:
+        out["ema_slow"] = np.asarray(indicators.ema(close, params["ema_slow"]), dtype=float)
+    if "rsi" in needed:
+        out["rsi"] = np.asarray(indicators.rsi(close, params["rsi_period"]), dtype=float)
+    if "st_dir" in needed:
+        _line, direction = indicators.supertrend(
+            high, low, close, params["st_period"], params["st_multiplier"]
+        )
+        out["st_dir"] = np.asarray(direction, dtype=float)
+    return out
+
+
+def _previous(values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values, dtype=float)
+    out[:1] = np.nan
+    out[1:] = values[:-1]
+    return out
+
+
+def generate(inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Component flags plus ``buy_signal`` / ``sell_signal`` for every row of ``inputs``."""
+    fast = np.asarray(inputs["ema_fast"], dtype=float)
+    slow = np.asarray(inputs["ema_slow"], dtype=float)
+    rsi = np.asarray(inputs["rsi"], dtype=float)
+    direction = np.asarray(inputs["st_dir"], dtype=float)
+    with np.errstate(invalid="ignore"):
+        ema_cross = (fast > slow) & (_previous(fast) <= _previous(slow))
+        rsi_neutral = (rsi >= params["rsi_low"]) & (rsi <= params["rsi_high"])
+        st_bullish = direction == 1
+        st_exit = (direction == -1) & (_previous(direction) == 1)
+    return {
+        "ema_cross": ema_cross,
+        "rsi_neutral": rsi_neutral,
+        "st_bullish": st_bullish,
+        "st_exit": st_exit,
+        "buy_signal": ema_cross & rsi_neutral & st_bullish,
+        "sell_signal": st_exit,
+    }

@@ -1,0 +1,219 @@
+"""Incremental refresh equals a full rebuild, and no feature looks ahead (real data, dbt).
+
+One lake is built in two steps: the bundled history up to SPLIT first, then the rest as a
+new file and an incremental ``dbt run``. The first step also lands truncated copies of
+the 4h series (symbol ``CUTnn<SYMBOL>``), each ending at a cut time t, with the 1d candles
+that had closed by the close of the bar at t. Since every feature is computed per symbol
+and interval, one dbt run computes all those truncated histories with the models' own code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from feature_reference import BUNDLED
+
+from hermes.config import Settings
+from hermes.dbt_runner import run_dbt
+from hermes.lake import connect, current_snapshot
+
+SPLIT = "2023-03-01 00:00:00"  # first bar of the incremental refresh
+SELECTION = ["--select", "+gold_feature_store"]
+TEST_VARS = {"use_test_features": True}
+RANDOM_CUTS = 8  # per 4h series, plus the edges below
+NOT_FEATURES = ["ingested_at"]
+
+
+def _lines(name: str) -> tuple[str, list[str]]:
+    with gzip.open(BUNDLED / f"{name}.csv.gz", "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    return header, rows
+
+
+def _write(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def _cut_indices(rows: list[str], rng: np.random.Generator) -> list[int]:
+    """Bar indices to cut at: series edges, warm-up edges, year edges, the split, random."""
+    times = [r.split(",", 1)[0] for r in rows]
+    year_start = times.index("2021-01-01 00:00:00")
+    split = times.index(SPLIT)
+    edges = [0, 1, 14, 33, 199, 200, year_start - 1, year_start, split - 1, split, len(rows) - 1]
+    random = rng.choice(np.arange(201, len(rows) - 1), size=RANDOM_CUTS, replace=False)
+    return sorted(set(edges) | {int(i) for i in random})
+
+
+def _land_inputs(folder: Path) -> tuple[list[Path], list[Path], dict[str, tuple[str, str]]]:
+    """Files of the first step, of the refresh, and the cut copies (symbol -> origin, t)."""
+    first, rest, cuts = [], [], {}
+    rng = np.random.default_rng(20240601)
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        for interval in ("4h", "1d"):
+            header, rows = _lines(f"{symbol}_{interval}")
+            before = [r for r in rows if r < SPLIT]
+            first.append(_write(folder / f"{symbol}_{interval}.csv", header, before))
+            rest.append(_write(folder / f"{symbol}_{interval}.csv.gz", header, rows[len(before) :]))
+        header, rows_4h = _lines(f"{symbol}_4h")
+        _, rows_1d = _lines(f"{symbol}_1d")
+        for n, index in enumerate(_cut_indices(rows_4h, rng)):
+            cut_symbol = f"CUT{n:02d}{symbol}"
+            t = rows_4h[index].split(",", 1)[0]
+            closed_by = pd.Timestamp(t) + pd.Timedelta(hours=4) - pd.Timedelta(days=1)
+            daily = [r for r in rows_1d if pd.Timestamp(r.split(",", 1)[0]) <= closed_by]
+            first.append(_write(folder / f"{cut_symbol}_4h.csv", header, rows_4h[: index + 1]))
+            first.append(_write(folder / f"{cut_symbol}_1d.csv", header, daily))
+            cuts[cut_symbol] = (symbol, t)
+    return first, rest, cuts
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+    from hermes.ingest import ingest_paths
+
+    base = tmp_path_factory.mktemp("features_refresh")
+    inputs = base / "inputs"
+    inputs.mkdir()
+    settings = Settings(lake_root=base / "lake")
+    first, rest, cuts = _land_inputs(inputs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
+        patch.setenv("HERMES_TARGET", "local")
+        ingest_paths(first, settings)
+        run_dbt(["run", *SELECTION], settings, target_path=base / "target", vars=TEST_VARS)
+        first_snapshot = _snapshot(settings)
+        ingest_paths(rest, settings)
+        _, nodes = run_dbt(
+            ["run", *SELECTION], settings, target_path=base / "target", vars=TEST_VARS
+        )
+        os.environ.update(settings.dbt_env())  # run_dbt exported them; the patch restores
+        info = {"cuts": cuts, "nodes": nodes, "first": first_snapshot, "last": _snapshot(settings)}
+        yield settings, info
+
+
+def _snapshot(settings: Settings) -> int:
+    conn = connect(settings)
+    try:
+        return current_snapshot(conn)
+    finally:
+        conn.close()
+
+
+def _read(settings: Settings, sql: str) -> pd.DataFrame:
+    conn = connect(settings)
+    try:
+        return conn.execute(sql).df()
+    finally:
+        conn.close()
+
+
+def test_incremental_refresh_equals_full_rebuild(refreshed, built_lake: Settings) -> None:
+    settings, info = refreshed
+    models = {n.name: n.status for n in info["nodes"]}
+    assert models["gold_features"] == "success"
+    query = (
+        "select * exclude (ingested_at) from {table} where symbol in ('BTCUSDT', 'ETHUSDT') "
+        "order by symbol, interval, open_time"
+    )
+    for table in ("gold_features", "gold_recursive_indicators"):
+        incremental = _read(settings, query.format(table=table))
+        full = _read(built_lake, query.format(table=table))
+        assert len(full) == len(incremental) > 40_000
+        assert (incremental["open_time"] >= pd.Timestamp(SPLIT)).sum() > 2_000
+        pd.testing.assert_frame_equal(incremental, full, check_exact=True)
+
+
+def test_refresh_writes_only_new_bars(refreshed) -> None:
+    settings, info = refreshed
+    for table in ("gold_features", "gold_recursive_indicators"):
+        conn = connect(settings)
+        try:
+            changes = conn.execute(
+                """
+                select change_type, symbol, interval, count(*), min(open_time)
+                from lake.table_changes(?, ?, ?)
+                group by all order by all
+                """,
+                [table, info["first"] + 1, info["last"]],
+            ).fetchall()
+            new_bars = conn.execute(
+                "select symbol, interval, count(*), min(open_time) from silver_klines "
+                "where open_time >= ? group by all order by all",
+                [SPLIT],
+            ).fetchall()
+        finally:
+            conn.close()
+        # the refresh only inserted the new bars of the refreshed series, and deleted nothing
+        assert changes == [("insert", *row) for row in new_bars], table
+
+
+def test_no_feature_looks_ahead(refreshed) -> None:
+    settings, info = refreshed
+    cuts: dict[str, tuple[str, str]] = info["cuts"]
+    assert len(cuts) >= 20
+    store = _read(settings, "select * from gold_feature_store order by symbol, interval, open_time")
+    assert "mtf_confluence" in store.columns and "momentum_score_20" in store.columns
+    compared = 0
+    for cut_symbol, (symbol, t) in cuts.items():
+        for interval in ("4h", "1d"):
+            truncated = store[(store.symbol == cut_symbol) & (store.interval == interval)]
+            if truncated.empty:
+                continue
+            last = truncated.iloc[-1]
+            if interval == "4h":
+                assert last["open_time"] == pd.Timestamp(t)
+            full = store[
+                (store.symbol == symbol)
+                & (store.interval == interval)
+                & (store.open_time == last["open_time"])
+            ]
+            assert len(full) == 1
+            expected = full.iloc[0].drop(["symbol", *NOT_FEATURES])
+            actual = last.drop(["symbol", *NOT_FEATURES])
+            pd.testing.assert_series_equal(actual, expected, check_names=False, check_exact=True)
+            compared += 1
+    assert compared >= 40
+
+
+def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed) -> None:
+    settings, _ = refreshed
+    bars = _read(
+        settings,
+        """
+        select store.open_time, store.close_time, store.htf_open_time, store.htf_rsi_14
+        from gold_feature_store as store
+        where symbol = 'BTCUSDT' and interval = '4h'
+        order by open_time
+        """,
+    )
+    daily = _read(
+        settings,
+        """
+        select open_time, close_time, rsi_14
+        from gold_features where symbol = 'BTCUSDT' and interval = '1d' order by open_time
+        """,
+    )
+    expected = pd.merge_asof(
+        bars[["close_time"]],
+        daily,
+        left_on="close_time",
+        right_on="close_time",
+        direction="backward",
+    )
+    pd.testing.assert_series_equal(bars["htf_open_time"], expected["open_time"], check_names=False)
+    pd.testing.assert_series_equal(bars["htf_rsi_14"], expected["rsi_14"], check_names=False)
+    # a bar never sees a daily candle that closes after it
+    after = bars["htf_open_time"] + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
+    assert (after <= bars["close_time"]).all()
+    # the 20:00 bar closes with its day; the 00:00 bar sees the previous day only
+    assert (
+        bars.loc[bars.open_time.dt.hour == 20, "htf_open_time"].dt.date
+        == bars.loc[bars.open_time.dt.hour == 20, "open_time"].dt.date
+    ).all()

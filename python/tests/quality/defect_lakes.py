@@ -1,0 +1,63 @@
+"""Lakes built from the defect fixtures in ``fixtures/`` (bronze and silver only)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermes.config import Settings
+from hermes.dbt_runner import DbtError, NodeResult, run_dbt
+from hermes.ingest import ingest_paths
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BRONZE_AND_SILVER = ["build", "--select", "path:models/bronze path:models/silver"]
+ENV_KEYS = ("HERMES_LAKE_ROOT", "HERMES_TARGET", "HERMES_DATA_PATH", "HERMES_LANDING_ROOT")
+
+
+@dataclass(frozen=True)
+class DefectLake:
+    """A lake built from one fixture folder, and what `dbt build` said about it."""
+
+    settings: Settings
+    nodes: list[NodeResult]
+    error: DbtError | None
+
+
+def release_dbt_lake() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open after an in-process run.
+
+    DuckDB lets only one database instance of a process attach a lake's catalog file, so
+    :func:`hermes.lake.connect` fails while dbt's instance still holds it.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+        DuckDBConnectionManager._ENV = None
+
+
+def build_defect_lake(folder: Path, root: Path) -> DefectLake:
+    """Ingest the CSV files of ``folder`` into a new lake at ``root``, build bronze and silver."""
+    previous = {key: os.environ.get(key) for key in ENV_KEYS}
+    os.environ["HERMES_LAKE_ROOT"] = str(root)
+    os.environ["HERMES_TARGET"] = "local"
+    settings = Settings(lake_root=root)
+    try:
+        report = ingest_paths(sorted(folder.glob("*.csv")), settings)
+        assert report.ok, report
+        error = None
+        try:
+            _, nodes = run_dbt(BRONZE_AND_SILVER, settings, target_path=root.parent / "target")
+        except DbtError as exc:
+            error = exc
+            nodes = []
+        release_dbt_lake()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return DefectLake(settings, nodes, error)

@@ -1,0 +1,128 @@
+"""Each defect fixture is caught by the right layer, with the right message.
+
+``fixtures/warn``: a duplicated candle and a gap warn in dbt (the build goes on); the stale
+series fails the quality checkpoint. ``fixtures/error``: a high below the close and a
+negative volume fail `dbt build`, and the checkpoint names both candles too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hermes.lake import connect
+
+from defect_lakes import DefectLake
+
+
+def statuses(lake: DefectLake, status: str) -> dict[str, str]:
+    return {n.name: n.message for n in lake.nodes if n.status == status}
+
+
+def test_warn_defects_warn_in_dbt_and_the_build_goes_on(warn_lake: DefectLake) -> None:
+    assert warn_lake.error is None
+    assert statuses(warn_lake, "warn") == {
+        "bronze_klines_one_candle_per_source_file": "Got 1 result, configured to warn if != 0",
+        "silver_kline_gaps_none_missing": "Got 1 result, configured to warn if != 0",
+    }
+    assert not statuses(warn_lake, "fail") and not statuses(warn_lake, "error")
+    assert {n.status for n in warn_lake.nodes} == {"success", "pass", "warn"}
+
+
+def test_duplicated_candle_is_kept_once_and_counted(warn_lake: DefectLake) -> None:
+    conn = connect(warn_lake.settings)
+    rows = conn.execute(
+        "select count(*) from silver_klines "
+        "where symbol = 'BTCUSDT' and interval = '4h' and open_time = '2024-01-04 08:00'"
+    ).fetchone()
+    quality = conn.execute(
+        "select symbol, interval, month, duplicate_rows, present_candles from silver_quality "
+        "where duplicate_rows > 0"
+    ).fetchall()
+    assert rows == (1,)
+    assert quality == [("BTCUSDT", "4h", datetime(2024, 1, 1), 1, 60)]
+
+
+def test_gap_is_reported_not_filled(warn_lake: DefectLake) -> None:
+    conn = connect(warn_lake.settings)
+    gaps = conn.execute(
+        "select symbol, interval, gap_start, gap_end, missing_candles from silver_kline_gaps"
+    ).fetchall()
+    filled = conn.execute(
+        "select count(*) from silver_klines where symbol = 'ETHUSDT' and interval = '4h' "
+        "and open_time = '2024-01-06 00:00'"
+    ).fetchone()
+    assert gaps == [
+        ("ETHUSDT", "4h", datetime(2024, 1, 6), datetime(2024, 1, 6), 1),
+    ]
+    assert filled == (0,)
+
+
+@pytest.fixture(scope="module")
+def warn_quality(
+    warn_lake: DefectLake, checkpoint: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    return checkpoint(warn_lake.settings, tables=["silver_klines"])
+
+
+def test_stale_partition_fails_the_checkpoint(warn_quality: Any) -> None:
+    assert not warn_quality.success
+    assert [f.message for f in warn_quality.errors] == [
+        "silver_freshness: the latest candle closed at most 48 hours before the lake's as-of: "
+        "failed for 1 of 3 rows (partition=BTCUSDT 1d, lag_hours=240)"
+    ]
+
+
+def test_gap_warns_in_the_checkpoint(warn_quality: Any) -> None:
+    assert [f.message for f in warn_quality.warnings] == [
+        "silver_partitions: at least 99% of expected candles present: failed for 1 of 3 rows "
+        "(partition=ETHUSDT 4h 2024, completeness=0.9833333333)"
+    ]
+
+
+def test_checkpoint_failure_raises_with_every_message(warn_quality: Any) -> None:
+    from hermes.quality import QualityError
+
+    with pytest.raises(QualityError) as caught:
+        warn_quality.raise_for_failures()
+    text = str(caught.value)
+    assert "1 failed, 1 warnings" in text
+    assert "error: silver_freshness" in text and "partition=BTCUSDT 1d" in text
+    assert "warning: silver_partitions" in text
+
+
+def test_checkpoint_writes_data_docs_in_the_lake(warn_lake: DefectLake, warn_quality: Any) -> None:
+    docs = warn_lake.settings.lake_root / "quality" / "data_docs"
+    assert warn_quality.data_docs == docs / "index.html"
+    pages = sorted(p.relative_to(docs).parts[0] for p in docs.rglob("*.html"))
+    assert set(pages) == {"index.html", "expectations", "validations"}
+    validation_pages = list((docs / "validations").rglob("*.html"))
+    assert len(validation_pages) == 3
+    assert any("lag_hours" in p.read_text() for p in validation_pages)
+
+
+def test_error_defects_fail_the_build_naming_each_test(error_lake: DefectLake) -> None:
+    assert error_lake.error is not None
+    assert sorted(error_lake.error.failures) == [
+        "test silver_klines_ohlc_consistent: fail: Got 1 result, configured to fail if != 0",
+        "test silver_klines_volume_non_negative: fail: Got 1 result, configured to fail if != 0",
+    ]
+
+
+def test_error_defects_are_named_by_the_checkpoint(
+    error_lake: DefectLake, checkpoint: Callable[..., Any], tmp_path: Path
+) -> None:
+    result = checkpoint(error_lake.settings, tables=["silver_klines"], docs_dir=tmp_path)
+    # the failed build skipped the models downstream of silver_klines
+    assert [f.message for f in result.errors] == [
+        "silver_klines: high >= close: failed for 1 of 120 rows (symbol=BTCUSDT, interval=4h, "
+        "open_time=2024-01-07 16:00, high=44144.77, close=44244.77)",
+        "silver_klines: volume >= 0: failed for 1 of 120 rows "
+        "(symbol=ETHUSDT, interval=4h, open_time=2024-01-03 00:00, volume=-46709.8425)",
+        "silver_partitions: table silver_kline_gaps does not exist in the lake",
+    ]
+    assert result.warnings == ()

@@ -1,0 +1,40 @@
+"""The strategy registry and parameter validation (no lake needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hermes.signals.registry import StrategyError, load_strategy
+
+
+def test_registry_defaults() -> None:
+    strategy = load_strategy("smart_momentum")
+    assert strategy.parameters == {
+        "ema_fast": 12,
+        "ema_slow": 26,
+        "rsi_period": 14,
+        "rsi_low": 45.0,
+        "rsi_high": 55.0,
+        "st_period": 10,
+        "st_multiplier": 3.0,
+    }
+    assert strategy.with_parameters({"rsi_low": 40}).parameters_hash != strategy.parameters_hash
+
+
+@pytest.mark.parametrize(
+    ("strategy_id", "overrides", "message"),
+    [
+        ("no_such_strategy", {}, "unknown strategy 'no_such_strategy'"),
+        ("smart_momentum", {"ema_fast": 26, "ema_slow": 26}, "ema_fast=26 must be smaller"),
+        ("smart_momentum", {"ema_fast": 30}, "ema_fast=30 must be smaller"),
+        ("smart_momentum", {"rsi_low": -5}, "RSI band"),
+        ("smart_momentum", {"rsi_high": 101}, "RSI band"),
+        ("smart_momentum", {"rsi_low": 60, "rsi_high": 50}, "RSI band"),
+        ("smart_momentum", {"ema_fast": 2.5}, "ema_fast=2.5 must be an integer"),
+        ("smart_momentum", {"st_multiplier": 0}, "st_multiplier"),
+        ("smart_momentum", {"colour": 1}, "unknown parameter"),
+    ],
+)
+def test_bad_strategy_input_is_named(strategy_id: str, overrides: dict, message: str) -> None:
+    with pytest.raises(StrategyError, match=message):
+        load_strategy(strategy_id, overrides)
