@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint sql-lint py-lint pytest dbt-test docs bench minio-up minio-down clean
+.PHONY: setup run test lint sql-lint py-lint typecheck pytest quality docs bench minio-up minio-down clean
 
 setup: $(STAMP)
 
@@ -25,17 +25,29 @@ run: setup
 
 test: setup lint pytest
 
-lint: sql-lint py-lint
+lint: sql-lint py-lint typecheck
 
+# sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
+LINT_DIR := target/sqlfluff
 sql-lint: setup
-	$(BIN)/sqlfluff lint models macros tests
+	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target \
+		$(BIN)/sqlfluff lint models macros tests
 
 py-lint: setup
 	$(BIN)/ruff check python flows bench
 	$(BIN)/ruff format --check python flows bench
 
+typecheck: setup
+	$(BIN)/mypy
+
+# pytest builds the bundled data with `dbt build` (data tests included) and runs the quality
+# checkpoint on it; coverage of python/hermes below [tool.coverage.report] fail_under fails
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# the Great Expectations checkpoint on the current lake (./lake or HERMES_LAKE_ROOT)
+quality: setup
+	$(BIN)/hermes quality
 
 docs: setup
 	$(BIN)/dbt docs generate --project-dir . --profiles-dir profiles
@@ -44,6 +56,7 @@ bench: setup
 	$(BIN)/python -m bench
 
 minio-up:
+	@test -f .env || { echo "create .env first (README: Running on MinIO / S3)"; exit 1; }
 	docker compose up -d minio minio-init
 
 minio-down:

@@ -35,7 +35,7 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800
 
-    def once(self, target: str, **kwargs: Any) -> dict[str, Any]:
+    def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         name = target.split(":")[-1]
@@ -67,7 +67,7 @@ class Runner:
             )
         return result
 
-    def repeat(self, target: str, times: int, **kwargs: Any) -> list[dict[str, Any]]:
+    def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
         return [self.once(target, **kwargs) for _ in range(times)]
 
 

@@ -4,7 +4,7 @@ The lake's catalog takes one connection per process at a time, and remote Dask w
 cannot reach a local lake at all, so the work is split in three:
 
 1. the flow reads each (symbol, interval) series and its signals as of the published
-   snapshot (:func:`hermes.backtest.inputs.load_slice`);
+   snapshot (:func:`hermes.backtest.inputs.load_slice` on a read-only snapshot connection);
 2. each simulation runs as a Dask task on that data (:func:`hermes.backtest.runs.execute`),
    needing no lake access;
 3. the flow writes every result in one lake transaction (all runs or none).
@@ -20,11 +20,10 @@ from prefect.cache_policies import NO_CACHE
 from flows.scale_out import dask_task_runner
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.backtest.runs import RunResult, execute, write_results
+from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
-from hermes.lake import connect
 from hermes.signals.registry import Strategy, load_strategy
-from hermes.signals.store import FEATURE_STORE
+from hermes.signals.store import FEATURE_STORE, at_snapshot
 
 DEFAULT_STRATEGIES = ("smart_momentum",)
 
@@ -54,35 +53,21 @@ def backtest_flow(
 ) -> list[str]:
     """Backtest every strategy on every partition as of ``snapshot``; returns the run ids."""
     config = BacktestConfig()
-    conn = connect(settings)
-    try:
-        strategies = [load_strategy(strategy_id, None, conn) for strategy_id in strategy_ids]
+    with at_snapshot(settings, snapshot) as reader:
+        strategies = [load_strategy(strategy_id, None, reader) for strategy_id in strategy_ids]
         work = [
             (
                 strategy,
                 load_slice(
-                    conn,
-                    strategy,
-                    symbol,
-                    interval,
-                    start=None,
-                    end=None,
-                    snapshot=snapshot,
-                    table=FEATURE_STORE,
+                    reader, strategy, symbol, interval, start=None, end=None, table=FEATURE_STORE
                 ),
             )
             for strategy in strategies
             for symbol, interval in partitions
         ]
-    finally:
-        conn.close()
     futures = [simulate_slice.submit(strategy, data, config, snapshot) for strategy, data in work]
     results = [future.result() for future in futures]
-    conn = connect(settings)
-    try:
-        write_results(conn, results)
-    finally:
-        conn.close()
+    save(settings, results)
     logger = get_run_logger()
     for result in results:
         run = result.run

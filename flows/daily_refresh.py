@@ -132,8 +132,13 @@ class BuildOutcome:
 def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None) -> BuildOutcome:
     """``dbt build`` (seeds, models, data tests); logs each node's result."""
     logger = get_run_logger()
+    # dbt's own console output is replaced by the per-node lines below (its log file keeps all)
     result, nodes = run_dbt(
-        ["build"], settings, target_path=target_path, vars=vars, raise_on_failure=False
+        ["build", "--quiet", "--no-use-colors"],
+        settings,
+        target_path=target_path,
+        vars=vars,
+        raise_on_failure=False,
     )
     for node in nodes:
         level = 20 if node.status in ("success", "pass") else 30
@@ -528,7 +533,7 @@ def run_bundled(rebuild: bool = False) -> int:
     """``hermes run``: the whole job on the bundled data, then where to look; exit code."""
     from rich.console import Console
 
-    console = Console()
+    console = Console(soft_wrap=True)
     try:
         summary = bundled_refresh(rebuild=rebuild)
     except RefreshFailed as exc:
@@ -539,12 +544,9 @@ def run_bundled(rebuild: bool = False) -> int:
         console.print(f"Reports ({len(summary.reports)}):", style="bold")
         for report in summary.reports:
             console.print(f"  file://{report}", markup=False, highlight=False)
-    settings = Settings.from_env()
-    console.print(
-        f'Lake: {settings.lake_root}  (try: hermes sql "select * from published.gold_backtest_runs")',
-        markup=False,
-        highlight=False,
-    )
+    example = "select run_id, symbol, total_return, trades from published.gold_backtest_runs"
+    console.print(f"Lake: {Settings.from_env().lake_root}", markup=False, highlight=False)
+    console.print(f'Query it: hermes sql "{example}"', markup=False, highlight=False)
     return 0
 
 

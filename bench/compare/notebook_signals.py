@@ -39,6 +39,9 @@ def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.Data
     out["rsi_neutral"] = (rsi >= params["rsi_low"]) & (rsi <= params["rsi_high"])
     out["st_bullish"] = direction == 1
     out["st_exit"] = (direction.shift(1) == 1) & (direction == -1)
+    for flag in ("ema_cross", "rsi_neutral", "st_bullish", "st_exit"):
+        # a comparison with a missing value (warm-up rows) is false, not missing
+        out[flag] = out[flag].fillna(False).astype(bool)
     out["buy_signal"] = out["ema_cross"] & out["rsi_neutral"] & out["st_bullish"]
     out["sell_signal"] = out["st_exit"]
     return out

@@ -74,11 +74,11 @@ def build(
 def quality(
     table: Annotated[
         list[str] | None,
-        typer.Option("--table", "-t", help="Table to check (default: silver_klines, gold_features)."),
+        typer.Option("--table", "-t", help="Table to check (default: all checked tables)."),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Measure freshness at this UTC time ('now' or ISO); default: latest candle."),
+        typer.Option(help="UTC time freshness is measured at ('now', ISO; default: last candle)."),
     ] = None,
     max_lag_hours: Annotated[
         float, typer.Option(help="Hours the latest candle of a series may lag.")
@@ -99,7 +99,8 @@ def quality(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    (console if result.success else err_console).print(result.summary(), markup=False)
+    out = console if result.success else err_console
+    out.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
     if not result.success:
         raise typer.Exit(1)
 
@@ -107,7 +108,8 @@ def quality(
 @app.command()
 def maintain(
     retention_days: float = typer.Option(
-        None, help="Keep snapshots younger than this (default: HERMES_SNAPSHOT_RETENTION_DAYS or 7)."
+        None,
+        help="Keep snapshots younger than this (default: HERMES_SNAPSHOT_RETENTION_DAYS or 7).",
     ),
 ) -> None:
     """Expire old lake snapshots and delete files nothing references any more."""
@@ -180,6 +182,123 @@ def ingest(
         raise typer.Exit(2) from exc
     print_summary(report, console)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def signals(
+    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    chunk_rows: int = typer.Option(5000, help="Rows read and computed per chunk."),
+    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
+) -> None:
+    """Generate a strategy's signals chunk by chunk into gold_strategy_signals."""
+    from hermes.backtest.runs import parse_overrides
+    from hermes.signals.run import generate_signals
+
+    try:
+        summaries = generate_signals(
+            Settings.from_env(),
+            strategy,
+            symbols=symbol,
+            intervals=interval,
+            chunk_rows=chunk_rows,
+            overrides=parse_overrides(params),
+            show_progress=True,
+        )
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("symbol", "interval", "rows", "chunks", "buy signals", "sell signals")
+    for s in summaries:
+        counts = (s.rows, s.chunks, s.buy_signals, s.sell_signals)
+        table.add_row(s.symbol, s.interval, *(str(c) for c in counts))
+    console.print(table)
+
+
+@app.command()
+def backtest(
+    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
+    init_cash: float = typer.Option(10_000.0),
+    fees: float = typer.Option(0.001, help="Fraction of each order's value."),
+    slippage: float = typer.Option(0.0005, help="Fraction the fill price moves against us."),
+    size: float = typer.Option(1.0, help="Fraction of equity per entry (0-1]."),
+    sl_stop: float = typer.Option(None, help="Stop-loss, fraction below the entry price."),
+    tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
+    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    report: bool = typer.Option(False, help="Also write an HTML report per run."),
+) -> None:
+    """Backtest a strategy per (symbol, interval) and store runs, trades and equity in the lake."""
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.runs import parse_overrides, run_backtests
+    from hermes.report import write_report
+    from hermes.report.summary import print_runs
+
+    settings = Settings.from_env()
+    try:
+        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)  # type: ignore[arg-type]
+        run_ids = run_backtests(
+            settings,
+            strategy,
+            symbol,
+            interval,
+            start=start,
+            end=end,
+            overrides=parse_overrides(params),
+            config=config,
+            show_progress=True,
+        )
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print_runs(settings, run_ids, console)
+    if report:
+        for run_id in run_ids:
+            console.print(f"report: {write_report(settings, run_id)}")
+
+
+@app.command("report")
+def report_command(
+    run_id: Annotated[list[str], typer.Argument(help="Backtest run ids.")],
+) -> None:
+    """Write a self-contained HTML report per run under the lake's reports folder."""
+    from hermes.report import write_report
+    from hermes.report.summary import print_runs
+
+    settings = Settings.from_env()
+    try:
+        paths = [write_report(settings, r) for r in run_id]
+    except LookupError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print_runs(settings, run_id, console)
+    for path in paths:
+        console.print(f"report: {path}")
+
+
+@app.command()
+def reproduce(run_id: str = typer.Argument(..., help="Backtest run id.")) -> None:
+    """Re-run a backtest on the lake snapshot it read and compare metrics and trades."""
+    from hermes.backtest.reproduce import reproduce as reproduce_run
+
+    try:
+        result = reproduce_run(Settings.from_env(), run_id)
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    verdict = "[green]identical[/green]" if result.identical else "[red]different[/red]"
+    console.print(f"run {run_id} on snapshot {result.snapshot_id}: {verdict}")
+    for line in result.differences:
+        console.print(f"  differs: {line}")
+    for line in result.provenance_changes:
+        console.print(f"  changed since the run: {line}")
+    if not result.identical:
         raise typer.Exit(1)
 
 

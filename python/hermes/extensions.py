@@ -19,7 +19,13 @@ def load_extensions(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None
         names.append("postgres")
     for name in names:
         if name not in _IMPORTED:
-            duckdb_extensions.import_extension(name)
+            try:
+                duckdb_extensions.import_extension(name)
+            except ModuleNotFoundError as exc:
+                raise RuntimeError(
+                    f"the DuckDB extension {name!r} is not installed: "
+                    f"pip install duckdb-extension-{name}=={duckdb.__version__}"
+                ) from exc
             _IMPORTED.add(name)
         conn.execute(f"load {name}")
 

@@ -38,7 +38,9 @@ def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     conn.execute("detach hermes_init")
 
 
-def connect(settings: Settings | None = None, *, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    settings: Settings | None = None, *, snapshot: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """A connection with the lake attached and selected (``use lake``).
 
     ``snapshot`` attaches the lake as of that DuckLake snapshot (read only), for exact

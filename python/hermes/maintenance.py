@@ -18,6 +18,7 @@ import duckdb
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
 from hermes.lake import connect
+from hermes.publish import published_snapshots
 
 DEFAULT_RETENTION_DAYS = 7
 
@@ -36,7 +37,9 @@ def retention_from_env() -> timedelta:
     try:
         days = float(raw)
     except ValueError as exc:
-        raise ValueError(f"HERMES_SNAPSHOT_RETENTION_DAYS must be a number of days, got {raw!r}") from exc
+        raise ValueError(
+            f"HERMES_SNAPSHOT_RETENTION_DAYS must be a number of days, got {raw!r}"
+        ) from exc
     if days < 0:
         raise ValueError(f"HERMES_SNAPSHOT_RETENTION_DAYS must be >= 0, got {raw!r}")
     return timedelta(days=days)
@@ -48,7 +51,8 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
     cutoff = datetime.now(UTC).replace(tzinfo=None) - retention
     conn = connect(settings)
     try:
-        pinned = _snapshots_recorded_by_runs(conn)
+        # the published state (hermes.publish) must stay readable as `published`
+        pinned = _snapshots_recorded_by_runs(conn) | published_snapshots(conn)
         candidates = [
             int(row[0])
             for row in conn.execute(
@@ -93,9 +97,7 @@ def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
     return {int(r[0]) for r in rows if r[0] is not None}
 
 
-def _delete_unreferenced_decoded_files(
-    conn: duckdb.DuckDBPyConnection, settings: Settings
-) -> int:
+def _delete_unreferenced_decoded_files(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     has_manifest = conn.execute(
         "select count(*) from duckdb_tables() "
         "where database_name = ? and schema_name = 'landing' and table_name = 'files'",

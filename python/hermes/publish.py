@@ -56,8 +56,8 @@ def publish(
     """Record the lake's current snapshot as the published state (call only after the audit)."""
     if stage not in ("data", "results"):
         raise ValueError(f"unknown publication stage {stage!r}: expected 'data' or 'results'")
+    snapshot = _current_snapshot(conn)  # the audited state, before this bookkeeping commits
     conn.execute(_DDL)
-    snapshot = _current_snapshot(conn)
     published_at = datetime.now(UTC).replace(tzinfo=None)
     body = summary or {}
     conn.execute(
@@ -85,6 +85,17 @@ def published_snapshot(conn: duckdb.DuckDBPyConnection) -> int | None:
     """The snapshot id of the latest publication (what ``published`` reads)."""
     publication = latest_publication(conn)
     return None if publication is None else publication.snapshot_id
+
+
+def published_snapshots(conn: duckdb.DuckDBPyConnection) -> set[int]:
+    """Snapshots lake maintenance must keep: the one ``published`` reads (if any).
+
+    Earlier publications stay listed in ``hermes_publications`` but expire with the retention
+    period like any other snapshot: pinning every daily publication would keep a copy of each
+    rebuilt gold table forever.
+    """
+    snapshot = published_snapshot(conn)
+    return set() if snapshot is None else {snapshot}
 
 
 def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:

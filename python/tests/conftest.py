@@ -64,7 +64,7 @@ def local_s3() -> Iterator[LocalS3]:
 def built_s3_lake(
     local_s3: LocalS3, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
-    """``built_lake`` on the ``s3`` target: landing zone and table files on the S3 endpoint.
+    """``built_lake`` on the ``s3`` target, plus smart_momentum signals and backtests.
 
     The catalog is a local file; everything the build printed is kept in ``build.log`` beside
     it (for the secret-leak test). Session-scoped and shared: tests must only read it.

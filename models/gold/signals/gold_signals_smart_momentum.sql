@@ -10,7 +10,17 @@
 {%- set rsi_period = overrides.get('rsi_period', 14) | int -%}
 {%- set st_period = overrides.get('st_period', 10) | int -%}
 {%- set st_multiplier = overrides.get('st_multiplier', 3.0) | float -%}
-{%- set st_suffix = st_period ~ '_' ~ ((st_multiplier | int) if st_multiplier == (st_multiplier | int) else (st_multiplier | string).replace('.', '_')) -%}
+{%- set st_whole = st_multiplier == (st_multiplier | int) -%}
+{%- set st_text = (st_multiplier | int | string) if st_whole else (st_multiplier | string) -%}
+{%- set st_suffix = st_period ~ '_' ~ st_text.replace('.', '_') -%}
+{%- set rsi_bounds = {} -%}
+{%- for bound in ['rsi_low', 'rsi_high'] -%}
+    {%- if bound in overrides -%}
+        {%- do rsi_bounds.update({bound: overrides[bound] | float | string}) -%}
+    {%- else -%}
+        {%- do rsi_bounds.update({bound: "json_extract(parameters, '$." ~ bound ~ "')"}) -%}
+    {%- endif -%}
+{%- endfor -%}
 
 with
 
@@ -34,14 +44,8 @@ strategy as (
     select
         strategy_id,
         version as strategy_version,
-        {% for bound in ['rsi_low', 'rsi_high'] -%}
-            {%- if bound in overrides -%}
-                {{ overrides[bound] | float }}::double as {{ bound }}
-            {%- else -%}
-                json_extract(parameters, '$.{{ bound }}')::double as {{ bound }}
-            {%- endif -%}
-            {{- ',' if not loop.last }}
-        {% endfor %}
+        {{ rsi_bounds['rsi_low'] }}::double as rsi_low,
+        {{ rsi_bounds['rsi_high'] }}::double as rsi_high
     from {{ ref('strategies') }}
     where strategy_id = 'smart_momentum'
 

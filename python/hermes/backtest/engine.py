@@ -90,63 +90,6 @@ def simulate(
     )
 
 
-def simulate_portfolio(
-    prices: dict[str, np.ndarray],
-    entries: np.ndarray,
-    exits: np.ndarray,
-    config: BacktestConfig,
-) -> Simulation:
-    """Several assets (columns) sharing one cash pool with equal weights.
-
-    ``prices`` arrays and signals are (n, m). Holding state per asset follows the signals
-    (entry -> held until exit). On entering an asset it is bought up to ``size / m`` of the
-    pool's value; on exiting it is sold entirely. Orders of a bar run sells first. Stops are
-    not supported in this mode.
-    """
-    import vectorbt as vbt
-
-    if config.sl_stop is not None or config.tp_stop is not None:
-        from hermes.backtest.config import BacktestConfigError
-
-        raise BacktestConfigError("stop-loss/take-profit are not supported in portfolio runs")
-    entries = np.asarray(entries, dtype=bool)
-    exits = np.asarray(exits, dtype=bool)
-    if config.fill == "next_open":
-        entries, exits = _shift(entries), _shift(exits)
-        price = np.asarray(prices["open"], dtype=float)
-    else:
-        price = np.asarray(prices["close"], dtype=float)
-    n, m = entries.shape
-    held = np.zeros((n, m), dtype=bool)
-    state = np.zeros(m, dtype=bool)
-    for t in range(n):
-        state = np.where(state, ~exits[t], entries[t])
-        held[t] = state
-    previous = np.vstack([np.zeros((1, m), dtype=bool), held[:-1]])
-    target = np.full((n, m), np.nan)
-    target[held & ~previous] = config.size / m
-    target[~held & previous] = 0.0
-    pf = vbt.Portfolio.from_orders(
-        np.asarray(prices["close"], dtype=float),
-        size=target,
-        size_type="targetpercent",
-        price=price,
-        direction="longonly",
-        fees=config.fees,
-        slippage=config.slippage,
-        init_cash=config.init_cash,
-        cash_sharing=True,
-        group_by=np.zeros(m, dtype=int),
-        call_seq="auto",
-    )
-    return Simulation(
-        equity=np.asarray(pf.value()).reshape(-1),
-        position=np.asarray(pf.assets()),
-        trades=pf.trades.values,
-        fills=int(len(pf.orders.values)),
-    )
-
-
 def _column_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     return np.broadcast_to(values[:, None], like.shape) if like.ndim == 2 else values

@@ -1,8 +1,8 @@
-"""The data a backtest reads: one series' prices and the strategy's signals over a period.
+"""The data a backtest reads: one series' prices and its strategy signals over a period.
 
-Rows are read from the feature table as of a snapshot, from the first bar up to the period's
-end, so indicators computed here (periods the store does not hold) see their whole history;
-signals are then cut to ``[start, end)``.
+Rows are read from the feature table (through a connection pinned to a snapshot), from the
+first bar up to the period's end, so indicators computed here (periods the store does not
+hold) see their whole history; signals are then cut to ``[start, end)``.
 """
 
 from __future__ import annotations
@@ -67,16 +67,15 @@ def load_inputs(
     interval: str,
     *,
     end: datetime | None,
-    snapshot: int | None,
     table: str,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
     """(prices incl. open_time, strategy inputs, feature columns read) up to ``end``."""
     rule = rule_for(strategy.strategy_id)
     mapping = rule.feature_columns(strategy.parameters)
-    held = set(table_columns(conn, table, snapshot))
+    held = set(table_columns(conn, table))
     from_store = {name: column for name, column in mapping.items() if column in held}
     columns = ["open", "high", "low", "close", "volume", *from_store.values()]
-    rows = read_rows(conn, table, symbol, interval, columns, end=end, snapshot=snapshot)
+    rows = read_rows(conn, table, symbol, interval, columns, end=end)
     inputs = {name: rows[column] for name, column in from_store.items()}
     missing = tuple(name for name in mapping if name not in from_store)
     if missing and len(rows["open_time"]):
@@ -93,15 +92,12 @@ def load_slice(
     *,
     start: datetime | None,
     end: datetime | None,
-    snapshot: int | None,
     table: str,
 ) -> MarketSlice:
     """Prices and signals of the period; :class:`DataError` if the period holds no bar."""
     if start is not None and end is not None and start >= end:
         raise DataError(f"empty period: start {start} is not before end {end}")
-    prices, inputs, _columns = load_inputs(
-        conn, strategy, symbol, interval, end=end, snapshot=snapshot, table=table
-    )
+    prices, inputs, _columns = load_inputs(conn, strategy, symbol, interval, end=end, table=table)
     times = prices["open_time"]
     first = 0 if start is None else int(np.searchsorted(times, np.datetime64(start, "us")))
     if first >= len(times):

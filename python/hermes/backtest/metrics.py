@@ -22,7 +22,8 @@ years covered (calendar span of the period, first open to last close, / 365.25 d
 * buy_and_hold_return = close_{n-1} / close_0 - 1 over the same bars (no costs)
 
 Every function accepts one column ``(n,)`` or many ``(n, k)`` (a parameter grid) and works
-along the time axis.
+along the time axis. Sums are exactly rounded (``math.fsum``), so a metric does not depend
+on how numpy happens to split a reduction: a recomputed run gives the same bits.
 """
 
 from __future__ import annotations
@@ -70,17 +71,30 @@ def cagr(equity: np.ndarray, init_cash: float, years: float) -> np.ndarray:
         return np.where(growth > 0, np.power(np.maximum(growth, 1e-300), 1.0 / years) - 1.0, -1.0)
 
 
+def exact_sum(values: np.ndarray) -> np.ndarray:
+    """Column sums, exactly rounded (independent of summation order)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        return np.asarray(math.fsum(values))
+    return np.array([math.fsum(values[:, j]) for j in range(values.shape[1])])
+
+
+def exact_mean(values: np.ndarray) -> np.ndarray:
+    return exact_sum(values) / np.asarray(values).shape[0]
+
+
 def sharpe(returns: np.ndarray, periods_per_year: float) -> np.ndarray:
-    std = np.std(returns, axis=0, ddof=1)
+    mean = exact_mean(returns)
+    std = np.sqrt(exact_sum((returns - mean) ** 2) / (returns.shape[0] - 1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(std > 0, np.mean(returns, axis=0) / std * math.sqrt(periods_per_year), np.nan)
+        return np.where(std > 0, mean / std * math.sqrt(periods_per_year), np.nan)
 
 
 def sortino(returns: np.ndarray, periods_per_year: float) -> np.ndarray:
-    downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2, axis=0))
+    downside = np.sqrt(exact_mean(np.minimum(returns, 0.0) ** 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(
-            downside > 0, np.mean(returns, axis=0) / downside * math.sqrt(periods_per_year), np.nan
+            downside > 0, exact_mean(returns) / downside * math.sqrt(periods_per_year), np.nan
         )
 
 
@@ -107,17 +121,16 @@ def trade_stats(pnl: np.ndarray) -> tuple[float, float, int]:
     pnl = np.asarray(pnl, dtype=float)
     if len(pnl) == 0:
         return math.nan, math.nan, 0
-    gains = pnl[pnl > 0].sum()
-    losses = -pnl[pnl < 0].sum()
+    gains = math.fsum(pnl[pnl > 0])
+    losses = -math.fsum(pnl[pnl < 0])
     return float((pnl > 0).mean()), float(gains / losses) if losses > 0 else math.nan, len(pnl)
 
 
 def value_at_risk(returns: np.ndarray, level: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """(VaR, CVaR) at ``level``: the quantile of returns and the mean of returns at or below it."""
     var = np.quantile(returns, level, axis=0)
-    tail = np.where(returns <= var, returns, np.nan)
-    with np.errstate(invalid="ignore"):
-        cvar = np.nanmean(tail, axis=0)
+    tail = returns <= var
+    cvar = exact_sum(np.where(tail, returns, 0.0)) / tail.sum(axis=0)
     return var, cvar
 
 
@@ -150,7 +163,7 @@ def compute(
         "sortino": sortino(returns, periods),
         "max_drawdown": mdd,
         "max_drawdown_duration_bars": duration,
-        "exposure": (pos != 0).mean(axis=0),
+        "exposure": (pos != 0).sum(axis=0) / pos.shape[0],
         "var_95": var,
         "cvar_95": cvar,
     }

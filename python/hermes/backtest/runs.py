@@ -23,10 +23,10 @@ from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.provenance import git_commit, package_versions_json
 from hermes.backtest.tables import ensure_tables, insert
 from hermes.config import Settings
-from hermes.lake import connect, current_snapshot
+from hermes.lake import connect
 from hermes.signals.registry import Strategy, load_strategy
 from hermes.signals.run import select_series
-from hermes.signals.store import FEATURE_STORE
+from hermes.signals.store import FEATURE_STORE, DataError, pinned, table_columns
 
 OPEN, CLOSED = 0, 1  # vectorbt trade status codes
 
@@ -52,7 +52,9 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def trades_table(run_id: str, symbols: list[str], times: np.ndarray, records: np.ndarray) -> pa.Table:
+def trades_table(
+    run_id: str, symbols: list[str], times: np.ndarray, records: np.ndarray
+) -> pa.Table:
     """Trade records as rows; an open trade has no exit time/price and an unrealised pnl."""
     closed = records["status"] == CLOSED
     return pa.table(
@@ -82,7 +84,14 @@ def measure(
     closed_pnl = records["pnl"][records["status"] == CLOSED]
     open_trades = np.array([int((records["status"] == OPEN).sum())])
     return metrics.compute(
-        sim.equity, sim.position, [closed_pnl], open_trades, close, config.init_cash, bar_seconds, years
+        sim.equity,
+        sim.position,
+        [closed_pnl],
+        open_trades,
+        close,
+        config.init_cash,
+        bar_seconds,
+        years,
     )[0]
 
 
@@ -184,42 +193,47 @@ def run_backtests(
     and nothing is written unless every run succeeds.
     """
     config = config or BacktestConfig()
-    conn = connect(settings)
-    try:
-        strategy = load_strategy(strategy_id, overrides, conn)
-        snapshot = current_snapshot(conn)
-        pairs = select_series(conn, symbols, intervals, features_table, snapshot)
+    with pinned(settings) as (reader, snapshot):
+        strategy = load_strategy(strategy_id, overrides, reader)
+        pairs = select_series(reader, symbols, intervals, features_table)
         slices = [
-            load_slice(
-                conn, strategy, s, i, start=start, end=end, snapshot=snapshot, table=features_table
-            )
+            load_slice(reader, strategy, s, i, start=start, end=end, table=features_table)
             for s, i in pairs
         ]
-        results = []
-        with Progress(disable=not show_progress) as progress:
-            task = progress.add_task("backtests", total=len(slices))
-            for data in slices:
-                results.append(
-                    execute(
-                        strategy,
-                        data,
-                        config,
-                        snapshot=snapshot,
-                        features_table=features_table,
-                        period_start=start,
-                        period_end=end,
-                    )
+    results = []
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task("backtests", total=len(slices))
+        for data in slices:
+            results.append(
+                execute(
+                    strategy,
+                    data,
+                    config,
+                    snapshot=snapshot,
+                    features_table=features_table,
+                    period_start=start,
+                    period_end=end,
                 )
-                progress.advance(task)
+            )
+            progress.advance(task)
+    save(settings, results)
+    return [r.run_id for r in results]
+
+
+def save(settings: Settings, results: list[RunResult]) -> None:
+    conn = connect(settings)
+    try:
         write_results(conn, results)
-        return [r.run_id for r in results]
     finally:
         conn.close()
 
 
 def load_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     """The runs row of ``run_id`` as a dict; ``LookupError`` if there is none."""
-    ensure_tables(conn)
+    try:
+        table_columns(conn, "gold_backtest_runs")
+    except DataError as exc:
+        raise LookupError(f"no backtest run {run_id!r}: the lake holds no backtest yet") from exc
     cursor = conn.execute("select * from gold_backtest_runs where run_id = ?", [run_id])
     row = cursor.fetchone()
     if row is None:

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from hermes.backtest.metrics import METRIC_NAMES
+from hermes.config import LAKE_ALIAS
 
 _METRIC_TYPES = {
     "max_drawdown_duration_bars": "bigint",
@@ -136,12 +137,32 @@ create table if not exists gold_backtest_ab (
 )
 """
 
-ALL_DDL = (RUNS_DDL, TRADES_DDL, EQUITY_DDL, GRID_DDL, WALK_FORWARD_DDL, AB_DDL)
+TABLES = {
+    "gold_backtest_runs": RUNS_DDL,
+    "gold_backtest_trades": TRADES_DDL,
+    "gold_backtest_equity": EQUITY_DDL,
+    "gold_backtest_grid": GRID_DDL,
+    "gold_backtest_walk_forward": WALK_FORWARD_DDL,
+    "gold_backtest_ab": AB_DDL,
+}
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for ddl in ALL_DDL:
+    """Create the backtest tables if needed, each written to parquet files only.
+
+    DuckLake inlines small inserts into its catalog by default, and inlined doubles come back
+    rounded in the last digit; a recorded metric must read back bit for bit (reproduction
+    compares them exactly), so inlining is switched off for these tables.
+    """
+    for name, ddl in TABLES.items():
         conn.execute(ddl)
+        disable_inlining(conn, name)
+
+
+def disable_inlining(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    conn.execute(
+        f"call {LAKE_ALIAS}.set_option('data_inlining_row_limit', 0, table_name => '{table}')"
+    )
 
 
 def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -149,6 +170,7 @@ def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     view = f"_hermes_{table}"
     conn.register(view, rows)
     try:
-        conn.execute(f"insert into {table} by name select * from {view}")
+        # table: one of TABLES' constant names; view: derived from it
+        conn.execute(f"insert into {table} by name select * from {view}")  # noqa: S608
     finally:
         conn.unregister(view)

@@ -72,14 +72,17 @@ def print_summary(report: IngestReport, console: Console) -> None:
     )
     if report.ok:
         return
-    table = Table("file", "outcome", "reason", title="files not ingested", show_lines=True)
+    table = Table(title="files not ingested", show_lines=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=2)
     for result in report.problems:
         table.add_row(result.source, str(result.outcome), result.reason or "")
     console.print(table)
     quarantined = len(report.with_outcome(Outcome.QUARANTINED))
     if quarantined:
         console.print(
-            f"{quarantined} file(s) moved to <lake>/landing/_quarantine/ with a reason file"
+            f"{quarantined} file(s) set aside in <lake>/landing/_quarantine/ with a .reason.txt"
         )
 
 

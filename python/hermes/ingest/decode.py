@@ -119,13 +119,13 @@ def check_kline_times(frame: pl.DataFrame, archive: ArchiveName, unit: str) -> N
     start_ms, end_ms = archive.time_bounds_ms()
     low, high = start_ms * scale, end_ms * scale
     length = INTERVAL_SECONDS[archive.interval] * 1000 * scale
+    unit_name = "microseconds" if scale > 1 else "milliseconds"
     outside = frame.filter((pl.col("open_time") < low) | (pl.col("open_time") >= high))
     if outside.height:
         row = outside.row(0, named=True)
         raise DecodeError(
             f"line {row['line_number']}: open_time {row['open_time']} is out of range: "
-            f"not inside {archive.date_label} in {'microseconds' if scale > 1 else 'milliseconds'} "
-            f"(as the file's first row)"
+            f"outside {archive.date_label} when read in {unit_name} like the first row"
         )
     bad_close = frame.filter(
         (pl.col("close_time") <= pl.col("open_time"))

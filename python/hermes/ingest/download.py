@@ -120,7 +120,12 @@ def download_archive(
             return FileResult(source_file, Outcome.NOT_AVAILABLE, reason=f"not published: {exc}")
         except DownloadError as exc:
             return FileResult(source_file, Outcome.FAILED, reason=str(exc))
-        return land_file(conn, settings, archive, data, manifest, checksum=checksum)
+        try:
+            return land_file(conn, settings, archive, data, manifest, checksum=checksum)
+        except OSError as exc:
+            return FileResult(
+                source_file, Outcome.FAILED, reason=f"{source_file}: cannot store: {exc}"
+            )
     finally:
         if own_conn:
             conn.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from hermes.config import Settings
+from hermes.ingest.checksum import sha256_hex
 from hermes.ingest.land import land_file
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, safe_name
 from hermes.ingest.manifest import load_manifest
@@ -75,8 +76,9 @@ def _ingest_one(
     except InvalidName as exc:
         source_file = f"unrecognized/{safe_name(path.name)}"
         reason = f"{path}: {exc}"
-        quarantine(conn, settings, source_file, reason, data=data, origin=origin)
-        return FileResult(str(path), Outcome.QUARANTINED, reason=reason)
+        sha = sha256_hex(data)
+        quarantine(conn, settings, source_file, reason, data=data, sha256=sha, origin=origin)
+        return FileResult(str(path), Outcome.QUARANTINED, reason=reason, sha256=sha)
     checksum_path = path.with_name(f"{path.name}.CHECKSUM")
     checksum = checksum_path.read_bytes() if checksum_path.is_file() else None
     if (
@@ -85,7 +87,10 @@ def _ingest_one(
         and origin != _landing_path(settings, name.source_file)
     ):
         origin = None  # a stray file inside the landing zone: copy it to its place
-    return land_file(conn, settings, name, data, manifest, checksum=checksum, origin=origin)
+    try:
+        return land_file(conn, settings, name, data, manifest, checksum=checksum, origin=origin)
+    except OSError as exc:
+        return FileResult(name.source_file, Outcome.FAILED, reason=f"{path}: cannot store: {exc}")
 
 
 def _landing_origin(settings: Settings, path: Path) -> str | None:

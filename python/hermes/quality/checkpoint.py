@@ -292,7 +292,9 @@ def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFa
     severity = severity.rsplit(".", 1)[-1].lower()
     if result.exception_info and result.exception_info.get("raised_exception"):
         message = result.exception_info.get("exception_message") or "raised an exception"
-        return ExpectationFailure(suite, f"{config.description or config.type}: {message}", severity)
+        return ExpectationFailure(
+            suite, f"{config.description or config.type}: {message}", severity
+        )
     examples = tuple(
         _example(row, index_columns) for row in details.get("partial_unexpected_index_list") or []
     )[:MAX_EXAMPLES]

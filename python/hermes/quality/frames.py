@@ -12,7 +12,7 @@ from functools import cache
 
 import duckdb
 import pandas as pd
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from hermes.config import PROJECT_ROOT
 
@@ -47,7 +47,7 @@ def register_intervals(conn: duckdb.DuckDBPyConnection) -> None:
 def silver_klines_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per silver candle, with the step from the previous candle of its series."""
     return conn.execute(
-        f"""
+        """
         with
 
         klines as (
@@ -63,7 +63,7 @@ def silver_klines_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 (epoch_us(klines.open_time) - epoch_us(lag(klines.open_time) over series))
                 // 1000000 as step_seconds
             from klines
-            left join {INTERVALS_VIEW} as lengths on klines.interval = lengths.interval
+            left join quality_interval_lengths as lengths on klines.interval = lengths.interval
             window series as (partition by klines.symbol, klines.interval order by klines.open_time)
         )
 
@@ -80,7 +80,7 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per (symbol, interval, year): candles expected by the calendar between the
     series' first and last candle, candles present, and missing candles reported as gaps."""
     return conn.execute(
-        f"""
+        """
         with
 
         klines as (
@@ -99,7 +99,7 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 epoch_us(max(klines.open_time)) as last_us,
                 any_value(lengths.seconds) * 1000000 as step_us
             from klines
-            inner join {INTERVALS_VIEW} as lengths on klines.interval = lengths.interval
+            inner join quality_interval_lengths as lengths on klines.interval = lengths.interval
             group by all
         ),
 
@@ -131,7 +131,7 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                     generate_series(gaps.gap_start, gaps.gap_end, to_seconds(lengths.seconds))
                 ) as open_time
             from gaps
-            inner join {INTERVALS_VIEW} as lengths on gaps.interval = lengths.interval
+            inner join quality_interval_lengths as lengths on gaps.interval = lengths.interval
         ),
 
         missing as (
@@ -158,9 +158,7 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def freshness_frame(
-    conn: duckdb.DuckDBPyConnection, as_of: datetime | None = None
-) -> pd.DataFrame:
+def freshness_frame(conn: duckdb.DuckDBPyConnection, as_of: datetime | None = None) -> pd.DataFrame:
     """One row per (symbol, interval): its latest candle and how many hours it lags.
 
     The lag is measured against ``as_of`` (naive UTC), or by default against the latest

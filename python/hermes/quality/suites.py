@@ -14,10 +14,11 @@ from datetime import timedelta
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
 
-CRITICAL = "critical"
-WARNING = "warning"
+CRITICAL = FailureSeverity.CRITICAL.value
+WARNING = FailureSeverity.WARNING.value
 
 KEY = ["symbol", "interval", "open_time"]
 PRICES = ["open", "high", "low", "close"]
@@ -52,9 +53,7 @@ def ohlc_expectations() -> list[gxe.Expectation]:
         gxe.ExpectColumnValuesToBeBetween(
             column="low", min_value=0, strict_min=True, description="prices > 0 (low > 0)"
         ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="volume", min_value=0, description="volume >= 0"
-        ),
+        gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0, description="volume >= 0"),
     ]
 
 
@@ -122,7 +121,7 @@ def silver_partitions_suite(settings: SuiteSettings) -> gx.ExpectationSuite:
             column="completeness",
             min_value=settings.min_completeness,
             max_value=1,
-            severity=WARNING,
+            severity=FailureSeverity.WARNING,
             description=f"at least {settings.min_completeness:.0%} of expected candles present",
         ),
     ]:
@@ -154,7 +153,19 @@ _WARMUPS: list[tuple[re.Pattern[str], Callable[[list[int]], int]]] = [
     (re.compile(r"supertrend(_dir)?_(\d+)_(\d+)"), lambda p: p[0]),
     # TA-Lib starts the MACD line, signal and histogram together, after slow + signal - 2
     (re.compile(r"macd(_signal|_hist)?_(\d+)_(\d+)_(\d+)"), lambda p: p[1] + p[2] - 2),
+    (re.compile(r"(log_)?return_(\d+)"), lambda p: p[0]),
+    (re.compile(r"volatility_(\d+)"), lambda p: p[0]),
+    (re.compile(r"(volume_zscore|donchian_upper|donchian_lower)_(\d+)"), lambda p: p[0] - 1),
+    (re.compile(r"true_range"), lambda p: 1),
 ]
+
+
+_BANDS = [
+    ("bb_upper_", "bb_middle_"),
+    ("bb_middle_", "bb_lower_"),
+    ("donchian_upper_", "donchian_lower_"),
+]
+"""Channel columns that must not cross: (upper prefix, lower prefix), same parameters."""
 
 
 def feature_warmup(column: str) -> int | None:
@@ -181,7 +192,7 @@ def gold_features_suite(settings: SuiteSettings, columns: Iterable[str]) -> gx.E
                     column=column, min_value=0, max_value=100, description=f"{column} in [0, 100]"
                 )
             )
-        if column.startswith("atr_"):
+        if column.startswith(("atr_", "volatility_", "true_range")):
             expectations.append(
                 gxe.ExpectColumnValuesToBeBetween(
                     column=column, min_value=0, description=f"{column} >= 0"
@@ -193,16 +204,16 @@ def gold_features_suite(settings: SuiteSettings, columns: Iterable[str]) -> gx.E
                     column=column, value_set=[-1, 1], description=f"{column} is -1 or +1"
                 )
             )
-        if column.startswith("bb_upper_"):
-            lower = column.replace("bb_upper_", "bb_lower_")
-            if lower in columns:
+        for upper, lower in _BANDS:
+            below = column.replace(upper, lower, 1)
+            if column.startswith(upper) and below in columns:
                 expectations.append(
                     gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                         column_A=column,
-                        column_B=lower,
+                        column_B=below,
                         or_equal=True,
                         ignore_row_if="either_value_is_missing",
-                        description=f"{column} >= {lower}",
+                        description=f"{column} >= {below}",
                     )
                 )
         warmup = feature_warmup(column)
@@ -219,6 +230,14 @@ def gold_features_suite(settings: SuiteSettings, columns: Iterable[str]) -> gx.E
                     description=f"{column} is null during its {warmup}-bar warm-up",
                 ),
             ]
+    if "warmup_bars" in columns:
+        expectations.append(
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="warmup_bars",
+                column_B="bar_index",
+                description="warmup_bars counts the earlier bars of the series",
+            )
+        )
     for expectation in expectations:
         suite.add_expectation(expectation)
     return suite

@@ -31,7 +31,9 @@ def generate_in_chunks(
         size = len(chunk["open_time"])
         if size == 0:
             continue
-        window = chunk if buffer is None else {k: np.concatenate([buffer[k], chunk[k]]) for k in chunk}
+        window = (
+            chunk if buffer is None else {k: np.concatenate([buffer[k], chunk[k]]) for k in chunk}
+        )
         flags = rule.generate(window, strategy.parameters)
         skip = len(window["open_time"]) - size
         yield {"open_time": chunk["open_time"], **{k: v[skip:] for k, v in flags.items()}}

@@ -1,4 +1,4 @@
-"""``hermes signals``: generate a strategy's signals chunk by chunk into ``gold_strategy_signals``."""
+"""``hermes signals``: a strategy's signals, chunk by chunk, into ``gold_strategy_signals``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 import pyarrow as pa
 from rich.progress import Progress
 
+from hermes.backtest.tables import disable_inlining
 from hermes.config import Settings
-from hermes.lake import connect, current_snapshot
-from hermes.signals.chunked import read_chunks, generate_in_chunks
+from hermes.lake import connect
+from hermes.signals.chunked import generate_in_chunks, read_chunks
 from hermes.signals.registry import load_strategy
-from hermes.signals.store import FEATURE_STORE, DataError, list_series
+from hermes.signals.store import FEATURE_STORE, DataError, list_series, pinned
 
 SIGNALS_TABLE = "gold_strategy_signals"
 SIGNALS_DDL = f"""
@@ -53,46 +54,53 @@ def generate_signals(
 ) -> list[SignalSummary]:
     """Replace the strategy's rows in ``gold_strategy_signals`` for each (symbol, interval).
 
-    Everything is validated (strategy, parameters, symbols, intervals, chunk size) before
-    anything is computed; each series is replaced in one transaction.
+    The lake is read as of one snapshot (recorded in each row). Strategy, parameters,
+    symbols, intervals and chunk size are validated before anything is computed, and all
+    series are written in one transaction.
     """
     if chunk_rows < 1:
         raise DataError(f"chunk size must be >= 1, got {chunk_rows}")
-    conn = connect(settings)
-    try:
-        strategy = load_strategy(strategy_id, overrides, conn)
-        snapshot = current_snapshot(conn)
-        series = select_series(conn, symbols, intervals, FEATURE_STORE, snapshot)
-        conn.execute(SIGNALS_DDL)
-        summaries = []
+    tables: list[tuple[str, str, pa.Table]] = []
+    summaries: list[SignalSummary] = []
+    with pinned(settings) as (reader, snapshot):
+        strategy = load_strategy(strategy_id, overrides, reader)
+        series = select_series(reader, symbols, intervals, FEATURE_STORE)
         with Progress(disable=not show_progress) as progress:
-            task = progress.add_task("signals", total=len(series))
+            task = progress.add_task(f"signals ({chunk_rows} rows a chunk)", total=len(series))
             for symbol, interval in series:
-                parts = list(
-                    generate_in_chunks(
-                        read_chunks(conn, strategy, symbol, interval, chunk_rows, snapshot=snapshot),
-                        strategy,
-                    )
-                )
+                chunks = read_chunks(reader, strategy, symbol, interval, chunk_rows)
+                parts = list(generate_in_chunks(chunks, strategy))
                 table = pa.concat_tables(
-                    pa.table(
-                        {
-                            "open_time": p["open_time"],
-                            "buy_signal": p["buy_signal"],
-                            "sell_signal": p["sell_signal"],
-                        }
-                    )
+                    pa.table({k: p[k] for k in ("open_time", "buy_signal", "sell_signal")})
                     for p in parts
                 )
-                conn.execute("begin")
-                conn.execute(
-                    f"delete from {SIGNALS_TABLE} where strategy_id = ? and parameters_hash = ? "
+                tables.append((symbol, interval, table))
+                summaries.append(
+                    SignalSummary(
+                        symbol,
+                        interval,
+                        table.num_rows,
+                        len(parts),
+                        int(table.column("buy_signal").to_numpy().sum()),
+                        int(table.column("sell_signal").to_numpy().sum()),
+                    )
+                )
+                progress.advance(task)
+    conn = connect(settings)
+    try:
+        conn.execute(SIGNALS_DDL)
+        disable_inlining(conn, SIGNALS_TABLE)
+        conn.execute("begin")
+        try:
+            for symbol, interval, table in tables:
+                conn.execute(  # constant table name, bound values
+                    f"delete from {SIGNALS_TABLE} where strategy_id = ? and parameters_hash = ? "  # noqa: S608
                     "and symbol = ? and interval = ?",
                     [strategy.strategy_id, strategy.parameters_hash, symbol, interval],
                 )
                 conn.register("new_signals", table)
-                conn.execute(
-                    f"insert into {SIGNALS_TABLE} select ?, ?, ?, ?, ?, ?, open_time, "
+                conn.execute(  # constant table name, bound values
+                    f"insert into {SIGNALS_TABLE} select ?, ?, ?, ?, ?, ?, open_time, "  # noqa: S608
                     "buy_signal, sell_signal, ? from new_signals",
                     [
                         strategy.strategy_id,
@@ -104,15 +112,14 @@ def generate_signals(
                         snapshot,
                     ],
                 )
-                conn.execute("commit")
                 conn.unregister("new_signals")
-                buys = int(table.column("buy_signal").to_numpy().sum())
-                sells = int(table.column("sell_signal").to_numpy().sum())
-                summaries.append(SignalSummary(symbol, interval, table.num_rows, len(parts), buys, sells))
-                progress.advance(task)
-        return summaries
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
     finally:
         conn.close()
+    return summaries
 
 
 def select_series(
@@ -120,16 +127,16 @@ def select_series(
     symbols: list[str] | None,
     intervals: list[str] | None,
     table: str,
-    snapshot: int | None,
 ) -> list[tuple[str, str]]:
     """The requested (symbol, interval) pairs, checked against what ``table`` holds."""
-    held = {(s.symbol, s.interval) for s in list_series(conn, table, snapshot)}
+    held = {(s.symbol, s.interval) for s in list_series(conn, table)}
     held_symbols = sorted({s for s, _ in held})
     held_intervals = sorted({i for _, i in held})
     for symbol in symbols or []:
         if symbol not in held_symbols:
             raise DataError(
-                f"symbol {symbol!r} is not in the lake's {table} (has: {', '.join(held_symbols) or 'none'})"
+                f"symbol {symbol!r} is not in the lake's {table} "
+                f"(has: {', '.join(held_symbols) or 'none'})"
             )
     for interval in intervals or []:
         if interval not in held_intervals:

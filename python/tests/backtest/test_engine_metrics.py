@@ -84,7 +84,9 @@ def test_metrics_match_independent_computation() -> None:
     pnl = np.array([50.0, -40.0, 120.0])
     years = 2.0
     bar_seconds = 86_400
-    got = metrics.compute(equity, position, [pnl], np.array([1]), close, 1000.0, bar_seconds, years)[0]
+    got = metrics.compute(
+        equity, position, [pnl], np.array([1]), close, 1000.0, bar_seconds, years
+    )[0]
 
     # by hand, element by element
     prev = [1000.0, 1000.0, 1100.0, 990.0, 1050.0, 1200.0]
@@ -93,7 +95,7 @@ def test_metrics_match_independent_computation() -> None:
     mean = sum(r) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in r) / (n - 1))
     downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / n)
-    peaks, dd = [], []
+    dd = []
     peak = 1000.0
     for e in equity:
         peak = max(peak, e)

@@ -18,13 +18,13 @@ def checkpoint() -> Callable[..., Any]:
     return run_checkpoint
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warn_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DefectLake]:
     """Lake of ``fixtures/warn``: a duplicated candle, a gap and a stale series."""
     yield build_defect_lake(FIXTURES / "warn", tmp_path_factory.mktemp("warn") / "lake")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def error_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DefectLake]:
     """Lake of ``fixtures/error``: a high below the close and a negative volume."""
     yield build_defect_lake(FIXTURES / "error", tmp_path_factory.mktemp("error") / "lake")

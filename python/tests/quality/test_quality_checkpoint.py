@@ -4,7 +4,7 @@ catches a stale lake and defects planted in a copy of gold_features."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,9 @@ def test_bundled_lake_passes_every_suite(bundled_quality: Any) -> None:
     }
 
 
-def test_freshness_against_a_given_time(bundled: Settings, checkpoint: Callable[..., Any], tmp_path: Path) -> None:
+def test_freshness_against_a_given_time(
+    bundled: Settings, checkpoint: Callable[..., Any], tmp_path: Path
+) -> None:
     # the daily candles closed 48 hours before, the 4h ones 56 hours before
     result = checkpoint(
         bundled,
@@ -74,7 +76,9 @@ def test_a_missing_table_is_a_failure(
     ]
 
 
-def test_an_unknown_table_is_refused(lake_settings: Settings, checkpoint: Callable[..., Any]) -> None:
+def test_an_unknown_table_is_refused(
+    lake_settings: Settings, checkpoint: Callable[..., Any]
+) -> None:
     with pytest.raises(ValueError, match=r"no quality suite for table\(s\) \['bronze_klines'\]"):
         checkpoint(lake_settings, tables=["bronze_klines"])
 
@@ -109,9 +113,55 @@ def test_gold_suite_names_planted_defects(
 ) -> None:
     result = checkpoint(planted_gold, tables=["gold_features"], docs_dir=tmp_path)
     assert [f.message for f in result.errors] == [
-        f"gold_features: rsi_14 in [0, 100]: failed for 1 of {BUNDLED_CANDLES} rows "
-        "(symbol=ETHUSDT, interval=1d, open_time=2021-05-12 00:00, rsi_14=100.5)",
         "gold_features: ema_12 has no null after its 11-bar warm-up: failed for 1 of "
         f"{BUNDLED_CANDLES - 4 * 11} rows "
         "(symbol=BTCUSDT, interval=4h, open_time=2020-03-12 08:00, ema_12=null)",
+        f"gold_features: rsi_14 in [0, 100]: failed for 1 of {BUNDLED_CANDLES} rows "
+        "(symbol=ETHUSDT, interval=1d, open_time=2021-05-12 00:00, rsi_14=100.5)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "function", "params"),
+    [
+        ("sma_20", "SMA", {"timeperiod": 20}),
+        ("ema_200", "EMA", {"timeperiod": 200}),
+        ("rsi_14", "RSI", {"timeperiod": 14}),
+        ("atr_14", "ATR", {"timeperiod": 14}),
+        ("supertrend_dir_10_3", "ATR", {"timeperiod": 10}),
+        ("bb_lower_20_2", "BBANDS", {"timeperiod": 20}),
+        ("macd_12_26_9", "MACD", {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}),
+        ("macd_hist_12_26_9", "MACD", {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}),
+        ("donchian_upper_20", "MAX", {"timeperiod": 20}),
+        ("volume_zscore_20", "STDDEV", {"timeperiod": 20}),
+        ("return_1", "ROC", {"timeperiod": 1}),
+        ("true_range", "TRANGE", {}),
+    ],
+)
+def test_feature_warmups_are_ta_libs_lookbacks(
+    checkpoint: Callable[..., Any], column: str, function: str, params: dict[str, int]
+) -> None:
+    from talib.abstract import Function  # type: ignore[attr-defined]
+
+    from hermes.quality.suites import feature_warmup
+
+    assert feature_warmup(column) == Function(function, **params).lookback
+
+
+def test_parse_as_of() -> None:
+    from hermes.quality import parse_as_of
+
+    assert parse_as_of(None) is None
+    now = parse_as_of("now")
+    assert now is not None and now.tzinfo is None
+    assert abs(now - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=1)
+    assert parse_as_of("2026-01-08") == datetime(2026, 1, 8)
+    assert parse_as_of("2026-01-08T02:00:00+02:00") == datetime(2026, 1, 8)
+    with pytest.raises(ValueError, match="as-of 'soon' is not 'now' or an ISO date/time"):
+        parse_as_of("soon")
+
+
+def test_columns_without_a_known_warmup_get_no_warmup_check(checkpoint: Callable[..., Any]) -> None:
+    from hermes.quality.suites import feature_warmup
+
+    assert [feature_warmup(c) for c in ("close", "warmup_bars", "rsi", "ema_x")] == [None] * 4

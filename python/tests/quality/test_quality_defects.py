@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from defect_lakes import DefectLake
 
 from hermes.lake import connect
-
-from defect_lakes import DefectLake
 
 
 def statuses(lake: DefectLake, status: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,11 +164,12 @@ def captured_output(log_file: Path) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(log_file, "ab") as log:
+    with open(log_file, "a", encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            with redirect_stdout(log), redirect_stderr(log):
+                yield
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -180,19 +181,23 @@ def captured_output(log_file: Path) -> Iterator[None]:
 
 @contextmanager
 def build_lake(settings: Settings, sources: Sequence[Path]) -> Iterator[None]:
-    """Ingest ``sources`` and run ``dbt build`` into the lake, as ``hermes`` would.
+    """Ingest ``sources``, run ``dbt build``, signals and backtests, as ``hermes`` would.
 
     Output goes to ``<lake_root>/../build.log``, dbt's artifacts and logs to ``../target``.
     The lake's settings are exported during the build only.
     """
+    from hermes.backtest.runs import run_backtests
     from hermes.dbt_runner import run_dbt
     from hermes.ingest import ingest_paths
+    from hermes.signals.run import generate_signals
 
     log_file = settings.lake_root.parent / "build.log"
     with exported(settings.dbt_env()):
         with captured_output(log_file):
             report = ingest_paths(sources, settings)
             run_dbt(["build"], settings, target_path=settings.lake_root.parent / "target")
+            generate_signals(settings, "smart_momentum")
+            run_backtests(settings, "smart_momentum")
     rejected = [r for r in report.results if r.reason is not None]
     assert not rejected, rejected
     yield

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from hermes import storage
 from hermes.config import PROJECT_ROOT, S3Settings, Settings
 from hermes.dbt_runner import DbtError, run_dbt
-from hermes.ingest import ingest_paths
+from hermes.ingest import Outcome, ingest_paths
 from hermes.lake import connect, current_snapshot
 from s3.local_s3 import LocalS3, free_port, unique_prefix
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 MODELS = ["run", "--select", "bronze_klines", "silver_klines"]
 SILVER = (
-    "select symbol, interval, count(*), sum(close) from silver_klines group by all order by all"
+    "select symbol, interval, count(*), min(open_time), max(open_time), "
+    "sum(close::decimal(38, 8)) from silver_klines group by all order by 1, 2"
 )
 
 
@@ -92,9 +92,10 @@ def test_ingest_with_the_endpoint_down_names_it_and_records_nothing(
         ),
     )
     _export(settings, monkeypatch)
-    with pytest.raises(storage.StorageError) as caught:
-        ingest_paths([DATA / "BTCUSDT_1d.csv.gz"], settings)
-    message = str(caught.value)
-    assert message.startswith(f"S3 endpoint {endpoint}: cannot write {settings.landing_root}/")
+    report = ingest_paths([DATA / "BTCUSDT_1d.csv.gz"], settings)
+    [result] = report.results
+    assert result.outcome == Outcome.FAILED
+    message = result.reason or ""
+    assert f"cannot store: S3 endpoint {endpoint}: cannot write {settings.landing_root}/" in message
     assert "SecretMarkerEndpointDown" not in message
     assert _read(settings, "select count(*) from landing.files")[1] == [(0,)]

@@ -71,8 +71,8 @@ def test_s3_lake_holds_exactly_what_the_local_lake_holds(
 ) -> None:
     local, remote = connect(built_lake), connect(built_s3_lake)
     try:
-        tables = _tables(local)
-        assert tables == _tables(remote)
+        tables = _tables(local)  # the dbt models (the S3 lake also holds signals and backtests)
+        assert set(tables) <= set(_tables(remote))
         assert ("silver", "silver_klines") in tables or ("main", "silver_klines") in tables
         for schema, table in tables:
             columns = _comparable_columns(local, schema, table)

@@ -14,7 +14,7 @@ STRATEGY = load_strategy("smart_momentum")
 
 
 def _inputs(seed: int, n: int) -> dict[str, np.ndarray]:
-    """Crossing EMAs, an RSI wandering through the band and flipping SuperTrend, with warm-up NaNs."""
+    """Crossing EMAs, an RSI crossing the band, a flipping SuperTrend, warm-up NaNs."""
     rng = np.random.default_rng(seed)
     fast = np.cumsum(rng.normal(0, 1, n))
     slow = fast + rng.normal(0, 1.5, n)
@@ -39,7 +39,9 @@ def test_chunked_equals_one_pass(seed: int, n: int, chunk: int) -> None:
     parts = list(generate_in_chunks(_split(inputs, chunk), STRATEGY))
     assert sum(len(p["open_time"]) for p in parts) == n
     for name, expected in one_pass.items():
-        np.testing.assert_array_equal(np.concatenate([p[name] for p in parts]), expected, err_msg=name)
+        np.testing.assert_array_equal(
+            np.concatenate([p[name] for p in parts]), expected, err_msg=name
+        )
 
 
 def test_the_buffer_matters() -> None:

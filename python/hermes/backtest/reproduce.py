@@ -1,0 +1,130 @@
+"""``hermes reproduce <run_id>``: re-run a recorded backtest on the snapshot it read.
+
+The run is recomputed from its recorded strategy, parameters, execution config, period and
+feature table, reading the lake as of the recorded DuckLake snapshot (so data ingested or
+features rebuilt since then do not matter). Metrics, trades and equity are compared exactly;
+anything that differs is listed with the provenance that changed (package versions, code).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hermes.backtest.config import BacktestConfig
+from hermes.backtest.inputs import load_slice
+from hermes.backtest.metrics import METRIC_NAMES
+from hermes.backtest.provenance import git_commit, package_versions
+from hermes.backtest.runs import RunResult, execute, load_run
+from hermes.config import Settings
+from hermes.lake import connect
+from hermes.signals.registry import Strategy
+from hermes.signals.rules import rule_for
+from hermes.signals.store import at_snapshot
+
+
+@dataclass
+class Reproduction:
+    run_id: str
+    snapshot_id: int
+    identical: bool
+    differences: list[str] = field(default_factory=list)
+    provenance_changes: list[str] = field(default_factory=list)
+    metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return bool(a == b)
+
+
+def recompute(settings: Settings, run: dict[str, Any]) -> RunResult:
+    """The run recomputed from its record, reading the lake at the recorded snapshot."""
+    params = rule_for(run["strategy_id"]).validate(json.loads(run["parameters"]))
+    strategy = Strategy(run["strategy_id"], run["strategy_id"], run["strategy_version"], params)
+    config = BacktestConfig.from_json(run["config"])
+    with at_snapshot(settings, int(run["snapshot_id"])) as reader:
+        data = load_slice(
+            reader,
+            strategy,
+            run["symbol"],
+            run["interval"],
+            start=run["period_start"],
+            end=run["period_end"],
+            table=run["features_table"],
+        )
+    return execute(
+        strategy,
+        data,
+        config,
+        snapshot=int(run["snapshot_id"]),
+        features_table=run["features_table"],
+        period_start=run["period_start"],
+        period_end=run["period_end"],
+        run_id=run["run_id"],
+    )
+
+
+def reproduce(settings: Settings, run_id: str) -> Reproduction:
+    """Recompute ``run_id`` and compare it with what the lake recorded."""
+    conn = connect(settings)
+    try:
+        run = load_run(conn, run_id)
+        if run["run_kind"] != "single":
+            raise ValueError(f"run {run_id} is a {run['run_kind']} run; only single runs reproduce")
+        trades = conn.execute(
+            "select * exclude (run_id) from gold_backtest_trades "
+            "where run_id = ? order by trade_id",
+            [run_id],
+        ).to_arrow_table()
+        equity = conn.execute(
+            "select * exclude (run_id) from gold_backtest_equity "
+            "where run_id = ? order by open_time",
+            [run_id],
+        ).to_arrow_table()
+    finally:
+        conn.close()
+    again = recompute(settings, run)
+    out = Reproduction(run_id=run_id, snapshot_id=int(run["snapshot_id"]), identical=True)
+    for name in (
+        "data_fingerprint",
+        "features_version",
+        "rows",
+        "first_open_time",
+        "last_open_time",
+    ):
+        if not _same(run[name], again.run[name]):
+            out.differences.append(f"{name}: recorded {run[name]!r}, now {again.run[name]!r}")
+    for name in (*METRIC_NAMES, "final_equity"):
+        out.metrics[name] = (run[name], again.run[name])
+        if not _same(run[name], again.run[name]):
+            out.differences.append(f"{name}: recorded {run[name]!r}, now {again.run[name]!r}")
+    new_trades = again.trades.drop_columns(["run_id"])
+    if new_trades.num_rows != trades.num_rows:
+        out.differences.append(f"trades: recorded {trades.num_rows}, now {new_trades.num_rows}")
+    elif not new_trades.select(trades.column_names).equals(trades):
+        rows = [
+            i
+            for i in range(trades.num_rows)
+            if new_trades.slice(i, 1).to_pylist() != trades.slice(i, 1).to_pylist()
+        ]
+        out.differences.append(f"trades: {len(rows)} differ (first trade_id {rows[0]})")
+    new_equity = again.equity.drop_columns(["run_id"]).select(equity.column_names)
+    if new_equity.num_rows != equity.num_rows or not np.array_equal(
+        new_equity.column("equity").to_numpy(), equity.column("equity").to_numpy()
+    ):
+        out.differences.append("equity curve differs")
+    recorded_versions = json.loads(run["package_versions"])
+    for name, now in package_versions().items():
+        if recorded_versions.get(name) != now:
+            out.provenance_changes.append(f"{name}: {recorded_versions.get(name)} -> {now}")
+    commit, _dirty = git_commit()
+    if run["git_commit"] != commit:
+        out.provenance_changes.append(f"git commit: {run['git_commit']} -> {commit}")
+    out.identical = not out.differences
+    return out

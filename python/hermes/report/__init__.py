@@ -1,0 +1,5 @@
+"""Backtest reports: a self-contained HTML page per run (see :func:`write_report`)."""
+
+from hermes.report.html import write_report
+
+__all__ = ["write_report"]

@@ -1,0 +1,187 @@
+"""Smoke tests of the benchmark code at tiny sizes (the benchmark itself is `make bench`)."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import report
+from bench.compare.notebook_signals import smart_momentum_flags
+from bench.lakes import decode_archive
+from bench.measure import Runner, StageError, _error_summary, spread, summarise
+from bench.synthetic import SyntheticSpec, daily_archive, generate
+from hermes.config import Settings
+
+TINY = SyntheticSpec(symbols=2, first_month="2024-12", last_month="2025-01", interval="4h")
+
+
+@pytest.fixture(scope="module")
+def tiny_archives(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("synthetic")
+    return root / TINY.key, generate(TINY, root)
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with zipfile.ZipFile(path) as zf:
+        (member,) = zf.namelist()
+        assert member == path.name.replace(".zip", ".csv")
+        return [line.split(",") for line in zf.read(member).decode().splitlines()]
+
+
+def test_archives_follow_the_binance_layout_and_are_labelled_synthetic(tiny_archives):
+    root, paths = tiny_archives
+    names = [p.relative_to(root).as_posix() for p in paths]
+    assert names == [
+        "binance/spot/monthly/klines/SYN001USDT/4h/SYN001USDT-4h-2024-12.zip",
+        "binance/spot/monthly/klines/SYN001USDT/4h/SYN001USDT-4h-2025-01.zip",
+        "binance/spot/monthly/klines/SYN002USDT/4h/SYN002USDT-4h-2024-12.zip",
+        "binance/spot/monthly/klines/SYN002USDT/4h/SYN002USDT-4h-2025-01.zip",
+    ]
+    assert '"synthetic": true' in (root / "spec.json").read_text()
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert Path(f"{path}.CHECKSUM").read_text() == f"{digest}  {path.name}\n"
+
+
+def test_rows_are_well_formed_candles_with_binance_time_units(tiny_archives):
+    _root, paths = tiny_archives
+    december, january = _rows(paths[0]), _rows(paths[1])
+    assert len(december) == 31 * 6 and len(january) == 31 * 6
+    assert all(len(row) == 12 for row in december + january)
+    # epoch milliseconds until 2024-12-31, microseconds from 2025-01-01
+    assert december[0][0] == "1733011200000" and december[0][6] == "1733025599999"
+    assert january[0][0] == "1735689600000000" and january[0][6] == "1735703999999999"
+    values = np.array([[float(v) for v in row[1:6]] for row in december + january])
+    o, h, lo, c, v = values.T
+    assert np.all(h >= np.maximum(o, c)) and np.all(lo <= np.minimum(o, c))
+    assert np.all(v >= 0) and np.all(lo > 0)
+    np.testing.assert_array_equal(o[1:], c[:-1])  # each candle opens at the previous close
+    assert december[0][1].split(".")[1].__len__() == 8  # Binance prints 8 decimals
+
+
+def test_generation_is_seeded_and_reproducible(tiny_archives, tmp_path):
+    _root, paths = tiny_archives
+    again = generate(TINY, tmp_path)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+    other = generate(SyntheticSpec(2, "2024-12", "2025-01", "4h", seed=1), tmp_path)
+    assert other[0].read_bytes() != paths[0].read_bytes()
+
+
+def test_daily_archive_continues_the_monthly_price_path(tiny_archives, tmp_path):
+    from datetime import UTC, datetime
+
+    _root, paths = tiny_archives
+    day = daily_archive(TINY, 1, datetime(2025, 2, 1, tzinfo=UTC), tmp_path)
+    assert day.name == "SYN001USDT-4h-2025-02-01.zip"
+    first = _rows(day)[0]
+    assert first[0] == "1738368000000000"
+    assert first[1] == _rows(paths[1])[-1][4]  # opens at January's last close
+
+
+def test_ingest_accepts_the_synthetic_archives(tiny_archives, lake_settings: Settings):
+    from hermes.ingest import ingest_paths
+
+    _root, paths = tiny_archives
+    result = ingest_paths(paths, lake_settings)
+    assert result.ok
+    assert result.rows_ingested == TINY.rows == 2 * 62 * 6
+    decoded = decode_archive(paths[1])
+    assert decoded.num_rows == 186
+    assert decoded.column("time_unit")[0].as_py() == "us"
+
+
+def test_notebook_baseline_flags_match_the_smart_momentum_rule():
+    from hermes.signals import smart_momentum
+
+    rng = np.random.default_rng(3)
+    n = 400
+    t = np.arange(n, dtype=float)
+    fast = np.sin(t / 3) + rng.normal(0, 0.1, n)
+    slow = np.sin(t / 3 - 1)
+    fast[:11], slow[:25] = np.nan, np.nan
+    rsi = rng.uniform(40, 60, n)
+    rsi[:14] = np.nan
+    direction = np.where(rng.random(n) > 0.3, 1.0, -1.0)
+    direction[:10] = np.nan
+    params = {"ema_fast": 12, "ema_slow": 26, "rsi_period": 14, "rsi_low": 45.0,
+              "rsi_high": 55.0, "st_period": 10, "st_multiplier": 3.0}  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "symbol": "SYN001USDT",
+            "interval": "1m",
+            "open_time": np.arange(n),
+            "ema_12": fast,
+            "ema_26": slow,
+            "rsi_14": rsi,
+            "supertrend_dir_10_3": pd.array(
+                [None if np.isnan(d) else int(d) for d in direction], dtype="Int64"
+            ),
+        }
+    )
+    ours = smart_momentum_flags(frame, params)
+    inputs = {"ema_fast": fast, "ema_slow": slow, "rsi": rsi, "st_dir": direction}
+    expected = smart_momentum.generate(inputs, params)
+    for flag in ("ema_cross", "rsi_neutral", "st_bullish", "st_exit", "buy_signal", "sell_signal"):
+        np.testing.assert_array_equal(ours[flag].to_numpy(dtype=bool), expected[flag], flag)
+    assert expected["sell_signal"].sum() > 0 and expected["buy_signal"].sum() > 0
+
+
+def test_summaries_give_median_min_max_and_throughput():
+    runs = [
+        {"seconds": 2.0, "rows": 100, "peak_rss_mb": 50.0, "trades": 3},
+        {"seconds": 4.0, "rows": 100, "peak_rss_mb": 70.0, "trades": 3},
+        {"seconds": 1.0, "rows": 100, "peak_rss_mb": 60.0, "trades": 3},
+    ]
+    figure = summarise(runs)
+    assert figure["seconds"] == {"median": 2.0, "min": 1.0, "max": 4.0, "n": 3}
+    assert figure["rows_per_second"] == {"median": 50.0, "min": 25.0, "max": 100.0, "n": 3}
+    assert figure["peak_rss_mb"]["max"] == 70.0
+    assert figure["trades"] == 3
+    assert spread([5.0]) == {"median": 5.0, "min": 5.0, "max": 5.0, "n": 1}
+
+
+def test_runner_measures_in_a_subprocess_and_reports_failures(tmp_path):
+    runner = Runner(log_dir=tmp_path)
+    result = runner.once("bench.measure:spread", values=[1.0, 3.0, 2.0])
+    assert result["median"] == 2.0 and result["peak_rss_mb"] > 10
+    with pytest.raises(StageError, match="not_a_function"):
+        runner.once("bench.measure:not_a_function")
+
+
+def test_error_summary_keeps_the_exception_line():
+    log = (
+        "noise\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1\n    boom()\nValueError: bad size\n'
+    )
+    assert _error_summary(log) == "ValueError: bad size"
+
+
+def test_goals_compare_measured_figures_with_targets():
+    results = {
+        "sizes": {
+            "1M": {
+                "data": {"rows": 1_000_000},
+                "stages": {
+                    "features": {
+                        "status": "ok",
+                        "rows_per_second": {"median": 2e6},
+                        "peak_rss_mb": {"max": 5000.0},
+                    },
+                    "signals": {"status": "not available", "reason": "model not found"},
+                },
+            }
+        },
+        "backtest": {"seconds": {"median": 0.05}, "cold_seconds": {"median": 7.0}},
+    }
+    by_goal = {g["goal"]: g for g in report.goals(results)}
+    assert by_goal["feature layer, end to end (1M)"]["met"] is True
+    assert by_goal["signals, dbt model, end to end (1M)"]["met"] is None
+    assert by_goal["warm 8-year 4h backtest"]["met"] is True
+    assert by_goal["cold backtest (fresh process)"]["met"] is False
+    assert by_goal["peak memory of the 1M build"]["measured"] == pytest.approx(5000 / 1024)
+    assert by_goal["peak memory of the 1M build"]["met"] is False

@@ -1,0 +1,305 @@
+"""The Prefect flows end to end against a local copy of the Binance public data site.
+
+One lake lives through four runs (Prefect's temporary API starts once, ~10 s):
+
+1. backfill 2023-12-29..2024-02-05: December's monthly archive is not published, so its
+   dailies are fetched instead (ETH's are missing too: not yet available); January monthly
+   and February dailies land; everything is built, audited, published and backtested on the
+   default local Dask cluster;
+2. daily refresh of 2024-02-06..08 with faults: one archive answers 503 once (retried), one
+   is not published (404), one fails its checksum (quarantined); the rest is published and
+   backtested on a Dask scheduler given by address (HERMES_DASK_ADDRESS);
+3. the same daily refresh again: a no-op (nothing ingested, built or published);
+4. a daily refresh whose archive holds a candle with its high below its close: the dbt test
+   fails, the flow fails naming it, and ``published`` still shows step 2's state.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from distributed import LocalCluster
+from fixtures.binance import archive, candles_for, checksum_for, kline_csv, kline_zip, publish
+from fixtures.binance import serve_site as serve_site_
+from webhook_server import webhook
+
+from flows.daily_refresh import backfill, daily_refresh
+from flows.summary import RefreshFailed, RefreshSummary
+from hermes.config import Settings
+from hermes.lake import connect
+
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+FAST = {"download_retries": 2, "retry_backoff_seconds": 0.01}
+
+
+def daily(symbol: str, day: str) -> str:
+    return f"{symbol}-4h-2024-02-{day}.zip" if len(day) == 2 else f"{symbol}-4h-{day}.zip"
+
+
+def put(site: Path, name: str, data: bytes | None = None, checksum: bytes | None = None) -> None:
+    parsed = archive(name)
+    publish(site, parsed, data if data is not None else kline_zip(parsed), checksum)
+
+
+def candles(names: list[str]) -> set[tuple[str, datetime, float]]:
+    """(symbol, open_time, close) of the real candles the archives hold."""
+    return {
+        (archive(n).symbol, c.open_time.replace(tzinfo=None), float(c.close))
+        for n in names
+        for c in candles_for(archive(n))
+    }
+
+
+def with_defect(name: str) -> bytes:
+    """The archive with its first candle's high set below its close (a real-format zip)."""
+    lines = kline_csv(archive(name)).decode().splitlines()
+    cells = lines[0].split(",")
+    cells[2] = str(float(cells[4]) - 1.0)  # high = close - 1
+    lines[0] = ",".join(cells)
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{archive(name).stem}.csv", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
+@dataclass
+class Lake:
+    """What each run returned and what readers saw after it."""
+
+    settings: Settings
+    summaries: dict[str, RefreshSummary] = field(default_factory=dict)
+    requests: dict[str, list[str]] = field(default_factory=dict)
+    silver: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notifications: list[dict] = field(default_factory=list)
+    dask_tasks: int = 0
+
+
+def read_state(settings: Settings) -> dict[str, Any]:
+    conn = connect(settings)
+    try:
+        published = conn.execute("select symbol, open_time, close from published.silver_klines")
+        return {
+            "published": set(published.fetchall()),
+            "working": conn.execute("select count(*) from lake.silver_klines").fetchone()[0],
+            "runs": conn.execute(
+                "select run_id, symbol, interval, snapshot_id, rows "
+                "from published.gold_backtest_runs"
+            ).fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
+    root = tmp_path_factory.mktemp("refresh")
+    site = root / "site"
+    settings = Settings(lake_root=root / "lake")
+    state = Lake(settings)
+    with (
+        pytest.MonkeyPatch.context() as env,
+        serve_site_(site) as (base_url, control),
+        webhook() as (hook_url, received),
+    ):
+        env.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
+        env.setenv("HERMES_TARGET", "local")
+        env.setenv("HERMES_NOTIFY_WEBHOOK", hook_url)
+        env.delenv("HERMES_DASK_ADDRESS", raising=False)
+
+        def run(step: str, call: Any) -> None:
+            seen = len(control.requests)
+            try:
+                state.summaries[step] = call()
+            except RefreshFailed as exc:
+                state.summaries[step] = exc.summary
+            state.requests[step] = control.requests[seen:]
+            state.silver[step] = read_state(settings)
+
+        # 1. backfill
+        put(site, "BTCUSDT-4h-2024-01.zip")
+        put(site, "ETHUSDT-4h-2024-01.zip")
+        for day in ("2023-12-29", "2023-12-30", "2023-12-31"):
+            put(site, daily("BTCUSDT", day))
+        for symbol in SYMBOLS:
+            for day in ("01", "02", "03", "04", "05"):
+                put(site, daily(symbol, day))
+        run(
+            "backfill",
+            lambda: backfill(
+                start=date(2023, 12, 29),
+                end=date(2024, 2, 5),
+                symbols=SYMBOLS,
+                intervals=["4h"],
+                base_url=base_url,
+                today=date(2024, 2, 6),
+                **FAST,
+            ),
+        )
+
+        # 2. daily refresh with faults, backtests on a Dask scheduler given by address
+        for symbol in SYMBOLS:
+            for day in ("06", "07"):
+                put(site, daily(symbol, day))
+        good = kline_zip(archive(daily("ETHUSDT", "08")))
+        eth_08 = daily("ETHUSDT", "08")
+        put(site, eth_08, good[:-40] + bytes(40), checksum_for(good, eth_08))  # damaged in transit
+        checksum_path = "/data/spot/daily/klines/BTCUSDT/4h/BTCUSDT-4h-2024-02-07.zip.CHECKSUM"
+        control.failures[checksum_path] = 1
+        with LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster:
+            env.setenv("HERMES_DASK_ADDRESS", cluster.scheduler_address)
+            refresh = lambda: daily_refresh(  # noqa: E731
+                day=date(2024, 2, 8),
+                symbols=SYMBOLS,
+                intervals=["4h"],
+                lookback_days=3,
+                base_url=base_url,
+                **FAST,
+            )
+            run("daily", refresh)
+            state.dask_tasks = sum(
+                sum(prefix.state_counts.values())
+                for prefix in cluster.scheduler.task_prefixes.values()
+            )
+            env.delenv("HERMES_DASK_ADDRESS")
+
+            # 3. the same day again
+            run("again", refresh)
+
+        # 4. a candle breaking the OHLC invariant fails the build: nothing is published
+        put(site, daily("BTCUSDT", "09"), with_defect(daily("BTCUSDT", "09")))
+        put(site, daily("ETHUSDT", "09"))
+        run(
+            "defect",
+            lambda: daily_refresh(
+                day=date(2024, 2, 9),
+                symbols=SYMBOLS,
+                intervals=["4h"],
+                lookback_days=1,
+                base_url=base_url,
+                **FAST,
+            ),
+        )
+        state.notifications = list(received)
+    print("STEPS", {k: v.step_seconds for k, v in state.summaries.items()})
+    yield state
+    # stop Prefect's temporary API now, while its farewell can still be logged
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()
+
+
+BACKFILLED = (
+    [daily("BTCUSDT", d) for d in ("2023-12-29", "2023-12-30", "2023-12-31")]
+    + ["BTCUSDT-4h-2024-01.zip", "ETHUSDT-4h-2024-01.zip"]
+    + [daily(s, d) for s in SYMBOLS for d in ("01", "02", "03", "04", "05")]
+)
+DAILY = [daily(s, d) for s in SYMBOLS for d in ("06", "07")]
+
+
+def test_backfill_ingests_publishes_and_backtests_the_range(lake: Lake) -> None:
+    summary = lake.summaries["backfill"]
+    assert summary.status == "published", summary.lines()
+    assert sorted(s.split("/")[-1].split(" ")[0] for s in summary.ingested) == sorted(BACKFILLED)
+    # December's monthly archive is not published: its dailies were asked for instead
+    assert sorted(s.split(":")[0].split("/")[-1] for s in summary.not_available) == [
+        daily("ETHUSDT", d) for d in ("2023-12-29", "2023-12-30", "2023-12-31")
+    ]
+    assert (
+        "/data/spot/monthly/klines/BTCUSDT/4h/BTCUSDT-4h-2023-12.zip.CHECKSUM"
+        in (lake.requests["backfill"])
+    )
+    rows = len(candles(BACKFILLED))
+    assert rows == 18 + 2 * 186 + 2 * 30
+    assert summary.rows_added["bronze"] == rows
+    assert summary.tests_failed == [] and summary.tests_passed > 0
+    state = lake.silver["backfill"]
+    assert state["published"] == candles(BACKFILLED)
+    assert summary.partitions == ["BTCUSDT/4h", "ETHUSDT/4h"]
+    assert sorted((r[1], r[2], r[3], r[4]) for r in state["runs"]) == [
+        ("BTCUSDT", "4h", summary_data_snapshot(lake, "backfill"), 18 + 186 + 30),
+        ("ETHUSDT", "4h", summary_data_snapshot(lake, "backfill"), 186 + 30),
+    ]
+    assert sorted(r[0] for r in state["runs"]) == sorted(summary.runs)
+    assert [Path(p).name for p in summary.reports] == [f"{r}.html" for r in summary.runs]
+    assert all(Path(p).stat().st_size > 10_000 for p in summary.reports)
+
+
+def summary_data_snapshot(lake: Lake, step: str) -> int:
+    """The snapshot the step's audit published first (what its backtests read)."""
+    conn = connect(lake.settings)
+    try:
+        row = conn.execute(
+            "select snapshot_id from hermes_publications where flow_run = ? and stage = 'data'",
+            [lake.summaries[step].flow_run],
+        ).fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    return int(row[0])
+
+
+def test_daily_refresh_retries_reports_missing_and_quarantines_corrupt(lake: Lake) -> None:
+    summary = lake.summaries["daily"]
+    assert summary.status == "published", summary.lines()
+    assert sorted(s.split("/")[-1].split(" ")[0] for s in summary.ingested) == sorted(DAILY)
+    assert [s.split(":")[0] for s in summary.not_available] == [
+        "binance/spot/daily/klines/BTCUSDT/4h/BTCUSDT-4h-2024-02-08.zip"
+    ]
+    assert len(summary.quarantined) == 1
+    assert summary.quarantined[0].startswith(
+        "binance/spot/daily/klines/ETHUSDT/4h/ETHUSDT-4h-2024-02-08.zip: "
+    )
+    assert "checksum" in summary.quarantined[0].lower()
+    # the 503 was retried: the checksum was asked for twice, then the archive once
+    requests = lake.requests["daily"]
+    btc_07 = "/data/spot/daily/klines/BTCUSDT/4h/BTCUSDT-4h-2024-02-07.zip"
+    assert requests.count(f"{btc_07}.CHECKSUM") == 2 and requests.count(btc_07) == 1
+    # January's monthly archive had landed: not asked for again
+    assert not [r for r in requests if "/monthly/" in r]
+    assert summary.rows_added["bronze"] == 4 * 6
+    assert lake.silver["daily"]["published"] == candles(BACKFILLED + DAILY)
+    assert len(summary.runs) == 2 and len(lake.silver["daily"]["runs"]) == 4
+    # the backtests ran on the scheduler named by HERMES_DASK_ADDRESS
+    assert lake.dask_tasks == 2
+
+
+def test_same_day_again_is_a_no_op(lake: Lake) -> None:
+    summary = lake.summaries["again"]
+    assert summary.status == "no-op", summary.lines()
+    assert summary.ingested == [] and summary.runs == [] and summary.rows_added == {}
+    assert summary.published_snapshot == lake.summaries["daily"].published_snapshot
+    assert "dbt build" not in summary.step_seconds
+    # only the two files still missing were asked for; nothing landed was downloaded again
+    assert sorted(set(lake.requests["again"])) == sorted(
+        {
+            "/data/spot/daily/klines/BTCUSDT/4h/BTCUSDT-4h-2024-02-08.zip.CHECKSUM",
+            "/data/spot/daily/klines/ETHUSDT/4h/ETHUSDT-4h-2024-02-08.zip.CHECKSUM",
+            "/data/spot/daily/klines/ETHUSDT/4h/ETHUSDT-4h-2024-02-08.zip",
+        }
+    )
+    assert lake.silver["again"] == lake.silver["daily"]
+
+
+def test_failing_data_test_fails_the_flow_and_publishes_nothing(lake: Lake) -> None:
+    summary = lake.summaries["defect"]
+    assert summary.status == "failed"
+    assert [t.split(":")[0] for t in summary.tests_failed] == ["silver_klines_ohlc_consistent"]
+    assert "silver_klines_ohlc_consistent" in summary.headline
+    assert summary.published_snapshot is None and summary.runs == []
+    before, after = lake.silver["daily"], lake.silver["defect"]
+    # readers of `published` still see step 2's data; the working state holds the new rows
+    assert after["published"] == before["published"]
+    assert after["runs"] == before["runs"]
+    assert after["working"] == before["working"] + 12
+    # the webhook heard about every run, the last one as a failure naming the test
+    assert [n["success"] for n in lake.notifications] == [True, True, True, False]
+    assert "silver_klines_ohlc_consistent" in lake.notifications[-1]["text"]
