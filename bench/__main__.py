@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if plan.quick else "full",
         "repeat": plan.repeat,
         "machine": machine.describe(),
+        "load_average_at_start": machine.load_average(),
         "sizes": {},
     }
 
@@ -76,18 +77,29 @@ def main(argv: list[str] | None = None) -> int:
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        for size in plan.sizes:
-            results["sizes"][size] = pipeline.run_size(plan, size, runner, say, progress)
-        results.update(experiments.run_all(plan, runner, results, say))
+        # the smallest size first, then every other measurement, then the larger sizes
+        # within what is left of the time budget (scaled estimates from the smaller size)
+        first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
+        results["sizes"][first] = pipeline.run_size(plan, first, runner, say, progress)
+        results.update(experiments.run_all(plan, runner, results, say, profile=False))
+        deadline = time.monotonic() + plan.budget_seconds - (time.perf_counter() - started)
+        previous = results["sizes"][first]
+        for size in larger:
+            results["sizes"][size] = pipeline.run_size(
+                plan, size, runner, say, progress, previous=previous, deadline=deadline
+            )
+            previous = results["sizes"][size]
+        if plan.profile:
+            results["profile"] = experiments.profile(plan, runner, results, say)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_at_end"] = machine.load_average()
     results["goals"] = report.goals(results)
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (plan.out / "RESULTS.md").write_text(report.markdown(results))
     console.print(report.summary_table(results))
-    console.print(
-        f"wrote {plan.out / 'results.json'} and {plan.out / 'RESULTS.md'} in {results['total_seconds']} s"
-    )
+    written = f"{plan.out / 'results.json'} and {plan.out / 'RESULTS.md'}"
+    console.print(f"wrote {written} in {results['total_seconds']} s")
     return 0
 
 

@@ -36,7 +36,10 @@ def default_parameters() -> dict[str, float]:
 
 
 def signals_file(work: Path) -> Path:
-    """``work/btc-4h-8y-signals.npz``: OHLC, open_time, entries and exits (default Smart Momentum)."""
+    """``work/btc-4h-8y-signals.npz``: OHLC, open_time, entries and exits.
+
+    Entries and exits are Smart Momentum's buy and sell signals with default parameters.
+    """
     path = work / "btc-4h-8y-signals.npz"
     if path.exists():
         return path

@@ -201,7 +201,13 @@ def profile_slowest(
     return {"status": "ok", "stage": name, "size": size, **result}
 
 
-def run_all(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> dict[str, Any]:
+def profile(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> dict[str, Any]:
+    return _guarded(lambda: profile_slowest(plan, runner, results, say))
+
+
+def run_all(
+    plan: Plan, runner: Runner, results: dict[str, Any], say: Say, profile: bool = True
+) -> dict[str, Any]:
     out: dict[str, Any] = {"comparisons": {}}
     if plan.wants("compare.notebook"):
         say("signals: hermes vs the notebook approach (pandas over LIMIT/OFFSET chunks)")
@@ -224,9 +230,9 @@ def run_all(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> di
         )
     if plan.wants("refresh"):
         out["refresh"] = refresh_costs(plan, runner, say)
-    if plan.profile:
+    if plan.profile and profile:
         out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out
-    if plan.profile:
+    if plan.profile and profile:
         out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bench.synthetic import BINANCE_COLUMNS
 from hermes.config import Settings
@@ -103,7 +104,7 @@ def land_decoded(settings: Settings, archives: list[Path], archive_root: Path) -
         shutil.copyfile(path, target)
         table = decode_archive(path)
         decoded = decoded_dir / f"{sha}.parquet"
-        pl.from_arrow(table).write_parquet(decoded)
+        pq.write_table(table, decoded)
         parts = relative.split("/")  # binance/spot/<period>/klines/<SYMBOL>/<interval>/<file>
         manifest.append(
             {
@@ -137,7 +138,8 @@ def count_rows(settings: Settings, table: str) -> int:
         raise ValueError(f"not a table name: {table!r}")
     conn = connect(settings)
     try:
-        return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608 (checked above)
+        row = conn.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 (checked above)
+        return int(row[0]) if row else 0
     finally:
         conn.close()
 

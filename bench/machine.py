@@ -71,3 +71,8 @@ def describe() -> dict[str, Any]:
         "git_commit": git_commit(),
         "packages": versions,
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load averages: other work on the machine skews timings."""
+    return [round(x, 2) for x in os.getloadavg()]

@@ -114,7 +114,7 @@ def summarise(runs: list[dict[str, Any]], rows: int | None = None) -> dict[str, 
         values = [r.get(key) for r in runs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         if numeric and len(set(values)) > 1:
-            extras[key] = spread([float(v) for v in values])
+            extras[key] = spread([float(v) for v in values if v is not None])
     out.update(extras)
     return out
 

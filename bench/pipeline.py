@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
+
 from bench.lakes import land_decoded, snapshot_tree, use_lake
 from bench.measure import Runner, StageError, failed, not_available, summarise
 from bench.plan import SIZES, Plan
@@ -75,10 +77,36 @@ def module_has(module: str, attribute: str) -> bool:
     return hasattr(importlib.import_module(module), attribute)
 
 
+def estimate(previous: dict[str, Any] | None, stage: str, rows: int) -> tuple[float, float] | None:
+    """Seconds per process and peak MB of ``stage`` at ``rows``, scaled from a smaller size."""
+    figure = (previous or {}).get("stages", {}).get(stage, {})
+    if figure.get("status") != "ok":
+        return None
+    scale = rows / figure["rows"]
+    seconds = figure["seconds"]["median"]
+    process = figure.get("process_seconds", seconds)
+    process = process["median"] if isinstance(process, dict) else process
+    peak = figure["peak_rss_mb"]["max"]
+    base_mb = 300.0  # interpreter and imports
+    return process - seconds + seconds * scale, base_mb + max(0.0, peak - base_mb) * scale
+
+
 def run_size(
-    plan: Plan, size: str, runner: Runner, say: Callable[[str], None], progress: Any = None
+    plan: Plan,
+    size: str,
+    runner: Runner,
+    say: Callable[[str], None],
+    progress: Any = None,
+    previous: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Generate the data set ``size`` and measure every pipeline stage on it."""
+    """Generate the data set ``size`` and measure every pipeline stage on it.
+
+    With ``previous`` (the figures of a smaller size) and a ``deadline`` (``time.monotonic``),
+    a stage whose scaled estimate would overrun the time budget, or need more than half the
+    machine's memory, is skipped with the estimate as the reason; one that fits only once is
+    run once.
+    """
     spec = SIZES[size]
     base = plan.work / "lakes" / size
     lake, states, target = base / "lake", base / "states", base / "target"
@@ -106,8 +134,27 @@ def run_size(
 
     def measure(stage: str, target: str, **kwargs: Any) -> None:
         out["calls"][stage] = {"target": target, "kwargs": kwargs}
+        repeat = plan.repeat
+        guess = estimate(previous, stage, spec.rows)
+        if guess is not None and deadline is not None:
+            seconds, peak_mb = guess
+            left = deadline - time.monotonic()
+            memory_mb = psutil.virtual_memory().total / 2**20
+            if peak_mb > memory_mb / 2:
+                stages[stage] = not_available(
+                    f"skipped: estimated peak memory {peak_mb / 1024:.1f} GB (scaled from the "
+                    "smaller size) exceeds half the machine's memory"
+                )
+                return
+            if seconds > left:
+                stages[stage] = not_available(
+                    f"skipped: estimated {seconds:.0f} s per run (scaled from the smaller size) "
+                    f"exceeds the {max(left, 0):.0f} s left in the time budget"
+                )
+                return
+            repeat = max(1, min(plan.repeat, int(left // (seconds * 1.5))))
         try:
-            stages[stage] = summarise(runner.repeat(target, plan.repeat, **kwargs))
+            stages[stage] = summarise(runner.repeat(target, repeat, **kwargs))
         except StageError as exc:
             stages[stage] = failed(exc)
 

@@ -26,6 +26,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -226,7 +227,7 @@ def write_archive(folder: Path, name: str, csv_bytes: bytes) -> Path:
     return path
 
 
-def generate(spec: SyntheticSpec, out_root: Path, progress=None) -> list[Path]:
+def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[Path]:
     """Write (or reuse) the archives for ``spec`` under ``out_root/<spec.key>``.
 
     Returns the zip paths, sorted. A ``spec.json`` stamp marks a complete set, so an

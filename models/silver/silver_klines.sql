@@ -4,6 +4,9 @@
     incremental_strategy='delete+insert',
     unique_key=['symbol', 'interval', 'open_time'],
     partitioned_by=['symbol', 'interval', 'year(open_time)'],
+    post_hook=[
+        "{{ delete_superseded_candles(this, ref('bronze_klines')) if is_incremental() }}"
+    ],
   )
 }}
 
@@ -12,14 +15,54 @@ with
 bronze as (
 
     select * from {{ ref('bronze_klines') }}
-    {% if is_incremental() %}
-        -- rows landed since the last build; they win over what silver already holds
-        where ingested_at > (
-            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
-        )
-    {% endif %}
 
 ),
+
+{% if is_incremental() %}
+
+changed as (
+
+    -- rows of the source files landed (or replaced) since the last build
+    select * from bronze
+    where ingested_at > (
+        select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+    )
+
+),
+
+affected_keys as (
+
+    -- candles the changed files carry now, and candles their previous version carried
+    select distinct
+        symbol,
+        interval,
+        {{ epoch_to_timestamp('open_time', 'time_unit') }} as open_time
+    from changed
+    union
+    select symbol, interval, open_time
+    from {{ this }}
+    where source_file in (select source_file from changed)
+
+),
+
+candidates as (
+
+    select bronze.*
+    from bronze
+    semi join (select distinct symbol, interval from affected_keys) as partitions
+        using (symbol, interval)
+
+),
+
+{% else %}
+
+candidates as (
+
+    select * from bronze
+
+),
+
+{% endif %}
 
 typed as (
 
@@ -29,10 +72,14 @@ typed as (
         symbol,
         interval,
         {{ epoch_to_timestamp('open_time', 'time_unit') }} as open_time,
-        coalesce(
-            {{ epoch_to_timestamp('close_time', 'time_unit') }},
-            {{ epoch_to_timestamp('open_time', 'time_unit') }}
-            + {{ interval_length('interval') }} - to_milliseconds(1)
+        -- millisecond resolution whatever the archive's unit, so ms and us files agree
+        date_trunc(
+            'millisecond',
+            coalesce(
+                {{ epoch_to_timestamp('close_time', 'time_unit') }},
+                {{ epoch_to_timestamp('open_time', 'time_unit') }}
+                + {{ interval_length('interval') }} - to_milliseconds(1)
+            )
         ) as close_time,
         open::double as open,
         high::double as high,
@@ -47,15 +94,35 @@ typed as (
         source_sha256,
         ingested_at,
         line_number
-    from bronze
+    from candidates
 
 ),
+
+{% if is_incremental() %}
+
+in_scope as (
+
+    select typed.*
+    from typed
+    semi join affected_keys using (symbol, interval, open_time)
+
+),
+
+{% else %}
+
+in_scope as (
+
+    select * from typed
+
+),
+
+{% endif %}
 
 latest as (
 
     -- one row per candle: the latest ingest wins
     select * exclude (line_number)
-    from typed
+    from in_scope
     qualify row_number() over (
         partition by symbol, interval, open_time
         order by ingested_at desc, source_file desc, line_number desc

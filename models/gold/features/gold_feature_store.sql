@@ -31,19 +31,14 @@ features as (
 
 final as (
 
-    select
-        features.*
-        {%- if use_test_features %}
-            {%- for name in test_models %},
-                {{ name }}.* exclude (symbol, interval, open_time)
-            {%- endfor %}
-        {%- endif %}
-    from features
-    {%- if use_test_features %}
-        {%- for name in test_models %}
-            left join {{ name }} using (symbol, interval, open_time)
+    select  -- noqa: LT09
+        features.*{% for name in (test_models if use_test_features else []) %},
+        {{ name }}.* exclude (symbol, interval, open_time)
         {%- endfor %}
-    {%- endif %}
+    from features
+    {%- for name in (test_models if use_test_features else []) %}
+        left join {{ name }} using (symbol, interval, open_time)
+    {%- endfor %}
 
 )
 

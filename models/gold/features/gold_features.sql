@@ -66,25 +66,22 @@ changed as (
 
 ),
 
+{% endif %}
 series as (
 
     select
         klines.*,
-        changed.first_changed
+        {%- if is_incremental() %}
+            changed.first_changed
+        {%- else %}
+            null::timestamp as first_changed
+        {%- endif %}
     from klines
-    inner join changed using (symbol, interval)
+    {%- if is_incremental() %}
+        inner join changed using (symbol, interval)
+    {%- endif %}
 
 ),
-{% else %}
-series as (
-
-    select
-        *,
-        null::timestamp as first_changed
-    from klines
-
-),
-{% endif %}
 
 bars as (
 
@@ -129,7 +126,7 @@ windows as (
             {%- set s = feature_suffix([period, stddevs]) %}
             {%- for side in ['upper', 'middle', 'lower'] %}
                 {{ after_warmup(bollinger_band('close', period, stddevs, side), period | int - 1) }}
-                as bb_{{ side }}_{{ s }},
+                    as bb_{{ side }}_{{ s }},
             {%- endfor %}
         {%- endfor %}
         {%- for bars in return_periods %}
@@ -138,17 +135,17 @@ windows as (
         {%- endfor %}
         {%- for period in volatility_periods %}
             {{ after_warmup(rolling_volatility('bar_log_return', period), period) }}
-            as volatility_{{ period }},
+                as volatility_{{ period }},
         {%- endfor %}
         {%- for period in zscore_periods %}
             {{ after_warmup(zscore('volume', period), period | int - 1) }}
-            as volume_zscore_{{ period }},
+                as volume_zscore_{{ period }},
         {%- endfor %}
         {{ after_warmup('bar_true_range', 1) }} as true_range,
         {%- for period in donchian_periods %}
             {%- for side in ['upper', 'lower'] %}
                 {{ after_warmup(donchian_channel('high', 'low', period, side), period | int - 1) }}
-                as donchian_{{ side }}_{{ period }},
+                    as donchian_{{ side }}_{{ period }},
             {%- endfor %}
         {%- endfor %}
         is_valid,

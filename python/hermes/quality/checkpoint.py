@@ -316,6 +316,8 @@ def _example(row: dict[str, Any], index_columns: list[str]) -> str:
 
 
 def _show(value: Any) -> str:
+    if value is None or value is pd.NaT:
+        return "null"
     if isinstance(value, pd.Timestamp | datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):

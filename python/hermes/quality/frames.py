@@ -208,8 +208,8 @@ def gold_features_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def gold_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per silver (symbol, interval): its candles and latest candle in silver and
-    in gold_features, which must agree (gold is derived from every silver candle)."""
+    """One row per (symbol, interval) of silver or gold: its candles and latest candle in
+    silver_klines and in gold_features, which must agree (gold derives from every candle)."""
     return conn.execute(
         """
         with
@@ -227,15 +227,15 @@ def gold_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         )
 
         select
-            silver.symbol,
-            silver.interval,
-            silver.symbol || ' ' || silver.interval as partition,
-            silver.silver_rows,
+            symbol,
+            interval,
+            symbol || ' ' || interval as partition,
+            coalesce(silver.silver_rows, 0) as silver_rows,
             coalesce(gold.gold_rows, 0) as gold_rows,
             silver.silver_last,
             gold.gold_last
         from silver
-        left join gold using (symbol, interval)
-        order by silver.symbol, silver.interval
+        full join gold using (symbol, interval)
+        order by symbol, interval
         """
     ).df()

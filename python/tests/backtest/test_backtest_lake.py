@@ -176,3 +176,28 @@ def test_fill_convention_and_costs_change_the_result(moving_lake: dict) -> None:
     next_open, same_close, with_fees = (rows[i] for i in ids)
     assert next_open[0] != same_close[0]
     assert with_fees[0] < next_open[0] and with_fees[1] == next_open[1]
+
+
+def test_cli_commands(moving_lake: dict) -> None:
+    from typer.testing import CliRunner
+
+    from hermes.cli import app
+
+    settings, run_ids = moving_lake["settings"], moving_lake["run_ids"]
+    runner = CliRunner()
+    bad = runner.invoke(app, ["backtest", "--symbol", "DOGEUSDT"])
+    assert bad.exit_code == 2 and "DOGEUSDT" in bad.output
+    assert runner.invoke(app, ["reproduce", run_ids[1]]).exit_code == 0
+    shown = runner.invoke(app, ["report", run_ids[1]])
+    assert shown.exit_code == 0 and "sharpe" in shown.output
+    assert (settings.reports_root / f"{run_ids[1]}.html").exists()
+    made = runner.invoke(app, ["signals", "--interval", "4h", "--chunk-rows", "4000"])
+    assert made.exit_code == 0, made.output
+    (count,) = _fetch(
+        settings,
+        "select count(*) from gold_strategy_signals s join gold_signals_smart_momentum m "
+        "using (symbol, interval, open_time) where s.buy_signal = m.buy_signal "
+        "and s.sell_signal = m.sell_signal",
+    )
+    (total,) = _fetch(settings, "select count(*) from gold_signals_smart_momentum")
+    assert count == total

@@ -17,11 +17,12 @@ from bench.measure import Runner, StageError, _error_summary, spread, summarise
 from bench.synthetic import SyntheticSpec, daily_archive, generate
 from hermes.config import Settings
 
+Archives = tuple[Path, list[Path]]
 TINY = SyntheticSpec(symbols=2, first_month="2024-12", last_month="2025-01", interval="4h")
 
 
 @pytest.fixture(scope="module")
-def tiny_archives(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+def tiny_archives(tmp_path_factory: pytest.TempPathFactory) -> Archives:
     root = tmp_path_factory.mktemp("synthetic")
     return root / TINY.key, generate(TINY, root)
 
@@ -33,7 +34,9 @@ def _rows(path: Path) -> list[list[str]]:
         return [line.split(",") for line in zf.read(member).decode().splitlines()]
 
 
-def test_archives_follow_the_binance_layout_and_are_labelled_synthetic(tiny_archives):
+def test_archives_follow_the_binance_layout_and_are_labelled_synthetic(
+    tiny_archives: Archives,
+) -> None:
     root, paths = tiny_archives
     names = [p.relative_to(root).as_posix() for p in paths]
     assert names == [
@@ -48,7 +51,7 @@ def test_archives_follow_the_binance_layout_and_are_labelled_synthetic(tiny_arch
         assert Path(f"{path}.CHECKSUM").read_text() == f"{digest}  {path.name}\n"
 
 
-def test_rows_are_well_formed_candles_with_binance_time_units(tiny_archives):
+def test_rows_are_well_formed_candles_with_binance_time_units(tiny_archives: Archives) -> None:
     _root, paths = tiny_archives
     december, january = _rows(paths[0]), _rows(paths[1])
     assert len(december) == 31 * 6 and len(january) == 31 * 6
@@ -64,7 +67,7 @@ def test_rows_are_well_formed_candles_with_binance_time_units(tiny_archives):
     assert december[0][1].split(".")[1].__len__() == 8  # Binance prints 8 decimals
 
 
-def test_generation_is_seeded_and_reproducible(tiny_archives, tmp_path):
+def test_generation_is_seeded_and_reproducible(tiny_archives: Archives, tmp_path: Path) -> None:
     _root, paths = tiny_archives
     again = generate(TINY, tmp_path)
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
@@ -72,7 +75,9 @@ def test_generation_is_seeded_and_reproducible(tiny_archives, tmp_path):
     assert other[0].read_bytes() != paths[0].read_bytes()
 
 
-def test_daily_archive_continues_the_monthly_price_path(tiny_archives, tmp_path):
+def test_daily_archive_continues_the_monthly_price_path(
+    tiny_archives: Archives, tmp_path: Path
+) -> None:
     from datetime import UTC, datetime
 
     _root, paths = tiny_archives
@@ -83,7 +88,9 @@ def test_daily_archive_continues_the_monthly_price_path(tiny_archives, tmp_path)
     assert first[1] == _rows(paths[1])[-1][4]  # opens at January's last close
 
 
-def test_ingest_accepts_the_synthetic_archives(tiny_archives, lake_settings: Settings):
+def test_ingest_accepts_the_synthetic_archives(
+    tiny_archives: Archives, lake_settings: Settings
+) -> None:
     from hermes.ingest import ingest_paths
 
     _root, paths = tiny_archives
@@ -95,7 +102,7 @@ def test_ingest_accepts_the_synthetic_archives(tiny_archives, lake_settings: Set
     assert decoded.column("time_unit")[0].as_py() == "us"
 
 
-def test_notebook_baseline_flags_match_the_smart_momentum_rule():
+def test_notebook_baseline_flags_match_the_smart_momentum_rule() -> None:
     from hermes.signals import smart_momentum
 
     rng = np.random.default_rng(3)
@@ -131,7 +138,7 @@ def test_notebook_baseline_flags_match_the_smart_momentum_rule():
     assert expected["sell_signal"].sum() > 0 and expected["buy_signal"].sum() > 0
 
 
-def test_summaries_give_median_min_max_and_throughput():
+def test_summaries_give_median_min_max_and_throughput() -> None:
     runs = [
         {"seconds": 2.0, "rows": 100, "peak_rss_mb": 50.0, "trades": 3},
         {"seconds": 4.0, "rows": 100, "peak_rss_mb": 70.0, "trades": 3},
@@ -145,7 +152,7 @@ def test_summaries_give_median_min_max_and_throughput():
     assert spread([5.0]) == {"median": 5.0, "min": 5.0, "max": 5.0, "n": 1}
 
 
-def test_runner_measures_in_a_subprocess_and_reports_failures(tmp_path):
+def test_runner_measures_in_a_subprocess_and_reports_failures(tmp_path: Path) -> None:
     runner = Runner(log_dir=tmp_path)
     result = runner.once("bench.measure:spread", values=[1.0, 3.0, 2.0])
     assert result["median"] == 2.0 and result["peak_rss_mb"] > 10
@@ -153,7 +160,7 @@ def test_runner_measures_in_a_subprocess_and_reports_failures(tmp_path):
         runner.once("bench.measure:not_a_function")
 
 
-def test_error_summary_keeps_the_exception_line():
+def test_error_summary_keeps_the_exception_line() -> None:
     log = (
         "noise\nTraceback (most recent call last):\n"
         '  File "x.py", line 1\n    boom()\nValueError: bad size\n'
@@ -161,7 +168,7 @@ def test_error_summary_keeps_the_exception_line():
     assert _error_summary(log) == "ValueError: bad size"
 
 
-def test_goals_compare_measured_figures_with_targets():
+def test_goals_compare_measured_figures_with_targets() -> None:
     results = {
         "sizes": {
             "1M": {

@@ -282,11 +282,6 @@ def test_millisecond_and_microsecond_archives_give_the_same_candle_times(
     assert [r[2:7] for r in ms_rows] == [r[2:7] for r in us_rows]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silver_klines keeps the file's close_time resolution: 03:59:59.999 from a "
-    "millisecond archive, 03:59:59.999999 from a microsecond one",
-)
 def test_millisecond_and_microsecond_archives_give_the_same_close_times(
     downloaded: Downloaded,
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from defect_lakes import DefectLake
 
+from hermes.config import Settings
 from hermes.lake import connect
 
 
@@ -125,3 +126,38 @@ def test_error_defects_are_named_by_the_checkpoint(
         "silver_partitions: table silver_kline_gaps does not exist in the lake",
     ]
     assert result.warnings == ()
+
+
+def test_empty_tables_fail_the_checkpoint(
+    warn_lake: DefectLake, checkpoint: Callable[..., Any], tmp_path: Path
+) -> None:
+    # a build that produced no candles must not pass; a text RSI cannot be checked at all
+    settings = Settings(lake_root=tmp_path / "lake")
+    conn = connect(settings)
+    try:
+        catalog = str(warn_lake.settings.catalog_path).replace("'", "''")
+        conn.execute(f"attach 'ducklake:{catalog}' as source (read_only)")
+        conn.execute("create table silver_klines as select * from source.silver_klines limit 0")
+        conn.execute(
+            "create table silver_kline_gaps as select * from source.silver_kline_gaps limit 0"
+        )
+        conn.execute(
+            "create table gold_features as select *, 0 as warmup_bars, 'high' as rsi_14 "
+            "from source.silver_klines"
+        )
+        conn.execute("detach source")
+    finally:
+        conn.close()
+    result = checkpoint(settings, docs_dir=tmp_path / "docs")
+    messages = [f.message for f in result.errors]
+    assert messages[:2] == [
+        "silver_klines: the table has rows (observed 0)",
+        "silver_partitions: some partition exists (observed 0)",
+    ]
+    print(messages, result.errors[2])
+    assert messages[2].startswith("gold_features: rsi_14 in [0, 100]: ")
+    assert messages[3:] == [
+        "gold_partitions: gold_features has one row per silver candle: failed for 3 of 3 rows "
+        "(partition=BTCUSDT 1d, gold_rows=31, silver_rows=0; partition=BTCUSDT 4h, gold_rows=61, "
+        "silver_rows=0; partition=ETHUSDT 4h, gold_rows=59, silver_rows=0)",
+    ]
