@@ -35,6 +35,14 @@ def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         f"attach '{_literal(settings.catalog_attach)}' as hermes_init "
         f"(data_path '{_literal(settings.data_path)}')"
     )
+    # Data inlining would keep small inserts (a daily refresh) inside the catalog database;
+    # every row goes to parquet on the lake's storage instead (local folder or S3).
+    inlining = conn.execute(
+        "select value from ducklake_options('hermes_init') where option_name = ?",
+        ["data_inlining_row_limit"],
+    ).fetchone()
+    if inlining is None or inlining[0] != "0":
+        conn.execute("call hermes_init.set_option('data_inlining_row_limit', 0)")
     conn.execute("detach hermes_init")
 
 

@@ -290,10 +290,10 @@ def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFa
     details = dict(result.result or {})
     severity = str(getattr(config, "severity", CRITICAL) or CRITICAL)
     severity = severity.rsplit(".", 1)[-1].lower()
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        message = result.exception_info.get("exception_message") or "raised an exception"
+    error = _exception_message(result.exception_info)
+    if error is not None:
         return ExpectationFailure(
-            suite, f"{config.description or config.type}: {message}", severity
+            suite, f"{config.description or config.type}: could not be checked: {error}", severity
         )
     examples = tuple(
         _example(row, index_columns) for row in details.get("partial_unexpected_index_list") or []
@@ -308,6 +308,18 @@ def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFa
         element_count=details.get("element_count"),
         examples=examples,
     )
+
+
+def _exception_message(info: Any) -> str | None:
+    """The message of an exception GX caught while checking (None if none was raised);
+    ``info`` is one exception record or a mapping of metric -> record."""
+    if not isinstance(info, dict):
+        return None
+    records = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for record in records:
+        if record.get("raised_exception"):
+            return str(record.get("exception_message") or "an exception was raised")
+    return None
 
 
 def _example(row: dict[str, Any], index_columns: list[str]) -> str:

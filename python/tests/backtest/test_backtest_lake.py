@@ -27,7 +27,7 @@ from hermes.signals.store import DataError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 CUT = "2023-01-01"
-SELECT = ["--select", "strategies", "+gold_feature_store"]
+SELECT = ["--select", "+gold_signals_smart_momentum", "--exclude", "resource_type:seed"]
 
 
 def _truncated(folder: Path) -> list[Path]:
@@ -53,8 +53,8 @@ def moving_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         patch.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
         patch.setenv("HERMES_TARGET", "local")
         ingest_paths(_truncated(base / "cut"), settings)
-        run_dbt(["run", *SELECT], settings, target_path=base / "target")
         run_dbt(["seed"], settings, target_path=base / "target")
+        run_dbt(["run", *SELECT], settings, target_path=base / "target")
         run_ids = run_backtests(settings, "smart_momentum", ["BTCUSDT", "ETHUSDT"], ["4h"])
         ingest_paths([DATA / "BTCUSDT_4h.csv.gz", DATA / "ETHUSDT_4h.csv.gz"], settings)
         run_dbt(["run", *SELECT], settings, target_path=base / "target")

@@ -78,7 +78,7 @@ class Lake:
     requests: dict[str, list[str]] = field(default_factory=dict)
     silver: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: list[dict] = field(default_factory=list)
-    dask_tasks: int = 0
+    dask_tasks: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -165,10 +165,10 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
                 **FAST,
             )
             run("daily", refresh)
-            state.dask_tasks = sum(
-                sum(prefix.state_counts.values())
-                for prefix in cluster.scheduler.task_prefixes.values()
-            )
+            state.dask_tasks = {
+                name: dict(prefix.state_counts)
+                for name, prefix in cluster.scheduler.task_prefixes.items()
+            }
             env.delenv("HERMES_DASK_ADDRESS")
 
             # 3. the same day again
@@ -189,7 +189,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             ),
         )
         state.notifications = list(received)
-    print("STEPS", {k: v.step_seconds for k, v in state.summaries.items()})
     yield state
     # stop Prefect's temporary API now, while its farewell can still be logged
     from prefect.server.api.server import SubprocessASGIServer
@@ -262,7 +261,7 @@ def test_daily_refresh_retries_reports_missing_and_quarantines_corrupt(lake: Lak
     # the 503 was retried: the checksum was asked for twice, then the archive once
     requests = lake.requests["daily"]
     btc_07 = "/data/spot/daily/klines/BTCUSDT/4h/BTCUSDT-4h-2024-02-07.zip"
-    assert requests.count(f"{btc_07}.CHECKSUM") == 2 and requests.count(btc_07) == 1
+    assert (requests.count(f"{btc_07}.CHECKSUM"), requests.count(btc_07)) == (2, 1), requests
     # January's monthly archive had landed: not asked for again
     assert not [r for r in requests if "/monthly/" in r]
     assert summary.rows_added["bronze"] == 4 * 6
