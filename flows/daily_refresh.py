@@ -22,7 +22,7 @@ after a failed one rebuilds what the failed run landed.
 
 Run it: ``python -m flows.daily_refresh`` (yesterday's data, no server needed),
 ``python -m flows.daily_refresh backfill --start 2024-01-01 --end 2024-03-31``,
-``python -m flows.daily_refresh serve`` (the daily schedule).
+``python -m flows.daily_refresh serve`` (the daily schedule, and the backfill on demand).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, serve, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
@@ -569,11 +569,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cron", default=DEFAULT_CRON, help="serve: schedule (UTC)")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        daily_refresh.serve(
-            name="hermes-daily",
-            cron=args.cron,
-            parameters={"symbols": args.symbols, "intervals": args.intervals},
-            tags=["hermes"],
+        serve(
+            daily_refresh.to_deployment(
+                name="hermes-daily",
+                cron=args.cron,
+                parameters={"symbols": args.symbols, "intervals": args.intervals},
+                tags=["hermes"],
+            ),
+            backfill.to_deployment(name="hermes-backfill", tags=["hermes"]),  # on demand
         )
         return 0
     run: Callable[[], RefreshSummary]

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from prefect_dask import DaskTaskRunner
+
+from hermes.config import Settings
 
 DASK_ADDRESS_ENV = "HERMES_DASK_ADDRESS"
 DASK_WORKERS_ENV = "HERMES_DASK_THREADS"
@@ -35,3 +38,77 @@ def dask_task_runner(address: str | None = None, threads: int | None = None) -> 
             "dashboard_address": None,
         }
     )
+
+
+def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, float]:
+    """Seconds to backtest every 4h series ``copies`` times on a fresh local cluster.
+
+    ``mode`` is ``threads`` (one worker process, the default runner) or ``processes`` (one
+    single-threaded worker process per CPU). Returns the cluster start, the first batch
+    (imports and compilation included) and a second, warm batch.
+    """
+    from distributed import Client, LocalCluster
+
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.inputs import load_slice
+    from hermes.backtest.runs import execute
+    from hermes.lake import connect, current_snapshot
+    from hermes.signals.registry import load_strategy
+    from hermes.signals.store import FEATURE_STORE, at_snapshot
+
+    if mode not in ("threads", "processes"):
+        raise ValueError(f"mode must be 'threads' or 'processes', got {mode!r}")
+    conn = connect(settings)
+    try:
+        snapshot = current_snapshot(conn)
+        series = conn.execute(
+            "select distinct symbol from gold_feature_store where interval = '4h' order by 1"
+        ).fetchall()
+    finally:
+        conn.close()
+    with at_snapshot(settings, snapshot) as reader:
+        strategy = load_strategy("smart_momentum", None, reader)
+        work = [
+            load_slice(reader, strategy, s, "4h", start=None, end=None, table=FEATURE_STORE)
+            for (s,) in series
+        ] * copies
+    config = BacktestConfig()
+
+    def one(data: object) -> float:
+        run = execute(
+            strategy, data, config, snapshot=snapshot, features_table=FEATURE_STORE,
+            period_start=None, period_end=None,
+        )  # fmt: skip
+        return float(run.run["total_return"] or 0.0)
+
+    cpus = os.cpu_count() or 2
+    processes = mode == "processes"
+    started = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=cpus if processes else 1,
+            threads_per_worker=1 if processes else cpus,
+            processes=processes,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        ready = time.perf_counter()
+        client.gather([client.submit(one, d, pure=False) for d in work])
+        first = time.perf_counter()
+        client.gather([client.submit(one, d, pure=False) for d in work])
+        warm = time.perf_counter()
+    return {
+        "backtests": float(len(work)),
+        "cluster_start": ready - started,
+        "first_batch": first - ready,
+        "warm_batch": warm - first,
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    for mode in sys.argv[1:] or ["threads"]:
+        figures = measure_fanout(Settings.from_env(), mode)
+        print(mode, " ".join(f"{k}={v:.2f}" for k, v in figures.items()))

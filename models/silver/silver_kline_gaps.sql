@@ -2,7 +2,11 @@ with
 
 klines as (
 
-    select symbol, interval, open_time from {{ ref('silver_klines') }}
+    select
+        symbol,
+        interval,
+        open_time
+    from {{ ref('silver_klines') }}
 
 ),
 

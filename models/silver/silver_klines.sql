@@ -20,49 +20,54 @@ bronze as (
 
 {% if is_incremental() %}
 
-changed as (
+    changed as (
 
-    -- rows of the source files landed (or replaced) since the last build
-    select * from bronze
-    where ingested_at > (
-        select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
-    )
+        -- rows of the source files landed (or replaced) since the last build
+        select * from bronze
+        where ingested_at > (
+            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+        )
 
-),
+    ),
 
-affected_keys as (
+    affected_keys as (
 
-    -- candles the changed files carry now, and candles their previous version carried
-    select distinct
-        symbol,
-        interval,
-        {{ epoch_to_timestamp('open_time', 'time_unit') }} as open_time
-    from changed
-    union
-    select symbol, interval, open_time
-    from {{ this }}
-    where source_file in (select source_file from changed)
+        -- candles the changed files carry now, and candles their previous version carried
+        select distinct
+            symbol,
+            interval,
+            {{ epoch_to_timestamp('open_time', 'time_unit') }} as open_time
+        from changed
+        union
+        select
+            symbol,
+            interval,
+            open_time
+        from {{ this }}
+        where source_file in (select source_file from changed)
 
-),
+    ),
+
+    affected_series as (
+
+        select distinct
+            symbol,
+            interval
+        from affected_keys
+
+    ),
+
+{% endif %}
 
 candidates as (
 
     select bronze.*
     from bronze
-    semi join (select distinct symbol, interval from affected_keys) as partitions
-        using (symbol, interval)
+    {% if is_incremental() %}
+        semi join affected_series using (symbol, interval)
+    {% endif %}
 
 ),
-
-{% else %}
-
-candidates as (
-
-    select * from bronze
-
-),
-
-{% endif %}
 
 typed as (
 
@@ -98,25 +103,15 @@ typed as (
 
 ),
 
-{% if is_incremental() %}
-
 in_scope as (
 
     select typed.*
     from typed
-    semi join affected_keys using (symbol, interval, open_time)
+    {% if is_incremental() %}
+        semi join affected_keys using (symbol, interval, open_time)
+    {% endif %}
 
 ),
-
-{% else %}
-
-in_scope as (
-
-    select * from typed
-
-),
-
-{% endif %}
 
 latest as (
 

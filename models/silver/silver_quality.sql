@@ -35,26 +35,27 @@ present as (
 
 ),
 
-missing_candles as (
+missing_slots as (
 
     -- one row per missing candle slot, so gaps spanning months count in each month
     select
-        gaps.symbol,
-        gaps.interval,
-        date_trunc('month', slot.open_time) as month
-    from gaps
-    cross join lateral (
-        select unnest(
-            generate_series(gaps.gap_start, gaps.gap_end, {{ interval_length('gaps.interval') }})
+        symbol,
+        interval,
+        unnest(
+            generate_series(gap_start, gap_end, {{ interval_length('interval') }})
         ) as open_time
-    ) as slot
+    from gaps
 
 ),
 
 missing as (
 
-    select symbol, interval, month, count(*) as missing_candles
-    from missing_candles
+    select
+        symbol,
+        interval,
+        date_trunc('month', open_time) as month,
+        count(*) as missing_candles
+    from missing_slots
     group by all
 
 ),
@@ -74,9 +75,17 @@ duplicates as (
 months as (
 
     -- a month inside a long outage has missing candles and no present ones
-    select symbol, interval, month from present
+    select
+        symbol,
+        interval,
+        month
+    from present
     union
-    select symbol, interval, month from missing
+    select
+        symbol,
+        interval,
+        month
+    from missing
 
 ),
 

@@ -233,9 +233,13 @@ def backtest(
     tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
     fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
     report: bool = typer.Option(False, help="Also write an HTML report per run."),
+    portfolio: bool = typer.Option(
+        False, help="One shared-cash, equal-weight run per interval over all the symbols."
+    ),
 ) -> None:
     """Backtest a strategy per (symbol, interval) and store runs, trades and equity in the lake."""
     from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.portfolio import run_portfolio
     from hermes.backtest.runs import parse_overrides, run_backtests
     from hermes.report import write_report
     from hermes.report.summary import print_runs
@@ -243,7 +247,7 @@ def backtest(
     settings = Settings.from_env()
     try:
         config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)  # type: ignore[arg-type]
-        run_ids = run_backtests(
+        run_ids = (run_portfolio if portfolio else run_backtests)(
             settings,
             strategy,
             symbol,
@@ -261,6 +265,140 @@ def backtest(
     if report:
         for run_id in run_ids:
             console.print(f"report: {write_report(settings, run_id)}")
+
+
+GridFast = Annotated[str | None, typer.Option(help="EMA fast periods, e.g. 5,8,12.")]
+GridSlow = Annotated[str | None, typer.Option(help="EMA slow periods, e.g. 26,50,100.")]
+GridBands = Annotated[str | None, typer.Option(help="RSI bands, e.g. 45-55,40-60.")]
+
+
+@app.command()
+def grid(
+    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    fast: GridFast = None,
+    slow: GridSlow = None,
+    rsi_bands: GridBands = None,
+    params: str = typer.Option(None, help="JSON object overriding the other parameters."),
+    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
+) -> None:
+    """Backtest every EMA fast x slow x RSI band combination in one vectorbt call."""
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
+    from hermes.backtest.grid import run_grid_backtest
+    from hermes.backtest.runs import parse_overrides
+    from hermes.report.studies import print_grid
+
+    try:
+        results = run_grid_backtest(
+            Settings.from_env(),
+            strategy,
+            symbol,
+            interval,
+            fast_periods=parse_periods(fast, DEFAULT_FAST),
+            slow_periods=parse_periods(slow, DEFAULT_SLOW),
+            rsi_bands=parse_bands(rsi_bands),
+            start=start,
+            end=end,
+            overrides=parse_overrides(params),
+            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            show_progress=True,
+        )
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for result in results:
+        print_grid(result, top, console)
+
+
+@app.command("walk-forward")
+def walk_forward(
+    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    in_sample_days: float = typer.Option(730, help="In-sample window length, days."),
+    out_of_sample_days: float = typer.Option(182, help="Out-of-sample window (and step), days."),
+    objective: str = typer.Option("sharpe", help="sharpe, sortino, calmar, total_return, cagr."),
+    fast: GridFast = None,
+    slow: GridSlow = None,
+    rsi_bands: GridBands = None,
+    params: str = typer.Option(None, help="JSON object overriding the other parameters."),
+    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+) -> None:
+    """Optimise the grid on rolling in-sample windows, trade each choice out of sample."""
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
+    from hermes.backtest.runs import parse_overrides
+    from hermes.backtest.walk_forward import run_walk_forward
+    from hermes.report.studies import print_walk_forward
+
+    try:
+        results = run_walk_forward(
+            Settings.from_env(),
+            strategy,
+            symbol,
+            interval,
+            in_sample_days=in_sample_days,
+            out_of_sample_days=out_of_sample_days,
+            objective=objective,
+            fast_periods=parse_periods(fast, DEFAULT_FAST),
+            slow_periods=parse_periods(slow, DEFAULT_SLOW),
+            rsi_bands=parse_bands(rsi_bands),
+            start=start,
+            end=end,
+            overrides=parse_overrides(params),
+            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            show_progress=True,
+        )
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for result in results:
+        print_walk_forward(result, console)
+
+
+@app.command()
+def ab(
+    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    entry_filter: str = typer.Option(
+        "mtf_confluence", "--filter", help="Variant B's extra entry filter: mtf_confluence, vol_adjusted_rsi."
+    ),
+    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
+    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+) -> None:
+    """A/B: the strategy on gold_features vs the feature store's experimental filter."""
+    from hermes.backtest.ab import run_ab
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.runs import parse_overrides
+    from hermes.report.studies import print_ab
+
+    settings = Settings.from_env()
+    try:
+        comparison = run_ab(
+            settings,
+            strategy,
+            symbol,
+            interval,
+            filter_name=entry_filter,
+            start=start,
+            end=end,
+            overrides=parse_overrides(params),
+            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
+        )
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print_ab(settings, comparison.ab_id, console)
 
 
 @app.command("report")

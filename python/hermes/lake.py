@@ -70,7 +70,9 @@ def connect(
 
 def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
     """The id of the lake's latest committed snapshot."""
-    row = conn.execute(f"select max(snapshot_id) from {LAKE_ALIAS}.snapshots()").fetchone()
+    row = conn.execute(
+        "select max(snapshot_id) from ducklake_snapshots(?)", [LAKE_ALIAS]
+    ).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 

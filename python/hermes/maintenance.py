@@ -56,12 +56,12 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
         candidates = [
             int(row[0])
             for row in conn.execute(
-                f"""
-                select snapshot_id from {LAKE_ALIAS}.snapshots()
+                """
+                select snapshot_id from ducklake_snapshots(?)
                 where snapshot_time < ?::timestamptz
-                  and snapshot_id < (select max(snapshot_id) from {LAKE_ALIAS}.snapshots())
+                  and snapshot_id < (select max(snapshot_id) from ducklake_snapshots(?))
                 """,
-                [cutoff.isoformat() + "+00:00"],
+                [LAKE_ALIAS, cutoff.isoformat() + "+00:00", LAKE_ALIAS],
             ).fetchall()
         ]
         to_expire = [s for s in candidates if s not in pinned]
@@ -88,12 +88,12 @@ def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
     exists = conn.execute(
         "select count(*) from duckdb_columns() "
         "where database_name = ? and table_name = 'gold_backtest_runs' "
-        "and column_name = 'lake_snapshot_id'",
+        "and column_name = 'snapshot_id'",
         [LAKE_ALIAS],
     ).fetchone()
     if not exists or not exists[0]:
         return set()
-    rows = conn.execute("select distinct lake_snapshot_id from gold_backtest_runs").fetchall()
+    rows = conn.execute("select distinct snapshot_id from gold_backtest_runs").fetchall()
     return {int(r[0]) for r in rows if r[0] is not None}
 
 

@@ -11,6 +11,7 @@ the stop price (or the open if the bar gaps through it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,22 +41,46 @@ def simulate(
     config: BacktestConfig,
 ) -> Simulation:
     """Run the signals through vectorbt; ``prices`` holds open/high/low/close arrays (n,)."""
+    entries = np.asarray(entries, dtype=bool)
+    pf = from_signals(prices, entries, exits, config)
+    close = _column_like(prices["close"], entries)
+    equity, position = value_and_assets(pf, close, config.init_cash)
+    return Simulation(
+        equity=equity.reshape(entries.shape),
+        position=position.reshape(entries.shape),
+        trades=pf.trades.values,
+        fills=int(len(pf.order_records)),
+    )
+
+
+def from_signals(
+    prices: dict[str, np.ndarray],
+    entries: np.ndarray,
+    exits: np.ndarray,
+    config: BacktestConfig,
+    *,
+    size: float | np.ndarray | None = None,
+    cash_sharing: bool = False,
+) -> Any:
+    """The vectorbt ``Portfolio`` of the signals under ``config``.
+
+    Prices are (n,) arrays, or (n, k) with one column per signal column (several assets).
+    ``size`` (fraction of available cash per entry) defaults to ``config.size``; with
+    ``cash_sharing`` all columns form one group that shares one cash pool, orders of a bar
+    being processed in column order.
+    """
     import vectorbt as vbt
 
     entries = np.asarray(entries, dtype=bool)
     exits = np.asarray(exits, dtype=bool)
-    close = np.asarray(prices["close"], dtype=float)
-    if entries.ndim == 2:
-        close = np.broadcast_to(close[:, None], entries.shape)
+    close = _column_like(prices["close"], entries)
     if config.fill == "next_open":
         entries, exits = _shift(entries), _shift(exits)
-        price = np.asarray(prices["open"], dtype=float)
+        price = _column_like(prices["open"], entries)
         stop_entry_price = "fillprice"
     else:
         price = close
         stop_entry_price = "close"
-    if entries.ndim == 2 and price.ndim == 1:
-        price = np.broadcast_to(price[:, None], entries.shape)
     use_stops = config.sl_stop is not None or config.tp_stop is not None
     stops = {}
     if use_stops:
@@ -67,12 +92,13 @@ def simulate(
             "high": _column_like(prices["high"], entries),
             "low": _column_like(prices["low"], entries),
         }
-    pf = vbt.Portfolio.from_signals(
+    grouping = {"group_by": True, "cash_sharing": True} if cash_sharing else {}
+    return vbt.Portfolio.from_signals(
         close,
         entries,
         exits,
         price=price,
-        size=config.size,
+        size=config.size if size is None else size,
         size_type="percent",
         direction="longonly",
         fees=config.fees,
@@ -80,16 +106,37 @@ def simulate(
         init_cash=config.init_cash,
         accumulate=False,
         use_stops=use_stops,
+        **grouping,
         **stops,
     )
-    return Simulation(
-        equity=np.asarray(pf.value()),
-        position=np.asarray(pf.assets()),
-        trades=pf.trades.values,
-        fills=int(len(pf.orders.values)),
-    )
+
+
+def value_and_assets(pf: Any, close: np.ndarray, init_cash: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(pf.value(), pf.assets())`` of an ungrouped portfolio as 2-D numpy arrays.
+
+    The same vectorbt kernels ``Portfolio.value`` / ``Portfolio.assets`` call, in the same
+    order, so the numbers are identical; it skips wrapping every intermediate (n, k) array in
+    a pandas frame, which dominates the time of a large parameter grid. ``close`` has no NaN
+    (prices come from complete candles), so vectorbt's NaN filling is a no-op here.
+    """
+    from vectorbt.portfolio import dispatch
+    from vectorbt.portfolio.enums import Direction
+
+    shape = pf.wrapper.shape_2d
+    records = pf.order_records
+    col_map = pf.orders.col_mapper.col_map
+    assets = dispatch.assets(dispatch.asset_flow(shape, records, col_map, Direction.Both))
+    cash_flow = dispatch.cash_flow(shape, records, col_map, False)
+    cash = dispatch.cash(cash_flow, np.full(shape[1], float(init_cash)))
+    valued_close = np.array(np.broadcast_to(close.reshape(shape[0], -1), shape), dtype=float)
+    valued_close[assets == 0] = 0.0
+    value = dispatch.value(cash, dispatch.asset_value(valued_close, assets))
+    return np.asarray(value), np.asarray(assets)
 
 
 def _column_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``values`` (n,) repeated for each column of a 2-D ``like`` (a view, no copy)."""
     values = np.asarray(values, dtype=float)
-    return np.broadcast_to(values[:, None], like.shape) if like.ndim == 2 else values
+    if like.ndim == 2 and values.ndim == 1:
+        return np.broadcast_to(values[:, None], like.shape)
+    return values

@@ -72,11 +72,16 @@ def cagr(equity: np.ndarray, init_cash: float, years: float) -> np.ndarray:
 
 
 def exact_sum(values: np.ndarray) -> np.ndarray:
-    """Column sums, exactly rounded (independent of summation order)."""
+    """Column sums, exactly rounded (independent of summation order).
+
+    Zeros are skipped (they do not change an exact sum): a strategy is flat on most bars, so
+    most returns are 0 and a large grid sums a fraction of its values.
+    """
     values = np.asarray(values, dtype=float)
     if values.ndim == 1:
-        return np.asarray(math.fsum(values))
-    return np.array([math.fsum(values[:, j]) for j in range(values.shape[1])])
+        return np.asarray(math.fsum(values[values != 0]))
+    columns = np.ascontiguousarray(values.T)
+    return np.array([math.fsum(column[column != 0]) for column in columns])
 
 
 def exact_mean(values: np.ndarray) -> np.ndarray:

@@ -27,6 +27,11 @@ from hermes.signals.rules import rule_for
 from hermes.signals.store import at_snapshot
 
 
+REPRODUCIBLE = ("single", "walk_forward")
+"""Run kinds recomputed from their row alone (walk-forward out-of-sample runs are single runs
+of the chosen parameters on their window)."""
+
+
 @dataclass
 class Reproduction:
     run_id: str
@@ -75,8 +80,11 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
     conn = connect(settings)
     try:
         run = load_run(conn, run_id)
-        if run["run_kind"] != "single":
-            raise ValueError(f"run {run_id} is a {run['run_kind']} run; only single runs reproduce")
+        if run["run_kind"] not in REPRODUCIBLE:
+            raise ValueError(
+                f"run {run_id} is a {run['run_kind']} run; only "
+                f"{' and '.join(REPRODUCIBLE)} runs reproduce"
+            )
         trades = conn.execute(
             "select * exclude (run_id) from gold_backtest_trades "
             "where run_id = ? order by trade_id",

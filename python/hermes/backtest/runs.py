@@ -48,7 +48,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -80,19 +80,29 @@ def measure(
     sim: Simulation, close: np.ndarray, config: BacktestConfig, bar_seconds: int, years: float
 ) -> dict[str, Any]:
     """The metrics of a one-column simulation (see :mod:`hermes.backtest.metrics`)."""
+    return measure_columns(sim, close, config, bar_seconds, years)[0]
+
+
+def measure_columns(
+    sim: Simulation, close: np.ndarray, config: BacktestConfig, bar_seconds: int, years: float
+) -> list[dict[str, Any]]:
+    """The metrics of each column of a simulation (one dict per column, in column order)."""
     records = sim.trades
-    closed_pnl = records["pnl"][records["status"] == CLOSED]
-    open_trades = np.array([int((records["status"] == OPEN).sum())])
+    columns = 1 if sim.equity.ndim == 1 else sim.equity.shape[1]
+    order = np.argsort(records["col"], kind="stable")
+    by_column = np.split(records[order], np.searchsorted(records["col"][order], range(1, columns)))
+    closed_pnl = [r["pnl"][r["status"] == CLOSED] for r in by_column]
+    open_trades = np.array([int((r["status"] == OPEN).sum()) for r in by_column])
     return metrics.compute(
         sim.equity,
         sim.position,
-        [closed_pnl],
+        closed_pnl,
         open_trades,
         close,
         config.init_cash,
         bar_seconds,
         years,
-    )[0]
+    )
 
 
 def execute(
@@ -115,7 +125,7 @@ def execute(
     commit, dirty = git_commit()
     run = {
         "run_id": run_id,
-        "created_at": _now(),
+        "created_at": now(),
         "run_kind": run_kind,
         "strategy_id": strategy.strategy_id,
         "strategy_version": strategy.version,
@@ -157,8 +167,12 @@ def execute(
     return RunResult(run=run, trades=trades, equity=equity)
 
 
-def write_results(conn: duckdb.DuckDBPyConnection, results: list[RunResult]) -> None:
-    """Append runs, trades and equity in one transaction (all or nothing)."""
+def write_results(
+    conn: duckdb.DuckDBPyConnection,
+    results: list[RunResult],
+    extra: list[tuple[str, pa.Table]] = (),  # type: ignore[assignment]
+) -> None:
+    """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction."""
     ensure_tables(conn)
     conn.execute("begin")
     try:
@@ -166,6 +180,8 @@ def write_results(conn: duckdb.DuckDBPyConnection, results: list[RunResult]) -> 
             insert(conn, "gold_backtest_runs", pa.Table.from_pylist([result.run]))
             insert(conn, "gold_backtest_trades", result.trades)
             insert(conn, "gold_backtest_equity", result.equity)
+        for table, rows in extra:
+            insert(conn, table, rows)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -220,10 +236,14 @@ def run_backtests(
     return [r.run_id for r in results]
 
 
-def save(settings: Settings, results: list[RunResult]) -> None:
+def save(
+    settings: Settings,
+    results: list[RunResult],
+    extra: list[tuple[str, pa.Table]] = (),  # type: ignore[assignment]
+) -> None:
     conn = connect(settings)
     try:
-        write_results(conn, results)
+        write_results(conn, results, extra)
     finally:
         conn.close()
 

@@ -90,10 +90,21 @@ create table if not exists gold_backtest_grid (
     interval varchar not null,
     period_start timestamp,
     period_end timestamp,
+    first_open_time timestamp not null,
+    last_open_time timestamp not null,
+    rows bigint not null,
+    features_table varchar not null,
     snapshot_id bigint not null,
+    data_fingerprint varchar not null,
     config varchar not null,
+    combination bigint not null,
+    ema_fast bigint not null,
+    ema_slow bigint not null,
+    rsi_low double not null,
+    rsi_high double not null,
     parameters varchar not null,
     parameters_hash varchar not null,
+    final_equity double not null,
 {METRIC_DDL}
 )
 """
@@ -110,8 +121,13 @@ create table if not exists gold_backtest_walk_forward (
     in_sample_end timestamp not null,
     out_of_sample_start timestamp not null,
     out_of_sample_end timestamp not null,
+    combinations bigint not null,
     objective varchar not null,
     in_sample_objective double,
+    in_sample_total_return double,
+    in_sample_sharpe double,
+    in_sample_max_drawdown double,
+    in_sample_trades bigint,
     parameters varchar not null,
     snapshot_id bigint not null,
     run_id varchar not null,
@@ -119,21 +135,24 @@ create table if not exists gold_backtest_walk_forward (
 )
 """
 
-AB_DDL = """
+AB_DDL = f"""
 create table if not exists gold_backtest_ab (
     ab_id varchar not null,
     created_at timestamp not null,
     symbol varchar not null,
     interval varchar not null,
     variant varchar not null,
+    entry_filter varchar,
     features_table varchar not null,
     strategy_id varchar not null,
     parameters varchar not null,
+    first_open_time timestamp not null,
+    last_open_time timestamp not null,
+    rows bigint not null,
+    buy_signals bigint not null,
+    snapshot_id bigint not null,
     run_id varchar not null,
-    total_return double,
-    sharpe double,
-    max_drawdown double,
-    trades bigint
+{METRIC_DDL}
 )
 """
 

@@ -109,20 +109,6 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             group by all
         ),
 
-        slots as (
-            select
-                present.*,
-                series.step_us,
-                greatest(
-                    epoch_us(make_timestamp(present.year, 1, 1, 0, 0, 0)), series.first_us
-                ) - series.first_us as from_us,
-                least(
-                    epoch_us(make_timestamp(present.year + 1, 1, 1, 0, 0, 0)) - 1, series.last_us
-                ) - series.first_us as to_us
-            from present
-            inner join series using (symbol, interval)
-        ),
-
         missing_slots as (
             select
                 gaps.symbol,
@@ -138,6 +124,31 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             select symbol, interval, year(open_time) as year, count(*) as missing_candles
             from missing_slots
             group by all
+        ),
+
+        years as (
+            -- a year inside a long outage has missing candles and no present ones
+            select symbol, interval, year from present
+            union
+            select symbol, interval, year from missing
+        ),
+
+        slots as (
+            select
+                years.symbol,
+                years.interval,
+                years.year,
+                coalesce(present.present_candles, 0) as present_candles,
+                series.step_us,
+                greatest(
+                    epoch_us(make_timestamp(years.year, 1, 1, 0, 0, 0)), series.first_us
+                ) - series.first_us as from_us,
+                least(
+                    epoch_us(make_timestamp(years.year + 1, 1, 1, 0, 0, 0)) - 1, series.last_us
+                ) - series.first_us as to_us
+            from years
+            inner join series using (symbol, interval)
+            left join present using (symbol, interval, year)
         )
 
         select

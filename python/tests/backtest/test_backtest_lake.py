@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from hermes.backtest.runs import run_backtests
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
 from hermes.lake import connect
+from hermes.maintenance import tidy_lake
 from hermes.report import write_report
 from hermes.signals.registry import StrategyError
 from hermes.signals.store import DataError
@@ -109,6 +110,9 @@ def test_runs_hold_metrics_trades_and_equity(moving_lake: dict) -> None:
 
 def test_reproduce_after_the_lake_moved_on(moving_lake: dict) -> None:
     settings, run_ids = moving_lake["settings"], moving_lake["run_ids"]
+    # maintenance expires every old snapshot except those the runs recorded
+    report = tidy_lake(settings, timedelta(0))
+    assert report.expired_snapshots > 0 and report.kept_for_runs >= 1
     for run_id in run_ids:
         result = reproduce(settings, run_id)
         assert result.identical, result.differences

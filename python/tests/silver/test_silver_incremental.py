@@ -8,9 +8,9 @@ from pathlib import Path
 from fixtures.binance import archive, candles_for, kline_line, write_local, zip_bytes
 
 from hermes.config import Settings
-from hermes.ingest.layout import ArchiveName
 from hermes.dbt_runner import run_dbt
 from hermes.ingest import ingest_paths
+from hermes.ingest.layout import ArchiveName
 from hermes.lake import connect
 
 MONTH = archive("BTCUSDT-4h-2024-11.zip")

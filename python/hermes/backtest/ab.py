@@ -1,0 +1,169 @@
+"""A/B: a strategy on the production features against a variant using an experimental one.
+
+* **A** runs the strategy on ``gold_features`` (production features only).
+* **B** runs it on ``gold_feature_store`` built with ``--vars '{use_test_features: true}'``,
+  its entries additionally required to pass one experimental feature's filter (see
+  :data:`FILTERS`); exits are unchanged.
+
+Both read the lake at the same snapshot and must cover exactly the same bars. Each variant is
+stored as a run (``run_kind = 'ab'``; B's parameters include ``entry_filter``), and
+``gold_backtest_ab`` holds the two side by side: one row per (comparison, symbol, interval,
+variant) with the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hermes.backtest.config import BacktestConfig
+from hermes.backtest.inputs import MarketSlice, load_slice
+from hermes.backtest.metrics import METRIC_NAMES
+from hermes.backtest.runs import RunResult, execute, new_id, now, save
+from hermes.config import Settings
+from hermes.signals.registry import Strategy, StrategyError, load_strategy
+from hermes.signals.run import select_series
+from hermes.signals.store import BASE_FEATURES, FEATURE_STORE, DataError, pinned, read_rows, table_columns
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """An experimental feature column and the condition an entry bar must meet."""
+
+    column: str
+    description: str
+    passes: Callable[[np.ndarray, dict[str, Any]], np.ndarray]
+
+
+def _within_rsi_band(values: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    return (values >= params["rsi_low"]) & (values <= params["rsi_high"])
+
+
+FILTERS: dict[str, EntryFilter] = {
+    "vol_adjusted_rsi": EntryFilter(
+        "rsi_vol_adjusted_14_20",
+        "the volatility-adjusted RSI is also inside the strategy's RSI band",
+        _within_rsi_band,
+    ),
+    "mtf_confluence": EntryFilter(
+        "mtf_confluence",
+        "the multi-timeframe confluence is positive (trend agrees with the higher interval)",
+        lambda values, _params: values > 0,
+    ),
+}
+
+
+def entry_filter(name: str) -> EntryFilter:
+    if name not in FILTERS:
+        raise StrategyError(f"unknown A/B entry filter {name!r} (known: {', '.join(FILTERS)})")
+    return FILTERS[name]
+
+
+@dataclass
+class Comparison:
+    ab_id: str
+    a: list[RunResult]
+    b: list[RunResult]
+
+
+def filtered(data: MarketSlice, values: np.ndarray, rule: EntryFilter, params: dict[str, Any]) -> MarketSlice:
+    """``data`` with entries only where the filter passes (a missing value never passes)."""
+    with np.errstate(invalid="ignore"):
+        ok = rule.passes(np.asarray(values, dtype=float), params) & ~np.isnan(values)
+    return replace(data, entries=data.entries & ok)
+
+
+def run_ab(
+    settings: Settings,
+    strategy_id: str,
+    symbols: list[str] | None = None,
+    intervals: list[str] | None = None,
+    *,
+    filter_name: str = "mtf_confluence",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    overrides: dict[str, Any] | None = None,
+    config: BacktestConfig | None = None,
+) -> Comparison:
+    """Run A and B on each (symbol, interval) and write both runs and the side-by-side rows."""
+    config = config or BacktestConfig()
+    rule = entry_filter(filter_name)
+    ab_id = new_id("ab")
+    pairs_a: list[tuple[MarketSlice, MarketSlice]] = []
+    with pinned(settings) as (reader, snapshot):
+        strategy = load_strategy(strategy_id, overrides, reader)
+        if rule.column not in table_columns(reader, FEATURE_STORE):
+            raise DataError(
+                f"{FEATURE_STORE} has no column {rule.column!r}: build it with the test "
+                "features (dbt run --vars '{use_test_features: true}')"
+            )
+        pairs = select_series(reader, symbols, intervals, BASE_FEATURES)
+        select_series(reader, [s for s, _ in pairs], [i for _, i in pairs], FEATURE_STORE)
+        for symbol, interval in pairs:
+            a = load_slice(reader, strategy, symbol, interval, start=start, end=end, table=BASE_FEATURES)
+            b = load_slice(reader, strategy, symbol, interval, start=start, end=end, table=FEATURE_STORE)
+            if not np.array_equal(a.open_time, b.open_time):
+                raise DataError(
+                    f"{BASE_FEATURES} and {FEATURE_STORE} hold different {symbol} {interval} bars"
+                )
+            extra = read_rows(reader, FEATURE_STORE, symbol, interval, [rule.column], start=start, end=end)
+            if not np.array_equal(extra["open_time"], b.open_time):
+                raise DataError(f"{rule.column} is not aligned with the {symbol} {interval} bars")
+            pairs_a.append((a, filtered(b, extra[rule.column], rule, strategy.parameters)))
+    variant_b = Strategy(
+        strategy.strategy_id,
+        strategy.name,
+        strategy.version,
+        {**strategy.parameters, "entry_filter": filter_name},
+        strategy.status,
+    )
+    out = Comparison(ab_id, [], [])
+    rows: list[dict[str, Any]] = []
+    for a, b in pairs_a:
+        for variant, strat, data, table, flt in (
+            ("A", strategy, a, BASE_FEATURES, None),
+            ("B", variant_b, b, FEATURE_STORE, filter_name),
+        ):
+            result = execute(
+                strat,
+                data,
+                config,
+                snapshot=snapshot,
+                features_table=table,
+                period_start=start,
+                period_end=end,
+                run_kind="ab",
+            )
+            (out.a if variant == "A" else out.b).append(result)
+            rows.append(_ab_row(ab_id, variant, flt, data, result))
+    save(settings, out.a + out.b, [("gold_backtest_ab", pa.Table.from_pylist(rows))])
+    return out
+
+
+def _ab_row(
+    ab_id: str, variant: str, flt: str | None, data: MarketSlice, result: RunResult
+) -> dict[str, Any]:
+    run = result.run
+    return {
+        "ab_id": ab_id,
+        "created_at": now(),
+        "symbol": run["symbol"],
+        "interval": run["interval"],
+        "variant": variant,
+        "entry_filter": flt,
+        "features_table": run["features_table"],
+        "strategy_id": run["strategy_id"],
+        "parameters": run["parameters"],
+        "first_open_time": run["first_open_time"],
+        "last_open_time": run["last_open_time"],
+        "rows": run["rows"],
+        "buy_signals": int(data.entries.sum()),
+        "snapshot_id": run["snapshot_id"],
+        "run_id": run["run_id"],
+        **{name: run[name] for name in METRIC_NAMES},
+    }

@@ -1,0 +1,219 @@
+"""Multi-asset portfolio runs: one strategy over several symbols sharing one cash pool.
+
+The symbols' signals (each computed on its own series) are simulated together by one vectorbt
+``Portfolio.from_signals`` with ``group_by=True, cash_sharing=True``, on the bars every symbol
+holds (the intersection of their open times).
+
+**Equal weights.** An entry invests ``size / free`` of the available cash, where ``free`` is
+the number of symbols without a position at that moment (orders of a bar run in symbol
+order). All free symbols thus share the cash equally: with nothing held, each entry gets
+``size / k`` of the portfolio, and cash freed by an exit is shared by the symbols still out.
+``free`` comes from a first, unshared simulation (a symbol's entries and exits do not
+depend on its position size); the shared run is checked to hold positions on exactly the same
+bars.
+
+The run is stored like any other (``run_kind = 'portfolio'``, ``symbol`` = the symbols joined
+by commas). Its equity rows hold the portfolio value; ``close`` is the equal-weight basket
+index ``mean_i(close_i / close_i[first bar])``, ``position`` the number of symbols held,
+``buy_and_hold_equity`` the initial cash in the basket, and the signals are any symbol's.
+Metrics are the usual ones on the total equity; trade statistics pool every symbol's trades;
+``buy_and_hold_return`` is the basket's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from rich.progress import Progress
+
+from hermes.backtest import metrics
+from hermes.backtest.config import BacktestConfig, run_hash
+from hermes.backtest.engine import from_signals, value_and_assets
+from hermes.backtest.grid import years_of
+from hermes.backtest.inputs import MarketSlice, interval_seconds, load_slice
+from hermes.backtest.provenance import git_commit, package_versions_json
+from hermes.backtest.runs import CLOSED, OPEN, RunResult, new_id, now, save, trades_table
+from hermes.config import Settings
+from hermes.signals.registry import Strategy, load_strategy
+from hermes.signals.run import select_series
+from hermes.signals.store import FEATURE_STORE, DataError, pinned
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+
+
+class PortfolioError(RuntimeError):
+    """The shared-cash simulation did not hold positions where the sizing pass did."""
+
+
+def align(slices: list[MarketSlice]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """(open times common to all, prices (n, k), entries (n, k), exits (n, k))."""
+    common = reduce(np.intersect1d, [s.open_time for s in slices])
+    if len(common) == 0:
+        names = ", ".join(s.symbol for s in slices)
+        raise DataError(f"the series of {names} share no bar in the period")
+    rows = [np.searchsorted(s.open_time, common) for s in slices]
+    prices = {
+        f: np.column_stack([s.prices[f][r] for s, r in zip(slices, rows, strict=True)])
+        for f in PRICE_FIELDS
+    }
+    entries = np.column_stack([s.entries[r] for s, r in zip(slices, rows, strict=True)])
+    exits = np.column_stack([s.exits[r] for s, r in zip(slices, rows, strict=True)])
+    return common, prices, entries, exits
+
+
+def equal_weight_sizes(held: np.ndarray, size: float) -> np.ndarray:
+    """``size / free`` per (bar, symbol): free = symbols without a position when the symbol's
+    order of that bar runs (earlier symbols after their orders, later ones before theirs)."""
+    held = np.asarray(held, dtype=bool).astype(np.int64)
+    before = np.vstack([np.zeros((1, held.shape[1]), dtype=np.int64), held[:-1]])
+    earlier = np.cumsum(held, axis=1) - held  # sum over j < i, after this bar's orders
+    later = np.cumsum(before[:, ::-1], axis=1)[:, ::-1] - before  # sum over j > i, before them
+    free = held.shape[1] - earlier - later
+    return size / free
+
+
+def simulate_portfolio(
+    prices: dict[str, np.ndarray], entries: np.ndarray, exits: np.ndarray, config: BacktestConfig
+) -> Any:
+    """The shared-cash, equal-weight vectorbt portfolio of (n, k) signals."""
+    solo = from_signals(prices, entries, exits, config)
+    _, solo_assets = value_and_assets(solo, prices["close"], config.init_cash)
+    sizes = equal_weight_sizes(solo_assets > 0, config.size)
+    pf = from_signals(prices, entries, exits, config, size=sizes, cash_sharing=True)
+    shared = np.asarray(pf.assets()).reshape(entries.shape)
+    if not np.array_equal(shared > 0, solo_assets > 0):
+        raise PortfolioError("the shared-cash run held positions on other bars than planned")
+    return pf
+
+
+def run_portfolio(
+    settings: Settings,
+    strategy_id: str,
+    symbols: list[str] | None = None,
+    intervals: list[str] | None = None,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    overrides: dict[str, Any] | None = None,
+    config: BacktestConfig | None = None,
+    features_table: str = FEATURE_STORE,
+    show_progress: bool = False,
+) -> list[str]:
+    """One portfolio run per interval over ``symbols`` (default: all); returns run ids.
+
+    Everything is read and checked before any simulation; all runs are written together.
+    """
+    config = config or BacktestConfig()
+    with pinned(settings) as (reader, snapshot):
+        strategy = load_strategy(strategy_id, overrides, reader)
+        pairs = select_series(reader, symbols, intervals, features_table)
+        by_interval: dict[str, list[MarketSlice]] = {}
+        for symbol, interval in pairs:
+            data = load_slice(
+                reader, strategy, symbol, interval, start=start, end=end, table=features_table
+            )
+            by_interval.setdefault(interval, []).append(data)
+    results = []
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task("portfolios", total=len(by_interval))
+        for slices in by_interval.values():
+            results.append(
+                execute_portfolio(
+                    strategy,
+                    slices,
+                    config,
+                    snapshot=snapshot,
+                    features_table=features_table,
+                    period_start=start,
+                    period_end=end,
+                )
+            )
+            progress.advance(task)
+    save(settings, results)
+    return [r.run_id for r in results]
+
+
+def _combined(parts: list[str]) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def execute_portfolio(
+    strategy: Strategy,
+    slices: list[MarketSlice],
+    config: BacktestConfig,
+    *,
+    snapshot: int,
+    features_table: str,
+    period_start: datetime | None,
+    period_end: datetime | None,
+) -> RunResult:
+    """Simulate the symbols together and assemble the run's rows (nothing is written)."""
+    run_id = new_id("bt")
+    symbols = [s.symbol for s in slices]
+    interval = slices[0].interval
+    times, prices, entries, exits = align(slices)
+    pf = simulate_portfolio(prices, entries, exits, config)
+    equity = np.asarray(pf.value(), dtype=float)
+    assets = np.asarray(pf.assets()).reshape(entries.shape)
+    held = (assets > 0).sum(axis=1).astype(float)
+    basket = (prices["close"] / prices["close"][0]).mean(axis=1)
+    records = pf.trades.values
+    bar_seconds = interval_seconds(interval)
+    values = metrics.compute(
+        equity,
+        held,
+        [records["pnl"][records["status"] == CLOSED]],
+        np.array([int((records["status"] == OPEN).sum())]),
+        basket,
+        config.init_cash,
+        bar_seconds,
+        years_of(times, bar_seconds),
+    )[0]
+    commit, dirty = git_commit()
+    run = {
+        "run_id": run_id,
+        "created_at": now(),
+        "run_kind": "portfolio",
+        "strategy_id": strategy.strategy_id,
+        "strategy_version": strategy.version,
+        "parameters": strategy.parameters_json,
+        "parameters_hash": strategy.parameters_hash,
+        "config": config.as_json,
+        "run_hash": run_hash(strategy.parameters_json, config),
+        "symbol": ",".join(symbols),
+        "interval": interval,
+        "period_start": period_start,
+        "period_end": period_end,
+        "first_open_time": times[0].astype(datetime),
+        "last_open_time": times[-1].astype(datetime),
+        "rows": len(times),
+        "features_table": features_table,
+        "snapshot_id": snapshot,
+        "data_fingerprint": _combined([s.data_fingerprint for s in slices]),
+        "features_version": _combined([s.features_version for s in slices]),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "package_versions": package_versions_json(),
+        "final_equity": float(equity[-1]),
+        **values,
+    }
+    equity_rows = pa.table(
+        {
+            "run_id": pa.array([run_id] * len(times), pa.string()),
+            "open_time": pa.array(times),
+            "close": pa.array(basket),
+            "equity": pa.array(equity),
+            "position": pa.array(held),
+            "drawdown": pa.array(metrics.drawdown(equity, config.init_cash)),
+            "buy_and_hold_equity": pa.array(config.init_cash * basket),
+            "buy_signal": pa.array(entries.any(axis=1)),
+            "sell_signal": pa.array(exits.any(axis=1)),
+        }
+    )
+    trades = trades_table(run_id, symbols, times, records)
+    return RunResult(run=run, trades=trades, equity=equity_rows)
