@@ -46,25 +46,28 @@ def _chosen(parameters: str) -> str:
 
 
 def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
-    """One row per fold: windows, the choice, in-sample Sharpe and out-of-sample metrics."""
+    """One row per fold: out-of-sample start, the choice, in-sample and out-of-sample figures."""
     table = Table(
-        "fold", "out of sample", "chosen (fast/slow/rsi)", "IS sharpe", *STUDY_METRICS, "run",
+        "fold", "OOS from", "fast/slow/rsi", "IS sharpe", "OOS return", "OOS sharpe", "trades",
+        "run",
         title=f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
     )
     for record in result.folds.to_dict("records"):
         table.add_row(
             str(record["fold"]),
-            f"{record['out_of_sample_start']:%Y-%m-%d} .. {record['out_of_sample_end']:%Y-%m-%d}",
+            f"{record['out_of_sample_start']:%Y-%m-%d}",
             _chosen(record["parameters"]),
             format_metric("sharpe", record["in_sample_sharpe"]),
-            *_cells(record, STUDY_METRICS),
+            format_metric("total_return", record["total_return"]),
+            format_metric("sharpe", record["sharpe"]),
+            format_metric("trades", record["trades"]),
             record["run_id"],
         )
     console.print(table)
 
 
 def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
-    """Variants A and B side by side, read back from ``gold_backtest_ab``."""
+    """Variants A and B side by side (a column each), read back from ``gold_backtest_ab``."""
     conn = connect(settings)
     try:
         cursor = conn.execute(
@@ -77,12 +80,14 @@ def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
         records = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     finally:
         conn.close()
-    table = Table(*columns, title=f"A/B {ab_id}")
-    for record in records:
+    heads = [f"{r['symbol']} {r['interval']} {r['variant']}" for r in records]
+    table = Table("", *heads, title=f"A/B {ab_id}")
+    for column in columns[3:]:
         table.add_row(
+            column,
             *(
-                format_metric(c, record[c]) if c in STUDY_METRICS else str(record[c])
-                for c in columns
-            )
+                format_metric(column, r[column]) if column in STUDY_METRICS else str(r[column])
+                for r in records
+            ),
         )
     console.print(table)

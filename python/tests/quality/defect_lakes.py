@@ -24,20 +24,6 @@ class DefectLake:
     error: DbtError | None
 
 
-def release_dbt_lake() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open after an in-process run.
-
-    DuckDB lets only one database instance of a process attach a lake's catalog file, so
-    :func:`hermes.lake.connect` fails while dbt's instance still holds it.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-        DuckDBConnectionManager._ENV = None
-
-
 def build_defect_lake(folder: Path, root: Path) -> DefectLake:
     """Ingest the CSV files of ``folder`` into a new lake at ``root``, build bronze and silver."""
     previous = {key: os.environ.get(key) for key in ENV_KEYS}
@@ -53,7 +39,6 @@ def build_defect_lake(folder: Path, root: Path) -> DefectLake:
         except DbtError as exc:
             error = exc
             nodes = []
-        release_dbt_lake()
     finally:
         for key, value in previous.items():
             if value is None:

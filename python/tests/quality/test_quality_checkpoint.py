@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from defect_lakes import release_dbt_lake
 
 from hermes.config import Settings
 from hermes.lake import connect
@@ -19,7 +18,6 @@ BUNDLED_CANDLES = 2 * 3065 + 2 * 18371
 
 @pytest.fixture(scope="module")
 def bundled(built_lake: Settings) -> Settings:
-    release_dbt_lake()
     return built_lake
 
 
