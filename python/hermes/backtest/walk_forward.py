@@ -191,7 +191,7 @@ def walk_forward_arrays(
                 **choice.combination.overrides(),
                 "in_sample_objective": choice.objective,
                 **{f"in_sample_{k}": choice.in_sample[k] for k in METRIC_NAMES},
-                **oos.iloc[0][list(METRIC_NAMES)].to_dict(),
+                **oos.iloc[0][[*METRIC_NAMES, "final_equity"]].to_dict(),
             }
         )
     return pd.DataFrame(rows)

@@ -108,7 +108,8 @@ def test_engine_equity_is_vectorbt_value_bit_for_bit(btc: dict[str, np.ndarray])
 
 def test_folds_roll_without_overlap(btc: dict[str, np.ndarray]) -> None:
     folds = make_folds(btc["open_time"], 100, 365, 90, BAR)
-    assert len(folds) == 8  # (6000 - 100 bars) * 4h = 983 days: 365 + 8 * 90 fit
+    assert len(folds) == 6  # (6000 - 100 bars) * 4h = 983 days: 365 + 6 * 90 fit, not 7 * 90
+    assert folds[0].in_sample == slice(100, 100 + 365 * 6)  # no missing bar in those days
     for fold, nxt in zip(folds, folds[1:], strict=False):
         assert fold.in_sample.stop == fold.out_of_sample.start
         assert nxt.out_of_sample.start == fold.out_of_sample.stop
