@@ -71,13 +71,23 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             met = measured >= target if higher_is_better else measured < target
         out.append({"goal": goal, "measured": measured, "target": target, "unit": unit, "met": met})
 
-    def rate(stage: str) -> float | None:
-        return _get(stages.get(stage, {}), "rows_per_second", "median")
+    def rate(stage: str, label: str) -> None:
+        """Throughput at the largest size where the stage ran (the size is named)."""
+        ran = [s for s in sizes if sizes[s]["stages"].get(stage, {}).get("status") == "ok"]
+        size = max(ran, key=lambda s: sizes[s]["data"]["rows"], default=largest)
+        figure = sizes[size]["stages"].get(stage, {}) if size else {}
+        add(
+            f"{label} ({size})",
+            _get(figure, "rows_per_second", "median"),
+            target_rate[stage],
+            "rows/s",
+        )
 
+    target_rate = {"features": 1e6, "signals": 1e7, "signals_chunked": 1e7}
     notebook = results.get("comparisons", {}).get("notebook_signals", {})
-    add(f"feature layer, end to end ({largest})", rate("features"), 1e6, "rows/s")
-    add(f"signals, dbt model, end to end ({largest})", rate("signals"), 1e7, "rows/s")
-    add(f"signals, `hermes signals` ({largest})", rate("signals_chunked"), 1e7, "rows/s")
+    rate("features", "feature layer, end to end")
+    rate("signals", "signals, dbt model, end to end")
+    rate("signals_chunked", "signals, `hermes signals`")
     add(
         "signals (dbt) vs notebook approach",
         _get(notebook, "speed_ratio_signals", "median"),

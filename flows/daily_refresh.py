@@ -352,7 +352,8 @@ def _fetch(
                 state.result()
                 why = "failed"
             except Exception as exc:  # the download's own error, after every retry
-                why = str(exc)
+                # "<url>: <problem> (after n attempt(s))" -> the problem, kept short
+                why = str(exc).split(": ", 1)[-1].split(" (after ")[0][:120]
             results.append(
                 FileResult(
                     archive.source_file,

@@ -288,8 +288,13 @@ def grid(
 ) -> None:
     """Backtest every EMA fast x slow x RSI band combination in one vectorbt call."""
     from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
-    from hermes.backtest.grid import run_grid_backtest
+    from hermes.backtest.grid import (
+        DEFAULT_FAST,
+        DEFAULT_SLOW,
+        parse_bands,
+        parse_periods,
+        run_grid_backtest,
+    )
     from hermes.backtest.runs import parse_overrides
     from hermes.report.studies import print_grid
 
@@ -371,7 +376,9 @@ def ab(
     start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
     end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
     entry_filter: str = typer.Option(
-        "mtf_confluence", "--filter", help="Variant B's extra entry filter: mtf_confluence, vol_adjusted_rsi."
+        "mtf_confluence",
+        "--filter",
+        help="Variant B's extra entry filter: mtf_confluence or vol_adjusted_rsi.",
     ),
     params: str = typer.Option(None, help="JSON object overriding registry parameters."),
     fill: str = typer.Option("next_open", help="next_open (default) or same_close."),

@@ -28,7 +28,14 @@ from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
 from hermes.signals.registry import Strategy, StrategyError, load_strategy
 from hermes.signals.run import select_series
-from hermes.signals.store import BASE_FEATURES, FEATURE_STORE, DataError, pinned, read_rows, table_columns
+from hermes.signals.store import (
+    BASE_FEATURES,
+    FEATURE_STORE,
+    DataError,
+    pinned,
+    read_rows,
+    table_columns,
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,9 @@ class Comparison:
     b: list[RunResult]
 
 
-def filtered(data: MarketSlice, values: np.ndarray, rule: EntryFilter, params: dict[str, Any]) -> MarketSlice:
+def filtered(
+    data: MarketSlice, values: np.ndarray, rule: EntryFilter, params: dict[str, Any]
+) -> MarketSlice:
     """``data`` with entries only where the filter passes (a missing value never passes)."""
     with np.errstate(invalid="ignore"):
         ok = rule.passes(np.asarray(values, dtype=float), params) & ~np.isnan(values)
@@ -105,13 +114,19 @@ def run_ab(
         pairs = select_series(reader, symbols, intervals, BASE_FEATURES)
         select_series(reader, [s for s, _ in pairs], [i for _, i in pairs], FEATURE_STORE)
         for symbol, interval in pairs:
-            a = load_slice(reader, strategy, symbol, interval, start=start, end=end, table=BASE_FEATURES)
-            b = load_slice(reader, strategy, symbol, interval, start=start, end=end, table=FEATURE_STORE)
+            a = load_slice(
+                reader, strategy, symbol, interval, start=start, end=end, table=BASE_FEATURES
+            )
+            b = load_slice(
+                reader, strategy, symbol, interval, start=start, end=end, table=FEATURE_STORE
+            )
             if not np.array_equal(a.open_time, b.open_time):
                 raise DataError(
                     f"{BASE_FEATURES} and {FEATURE_STORE} hold different {symbol} {interval} bars"
                 )
-            extra = read_rows(reader, FEATURE_STORE, symbol, interval, [rule.column], start=start, end=end)
+            extra = read_rows(
+                reader, FEATURE_STORE, symbol, interval, [rule.column], start=start, end=end
+            )
             if not np.array_equal(extra["open_time"], b.open_time):
                 raise DataError(f"{rule.column} is not aligned with the {symbol} {interval} bars")
             pairs_a.append((a, filtered(b, extra[rule.column], rule, strategy.parameters)))

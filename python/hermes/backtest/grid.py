@@ -32,8 +32,8 @@ from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import interval_seconds, load_inputs
 from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.provenance import fingerprint
+from hermes.backtest.runs import measure_columns, new_id, now, save
 from hermes.config import Settings
-from hermes.lake import connect
 from hermes.signals.registry import Strategy, StrategyError, load_strategy
 from hermes.signals.run import select_series
 from hermes.signals.store import FEATURE_STORE, DataError, pinned
@@ -83,9 +83,7 @@ def combinations(
     fast = list(dict.fromkeys(int(p) for p in fast_periods))
     slow = list(dict.fromkeys(int(p) for p in slow_periods))
     bands = list(dict.fromkeys((float(low), float(high)) for low, high in rsi_bands))
-    out = [
-        Combination(f, s, low, high) for f in fast for s in slow for low, high in bands if f < s
-    ]
+    out = [Combination(f, s, low, high) for f in fast for s in slow for low, high in bands if f < s]
     if not out:
         raise StrategyError("grid: every combination has ema_fast >= ema_slow")
     return out
@@ -169,7 +167,6 @@ def run_grid(
     missing). All combinations are simulated in one vectorbt call.
     """
     from hermes import indicators
-    from hermes.backtest.runs import measure_columns
 
     config = config or BacktestConfig()
     combos = combinations(fast_periods, slow_periods, rsi_bands)
@@ -231,9 +228,6 @@ def run_grid_backtest(
     rows are written in one transaction. ``overrides`` set the non-grid parameters (RSI and
     SuperTrend periods).
     """
-    from hermes.backtest.runs import new_id, now
-    from hermes.backtest.tables import ensure_tables, insert
-
     config = config or BacktestConfig()
     combos = combinations(fast_periods, slow_periods, rsi_bands)
     with pinned(settings) as (reader, snapshot):
@@ -267,23 +261,21 @@ def run_grid_backtest(
             grid_id = new_id("grid")
             results.append(GridResult(grid_id, data.symbol, data.interval, data.rows, frame))
             tables.append(
-                _grid_rows(grid_id, now(), strategy, data, snapshot, features_table, config, frame,
-                           (start, end), combos)
+                _grid_rows(
+                    grid_id,
+                    now(),
+                    strategy,
+                    data,
+                    snapshot,
+                    features_table,
+                    config,
+                    frame,
+                    (start, end),
+                    combos,
+                )
             )
             progress.advance(task)
-    conn = connect(settings)
-    try:
-        ensure_tables(conn)
-        conn.execute("begin")
-        try:
-            for table in tables:
-                insert(conn, "gold_backtest_grid", table)
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-    finally:
-        conn.close()
+    save(settings, [], [("gold_backtest_grid", table) for table in tables])
     return results
 
 

@@ -50,7 +50,9 @@ class PortfolioError(RuntimeError):
     """The shared-cash simulation did not hold positions where the sizing pass did."""
 
 
-def align(slices: list[MarketSlice]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def align(
+    slices: list[MarketSlice],
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """(open times common to all, prices (n, k), entries (n, k), exits (n, k))."""
     common = reduce(np.intersect1d, [s.open_time for s in slices])
     if len(common) == 0:

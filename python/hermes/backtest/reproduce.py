@@ -26,7 +26,6 @@ from hermes.signals.registry import Strategy
 from hermes.signals.rules import rule_for
 from hermes.signals.store import at_snapshot
 
-
 REPRODUCIBLE = ("single", "walk_forward")
 """Run kinds recomputed from their row alone (walk-forward out-of-sample runs are single runs
 of the chosen parameters on their window)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -170,7 +171,7 @@ def execute(
 def write_results(
     conn: duckdb.DuckDBPyConnection,
     results: list[RunResult],
-    extra: list[tuple[str, pa.Table]] = (),  # type: ignore[assignment]
+    extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction."""
     ensure_tables(conn)
@@ -239,7 +240,7 @@ def run_backtests(
 def save(
     settings: Settings,
     results: list[RunResult],
-    extra: list[tuple[str, pa.Table]] = (),  # type: ignore[assignment]
+    extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     conn = connect(settings)
     try:

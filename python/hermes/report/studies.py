@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from rich.console import Console
@@ -17,15 +18,24 @@ from hermes.report.html import format_metric
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")
 
 
+def _value(value: Any) -> Any:
+    """NaN (a NULL metric in a pandas frame) as None."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def _cells(record: dict[str, Any], names: tuple[str, ...]) -> list[str]:
-    return [format_metric(name, record[name]) for name in names]
+    return [format_metric(name, _value(record[name])) for name in names]
 
 
 def print_grid(result: GridResult, top: int, console: Console) -> None:
     """The ``top`` combinations by Sharpe (NULL last)."""
     frame = result.results.sort_values("sharpe", ascending=False, na_position="last").head(top)
     table = Table(
-        "#", "ema fast", "ema slow", "rsi band", *STUDY_METRICS,
+        "#",
+        "ema fast",
+        "ema slow",
+        "rsi band",
+        *STUDY_METRICS,
         title=f"Grid {result.grid_id}: {result.symbol} {result.interval}, "
         f"{len(result.results)} combinations on {result.rows} bars (best {top} by Sharpe)",
     )
@@ -48,7 +58,13 @@ def _chosen(parameters: str) -> str:
 def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
     """One row per fold: out-of-sample start, the choice, in-sample and out-of-sample figures."""
     table = Table(
-        "fold", "OOS from", "fast/slow/rsi", "IS sharpe", "OOS return", "OOS sharpe", "trades",
+        "fold",
+        "OOS from",
+        "fast/slow/rsi",
+        "IS sharpe",
+        "OOS return",
+        "OOS sharpe",
+        "trades",
         "run",
         title=f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
     )
@@ -57,10 +73,10 @@ def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
             str(record["fold"]),
             f"{record['out_of_sample_start']:%Y-%m-%d}",
             _chosen(record["parameters"]),
-            format_metric("sharpe", record["in_sample_sharpe"]),
-            format_metric("total_return", record["total_return"]),
-            format_metric("sharpe", record["sharpe"]),
-            format_metric("trades", record["trades"]),
+            format_metric("sharpe", _value(record["in_sample_sharpe"])),
+            format_metric("total_return", _value(record["total_return"])),
+            format_metric("sharpe", _value(record["sharpe"])),
+            format_metric("trades", _value(record["trades"])),
             record["run_id"],
         )
     console.print(table)

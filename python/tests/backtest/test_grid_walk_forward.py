@@ -37,7 +37,9 @@ def btc() -> dict[str, np.ndarray]:
     out = {k: frame[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close")}
     out["open_time"] = pd.to_datetime(frame["timestamp"]).to_numpy().astype("datetime64[us]")
     out["rsi"] = np.asarray(indicators.rsi(out["close"], 14))
-    out["st_dir"] = np.asarray(indicators.supertrend(out["high"], out["low"], out["close"], 10, 3.0)[1])
+    out["st_dir"] = np.asarray(
+        indicators.supertrend(out["high"], out["low"], out["close"], 10, 3.0)[1]
+    )
     return out
 
 
@@ -70,9 +72,16 @@ def test_every_grid_column_equals_the_single_backtest(
 ) -> None:
     first = 700
     grid = run_grid(
-        btc["open"], btc["high"], btc["low"], btc["close"],
-        fast_periods=FAST, slow_periods=SLOW, rsi_bands=BANDS, config=config,
-        years=years_of(btc["open_time"][first:], BAR), first=first,
+        btc["open"],
+        btc["high"],
+        btc["low"],
+        btc["close"],
+        fast_periods=FAST,
+        slow_periods=SLOW,
+        rsi_bands=BANDS,
+        config=config,
+        years=years_of(btc["open_time"][first:], BAR),
+        first=first,
     )
     # 30 >= 26: those combinations are left out
     assert len(grid) == 10 and not ((grid.ema_fast == 30) & (grid.ema_slow == 26)).any()
@@ -155,12 +164,17 @@ def test_out_of_sample_row_is_the_single_backtest_of_the_choice(
         # the choice is the in-sample grid's best total return
         in_sample = run_grid(
             *(btc[k][: fold.in_sample.stop] for k in ("open", "high", "low", "close")),
-            fast_periods=FAST, slow_periods=SLOW, rsi_bands=BANDS,
-            years=years_of(btc["open_time"][fold.in_sample], BAR), first=fold.in_sample.start,
+            fast_periods=FAST,
+            slow_periods=SLOW,
+            rsi_bands=BANDS,
+            years=years_of(btc["open_time"][fold.in_sample], BAR),
+            first=fold.in_sample.start,
         )
         best = in_sample.loc[in_sample.total_return.idxmax()]
         assert (row["ema_fast"], row["ema_slow"], row["rsi_low"]) == (
-            best.ema_fast, best.ema_slow, best.rsi_low,
+            best.ema_fast,
+            best.ema_slow,
+            best.rsi_low,
         )
         cut = {k: v[: fold.out_of_sample.stop] for k, v in btc.items()}
         params = {k: row[k] for k in ("ema_fast", "ema_slow", "rsi_low", "rsi_high")}

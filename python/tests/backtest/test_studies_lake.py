@@ -1,0 +1,245 @@
+"""Portfolio, A/B, grid and walk-forward runs stored in a lake built from the bundled data.
+
+One module-scoped lake: the bundled BTCUSDT/ETHUSDT 4h and 1d candles, with the feature
+store built with the experimental features (``use_test_features: true``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from hermes.backtest.ab import run_ab
+from hermes.backtest.grid import run_grid_backtest
+from hermes.backtest.portfolio import run_portfolio
+from hermes.backtest.reproduce import reproduce
+from hermes.backtest.runs import run_backtests
+from hermes.backtest.walk_forward import run_walk_forward
+from hermes.config import PROJECT_ROOT, Settings
+from hermes.dbt_runner import run_dbt
+from hermes.lake import connect
+from hermes.signals.registry import StrategyError
+from hermes.signals.store import DataError
+
+DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
+TEST_FEATURES = ["--vars", "{use_test_features: true}"]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    from hermes.ingest import ingest_paths
+
+    base = tmp_path_factory.mktemp("studies")
+    settings = Settings(lake_root=base / "lake")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
+        patch.setenv("HERMES_TARGET", "local")
+        ingest_paths(sorted(DATA.glob("*.csv.gz")), settings)
+        run_dbt(["seed"], settings, target_path=base / "target")
+        select = ["--select", "+gold_feature_store", "+gold_signals_smart_momentum"]
+        result = run_dbt(["run", *select, *TEST_FEATURES], settings, target_path=base / "target")
+        assert result[0].success
+        yield settings
+
+
+def fetch(settings: Settings, sql: str, params: list[object] | None = None) -> list[tuple]:
+    conn = connect(settings)
+    try:
+        return conn.execute(sql, params or []).fetchall()
+    finally:
+        conn.close()
+
+
+def test_portfolio_shares_one_cash_pool_with_equal_weights(lake: Settings) -> None:
+    (run_id,) = run_portfolio(lake, "smart_momentum", intervals=["4h"])
+    ((symbol, kind, rows, final, total, trades),) = fetch(
+        lake,
+        "select symbol, run_kind, rows, final_equity, total_return, trades "
+        "from gold_backtest_runs where run_id = ?",
+        [run_id],
+    )
+    assert (symbol, kind) == ("BTCUSDT,ETHUSDT", "portfolio")
+    equity = fetch(
+        lake,
+        "select open_time, equity, position from gold_backtest_equity "
+        "where run_id = ? order by open_time",
+        [run_id],
+    )
+    assert len(equity) == rows and equity[-1][1] == final
+    times = np.array([e[0] for e in equity], dtype="datetime64[us]")
+    closes = {
+        s: dict(
+            fetch(
+                lake,
+                "select open_time, close from silver_klines where symbol = ? and interval = '4h'",
+                [s],
+            )
+        )
+        for s in ("BTCUSDT", "ETHUSDT")
+    }
+    trades_rows = fetch(
+        lake,
+        "select symbol, entry_time, entry_price, size, entry_fees, exit_time, exit_price, "
+        "exit_fees, status from gold_backtest_trades where run_id = ? order by entry_time",
+        [run_id],
+    )
+    assert {t[0] for t in trades_rows} == {"BTCUSDT", "ETHUSDT"}
+    assert sum(t[-1] == "closed" for t in trades_rows) == trades
+    # the first entry, with nothing held, invests half the cash (fees included)
+    first = trades_rows[0]
+    assert first[2] * first[3] + first[4] == pytest.approx(10_000 / 2, rel=1e-12)
+    # every bar: equity = cash rebuilt from the trades + each symbol's units at its close
+    cash = np.full(len(times), 10_000.0)
+    value = np.zeros(len(times))
+    held = np.zeros(len(times))
+    for sym, entry, price, size, fee, exit_time, exit_price, exit_fee, status in trades_rows:
+        start = np.searchsorted(times, np.datetime64(entry, "us"))
+        stop = (
+            len(times)
+            if status == "open"
+            else np.searchsorted(times, np.datetime64(exit_time, "us"))
+        )
+        cash[start:] -= price * size + fee
+        if status == "closed":
+            cash[stop:] += exit_price * size - exit_fee
+        close = np.array([closes[sym][t.astype(object)] for t in times[start:stop]])
+        value[start:stop] += size * close
+        held[start:stop] += 1
+    np.testing.assert_allclose([e[1] for e in equity], cash + value, rtol=1e-9)
+    assert [e[2] for e in equity] == held.tolist()
+    assert held.max() == 2  # both symbols were held at once
+    assert total == pytest.approx(final / 10_000 - 1, rel=1e-12)
+
+
+def test_ab_compares_both_variants_on_the_same_bars(lake: Settings) -> None:
+    comparison = run_ab(lake, "smart_momentum", intervals=["4h"], filter_name="mtf_confluence")
+    rows = fetch(
+        lake,
+        "select symbol, variant, features_table, entry_filter, first_open_time, "
+        "last_open_time, rows, buy_signals, run_id, total_return from gold_backtest_ab "
+        "where ab_id = ? order by symbol, variant",
+        [comparison.ab_id],
+    )
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("BTCUSDT", "A", "gold_features"),
+        ("BTCUSDT", "B", "gold_feature_store"),
+        ("ETHUSDT", "A", "gold_features"),
+        ("ETHUSDT", "B", "gold_feature_store"),
+    ]
+    for a, b in (rows[0:2], rows[2:4]):
+        assert a[4:7] == b[4:7]  # same first bar, last bar, bar count
+        # independent count of each variant's entries, in SQL over the lake
+        ((expected_a, expected_b),) = fetch(
+            lake,
+            "select count(*) filter (where s.buy_signal), "
+            "count(*) filter (where s.buy_signal and f.mtf_confluence > 0) "
+            "from gold_signals_smart_momentum s join gold_feature_store f "
+            "using (symbol, interval, open_time) where symbol = ? and interval = '4h'",
+            [a[0]],
+        )
+        assert (a[7], b[7]) == (expected_a, expected_b) and 0 < expected_b < expected_a
+        params_b = json.loads(
+            fetch(lake, "select parameters from gold_backtest_runs where run_id = ?", [b[8]])[0][0]
+        )
+        assert params_b["entry_filter"] == "mtf_confluence"
+    # variant A is the plain backtest on the production features
+    (plain,) = run_backtests(lake, "smart_momentum", ["BTCUSDT"], ["4h"])
+    (plain_return,) = fetch(
+        lake, "select total_return from gold_backtest_runs where run_id = ?", [plain]
+    )[0]
+    assert plain_return == rows[0][9]
+
+
+def test_grid_rows_equal_single_runs_read_from_the_store(lake: Settings) -> None:
+    (result,) = run_grid_backtest(
+        lake,
+        "smart_momentum",
+        ["ETHUSDT"],
+        ["4h"],
+        fast_periods=[12, 20],
+        slow_periods=[26, 50],
+        rsi_bands=[(45, 55), (40, 60)],
+    )
+    stored = fetch(
+        lake,
+        "select ema_fast, ema_slow, rsi_low, rsi_high, total_return, sharpe, trades, rows "
+        "from gold_backtest_grid where grid_id = ? order by combination",
+        [result.grid_id],
+    )
+    assert len(stored) == 8 and {r[-1] for r in stored} == {result.rows}
+    # the registry default (EMA 12/26 read from the store) and EMA 20/50 (computed)
+    for fast, slow, low, high in ((12, 26, 45.0, 55.0), (20, 50, 40.0, 60.0)):
+        overrides = {"ema_fast": fast, "ema_slow": slow, "rsi_low": low, "rsi_high": high}
+        (run_id,) = run_backtests(lake, "smart_momentum", ["ETHUSDT"], ["4h"], overrides=overrides)
+        single = fetch(
+            lake,
+            "select total_return, sharpe, trades from gold_backtest_runs where run_id = ?",
+            [run_id],
+        )[0]
+        (row,) = [r for r in stored if r[:4] == (fast, slow, low, high)]
+        assert row[4:7] == single
+
+
+def test_walk_forward_persists_reproducible_out_of_sample_runs(lake: Settings) -> None:
+    (result,) = run_walk_forward(
+        lake,
+        "smart_momentum",
+        ["BTCUSDT"],
+        ["4h"],
+        in_sample_days=1095,
+        out_of_sample_days=365,
+        fast_periods=[8, 12],
+        slow_periods=[26, 50],
+        rsi_bands=[(45, 55), (35, 65)],
+    )
+    folds = fetch(
+        lake,
+        "select fold, in_sample_start, in_sample_end, out_of_sample_start, out_of_sample_end, "
+        "parameters, run_id, total_return, combinations from gold_backtest_walk_forward "
+        "where walk_forward_id = ? order by fold",
+        [result.walk_forward_id],
+    )
+    assert len(folds) == 5  # 2017-08-17 .. 2026-01: 3 years in-sample, then 5 full years
+    for fold, nxt in zip(folds, folds[1:], strict=False):
+        assert fold[2] == fold[3] and nxt[3] == fold[4]  # OOS follows IS; OOS windows abut
+    for fold in folds:
+        assert fold[8] == 8
+        (kind, start, end, params, total) = fetch(
+            lake,
+            "select run_kind, period_start, period_end, parameters, total_return "
+            "from gold_backtest_runs where run_id = ?",
+            [fold[6]],
+        )[0]
+        assert (kind, start, end, params, total) == (
+            "walk_forward",
+            fold[3],
+            fold[4],
+            fold[5],
+            fold[7],
+        )
+    again = reproduce(lake, folds[-1][6])
+    assert again.identical, again.differences
+
+
+def test_bad_study_input_fails_before_writing(lake: Settings) -> None:
+    def count(table: str) -> int:
+        try:
+            return fetch(lake, f"select count(*) from {table}")[0][0]  # noqa: S608 (constant)
+        except Exception:  # the table does not exist yet
+            return 0
+
+    before = {t: count(t) for t in ("gold_backtest_grid", "gold_backtest_runs")}
+    with pytest.raises(DataError, match="DOGEUSDT"):
+        run_grid_backtest(lake, "smart_momentum", ["DOGEUSDT"], ["4h"])
+    with pytest.raises(StrategyError, match="ema_fast >= ema_slow"):
+        run_grid_backtest(lake, "smart_momentum", fast_periods=[60], slow_periods=[50])
+    with pytest.raises(StrategyError, match="unknown A/B entry filter"):
+        run_ab(lake, "smart_momentum", filter_name="moon_phase")
+    with pytest.raises(StrategyError, match="objective"):
+        run_walk_forward(lake, "smart_momentum", objective="luck")
+    with pytest.raises(DataError, match="needs 4000"):
+        run_walk_forward(lake, "smart_momentum", in_sample_days=4000)
+    assert {t: count(t) for t in before} == before
