@@ -119,7 +119,9 @@ def downloaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Downloaded]
     for name, data in published.items():
         publish(site, archive(name), data)
 
-    def fetch(symbols: list[str], intervals: list[str], start: date, end: date, period: str):
+    def fetch(
+        symbols: list[str], intervals: list[str], start: date, end: date, period: str
+    ) -> IngestReport:
         return download_archives(
             symbols, intervals, start, end, period, settings, base_url=url, retry=FAST_RETRY
         )

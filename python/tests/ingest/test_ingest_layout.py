@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 from fixtures.binance import archive, checksum_for, kline_zip, write_local
 
 from hermes.config import PROJECT_ROOT, Settings
@@ -137,6 +137,7 @@ def test_bundled_csv_files_land_with_exact_row_counts(built_lake: Settings) -> N
         ("csv/ETHUSDT/1d/ETHUSDT_1d.csv.gz", "csv", "file", 3065),
         ("csv/ETHUSDT/4h/ETHUSDT_4h.csv.gz", "csv", "file", 18371),
     ]
+    assert first is not None
     assert str(first[0]) == "2017-08-17 04:00:00"
     assert str(first[1]) == "2017-08-17 07:59:59.999000"
     assert first[2:] == (4261.48, 4349.99)
