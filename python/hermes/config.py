@@ -66,6 +66,15 @@ class Settings:
     catalog_url: str | None = None
     """A shared DuckLake catalog, e.g. ``postgres:dbname=hermes host=db`` (None: local file)."""
 
+    def __post_init__(self) -> None:
+        if self.catalog_url and self.s3 is None:
+            # the local dbt target attaches <lake>/hermes.ducklake: Hermes and dbt would
+            # otherwise write to two different catalogs
+            raise ValueError(
+                "HERMES_CATALOG_URL (a shared catalog) needs HERMES_TARGET=s3: the clients "
+                "sharing a catalog must also share the lake's files"
+            )
+
     @classmethod
     def from_env(cls, target: str | None = None) -> Settings:
         """Settings from ``HERMES_*`` (and AWS) variables; ``target`` overrides HERMES_TARGET."""

@@ -193,9 +193,11 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         )
         state.notifications = list(received)
     yield state
-    # stop Prefect's temporary API now, while its farewell can still be logged
+    # ship the last logs, then stop Prefect's temporary API while its farewell can be logged
+    from prefect.logging.handlers import APILogWorker
     from prefect.server.api.server import SubprocessASGIServer
 
+    APILogWorker.drain_all(timeout=10)
     SubprocessASGIServer().stop()
 
 
