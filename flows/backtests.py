@@ -13,6 +13,7 @@ cannot reach a local lake at all, so the work is split in three:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -92,7 +93,10 @@ def backtest_partitions(
     dask_address: str | None = None,
 ) -> list[str]:
     """Run :func:`backtest_flow` as a subflow on a Dask task runner (local or remote)."""
-    runner = dask_task_runner(dask_address)
+    runner: Any = dask_task_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
     return backtest_flow.with_options(task_runner=runner)(
-        settings, [tuple(p) for p in partitions], snapshot, list(strategy_ids)
+        settings,
+        [(symbol, interval) for symbol, interval in partitions],
+        snapshot,
+        list(strategy_ids),
     )

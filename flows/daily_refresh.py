@@ -39,6 +39,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, serve, task
 from prefect.cache_policies import NO_CACHE
+from prefect.deployments.runner import RunnerDeployment
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
@@ -337,10 +338,14 @@ def _fetch(
 
     An archive still unreachable after the retries is reported as not yet available.
     """
-    fetch = download.with_options(
-        retries=retries,
-        retry_delay_seconds=exponential_backoff(backoff_factor=backoff_seconds) if retries else 0,
-        retry_jitter_factor=0.5 if retries else None,
+    fetch = (
+        download.with_options(
+            retries=retries,
+            retry_delay_seconds=exponential_backoff(backoff_factor=backoff_seconds),
+            retry_jitter_factor=0.5,
+        )
+        if retries
+        else download.with_options(retries=0)
     )
     results = []
     for archive in archives:
@@ -570,15 +575,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cron", default=DEFAULT_CRON, help="serve: schedule (UTC)")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(
-            daily_refresh.to_deployment(
-                name="hermes-daily",
-                cron=args.cron,
-                parameters={"symbols": args.symbols, "intervals": args.intervals},
-                tags=["hermes"],
-            ),
-            backfill.to_deployment(name="hermes-backfill", tags=["hermes"]),  # on demand
+        daily = daily_refresh.to_deployment(
+            name="hermes-daily",
+            cron=args.cron,
+            parameters={"symbols": args.symbols, "intervals": args.intervals},
+            tags=["hermes"],
         )
+        on_demand = backfill.to_deployment(name="hermes-backfill", tags=["hermes"])
+        # called outside an event loop, to_deployment returns the deployment itself
+        assert isinstance(daily, RunnerDeployment) and isinstance(on_demand, RunnerDeployment)
+        serve(daily, on_demand)
         return 0
     run: Callable[[], RefreshSummary]
     if args.command == "backfill":

@@ -50,7 +50,7 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
     from distributed import Client, LocalCluster
 
     from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.inputs import load_slice
+    from hermes.backtest.inputs import MarketSlice, load_slice
     from hermes.backtest.runs import execute
     from hermes.lake import connect, current_snapshot
     from hermes.signals.registry import load_strategy
@@ -74,7 +74,7 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
         ] * copies
     config = BacktestConfig()
 
-    def one(data: object) -> float:
+    def one(data: MarketSlice) -> float:
         run = execute(
             strategy, data, config, snapshot=snapshot, features_table=FEATURE_STORE,
             period_start=None, period_end=None,

@@ -34,7 +34,7 @@ def notify(
     url = webhook_url or os.environ.get(WEBHOOK_ENV)
     if not url:
         return False
-    payload = {"text": headline, "success": success, "details": details}
+    payload: dict[str, Any] = {"text": headline, "success": success, "details": details}
     try:
         response = requests.post(url, json=payload, timeout=TIMEOUT_SECONDS)
         response.raise_for_status()

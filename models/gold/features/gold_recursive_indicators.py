@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 PASSTHROUGH = ["close_time", "ingested_at"]
+BATCH_ROWS = 122_880  # one DuckDB row group
 
 
 def model(dbt, session):
@@ -61,13 +62,22 @@ def model(dbt, session):
             else:
                 values = resume(*hlc, params, last)
                 warmup = last["warmup_bars"] + 1 + np.arange(len(bars["close"]), dtype=np.int64)
-            arrays = [pa.array(np.full(len(warmup), symbol)), pa.array(np.full(len(warmup), interval))]
+            rows = len(warmup)
+            arrays = [_constant(symbol, rows), _constant(interval, rows)]
             arrays += [pa.array(bars[k], type=pa.timestamp("us")) for k in ("open_time", *PASSTHROUGH)]
             arrays += [pa.array(bars["close"]), pa.array(warmup)]
             arrays += [pa.array(values[c], from_pandas=True).cast(schema.field(c).type) for c in columns]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            # zero-copy slices of a row group each, which DuckDB converts and writes in turn
+            for start in range(0, rows, BATCH_ROWS):
+                yield batch.slice(start, BATCH_ROWS)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _constant(value, rows):
+    """A string column repeating ``value`` (built in Arrow, not as Python objects)."""
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(rows, dtype=np.int32)))
 
 
 def _plan(session, this):

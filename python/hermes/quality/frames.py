@@ -12,7 +12,7 @@ from functools import cache
 
 import duckdb
 import pandas as pd
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from hermes.config import PROJECT_ROOT
 

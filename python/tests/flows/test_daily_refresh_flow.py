@@ -36,7 +36,8 @@ from hermes.config import Settings
 from hermes.lake import connect
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-FAST = {"download_retries": 2, "retry_backoff_seconds": 0.01}
+FAST_RETRIES = 2
+FAST_BACKOFF = 0.01
 UNREACHABLE = "/data/spot/daily/klines/ETHUSDT/4h/ETHUSDT-4h-2023-12-31.zip.CHECKSUM"
 
 
@@ -88,7 +89,7 @@ def read_state(settings: Settings) -> dict[str, Any]:
         published = conn.execute("select symbol, open_time, close from published.silver_klines")
         return {
             "published": set(published.fetchall()),
-            "working": conn.execute("select count(*) from lake.silver_klines").fetchone()[0],
+            "working": conn.execute("select count(*) from lake.silver_klines").fetchall()[0][0],
             "runs": conn.execute(
                 "select run_id, symbol, interval, snapshot_id, rows "
                 "from published.gold_backtest_runs"
@@ -142,7 +143,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
                 intervals=["4h"],
                 base_url=base_url,
                 today=date(2024, 2, 6),
-                **FAST,
+                download_retries=FAST_RETRIES,
+                retry_backoff_seconds=FAST_BACKOFF,
             ),
         )
 
@@ -165,7 +167,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
                 intervals=["4h"],
                 lookback_days=3,
                 base_url=base_url,
-                **FAST,
+                download_retries=FAST_RETRIES,
+                retry_backoff_seconds=FAST_BACKOFF,
             )
             run("daily", refresh)
             state.dask_tasks = {
@@ -188,7 +191,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
                 intervals=["4h"],
                 lookback_days=1,
                 base_url=base_url,
-                **FAST,
+                download_retries=FAST_RETRIES,
+                retry_backoff_seconds=FAST_BACKOFF,
             ),
         )
         state.notifications = list(received)

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 from fixtures.binance import archive, checksum_for, kline_zip, write_local
 
 from hermes.config import PROJECT_ROOT, Settings
