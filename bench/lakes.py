@@ -23,8 +23,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.synthetic import BINANCE_COLUMNS
 from hermes.config import Settings
+from hermes.ingest.decode import KLINE_COLUMNS
 from hermes.lake import connect
 from hermes.landing import DECODED_SCHEMA, LANDING_SCHEMA, ensure_landing_tables
 
@@ -67,7 +67,7 @@ def decode_archive(path: Path) -> pa.Table:
     frame = pl.read_csv(
         io.BytesIO(data),
         has_header=False,
-        new_columns=BINANCE_COLUMNS,
+        new_columns=list(KLINE_COLUMNS),
         schema_overrides={
             "open_time": pl.Int64,
             "close_time": pl.Int64,

@@ -40,21 +40,6 @@ BLOCK_BARS = 42  # one week of 4h candles per bootstrap block
 GENERATOR_VERSION = 1
 MICROSECOND_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 
-BINANCE_COLUMNS = [
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_asset_volume",
-    "number_of_trades",
-    "taker_buy_base_asset_volume",
-    "taker_buy_quote_asset_volume",
-    "ignore",
-]
-
 
 @dataclass(frozen=True)
 class SyntheticSpec:

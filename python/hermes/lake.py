@@ -68,6 +68,16 @@ def connect(
     return conn
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
+    """Whether ``schema.table`` exists in the attached lake."""
+    row = conn.execute(
+        "select count(*) from duckdb_tables() "
+        "where database_name = ? and schema_name = ? and table_name = ?",
+        [LAKE_ALIAS, schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
     """The id of the lake's latest committed snapshot."""
     row = conn.execute(

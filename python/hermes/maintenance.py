@@ -17,7 +17,7 @@ import duckdb
 
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
-from hermes.lake import connect
+from hermes.lake import connect, table_exists
 from hermes.publish import published_snapshots
 
 DEFAULT_RETENTION_DAYS = 7
@@ -85,25 +85,14 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
 
 
 def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
-    exists = conn.execute(
-        "select count(*) from duckdb_columns() "
-        "where database_name = ? and table_name = 'gold_backtest_runs' "
-        "and column_name = 'snapshot_id'",
-        [LAKE_ALIAS],
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not table_exists(conn, "gold_backtest_runs"):
         return set()
     rows = conn.execute("select distinct snapshot_id from gold_backtest_runs").fetchall()
     return {int(r[0]) for r in rows if r[0] is not None}
 
 
 def _delete_unreferenced_decoded_files(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-    has_manifest = conn.execute(
-        "select count(*) from duckdb_tables() "
-        "where database_name = ? and schema_name = 'landing' and table_name = 'files'",
-        [LAKE_ALIAS],
-    ).fetchone()
-    if not has_manifest or not has_manifest[0]:
+    if not table_exists(conn, "files", schema="landing"):
         return 0
     referenced = {r[0] for r in conn.execute("select decoded_file from landing.files").fetchall()}
     decoded_root = f"{settings.landing_root}/_decoded"

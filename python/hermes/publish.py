@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from hermes.config import LAKE_ALIAS
+from hermes.lake import current_snapshot, table_exists
 
 PUBLICATIONS = "lake.main.hermes_publications"
 PUBLISHED_ALIAS = "published"
@@ -56,7 +56,7 @@ def publish(
     """Record the lake's current snapshot as the published state (call only after the audit)."""
     if stage not in ("data", "results"):
         raise ValueError(f"unknown publication stage {stage!r}: expected 'data' or 'results'")
-    snapshot = _current_snapshot(conn)  # the audited state, before this bookkeeping commits
+    snapshot = current_snapshot(conn)  # the audited state, before this bookkeeping commits
     conn.execute(_DDL)
     published_at = datetime.now(UTC).replace(tzinfo=None)
     body = summary or {}
@@ -70,7 +70,7 @@ def publish(
 
 def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
     """The publication readers currently see, or ``None`` if nothing was ever published."""
-    if not _has_publications(conn):
+    if not table_exists(conn, "hermes_publications"):
         return None
     row = conn.execute(
         "select snapshot_id, published_at, flow_run, stage, summary "
@@ -138,12 +138,7 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
     A run whose audit failed leaves its files here, so the next run rebuilds them even if it
     ingests nothing new.
     """
-    has_manifest = conn.execute(
-        "select count(*) from duckdb_tables() "
-        "where database_name = ? and schema_name = 'landing' and table_name = 'files'",
-        [LAKE_ALIAS],
-    ).fetchone()
-    if not has_manifest or not has_manifest[0]:
+    if not table_exists(conn, "files", schema="landing"):
         return []
     publication = latest_publication(conn)
     since = datetime(1970, 1, 1) if publication is None else publication.published_at
@@ -153,20 +148,6 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
         [since],
     ).fetchall()
     return [(str(s), str(i)) for s, i in rows]
-
-
-def _has_publications(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute(
-        "select count(*) from duckdb_tables() "
-        "where database_name = ? and schema_name = 'main' and table_name = 'hermes_publications'",
-        [LAKE_ALIAS],
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def _current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
-    row = conn.execute("select max(snapshot_id) from lake.snapshots()").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _ident(name: str) -> str:

@@ -20,12 +20,7 @@ def model(dbt, session):
         unique_key=["symbol", "interval", "open_time"],
         on_schema_change="fail",
     )
-    from hermes.indicators.recursive_features import (
-        RecursiveParams,
-        compute,
-        is_resumable,
-        resume,
-    )
+    from hermes.indicators.recursive_features import RecursiveParams
 
     params = RecursiveParams.from_config(
         {
@@ -49,30 +44,40 @@ def model(dbt, session):
 
     def batches():
         for symbol, interval, first_changed in plan:
-            last = _last_row_before(session, this, symbol, interval, first_changed)
-            if last is not None and not is_resumable(last, params):
-                last = None
-            bars = _bars(session, symbol, interval, None if last is None else last["open_time"])
-            if len(bars["close"]) == 0:
-                continue
-            hlc = (bars["high"], bars["low"], bars["close"])
-            if last is None:
-                values = compute(*hlc, params)
-                warmup = np.arange(len(bars["close"]), dtype=np.int64)
-            else:
-                values = resume(*hlc, params, last)
-                warmup = last["warmup_bars"] + 1 + np.arange(len(bars["close"]), dtype=np.int64)
-            rows = len(warmup)
-            arrays = [_constant(symbol, rows), _constant(interval, rows)]
-            arrays += [pa.array(bars[k], type=pa.timestamp("us")) for k in ("open_time", *PASSTHROUGH)]
-            arrays += [pa.array(bars["close"]), pa.array(warmup)]
-            arrays += [pa.array(values[c], from_pandas=True).cast(schema.field(c).type) for c in columns]
-            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            # zero-copy slices of a row group each, which DuckDB converts and writes in turn
-            for start in range(0, rows, BATCH_ROWS):
+            batch = _series_batch(session, this, params, schema, (symbol, interval), first_changed)
+            # zero-copy slices of one row group each, which DuckDB converts and writes in turn
+            for start in range(0, 0 if batch is None else batch.num_rows, BATCH_ROWS):
                 yield batch.slice(start, BATCH_ROWS)
+            batch = None  # release this series before computing the next one
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _series_batch(session, this, params, schema, series, first_changed):
+    """One series' rows to write, from its first changed bar on (None when there is none)."""
+    from hermes.indicators.recursive_features import compute, is_resumable, resume
+
+    symbol, interval = series
+    last = _last_row_before(session, this, symbol, interval, first_changed)
+    if last is not None and not is_resumable(last, params):
+        last = None
+    bars = _bars(session, symbol, interval, None if last is None else last["open_time"])
+    rows = len(bars["close"])
+    if rows == 0:
+        return None
+    hlc = (bars["high"], bars["low"], bars["close"])
+    if last is None:
+        values = compute(*hlc, params)
+        warmup = np.arange(rows, dtype=np.int64)
+    else:
+        values = resume(*hlc, params, last)
+        warmup = last["warmup_bars"] + 1 + np.arange(rows, dtype=np.int64)
+    arrays = [_constant(symbol, rows), _constant(interval, rows)]
+    arrays += [pa.array(bars[k], type=pa.timestamp("us")) for k in ("open_time", *PASSTHROUGH)]
+    arrays += [pa.array(bars["close"]), pa.array(warmup)]
+    columns = schema.names[len(arrays) :]
+    arrays += [pa.array(values[c], from_pandas=True).cast(schema.field(c).type) for c in columns]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _constant(value, rows):

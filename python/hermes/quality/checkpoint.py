@@ -26,7 +26,7 @@ from great_expectations.data_context.types.base import (
 )
 
 from hermes.config import Settings
-from hermes.lake import connect
+from hermes.lake import connect, table_exists
 from hermes.quality import frames
 from hermes.quality.suites import (
     CRITICAL,
@@ -169,13 +169,13 @@ def run_checkpoint(
     try:
         frames.register_intervals(conn)
         for table in tables:
-            if not frames.table_exists(conn, table):
+            if not table_exists(conn, table):
                 failures.append(
                     ExpectationFailure(table, f"table {table} does not exist in the lake", CRITICAL)
                 )
                 continue
             for check in _checks(conn, table, suite_settings, as_of):
-                missing = [t for t in check.needs if not frames.table_exists(conn, t)]
+                missing = [t for t in check.needs if not table_exists(conn, t)]
                 if missing:
                     failures += [
                         ExpectationFailure(

@@ -26,16 +26,6 @@ def project_intervals() -> dict[str, int]:
     return {str(code): int(seconds) for code, seconds in project["vars"]["intervals"].items()}
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``table`` exists in the lake's main schema."""
-    row = conn.execute(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = 'main' and table_name = ?",
-        [table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def register_intervals(conn: duckdb.DuckDBPyConnection) -> None:
     """Expose the interval lengths to SQL as the view ``quality_interval_lengths``."""
     lengths = pd.DataFrame(
