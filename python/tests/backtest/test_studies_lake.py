@@ -243,3 +243,31 @@ def test_bad_study_input_fails_before_writing(lake: Settings) -> None:
     with pytest.raises(DataError, match="needs 4000"):
         run_walk_forward(lake, "smart_momentum", in_sample_days=4000)
     assert {t: count(t) for t in before} == before
+
+
+def test_study_commands_print_their_tables(lake: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from hermes.cli import app
+
+    runner = CliRunner()
+    grid = runner.invoke(
+        app,
+        ["grid", "--symbol", "BTCUSDT", "--interval", "4h", "--fast", "8,12"]
+        + ["--slow", "26,50", "--rsi-bands", "45-55,40-60", "--top", "3"],
+    )
+    assert grid.exit_code == 0, grid.output
+    assert "BTCUSDT" in grid.output and "8 combinations" in grid.output.replace("\n", " ")
+    bad = runner.invoke(app, ["grid", "--symbol", "BTCUSDT", "--fast", "x"])
+    assert bad.exit_code == 2 and "must be integers" in bad.output
+    walk = runner.invoke(
+        app,
+        ["walk-forward", "--symbol", "ETHUSDT", "--interval", "4h", "--fast", "8,12"]
+        + ["--slow", "26", "--rsi-bands", "40-60", "--in-sample-days", "900"]
+        + ["--out-of-sample-days", "365"],
+    )
+    assert walk.exit_code == 0, walk.output
+    assert "ETHUSDT" in walk.output
+    ab = runner.invoke(app, ["ab", "--symbol", "BTCUSDT", "--interval", "4h"])
+    assert ab.exit_code == 0, ab.output
+    assert "mtf_confluence" in ab.output

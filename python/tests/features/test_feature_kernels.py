@@ -118,3 +118,27 @@ def test_continuing_from_stored_state_equals_one_pass() -> None:
     )
     for full, resumed in zip(md, cont_md, strict=True):
         np.testing.assert_array_equal(resumed, full[rest])
+
+
+@pytest.mark.parametrize("cut", [250, 5_000, 18_000])
+def test_model_resumes_every_column_from_any_bar(cut: int) -> None:
+    """The feature set the dbt model stores, resumed from a stored row, equals one pass."""
+    from hermes.indicators.recursive_features import (
+        RecursiveParams,
+        compute,
+        is_resumable,
+        resume,
+    )
+
+    frame = load("BTCUSDT_4h")
+    high, low, close = (frame[c].to_numpy(float) for c in ("high", "low", "close"))
+    params = RecursiveParams.from_config({"ema_periods": "[12, 26]"}.get)
+    assert params.ema == (12, 26) and params.rsi == (14,)
+    full = compute(high, low, close, params)
+    prev = cut - 1
+    last = {name: values[prev] for name, values in full.items()} | {"close": close[prev]}
+    assert is_resumable(last, params)
+    assert not is_resumable({**last, "ema_12": float("nan")}, params)
+    resumed = resume(high[cut:], low[cut:], close[cut:], params, last)
+    for column in params.feature_columns() + params.state_columns():
+        np.testing.assert_array_equal(resumed[column], full[column][cut:], err_msg=column)
