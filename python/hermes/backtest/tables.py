@@ -9,7 +9,6 @@ import duckdb
 import pyarrow as pa
 
 from hermes.backtest.metrics import METRIC_NAMES
-from hermes.config import LAKE_ALIAS
 
 _METRIC_TYPES = {
     "max_drawdown_duration_bars": "bigint",
@@ -167,21 +166,14 @@ TABLES = {
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the backtest tables if needed, each written to parquet files only.
+    """Create the backtest tables if needed.
 
-    DuckLake inlines small inserts into its catalog by default, and inlined doubles come back
-    rounded in the last digit; a recorded metric must read back bit for bit (reproduction
-    compares them exactly), so inlining is switched off for these tables.
+    Recorded metrics read back bit for bit (reproduction compares them exactly) because the
+    lake stores every row in parquet, never inlined in the catalog
+    (:func:`hermes.lake.ensure_catalog`).
     """
-    for name, ddl in TABLES.items():
+    for ddl in TABLES.values():
         conn.execute(ddl)
-        disable_inlining(conn, name)
-
-
-def disable_inlining(conn: duckdb.DuckDBPyConnection, table: str) -> None:
-    conn.execute(
-        f"call {LAKE_ALIAS}.set_option('data_inlining_row_limit', 0, table_name => '{table}')"
-    )
 
 
 def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

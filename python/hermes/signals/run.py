@@ -8,7 +8,6 @@ from typing import Any
 import pyarrow as pa
 from rich.progress import Progress
 
-from hermes.backtest.tables import disable_inlining
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.signals.chunked import generate_in_chunks, read_chunks
@@ -89,7 +88,6 @@ def generate_signals(
     conn = connect(settings)
     try:
         conn.execute(SIGNALS_DDL)
-        disable_inlining(conn, SIGNALS_TABLE)
         conn.execute("begin")
         try:
             for symbol, interval, table in tables:
