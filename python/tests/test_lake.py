@@ -29,8 +29,9 @@ def test_small_inserts_read_back_bit_for_bit(lake_settings: Settings) -> None:
         assert table_exists(conn, "exact_values")
         first = current_snapshot(conn)
         for value in values:
-            batch = pa.table({"x": [value]})
+            conn.register("batch", pa.table({"x": [value]}))
             conn.execute("insert into exact_values select * from batch")
+            conn.unregister("batch")
         assert current_snapshot(conn) == first + len(values)
     finally:
         conn.close()
