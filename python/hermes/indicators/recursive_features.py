@@ -164,7 +164,7 @@ def resume(
         _put_supertrend(out, s, state)
     for fast, slow, signal in params.macd:
         s = suffix(fast, slow, signal)
-        state = macd_continue(
+        macd = macd_continue(
             close,
             fast,
             slow,
@@ -173,7 +173,7 @@ def resume(
             last[f"state_macd_{s}_slow_ema"],
             last[f"macd_signal_{s}"],
         )
-        _put_macd(out, s, state)
+        _put_macd(out, s, macd)
     return out
 
 

@@ -134,8 +134,9 @@ def supertrend_state(
     multiplier = _check_multiplier(multiplier)
     out = _empty(c)
     begin = first_valid(h, lo, c)
+    line, direction, atr, upper, lower = (a[begin:] for a in out)
     _supertrend_kernel(
-        h[begin:], lo[begin:], c[begin:], period, multiplier, tuple(a[begin:] for a in out)
+        h[begin:], lo[begin:], c[begin:], period, multiplier, (line, direction, atr, upper, lower)
     )
     return SupertrendState(*out)
 

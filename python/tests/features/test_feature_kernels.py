@@ -9,9 +9,11 @@ from feature_reference import SERIES, assert_matches, load, supertrend_reference
 
 import hermes.indicators as ind
 
+OHLC = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
 
 @pytest.fixture(scope="module", params=SERIES)
-def ohlc(request: pytest.FixtureRequest) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+def ohlc(request: pytest.FixtureRequest) -> OHLC:
     frame = load(request.param)
     return (
         request.param,
@@ -22,14 +24,14 @@ def ohlc(request: pytest.FixtureRequest) -> tuple[str, np.ndarray, np.ndarray, n
 
 
 @pytest.mark.parametrize("period", [12, 26, 50, 200])
-def test_ema_and_sma_equal_talib(ohlc, period: int) -> None:
+def test_ema_and_sma_equal_talib(ohlc: OHLC, period: int) -> None:
     name, _, _, close = ohlc
     assert_matches(ind.ema(close, period), talib.EMA(close, period), f"{name} ema_{period}")
     assert_matches(ind.sma(close, period), talib.SMA(close, period), f"{name} sma_{period}")
 
 
 @pytest.mark.parametrize("period", [2, 14, 30])
-def test_rsi_and_atr_equal_talib(ohlc, period: int) -> None:
+def test_rsi_and_atr_equal_talib(ohlc: OHLC, period: int) -> None:
     name, high, low, close = ohlc
     assert_matches(ind.rsi(close, period), talib.RSI(close, period), f"{name} rsi_{period}")
     assert_matches(
@@ -39,7 +41,7 @@ def test_rsi_and_atr_equal_talib(ohlc, period: int) -> None:
 
 
 @pytest.mark.parametrize(("fast", "slow", "signal"), [(12, 26, 9), (5, 35, 5), (26, 12, 1)])
-def test_macd_equals_talib(ohlc, fast: int, slow: int, signal: int) -> None:
+def test_macd_equals_talib(ohlc: OHLC, fast: int, slow: int, signal: int) -> None:
     name, _, _, close = ohlc
     expected = talib.MACD(close, fast, slow, signal)
     for label, actual, reference in zip(
@@ -49,7 +51,7 @@ def test_macd_equals_talib(ohlc, fast: int, slow: int, signal: int) -> None:
 
 
 @pytest.mark.parametrize(("period", "multiplier"), [(10, 3.0), (7, 2.5)])
-def test_supertrend_on_wilder_atr(ohlc, period: int, multiplier: float) -> None:
+def test_supertrend_on_wilder_atr(ohlc: OHLC, period: int, multiplier: float) -> None:
     name, high, low, close = ohlc
     line, direction = ind.supertrend(high, low, close, period, multiplier)
     expected_line, expected_direction = supertrend_reference(high, low, close, period, multiplier)

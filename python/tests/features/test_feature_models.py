@@ -27,7 +27,7 @@ def gold(built_lake: Settings) -> pd.DataFrame:
 
 def _references(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     o, h, lo, c, v = (frame[k].to_numpy(float) for k in ("open", "high", "low", "close", "volume"))
-    bb_upper, bb_middle, bb_lower = talib.BBANDS(c, 20, 2.0, 2.0, 0)
+    bb_upper, bb_middle, bb_lower = talib.BBANDS(c, 20, 2.0, 2.0, talib.MA_Type.SMA)
     macd, signal, hist = talib.MACD(c, 12, 26, 9)
     line, direction = supertrend_reference(h, lo, c, 10, 3.0)
     log_return = np.log(talib.ROCR(c, 1))

@@ -13,6 +13,7 @@ import gzip
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,8 +109,11 @@ def _land_inputs(folder: Path) -> tuple[list[Path], list[Path], dict[str, tuple[
     return first, rest, cuts
 
 
+Refreshed = tuple[Settings, dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refreshed]:
     from hermes.ingest import ingest_paths
 
     base = tmp_path_factory.mktemp("features_refresh")
@@ -148,7 +152,9 @@ def _read(settings: Settings, sql: str) -> pd.DataFrame:
         conn.close()
 
 
-def test_incremental_refresh_equals_full_rebuild(refreshed, built_lake: Settings) -> None:
+def test_incremental_refresh_equals_full_rebuild(
+    refreshed: Refreshed, built_lake: Settings
+) -> None:
     settings, info = refreshed
     models = {n.name: n.status for n in info["nodes"]}
     assert models["gold_features"] == "success"
@@ -164,7 +170,7 @@ def test_incremental_refresh_equals_full_rebuild(refreshed, built_lake: Settings
         _assert_same(incremental, full)
 
 
-def test_refresh_writes_only_new_bars(refreshed) -> None:
+def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
     settings, info = refreshed
     for table in ("gold_features", "gold_recursive_indicators"):
         conn = connect(settings)
@@ -189,7 +195,7 @@ def test_refresh_writes_only_new_bars(refreshed) -> None:
         assert changes == [("insert", *row) for row in new_bars], table
 
 
-def test_no_feature_looks_ahead(refreshed) -> None:
+def test_no_feature_looks_ahead(refreshed: Refreshed) -> None:
     settings, info = refreshed
     cuts: dict[str, tuple[str, str]] = info["cuts"]
     assert len(cuts) >= 20
@@ -219,7 +225,7 @@ def test_no_feature_looks_ahead(refreshed) -> None:
     assert compared >= 40
 
 
-def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed) -> None:
+def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed) -> None:
     settings, _ = refreshed
     bars = _read(
         settings,
