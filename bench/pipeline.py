@@ -8,6 +8,7 @@ exactly the same work.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +89,21 @@ def estimate(previous: dict[str, Any] | None, stage: str, rows: int) -> tuple[fl
     process = process["median"] if isinstance(process, dict) else process
     peak = figure["peak_rss_mb"]["max"]
     base_mb = 300.0  # interpreter and imports
-    return process - seconds + seconds * scale, base_mb + max(0.0, peak - base_mb) * scale
+    linear_mb = base_mb + max(0.0, peak - base_mb) * scale
+    # dbt runs cap DuckDB at HERMES_DUCKDB_MEMORY_LIMIT (profiles/profiles.yml) and spill past
+    # it, so their peak cannot grow beyond the smaller size's peak plus that limit
+    bounded_mb = peak + duckdb_memory_limit_mb()
+    return process - seconds + seconds * scale, min(linear_mb, bounded_mb)
+
+
+def duckdb_memory_limit_mb() -> float:
+    """The DuckDB memory limit dbt runs use, in MB (``HERMES_DUCKDB_MEMORY_LIMIT``, 2GB)."""
+    text = os.environ.get("HERMES_DUCKDB_MEMORY_LIMIT", "2GB").strip().upper()
+    units = {"KB": 1 / 1024, "MB": 1.0, "GB": 1024.0, "TB": 1024.0**2}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    raise ValueError(f"HERMES_DUCKDB_MEMORY_LIMIT {text!r}: expected a size such as 2GB")
 
 
 def run_size(
