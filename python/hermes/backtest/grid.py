@@ -29,7 +29,7 @@ from rich.progress import Progress
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import simulate
-from hermes.backtest.inputs import interval_seconds, load_inputs
+from hermes.backtest.inputs import interval_seconds, load_period
 from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.provenance import fingerprint
 from hermes.backtest.runs import measure_columns, new_id, now, save
@@ -321,16 +321,10 @@ def read_series(
 ) -> SeriesData:
     """Prices and the strategy's RSI / SuperTrend inputs up to ``end``; the period starts at
     the first bar >= ``start`` (:class:`DataError` if the period holds no bar)."""
-    if start is not None and end is not None and start >= end:
-        raise DataError(f"empty period: start {start} is not before end {end}")
-    prices, inputs, _ = load_inputs(conn, strategy, symbol, interval, end=end, table=table)
+    prices, inputs, first = load_period(
+        conn, strategy, symbol, interval, start=start, end=end, table=table
+    )
     times = prices["open_time"]
-    first = 0 if start is None else int(np.searchsorted(times, np.datetime64(start, "us")))
-    if first >= len(times):
-        raise DataError(
-            f"no {symbol} {interval} data in {table} for period "
-            f"[{start or 'start'}, {end or 'end'})"
-        )
     ohlcv = [times, *(prices[k] for k in ("open", "high", "low", "close", "volume"))]
     return SeriesData(
         symbol=symbol,

@@ -84,6 +84,34 @@ def load_inputs(
     return prices, inputs, list(from_store.values())
 
 
+def load_period(
+    conn: duckdb.DuckDBPyConnection,
+    strategy: Strategy,
+    symbol: str,
+    interval: str,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    table: str,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """Prices and strategy inputs up to ``end``, and the index of the first bar >= ``start``.
+
+    Bars before ``start`` are read too (they warm the inputs up); :class:`DataError` if the
+    period holds no bar.
+    """
+    if start is not None and end is not None and start >= end:
+        raise DataError(f"empty period: start {start} is not before end {end}")
+    prices, inputs, _columns = load_inputs(conn, strategy, symbol, interval, end=end, table=table)
+    times = prices["open_time"]
+    first = 0 if start is None else int(np.searchsorted(times, np.datetime64(start, "us")))
+    if first >= len(times):
+        raise DataError(
+            f"no {symbol} {interval} data in {table} for period "
+            f"[{start or 'start'}, {end or 'end'})"
+        )
+    return prices, inputs, first
+
+
 def load_slice(
     conn: duckdb.DuckDBPyConnection,
     strategy: Strategy,
@@ -95,16 +123,10 @@ def load_slice(
     table: str,
 ) -> MarketSlice:
     """Prices and signals of the period; :class:`DataError` if the period holds no bar."""
-    if start is not None and end is not None and start >= end:
-        raise DataError(f"empty period: start {start} is not before end {end}")
-    prices, inputs, _columns = load_inputs(conn, strategy, symbol, interval, end=end, table=table)
+    prices, inputs, first = load_period(
+        conn, strategy, symbol, interval, start=start, end=end, table=table
+    )
     times = prices["open_time"]
-    first = 0 if start is None else int(np.searchsorted(times, np.datetime64(start, "us")))
-    if first >= len(times):
-        raise DataError(
-            f"no {symbol} {interval} data in {table} for period "
-            f"[{start or 'start'}, {end or 'end'})"
-        )
     flags = rule_for(strategy.strategy_id).generate(inputs, strategy.parameters)
     cut = slice(first, None)
     period_prices = {k: v[cut] for k, v in prices.items() if k != "open_time"}
