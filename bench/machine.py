@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from hermes.config import PROJECT_ROOT
+from hermes.backtest.provenance import git_commit
 
 PACKAGES = (
     "hermes",
@@ -39,23 +38,9 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def describe() -> dict[str, Any]:
     """Cores, memory, CPU model, OS, Python and package versions."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -68,7 +53,7 @@ def describe() -> dict[str, Any]:
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "git_commit": git_commit(),
+        "git_commit": (git_commit()[0] or "")[:7] or None,
         "packages": versions,
     }
 
