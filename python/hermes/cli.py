@@ -6,7 +6,7 @@ import csv
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -267,6 +267,23 @@ def backtest(
             console.print(f"report: {write_report(settings, run_id)}")
 
 
+def _grid_options(
+    fast: str | None, slow: str | None, rsi_bands: str | None, params: str | None, fill: str
+) -> dict[str, Any]:
+    """Keyword arguments shared by the grid and walk-forward commands, parsed and checked."""
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
+    from hermes.backtest.runs import parse_overrides
+
+    return {
+        "fast_periods": parse_periods(fast, DEFAULT_FAST),
+        "slow_periods": parse_periods(slow, DEFAULT_SLOW),
+        "rsi_bands": parse_bands(rsi_bands),
+        "overrides": parse_overrides(params),
+        "config": BacktestConfig(fill=fill),  # type: ignore[arg-type]
+    }
+
+
 GridFast = Annotated[str | None, typer.Option(help="EMA fast periods, e.g. 5,8,12.")]
 GridSlow = Annotated[str | None, typer.Option(help="EMA slow periods, e.g. 26,50,100.")]
 GridBands = Annotated[str | None, typer.Option(help="RSI bands, e.g. 45-55,40-60.")]
@@ -287,15 +304,7 @@ def grid(
     top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
 ) -> None:
     """Backtest every EMA fast x slow x RSI band combination in one vectorbt call."""
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.grid import (
-        DEFAULT_FAST,
-        DEFAULT_SLOW,
-        parse_bands,
-        parse_periods,
-        run_grid_backtest,
-    )
-    from hermes.backtest.runs import parse_overrides
+    from hermes.backtest.grid import run_grid_backtest
     from hermes.report.studies import print_grid
 
     try:
@@ -304,14 +313,10 @@ def grid(
             strategy,
             symbol,
             interval,
-            fast_periods=parse_periods(fast, DEFAULT_FAST),
-            slow_periods=parse_periods(slow, DEFAULT_SLOW),
-            rsi_bands=parse_bands(rsi_bands),
             start=start,
             end=end,
-            overrides=parse_overrides(params),
-            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
             show_progress=True,
+            **_grid_options(fast, slow, rsi_bands, params, fill),
         )
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -337,9 +342,6 @@ def walk_forward(
     fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
 ) -> None:
     """Optimise the grid on rolling in-sample windows, trade each choice out of sample."""
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
-    from hermes.backtest.runs import parse_overrides
     from hermes.backtest.walk_forward import run_walk_forward
     from hermes.report.studies import print_walk_forward
 
@@ -352,14 +354,10 @@ def walk_forward(
             in_sample_days=in_sample_days,
             out_of_sample_days=out_of_sample_days,
             objective=objective,
-            fast_periods=parse_periods(fast, DEFAULT_FAST),
-            slow_periods=parse_periods(slow, DEFAULT_SLOW),
-            rsi_bands=parse_bands(rsi_bands),
             start=start,
             end=end,
-            overrides=parse_overrides(params),
-            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
             show_progress=True,
+            **_grid_options(fast, slow, rsi_bands, params, fill),
         )
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
