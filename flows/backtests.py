@@ -3,8 +3,9 @@
 The lake's catalog takes one connection per process at a time, and remote Dask workers
 cannot reach a local lake at all, so the work is split in three:
 
-1. the flow reads each (symbol, interval) series and its signals as of the published
-   snapshot (:func:`hermes.backtest.inputs.load_slice` on a read-only snapshot connection);
+1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
+   series and its signals from the strategy's signal model as of the published snapshot
+   (:func:`hermes.backtest.request.open_request`, :func:`hermes.backtest.inputs.load_slice`);
 2. each simulation runs as a Dask task on that data (:func:`hermes.backtest.runs.execute`),
    needing no lake access;
 3. the flow writes every result in one lake transaction (all runs or none).
@@ -21,17 +22,17 @@ from prefect.cache_policies import NO_CACHE
 from flows.scale_out import dask_task_runner
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
-from hermes.signals.registry import Strategy, load_strategy
-from hermes.signals.store import FEATURE_STORE, at_snapshot
-
-DEFAULT_STRATEGIES = ("smart_momentum",)
+from hermes.features.store import FEATURE_STORE
+from hermes.lake import at_snapshot
+from hermes.signals.registry import Strategy, active_strategies
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
 def simulate_slice(
-    strategy: Strategy, data: MarketSlice, config: BacktestConfig, snapshot: int
+    strategy: Strategy, data: MarketSlice, config: BacktestConfig, snapshot: int, model_hash: str
 ) -> RunResult:
     """One backtest on data already read (runs on a Dask worker)."""
     return execute(
@@ -42,6 +43,7 @@ def simulate_slice(
         features_table=FEATURE_STORE,
         period_start=None,
         period_end=None,
+        signal_model_hash=model_hash,
     )
 
 
@@ -54,19 +56,29 @@ def backtest_flow(
 ) -> list[str]:
     """Backtest every strategy on every partition as of ``snapshot``; returns the run ids."""
     config = BacktestConfig()
-    with at_snapshot(settings, snapshot) as reader:
-        strategies = [load_strategy(strategy_id, None, reader) for strategy_id in strategy_ids]
-        work = [
-            (
-                strategy,
-                load_slice(
-                    reader, strategy, symbol, interval, start=None, end=None, table=FEATURE_STORE
-                ),
+    wanted = {(symbol, interval) for symbol, interval in partitions}
+    work: list[tuple[Strategy, MarketSlice, str]] = []
+    for strategy_id in strategy_ids:
+        request = BacktestRequest(
+            strategy_id,
+            sorted({s for s, _ in wanted}),
+            sorted({i for _, i in wanted}),
+            config=config,
+        )
+        with open_request(settings, request, snapshot=snapshot) as opened:
+            work.extend(
+                (
+                    opened.strategy,
+                    load_slice(opened.signals, symbol, interval, start=None, end=None),
+                    opened.signals.model.sql_hash,
+                )
+                for symbol, interval in opened.pairs
+                if (symbol, interval) in wanted
             )
-            for strategy in strategies
-            for symbol, interval in partitions
-        ]
-    futures = [simulate_slice.submit(strategy, data, config, snapshot) for strategy, data in work]
+    futures = [
+        simulate_slice.submit(strategy, data, config, snapshot, model_hash)
+        for strategy, data, model_hash in work
+    ]
     results = [future.result() for future in futures]
     save(settings, results)
     logger = get_run_logger()
@@ -88,11 +100,17 @@ def backtest_partitions(
     settings: Settings,
     partitions: Sequence[tuple[str, str]],
     snapshot: int,
-    strategy_ids: Sequence[str] = DEFAULT_STRATEGIES,
+    strategy_ids: Sequence[str] | None = None,
     *,
     dask_address: str | None = None,
 ) -> list[str]:
-    """Run :func:`backtest_flow` as a subflow on a Dask task runner (local or remote)."""
+    """Run :func:`backtest_flow` as a subflow on a Dask task runner (local or remote).
+
+    ``strategy_ids`` defaults to every ``active`` strategy of the registry at ``snapshot``.
+    """
+    if strategy_ids is None:
+        with at_snapshot(settings, snapshot) as reader:
+            strategy_ids = active_strategies(reader)
     runner: Any = dask_task_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
     return backtest_flow.with_options(task_runner=runner)(
         settings,

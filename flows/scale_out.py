@@ -51,10 +51,10 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
 
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.inputs import MarketSlice, load_slice
+    from hermes.backtest.request import BacktestRequest, open_request
     from hermes.backtest.runs import execute
+    from hermes.features.store import FEATURE_STORE
     from hermes.lake import connect, current_snapshot
-    from hermes.signals.registry import load_strategy
-    from hermes.signals.store import FEATURE_STORE, at_snapshot
 
     if mode not in ("threads", "processes"):
         raise ValueError(f"mode must be 'threads' or 'processes', got {mode!r}")
@@ -66,11 +66,11 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
         ).fetchall()
     finally:
         conn.close()
-    with at_snapshot(settings, snapshot) as reader:
-        strategy = load_strategy("smart_momentum", None, reader)
+    request = BacktestRequest("smart_momentum", [s for (s,) in series], ["4h"])
+    with open_request(settings, request, snapshot=snapshot) as opened:
+        strategy = opened.strategy
         work = [
-            load_slice(reader, strategy, s, "4h", start=None, end=None, table=FEATURE_STORE)
-            for (s,) in series
+            load_slice(opened.signals, s, i, start=None, end=None) for s, i in opened.pairs
         ] * copies
     config = BacktestConfig()
 

@@ -1,7 +1,8 @@
 {% macro after_warmup(expression, lookback) %}
   {#-
     `expression` on rows with at least `lookback` earlier bars in their series (column
-    `warmup_bars`), NULL inside the warm-up.
+    `warmup_bars`), NULL inside the warm-up. `lookback` is a number or a SQL expression.
   -#}
-  case when warmup_bars >= {{ lookback | int }} then {{ expression }} end
+  {%- set bars = (lookback | int) if lookback is number else '(' ~ lookback ~ ')' -%}
+  case when warmup_bars >= {{ bars }} then {{ expression }} end
 {%- endmacro %}

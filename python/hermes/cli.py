@@ -237,26 +237,19 @@ def backtest(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
     ),
 ) -> None:
-    """Backtest a strategy per (symbol, interval) and store runs, trades and equity in the lake."""
+    """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.portfolio import run_portfolio
-    from hermes.backtest.runs import parse_overrides, run_backtests
+    from hermes.backtest.runs import run_request
     from hermes.report import write_report
     from hermes.report.summary import print_runs
 
     settings = Settings.from_env()
     try:
         config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)  # type: ignore[arg-type]
-        run_ids = (run_portfolio if portfolio else run_backtests)(
-            settings,
-            strategy,
-            symbol,
-            interval,
-            start=start,
-            end=end,
-            overrides=parse_overrides(params),
-            config=config,
-            show_progress=True,
+        request = _request(strategy, symbol, interval, start, end, params, config)
+        run_ids = (run_portfolio if portfolio else run_request)(
+            settings, request, show_progress=True
         )
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -267,26 +260,39 @@ def backtest(
             console.print(f"report: {write_report(settings, run_id)}")
 
 
-def _grid_options(
-    fast: str | None, slow: str | None, rsi_bands: str | None, params: str | None, fill: str
-) -> dict[str, Any]:
-    """Keyword arguments shared by the grid and walk-forward commands, parsed and checked."""
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.grid import DEFAULT_FAST, DEFAULT_SLOW, parse_bands, parse_periods
+def _request(
+    strategy: str,
+    symbols: list[str] | None,
+    intervals: list[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+    params: str | None,
+    config: Any,
+) -> Any:
+    """The :class:`BacktestRequest` of a command's options (checked)."""
+    from hermes.backtest.request import BacktestRequest
     from hermes.backtest.runs import parse_overrides
 
-    return {
-        "fast_periods": parse_periods(fast, DEFAULT_FAST),
-        "slow_periods": parse_periods(slow, DEFAULT_SLOW),
-        "rsi_bands": parse_bands(rsi_bands),
-        "overrides": parse_overrides(params),
-        "config": BacktestConfig(fill=fill),  # type: ignore[arg-type]
-    }
+    return BacktestRequest(
+        strategy, symbols, intervals, start, end, parse_overrides(params), config
+    )
 
 
-GridFast = Annotated[str | None, typer.Option(help="EMA fast periods, e.g. 5,8,12.")]
-GridSlow = Annotated[str | None, typer.Option(help="EMA slow periods, e.g. 26,50,100.")]
-GridBands = Annotated[str | None, typer.Option(help="RSI bands, e.g. 45-55,40-60.")]
+def _axes(param: list[str] | None) -> list[Any]:
+    from hermes.backtest.grid import parse_axis
+
+    return [parse_axis(text) for text in param or []]
+
+
+GridParam = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="A grid axis: name=v1,v2,... or a:b=1:2,3:4 for parameters moving together "
+        "(repeat for more axes).",
+    ),
+]
 
 
 @app.command()
@@ -296,28 +302,27 @@ def grid(
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
     start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
     end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
-    fast: GridFast = None,
-    slow: GridSlow = None,
-    rsi_bands: GridBands = None,
+    param: GridParam = None,
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
     fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
     top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
 ) -> None:
-    """Backtest every EMA fast x slow x RSI band combination in one vectorbt call."""
+    """Backtest every parameter set of a grid in one vectorbt call (any strategy)."""
+    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.grid import run_grid_backtest
     from hermes.report.studies import print_grid
 
     try:
-        results = run_grid_backtest(
-            Settings.from_env(),
+        request = _request(
             strategy,
             symbol,
             interval,
-            start=start,
-            end=end,
-            show_progress=True,
-            **_grid_options(fast, slow, rsi_bands, params, fill),
+            start,
+            end,
+            params,
+            BacktestConfig(fill=fill),  # type: ignore[arg-type]
         )
+        results = run_grid_backtest(Settings.from_env(), request, _axes(param), show_progress=True)
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -335,29 +340,33 @@ def walk_forward(
     in_sample_days: float = typer.Option(730, help="In-sample window length, days."),
     out_of_sample_days: float = typer.Option(182, help="Out-of-sample window (and step), days."),
     objective: str = typer.Option("sharpe", help="sharpe, sortino, calmar, total_return, cagr."),
-    fast: GridFast = None,
-    slow: GridSlow = None,
-    rsi_bands: GridBands = None,
+    param: GridParam = None,
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
     fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
 ) -> None:
-    """Optimise the grid on rolling in-sample windows, trade each choice out of sample."""
+    """Optimise a grid on rolling in-sample windows, trade each choice out of sample."""
+    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.walk_forward import run_walk_forward
     from hermes.report.studies import print_walk_forward
 
     try:
-        results = run_walk_forward(
-            Settings.from_env(),
+        request = _request(
             strategy,
             symbol,
             interval,
+            start,
+            end,
+            params,
+            BacktestConfig(fill=fill),  # type: ignore[arg-type]
+        )
+        results = run_walk_forward(
+            Settings.from_env(),
+            request,
+            _axes(param),
             in_sample_days=in_sample_days,
             out_of_sample_days=out_of_sample_days,
             objective=objective,
-            start=start,
-            end=end,
             show_progress=True,
-            **_grid_options(fast, slow, rsi_bands, params, fill),
         )
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -384,26 +393,66 @@ def ab(
     """A/B: the strategy on gold_features vs the feature store's experimental filter."""
     from hermes.backtest.ab import run_ab
     from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.runs import parse_overrides
     from hermes.report.studies import print_ab
 
     settings = Settings.from_env()
     try:
-        comparison = run_ab(
-            settings,
+        request = _request(
             strategy,
             symbol,
             interval,
-            filter_name=entry_filter,
-            start=start,
-            end=end,
-            overrides=parse_overrides(params),
-            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            start,
+            end,
+            params,
+            BacktestConfig(fill=fill),  # type: ignore[arg-type]
         )
+        comparison = run_ab(settings, request, filter_name=entry_filter)
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     print_ab(settings, comparison.ab_id, console)
+
+
+@app.command()
+def strategies(
+    tag: str = typer.Option(None, help="Only strategies with this tag (e.g. trend)."),
+    status: str = typer.Option(None, help="Only this status: active, experimental, retired."),
+) -> None:
+    """The strategy scorecard: registry rows with their latest published backtests."""
+    from hermes.signals.scorecard import read_scorecard
+
+    try:
+        card = read_scorecard(Settings.from_env(), tag=tag, status=status)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table(
+        "strategy", "version", "status", "tags", "symbol", "interval", "return", "CAGR",
+        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run",
+        title=None if card.snapshot is None else f"snapshot {card.snapshot}",
+    )  # fmt: skip
+
+    def pct(value: Any) -> str:
+        return "" if value is None else f"{value:.1%}"
+
+    for row in card.rows:
+        table.add_row(
+            row["strategy_id"],
+            row["version"],
+            row["status"],
+            (row["tags"] or "").replace("|", ", "),
+            row["symbol"] or "",
+            row["interval"] or "",
+            pct(row["total_return"]),
+            pct(row["cagr"]),
+            "" if row["sharpe"] is None else f"{row['sharpe']:.2f}",
+            pct(row["max_drawdown"]),
+            "" if row["trades"] is None else str(row["trades"]),
+            pct(row["exposure"]),
+            pct(row["buy_and_hold_return"]),
+            row["run_id"] or "",
+        )
+    console.print(table)
 
 
 @app.command("report")

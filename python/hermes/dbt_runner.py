@@ -61,6 +61,8 @@ def run_dbt(
         import json
 
         cli_args += ["--vars", json.dumps(vars)]
+    if args and args[0] in ("build", "run"):
+        _ensure_result_tables(settings)
     try:
         result = dbtRunner().invoke(cli_args)
     finally:
@@ -78,6 +80,18 @@ def run_dbt(
             failures = [str(result.exception)]
         raise DbtError(f"{' '.join(args[:1])} on {settings.location}", failures)
     return result, nodes
+
+
+def _ensure_result_tables(settings: Settings) -> None:
+    """Create the tables Python writes (backtest results) so dbt views over them bind."""
+    from hermes.backtest.tables import ensure_tables
+    from hermes.lake import connect
+
+    conn = connect(settings)
+    try:
+        ensure_tables(conn)
+    finally:
+        conn.close()
 
 
 def _node_results(result: dbtRunnerResult) -> list[NodeResult]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -85,6 +87,28 @@ def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
         "select max(snapshot_id) from ducklake_snapshots(?)", [LAKE_ALIAS]
     ).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+@contextmanager
+def at_snapshot(settings: Settings, snapshot: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the lake as of ``snapshot`` (closed on exit)."""
+    conn = connect(settings, snapshot=snapshot)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def pinned(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
+    """A read-only connection to the lake as of its current snapshot, and that snapshot id."""
+    conn = connect(settings)
+    try:
+        snapshot = current_snapshot(conn)
+    finally:
+        conn.close()
+    with at_snapshot(settings, snapshot) as reader:
+        yield reader, snapshot
 
 
 def _literal(value: str) -> str:

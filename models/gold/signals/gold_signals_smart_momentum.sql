@@ -1,26 +1,15 @@
 {#-
   Smart Momentum signals per (symbol, interval, open_time), decided on the closed bar.
-  Indicator periods pick feature-store columns at compile time (var `smart_momentum`, whose
-  defaults equal the registry row); the RSI band is read from the `strategies` seed unless
-  the var overrides it.
+  Indicator periods pick feature-store columns, so they are compiled into the SQL; the RSI
+  band is read at run time (grids over it evaluate this SQL directly).
 -#}
-{%- set overrides = var('smart_momentum', {}) -%}
-{%- set ema_fast = overrides.get('ema_fast', 12) | int -%}
-{%- set ema_slow = overrides.get('ema_slow', 26) | int -%}
-{%- set rsi_period = overrides.get('rsi_period', 14) | int -%}
-{%- set st_period = overrides.get('st_period', 10) | int -%}
-{%- set st_multiplier = overrides.get('st_multiplier', 3.0) | float -%}
-{%- set st_whole = st_multiplier == (st_multiplier | int) -%}
-{%- set st_text = (st_multiplier | int | string) if st_whole else (st_multiplier | string) -%}
-{%- set st_suffix = st_period ~ '_' ~ st_text.replace('.', '_') -%}
-{%- set rsi_bounds = {} -%}
-{%- for bound in ['rsi_low', 'rsi_high'] -%}
-    {%- if bound in overrides -%}
-        {%- do rsi_bounds.update({bound: overrides[bound] | float | string}) -%}
-    {%- else -%}
-        {%- do rsi_bounds.update({bound: "json_extract(parameters, '$." ~ bound ~ "')"}) -%}
-    {%- endif -%}
-{%- endfor -%}
+{%- set compiled = strategy_compiled_parameters() -%}
+{%- set ema_fast = compiled.get('ema_fast', 0) | int -%}
+{%- set ema_slow = compiled.get('ema_slow', 0) | int -%}
+{%- set rsi_period = compiled.get('rsi_period', 0) | int -%}
+{%- set st_period = compiled.get('st_period', 0) | int -%}
+{%- set st_multiplier = compiled.get('st_multiplier', 0) | float -%}
+{%- set st_suffix = feature_suffix([st_period, st_multiplier]) -%}
 
 with
 
@@ -41,13 +30,16 @@ features as (
 
 strategy as (
 
-    select
-        strategy_id,
-        version as strategy_version,
-        {{ rsi_bounds['rsi_low'] }}::double as rsi_low,
-        {{ rsi_bounds['rsi_high'] }}::double as rsi_high
-    from {{ ref('strategies') }}
-    where strategy_id = 'smart_momentum'
+    {{ strategy_parameters(
+        {'rsi_low': 'double', 'rsi_high': 'double'},
+        compiled={
+            'ema_fast': ema_fast,
+            'ema_slow': ema_slow,
+            'rsi_period': rsi_period,
+            'st_period': st_period,
+            'st_multiplier': st_multiplier,
+        },
+    ) }}
 
 ),
 
@@ -76,6 +68,7 @@ flagged as (
         with_previous.st_dir,
         strategy.strategy_id,
         strategy.strategy_version,
+        strategy.parameters,
         coalesce(
             with_previous.ema_fast > with_previous.ema_slow
             and with_previous.previous_ema_fast <= with_previous.previous_ema_slow,
@@ -96,6 +89,7 @@ flagged as (
 select
     strategy_id,
     strategy_version,
+    parameters,
     symbol,
     interval,
     open_time,

@@ -1,9 +1,10 @@
 """A/B: a strategy on the production features against a variant using an experimental one.
 
-* **A** runs the strategy on ``gold_features`` (production features only).
-* **B** runs it on ``gold_feature_store`` built with ``--vars '{use_test_features: true}'``,
-  its entries additionally required to pass one experimental feature's filter (see
-  :data:`FILTERS`); exits are unchanged.
+* **A** runs the strategy's signals (its signal model) on ``gold_features`` (production
+  features only).
+* **B** runs the same signals on ``gold_feature_store`` built with
+  ``--vars '{use_test_features: true}'``, its entries additionally required to pass one
+  experimental feature's filter (see :data:`FILTERS`); exits are unchanged.
 
 Both read the lake at the same snapshot and must cover exactly the same bars. Each variant is
 stored as a run (``run_kind = 'ab'``; B's parameters include ``entry_filter``), and
@@ -15,27 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.metrics import METRIC_NAMES
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.signals.registry import Strategy, StrategyError, load_strategy
-from hermes.signals.run import select_series
-from hermes.signals.store import (
+from hermes.features.store import (
     BASE_FEATURES,
     FEATURE_STORE,
     DataError,
-    pinned,
     read_rows,
+    select_series,
     table_columns,
 )
+from hermes.signals.errors import StrategyError
+from hermes.signals.smart_momentum import in_rsi_band
+from hermes.signals.source import SignalSource
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,16 @@ class EntryFilter:
     column: str
     description: str
     passes: Callable[[np.ndarray, dict[str, Any]], np.ndarray]
-
-
-def _within_rsi_band(values: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    return (values >= params["rsi_low"]) & (values <= params["rsi_high"])
+    needs: tuple[str, ...] = ()
+    """Strategy parameters the filter reads."""
 
 
 FILTERS: dict[str, EntryFilter] = {
     "vol_adjusted_rsi": EntryFilter(
         "rsi_vol_adjusted_14_20",
         "the volatility-adjusted RSI is also inside the strategy's RSI band",
-        _within_rsi_band,
+        in_rsi_band,
+        ("rsi_low", "rsi_high"),
     ),
     "mtf_confluence": EntryFilter(
         "mtf_confluence",
@@ -89,37 +89,37 @@ def filtered(
 
 def run_ab(
     settings: Settings,
-    strategy_id: str,
-    symbols: list[str] | None = None,
-    intervals: list[str] | None = None,
+    request: BacktestRequest,
     *,
     filter_name: str = "mtf_confluence",
-    start: datetime | None = None,
-    end: datetime | None = None,
-    overrides: dict[str, Any] | None = None,
-    config: BacktestConfig | None = None,
 ) -> Comparison:
-    """Run A and B on each (symbol, interval) and write both runs and the side-by-side rows."""
-    config = config or BacktestConfig()
+    """Run A and B on each of the request's series; write both runs and the side-by-side rows."""
     rule = entry_filter(filter_name)
+    config = request.config
+    start, end = request.start, request.end
     ab_id = new_id("ab")
     pairs_a: list[tuple[MarketSlice, MarketSlice]] = []
-    with pinned(settings) as (reader, snapshot):
-        strategy = load_strategy(strategy_id, overrides, reader)
+    base = replace(request, features_table=BASE_FEATURES)
+    with open_request(settings, base) as opened:
+        strategy, reader, snapshot = opened.strategy, opened.reader, opened.snapshot
+        missing = [p for p in rule.needs if p not in strategy.parameters]
+        if missing:
+            raise StrategyError(
+                f"A/B filter {filter_name} reads parameter(s) {', '.join(missing)}, "
+                f"which {strategy.strategy_id} does not have"
+            )
         if rule.column not in table_columns(reader, FEATURE_STORE):
             raise DataError(
                 f"{FEATURE_STORE} has no column {rule.column!r}: build it with the test "
                 "features (dbt run --vars '{use_test_features: true}')"
             )
-        pairs = select_series(reader, symbols, intervals, BASE_FEATURES)
-        select_series(reader, [s for s, _ in pairs], [i for _, i in pairs], FEATURE_STORE)
-        for symbol, interval in pairs:
-            a = load_slice(
-                reader, strategy, symbol, interval, start=start, end=end, table=BASE_FEATURES
-            )
-            b = load_slice(
-                reader, strategy, symbol, interval, start=start, end=end, table=FEATURE_STORE
-            )
+        select_series(
+            reader, [s for s, _ in opened.pairs], [i for _, i in opened.pairs], FEATURE_STORE
+        )
+        with_tests = SignalSource(reader, strategy, FEATURE_STORE)
+        for symbol, interval in opened.pairs:
+            a = load_slice(opened.signals, symbol, interval, start=start, end=end)
+            b = load_slice(with_tests, symbol, interval, start=start, end=end)
             if not np.array_equal(a.open_time, b.open_time):
                 raise DataError(
                     f"{BASE_FEATURES} and {FEATURE_STORE} hold different {symbol} {interval} bars"
@@ -130,13 +130,8 @@ def run_ab(
             if not np.array_equal(extra["open_time"], b.open_time):
                 raise DataError(f"{rule.column} is not aligned with the {symbol} {interval} bars")
             pairs_a.append((a, filtered(b, extra[rule.column], rule, strategy.parameters)))
-    variant_b = Strategy(
-        strategy.strategy_id,
-        strategy.name,
-        strategy.version,
-        {**strategy.parameters, "entry_filter": filter_name},
-        strategy.status,
-    )
+        model_hash = opened.signals.model.sql_hash
+    variant_b = replace(strategy, parameters={**strategy.parameters, "entry_filter": filter_name})
     out = Comparison(ab_id, [], [])
     rows: list[dict[str, Any]] = []
     for a, b in pairs_a:
@@ -153,6 +148,7 @@ def run_ab(
                 period_start=start,
                 period_end=end,
                 run_kind="ab",
+                signal_model_hash=model_hash,
             )
             (out.a if variant == "A" else out.b).append(result)
             rows.append(_ab_row(ab_id, variant, flt, data, result))

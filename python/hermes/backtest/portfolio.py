@@ -34,14 +34,14 @@ from rich.progress import Progress
 from hermes.backtest import metrics
 from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import from_signals, value_and_assets
-from hermes.backtest.grid import years_of
-from hermes.backtest.inputs import MarketSlice, interval_seconds, load_slice
+from hermes.backtest.inputs import MarketSlice, load_slice, years_of
 from hermes.backtest.provenance import git_commit, package_versions_json
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import CLOSED, OPEN, RunResult, new_id, now, save, trades_table
 from hermes.config import Settings
-from hermes.signals.registry import Strategy, load_strategy
-from hermes.signals.run import select_series
-from hermes.signals.store import FEATURE_STORE, DataError, pinned
+from hermes.features.store import DataError
+from hermes.intervals import interval_seconds
+from hermes.signals.registry import Strategy
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 
@@ -94,30 +94,17 @@ def simulate_portfolio(
 
 
 def run_portfolio(
-    settings: Settings,
-    strategy_id: str,
-    symbols: list[str] | None = None,
-    intervals: list[str] | None = None,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    overrides: dict[str, Any] | None = None,
-    config: BacktestConfig | None = None,
-    features_table: str = FEATURE_STORE,
-    show_progress: bool = False,
+    settings: Settings, request: BacktestRequest, *, show_progress: bool = False
 ) -> list[str]:
-    """One portfolio run per interval over ``symbols`` (default: all); returns run ids.
+    """One portfolio run per interval over the request's symbols (default: all); run ids.
 
     Everything is read and checked before any simulation; all runs are written together.
     """
-    config = config or BacktestConfig()
-    with pinned(settings) as (reader, snapshot):
-        strategy = load_strategy(strategy_id, overrides, reader)
-        pairs = select_series(reader, symbols, intervals, features_table)
+    with open_request(settings, request) as opened:
         by_interval: dict[str, list[MarketSlice]] = {}
-        for symbol, interval in pairs:
+        for symbol, interval in opened.pairs:
             data = load_slice(
-                reader, strategy, symbol, interval, start=start, end=end, table=features_table
+                opened.signals, symbol, interval, start=request.start, end=request.end
             )
             by_interval.setdefault(interval, []).append(data)
     results = []
@@ -126,13 +113,14 @@ def run_portfolio(
         for slices in by_interval.values():
             results.append(
                 execute_portfolio(
-                    strategy,
+                    opened.strategy,
                     slices,
-                    config,
-                    snapshot=snapshot,
-                    features_table=features_table,
-                    period_start=start,
-                    period_end=end,
+                    request.config,
+                    snapshot=opened.snapshot,
+                    features_table=request.features_table,
+                    period_start=request.start,
+                    period_end=request.end,
+                    signal_model_hash=opened.signals.model.sql_hash,
                 )
             )
             progress.advance(task)
@@ -153,6 +141,7 @@ def execute_portfolio(
     features_table: str,
     period_start: datetime | None,
     period_end: datetime | None,
+    signal_model_hash: str = "",
 ) -> RunResult:
     """Simulate the symbols together and assemble the run's rows (nothing is written)."""
     run_id = new_id("bt")
@@ -198,6 +187,8 @@ def execute_portfolio(
         "snapshot_id": snapshot,
         "data_fingerprint": _combined([s.data_fingerprint for s in slices]),
         "features_version": _combined([s.features_version for s in slices]),
+        "signal_source": ",".join(sorted({s.signal_source for s in slices})),
+        "signal_model_hash": signal_model_hash,
         "git_commit": commit,
         "git_dirty": dirty,
         "package_versions": package_versions_json(),

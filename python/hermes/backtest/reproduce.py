@@ -19,12 +19,10 @@ from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.provenance import git_commit, package_versions
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, load_run
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.signals.registry import Strategy
-from hermes.signals.rules import rule_for
-from hermes.signals.store import at_snapshot
 
 REPRODUCIBLE = ("single", "walk_forward")
 """Run kinds recomputed from their row alone (walk-forward out-of-sample runs are single runs
@@ -47,31 +45,39 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def recompute(settings: Settings, run: dict[str, Any]) -> RunResult:
-    """The run recomputed from its record, reading the lake at the recorded snapshot."""
-    params = rule_for(run["strategy_id"]).validate(json.loads(run["parameters"]))
-    strategy = Strategy(run["strategy_id"], run["strategy_id"], run["strategy_version"], params)
-    config = BacktestConfig.from_json(run["config"])
-    with at_snapshot(settings, int(run["snapshot_id"])) as reader:
-        data = load_slice(
-            reader,
-            strategy,
-            run["symbol"],
-            run["interval"],
-            start=run["period_start"],
-            end=run["period_end"],
-            table=run["features_table"],
-        )
-    return execute(
-        strategy,
-        data,
-        config,
-        snapshot=int(run["snapshot_id"]),
-        features_table=run["features_table"],
-        period_start=run["period_start"],
-        period_end=run["period_end"],
-        run_id=run["run_id"],
+def recompute(settings: Settings, run: dict[str, Any]) -> tuple[RunResult, str]:
+    """The run recomputed from its record at the recorded snapshot, and the model's SQL hash.
+
+    Signals come from the strategy's signal model as of that snapshot, by the same rule as
+    any run (:mod:`hermes.signals.source`), with the recorded parameters.
+    """
+    request = BacktestRequest(
+        run["strategy_id"],
+        [run["symbol"]],
+        [run["interval"]],
+        run["period_start"],
+        run["period_end"],
+        json.loads(run["parameters"]),
+        BacktestConfig.from_json(run["config"]),
+        run["features_table"],
     )
+    with open_request(settings, request, snapshot=int(run["snapshot_id"])) as opened:
+        data = load_slice(
+            opened.signals, run["symbol"], run["interval"], start=request.start, end=request.end
+        )
+        model_hash = opened.signals.model.sql_hash
+    again = execute(
+        opened.strategy,
+        data,
+        request.config,
+        snapshot=opened.snapshot,
+        features_table=request.features_table,
+        period_start=request.start,
+        period_end=request.end,
+        run_id=run["run_id"],
+        signal_model_hash=model_hash,
+    )
+    return again, model_hash
 
 
 def reproduce(settings: Settings, run_id: str) -> Reproduction:
@@ -96,15 +102,18 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
         ).to_arrow_table()
     finally:
         conn.close()
-    again = recompute(settings, run)
+    again, model_hash = recompute(settings, run)
     out = Reproduction(run_id=run_id, snapshot_id=int(run["snapshot_id"]), identical=True)
     for name in (
         "data_fingerprint",
         "features_version",
+        "signal_source",
         "rows",
         "first_open_time",
         "last_open_time",
     ):
+        if run.get(name) is None and name == "signal_source":
+            continue  # recorded before runs named their signal source
         if not _same(run[name], again.run[name]):
             out.differences.append(f"{name}: recorded {run[name]!r}, now {again.run[name]!r}")
     for name in (*METRIC_NAMES, "final_equity"):
@@ -130,6 +139,9 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
     for name, now in package_versions().items():
         if recorded_versions.get(name) != now:
             out.provenance_changes.append(f"{name}: {recorded_versions.get(name)} -> {now}")
+    recorded_hash = run.get("signal_model_hash")
+    if recorded_hash and recorded_hash != model_hash:
+        out.provenance_changes.append(f"signal model SQL: {recorded_hash} -> {model_hash}")
     commit, _dirty = git_commit()
     if run["git_commit"] != commit:
         out.provenance_changes.append(f"git commit: {run['git_commit']} -> {commit}")

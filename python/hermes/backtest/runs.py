@@ -22,12 +22,12 @@ from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import Simulation, simulate
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.provenance import git_commit, package_versions_json
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.tables import ensure_tables, insert
 from hermes.config import Settings
+from hermes.features.store import DataError, table_columns
 from hermes.lake import connect
-from hermes.signals.registry import Strategy, load_strategy
-from hermes.signals.run import select_series
-from hermes.signals.store import FEATURE_STORE, DataError, pinned, table_columns
+from hermes.signals.registry import Strategy
 
 OPEN, CLOSED = 0, 1  # vectorbt trade status codes
 
@@ -117,6 +117,7 @@ def execute(
     period_end: datetime | None,
     run_id: str | None = None,
     run_kind: str = "single",
+    signal_model_hash: str = "",
 ) -> RunResult:
     """Simulate one slice and assemble its rows (nothing is written)."""
     run_id = run_id or new_id("bt")
@@ -145,6 +146,8 @@ def execute(
         "snapshot_id": snapshot,
         "data_fingerprint": data.data_fingerprint,
         "features_version": data.features_version,
+        "signal_source": data.signal_source,
+        "signal_model_hash": signal_model_hash,
         "git_commit": commit,
         "git_dirty": dirty,
         "package_versions": package_versions_json(),
@@ -199,37 +202,51 @@ def run_backtests(
     end: datetime | None = None,
     overrides: dict[str, Any] | None = None,
     config: BacktestConfig | None = None,
-    features_table: str = FEATURE_STORE,
+    features_table: str | None = None,
     show_progress: bool = False,
 ) -> list[str]:
     """Backtest ``strategy_id`` on each (symbol, interval) and write the results; returns run ids.
 
-    ``symbols`` / ``intervals`` default to everything in ``features_table``; ``start`` is
-    inclusive, ``end`` exclusive; ``overrides`` replace registry parameters. Strategy,
+    Signals are the strategy's signal model's (:mod:`hermes.signals.source`). Strategy,
     parameters, symbols, intervals and periods are all checked before anything is simulated,
     and nothing is written unless every run succeeds.
     """
-    config = config or BacktestConfig()
-    with pinned(settings) as (reader, snapshot):
-        strategy = load_strategy(strategy_id, overrides, reader)
-        pairs = select_series(reader, symbols, intervals, features_table)
+    request = BacktestRequest(
+        strategy_id,
+        symbols,
+        intervals,
+        start,
+        end,
+        overrides or {},
+        config or BacktestConfig(),
+        **({"features_table": features_table} if features_table else {}),
+    )
+    return run_request(settings, request, show_progress=show_progress)
+
+
+def run_request(
+    settings: Settings, request: BacktestRequest, *, show_progress: bool = False
+) -> list[str]:
+    """Backtest an opened request, one run per (symbol, interval); returns the run ids."""
+    with open_request(settings, request) as opened:
         slices = [
-            load_slice(reader, strategy, s, i, start=start, end=end, table=features_table)
-            for s, i in pairs
+            load_slice(opened.signals, s, i, start=request.start, end=request.end)
+            for s, i in opened.pairs
         ]
     results = []
     with Progress(disable=not show_progress) as progress:
-        task = progress.add_task("backtests", total=len(slices))
+        task = progress.add_task(f"backtests of {request.strategy_id}", total=len(slices))
         for data in slices:
             results.append(
                 execute(
-                    strategy,
+                    opened.strategy,
                     data,
-                    config,
-                    snapshot=snapshot,
-                    features_table=features_table,
-                    period_start=start,
-                    period_end=end,
+                    request.config,
+                    snapshot=opened.snapshot,
+                    features_table=request.features_table,
+                    period_start=request.start,
+                    period_end=request.end,
+                    signal_model_hash=opened.signals.model.sql_hash,
                 )
             )
             progress.advance(task)

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from hermes.backtest.metrics import METRIC_NAMES
+from hermes.features.store import table_types
 
 _METRIC_TYPES = {
     "max_drawdown_duration_bars": "bigint",
@@ -39,6 +40,8 @@ create table if not exists gold_backtest_runs (
     snapshot_id bigint not null,
     data_fingerprint varchar not null,
     features_version varchar not null,
+    signal_source varchar,
+    signal_model_hash varchar,
     git_commit varchar,
     git_dirty boolean,
     package_versions varchar not null,
@@ -97,10 +100,7 @@ create table if not exists gold_backtest_grid (
     data_fingerprint varchar not null,
     config varchar not null,
     combination bigint not null,
-    ema_fast bigint not null,
-    ema_slow bigint not null,
-    rsi_low double not null,
-    rsi_high double not null,
+    signal_source varchar,
     parameters varchar not null,
     parameters_hash varchar not null,
     final_equity double not null,
@@ -165,8 +165,23 @@ TABLES = {
 }
 
 
+MIGRATIONS = (
+    # signals come from the strategy's signal model: record from where, and which SQL
+    ("gold_backtest_runs", "signal_source", "add column signal_source varchar"),
+    ("gold_backtest_runs", "signal_model_hash", "add column signal_model_hash varchar"),
+    ("gold_backtest_grid", "signal_source", "add column signal_source varchar"),
+    # grids are generic over any strategy: their parameters live in the `parameters` JSON
+    *(
+        ("gold_backtest_grid", f"-{name}", f"drop column {name}")
+        for name in ("ema_fast", "ema_slow", "rsi_low", "rsi_high")
+    ),
+)
+"""Schema changes for lakes whose tables predate them: (table, column, change); a column
+prefixed with ``-`` is one the change removes. Each runs only where it is still needed."""
+
+
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the backtest tables if needed.
+    """Create the backtest tables if needed, and bring older ones up to date.
 
     Recorded metrics read back bit for bit (reproduction compares them exactly) because the
     lake stores every row in parquet, never inlined in the catalog
@@ -174,6 +189,11 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """
     for ddl in TABLES.values():
         conn.execute(ddl)
+    for table, column, change in MIGRATIONS:
+        held = table_types(conn, table)
+        needed = column[1:] in held if column.startswith("-") else column not in held
+        if needed:
+            conn.execute(f"alter table {table} {change}")  # constants of MIGRATIONS
 
 
 def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

@@ -1,16 +1,16 @@
-"""Walk-forward analysis: optimise the grid in-sample, trade the choice out-of-sample.
+"""Walk-forward analysis: optimise a grid in-sample, trade the choice out-of-sample.
 
 The period is cut into folds by calendar time: an in-sample window of ``in_sample_days``
 followed by an out-of-sample window of ``out_of_sample_days``; the next fold starts one
 out-of-sample window later (rolling windows, complete windows only). In each fold:
 
-1. every grid combination is backtested on the in-sample window (one vectorbt call, see
-   :mod:`hermes.backtest.grid`) using only bars before the window's end: the inputs are cut
-   there before anything is computed, so no later bar can influence the choice;
-2. the combination with the best ``objective`` is chosen (ties and NaN: the first in grid
-   order; when no combination has a finite objective the first is kept, objective NULL);
-3. the choice is backtested on the out-of-sample window, starting flat with the initial cash
-   (indicators carry their history from before the window, signals inside it only).
+1. every parameter set of the grid (:mod:`hermes.backtest.grid`, any strategy) is
+   backtested on the in-sample window (one vectorbt call) from the bars of that window only;
+   the signals come from the strategy's signal model, which is proven free of lookahead
+   (the truncation test run on every signal model), so no later bar can move the choice;
+2. the set with the best ``objective`` is chosen (ties and NaN: the first in grid order;
+   when no set has a finite objective the first is kept, objective NULL);
+3. the choice is backtested on the out-of-sample window, starting flat with the initial cash.
 
 Out-of-sample runs are ordinary runs (``run_kind = 'walk_forward'``: runs, trades, equity;
 ``hermes reproduce`` re-runs them); ``gold_backtest_walk_forward`` holds one row per fold with
@@ -30,24 +30,17 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from hermes.backtest.config import BacktestConfig
-from hermes.backtest.grid import (
-    DEFAULT_BANDS,
-    DEFAULT_FAST,
-    DEFAULT_SLOW,
-    Combination,
-    check_grid_strategy,
-    combinations,
-    read_series,
-    run_grid,
-    years_of,
-)
-from hermes.backtest.inputs import interval_seconds, load_slice
+from hermes.backtest.grid import Axis, grid_metrics, parameter_sets
+from hermes.backtest.inputs import load_slice, period_start, years_of
 from hermes.backtest.metrics import METRIC_NAMES
+from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.signals.registry import StrategyError, load_strategy
-from hermes.signals.run import select_series
-from hermes.signals.store import FEATURE_STORE, DataError, pinned
+from hermes.features.store import DataError
+from hermes.intervals import interval_seconds
+from hermes.signals.errors import StrategyError
+from hermes.signals.registry import canonical_json
+from hermes.signals.source import SeriesSignals
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 
@@ -110,88 +103,63 @@ def make_folds(
 @dataclass(frozen=True)
 class Choice:
     index: int
-    combination: Combination
+    parameters: dict[str, Any]
     objective: float | None
     in_sample: dict[str, Any]
 
 
+def window_metrics(series: SeriesSignals, window: slice, config: BacktestConfig) -> pd.DataFrame:
+    """Every column's metrics on the bars of ``window`` only."""
+    bar = interval_seconds(series.interval)
+    frame, _equity = grid_metrics(
+        {k: v[window] for k, v in series.prices.items()},
+        series.entries[window],
+        series.exits[window],
+        config,
+        bar_seconds=bar,
+        years=years_of(series.open_time[window], bar),
+    )
+    return frame
+
+
 def choose(
-    arrays: dict[str, np.ndarray],
+    series: SeriesSignals,
     window: slice,
-    combos: Sequence[Combination],
+    sets: Sequence[dict[str, Any]],
     config: BacktestConfig,
     objective: str,
-    bar_seconds: int,
 ) -> Choice:
-    """The best combination on ``window``, computed from the bars before ``window.stop`` only.
-
-    ``arrays`` hold the whole series (``open_time``, ``open``, ``high``, ``low``, ``close``,
-    ``rsi``, ``st_dir``); they are cut at the window's end first.
-    """
+    """The best parameter set on ``window`` of a grid series (one column per set)."""
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective {objective!r} must be one of {', '.join(OBJECTIVES)}")
-    cut = {k: np.asarray(v)[: window.stop] for k, v in arrays.items()}
-    frame = grid_frame(cut, window.start, combos, config, bar_seconds)
+        raise StrategyError(f"objective {objective!r} must be one of {', '.join(OBJECTIVES)}")
+    frame = window_metrics(series, window, config)
     scores = frame[objective].to_numpy(dtype=float, na_value=np.nan)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     best = int(np.argmax(finite))
     score = float(scores[best]) if np.isfinite(scores[best]) else None
-    return Choice(best, combos[best], score, frame.iloc[best].to_dict())
+    return Choice(best, dict(sets[best]), score, frame.iloc[best].to_dict())
 
 
-def grid_frame(
-    arrays: dict[str, np.ndarray],
-    first: int,
-    combos: Sequence[Combination],
-    config: BacktestConfig,
-    bar_seconds: int,
-) -> pd.DataFrame:
-    """The grid's metrics on ``[first:]`` of ``arrays`` (combinations as given)."""
-    fast = sorted({c.ema_fast for c in combos})
-    slow = sorted({c.ema_slow for c in combos})
-    bands = sorted({(c.rsi_low, c.rsi_high) for c in combos})
-    frame = run_grid(
-        arrays["open"],
-        arrays["high"],
-        arrays["low"],
-        arrays["close"],
-        fast_periods=fast,
-        slow_periods=slow,
-        rsi_bands=bands,
-        config=config,
-        rsi=arrays["rsi"],
-        st_dir=arrays["st_dir"],
-        bar_seconds=bar_seconds,
-        years=years_of(arrays["open_time"][first:], bar_seconds),
-        first=first,
-    )
-    key = frame.set_index(["ema_fast", "ema_slow", "rsi_low", "rsi_high"]).index
-    wanted = [(c.ema_fast, c.ema_slow, c.rsi_low, c.rsi_high) for c in combos]
-    return frame.iloc[key.get_indexer(wanted)].reset_index(drop=True)
-
-
-def walk_forward_arrays(
-    arrays: dict[str, np.ndarray],
+def walk_forward_series(
+    series: SeriesSignals,
     folds: Sequence[Fold],
-    combos: Sequence[Combination],
+    sets: Sequence[dict[str, Any]],
     config: BacktestConfig,
     objective: str,
-    bar_seconds: int,
 ) -> pd.DataFrame:
     """One row per fold: the choice, its in-sample and its out-of-sample metrics (no lake)."""
     rows = []
     for fold in folds:
-        choice = choose(arrays, fold.in_sample, combos, config, objective, bar_seconds)
-        cut = {k: np.asarray(v)[: fold.out_of_sample.stop] for k, v in arrays.items()}
-        oos = grid_frame(cut, fold.out_of_sample.start, [choice.combination], config, bar_seconds)
+        choice = choose(series, fold.in_sample, sets, config, objective)
+        oos = window_metrics(series, fold.out_of_sample, config).iloc[choice.index]
         rows.append(
             {
                 "fold": fold.number,
                 "combination": choice.index,
-                **choice.combination.overrides(),
+                **choice.parameters,
                 "in_sample_objective": choice.objective,
                 **{f"in_sample_{k}": choice.in_sample[k] for k in METRIC_NAMES},
-                **oos.iloc[0][[*METRIC_NAMES, "final_equity"]].to_dict(),
+                **oos[[*METRIC_NAMES, "final_equity"]].to_dict(),
             }
         )
     return pd.DataFrame(rows)
@@ -207,82 +175,67 @@ class WalkForwardResult:
 
 def run_walk_forward(
     settings: Settings,
-    strategy_id: str,
-    symbols: list[str] | None = None,
-    intervals: list[str] | None = None,
+    request: BacktestRequest,
+    axes: Sequence[Axis],
     *,
     in_sample_days: float = 730,
     out_of_sample_days: float = 182,
     objective: str = "sharpe",
-    fast_periods: Sequence[int] = DEFAULT_FAST,
-    slow_periods: Sequence[int] = DEFAULT_SLOW,
-    rsi_bands: Sequence[tuple[float, float]] = DEFAULT_BANDS,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    overrides: dict[str, Any] | None = None,
-    config: BacktestConfig | None = None,
-    features_table: str = FEATURE_STORE,
     show_progress: bool = False,
 ) -> list[WalkForwardResult]:
-    """Walk-forward on each (symbol, interval); folds and out-of-sample runs go to the lake.
+    """Walk-forward on each of the request's series; folds and out-of-sample runs go to the lake.
 
     Everything is validated (strategy, grid, objective, series, windows) before the first
     simulation; all rows are written in one transaction.
     """
     if objective not in OBJECTIVES:
         raise StrategyError(f"objective {objective!r} must be one of {', '.join(OBJECTIVES)}")
-    config = config or BacktestConfig()
-    combos = combinations(fast_periods, slow_periods, rsi_bands)
     results: list[WalkForwardResult] = []
     runs: list[RunResult] = []
     fold_tables: list[pa.Table] = []
-    with pinned(settings) as (reader, snapshot):
-        strategy = load_strategy(strategy_id, overrides, reader)
-        check_grid_strategy(strategy)
-        pairs = select_series(reader, symbols, intervals, features_table)
+    with open_request(settings, request) as opened:
+        sets = parameter_sets(opened.strategy, axes)
         plans = []
-        for symbol, interval in pairs:
-            data = read_series(
-                reader, strategy, symbol, interval, start=start, end=end, table=features_table
-            )
+        for series in opened.signals.grids(opened.pairs, end=request.end, parameter_sets=sets):
+            interval = series.interval
+            first = period_start(series, request.start, request.end)
             bar = interval_seconds(interval)
-            folds = make_folds(data.open_time, data.first, in_sample_days, out_of_sample_days, bar)
-            plans.append((data, folds, bar))
+            folds = make_folds(series.open_time, first, in_sample_days, out_of_sample_days, bar)
+            plans.append((series, folds))
         wf_id = new_id("wf")
         with Progress(disable=not show_progress) as progress:
-            total = sum(len(folds) for _, folds, _ in plans)
-            task = progress.add_task(f"walk-forward ({len(combos)} combinations)", total=total)
-            for data, folds, bar in plans:
-                arrays = {"open_time": data.open_time, **data.prices, **data.inputs}
+            total = sum(len(folds) for _, folds in plans)
+            task = progress.add_task(f"walk-forward ({len(sets)} parameter sets)", total=total)
+            for series, folds in plans:
                 fold_rows = []
                 for fold in folds:
-                    choice = choose(arrays, fold.in_sample, combos, config, objective, bar)
-                    chosen = strategy.with_parameters(choice.combination.overrides())
+                    choice = choose(series, fold.in_sample, sets, request.config, objective)
+                    chosen = opened.strategy.with_parameters(choice.parameters)
                     window = load_slice(
-                        reader,
-                        chosen,
-                        data.symbol,
-                        data.interval,
+                        opened.signals,
+                        series.symbol,
+                        series.interval,
                         start=fold.in_sample_end,
                         end=fold.out_of_sample_end,
-                        table=features_table,
+                        parameters=chosen.parameters,
                     )
                     run = execute(
                         chosen,
                         window,
-                        config,
-                        snapshot=snapshot,
-                        features_table=features_table,
+                        request.config,
+                        snapshot=opened.snapshot,
+                        features_table=request.features_table,
                         period_start=fold.in_sample_end,
                         period_end=fold.out_of_sample_end,
                         run_kind="walk_forward",
+                        signal_model_hash=opened.signals.model.sql_hash,
                     )
                     runs.append(run)
-                    fold_rows.append(_fold_row(wf_id, fold, choice, chosen, run, objective, combos))
+                    fold_rows.append(_fold_row(wf_id, fold, choice, run, objective, len(sets)))
                     progress.advance(task)
-                frame = pd.DataFrame(fold_rows)
                 fold_tables.append(pa.Table.from_pylist(fold_rows))
-                results.append(WalkForwardResult(wf_id, data.symbol, data.interval, frame))
+                frame = pd.DataFrame(fold_rows)
+                results.append(WalkForwardResult(wf_id, series.symbol, series.interval, frame))
     save(settings, runs, [("gold_backtest_walk_forward", t) for t in fold_tables])
     return results
 
@@ -291,10 +244,9 @@ def _fold_row(
     wf_id: str,
     fold: Fold,
     choice: Choice,
-    chosen: Any,
     run: RunResult,
     objective: str,
-    combos: Sequence[Combination],
+    combinations: int,
 ) -> dict[str, Any]:
     def number(value: Any) -> float | None:
         return None if value is None or not np.isfinite(value) else float(value)
@@ -304,21 +256,21 @@ def _fold_row(
         "walk_forward_id": wf_id,
         "created_at": now(),
         "fold": fold.number,
-        "strategy_id": chosen.strategy_id,
+        "strategy_id": run.run["strategy_id"],
         "symbol": run.run["symbol"],
         "interval": run.run["interval"],
         "in_sample_start": fold.in_sample_start,
         "in_sample_end": fold.in_sample_end,
         "out_of_sample_start": fold.in_sample_end,
         "out_of_sample_end": fold.out_of_sample_end,
-        "combinations": len(combos),
+        "combinations": combinations,
         "objective": objective,
         "in_sample_objective": choice.objective,
         "in_sample_total_return": number(choice.in_sample["total_return"]),
         "in_sample_sharpe": number(choice.in_sample["sharpe"]),
         "in_sample_max_drawdown": number(choice.in_sample["max_drawdown"]),
         "in_sample_trades": None if trades is None else int(trades),
-        "parameters": chosen.parameters_json,
+        "parameters": canonical_json(choice.parameters),
         "snapshot_id": run.run["snapshot_id"],
         "run_id": run.run_id,
         **{name: run.run[name] for name in METRIC_NAMES},

@@ -11,26 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from hermes.intervals import interval_table
+
 SYMBOL_RE = re.compile(r"[A-Z0-9]{2,20}")
 """Binance spot symbols: upper-case letters and digits, e.g. ``BTCUSDT``."""
 
-INTERVAL_SECONDS: dict[str, int] = {
-    "1m": 60,
-    "3m": 180,
-    "5m": 300,
-    "15m": 900,
-    "30m": 1800,
-    "1h": 3600,
-    "2h": 7200,
-    "4h": 14400,
-    "6h": 21600,
-    "8h": 28800,
-    "12h": 43200,
-    "1d": 86400,
-    "3d": 259200,
-    "1w": 604800,
-}
-"""Candle intervals the lake accepts and their length (the ``intervals`` var of dbt)."""
+INTERVAL_SECONDS: dict[str, int] = interval_table()
+"""Candle intervals the lake accepts and their length (:mod:`hermes.intervals`)."""
 
 INTERVALS: tuple[str, ...] = tuple(INTERVAL_SECONDS)
 

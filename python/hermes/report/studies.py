@@ -27,40 +27,45 @@ def _cells(record: dict[str, Any], names: tuple[str, ...]) -> list[str]:
     return [format_metric(name, _value(record[name])) for name in names]
 
 
+def varying(parameter_sets: list[dict[str, Any]]) -> list[str]:
+    """The parameters that take more than one value across the sets (in their order)."""
+    names = list(parameter_sets[0]) if parameter_sets else []
+    return [n for n in names if len({json.dumps(p[n]) for p in parameter_sets}) > 1]
+
+
 def print_grid(result: GridResult, top: int, console: Console) -> None:
-    """The ``top`` combinations by Sharpe (NULL last)."""
+    """The ``top`` parameter sets by Sharpe (NULL last), with the parameters that vary."""
     frame = result.results.sort_values("sharpe", ascending=False, na_position="last").head(top)
+    names = varying(result.parameter_sets) or list(result.parameter_sets[0])[:1]
     table = Table(
         "#",
-        "ema fast",
-        "ema slow",
-        "rsi band",
+        *(n.replace("_", " ") for n in names),
         *STUDY_METRICS,
         title=f"Grid {result.grid_id}: {result.symbol} {result.interval}, "
-        f"{len(result.results)} combinations on {result.rows} bars (best {top} by Sharpe)",
+        f"{len(result.results)} parameter sets on {result.rows} bars (best {top} by Sharpe)",
     )
     for record in frame.to_dict("records"):
         table.add_row(
             str(record["combination"]),
-            str(record["ema_fast"]),
-            str(record["ema_slow"]),
-            f"{record['rsi_low']:g}-{record['rsi_high']:g}",
+            *(f"{record[n]:g}" for n in names),
             *_cells(record, STUDY_METRICS),
         )
     console.print(table)
 
 
-def _chosen(parameters: str) -> str:
+def _chosen(parameters: str, names: list[str]) -> str:
     p = json.loads(parameters)
-    return f"{p['ema_fast']}/{p['ema_slow']}/{p['rsi_low']:g}-{p['rsi_high']:g}"
+    return " ".join(f"{n}={p[n]:g}" for n in names)
 
 
 def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
     """One row per fold: out-of-sample start, the choice, in-sample and out-of-sample figures."""
+    records = result.folds.to_dict("records")
+    names = varying([json.loads(r["parameters"]) for r in records])
     table = Table(
         "fold",
         "OOS from",
-        "fast/slow/rsi",
+        "choice",
         "IS sharpe",
         "OOS return",
         "OOS sharpe",
@@ -68,11 +73,11 @@ def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
         "run",
         title=f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
     )
-    for record in result.folds.to_dict("records"):
+    for record in records:
         table.add_row(
             str(record["fold"]),
             f"{record['out_of_sample_start']:%Y-%m-%d}",
-            _chosen(record["parameters"]),
+            _chosen(record["parameters"], names),
             format_metric("sharpe", _value(record["in_sample_sharpe"])),
             format_metric("total_return", _value(record["total_return"])),
             format_metric("sharpe", _value(record["sharpe"])),

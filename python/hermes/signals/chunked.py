@@ -15,16 +15,17 @@ from datetime import datetime
 import duckdb
 import numpy as np
 
+from hermes.features.store import FEATURE_STORE, DataError, identifier, read_rows, table_columns
+from hermes.signals.accelerators import Accelerator, accelerator_for
+from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy
-from hermes.signals.rules import rule_for
-from hermes.signals.store import FEATURE_STORE, DataError, identifier, read_rows, table_columns
 
 
 def generate_in_chunks(
     chunks: Iterable[dict[str, np.ndarray]], strategy: Strategy
 ) -> Iterator[dict[str, np.ndarray]]:
     """Signal rows for each chunk of inputs, carrying the look-back buffer between chunks."""
-    rule = rule_for(strategy.strategy_id)
+    rule = require_accelerator(strategy)
     lookback = int(rule.LOOKBACK)
     buffer: dict[str, np.ndarray] | None = None
     for chunk in chunks:
@@ -38,6 +39,17 @@ def generate_in_chunks(
         skip = len(window["open_time"]) - size
         yield {"open_time": chunk["open_time"], **{k: v[skip:] for k, v in flags.items()}}
         buffer = {k: v[len(v) - lookback :] if lookback else v[:0] for k, v in window.items()}
+
+
+def require_accelerator(strategy: Strategy) -> Accelerator:
+    """Chunked generation runs a strategy's accelerator: :class:`StrategyError` without one."""
+    rule = accelerator_for(strategy.strategy_id)
+    if rule is None:
+        raise StrategyError(
+            f"strategy {strategy.strategy_id} has no Python accelerator for chunked signals; "
+            f"its signals are the table {strategy.signal_model} (`dbt build`)"
+        )
+    return rule
 
 
 def chunk_bounds(
@@ -69,7 +81,7 @@ def read_chunks(
     table: str = FEATURE_STORE,
 ) -> Iterator[dict[str, np.ndarray]]:
     """The strategy's inputs for one series, chunk by chunk (store columns renamed to inputs)."""
-    rule = rule_for(strategy.strategy_id)
+    rule = require_accelerator(strategy)
     mapping = rule.feature_columns(strategy.parameters)
     missing = sorted(set(mapping.values()) - set(table_columns(conn, table)))
     if missing:

@@ -1,8 +1,15 @@
 """The strategy registry: the ``strategies`` dbt seed, read and validated.
 
-The seed (``seeds/strategies.csv``) is the source of truth. Once ``dbt build`` has run it is
-also the lake table ``strategies``; :func:`load_strategy` reads the lake table when a
-connection is given and the CSV otherwise, so validation never needs a lake.
+A strategy is a registry row plus its signal model ``gold_signals_<strategy_id>``. The seed
+(``seeds/strategies.csv``) is the source of truth; once ``dbt build`` has run it is also the
+lake table ``strategies``. :func:`load_strategy` reads the lake table when a connection is
+given (at that connection's snapshot) and the CSV otherwise, so validation never needs a lake.
+
+Parameter rules are generic: an integer default makes an integer parameter, any other number
+a float one, and ``parameter_ranges`` gives each its inclusive ``[minimum, maximum]``.
+Rules that tie parameters together (e.g. a fast period below a slow one) belong to the
+strategy's accelerator, if it has one (:mod:`hermes.signals.accelerators`), and are applied
+here too.
 """
 
 from __future__ import annotations
@@ -10,18 +17,43 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 
 from hermes.config import PROJECT_ROOT
+from hermes.signals.accelerators import accelerator_for
+from hermes.signals.errors import StrategyError
+
+__all__ = ["Strategy", "StrategyError", "list_strategies", "load_strategy"]
 
 SEED_FILE = PROJECT_ROOT / "seeds" / "strategies.csv"
+SIGNAL_MODEL_PREFIX = "gold_signals_"
+STATUSES = ("active", "experimental", "retired")
+_STRATEGY_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
-class StrategyError(ValueError):
-    """Unknown strategy, or parameters outside their allowed range."""
+def check_strategy_id(strategy_id: str) -> str:
+    """``strategy_id`` if it is a safe identifier (it names a table); else StrategyError."""
+    if not isinstance(strategy_id, str) or not _STRATEGY_ID.fullmatch(strategy_id):
+        raise StrategyError(
+            f"strategy id {strategy_id!r} is not a safe identifier "
+            "(lower-case letters, digits and underscores, starting with a letter)"
+        )
+    return strategy_id
+
+
+def signal_model(strategy_id: str) -> str:
+    """The signal model (and lake table) of a strategy: ``gold_signals_<strategy_id>``."""
+    return SIGNAL_MODEL_PREFIX + check_strategy_id(strategy_id)
+
+
+def canonical_json(parameters: dict[str, Any]) -> str:
+    """Parameters as canonical JSON (sorted keys, no spaces): what runs record and hash."""
+    return json.dumps(parameters, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -33,23 +65,77 @@ class Strategy:
     version: str
     parameters: dict[str, Any] = field(default_factory=dict)
     status: str = "active"
+    parameter_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def signal_model(self) -> str:
+        return signal_model(self.strategy_id)
 
     def with_parameters(self, overrides: dict[str, Any] | None) -> Strategy:
-        """A copy whose parameters are these defaults updated with ``overrides`` (validated)."""
-        from hermes.signals.rules import rule_for
-
-        merged = {**self.parameters, **(overrides or {})}
-        params = rule_for(self.strategy_id).validate(merged)
-        return Strategy(self.strategy_id, self.name, self.version, params, self.status)
+        """A copy whose parameters are the defaults updated with ``overrides`` (validated)."""
+        merged = {**self.defaults, **(overrides or {})}
+        return replace(self, parameters=validate_parameters(self, merged))
 
     @property
     def parameters_json(self) -> str:
-        """Canonical JSON of the parameters (sorted keys), the input of :attr:`parameters_hash`."""
-        return json.dumps(self.parameters, sort_keys=True, separators=(",", ":"))
+        """Canonical JSON of the parameters, the input of :attr:`parameters_hash`."""
+        return canonical_json(self.parameters)
 
     @property
     def parameters_hash(self) -> str:
         return hashlib.sha256(self.parameters_json.encode()).hexdigest()[:16]
+
+    @property
+    def uses_defaults(self) -> bool:
+        """Whether the parameters are the registry's (the signal table holds exactly these)."""
+        return self.parameters == validate_parameters(self, self.defaults)
+
+
+def check_value(strategy: Strategy, name: str, value: Any) -> int | float:
+    """One parameter value, type and range checked (:class:`StrategyError` naming it)."""
+    sid = strategy.strategy_id
+    if name not in strategy.defaults:
+        known = ", ".join(sorted(strategy.defaults))
+        raise StrategyError(f"{sid}: unknown parameter {name} (has: {known})")
+    default = strategy.defaults[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StrategyError(f"{sid}: {name}={value!r} must be a number")
+    if not math.isfinite(value):
+        raise StrategyError(f"{sid}: {name}={value!r} must be a finite number")
+    checked: int | float
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not float(value).is_integer():
+            raise StrategyError(f"{sid}: {name}={value!r} must be an integer")
+        checked = int(value)
+    else:
+        checked = float(value)
+    low, high = strategy.parameter_ranges.get(name, (-math.inf, math.inf))
+    if not low <= checked <= high:
+        raise StrategyError(f"{sid}: {name}={value!r} is outside its range [{low:g}, {high:g}]")
+    return checked
+
+
+def validate_parameters(strategy: Strategy, params: dict[str, Any]) -> dict[str, Any]:
+    """Checked, normalised parameters; :class:`StrategyError` naming the strategy and value.
+
+    Every parameter of the registry row must be given (and no other); each value is checked
+    by :func:`check_value`, then the accelerator's rules between parameters apply.
+    """
+    unknown = sorted(set(params) - set(strategy.defaults))
+    if unknown:
+        known = ", ".join(sorted(strategy.defaults))
+        raise StrategyError(
+            f"{strategy.strategy_id}: unknown parameter(s) {', '.join(unknown)} (has: {known})"
+        )
+    out = {
+        name: check_value(strategy, name, params.get(name, default))
+        for name, default in strategy.defaults.items()
+    }
+    accelerator = accelerator_for(strategy.strategy_id)
+    return accelerator.validate(out) if accelerator is not None else out
 
 
 def _rows_from_csv() -> list[dict[str, str]]:
@@ -64,26 +150,38 @@ def _rows_from_lake(conn: duckdb.DuckDBPyConnection) -> list[dict[str, str]] | N
     ).fetchone()
     if not exists or not exists[0]:
         return None
-    cursor = conn.execute(
-        "select strategy_id, name, version, parameters, status from strategies order by strategy_id"
-    )
+    cursor = conn.execute("select * from strategies order by strategy_id")
     columns = [d[0] for d in cursor.description or []]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _strategy(row: dict[str, Any]) -> Strategy:
+    strategy_id = check_strategy_id(row["strategy_id"])
+    try:
+        defaults = json.loads(row["parameters"])
+        ranges = json.loads(row.get("parameter_ranges") or "{}")
+    except json.JSONDecodeError as exc:
+        raise StrategyError(
+            f"{strategy_id}: registry parameters are not valid JSON: {exc}"
+        ) from exc
+    strategy = Strategy(
+        strategy_id=strategy_id,
+        name=row["name"],
+        version=row["version"],
+        parameters=defaults,
+        status=row.get("status") or "active",
+        parameter_ranges={k: (float(v[0]), float(v[1])) for k, v in ranges.items()},
+        defaults=defaults,
+        tags=tuple(t for t in (row.get("tags") or "").split("|") if t),
+        description=row.get("description") or "",
+    )
+    return strategy.with_parameters(None)
 
 
 def list_strategies(conn: duckdb.DuckDBPyConnection | None = None) -> list[Strategy]:
     """Every registry row (lake table if ``conn`` holds it, else the seed CSV)."""
     rows = (_rows_from_lake(conn) if conn is not None else None) or _rows_from_csv()
-    return [
-        Strategy(
-            strategy_id=row["strategy_id"],
-            name=row["name"],
-            version=row["version"],
-            parameters=json.loads(row["parameters"]),
-            status=row.get("status") or "active",
-        )
-        for row in rows
-    ]
+    return [_strategy(row) for row in rows]
 
 
 def load_strategy(
@@ -92,8 +190,14 @@ def load_strategy(
     conn: duckdb.DuckDBPyConnection | None = None,
 ) -> Strategy:
     """The registry's ``strategy_id`` with ``overrides`` applied; raises :class:`StrategyError`."""
+    check_strategy_id(strategy_id)
     strategies = {s.strategy_id: s for s in list_strategies(conn)}
     if strategy_id not in strategies:
         known = ", ".join(sorted(strategies)) or "none"
         raise StrategyError(f"unknown strategy {strategy_id!r} (registry has: {known})")
     return strategies[strategy_id].with_parameters(overrides)
+
+
+def active_strategies(conn: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """Ids of the registry's ``active`` strategies (what the daily flow backtests)."""
+    return [s.strategy_id for s in list_strategies(conn) if s.status == "active"]

@@ -1,4 +1,9 @@
-"""``hermes signals``: a strategy's signals, chunk by chunk, into ``gold_strategy_signals``."""
+"""``hermes signals``: a strategy's signals, chunk by chunk, into ``gold_strategy_signals``.
+
+Runs the strategy's accelerator over any history in bounded memory (for strategies that
+have one); the dbt signal model ``gold_signals_<id>`` stays the definition, and the test
+suite proves both equal.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.lake import connect
-from hermes.signals.chunked import generate_in_chunks, read_chunks
+from hermes.features.store import FEATURE_STORE, DataError, select_series
+from hermes.lake import connect, pinned
+from hermes.signals.chunked import generate_in_chunks, read_chunks, require_accelerator
 from hermes.signals.registry import load_strategy
-from hermes.signals.store import FEATURE_STORE, DataError, list_series, pinned
 
 SIGNALS_TABLE = "gold_strategy_signals"
 SIGNALS_DDL = f"""
@@ -63,6 +68,7 @@ def generate_signals(
     summaries: list[SignalSummary] = []
     with pinned(settings) as (reader, snapshot):
         strategy = load_strategy(strategy_id, overrides, reader)
+        require_accelerator(strategy)
         series = select_series(reader, symbols, intervals, FEATURE_STORE)
         with Progress(disable=not show_progress) as progress:
             task = progress.add_task(f"signals ({chunk_rows} rows a chunk)", total=len(series))
@@ -118,35 +124,3 @@ def generate_signals(
     finally:
         conn.close()
     return summaries
-
-
-def select_series(
-    conn: Any,
-    symbols: list[str] | None,
-    intervals: list[str] | None,
-    table: str,
-) -> list[tuple[str, str]]:
-    """The requested (symbol, interval) pairs, checked against what ``table`` holds."""
-    held = {(s.symbol, s.interval) for s in list_series(conn, table)}
-    held_symbols = sorted({s for s, _ in held})
-    held_intervals = sorted({i for _, i in held})
-    for symbol in symbols or []:
-        if symbol not in held_symbols:
-            raise DataError(
-                f"symbol {symbol!r} is not in the lake's {table} "
-                f"(has: {', '.join(held_symbols) or 'none'})"
-            )
-    for interval in intervals or []:
-        if interval not in held_intervals:
-            raise DataError(
-                f"interval {interval!r} is not in the lake's {table} "
-                f"(has: {', '.join(held_intervals) or 'none'})"
-            )
-    pairs = sorted(
-        (s, i)
-        for s, i in held
-        if (not symbols or s in symbols) and (not intervals or i in intervals)
-    )
-    if not pairs:
-        raise DataError(f"no series in {table} for symbols={symbols} intervals={intervals}")
-    return pairs

@@ -1,23 +1,18 @@
 """Read ordered series from the lake's feature tables.
 
 Rows are always read by time range on ``(symbol, interval)`` and ordered by ``open_time``.
-To read the lake as of a snapshot, pass a connection from
-``hermes.lake.connect(settings, snapshot=n)`` (see :func:`pinned`).
+To read the lake as of a snapshot, pass a connection from :func:`hermes.lake.at_snapshot`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import numpy as np
-
-from hermes.config import Settings
-from hermes.lake import connect, current_snapshot
 
 FEATURE_STORE = "gold_feature_store"
 """What strategies read: production features, plus test features when built with them."""
@@ -39,35 +34,18 @@ def identifier(name: str) -> str:
     return name
 
 
-@contextmanager
-def pinned(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
-    """A read-only connection to the lake as of its current snapshot, and that snapshot id."""
-    conn = connect(settings)
-    try:
-        snapshot = current_snapshot(conn)
-    finally:
-        conn.close()
-    with at_snapshot(settings, snapshot) as reader:
-        yield reader, snapshot
-
-
-@contextmanager
-def at_snapshot(settings: Settings, snapshot: int) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the lake as of ``snapshot`` (closed on exit)."""
-    conn = connect(settings, snapshot=snapshot)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Columns of ``table`` (raises :class:`DataError` if the lake has no such table)."""
+    return list(table_types(conn, table))
+
+
+def table_types(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column -> DuckDB type of ``table`` (:class:`DataError` if the lake has no such table)."""
     try:
         cursor = conn.execute(f"select * from {identifier(table)} limit 0")  # noqa: S608
     except duckdb.CatalogException as exc:
         raise DataError(f"the lake has no table {table!r} (run `hermes build` first)") from exc
-    return [d[0] for d in cursor.description or []]
+    return {d[0]: str(d[1]) for d in cursor.description or []}
 
 
 @dataclass(frozen=True)
@@ -88,6 +66,38 @@ def list_series(conn: duckdb.DuckDBPyConnection, table: str = FEATURE_STORE) -> 
         f"from {identifier(table)} group by all order by symbol, interval"
     ).fetchall()
     return [Series(*row) for row in rows]
+
+
+def select_series(
+    conn: Any,
+    symbols: list[str] | None,
+    intervals: list[str] | None,
+    table: str,
+) -> list[tuple[str, str]]:
+    """The requested (symbol, interval) pairs, checked against what ``table`` holds."""
+    held = {(s.symbol, s.interval) for s in list_series(conn, table)}
+    held_symbols = sorted({s for s, _ in held})
+    held_intervals = sorted({i for _, i in held})
+    for symbol in symbols or []:
+        if symbol not in held_symbols:
+            raise DataError(
+                f"symbol {symbol!r} is not in the lake's {table} "
+                f"(has: {', '.join(held_symbols) or 'none'})"
+            )
+    for interval in intervals or []:
+        if interval not in held_intervals:
+            raise DataError(
+                f"interval {interval!r} is not in the lake's {table} "
+                f"(has: {', '.join(held_intervals) or 'none'})"
+            )
+    pairs = sorted(
+        (s, i)
+        for s, i in held
+        if (not symbols or s in symbols) and (not intervals or i in intervals)
+    )
+    if not pairs:
+        raise DataError(f"no series in {table} for symbols={symbols} intervals={intervals}")
+    return pairs
 
 
 def read_rows(

@@ -1,0 +1,87 @@
+{#-
+  Donchian Breakout: long when the close breaks above the highest high of the previous
+  `entry_period` bars, exit when it breaks below the lowest low of the previous
+  `exit_period` bars. Both periods are read at run time, so grids evaluate this SQL as is.
+-#}
+
+with
+
+features as (
+
+    select
+        symbol,
+        interval,
+        open_time,
+        high,
+        low,
+        close,
+        warmup_bars
+    from {{ ref('gold_feature_store') }}
+
+),
+
+strategy as (
+
+    {{ strategy_parameters({'entry_period': 'integer', 'exit_period': 'integer'}) }}
+
+),
+
+channels as (
+
+    select
+        features.symbol,
+        features.interval,
+        features.open_time,
+        features.close,
+        strategy.strategy_id,
+        strategy.strategy_version,
+        strategy.parameters,
+        {{ after_warmup(
+            donchian_channel('high', 'low', 'strategy.entry_period', 'upper'),
+            'strategy.entry_period - 1'
+        ) }} as upper_channel,
+        {{ after_warmup(
+            donchian_channel('high', 'low', 'strategy.exit_period', 'lower'),
+            'strategy.exit_period - 1'
+        ) }} as lower_channel
+    from features
+    cross join strategy
+
+),
+
+levels as (
+
+    select
+        *,
+        lag(upper_channel) over bars as entry_level,
+        lag(lower_channel) over bars as exit_level
+    from channels
+    window bars as (partition by symbol, interval order by open_time)
+
+),
+
+flagged as (
+
+    select
+        *,
+        coalesce(close > entry_level, false) as breakout,
+        coalesce(close < exit_level, false) as breakdown
+    from levels
+
+)
+
+select
+    strategy_id,
+    strategy_version,
+    parameters,
+    symbol,
+    interval,
+    open_time,
+    close,
+    entry_level,
+    exit_level,
+    breakout,
+    breakdown,
+    breakout as buy_signal,
+    breakdown as sell_signal
+from flagged

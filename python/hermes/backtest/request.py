@@ -1,0 +1,82 @@
+"""What a backtest asks for, and the one opening step every kind of run shares.
+
+Single runs, portfolios, grids, walk-forward, A/B, the daily flow and reproduction all open
+a request the same way (:func:`open_request`): pin the lake to one DuckLake snapshot, load
+the strategy from the registry at that snapshot (overrides validated), open its signal model
+(built, contract satisfied) and select the series. Nothing is computed or written until the
+whole request has been checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from hermes.backtest.config import BacktestConfig
+from hermes.config import Settings
+from hermes.features.store import FEATURE_STORE, DataError, select_series
+from hermes.lake import at_snapshot, pinned
+from hermes.signals.registry import Strategy, load_strategy
+from hermes.signals.source import SignalSource
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """A strategy on some series over a period, with parameter overrides and execution settings.
+
+    ``symbols`` / ``intervals`` default to every series of ``features_table``; ``start`` is
+    inclusive, ``end`` exclusive. Without ``overrides`` the run uses the parameters the
+    strategy's signal table was built with (the registry's unless dbt vars changed them).
+    """
+
+    strategy_id: str
+    symbols: list[str] | None = None
+    intervals: list[str] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    config: BacktestConfig = field(default_factory=BacktestConfig)
+    features_table: str = FEATURE_STORE
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise DataError(f"empty period: start {self.start} is not before end {self.end}")
+
+
+@dataclass
+class Opened:
+    """A request opened on the lake: everything a run reads, at one snapshot."""
+
+    request: BacktestRequest
+    reader: duckdb.DuckDBPyConnection
+    snapshot: int
+    strategy: Strategy
+    signals: SignalSource
+    pairs: list[tuple[str, str]]
+
+
+@contextmanager
+def open_request(
+    settings: Settings, request: BacktestRequest, *, snapshot: int | None = None
+) -> Iterator[Opened]:
+    """Pin the lake (its current snapshot, or ``snapshot``), load and check everything."""
+    if snapshot is None:
+        with pinned(settings) as (reader, current):
+            yield _open(request, reader, current)
+    else:
+        with at_snapshot(settings, snapshot) as reader:
+            yield _open(request, reader, snapshot)
+
+
+def _open(request: BacktestRequest, reader: duckdb.DuckDBPyConnection, snapshot: int) -> Opened:
+    strategy = load_strategy(request.strategy_id, request.overrides, reader)
+    signals = SignalSource(reader, strategy, request.features_table)
+    if not request.overrides and signals.built_parameters:
+        strategy = strategy.with_parameters(signals.built_parameters)
+    pairs = select_series(reader, request.symbols, request.intervals, request.features_table)
+    return Opened(request, reader, snapshot, strategy, signals, pairs)
