@@ -53,6 +53,25 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
+def refreshed_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+    """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`); read only."""
+    import os
+
+    from fixtures.refreshed_lake import build_refreshed_lake
+
+    previous = {k: os.environ.get(k) for k in ("HERMES_LAKE_ROOT", "HERMES_TARGET")}
+    base = tmp_path_factory.mktemp("refreshed")
+    os.environ["HERMES_LAKE_ROOT"] = str(base / "lake")
+    os.environ["HERMES_TARGET"] = "local"
+    yield build_refreshed_lake(base)
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
 def local_s3() -> Iterator[LocalS3]:
     """A live S3 endpoint for the session: moto's server on 127.0.0.1, auth on, one bucket."""
     server = start_local_s3()

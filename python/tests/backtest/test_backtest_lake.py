@@ -20,11 +20,11 @@ from hermes.backtest.reproduce import reproduce
 from hermes.backtest.runs import run_backtests
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
+from hermes.features.store import DataError
 from hermes.lake import connect
 from hermes.maintenance import tidy_lake
 from hermes.report import write_report
 from hermes.signals.registry import StrategyError
-from hermes.signals.store import DataError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 CUT = "2023-01-01"
@@ -141,7 +141,8 @@ def test_report_is_a_self_contained_page(moving_lake: dict) -> None:
     [
         ({"strategy_id": "nope"}, StrategyError, "unknown strategy"),
         ({"overrides": {"ema_fast": 26}}, StrategyError, "must be smaller"),
-        ({"overrides": {"rsi_high": 120}}, StrategyError, "RSI band"),
+        ({"overrides": {"rsi_high": 120}}, StrategyError, "rsi_high=120 is outside its range"),
+        ({"strategy_id": "Robert'); drop table x"}, StrategyError, "not a safe identifier"),
         ({"symbols": ["DOGEUSDT"]}, DataError, "DOGEUSDT"),
         ({"start": datetime(2030, 1, 1)}, DataError, "no BTCUSDT 4h data"),
         ({"start": datetime(2021, 1, 1), "end": datetime(2020, 1, 1)}, DataError, "empty period"),

@@ -13,44 +13,59 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hermes import indicators
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import from_signals, simulate, value_and_assets
-from hermes.backtest.grid import combinations, run_grid, years_of
+from hermes.backtest.grid import grid_metrics, parameter_sets, parse_axis
+from hermes.backtest.inputs import years_of
 from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.runs import measure
-from hermes.backtest.walk_forward import choose, make_folds, walk_forward_arrays
+from hermes.backtest.walk_forward import choose, make_folds, walk_forward_series
 from hermes.config import PROJECT_ROOT
+from hermes.features.store import DataError
 from hermes.signals import smart_momentum
-from hermes.signals.registry import StrategyError
-from hermes.signals.store import DataError
+from hermes.signals.errors import StrategyError
+from hermes.signals.registry import load_strategy
+from hermes.signals.source import SeriesSignals, accelerate
 
 BAR = 14_400
-DEFAULTS = {"rsi_period": 14, "st_period": 10, "st_multiplier": 3.0}
-FAST, SLOW, BANDS = (8, 12, 30), (26, 40), ((45.0, 55.0), (30.0, 70.0))
+GRID = ("ema_fast=8,12,30", "ema_slow=26,40", "rsi_low:rsi_high=45:55,30:70")
+PRICES = ("open", "high", "low", "close")
 
 
 @pytest.fixture(scope="module")
 def btc() -> dict[str, np.ndarray]:
-    """The last 6,000 bundled BTCUSDT 4h bars with the strategy's RSI and SuperTrend."""
+    """The last 6,000 bundled BTCUSDT 4h bars."""
     frame = pd.read_csv(PROJECT_ROOT / "data" / "binance-ohlcv" / "BTCUSDT_4h.csv.gz").tail(6000)
-    out = {k: frame[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close")}
+    out = {k: frame[k].to_numpy(dtype=float) for k in (*PRICES, "volume")}
     out["open_time"] = pd.to_datetime(frame["timestamp"]).to_numpy().astype("datetime64[us]")
-    out["rsi"] = np.asarray(indicators.rsi(out["close"], 14))
-    out["st_dir"] = np.asarray(
-        indicators.supertrend(out["high"], out["low"], out["close"], 10, 3.0)[1]
-    )
     return out
+
+
+def sets(*texts: str) -> list[dict[str, Any]]:
+    return parameter_sets(load_strategy("smart_momentum"), [parse_axis(t) for t in texts])
+
+
+def grid_series(data: dict[str, np.ndarray], params: list[dict[str, Any]]) -> SeriesSignals:
+    """The accelerator's (n, k) signals over the whole arrays (every input computed)."""
+    flags = accelerate(smart_momentum, data, {}, params)
+    return SeriesSignals(
+        "BTCUSDT",
+        "4h",
+        data["open_time"],
+        {k: data[k] for k in (*PRICES, "volume")},
+        np.column_stack([f["buy_signal"] for f in flags]),
+        np.column_stack([f["sell_signal"] for f in flags]),
+        "accelerator",
+    )
 
 
 def single_backtest(
     data: dict[str, np.ndarray], params: dict[str, Any], config: BacktestConfig, first: int
 ) -> dict[str, Any]:
     """The one-column path: the strategy's own rule on full-history inputs, cut, simulated."""
-    params = {**DEFAULTS, **params}
     inputs = smart_momentum.compute_inputs(data, params)
     flags = smart_momentum.generate(inputs, params)
-    prices = {k: data[k][first:] for k in ("open", "high", "low", "close")}
+    prices = {k: data[k][first:] for k in PRICES}
     sim = simulate(prices, flags["buy_signal"][first:], flags["sell_signal"][first:], config)
     years = years_of(data["open_time"][first:], BAR)
     return {**measure(sim, prices["close"], config, BAR, years), "final_equity": sim.equity[-1]}
@@ -71,36 +86,43 @@ def test_every_grid_column_equals_the_single_backtest(
     btc: dict[str, np.ndarray], config: BacktestConfig
 ) -> None:
     first = 700
-    grid = run_grid(
-        btc["open"],
-        btc["high"],
-        btc["low"],
-        btc["close"],
-        fast_periods=FAST,
-        slow_periods=SLOW,
-        rsi_bands=BANDS,
-        config=config,
-        years=years_of(btc["open_time"][first:], BAR),
-        first=first,
+    params = sets(*GRID)
+    series = grid_series(btc, params)
+    part = slice(first, None)
+    grid, equity = grid_metrics(
+        {k: v[part] for k, v in series.prices.items()},
+        series.entries[part],
+        series.exits[part],
+        config,
+        bar_seconds=BAR,
+        years=years_of(btc["open_time"][part], BAR),
     )
-    # 30 >= 26: those combinations are left out
-    assert len(grid) == 10 and not ((grid.ema_fast == 30) & (grid.ema_slow == 26)).any()
+    # 30 >= 26: those sets are left out
+    assert len(params) == len(grid) == 10 and equity.shape == (6000 - first, 10)
+    assert not any(p["ema_fast"] == 30 and p["ema_slow"] == 26 for p in params)
     assert grid.trades.sum() > 50
-    for row in grid.to_dict("records"):
-        params = {k: row[k] for k in ("ema_fast", "ema_slow", "rsi_low", "rsi_high")}
-        single = single_backtest(btc, params, config, first)
+    for p, row in zip(params, grid.to_dict("records"), strict=True):
+        single = single_backtest(btc, p, config, first)
         for name in (*METRIC_NAMES, "final_equity"):
-            assert same(row[name], single[name]), (params, name, row[name], single[name])
+            assert same(row[name], single[name]), (p, name, row[name], single[name])
 
 
 def test_grid_parameters_are_checked() -> None:
-    with pytest.raises(StrategyError, match="ema_fast >= ema_slow"):
-        combinations([50], [20], [(40, 60)])
-    with pytest.raises(StrategyError, match=r"RSI band \[60.0, 40.0\]"):
-        combinations([5], [20], [(60.0, 40.0)])
-    with pytest.raises(StrategyError, match="period 1"):
-        combinations([1], [20], [(40, 60)])
-    assert len(combinations([5, 5, 8], [20], [(40, 60), (40, 60)])) == 2
+    with pytest.raises(StrategyError, match="no valid parameter set"):
+        sets("ema_fast=50", "ema_slow=20")
+    with pytest.raises(StrategyError, match="no valid parameter set"):
+        sets("rsi_low:rsi_high=60:40")
+    with pytest.raises(StrategyError, match=r"ema_fast=1 is outside its range \[2, 500\]"):
+        sets("ema_fast=1,5")
+    with pytest.raises(StrategyError, match="ema_fast=2.5 must be an integer"):
+        sets("ema_fast=2.5")
+    with pytest.raises(StrategyError, match="unknown parameter colour"):
+        sets("colour=1")
+    with pytest.raises(StrategyError, match="on two axes"):
+        sets("ema_fast=5", "ema_fast=8")
+    with pytest.raises(StrategyError, match="needs 2 value"):
+        sets("rsi_low:rsi_high=40")
+    assert len(sets("ema_fast=5,5,8", "rsi_low:rsi_high=40:60,40:60")) == 2
 
 
 def test_engine_equity_is_vectorbt_value_bit_for_bit(btc: dict[str, np.ndarray]) -> None:
@@ -130,53 +152,43 @@ def test_folds_roll_without_overlap(btc: dict[str, np.ndarray]) -> None:
 def test_walk_forward_choice_ignores_bars_after_the_in_sample_window(
     btc: dict[str, np.ndarray],
 ) -> None:
-    combos = combinations(FAST, SLOW, BANDS)
+    params = sets(*GRID)
     config = BacktestConfig()
     fold = make_folds(btc["open_time"], 100, 365, 180, BAR)[1]
-    before = choose(btc, fold.in_sample, combos, config, "sharpe", BAR)
+    before = choose(grid_series(btc, params), fold.in_sample, params, config, "sharpe")
     # a different future: every price after the in-sample window scaled by a random walk
     rng = np.random.default_rng(11)
     future = dict(btc)
     scale = np.exp(np.cumsum(rng.normal(0, 0.02, len(btc["close"]) - fold.in_sample.stop)))
-    for key in ("open", "high", "low", "close"):
+    for key in PRICES:
         future[key] = btc[key].copy()
         future[key][fold.in_sample.stop :] *= scale
-    future["rsi"] = np.asarray(indicators.rsi(future["close"], 14))
-    future["st_dir"] = np.asarray(
-        indicators.supertrend(future["high"], future["low"], future["close"], 10, 3.0)[1]
-    )
-    after = choose(future, fold.in_sample, combos, config, "sharpe", BAR)
-    assert after.combination == before.combination
+    after = choose(grid_series(future, params), fold.in_sample, params, config, "sharpe")
+    assert after.parameters == before.parameters
     assert all(same(after.in_sample[k], before.in_sample[k]) for k in METRIC_NAMES)
     # ... while the out-of-sample results do see the new future
-    old = walk_forward_arrays(btc, [fold], combos, config, "sharpe", BAR).iloc[0]
-    new = walk_forward_arrays(future, [fold], combos, config, "sharpe", BAR).iloc[0]
-    assert old.ema_fast == new.ema_fast and old.final_equity != new.final_equity
+    old = walk_forward_series(grid_series(btc, params), [fold], params, config, "sharpe")
+    new = walk_forward_series(grid_series(future, params), [fold], params, config, "sharpe")
+    assert old.iloc[0].ema_fast == new.iloc[0].ema_fast
+    assert old.iloc[0].final_equity != new.iloc[0].final_equity
 
 
 def test_out_of_sample_row_is_the_single_backtest_of_the_choice(
     btc: dict[str, np.ndarray],
 ) -> None:
-    combos = combinations(FAST, SLOW, BANDS)
+    params = sets(*GRID)
     folds = make_folds(btc["open_time"], 100, 365, 180, BAR)[:3]
-    table = walk_forward_arrays(btc, folds, combos, BacktestConfig(), "total_return", BAR)
+    series = grid_series(btc, params)
+    table = walk_forward_series(series, folds, params, BacktestConfig(), "total_return")
     for fold, row in zip(folds, table.to_dict("records"), strict=True):
         # the choice is the in-sample grid's best total return
-        in_sample = run_grid(
-            *(btc[k][: fold.in_sample.stop] for k in ("open", "high", "low", "close")),
-            fast_periods=FAST,
-            slow_periods=SLOW,
-            rsi_bands=BANDS,
-            years=years_of(btc["open_time"][fold.in_sample], BAR),
-            first=fold.in_sample.start,
-        )
-        best = in_sample.loc[in_sample.total_return.idxmax()]
-        assert (row["ema_fast"], row["ema_slow"], row["rsi_low"]) == (
-            best.ema_fast,
-            best.ema_slow,
-            best.rsi_low,
-        )
+        cut = {k: v[: fold.in_sample.stop] for k, v in btc.items()}
+        in_sample = [
+            single_backtest(cut, p, BacktestConfig(), fold.in_sample.start) for p in params
+        ]
+        best = int(np.argmax([r["total_return"] for r in in_sample]))
+        assert row["combination"] == best
+        assert {k: row[k] for k in params[best]} == params[best]
         cut = {k: v[: fold.out_of_sample.stop] for k, v in btc.items()}
-        params = {k: row[k] for k in ("ema_fast", "ema_slow", "rsi_low", "rsi_high")}
-        single = single_backtest(cut, params, BacktestConfig(), fold.out_of_sample.start)
+        single = single_backtest(cut, params[best], BacktestConfig(), fold.out_of_sample.start)
         assert all(same(row[k], single[k]) for k in METRIC_NAMES)

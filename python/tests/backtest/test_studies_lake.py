@@ -13,16 +13,17 @@ import numpy as np
 import pytest
 
 from hermes.backtest.ab import run_ab
-from hermes.backtest.grid import run_grid_backtest
+from hermes.backtest.grid import parse_axis, run_grid_backtest
 from hermes.backtest.portfolio import run_portfolio
 from hermes.backtest.reproduce import reproduce
+from hermes.backtest.request import BacktestRequest
 from hermes.backtest.runs import run_backtests
 from hermes.backtest.walk_forward import run_walk_forward
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
+from hermes.features.store import DataError
 from hermes.lake import connect
 from hermes.signals.registry import StrategyError
-from hermes.signals.store import DataError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 TEST_FEATURES = ["--vars", "{use_test_features: true}"]
@@ -39,7 +40,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         patch.setenv("HERMES_TARGET", "local")
         ingest_paths(sorted(DATA.glob("*.csv.gz")), settings)
         run_dbt(["seed"], settings, target_path=base / "target")
-        select = ["--select", "+gold_feature_store", "+gold_signals_smart_momentum"]
+        select = ["--select", "+gold_feature_store", "+path:models/gold/signals"]
         result = run_dbt(["run", *select, *TEST_FEATURES], settings, target_path=base / "target")
         assert result[0].success
         yield settings
@@ -54,7 +55,7 @@ def fetch(settings: Settings, sql: str, params: list[object] | None = None) -> l
 
 
 def test_portfolio_shares_one_cash_pool_with_equal_weights(lake: Settings) -> None:
-    (run_id,) = run_portfolio(lake, "smart_momentum", intervals=["4h"])
+    (run_id,) = run_portfolio(lake, BacktestRequest("smart_momentum", intervals=["4h"]))
     ((symbol, kind, rows, final, total, trades),) = fetch(
         lake,
         "select symbol, run_kind, rows, final_equity, total_return, trades "
@@ -115,7 +116,8 @@ def test_portfolio_shares_one_cash_pool_with_equal_weights(lake: Settings) -> No
 
 
 def test_ab_compares_both_variants_on_the_same_bars(lake: Settings) -> None:
-    comparison = run_ab(lake, "smart_momentum", intervals=["4h"], filter_name="mtf_confluence")
+    request = BacktestRequest("smart_momentum", intervals=["4h"])
+    comparison = run_ab(lake, request, filter_name="mtf_confluence")
     rows = fetch(
         lake,
         "select symbol, variant, features_table, entry_filter, first_open_time, "
@@ -153,47 +155,52 @@ def test_ab_compares_both_variants_on_the_same_bars(lake: Settings) -> None:
     assert plain_return == rows[0][9]
 
 
-def test_grid_rows_equal_single_runs_read_from_the_store(lake: Settings) -> None:
-    (result,) = run_grid_backtest(
-        lake,
-        "smart_momentum",
-        ["ETHUSDT"],
-        ["4h"],
-        fast_periods=[12, 20],
-        slow_periods=[26, 50],
-        rsi_bands=[(45, 55), (40, 60)],
-    )
+def axes(*texts: str) -> list:
+    return [parse_axis(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "grid", "source"),
+    [
+        ("smart_momentum", ("ema_fast=12,20", "ema_slow=26,50", "rsi_low:rsi_high=45:55,40:60"), "accelerator"),  # noqa: E501
+        ("donchian_breakout", ("entry_period=20,35", "exit_period=10,15,20,30"), "sql"),
+        ("bollinger_reversion", ("bb_period=20,30", "bb_stddevs=2,2.5", "rsi_max=35,45"), "sql"),
+    ],
+)  # fmt: skip
+def test_grid_rows_equal_single_runs_of_the_signal_model(
+    lake: Settings, strategy: str, grid: tuple[str, ...], source: str
+) -> None:
+    request = BacktestRequest(strategy, ["ETHUSDT"], ["4h"])
+    (result,) = run_grid_backtest(lake, request, axes(*grid))
     stored = fetch(
         lake,
-        "select ema_fast, ema_slow, rsi_low, rsi_high, total_return, sharpe, trades, rows "
+        "select parameters, total_return, sharpe, trades, rows, signal_source "
         "from gold_backtest_grid where grid_id = ? order by combination",
         [result.grid_id],
     )
-    assert len(stored) == 8 and {r[-1] for r in stored} == {result.rows}
-    # the registry default (EMA 12/26 read from the store) and EMA 20/50 (computed)
-    for fast, slow, low, high in ((12, 26, 45.0, 55.0), (20, 50, 40.0, 60.0)):
-        overrides = {"ema_fast": fast, "ema_slow": slow, "rsi_low": low, "rsi_high": high}
-        (run_id,) = run_backtests(lake, "smart_momentum", ["ETHUSDT"], ["4h"], overrides=overrides)
+    assert len(stored) == 8 and {r[4] for r in stored} == {result.rows}
+    assert {r[5] for r in stored} == {source}
+    assert sum(r[3] for r in stored) > 0
+    # the registry defaults (read from the signal table) and a set evaluated in process
+    for parameters in (stored[0][0], stored[-1][0]):
+        overrides = json.loads(parameters)
+        (run_id,) = run_backtests(lake, strategy, ["ETHUSDT"], ["4h"], overrides=overrides)
         single = fetch(
             lake,
             "select total_return, sharpe, trades from gold_backtest_runs where run_id = ?",
             [run_id],
         )[0]
-        (row,) = [r for r in stored if r[:4] == (fast, slow, low, high)]
-        assert row[4:7] == single
+        (row,) = [r for r in stored if r[0] == parameters]
+        assert row[1:4] == single
 
 
 def test_walk_forward_persists_reproducible_out_of_sample_runs(lake: Settings) -> None:
     (result,) = run_walk_forward(
         lake,
-        "smart_momentum",
-        ["BTCUSDT"],
-        ["4h"],
+        BacktestRequest("smart_momentum", ["BTCUSDT"], ["4h"]),
+        axes("ema_fast=8,12", "ema_slow=26,50", "rsi_low:rsi_high=45:55,35:65"),
         in_sample_days=1095,
         out_of_sample_days=365,
-        fast_periods=[8, 12],
-        slow_periods=[26, 50],
-        rsi_bands=[(45, 55), (35, 65)],
     )
     folds = fetch(
         lake,
@@ -224,6 +231,23 @@ def test_walk_forward_persists_reproducible_out_of_sample_runs(lake: Settings) -
     assert again.identical, again.differences
 
 
+def test_walk_forward_of_a_sql_only_strategy_reproduces(lake: Settings) -> None:
+    (result,) = run_walk_forward(
+        lake,
+        BacktestRequest("donchian_breakout", ["ETHUSDT"], ["4h"]),
+        axes("entry_period=20,40,60", "exit_period=10,20"),
+        in_sample_days=1095,
+        out_of_sample_days=365,
+        objective="total_return",
+    )
+    assert len(result.folds) == 5
+    chosen = {r["parameters"] for r in result.folds.to_dict("records")}
+    assert all(json.loads(p)["entry_period"] in (20, 40, 60) for p in chosen)
+    for run_id in result.folds["run_id"]:
+        again = reproduce(lake, run_id)
+        assert again.identical, again.differences
+
+
 def test_bad_study_input_fails_before_writing(lake: Settings) -> None:
     def count(table: str) -> int:
         try:
@@ -232,16 +256,27 @@ def test_bad_study_input_fails_before_writing(lake: Settings) -> None:
             return 0
 
     before = {t: count(t) for t in ("gold_backtest_grid", "gold_backtest_runs")}
+    sm = BacktestRequest("smart_momentum")
     with pytest.raises(DataError, match="DOGEUSDT"):
-        run_grid_backtest(lake, "smart_momentum", ["DOGEUSDT"], ["4h"])
-    with pytest.raises(StrategyError, match="ema_fast >= ema_slow"):
-        run_grid_backtest(lake, "smart_momentum", fast_periods=[60], slow_periods=[50])
+        run_grid_backtest(
+            lake, BacktestRequest("smart_momentum", ["DOGEUSDT"], ["4h"]), axes("ema_fast=8")
+        )
+    with pytest.raises(StrategyError, match="no valid parameter set"):
+        run_grid_backtest(lake, sm, axes("ema_fast=60", "ema_slow=50"))
+    with pytest.raises(StrategyError, match=r"entry_period=1 is outside its range \[2, 500\]"):
+        run_grid_backtest(lake, BacktestRequest("donchian_breakout"), axes("entry_period=1,20"))
+    with pytest.raises(StrategyError, match="give at least one --param"):
+        run_grid_backtest(lake, BacktestRequest("donchian_breakout"), [])
+    with pytest.raises(StrategyError, match="rsi_period is compiled into the model as 14"):
+        run_backtests(lake, "bollinger_reversion", overrides={"rsi_period": 21})
     with pytest.raises(StrategyError, match="unknown A/B entry filter"):
-        run_ab(lake, "smart_momentum", filter_name="moon_phase")
+        run_ab(lake, sm, filter_name="moon_phase")
+    with pytest.raises(StrategyError, match="reads parameter.s. rsi_low, rsi_high"):
+        run_ab(lake, BacktestRequest("donchian_breakout"), filter_name="vol_adjusted_rsi")
     with pytest.raises(StrategyError, match="objective"):
-        run_walk_forward(lake, "smart_momentum", objective="luck")
+        run_walk_forward(lake, sm, axes("ema_fast=8"), objective="luck")
     with pytest.raises(DataError, match="needs 4000"):
-        run_walk_forward(lake, "smart_momentum", in_sample_days=4000)
+        run_walk_forward(lake, sm, axes("ema_fast=8"), in_sample_days=4000)
     assert {t: count(t) for t in before} == before
 
 
@@ -253,17 +288,17 @@ def test_study_commands_print_their_tables(lake: Settings) -> None:
     runner = CliRunner()
     grid = runner.invoke(
         app,
-        ["grid", "--symbol", "BTCUSDT", "--interval", "4h", "--fast", "8,12"]
-        + ["--slow", "26,50", "--rsi-bands", "45-55,40-60", "--top", "3"],
+        ["grid", "--strategy", "donchian_breakout", "--symbol", "BTCUSDT", "--interval", "4h"]
+        + ["--param", "entry_period=20,30", "--param", "exit_period=10,20", "--top", "3"],
     )
     assert grid.exit_code == 0, grid.output
-    assert "BTCUSDT" in grid.output and "8 combinations" in grid.output.replace("\n", " ")
-    bad = runner.invoke(app, ["grid", "--symbol", "BTCUSDT", "--fast", "x"])
-    assert bad.exit_code == 2 and "must be integers" in bad.output
+    assert "BTCUSDT" in grid.output and "4 parameter sets" in grid.output.replace("\n", " ")
+    bad = runner.invoke(app, ["grid", "--symbol", "BTCUSDT", "--param", "ema_fast=x"])
+    assert bad.exit_code == 2 and "is not a number" in bad.output
     walk = runner.invoke(
         app,
-        ["walk-forward", "--symbol", "ETHUSDT", "--interval", "4h", "--fast", "8,12"]
-        + ["--slow", "26", "--rsi-bands", "40-60", "--in-sample-days", "900"]
+        ["walk-forward", "--symbol", "ETHUSDT", "--interval", "4h", "--param", "ema_fast=8,12"]
+        + ["--param", "rsi_low:rsi_high=40:60", "--in-sample-days", "900"]
         + ["--out-of-sample-days", "365"],
     )
     assert walk.exit_code == 0, walk.output

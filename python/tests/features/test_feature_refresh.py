@@ -1,33 +1,20 @@
 """Incremental refresh equals a full rebuild, and no feature looks ahead (real data, dbt).
 
-One lake is built in two steps: the bundled history up to SPLIT first, then the rest as a
-new file and an incremental ``dbt run``. The first step also lands truncated copies of
-the 4h series (symbol ``CUTnn<SYMBOL>``), each ending at a cut time t, with the 1d candles
-that had closed by the close of the bar at t. Since every feature is computed per symbol
-and interval, one dbt run computes all those truncated histories with the models' own code.
+On the two-step lake with truncated series of :mod:`fixtures.refreshed_lake`.
 """
 
 from __future__ import annotations
 
-import gzip
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from feature_reference import BUNDLED
+from fixtures.refreshed_lake import SPLIT
 
 from hermes.config import Settings
-from hermes.dbt_runner import run_dbt
-from hermes.lake import connect, current_snapshot
+from hermes.lake import connect
 
-SPLIT = "2023-03-01 00:00:00"  # first bar of the incremental refresh
-SELECTION = ["--select", "+gold_feature_store"]
-TEST_VARS = {"use_test_features": True}
-RANDOM_CUTS = 4  # per 4h series, plus the edges below
 NOT_FEATURES = ["ingested_at"]
 # Columns built on DuckDB's windowed sums (avg, stddev): DuckDB's segment trees group the
 # additions by where a series sits among the others, so these can differ in the last bits
@@ -59,89 +46,12 @@ def _assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
         )
 
 
-def _lines(name: str) -> tuple[str, list[str]]:
-    with gzip.open(BUNDLED / f"{name}.csv.gz", "rt") as handle:
-        header, *rows = handle.read().splitlines()
-    return header, rows
-
-
-def _write(path: Path, header: str, rows: list[str]) -> list[Path]:
-    """``rows`` as a CSV file (gzipped for .gz); nothing when there is no row."""
-    if not rows:
-        return []
-    text = "\n".join([header, *rows]) + "\n"
-    if path.suffix == ".gz":
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path.write_text(text)
-    return [path]
-
-
-def _cut_indices(rows: list[str], rng: np.random.Generator) -> list[int]:
-    """Bar indices to cut at: series edges, warm-up edges, year edges, the split, random."""
-    times = [r.split(",", 1)[0] for r in rows]
-    year_start = times.index("2021-01-01 00:00:00")
-    edges = [0, 1, 14, 33, 199, year_start - 1, year_start, len(rows) - 1]
-    random = rng.choice(np.arange(201, len(rows) - 1), size=RANDOM_CUTS, replace=False)
-    return sorted(set(edges) | {int(i) for i in random})
-
-
-def _land_inputs(folder: Path) -> tuple[list[Path], list[Path], dict[str, tuple[str, str]]]:
-    """Files of the first step, of the refresh, and the cut copies (symbol -> origin, t)."""
-    first, rest, cuts = [], [], {}
-    rng = np.random.default_rng(20240601)
-    for symbol in ("BTCUSDT", "ETHUSDT"):
-        for interval in ("4h", "1d"):
-            header, rows = _lines(f"{symbol}_{interval}")
-            before = [r for r in rows if r < SPLIT]
-            first.extend(_write(folder / f"{symbol}_{interval}.csv", header, before))
-            rest.extend(_write(folder / f"{symbol}_{interval}.csv.gz", header, rows[len(before) :]))
-        header, rows_4h = _lines(f"{symbol}_4h")
-        _, rows_1d = _lines(f"{symbol}_1d")
-        for n, index in enumerate(_cut_indices(rows_4h, rng)):
-            cut_symbol = f"CUT{n:02d}{symbol}"
-            t = rows_4h[index].split(",", 1)[0]
-            closed_by = pd.Timestamp(t) + pd.Timedelta(hours=4) - pd.Timedelta(days=1)
-            daily = [r for r in rows_1d if pd.Timestamp(r.split(",", 1)[0]) <= closed_by]
-            first.extend(_write(folder / f"{cut_symbol}_4h.csv", header, rows_4h[: index + 1]))
-            first.extend(_write(folder / f"{cut_symbol}_1d.csv", header, daily))
-            cuts[cut_symbol] = (symbol, t)
-    return first, rest, cuts
-
-
 Refreshed = tuple[Settings, dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
-def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refreshed]:
-    from hermes.ingest import ingest_paths
-
-    base = tmp_path_factory.mktemp("features_refresh")
-    inputs = base / "inputs"
-    inputs.mkdir()
-    settings = Settings(lake_root=base / "lake")
-    first, rest, cuts = _land_inputs(inputs)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
-        patch.setenv("HERMES_TARGET", "local")
-        ingest_paths(first, settings)
-        run_dbt(["run", *SELECTION], settings, target_path=base / "target", vars=TEST_VARS)
-        first_snapshot = _snapshot(settings)
-        ingest_paths(rest, settings)
-        _, nodes = run_dbt(
-            ["run", *SELECTION], settings, target_path=base / "target", vars=TEST_VARS
-        )
-        os.environ.update(settings.dbt_env())  # run_dbt exported them; the patch restores
-        info = {"cuts": cuts, "nodes": nodes, "first": first_snapshot, "last": _snapshot(settings)}
-        yield settings, info
-
-
-def _snapshot(settings: Settings) -> int:
-    conn = connect(settings)
-    try:
-        return current_snapshot(conn)
-    finally:
-        conn.close()
+@pytest.fixture
+def refreshed(refreshed_lake: Refreshed) -> Refreshed:
+    return refreshed_lake
 
 
 def _read(settings: Settings, sql: str) -> pd.DataFrame:

@@ -1,45 +1,62 @@
-"""Signals on the real bundled data: the dbt model and the chunked Python rule agree."""
+"""Every Python accelerator equals its strategy's dbt model on every bundled bar.
+
+Parametrised over :data:`hermes.signals.accelerators.ACCELERATORS`: a strategy that gains an
+accelerator is covered here with no test of its own. Both the one-pass path backtests use
+and the chunked path of ``hermes signals`` are compared with the model's table.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hermes.config import Settings
+from hermes.features.store import FEATURE_STORE
 from hermes.lake import connect
+from hermes.signals.accelerators import ACCELERATORS
 from hermes.signals.chunked import generate_in_chunks, read_chunks
+from hermes.signals.models import read_signals
 from hermes.signals.registry import load_strategy
+from hermes.signals.source import ACCELERATOR, SignalSource
 
 
-def test_chunked_python_equals_dbt_model(built_lake: Settings) -> None:
+@pytest.mark.parametrize("strategy_id", sorted(ACCELERATORS))
+def test_accelerators_equal_their_models(built_lake: Settings, strategy_id: str) -> None:
     conn = connect(built_lake)
     try:
-        strategy = load_strategy("smart_momentum", conn=conn)
+        strategy = load_strategy(strategy_id, conn=conn)
+        source = SignalSource(conn, strategy, FEATURE_STORE)
         series = conn.execute(
-            "select distinct symbol, interval from gold_signals_smart_momentum order by all"
+            f"select distinct symbol, interval from {strategy.signal_model} order by all"  # noqa: S608
         ).fetchall()
         assert len(series) == 4
+        compared = 0
         for symbol, interval in series:
-            parts = list(
-                generate_in_chunks(read_chunks(conn, strategy, symbol, interval, 997), strategy)
-            )
-            sql = conn.execute(
-                "select open_time, ema_cross, rsi_neutral, st_bullish, st_exit, buy_signal, "
-                "sell_signal from gold_signals_smart_momentum where symbol = ? and interval = ? "
+            prices = conn.execute(
+                "select * from gold_feature_store where symbol = ? and interval = ? "
                 "order by open_time",
                 [symbol, interval],
             ).fetchnumpy()
-            for name in (
-                "ema_cross",
-                "rsi_neutral",
-                "st_bullish",
-                "st_exit",
-                "buy_signal",
-                "sell_signal",
-            ):
-                python = np.concatenate([p[name] for p in parts])
-                np.testing.assert_array_equal(
-                    python, sql[name], err_msg=f"{symbol} {interval} {name}"
-                )
-            assert sql["buy_signal"].sum() > 0 and sql["sell_signal"].sum() > 0
+            times = prices["open_time"].astype("datetime64[us]")
+            table = read_signals(conn, source.model, times, symbol, interval)
+            ohlc = {
+                k: np.asarray(prices[k], dtype=float)
+                for k in ("open", "high", "low", "close", "volume")
+            }
+            (fast,) = source._accelerated(
+                ohlc, times, symbol, interval, [strategy.parameters], None
+            )
+            chunks = read_chunks(conn, strategy, symbol, interval, 997)
+            chunked = list(generate_in_chunks(chunks, strategy))
+            for name, values in table.items():
+                np.testing.assert_array_equal(fast[name], values, err_msg=f"{symbol} {name}")
+                if values.dtype == bool:
+                    joined = np.concatenate([part[name] for part in chunked])
+                    np.testing.assert_array_equal(joined, values, err_msg=f"chunked {name}")
+            assert table["buy_signal"].sum() > 0 and table["sell_signal"].sum() > 0
+            compared += len(times)
+        assert compared > 40_000
+        other = strategy.with_parameters({"ema_fast": 10})
+        assert source.source_for(other.parameters) == ACCELERATOR
     finally:
         conn.close()
