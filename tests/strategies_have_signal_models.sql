@@ -1,6 +1,6 @@
 -- Fails with every strategy that is only half there: a registry row (seeds/strategies.csv)
 -- without its signal model models/gold/signals/gold_signals_<strategy_id>.sql, or a signal
--- model without its registry row. A strategy is exactly both.
+-- model without its registry row. A strategy is exactly both. The build's message names them.
 
 {{ config(severity='error') }}
 
@@ -51,8 +51,20 @@ models_without_rows as (
     from signal_models
     where strategy_id not in (select registry.strategy_id from registry)
 
+),
+
+problems as (
+
+    select * from rows_without_models
+    union all
+    select * from models_without_rows
+
 )
 
-select * from rows_without_models
-union all
-select * from models_without_rows
+-- error() names every half strategy in the build's output (a plain failure only counts them)
+select *
+from problems
+where error(
+    'strategies only half defined: '
+    || (select string_agg(strategy_id || ': ' || problem, '; ' order by strategy_id) from problems)
+) is null

@@ -60,7 +60,27 @@ checked as (
         end as problem
     from bounds
 
+),
+
+failed as (
+
+    select * from checked
+    where problem is not null
+
 )
 
-select * from checked
-where problem is not null
+-- error() names every bad parameter in the build's output
+select *
+from failed
+where error(
+    'strategy parameters of seeds/strategies.csv: '
+    || (
+        select
+            string_agg(
+                strategy_id || '.' || parameter || ': ' || problem,
+                '; '
+                order by strategy_id, parameter
+            )
+        from failed
+    )
+) is null

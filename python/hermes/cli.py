@@ -452,7 +452,8 @@ def strategies(
             pct(row["buy_and_hold_return"]),
             row["run_id"] or "",
         )
-    console.print(table)
+    # a pipe or a file gets full rows, not a table squeezed into 80 columns
+    Console(width=None if console.is_terminal else 200).print(table)
 
 
 @app.command("report")

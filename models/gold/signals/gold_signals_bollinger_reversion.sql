@@ -1,11 +1,13 @@
 {#-
   Bollinger Reversion: long when the close comes back above the lower Bollinger band
   (below it on the previous bar, at or above it on this one) while RSI is below `rsi_max`;
-  exit when the close reaches the middle band. Band length and width and the RSI ceiling
-  are read at run time; the RSI period picks a feature-store column, so it is compiled in.
+  exit when the close reaches the middle band. Band width and the RSI ceiling are read at
+  run time, the band length is a constant grids set at run time (`strategy_constant`); the
+  RSI period picks a feature-store column, so it is compiled in.
 -#}
 {%- set compiled = strategy_compiled_parameters() -%}
 {%- set rsi_period = compiled.get('rsi_period', 0) | int -%}
+{%- set bb_period = strategy_constant(compiled, 'bb_period') -%}
 
 with
 
@@ -25,7 +27,7 @@ features as (
 strategy as (
 
     {{ strategy_parameters(
-        {'bb_period': 'integer', 'bb_stddevs': 'double', 'rsi_max': 'double'},
+        {'bb_stddevs': 'double', 'rsi_max': 'double'},
         compiled={'rsi_period': rsi_period},
     ) }}
 
@@ -44,12 +46,10 @@ bands as (
         strategy.parameters,
         strategy.rsi_max,
         {{ after_warmup(
-            bollinger_band('close', 'strategy.bb_period', 'strategy.bb_stddevs', 'lower'),
-            'strategy.bb_period - 1'
+            bollinger_band('close', bb_period, 'strategy.bb_stddevs', 'lower'), bb_period ~ ' - 1'
         ) }} as lower_band,
         {{ after_warmup(
-            bollinger_band('close', 'strategy.bb_period', 'strategy.bb_stddevs', 'middle'),
-            'strategy.bb_period - 1'
+            bollinger_band('close', bb_period, 'strategy.bb_stddevs', 'middle'), bb_period ~ ' - 1'
         ) }} as middle_band
     from features
     cross join strategy

@@ -1,8 +1,12 @@
 {#-
   Donchian Breakout: long when the close breaks above the highest high of the previous
   `entry_period` bars, exit when it breaks below the lowest low of the previous
-  `exit_period` bars. Both periods are read at run time, so grids evaluate this SQL as is.
+  `exit_period` bars. Both periods are constants of the SQL that grids set at run time
+  (`strategy_constant`), so grids evaluate this SQL as is.
 -#}
+{%- set compiled = strategy_compiled_parameters() -%}
+{%- set entry_period = strategy_constant(compiled, 'entry_period') -%}
+{%- set exit_period = strategy_constant(compiled, 'exit_period') -%}
 
 with
 
@@ -22,7 +26,7 @@ features as (
 
 strategy as (
 
-    {{ strategy_parameters({'entry_period': 'integer', 'exit_period': 'integer'}) }}
+    {{ strategy_parameters({}) }}
 
 ),
 
@@ -37,12 +41,10 @@ channels as (
         strategy.strategy_version,
         strategy.parameters,
         {{ after_warmup(
-            donchian_channel('high', 'low', 'strategy.entry_period', 'upper'),
-            'strategy.entry_period - 1'
+            donchian_channel('high', 'low', entry_period, 'upper'), entry_period ~ ' - 1'
         ) }} as upper_channel,
         {{ after_warmup(
-            donchian_channel('high', 'low', 'strategy.exit_period', 'lower'),
-            'strategy.exit_period - 1'
+            donchian_channel('high', 'low', exit_period, 'lower'), exit_period ~ ' - 1'
         ) }} as lower_channel
     from features
     cross join strategy

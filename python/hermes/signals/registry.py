@@ -175,7 +175,7 @@ def _strategy(row: dict[str, Any]) -> Strategy:
         tags=tuple(t for t in (row.get("tags") or "").split("|") if t),
         description=row.get("description") or "",
     )
-    return strategy.with_parameters(None)
+    return strategy  # validated when loaded (a bad row does not block the others)
 
 
 def list_strategies(conn: duckdb.DuckDBPyConnection | None = None) -> list[Strategy]:

@@ -1,0 +1,240 @@
+"""Adding a strategy is a registry row plus one SQL file, as a user does it.
+
+In a copy of the project: a CSV row and ``models/gold/signals/gold_signals_sma_cross.sql``,
+then the commands as a user types them (``hermes ingest``, ``dbt build``, ``hermes backtest
+--strategy sma_cross --report``, ``hermes grid``, ``hermes strategies``), each a real process.
+Then strategies that break the contract: each fails ``dbt build`` with one message naming
+the strategy, the model and the column, and ``hermes backtest`` refuses it, writing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hermes.config import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "tests", "profiles")
+SMA_CROSS = """
+with
+
+features as (
+
+    select symbol, interval, open_time, close, sma_20, sma_50
+    from {{ ref('gold_feature_store') }}
+
+),
+
+strategy as (
+
+    {{ strategy_parameters({'band': 'double'}) }}
+
+),
+
+flagged as (
+
+    select
+        features.*,
+        strategy.strategy_id,
+        strategy.strategy_version,
+        strategy.parameters,
+        features.sma_20 > features.sma_50 * (1 + strategy.band) as above
+    from features
+    cross join strategy
+
+),
+
+crossed as (
+
+    select
+        *,
+        coalesce(above and not lag(above) over bars, false) as cross_up,
+        coalesce(not above and lag(above) over bars, false) as cross_down
+    from flagged
+    window bars as (partition by symbol, interval order by open_time)
+
+)
+
+select
+    strategy_id, strategy_version, parameters, symbol, interval, open_time, close,
+    sma_20, sma_50, cross_up, cross_down, cross_up as buy_signal, cross_down as sell_signal
+from crossed
+"""
+ROW = (
+    'sma_cross,SMA Cross,0.1.0,"{""band"": 0.0}","{""band"": [0, 0.2]}",'
+    '"Long when SMA 20 crosses above SMA 50 (plus a band), out when it crosses back.",'
+    "trend|sma,experimental\n"
+)
+BROKEN = {
+    # strategy id -> (model SQL, message dbt build prints)
+    "null_decision": (
+        "select strategy_id, strategy_version, parameters, symbol, interval, open_time, "
+        "case when close > sma_20 then true end as buy_signal, false as sell_signal "
+        "from {{ ref('gold_feature_store') }} cross join ({{ strategy_parameters({}) }})",
+        "signal model gold_signals_null_decision (strategy null_decision): column buy_signal "
+        "is NULL on",
+    ),
+    "two_rows": (
+        "select strategy_id, strategy_version, parameters, symbol, interval, open_time, "
+        "false as buy_signal, false as sell_signal "
+        "from {{ ref('gold_feature_store') }} cross join ({{ strategy_parameters({}) }}) "
+        "cross join range(2)",
+        "signal model gold_signals_two_rows (strategy two_rows): columns (symbol, interval, "
+        "open_time) hold",
+    ),
+    "no_exit": (
+        "select strategy_id, strategy_version, parameters, symbol, interval, open_time, "
+        "false as buy_signal "
+        "from {{ ref('gold_feature_store') }} cross join ({{ strategy_parameters({}) }})",
+        "signal model gold_signals_no_exit (strategy no_exit): column sell_signal is missing",
+    ),
+}
+
+
+def run(*args: str, env: dict[str, str], ok: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    assert (done.returncode == 0) == ok, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    base = tmp_path_factory.mktemp("add_strategy")
+    copy = base / "project"
+    for name in PROJECT_FILES:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(source, copy / name)
+    env = {
+        **os.environ,
+        "HERMES_LAKE_ROOT": str(base / "lake"),
+        "HERMES_TARGET": "local",
+        "DBT_PROFILES_DIR": str(copy / "profiles"),
+        "DBT_TARGET_PATH": str(base / "target"),
+        "DBT_LOG_PATH": str(base / "logs"),
+    }
+    run(
+        str(BIN / "hermes"),
+        "ingest",
+        str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz"),
+        env=env,
+    )
+    yield copy, env
+
+
+def dbt(project: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
+    done = run(str(BIN / "dbt"), *args, "--project-dir", str(project), env=env, ok=ok)
+    return done.stdout
+
+
+def test_a_registry_row_and_one_sql_file_make_a_strategy(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    folder, env = project
+    with open(folder / "seeds" / "strategies.csv", "a", encoding="utf-8") as handle:
+        handle.write(ROW)
+    (folder / "models/gold/signals/gold_signals_sma_cross.sql").write_text(SMA_CROSS)
+    out = dbt(folder, env, "build")
+    assert "strategies_have_signal_models" in out and "ERROR=0" in out
+    hermes = str(BIN / "hermes")
+    done = run(hermes, "backtest", "--strategy", "sma_cross", "--report", env=env)
+    assert "BTCUSDT" in done.stdout and "report:" in done.stdout
+    report = Path(done.stdout.split("report:")[-1].split()[0])
+    assert report.exists() and "sma_cross" in report.read_text()
+    grid = run(hermes, "grid", "--strategy", "sma_cross", "--param", "band=0,0.01,0.02", env=env)
+    assert "3 parameter sets" in grid.stdout.replace("\n", " ")
+    listed = run(hermes, "strategies", "--tag", "sma", env=env)
+    assert "sma_cross" in listed.stdout and "smart_momentum" not in listed.stdout
+    rows = run(
+        hermes,
+        "sql",
+        "--csv",
+        "select count(*) > 0, sum(trades) > 0, min(signal_source) from gold_backtest_runs "
+        "where strategy_id = 'sma_cross'",
+        env=env,
+    )
+    assert rows.stdout.splitlines()[1] == "True,True,table"
+    equity = run(
+        hermes,
+        "sql",
+        "--csv",
+        "select count(*) from gold_backtest_equity join gold_backtest_runs using (run_id) "
+        "where strategy_id = 'sma_cross'",
+        env=env,
+    )
+    assert int(equity.stdout.splitlines()[1]) == 18371
+
+
+def test_broken_contracts_fail_naming_the_strategy_and_column(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    folder, env = project
+    registry = folder / "seeds" / "strategies.csv"
+    original = registry.read_text()
+    rows = "".join(f'{sid},{sid},0.1.0,"{{}}","{{}}",broken,test,experimental\n' for sid in BROKEN)
+    registry.write_text(original + rows)
+    for sid, (sql, _message) in BROKEN.items():
+        (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(sql)
+    out = dbt(folder, env, "build", ok=False).replace("\n  ", " ")
+    for _sid, (_sql, message) in BROKEN.items():
+        assert message in out, message
+    hermes = str(BIN / "hermes")
+    before = run(hermes, "sql", "--csv", "select count(*) from gold_backtest_runs", env=env).stdout
+    # the post-hook failed inside the model's transaction: no broken table was left behind
+    for sid, expected in (
+        ("no_exit", "strategy no_exit: signal model gold_signals_no_exit was never built"),
+        ("null_decision", "signal model gold_signals_null_decision was never built"),
+        ("two_rows", "signal model gold_signals_two_rows was never built"),
+        ("nope", "unknown strategy 'nope'"),
+        ("Bad-Name", "is not a safe identifier"),
+    ):
+        done = run(hermes, "backtest", "--strategy", sid, env=env, ok=False)
+        assert expected in done.stderr.replace("\n", " "), done.stderr
+    after = run(hermes, "sql", "--csv", "select count(*) from gold_backtest_runs", env=env).stdout
+    assert after == before
+    registry.write_text(original)
+    for sid in BROKEN:
+        (folder / f"models/gold/signals/gold_signals_{sid}.sql").unlink()
+
+
+def test_half_strategies_fail_the_build_naming_them(project: tuple[Path, dict[str, str]]) -> None:
+    folder, env = project
+    registry = folder / "seeds" / "strategies.csv"
+    original = registry.read_text()
+    registry.write_text(
+        original
+        + 'no_model,No Model,0.1.0,"{""x"": 1}","{""x"": [0, 1]}",x,test,retired\n'
+        + 'bad_range,Bad Range,0.1.0,"{""x"": 5}","{""x"": [0, 1], ""y"": [0, 1]}",x,test,retired\n'
+    )
+    (folder / "models/gold/signals/gold_signals_bad_range.sql").write_text(
+        BROKEN["no_exit"][0].replace(
+            "false as buy_signal", "false as buy_signal, false as sell_signal"
+        )
+    )
+    (folder / "models/gold/signals/gold_signals_no_row.sql").write_text(
+        BROKEN["no_exit"][0].replace(
+            "false as buy_signal", "false as buy_signal, false as sell_signal"
+        )
+    )
+    out = dbt(folder, env, "build", "--select", "strategies", ok=False).replace("\n  ", " ")
+    assert (
+        "strategies only half defined: no_model: registry row without its model "
+        "models/gold/signals/gold_signals_no_model.sql; no_row: signal model gold_signals_no_row "
+        "without its row in seeds/strategies.csv"
+    ) in out
+    assert (
+        "strategy parameters of seeds/strategies.csv: bad_range.x: default outside its range; "
+        "bad_range.y: range without a parameter"
+    ) in out
+    done = run(str(BIN / "hermes"), "backtest", "--strategy", "no_model", env=env, ok=False)
+    assert "signal model gold_signals_no_model was never built" in done.stderr.replace("\n", " ")
