@@ -88,6 +88,26 @@ def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
     return summarise(runs)
 
 
+def sql_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
+    """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
+    if not module_has("hermes.signals.source", "SignalSource"):
+        return not_available("hermes.signals.source not found (grids over SQL models)")
+    work = plan.work / "sql-grid"
+    target = str(work / "target")
+    runner.once("bench.stages.sql_grid:prepare", work=str(work / "lake"), target_path=target)
+    out = summarise(
+        runner.repeat("bench.stages.sql_grid:grid", plan.repeat, work=str(work / "lake"))
+    )
+    alternative = runner.once(
+        "bench.stages.sql_grid:dbt_per_set", work=str(work / "lake"), target_path=target
+    )
+    out["dbt_run_per_set_projected_seconds"] = alternative["projected_100_seconds"]
+    median = out.get("seconds", {}).get("median")
+    if median:
+        out["speed_ratio_vs_dbt_per_set"] = alternative["projected_100_seconds"] / median
+    return out
+
+
 def compare_backtesting_py(plan: Plan, runner: Runner) -> dict[str, Any]:
     if not module_has("hermes.backtest.engine", "simulate"):
         return not_available("hermes.backtest.engine.simulate not found")
@@ -223,6 +243,9 @@ def run_all(
     if plan.wants("grid"):
         say(f"grid: {plan.grid_size:,} parameter combinations on 8 years of BTCUSDT 4h")
         out["grid"] = _guarded(lambda: backtest_grid(plan, runner))
+    if plan.wants("sql_grid"):
+        say("grid: 100 parameter sets of the SQL-only donchian_breakout, 2 x 8 years of 4h")
+        out["sql_grid"] = _guarded(lambda: sql_grid(plan, runner))
     if plan.wants("compare.backtesting"):
         say("backtest: hermes vs backtesting.py on the same signals")
         out["comparisons"]["backtesting_py"] = _guarded(

@@ -105,6 +105,12 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         "cold backtest (fresh process)", _get(results, "backtest", "cold_seconds", "median"), 5, "s"
     )
     add("1,000-combination grid", _grid_seconds(results), 30, "s")
+    add(
+        "100-set grid of a SQL-only strategy (2 x 8 years of 4h)",
+        _get(results, "sql_grid", "seconds", "median"),
+        30,
+        "s",
+    )
     peaks = [
         _get(stages.get(s, {}), "peak_rss_mb", "max")
         for s in PIPELINE_STAGES
@@ -370,6 +376,19 @@ def _backtest_md(results: dict[str, Any]) -> list[str]:
                 f"indicators and signals {_cell(grid, 'signal_seconds', _fmt_seconds)}, one "
                 f"vectorbt simulation {_cell(grid, 'simulate_seconds', _fmt_seconds)} "
                 "(warm: kernels compiled by a 2-column run first).",
+            ]
+    sql = results.get("sql_grid")
+    if sql is not None:
+        if sql["status"] != "ok":
+            lines += [f"- SQL-only grid: {_status_cell(sql)}"]
+        else:
+            lines += [
+                f"- Grid over a SQL-only strategy (`donchian_breakout`, the model's compiled SQL "
+                f"evaluated in process): {_cell(sql, 'parameter_sets', str)} parameter sets on "
+                f"{_cell(sql, 'series', str)} series of 8 years of 4h bars in "
+                f"{_cell(sql, 'seconds', _fmt_seconds)}; one `dbt run` per set instead: "
+                f"{_fmt_seconds(sql.get('dbt_run_per_set_projected_seconds'))} projected "
+                f"({sql.get('speed_ratio_vs_dbt_per_set', 0):.0f}x).",
             ]
     lines.append("")
     return lines

@@ -135,24 +135,21 @@ class SignalSource:
                     ACCELERATOR if self.accelerator is not None else SQL,
                 )
             )
-        for series in out:
-            if self.accelerator is None:
-                break
-            flags = self._accelerated(
-                series.prices, series.open_time, series.symbol, series.interval, sets, end
-            )
-            for j, decided in enumerate(flags):
-                series.entries[:, j], series.exits[:, j] = (
-                    decided["buy_signal"],
-                    decided["sell_signal"],
+        if self.accelerator is not None:
+            for series in out:
+                flags = self._accelerated(
+                    series.prices, series.open_time, series.symbol, series.interval, sets, end
                 )
-        if self.accelerator is None:
+                for j, one in enumerate(flags):
+                    series.entries[:, j] = one["buy_signal"]
+                    series.exits[:, j] = one["sell_signal"]
+        else:
             sql = self._compiled()
             index = {(s.symbol, s.interval): s for s in out}
-            times = {key: s.open_time for key, s in index.items()}
+            bars = {key: s.open_time for key, s in index.items()}
             for j, parameters in enumerate(sets):
-                decided = read_decisions(self.conn, self.model, times, sql, parameters)
-                for key, columns in decided.items():
+                per_series = read_decisions(self.conn, self.model, bars, sql, parameters)
+                for key, columns in per_series.items():
                     index[key].entries[:, j] = columns["buy_signal"]
                     index[key].exits[:, j] = columns["sell_signal"]
         return out
