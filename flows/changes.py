@@ -26,12 +26,18 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from hermes.config import Settings
+from flows.summary import RefreshSummary
+from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
 from hermes.lake import connect
-from hermes.publish import pending_since_publication
+from hermes.publish import latest_publication, pending_since_publication
 
+BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+DEFAULT_INTERVALS = ("4h", "1d")
+DEFAULT_CRON = "0 3 * * *"
+"""03:00 UTC: Binance publishes the previous day's archives in the first hours of the day."""
 PROBE_CONNECTIONS = 16
 """Concurrent connections to the data site while finding which archives exist."""
 PROBE_TIMEOUT_SECONDS = 30.0
@@ -54,6 +60,23 @@ def lake_state(settings: Settings) -> LakeState:
         conn.close()
 
 
+def bundled_files() -> list[Path]:
+    """The bundled OHLCV CSV files ``hermes run`` ingests."""
+    return sorted(BUNDLED_DATA.glob("*.csv.gz"))
+
+
+def show_last_publication(settings: Settings, summary: RefreshSummary) -> None:
+    """Point a no-op summary at what readers see: the published snapshot and its reports."""
+    conn = connect(settings)
+    try:
+        publication = latest_publication(conn)
+    finally:
+        conn.close()
+    if publication is not None:
+        summary.published_snapshot = publication.snapshot_id
+        summary.reports = [r for r in publication.summary.get("reports", []) if Path(r).exists()]
+
+
 def changed_files(paths: Sequence[Path], landed: dict[str, str]) -> list[Path]:
     """Local files whose content is not what the manifest holds for them (new or changed).
 
@@ -63,7 +86,9 @@ def changed_files(paths: Sequence[Path], landed: dict[str, str]) -> list[Path]:
     for path in paths:
         try:
             name: ArchiveName | CsvName = (
-                ArchiveName.parse(path.name) if path.name.endswith(".zip") else CsvName.parse(path.name)
+                ArchiveName.parse(path.name)
+                if path.name.endswith(".zip")
+                else CsvName.parse(path.name)
             )
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except (InvalidName, OSError):

@@ -43,10 +43,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
-from flows.changes import dailies_of, lake_state, plan_backfill, plan_daily, probe_archives
+from flows.changes import (
+    DEFAULT_INTERVALS,
+    DEFAULT_SYMBOLS,
+    bundled_files,
+    dailies_of,
+    lake_state,
+    plan_backfill,
+    plan_daily,
+    probe_archives,
+    show_last_publication,
+)
 from flows.credentials import with_secrets, without_secrets
 from flows.summary import LAYERS, RefreshFailed, RefreshSummary
-from hermes.config import PROJECT_ROOT, Settings
+from hermes.config import Settings
 from hermes.dbt_runner import NodeResult
 from hermes.ingest import (
     ArchiveName,
@@ -59,14 +69,9 @@ from hermes.ingest import (
 )
 from hermes.lake import connect
 from hermes.notify import notify
-from hermes.publish import finish_publications, latest_publication, publish
+from hermes.publish import finish_publications, publish
 
-DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
-DEFAULT_INTERVALS = ("4h", "1d")
 BACKTEST_INTERVALS = ("4h",)
-DEFAULT_CRON = "0 3 * * *"
-"""03:00 UTC: Binance publishes the previous day's archives in the first hours of the day."""
-BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 
 
 class DownloadFailed(RuntimeError):
@@ -102,7 +107,9 @@ def ingest_local(paths: list[str], settings: Settings) -> list[FileResult]:
     def progress(result: FileResult) -> None:
         logger.info("ingest %s: %s", result.source, result.outcome.value)
 
-    return ingest_paths([Path(p) for p in paths], with_secrets(settings), on_result=progress).results
+    return ingest_paths(
+        [Path(p) for p in paths], with_secrets(settings), on_result=progress
+    ).results
 
 
 @task(name="count-rows", cache_policy=NO_CACHE)
@@ -284,7 +291,7 @@ def refresh_lake(
     summary.partitions = [f"{s}/{i}" for s, i in pending]
     if not pending and not rebuild:
         summary.status = "no-op"
-        reports_of_last_publication(with_secrets(settings), summary)
+        show_last_publication(with_secrets(settings), summary)
         send_notification(summary)
         return summary
 
@@ -343,18 +350,6 @@ def _rows_by_layer(before: dict[str, int], after: dict[str, int]) -> dict[str, i
         layer = table.split("_", 1)[0]
         out[layer] += after.get(table, 0) - before.get(table, 0)
     return out
-
-
-def reports_of_last_publication(settings: Settings, summary: RefreshSummary) -> None:
-    """Point a no-op summary at what readers see: the published snapshot and its reports."""
-    conn = connect(settings)
-    try:
-        publication = latest_publication(conn)
-    finally:
-        conn.close()
-    if publication is not None:
-        summary.published_snapshot = publication.snapshot_id
-        summary.reports = [r for r in publication.summary.get("reports", []) if Path(r).exists()]
 
 
 def _fetch(
@@ -503,11 +498,6 @@ def bundled_refresh(
     return refresh_lake(
         settings, summary, backtest_intervals=backtest_intervals, dbt_vars=dbt_vars, rebuild=rebuild
     )
-
-
-def bundled_files() -> list[Path]:
-    """The bundled OHLCV CSV files ``hermes run`` ingests."""
-    return sorted(BUNDLED_DATA.glob("*.csv.gz"))
 
 
 def time_daily_refresh(

@@ -315,9 +315,7 @@ def _run_check(
                 severity=failure.severity,
                 unexpected_count=rule_stats.unexpected_count,
                 element_count=rule_stats.element_count,
-                examples=tuple(
-                    _example(row, KEY) for row in rule_stats.examples[:MAX_EXAMPLES]
-                ),
+                examples=tuple(_example(row, KEY) for row in rule_stats.examples[:MAX_EXAMPLES]),
             )
         outcome.append(failure)
     return int(data["rows"].sum()), list(check.skipped) + outcome

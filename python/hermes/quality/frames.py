@@ -108,7 +108,8 @@ def scope_tables(
         # the name is one of CHECKED_TABLES, not user input
         conn.execute(
             f"create or replace temp view {table} as "  # noqa: S608
-            f"select t.* from lake.main.{table} as t semi join {SCOPE_VIEW} using (symbol, interval)"
+            f"select t.* from lake.main.{table} as t "
+            f"semi join {SCOPE_VIEW} using (symbol, interval)"
         )
 
 
