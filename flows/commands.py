@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 
+INTERRUPTED = 130
+"""Exit code of a run stopped by SIGTERM or Ctrl-C."""
+
+
 class _Interrupted(KeyboardInterrupt):
     """SIGTERM, delivered as Ctrl-C would be."""
 
@@ -63,9 +67,11 @@ def _quiet_no_op(summary: RefreshSummary, settings: Settings) -> RefreshSummary:
     return summary
 
 
-def _run_flow(console: Console, call: Callable[[], RefreshSummary]) -> RefreshSummary | None:
-    """Run a flow (Prefect's API ready first); prints a failure and returns None on one."""
+def _run_flow(console: Console, call: Callable[[], RefreshSummary]) -> RefreshSummary | int:
+    """Run a flow (Prefect's API ready first); the summary, or the exit code of a failure."""
     ensure_api()
+    from prefect.exceptions import TerminationSignal
+
     try:
         with sigterm_as_interrupt():
             return call()
@@ -77,7 +83,17 @@ def _run_flow(console: Console, call: Callable[[], RefreshSummary]) -> RefreshSu
             highlight=False,
             soft_wrap=True,
         )
-        return None
+        return 1
+    except (KeyboardInterrupt, TerminationSignal):
+        console.print(
+            "interrupted: the flow run is marked crashed; readers still see the last "
+            "published snapshot, and the next run completes the work",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return INTERRUPTED
 
 
 def _print(console: Console, summary: RefreshSummary) -> None:
@@ -100,9 +116,10 @@ def run_bundled(console: Console, rebuild: bool = False) -> int:
 
             return bundled_refresh(rebuild=rebuild)
 
-        summary = _run_flow(console, call)
-        if summary is None:
-            return 1
+        outcome = _run_flow(console, call)
+        if isinstance(outcome, int):
+            return outcome
+        summary = outcome
     _print(console, summary)
     if summary.reports:
         console.print(f"Reports ({len(summary.reports)}):", style="bold")
@@ -152,8 +169,8 @@ def run_refresh(
         )
 
     result = _run_flow(console, call)
-    if result is None:
-        return 1
+    if isinstance(result, int):
+        return result
     _print(console, result)
     return 0
 
@@ -181,8 +198,8 @@ def run_backfill(
         )
 
     result = _run_flow(console, call)
-    if result is None:
-        return 1
+    if isinstance(result, int):
+        return result
     _print(console, result)
     return 0
 
@@ -233,11 +250,13 @@ def _serve(deployments: Sequence[Any]) -> None:
 
     class QuietRunner(Runner):
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-            # Prefect's own handler calls the runner's stop from inside its event loop,
-            # which only creates a coroutine ("never awaited") and exits mid-request
+            # Prefect's own handler calls the runner's synchronous stop from inside its
+            # event loop, which only creates a coroutine ("never awaited") and exits in the
+            # middle of API calls; here the stop is scheduled on the loop and awaited there
             self._logger.info("SIGTERM received, stopping")
-            signal.raise_signal(signal.SIGINT)
+            stopping.append(asyncio.get_running_loop().create_task(self.astop()))
 
+    stopping: list[asyncio.Task[None]] = []
     runner = QuietRunner(pause_on_shutdown=True)
     for deployment in deployments:
         runner.add_deployment(_deployment(deployment))
