@@ -498,18 +498,3 @@ def bundled_refresh(
     return refresh_lake(
         settings, summary, backtest_intervals=backtest_intervals, dbt_vars=dbt_vars, rebuild=rebuild
     )
-
-
-def time_daily_refresh(
-    day: date, base_url: str, symbols: Sequence[str], intervals: Sequence[str], **options: Any
-) -> tuple[float, RefreshSummary]:
-    """Run :func:`daily_refresh` once; returns (wall seconds, summary with per-step seconds).
-
-    For the benchmark: the lake is whatever ``HERMES_LAKE_ROOT`` points at. The first flow of
-    a process also connects to (or starts) Prefect's API; run one refresh before timing.
-    """
-    started = time.perf_counter()
-    summary = daily_refresh(
-        day=day, symbols=list(symbols), intervals=list(intervals), base_url=base_url, **options
-    )
-    return time.perf_counter() - started, summary

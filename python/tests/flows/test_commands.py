@@ -69,7 +69,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
         yield served
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT, timeout: float = 600):
+def run(
+    args: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
