@@ -275,7 +275,7 @@ def _deployment(deployment: Any) -> RunnerDeployment:
 
 
 def server(console: Console, action: str) -> int:
-    """``hermes server status|start|stop``: the long-lived local Prefect server."""
+    """``hermes server status|start|stop|url``: the long-lived local Prefect server."""
     home = prefect_home()
     if action == "start":
         info = start_server(home)
@@ -294,5 +294,8 @@ def server(console: Console, action: str) -> int:
     if running is None:
         console.print(f"no Prefect server running for {home}", markup=False)
         return 1
+    if action == "url":
+        print(running.url)
+        return 0
     console.print(f"Prefect server running: {running.url} (UI {running.ui}, pid {running.pid})")
     return 0

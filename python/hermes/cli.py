@@ -551,11 +551,16 @@ def serve(
 
 @app.command()
 def server(
-    action: Annotated[str, typer.Argument(help="status, start or stop.")] = "status",
+    action: Annotated[str, typer.Argument(help="status, start, stop or url.")] = "status",
 ) -> None:
-    """The local Prefect server runs use when PREFECT_API_URL is not set: status, start, stop."""
-    if action not in ("status", "start", "stop"):
-        err_console.print(f"[red]error:[/red] unknown action {action!r}: status, start or stop")
+    """The local Prefect server runs use when PREFECT_API_URL is not set.
+
+    status, start, stop, or url (the API address, for PREFECT_API_URL).
+    """
+    if action not in ("status", "start", "stop", "url"):
+        err_console.print(
+            f"[red]error:[/red] unknown action {action!r}: status, start, stop or url"
+        )
         raise typer.Exit(2)
     raise typer.Exit(_flows().server(console, action))
 

@@ -295,3 +295,17 @@ def test_backfill_of_unpublished_months_downloads_nothing(
     assert len(summary.not_available) == 4 * 365
     assert control.requests[gets:] == []
     assert len(control.heads) - heads == 4 * 12 + 4 * 365
+
+
+def test_server_command_reports_the_running_server(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "lake")  # PREFECT_HOME: the session's server (conftest.py)
+    url = run([*HERMES, "server", "url"], env, timeout=120)
+    assert (url.returncode, url.stdout.strip()) == (0, API_URL)
+    status = run([*HERMES, "server", "status"], env, timeout=120)
+    assert status.returncode == 0 and f"Prefect server running: {API_URL}" in status.stdout
+    elsewhere = run(
+        [*HERMES, "server", "status"], {**env, "PREFECT_HOME": str(tmp_path / "p")}, timeout=120
+    )
+    assert elsewhere.returncode == 1 and "no Prefect server running" in elsewhere.stdout
+    wrong = run([*HERMES, "server", "restart"], env, timeout=120)
+    assert wrong.returncode == 2 and "unknown action 'restart'" in wrong.stderr
