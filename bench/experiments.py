@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.backtest_data import default_parameters, signals_file
 from bench.measure import Runner, StageError, failed, not_available, spread, summarise
-from bench.pipeline import SIGNAL_CHUNK_ROWS, module_has
+from bench.pipeline import SIGNAL_CHUNK_ROWS
 from bench.plan import Plan
 from bench.synthetic import (
     SyntheticSpec,
@@ -37,8 +37,6 @@ def indicator_arrays(plan: Plan) -> Path:
 
 def compare_indicators(plan: Plan, runner: Runner) -> dict[str, Any]:
     """hermes.indicators vs TA-Lib: per-indicator speed ratios (TA-Lib time / Hermes time)."""
-    if not module_has("hermes.indicators", "__path__"):
-        return not_available("hermes.indicators not found")
     runs = runner.repeat(
         "bench.compare.indicators:run", plan.repeat, arrays_file=str(indicator_arrays(plan))
     )
@@ -66,10 +64,6 @@ def _guarded(function: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def backtest_single(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
-    if not module_has("hermes.signals.smart_momentum", "generate"):
-        return not_available("hermes.signals.smart_momentum not found (signals for the backtest)")
     runs = runner.repeat(
         "bench.stages.backtest:single", plan.repeat, signals_file=str(signals_file(plan.work))
     )
@@ -77,8 +71,6 @@ def backtest_single(plan: Plan, runner: Runner) -> dict[str, Any]:
 
 
 def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
     runs = runner.repeat(
         "bench.stages.backtest:grid",
         plan.repeat,
@@ -89,8 +81,6 @@ def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
 
 
 def compare_backtesting_py(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
     runs = runner.repeat(
         "bench.compare.backtesting_py:run", plan.repeat, signals_file=str(signals_file(plan.work))
     )
@@ -129,8 +119,6 @@ def compare_notebook(plan: Plan, runner: Runner, results: dict[str, Any]) -> dic
 
 def refresh_costs(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
     """Daily refresh time with 1, 4 and 8 years of history (``plan.refresh_years``)."""
-    if not module_has("hermes.ingest", "ingest_paths"):
-        return not_available("hermes.ingest.ingest_paths not found")
     new_day = datetime(2026, 1, 1, tzinfo=UTC)
     out: dict[str, Any] = {
         "status": "ok",
