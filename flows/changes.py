@@ -31,7 +31,7 @@ from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
 from hermes.lake import connect
-from hermes.publish import latest_publication, pending_since_publication
+from hermes.publish import Publication, latest_publication, pending_since_publication
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -45,17 +45,21 @@ PROBE_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class LakeState:
-    """What landed (source file -> SHA-256) and what is pending since the last publication."""
+    """What landed (source file -> SHA-256), what is pending since the last publication,
+    and that publication (None before the first one)."""
 
     landed: dict[str, str]
     pending: list[tuple[str, str]]
+    publication: Publication | None
 
 
 def lake_state(settings: Settings) -> LakeState:
-    """The manifest and the partitions landed since the last publication (one connection)."""
+    """The manifest, the latest publication and what landed since then (one connection)."""
     conn = connect(settings)
     try:
-        return LakeState(load_manifest(conn), pending_since_publication(conn))
+        return LakeState(
+            load_manifest(conn), pending_since_publication(conn), latest_publication(conn)
+        )
     finally:
         conn.close()
 
@@ -65,13 +69,8 @@ def bundled_files() -> list[Path]:
     return sorted(BUNDLED_DATA.glob("*.csv.gz"))
 
 
-def show_last_publication(settings: Settings, summary: RefreshSummary) -> None:
+def show_last_publication(publication: Publication | None, summary: RefreshSummary) -> None:
     """Point a no-op summary at what readers see: the published snapshot and its reports."""
-    conn = connect(settings)
-    try:
-        publication = latest_publication(conn)
-    finally:
-        conn.close()
     if publication is not None:
         summary.published_snapshot = publication.snapshot_id
         summary.reports = [r for r in publication.summary.get("reports", []) if Path(r).exists()]

@@ -33,6 +33,7 @@ from flows.summary import RefreshFailed, RefreshSummary
 from hermes.config import Settings
 from hermes.ingest import base_url_from_env
 from hermes.notify import notify
+from hermes.publish import Publication
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -60,9 +61,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _quiet_no_op(summary: RefreshSummary, settings: Settings) -> RefreshSummary:
+def _quiet_no_op(summary: RefreshSummary, publication: Publication | None) -> RefreshSummary:
     summary.status = "no-op"
-    show_last_publication(settings, summary)
+    show_last_publication(publication, summary)
     notify(summary.headline, summary.to_dict(), success=True)
     return summary
 
@@ -108,7 +109,9 @@ def run_bundled(console: Console, rebuild: bool = False) -> int:
     if not rebuild:
         state = lake_state(settings)
         if not changed_files(files, state.landed) and not state.pending:
-            summary = _quiet_no_op(RefreshSummary(flow_run="", unchanged=len(files)), settings)
+            summary = _quiet_no_op(
+                RefreshSummary(flow_run="", unchanged=len(files)), state.publication
+            )
     if summary is None:
 
         def call() -> RefreshSummary:
@@ -154,7 +157,7 @@ def run_refresh(
             flow_run="",
             not_available=[f"{a.source_file}: not published: {a.url(url)}" for a in wanted],
         )
-        _print(console, _quiet_no_op(summary, settings))
+        _print(console, _quiet_no_op(summary, state.publication))
         return 0
 
     def call() -> RefreshSummary:

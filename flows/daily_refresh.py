@@ -287,11 +287,12 @@ def refresh_lake(
     settings = without_secrets(settings)
     target_path = settings.lake_root / "target"
     with _step(summary, "plan"):
-        pending = lake_state(with_secrets(settings)).pending
+        state = lake_state(with_secrets(settings))
+    pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
     if not pending and not rebuild:
         summary.status = "no-op"
-        show_last_publication(with_secrets(settings), summary)
+        show_last_publication(state.publication, summary)
         send_notification(summary)
         return summary
 
