@@ -23,7 +23,9 @@ from rich.console import Console
 from flows.changes import (
     bundled_files,
     changed_files,
+    dailies_of,
     lake_state,
+    plan_backfill,
     plan_daily,
     probe_archives,
     show_last_publication,
@@ -187,17 +189,32 @@ def run_backfill(
     intervals: Sequence[str],
     base_url: str | None,
 ) -> int:
-    """``hermes backfill``: fetch ``start``..``end`` and refresh what changed."""
+    """``hermes backfill``: fetch ``start``..``end`` and refresh what changed.
+
+    When the site has none of the range's archives (monthly, nor the dailies standing in
+    for a missing month) and nothing is pending, it says so without a flow run.
+    """
+    settings = Settings.from_env()
+    url = (base_url or base_url_from_env()).rstrip("/")
+    monthly, daily = plan_backfill(symbols, intervals, start, end, datetime.now(UTC).date())
+    state = lake_state(settings)
+    found = probe_archives(monthly, url)
+    missing = [a for a in monthly if not found[a.source_file]]
+    daily = daily + [d for a in missing for d in dailies_of(a, start, end)]
+    found |= probe_archives(daily, url)
+    if not any(found.values()) and not state.pending:
+        summary = RefreshSummary(
+            flow_run="",
+            not_available=[f"{a.source_file}: not published: {a.url(url)}" for a in daily],
+        )
+        _print(console, _quiet_no_op(summary, state.publication))
+        return 0
 
     def call() -> RefreshSummary:
         from flows.daily_refresh import backfill
 
         return backfill(
-            start=start,
-            end=end,
-            symbols=list(symbols),
-            intervals=list(intervals),
-            base_url=base_url,
+            start=start, end=end, symbols=list(symbols), intervals=list(intervals), base_url=url
         )
 
     result = _run_flow(console, call)

@@ -309,3 +309,23 @@ def test_server_command_reports_the_running_server(tmp_path: Path) -> None:
     assert elsewhere.returncode == 1 and "no Prefect server running" in elsewhere.stdout
     wrong = run([*HERMES, "server", "restart"], env, timeout=120)
     assert wrong.returncode == 2 and "unknown action 'restart'" in wrong.stderr
+
+
+def test_backfill_command_of_unpublished_months_runs_no_flow(
+    site: tuple[str, Any], tmp_path: Path
+) -> None:
+    base_url, control = site
+    before, gets, heads = flow_run_count(), len(control.requests), len(control.heads)
+    result = run(
+        [*HERMES, "backfill", "--start", "2022-01-01", "--end", "2022-03-31",
+         "-s", "BTCUSDT", "-s", "ETHUSDT", "-i", "4h", "--base-url", base_url],
+        env_for(tmp_path / "lake"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "hermes refresh: nothing new (0 file(s) ingested, 0 quarantined, "
+        f"{2 * (31 + 28 + 31)} not yet available); published state unchanged"
+    )
+    assert flow_run_count() == before
+    assert control.requests[gets:] == []
+    assert len(control.heads) - heads == 2 * 3 + 2 * (31 + 28 + 31)
