@@ -30,7 +30,14 @@ from flows.changes import (
     probe_archives,
     show_last_publication,
 )
-from flows.server import ensure_api, prefect_home, running_server, start_server, stop_server
+from flows.server import (
+    ensure_api,
+    prefect_home,
+    running_server,
+    server_mode,
+    start_server,
+    stop_server,
+)
 from flows.summary import RefreshFailed, RefreshSummary
 from hermes.config import Settings
 from hermes.ingest import base_url_from_env
@@ -72,6 +79,18 @@ def _quiet_no_op(summary: RefreshSummary, publication: Publication | None) -> Re
 
 def _run_flow(console: Console, call: Callable[[], RefreshSummary]) -> RefreshSummary | int:
     """Run a flow (Prefect's API ready first); the summary, or the exit code of a failure."""
+    home = prefect_home()
+    if (
+        not os.environ.get("PREFECT_API_URL")
+        and server_mode() == "local"
+        and running_server(home) is None
+    ):
+        console.print(
+            f"starting the local Prefect server of {home} (once: later runs reuse it)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     ensure_api()
     from prefect.exceptions import TerminationSignal
 
