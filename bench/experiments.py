@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import machine
 from bench.backtest_data import default_parameters, signals_file
 from bench.measure import Runner, StageError, failed, not_available, spread, summarise
 from bench.pipeline import SIGNAL_CHUNK_ROWS
@@ -181,7 +182,7 @@ def daily_job(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
     home, lake, state = base / "prefect", base / "lake", base / "state"
     stage = "bench.stages.daily_job:run"
     full_repeat = 1 if plan.quick else 2
-    out: dict[str, Any] = {"status": "ok"}
+    out: dict[str, Any] = {"status": "ok", "load_average_at_start": machine.load_average()}
 
     def measured(name: str, call: Callable[[], list[dict[str, Any]]]) -> None:
         try:
@@ -287,6 +288,7 @@ def daily_job(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
             runner.once("bench.stages.daily_job:server_stop", prefect_home=str(home))
         except StageError:
             pass
+    out["load_average_at_end"] = machine.load_average()
     plain = _median(out["plain"])
     if plain:
         for name in ("full", "full_temporary", "no_op", "one_candle", "one_candle_temporary"):

@@ -459,6 +459,12 @@ def _daily_job_md(results: dict[str, Any]) -> list[str]:
         "starts once and reuses; *temporary*: Prefect's per-process temporary server "
         "(`HERMES_PREFECT_SERVER=temporary`). A no-op starts no server on either path.",
         "",
+        f"Load average (1, 5, 15 min) at the start of this section: "
+        f"{job.get('load_average_at_start', '?')}, at its end: "
+        f"{job.get('load_average_at_end', '?')}"
+        + (f" (commit {job['commit']})" if job.get("commit") else "")
+        + ".",
+        "",
         "| scenario | time (median, min–max) | vs plain | peak MB | steps (last run, s) |",
         "|---|---|---|---|---|",
     ]
