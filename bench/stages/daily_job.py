@@ -43,16 +43,27 @@ def _env(lake: Path, prefect_home: Path, mode: str) -> dict[str, str]:
     }
 
 
-def _hermes(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+MAXRSS = "BENCH_MAXRSS_KB"
+
+
+def _hermes(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
+    """Run ``hermes args``: (wall seconds, stdout, peak resident MB of that process).
+
+    GNU time reports the command's own peak memory (``getrusage`` of this process's
+    children would carry this process's high-water mark over the fork).
+    """
+    timer = [shutil.which("time") or "/usr/bin/time", "-f", f"{MAXRSS} %M"]
     started = time.perf_counter()
     proc = subprocess.run(
-        [*HERMES, *args], env=env, capture_output=True, text=True, timeout=1800, check=False
-    )
+        [*timer, *HERMES, *args], env=env, capture_output=True, text=True, timeout=1800,
+        check=False,
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         tail = " ".join((proc.stdout + proc.stderr).splitlines()[-4:])
         raise RuntimeError(f"hermes {' '.join(args)} exited {proc.returncode}: {tail}")
-    return seconds, proc.stdout
+    peak = [line for line in proc.stderr.splitlines() if line.startswith(MAXRSS)]
+    return seconds, proc.stdout, float(peak[-1].split()[1]) / 1024 if peak else 0.0
 
 
 def _steps(stdout: str) -> dict[str, float]:
@@ -108,13 +119,15 @@ def run(
     if scenario == "one_candle":
         csv = lake.parent / "new" / ONE_CANDLE_CSV
         _one_new_candle(lake, csv)
-        out["ingest_seconds"], _ = _hermes(["ingest", str(csv)], env)
-    seconds, stdout = _hermes(["run"], env)
+        out["ingest_seconds"], _, _ = _hermes(["ingest", str(csv)], env)
+    seconds, stdout, peak = _hermes(["run"], env)
     out["run_seconds"] = seconds
     out["seconds"] = seconds + out.get("ingest_seconds", 0.0)
     out["steps"] = _steps(stdout)
-    out["status_line"] = stdout.splitlines()[0] if stdout else ""
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out["status_line"] = next(
+        (line for line in stdout.splitlines() if "hermes refresh" in line), ""
+    )
+    out["peak_rss_mb"] = peak
     if save_to:
         snapshot_tree(lake, Path(save_to))
     return out
@@ -193,7 +206,7 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        seconds, stdout = _hermes(
+        seconds, stdout, peak = _hermes(
             [
                 "backfill", "--start", "2022-01-01", "--end", "2022-12-31",
                 "-s", "BTCUSDT", "-s", "ETHUSDT", "-i", "4h", "-i", "1d", "--base-url", url,
@@ -203,4 +216,8 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     finally:
         server.shutdown()
         server.server_close()
-    return {"seconds": seconds, "status_line": stdout.splitlines()[0] if stdout else ""}
+    return {
+        "seconds": seconds,
+        "status_line": stdout.splitlines()[0] if stdout else "",
+        "peak_rss_mb": peak,
+    }
