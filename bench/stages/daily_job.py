@@ -3,8 +3,8 @@
 Each measurement runs the ``hermes`` command in a child process and times its wall clock:
 Python start-up, imports, the Prefect API (the long-lived local server, or Prefect's
 temporary one), ingest, ``dbt build``, the quality checkpoint, publication, backtests and
-reports. The peak memory is that of the ``hermes`` process (the server is a process of
-its own, measured once by :func:`server_start`). Scenarios:
+reports. ``hermes_peak_rss_mb`` is the peak memory of the ``hermes`` process itself (the
+server is a process of its own, measured once by :func:`server_start`). Scenarios:
 
 * ``full``: a new lake, everything built from the bundled CSV files;
 * ``no_op``: the same command again, nothing new;
@@ -127,7 +127,7 @@ def run(
     out["status_line"] = next(
         (line for line in stdout.splitlines() if "hermes refresh" in line), ""
     )
-    out["peak_rss_mb"] = peak
+    out["hermes_peak_rss_mb"] = peak
     if save_to:
         snapshot_tree(lake, Path(save_to))
     return out
@@ -219,5 +219,5 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "status_line": stdout.splitlines()[0] if stdout else "",
-        "peak_rss_mb": peak,
+        "hermes_peak_rss_mb": peak,
     }

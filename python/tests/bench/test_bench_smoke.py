@@ -213,13 +213,14 @@ def test_daily_job_rows_and_goals() -> None:
     job = {
         "status": "ok",
         "plain": figure([4.0, 4.2], trades={"BTCUSDT": 29}),
-        "no_op": figure([1.0, 1.2], ratio_to_plain=0.25),
+        "no_op": figure([1.0, 1.2], ratio_to_plain=0.25, hermes_peak_rss_mb=240.0),
         "one_candle": figure([30.0], ratio_to_plain=7.5, steps={"dbt build": 12.5}),
         "quality_full": figure([3.0], quality_rss_mb=120.0, rows=42_872, expectations=100),
         "backfill_missing": figure([4.0]),
     }
     lines = report._daily_job_md({"daily_job": job})
-    assert "| nothing new | 1.10 s (1.00 s – 1.20 s) | 0.25x | 100 |  |" in lines
+    assert "| nothing new | 1.10 s (1.00 s – 1.20 s) | 0.25x | 240 |  |  |" in lines
+    assert "| plain recompute script | 4.10 s (4.00 s – 4.20 s) |  | 100 |  |  |" in lines
     assert any(
         line.startswith("| one new 4h candle") and "dbt build 12.5" in line for line in lines
     )
