@@ -69,14 +69,20 @@ window
 """Each silver candle with what its row-level rules read: the candles sharing its key, and
 the step from the previous candle of its series."""
 
-GOLD_FEATURES_ROWS = """
-select
-    *,
-    count(*) over (partition by symbol, interval, open_time) as key_rows,
-    row_number() over (partition by symbol, interval order by open_time) - 1 as bar_index
-from gold_features
-"""
-"""Each gold feature row, with ``bar_index``: bars of its series before it (0-based)."""
+
+def gold_features_rows(columns: Sequence[str]) -> str:
+    """Gold feature rows with ``columns`` only (those the rules read), plus ``key_rows``
+    and ``bar_index``: bars of its series before it (0-based)."""
+    selected = ", ".join(
+        _ident(c) for c in dict.fromkeys(["symbol", "interval", "open_time", *columns])
+    )
+    # column names come from the lake's catalog, quoted as identifiers
+    return (
+        f"select {selected}, "  # noqa: S608
+        "count(*) over (partition by symbol, interval, open_time) as key_rows, "
+        "row_number() over (partition by symbol, interval order by open_time) - 1 as bar_index "
+        "from gold_features"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,17 @@ class RuleStats:
     element_count: int
     unexpected_count: int
     examples: list[dict[str, Any]]
+
+
+QUALITY_MEMORY_LIMIT = "256MB"
+"""DuckDB's memory limit during the checkpoint; larger window stages spill to disk."""
+
+
+def limit_memory(conn: duckdb.DuckDBPyConnection, spill_dir: str) -> None:
+    """Cap the checkpoint's DuckDB memory (windows over long series spill to ``spill_dir``)."""
+    conn.execute(f"set temp_directory = '{spill_dir.replace(chr(39), chr(39) * 2)}'")
+    conn.execute(f"set memory_limit = '{QUALITY_MEMORY_LIMIT}'")
+    conn.execute("set preserve_insertion_order = false")
 
 
 def scope_tables(

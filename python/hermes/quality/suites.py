@@ -99,7 +99,12 @@ def key_rules(intervals: Iterable[str]) -> list[Rule]:
     return [
         Rule("one_row_per_key", "one row per (symbol, interval, open_time)", "key_rows = 1"),
         *(
-            Rule(f"{column}_not_null", f"{column} is not null", f"{_q(column)} is not null")
+            Rule(
+                f"{column}_not_null",
+                f"{column} is not null",
+                f"{_q(column)} is not null",
+                (column,),
+            )
             for column in [*KEY, *PRICES, "volume"]
         ),
         Rule(
