@@ -127,6 +127,13 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         "MB",
     )
     scale = results.get("quality_scale", {}).get("sizes", {})
+    for size, figure in scale.items():
+        add(
+            f"quality step peak memory ({size} lake, above imports)",
+            _median_of(figure.get("quality_rss_mb")),
+            300,
+            "MB",
+        )
     if "10M" in scale:
         add("full quality pass at 10M rows", _get(scale["10M"], "seconds", "median"), 20, "s")
     add(
@@ -528,6 +535,9 @@ def _daily_job_md(results: dict[str, Any]) -> list[str]:
             f"| {_spread(figure['seconds'], _fmt_seconds)} "
             f"| {float(_median_of(figure.get('quality_rss_mb')) or 0):.0f} MB |"
         )
+    note = results.get("quality_scale", {}).get("note")
+    if note:
+        lines += ["", f"Larger lakes: {note}."]
     lines.append("")
     return lines
 
