@@ -62,5 +62,7 @@ minio-up:
 minio-down:
 	docker compose down
 
+# the lake's local Prefect server (hermes server) keeps its database in lake/_prefect
 clean:
+	-@test -x $(BIN)/hermes && $(BIN)/hermes server stop
 	rm -rf lake target logs

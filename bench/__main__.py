@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 plan, size, runner, say, progress, previous=previous, deadline=deadline
             )
             previous = results["sizes"][size]
+        if plan.wants("quality"):
+            results["quality_scale"] = experiments.quality_at_scale(plan, runner, results, say)
         if plan.profile:
             results["profile"] = experiments.profile(plan, runner, results, say)
     results["total_seconds"] = round(time.perf_counter() - started, 1)

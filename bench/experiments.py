@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from bench import machine
 from bench.backtest_data import default_parameters, signals_file
 from bench.measure import Runner, StageError, failed, not_available, spread, summarise
-from bench.pipeline import SIGNAL_CHUNK_ROWS, module_has
+from bench.pipeline import SIGNAL_CHUNK_ROWS
 from bench.plan import Plan
 from bench.synthetic import (
     SyntheticSpec,
@@ -37,8 +38,6 @@ def indicator_arrays(plan: Plan) -> Path:
 
 def compare_indicators(plan: Plan, runner: Runner) -> dict[str, Any]:
     """hermes.indicators vs TA-Lib: per-indicator speed ratios (TA-Lib time / Hermes time)."""
-    if not module_has("hermes.indicators", "__path__"):
-        return not_available("hermes.indicators not found")
     runs = runner.repeat(
         "bench.compare.indicators:run", plan.repeat, arrays_file=str(indicator_arrays(plan))
     )
@@ -66,10 +65,6 @@ def _guarded(function: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def backtest_single(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
-    if not module_has("hermes.signals.smart_momentum", "generate"):
-        return not_available("hermes.signals.smart_momentum not found (signals for the backtest)")
     runs = runner.repeat(
         "bench.stages.backtest:single", plan.repeat, signals_file=str(signals_file(plan.work))
     )
@@ -77,8 +72,6 @@ def backtest_single(plan: Plan, runner: Runner) -> dict[str, Any]:
 
 
 def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
     runs = runner.repeat(
         "bench.stages.backtest:grid",
         plan.repeat,
@@ -109,8 +102,6 @@ def sql_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
 
 
 def compare_backtesting_py(plan: Plan, runner: Runner) -> dict[str, Any]:
-    if not module_has("hermes.backtest.engine", "simulate"):
-        return not_available("hermes.backtest.engine.simulate not found")
     runs = runner.repeat(
         "bench.compare.backtesting_py:run", plan.repeat, signals_file=str(signals_file(plan.work))
     )
@@ -149,8 +140,6 @@ def compare_notebook(plan: Plan, runner: Runner, results: dict[str, Any]) -> dic
 
 def refresh_costs(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
     """Daily refresh time with 1, 4 and 8 years of history (``plan.refresh_years``)."""
-    if not module_has("hermes.ingest", "ingest_paths"):
-        return not_available("hermes.ingest.ingest_paths not found")
     new_day = datetime(2026, 1, 1, tzinfo=UTC)
     out: dict[str, Any] = {
         "status": "ok",
@@ -196,6 +185,161 @@ def refresh_costs(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
         except StageError as exc:
             figure = failed(exc)
         out["histories"][f"{years}y"] = figure
+    return out
+
+
+def _median(figure: dict[str, Any]) -> float | None:
+    if figure.get("status") != "ok":
+        return None
+    return float(figure["seconds"]["median"])
+
+
+def daily_job(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
+    """``hermes run`` end to end (full, no-op, one new candle; both Prefect server paths),
+    the quality step, a backfill of unpublished months, and the plain recompute script,
+    all in this run: the ratios compare figures measured side by side."""
+    base = plan.work / "daily_job"
+    home, lake, state = base / "prefect", base / "lake", base / "state"
+    stage = "bench.stages.daily_job:run"
+    full_repeat = 1 if plan.quick else 2
+    out: dict[str, Any] = {"status": "ok", "load_average_at_start": machine.load_average()}
+
+    def measured(name: str, call: Callable[[], list[dict[str, Any]]]) -> None:
+        try:
+            out[name] = summarise(call())
+        except StageError as exc:
+            out[name] = failed(exc)
+
+    say("daily job: the plain recompute script (polars + TA-Lib + numba + vectorbt)")
+    measured(
+        "plain",
+        lambda: runner.repeat(
+            "bench.compare.plain_recompute:run", plan.repeat, out_dir=str(base / "plain")
+        ),
+    )
+    say("daily job: starting the long-lived local Prefect server")
+    measured(
+        "server_start",
+        lambda: [runner.once("bench.stages.daily_job:server_start", prefect_home=str(home))],
+    )
+    try:
+        say("daily job: hermes run on a new lake (long-lived server)")
+        measured(
+            "full",
+            lambda: [
+                runner.once(
+                    stage,
+                    work=str(lake),
+                    prefect_home=str(home),
+                    mode="local",
+                    scenario="full",
+                    save_to=str(state),
+                )  # fmt: skip
+                for _ in range(full_repeat)
+            ],
+        )
+        say("daily job: hermes run on a new lake (Prefect's temporary server)")
+        measured(
+            "full_temporary",
+            lambda: [
+                runner.once(
+                    stage,
+                    work=str(base / "lake-temporary"),
+                    prefect_home=str(base / "p-tmp"),
+                    mode="temporary",
+                    scenario="full",
+                )  # fmt: skip
+            ],
+        )
+        if out["full"].get("status") != "ok":
+            return out
+        say("daily job: hermes run with nothing new")
+        measured(
+            "no_op",
+            lambda: runner.repeat(
+                stage,
+                plan.repeat,
+                work=str(lake),
+                prefect_home=str(home),
+                mode="local",
+                scenario="no_op",
+                restore_from=str(state),
+            ),  # fmt: skip
+        )
+        for mode, name in (("local", "one_candle"), ("temporary", "one_candle_temporary")):
+            say(f"daily job: one new 4h candle, then hermes run ({mode} server)")
+            measured(
+                name,
+                lambda mode=mode: runner.repeat(  # type: ignore[misc]
+                    stage,
+                    plan.repeat,
+                    work=str(lake),
+                    prefect_home=str(home),
+                    mode=mode,
+                    scenario="one_candle",
+                    restore_from=str(state),
+                ),  # fmt: skip
+            )
+        say("daily job: the quality checkpoint, every partition and one partition")
+        for name, partitions in (("quality_full", None), ("quality_one", [["BTCUSDT", "4h"]])):
+            measured(
+                name,
+                lambda partitions=partitions: runner.repeat(  # type: ignore[misc]
+                    "bench.stages.daily_job:quality",
+                    plan.repeat,
+                    work=str(base / "q-lake"),
+                    restore_from=str(state),
+                    partitions=partitions,
+                ),  # fmt: skip
+            )
+        say("daily job: backfill of a year of unpublished archives (2 symbols x 2 intervals)")
+        measured(
+            "backfill_missing",
+            lambda: [
+                runner.once(
+                    "bench.stages.daily_job:backfill_missing",
+                    work=str(base / "lake-backfill"),
+                    prefect_home=str(home),
+                )  # fmt: skip
+            ],
+        )
+    finally:
+        try:
+            runner.once("bench.stages.daily_job:server_stop", prefect_home=str(home))
+        except StageError:
+            pass
+    out["load_average_at_end"] = machine.load_average()
+    plain = _median(out["plain"])
+    if plain:
+        for name in ("full", "full_temporary", "no_op", "one_candle", "one_candle_temporary"):
+            seconds = _median(out.get(name, {}))
+            if seconds is not None:
+                out[name]["ratio_to_plain"] = seconds / plain
+    return out
+
+
+def quality_at_scale(
+    plan: Plan, runner: Runner, results: dict[str, Any], say: Say
+) -> dict[str, Any]:
+    """A full quality pass on each measured size's built lake (silver and gold features)."""
+    out: dict[str, Any] = {"status": "ok", "sizes": {}}
+    for size, sized in results.get("sizes", {}).items():
+        restore = sized.get("states", {}).get("features")
+        if restore is None:
+            continue
+        say(f"quality: full checkpoint on the {size} lake")
+        try:
+            out["sizes"][size] = summarise(
+                runner.repeat(
+                    "bench.stages.daily_job:quality",
+                    1,
+                    work=sized["lake"],
+                    restore_from=restore,
+                    partitions=None,
+                )  # fmt: skip
+            )
+        except StageError as exc:
+            out["sizes"][size] = failed(exc)
     return out
 
 
@@ -253,6 +397,8 @@ def run_all(
         )
     if plan.wants("refresh"):
         out["refresh"] = refresh_costs(plan, runner, say)
+    if plan.wants("daily_job"):
+        out["daily_job"] = _guarded(lambda: daily_job(plan, runner, say))
     if plan.profile and profile:
         out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out

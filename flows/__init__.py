@@ -1,8 +1,13 @@
 """Prefect flows of Hermes: the daily refresh, the backfill and the bundled-data run.
 
+* :mod:`flows.changes` decides what a run must do (no Prefect import);
+* :mod:`flows.server` finds or starts the Prefect API runs use;
+* :mod:`flows.commands` is what the ``hermes`` commands run;
+* :mod:`flows.daily_refresh` and :mod:`flows.backtests` are the flows themselves.
+
 Importing this package sets quiet defaults for Prefect before Prefect itself is imported:
-with no Prefect server configured (``PREFECT_API_URL`` unset), flows run against Prefect's
-temporary local API, whose state (``PREFECT_HOME``) then lives inside the lake
+with no Prefect server configured (``PREFECT_API_URL`` unset), Prefect's state
+(``PREFECT_HOME``: the local server's database, its log and address) lives inside the lake
 (``<lake>/_prefect``) rather than in the user's home folder. Values already set in the
 environment always win.
 """

@@ -19,6 +19,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.credentials import with_secrets, without_secrets
 from flows.scale_out import dask_task_runner
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
@@ -55,6 +56,7 @@ def backtest_flow(
     strategy_ids: list[str],
 ) -> list[str]:
     """Backtest every strategy on every partition as of ``snapshot``; returns the run ids."""
+    settings = with_secrets(settings)  # the flow's parameters carry no credentials
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
     work: list[tuple[Strategy, MarketSlice, str]] = []
@@ -113,7 +115,7 @@ def backtest_partitions(
             strategy_ids = active_strategies(reader)
     runner: Any = dask_task_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
     return backtest_flow.with_options(task_runner=runner)(
-        settings,
+        without_secrets(settings),
         [(symbol, interval) for symbol, interval in partitions],
         snapshot,
         list(strategy_ids),

@@ -2,69 +2,76 @@
 
 Three flows share one pipeline (:func:`refresh_lake`):
 
-* :func:`daily_refresh`: the scheduled job. Downloads the daily archives of the last
-  ``lookback_days`` days not landed yet, and last month's monthly archive once Binance
-  publishes it (from then on that month's dailies are no longer fetched; silver keeps the
-  latest ingest of each candle, so the monthly file's rows win);
+* :func:`daily_refresh`: the scheduled job (``prefect.yaml``). Downloads the daily archives
+  of the last ``lookback_days`` days not landed yet, and last month's monthly archive once
+  Binance publishes it (from then on that month's dailies are no longer fetched; silver
+  keeps the latest ingest of each candle, so the monthly file's rows win);
 * :func:`backfill`: a date range for given symbols/intervals (monthly archives for past
   months, falling back to dailies when a monthly is not published; dailies for this month);
 * :func:`bundled_refresh`: the bundled CSV files of ``data/binance-ohlcv`` (``hermes run``).
 
 The pipeline is write-audit-publish: ``dbt build`` (models and data tests) and the Great
-Expectations checkpoint must pass before :func:`hermes.publish.publish` records the lake
-snapshot readers see as ``published``. Any failure stops the run before publishing, names
-what failed and fails the flow. Backtests of the changed (symbol, interval) partitions fan
-out on Dask (:mod:`flows.backtests`), then reports are written and the results published.
+Expectations checkpoint on the changed partitions must pass before
+:func:`hermes.publish.publish` records the lake snapshot readers see as ``published``. Any
+failure stops the run before publishing, names what failed and fails the flow. Backtests of
+the changed (symbol, interval) partitions fan out on Dask (:mod:`flows.backtests`), then
+reports are written and the results published.
 
-A refresh with nothing new (same day twice) ingests nothing, builds nothing and publishes
-nothing: the partitions to rebuild are those landed since the last publication, so a run
-after a failed one rebuilds what the failed run landed.
+What to fetch and whether anything changed is decided by :mod:`flows.changes` (no dbt,
+Great Expectations or vectorbt import): archives the site answers 404 for are reported as
+not yet available without a download task, and a refresh with nothing new builds, audits
+and publishes nothing. The partitions to rebuild are those landed since the last
+publication, so a run after a failed one rebuilds what the failed run landed.
 
-Run it: ``python -m flows.daily_refresh`` (yesterday's data, no server needed),
-``python -m flows.daily_refresh backfill --start 2024-01-01 --end 2024-03-31``,
-``python -m flows.daily_refresh serve`` (the daily schedule, and the backfill on demand).
+Run them from the ``hermes`` command line (``hermes refresh``, ``hermes backfill``,
+``hermes run``, ``hermes serve``) or as the Prefect deployment of ``prefect.yaml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, serve, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.deployments.runner import RunnerDeployment
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
+from flows.changes import (
+    DEFAULT_INTERVALS,
+    DEFAULT_SYMBOLS,
+    bundled_files,
+    dailies_of,
+    lake_state,
+    plan_backfill,
+    plan_daily,
+    probe_archives,
+    show_last_publication,
+)
+from flows.credentials import with_secrets, without_secrets
 from flows.summary import LAYERS, RefreshFailed, RefreshSummary
-from hermes.config import PROJECT_ROOT, Settings
-from hermes.dbt_runner import NodeResult, run_dbt
+from hermes.config import Settings
+from hermes.dbt_runner import NodeResult
 from hermes.ingest import (
     ArchiveName,
     FileResult,
     Outcome,
     RetryPolicy,
-    archives_between,
+    base_url_from_env,
     download_archive,
     ingest_paths,
 )
 from hermes.lake import connect
 from hermes.notify import notify
-from hermes.publish import latest_publication, pending_since_publication, publish
+from hermes.publish import finish_publications, publish
 
-DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
-DEFAULT_INTERVALS = ("4h", "1d")
 BACKTEST_INTERVALS = ("4h",)
-DEFAULT_CRON = "0 3 * * *"
-"""03:00 UTC: Binance publishes the previous day's archives in the first hours of the day."""
-BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 
 
 class DownloadFailed(RuntimeError):
@@ -72,13 +79,21 @@ class DownloadFailed(RuntimeError):
 
 
 # --------------------------------------------------------------------------- tasks
+# Every task and flow receives settings without credentials (Prefect records parameters);
+# each resolves the S3 keys from the environment where it opens the lake.
 
 
 @task(name="download-archive", cache_policy=NO_CACHE)
 def download(archive: ArchiveName, settings: Settings, base_url: str | None) -> FileResult:
-    """Fetch, verify and land one archive. 404 and checksum problems are outcomes, not errors."""
+    """Fetch, verify and land one archive. 404 and checksum problems are outcomes, not errors.
+
+    Prefect's task retries are the only retry layer: the download itself tries once.
+    """
     result = download_archive(
-        archive, settings, base_url=base_url, retry=RetryPolicy(attempts=1, backoff_seconds=0)
+        archive,
+        with_secrets(settings),
+        base_url=base_url,
+        retry=RetryPolicy(attempts=1, backoff_seconds=0),
     )
     if result.outcome is Outcome.FAILED:
         raise DownloadFailed(result.reason or archive.source_file)
@@ -87,13 +102,20 @@ def download(archive: ArchiveName, settings: Settings, base_url: str | None) -> 
 
 @task(name="ingest-local-files", cache_policy=NO_CACHE)
 def ingest_local(paths: list[str], settings: Settings) -> list[FileResult]:
-    return ingest_paths([Path(p) for p in paths], settings).results
+    logger = get_run_logger()
+
+    def progress(result: FileResult) -> None:
+        logger.info("ingest %s: %s", result.source, result.outcome.value)
+
+    return ingest_paths(
+        [Path(p) for p in paths], with_secrets(settings), on_result=progress
+    ).results
 
 
 @task(name="count-rows", cache_policy=NO_CACHE)
 def count_rows(settings: Settings) -> dict[str, int]:
     """Rows per bronze/silver/gold table of the working state."""
-    conn = connect(settings)
+    conn = connect(with_secrets(settings))
     try:
         tables = [
             row[0]
@@ -113,15 +135,6 @@ def count_rows(settings: Settings) -> dict[str, int]:
         conn.close()
 
 
-@task(name="pending-partitions", cache_policy=NO_CACHE)
-def pending_partitions(settings: Settings) -> list[tuple[str, str]]:
-    conn = connect(settings)
-    try:
-        return pending_since_publication(conn)
-    finally:
-        conn.close()
-
-
 @dataclass(frozen=True)
 class BuildOutcome:
     success: bool
@@ -129,29 +142,35 @@ class BuildOutcome:
     error: str | None
 
 
+def _log_node(logger: Any, node: NodeResult) -> None:
+    ok = node.status in ("success", "pass")
+    logger.log(
+        20 if ok else 30,
+        "dbt %s %s: %s (%.1f s)%s",
+        node.resource_type,
+        node.name,
+        node.status,
+        node.execution_time,
+        f": {node.message}" if not ok and node.message else "",
+    )
+
+
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None) -> BuildOutcome:
-    """``dbt build`` (seeds, models, data tests); logs each node's result."""
+    """``dbt build`` (seeds, models, data tests); logs each node as soon as it finishes."""
+    from hermes.dbt_runner import run_dbt
+
     logger = get_run_logger()
-    # dbt's own console output is replaced by the per-node lines below (its log file keeps all)
+    logger.info("dbt build: parsing the project (partial parse kept in %s)", target_path)
+    # dbt's own console output is replaced by the per-node lines (its log file keeps all)
     result, nodes = run_dbt(
         ["build", "--quiet", "--no-use-colors"],
-        settings,
+        with_secrets(settings),
         target_path=target_path,
         vars=vars,
         raise_on_failure=False,
+        on_node=lambda node: _log_node(logger, node),
     )
-    for node in nodes:
-        level = 20 if node.status in ("success", "pass") else 30
-        logger.log(
-            level,
-            "dbt %s %s: %s (%.1f s)%s",
-            node.resource_type,
-            node.name,
-            node.status,
-            node.execution_time,
-            f": {node.message}" if node.status not in ("success", "pass") and node.message else "",
-        )
     error = None if result.exception is None else str(result.exception)
     outcome = BuildOutcome(bool(result.success), nodes, error)
     # dbt-duckdb drops its DuckDB instance without closing it; until it is collected it keeps
@@ -162,12 +181,18 @@ def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None
 
 
 @task(name="quality-checkpoint", cache_policy=NO_CACHE)
-def quality_checkpoint(settings: Settings) -> tuple[int, list[str]]:
-    """Run the Great Expectations checkpoint; returns (expectations passed, failures)."""
+def quality_checkpoint(
+    settings: Settings, partitions: list[tuple[str, str]] | None
+) -> tuple[int, list[str]]:
+    """The Great Expectations checkpoint on ``partitions`` (None: all); (passed, failures)."""
     from hermes.quality import run_checkpoint
 
     logger = get_run_logger()
-    result = run_checkpoint(settings)
+    result = run_checkpoint(
+        with_secrets(settings),
+        partitions=partitions,
+        on_suite=lambda line: logger.info("quality %s", line),
+    )
     for warning in result.warnings:
         logger.warning("gx warning: %s", warning.message)
     failures = [f"gx {failure.message}" for failure in result.errors]
@@ -176,9 +201,19 @@ def quality_checkpoint(settings: Settings) -> tuple[int, list[str]]:
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[str, Any]) -> int:
-    conn = connect(settings)
+    conn = connect(with_secrets(settings))
     try:
         return publish(conn, flow_run, stage, summary).snapshot_id
+    finally:
+        conn.close()
+
+
+@task(name="finish-publications", cache_policy=NO_CACHE)
+def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> None:
+    """Every publication row of this run gets the run's final summary (and status)."""
+    conn = connect(with_secrets(settings))
+    try:
+        finish_publications(conn, flow_run, summary)
     finally:
         conn.close()
 
@@ -187,6 +222,7 @@ def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[s
 def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
     from hermes.report import write_report
 
+    settings = with_secrets(settings)
     return [str(write_report(settings, run_id)) for run_id in run_ids]
 
 
@@ -248,13 +284,15 @@ def refresh_lake(
     Raises :class:`RefreshFailed` (after notifying) when a model, data test or expectation
     fails; nothing is published then.
     """
+    settings = without_secrets(settings)
     target_path = settings.lake_root / "target"
     with _step(summary, "plan"):
-        pending = pending_partitions(settings)
+        state = lake_state(with_secrets(settings))
+    pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
     if not pending and not rebuild:
         summary.status = "no-op"
-        _reports_of_last_publication(settings, summary)
+        show_last_publication(state.publication, summary)
         send_notification(summary)
         return summary
 
@@ -277,24 +315,23 @@ def refresh_lake(
         raise _fail(summary, build.error)
 
     with _step(summary, "quality"):
-        gx_passed, gx_failed = quality_checkpoint(settings)
+        # a rebuild with nothing landed checks every partition
+        gx_passed, gx_failed = quality_checkpoint(settings, list(pending) or None)
     summary.tests_passed += gx_passed
     summary.tests_failed += gx_failed
     summary.rows_added = _rows_by_layer(before, count_rows(settings))
     if gx_failed:
         raise _fail(summary)
 
+    targets = [(s, i) for s, i in pending if i in backtest_intervals]
+    summary.status = "published"
     with _step(summary, "publish"):
         summary.published_snapshot = publish_state(
             settings, summary.flow_run, "data", summary.to_dict()
         )
-
-    from flows.backtests import backtest_partitions
-
-    targets = [(s, i) for s, i in pending if i in backtest_intervals]
-    if rebuild and not pending:
-        targets = []
     if targets:
+        from flows.backtests import backtest_partitions
+
         with _step(summary, "backtests"):
             summary.runs = backtest_partitions(settings, targets, summary.published_snapshot)
         with _step(summary, "reports"):
@@ -303,7 +340,7 @@ def refresh_lake(
             summary.published_snapshot = publish_state(
                 settings, summary.flow_run, "results", summary.to_dict()
             )
-    summary.status = "published"
+    finish_state(settings, summary.flow_run, summary.to_dict())
     send_notification(summary)
     return summary
 
@@ -316,17 +353,6 @@ def _rows_by_layer(before: dict[str, int], after: dict[str, int]) -> dict[str, i
     return out
 
 
-def _reports_of_last_publication(settings: Settings, summary: RefreshSummary) -> None:
-    conn = connect(settings)
-    try:
-        publication = latest_publication(conn)
-    finally:
-        conn.close()
-    if publication is not None:
-        summary.published_snapshot = publication.snapshot_id
-        summary.reports = [r for r in publication.summary.get("reports", []) if Path(r).exists()]
-
-
 def _fetch(
     archives: Sequence[ArchiveName],
     settings: Settings,
@@ -336,8 +362,12 @@ def _fetch(
 ) -> list[FileResult]:
     """Download archives one by one (the lake takes one writer), each retried with backoff.
 
-    An archive still unreachable after the retries is reported as not yet available.
+    Which archives exist is asked first, concurrently (:func:`flows.changes.probe_archives`):
+    one the site answers 404 for is not yet available, with no download task. An archive
+    still unreachable after the retries is reported as not yet available too.
     """
+    url = (base_url or base_url_from_env()).rstrip("/")
+    exists = probe_archives(archives, url)
     fetch = (
         download.with_options(
             retries=retries,
@@ -349,7 +379,16 @@ def _fetch(
     )
     results = []
     for archive in archives:
-        state = fetch(archive, settings, base_url, return_state=True)
+        if not exists[archive.source_file]:
+            results.append(
+                FileResult(
+                    archive.source_file,
+                    Outcome.NOT_AVAILABLE,
+                    reason=f"not published: {archive.url(url)}",
+                )
+            )
+            continue
+        state = fetch(archive, settings, url, return_state=True)
         if state.is_completed():
             results.append(state.result())
         else:
@@ -367,70 +406,6 @@ def _fetch(
                 )
             )
     return results
-
-
-def plan_daily(
-    settings: Settings,
-    symbols: Sequence[str],
-    intervals: Sequence[str],
-    day: date,
-    lookback_days: int,
-) -> list[ArchiveName]:
-    """Archives a daily refresh for ``day`` still needs: not landed yet, newest month first.
-
-    Last month's monthly archive, then the daily archives of the ``lookback_days`` days up
-    to ``day``, except days of a month whose monthly archive has landed.
-    """
-    if lookback_days < 1:
-        raise ValueError(f"lookback_days must be >= 1, got {lookback_days}")
-    conn = connect(settings)
-    try:
-        from hermes.ingest.manifest import load_manifest
-
-        landed = set(load_manifest(conn))
-    finally:
-        conn.close()
-    last_month = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
-    monthly = archives_between(list(symbols), list(intervals), last_month, last_month, "monthly")
-    daily = archives_between(
-        list(symbols), list(intervals), day - timedelta(days=lookback_days - 1), day, "daily"
-    )
-    covered = {(a.symbol, a.interval, a.start) for a in monthly if a.source_file in landed}
-    wanted = [a for a in monthly if a.source_file not in landed] + [
-        a
-        for a in daily
-        if a.source_file not in landed
-        and (a.symbol, a.interval, a.start.replace(day=1)) not in covered
-    ]
-    return wanted
-
-
-def plan_backfill(
-    symbols: Sequence[str], intervals: Sequence[str], start: date, end: date, today: date
-) -> tuple[list[ArchiveName], list[ArchiveName]]:
-    """(monthly archives of past months, daily archives of this month) covering the range."""
-    if end < start:
-        raise ValueError(f"end date {end} is before start date {start}")
-    this_month = today.replace(day=1)
-    end = min(end, today - timedelta(days=1))
-    monthly = [
-        a
-        for a in archives_between(list(symbols), list(intervals), start, end, "monthly")
-        if a.start < this_month
-    ]
-    daily = (
-        archives_between(list(symbols), list(intervals), max(start, this_month), end, "daily")
-        if end >= this_month
-        else []
-    )
-    return monthly, daily
-
-
-def _dailies_of(archive: ArchiveName, start: date, end: date) -> list[ArchiveName]:
-    first, last = max(start, archive.start), min(end, archive.end - timedelta(days=1))
-    if last < first:
-        return []
-    return archives_between([archive.symbol], [archive.interval], first, last, "daily")
 
 
 # --------------------------------------------------------------------------- flows
@@ -456,9 +431,17 @@ def daily_refresh(
         "daily refresh up to %s for %s x %s", day, ",".join(symbols), ",".join(intervals)
     )
     with _step(summary, "download"):
-        archives = plan_daily(settings, symbols, intervals, day, lookback_days)
+        landed = lake_state(settings).landed
+        archives = plan_daily(landed, symbols, intervals, day, lookback_days)
         _record(
-            summary, _fetch(archives, settings, base_url, download_retries, retry_backoff_seconds)
+            summary,
+            _fetch(
+                archives,
+                without_secrets(settings),
+                base_url,
+                download_retries,
+                retry_backoff_seconds,
+            ),
         )
     return refresh_lake(settings, summary, backtest_intervals=backtest_intervals, dbt_vars=dbt_vars)
 
@@ -482,6 +465,7 @@ def backfill(
     archive not published yet is replaced by that month's daily archives.
     """
     settings = Settings.from_env()
+    public = without_secrets(settings)
     today = today or datetime.now(UTC).date()
     summary = RefreshSummary(flow_run=_flow_run_id())
     monthly, daily = plan_backfill(symbols, intervals, start, end, today)
@@ -489,13 +473,13 @@ def backfill(
         "backfill %s..%s: %d monthly and %d daily archive(s)", start, end, len(monthly), len(daily)
     )
     with _step(summary, "download"):
-        results = _fetch(monthly, settings, base_url, download_retries, retry_backoff_seconds)
+        results = _fetch(monthly, public, base_url, download_retries, retry_backoff_seconds)
         for archive, result in zip(monthly, results, strict=True):
             if result.outcome is Outcome.NOT_AVAILABLE:
-                daily += _dailies_of(archive, start, end)
+                daily += dailies_of(archive, start, end)
             else:
                 _record(summary, [result])
-        _record(summary, _fetch(daily, settings, base_url, download_retries, retry_backoff_seconds))
+        _record(summary, _fetch(daily, public, base_url, download_retries, retry_backoff_seconds))
     return refresh_lake(settings, summary, backtest_intervals=backtest_intervals, dbt_vars=dbt_vars)
 
 
@@ -509,102 +493,9 @@ def bundled_refresh(
     """The whole job on local files (default: the bundled CSVs), no network needed."""
     settings = Settings.from_env()
     summary = RefreshSummary(flow_run=_flow_run_id())
-    files = paths or [str(p) for p in sorted(BUNDLED_DATA.glob("*.csv.gz"))]
+    files = paths or [str(p) for p in bundled_files()]
     with _step(summary, "ingest"):
-        _record(summary, ingest_local(files, settings))
+        _record(summary, ingest_local(files, without_secrets(settings)))
     return refresh_lake(
         settings, summary, backtest_intervals=backtest_intervals, dbt_vars=dbt_vars, rebuild=rebuild
     )
-
-
-def time_daily_refresh(
-    day: date, base_url: str, symbols: Sequence[str], intervals: Sequence[str], **options: Any
-) -> tuple[float, RefreshSummary]:
-    """Run :func:`daily_refresh` once; returns (wall seconds, summary with per-step seconds).
-
-    For the benchmark: the lake is whatever ``HERMES_LAKE_ROOT`` points at. The first flow of
-    a process also starts Prefect's temporary API (~10 s); run one refresh before timing.
-    """
-    started = time.perf_counter()
-    summary = daily_refresh(
-        day=day, symbols=list(symbols), intervals=list(intervals), base_url=base_url, **options
-    )
-    return time.perf_counter() - started, summary
-
-
-# ---------------------------------------------------------------------------- main
-
-
-def run_bundled(rebuild: bool = False) -> int:
-    """``hermes run``: the whole job on the bundled data, then where to look; exit code."""
-    from rich.console import Console
-
-    console = Console(soft_wrap=True)
-    try:
-        summary = bundled_refresh(rebuild=rebuild)
-    except RefreshFailed as exc:
-        console.print("\n".join(exc.summary.lines()), style="red", markup=False, highlight=False)
-        return 1
-    console.print("\n".join(summary.lines()), markup=False, highlight=False)
-    if summary.reports:
-        console.print(f"Reports ({len(summary.reports)}):", style="bold")
-        for report in summary.reports:
-            console.print(f"  file://{report}", markup=False, highlight=False)
-    example = "select run_id, symbol, total_return, trades from published.gold_backtest_runs"
-    console.print(f"Lake: {Settings.from_env().lake_root}", markup=False, highlight=False)
-    console.print(f'Query it: hermes sql "{example}"', markup=False, highlight=False)
-    return 0
-
-
-def _dates(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.daily_refresh", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "serve", "backfill"))
-    parser.add_argument("--day", type=_dates, help="last day to fetch (default: yesterday UTC)")
-    parser.add_argument("--start", type=_dates, help="backfill: first day")
-    parser.add_argument("--end", type=_dates, help="backfill: last day")
-    parser.add_argument("--symbols", type=_names, default=list(DEFAULT_SYMBOLS))
-    parser.add_argument("--intervals", type=_names, default=list(DEFAULT_INTERVALS))
-    parser.add_argument("--cron", default=DEFAULT_CRON, help="serve: schedule (UTC)")
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        daily = daily_refresh.to_deployment(
-            name="hermes-daily",
-            cron=args.cron,
-            parameters={"symbols": args.symbols, "intervals": args.intervals},
-            tags=["hermes"],
-        )
-        on_demand = backfill.to_deployment(name="hermes-backfill", tags=["hermes"])
-        # called outside an event loop, to_deployment returns the deployment itself
-        assert isinstance(daily, RunnerDeployment) and isinstance(on_demand, RunnerDeployment)
-        serve(daily, on_demand)
-        return 0
-    run: Callable[[], RefreshSummary]
-    if args.command == "backfill":
-        if not (args.start and args.end):
-            parser.error("backfill needs --start and --end")
-        run = lambda: backfill(  # noqa: E731
-            start=args.start, end=args.end, symbols=args.symbols, intervals=args.intervals
-        )
-    else:
-        run = lambda: daily_refresh(  # noqa: E731
-            day=args.day, symbols=args.symbols, intervals=args.intervals
-        )
-    try:
-        summary = run()
-    except RefreshFailed as exc:
-        print("\n".join(exc.summary.lines()))
-        return 1
-    print("\n".join(summary.lines()))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,7 +10,10 @@ LAYERS = ("bronze", "silver", "gold")
 
 @dataclass
 class RefreshSummary:
-    """Everything a refresh reports; ``status`` is ``published``, ``no-op`` or ``failed``."""
+    """Everything a refresh reports; ``status`` is ``published``, ``no-op`` or ``failed``.
+
+    ``flow_run`` is empty when the run found nothing new before starting any flow.
+    """
 
     flow_run: str
     status: str = "running"
@@ -50,7 +53,9 @@ class RefreshSummary:
 
     def lines(self) -> list[str]:
         """A readable multi-line summary (log and terminal)."""
-        out = [self.headline, f"  flow run: {self.flow_run}"]
+        out = [self.headline]
+        if self.flow_run:
+            out.append(f"  flow run: {self.flow_run}")
         out += [f"  ingested: {f}" for f in self.ingested]
         if self.unchanged:
             out.append(f"  unchanged (already landed): {self.unchanged} file(s)")

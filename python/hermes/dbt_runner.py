@@ -1,17 +1,22 @@
-"""Run dbt in-process (dbtRunner) against the lake described by :class:`Settings`."""
+"""Run dbt in-process (dbtRunner) against the lake described by :class:`Settings`.
+
+dbt is imported when a command runs, not with this module (importing dbt takes seconds).
+``on_node`` receives each node's result as soon as dbt finishes it, so long builds show
+progress while they run.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from typing import TYPE_CHECKING, Any
 
 from hermes.config import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 
 class DbtError(RuntimeError):
@@ -39,12 +44,17 @@ def run_dbt(
     target_path: Path | None = None,
     vars: dict[str, Any] | None = None,
     raise_on_failure: bool = True,
+    on_node: Callable[[NodeResult], None] | None = None,
 ) -> tuple[dbtRunnerResult, list[NodeResult]]:
     """Invoke ``dbt <args>`` for the Hermes project; returns the result and per-node results.
 
     ``target_path`` keeps compiled artifacts out of the shared ``target/`` folder (tests and
-    concurrent runs each use their own).
+    concurrent runs each use their own). ``on_node`` is called with each node's result as
+    dbt finishes it (from dbt's worker threads).
     """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
     settings = settings or Settings.from_env()
     os.environ.update(settings.dbt_env())
     cli_args = [
@@ -64,7 +74,8 @@ def run_dbt(
     if args and args[0] in ("build", "run"):
         _ensure_result_tables(settings)
     try:
-        result = dbtRunner().invoke(cli_args)
+        callbacks = [] if on_node is None else [_node_callback(on_node)]
+        result = dbtRunner(callbacks=callbacks).invoke(cli_args)
     finally:
         # dbt-duckdb keeps its DuckDB instance, and so the attached catalog, open after the
         # run; release it so that other connections of this process can attach the lake.
@@ -109,3 +120,23 @@ def _node_results(result: dbtRunnerResult) -> list[NodeResult]:
             )
         )
     return out
+
+
+def _node_callback(on_node: Callable[[NodeResult], None]) -> Callable[[Any], None]:
+    """A dbt event callback passing each ``NodeFinished`` event on as a :class:`NodeResult`."""
+
+    def callback(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node, result = event.data.node_info, event.data.run_result
+        on_node(
+            NodeResult(
+                name=node.node_name,
+                resource_type=node.resource_type,
+                status=result.status,
+                message=result.message or "",
+                execution_time=float(result.execution_time or 0.0),
+            )
+        )
+
+    return callback

@@ -68,6 +68,24 @@ def publish(
     return Publication(snapshot, published_at, flow_run, stage, body)
 
 
+def finish_publications(
+    conn: duckdb.DuckDBPyConnection, flow_run: str, summary: dict[str, Any]
+) -> int:
+    """Give every publication row of ``flow_run`` the run's final summary; returns the rows.
+
+    A run publishes its data, then its backtest results: the rows written on the way carry
+    the summary as it stood then. Once the run has finished, each row says how it ended.
+    """
+    if not table_exists(conn, "hermes_publications"):
+        return 0
+    body = json.dumps(summary, default=str, sort_keys=True)
+    rows = conn.execute(
+        "update lake.main.hermes_publications set summary = ? where flow_run = ?",
+        [body, flow_run],
+    ).fetchone()
+    return int(rows[0]) if rows else 0
+
+
 def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
     """The publication readers currently see, or ``None`` if nothing was ever published."""
     if not table_exists(conn, "hermes_publications"):

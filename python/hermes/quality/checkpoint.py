@@ -1,17 +1,19 @@
 """Run the expectation suites against the lake as one GX checkpoint per checked frame.
 
-:func:`run_checkpoint` reads the lake through :func:`hermes.lake.connect`, validates every
-frame with its suite, writes GX Data Docs (HTML) under ``<lake>/quality/data_docs/`` and
-returns a :class:`QualityResult`; ``result.raise_for_failures()`` raises
-:class:`QualityError` when a critical expectation failed, which stops the daily flow
-before it publishes.
+:func:`run_checkpoint` computes each suite's frame in DuckDB (:mod:`hermes.quality.frames`:
+per-partition aggregates, never whole tables), validates it with its suite, writes GX Data
+Docs (HTML) under ``<lake>/quality/data_docs/`` and returns a :class:`QualityResult`;
+``result.raise_for_failures()`` raises :class:`QualityError` when a critical expectation
+failed, which stops the daily flow before it publishes. ``partitions`` limits the checks to
+the (symbol, interval) series a run changed; ``on_suite`` hears of each suite as it is done.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,13 @@ from hermes.quality import frames
 from hermes.quality.suites import (
     CRITICAL,
     KEY,
+    Rule,
     SuiteSettings,
-    gold_features_suite,
+    gold_features_rules,
     gold_partitions_suite,
+    rules_suite,
     silver_freshness_suite,
-    silver_klines_suite,
+    silver_klines_rules,
     silver_partitions_suite,
 )
 
@@ -131,11 +135,19 @@ def parse_as_of(text: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class _Check:
-    """One frame of the lake and the suite that validates it."""
+    """One frame of the lake and the suite that validates it.
+
+    Row-level suites give ``rows_sql`` and ``rules`` (the frame is their per-partition
+    violation counts); partition-level suites give ``read``.
+    """
 
     suite: gx.ExpectationSuite
-    read: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]
     index_columns: list[str]
+    read: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame] | None = None
+    rows_sql: str | None = None
+    rules: tuple[Rule, ...] = ()
+    skipped: tuple[ExpectationFailure, ...] = ()
+    """Rules that cannot be checked on this table (a column of the wrong type)."""
     needs: tuple[str, ...] = ()
     """Other lake tables the frame is read from."""
 
@@ -147,12 +159,15 @@ def run_checkpoint(
     as_of: datetime | None = None,
     max_lag: timedelta = timedelta(hours=48),
     docs_dir: Path | None = None,
+    partitions: Sequence[tuple[str, str]] | None = None,
+    on_suite: Callable[[str], None] | None = None,
 ) -> QualityResult:
     """Validate ``tables`` of the lake and write Data Docs; never raises on failed data.
 
     ``as_of`` (naive UTC) is the instant freshness is measured against; by default the
-    latest candle close in the lake. A requested table that does not exist is a critical
-    failure.
+    latest candle close in the lake. ``partitions`` ((symbol, interval) pairs) limits every
+    suite to those series (None: all). A requested table that does not exist is a critical
+    failure. ``on_suite`` is called with a one-line outcome of each suite as it finishes.
     """
     settings = settings or Settings.from_env()
     unknown = sorted(set(tables) - set(TABLES))
@@ -168,6 +183,8 @@ def run_checkpoint(
     conn = connect(settings)
     try:
         frames.register_intervals(conn)
+        frames.limit_memory(conn, str(settings.lake_root / ".duckdb_tmp"))
+        frames.scope_tables(conn, partitions)
         for table in tables:
             if not table_exists(conn, table):
                 failures.append(
@@ -184,12 +201,19 @@ def run_checkpoint(
                         for t in missing
                     ]
                     continue
-                data = check.read(conn)
-                statistics[check.suite.name] = len(data)
+                started = time.perf_counter()
+                checked, outcome = _run_check(conn, context, check)
+                statistics[check.suite.name] = checked
                 suites.append(check.suite.name)
-                outcome = _validate(context, check, data)
                 evaluated += len(outcome)
-                failures += [f for f in outcome if f is not None]
+                failed = [f for f in outcome if f is not None]
+                failures += failed
+                if on_suite is not None:
+                    on_suite(
+                        f"{check.suite.name}: {len(outcome) - len(failed)} of {len(outcome)} "
+                        f"expectations met on {checked} rows "
+                        f"({time.perf_counter() - started:.1f} s)"
+                    )
     finally:
         conn.close()
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
@@ -208,29 +232,96 @@ def _checks(
 ) -> list[_Check]:
     if table == "silver_klines":
         return [
-            _Check(silver_klines_suite(settings), frames.silver_klines_frame, KEY),
+            _rule_check(
+                conn, "silver_klines", frames.SILVER_KLINES_ROWS, silver_klines_rules(settings)
+            ),
             _Check(
                 silver_partitions_suite(settings),
-                frames.silver_partitions_frame,
                 ["partition"],
+                read=frames.silver_partitions_frame,
                 needs=("silver_kline_gaps",),
             ),
             _Check(
                 silver_freshness_suite(settings),
-                lambda c: frames.freshness_frame(c, as_of),
                 ["partition"],
+                read=lambda c: frames.freshness_frame(c, as_of),
             ),
         ]
     columns = [row[0] for row in conn.execute("describe gold_features").fetchall()]
     return [
-        _Check(gold_features_suite(settings, columns), frames.gold_features_frame, KEY),
+        _gold_rule_check(conn, gold_features_rules(settings, columns)),
         _Check(
             gold_partitions_suite(settings),
-            frames.gold_partitions_frame,
             ["partition"],
+            read=frames.gold_partitions_frame,
             needs=("silver_klines",),
         ),
     ]
+
+
+def _gold_rule_check(conn: duckdb.DuckDBPyConnection, rules: list[Rule]) -> _Check:
+    """Gold's row rules, reading only the columns they name."""
+    check = _rule_check(conn, "gold_features", "", rules)
+    columns = [c for rule in check.rules for c in rule.columns if c != "bar_index"]
+    return replace(check, rows_sql=frames.gold_features_rows(columns))
+
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _rule_check(
+    conn: duckdb.DuckDBPyConnection, table: str, rows_sql: str, rules: list[Rule]
+) -> _Check:
+    """A row-level check of ``table``; rules on a column of the wrong type are reported."""
+    types = {str(n): str(t) for n, t, *_ in conn.execute(f"describe {table}").fetchall()}
+    usable, skipped = [], []
+    for rule in rules:
+        wrong = [c for c in rule.numeric if not types.get(c, "").startswith(NUMERIC)]
+        if wrong:
+            skipped.append(
+                ExpectationFailure(
+                    table,
+                    f"{rule.description}: could not be checked: "
+                    + ", ".join(f"{c} is {types.get(c, 'missing')}, not a number" for c in wrong),
+                    rule.severity,
+                )
+            )
+        else:
+            usable.append(rule)
+    return _Check(
+        rules_suite(table, usable),
+        ["partition"],
+        rows_sql=rows_sql,
+        rules=tuple(usable),
+        skipped=tuple(skipped),
+    )
+
+
+def _run_check(
+    conn: duckdb.DuckDBPyConnection, context: Any, check: _Check
+) -> tuple[int, list[ExpectationFailure | None]]:
+    """Compute the check's frame in DuckDB and validate it: (rows checked, outcome)."""
+    if check.read is not None:
+        data = check.read(conn)
+        return len(data), [failure for failure, _ in _validate(context, check, data)]
+    assert check.rows_sql is not None
+    data, stats = frames.rule_violations(conn, check.rows_sql, check.rules, KEY, MAX_EXAMPLES)
+    by_rule = {rule.name: rule for rule in check.rules}
+    outcome: list[ExpectationFailure | None] = []
+    for failure, result in _validate(context, check, data):
+        rule = by_rule.get(str((result.expectation_config.meta or {}).get("rule")))
+        if failure is not None and rule is not None and failure.examples:
+            rule_stats = stats[rule.name]
+            failure = ExpectationFailure(
+                suite=check.suite.name,
+                description=rule.description,
+                severity=failure.severity,
+                unexpected_count=rule_stats.unexpected_count,
+                element_count=rule_stats.element_count,
+                examples=tuple(_example(row, KEY) for row in rule_stats.examples[:MAX_EXAMPLES]),
+            )
+        outcome.append(failure)
+    return int(data["rows"].sum()), list(check.skipped) + outcome
 
 
 def _context(docs_dir: Path) -> Any:
@@ -257,8 +348,10 @@ def _context(docs_dir: Path) -> Any:
     return context
 
 
-def _validate(context: Any, check: _Check, data: pd.DataFrame) -> list[ExpectationFailure | None]:
-    """Run ``check.suite`` on ``data``; one entry per expectation (None when it passed)."""
+def _validate(
+    context: Any, check: _Check, data: pd.DataFrame
+) -> list[tuple[ExpectationFailure | None, Any]]:
+    """Run ``check.suite`` on ``data``: (failure or None when it passed, GX result) each."""
     name = check.suite.name
     asset = context.data_sources.get("lake").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
@@ -278,11 +371,11 @@ def _validate(context: Any, check: _Check, data: pd.DataFrame) -> list[Expectati
         )
     )
     run = checkpoint.run(batch_parameters={"dataframe": data})
-    outcome: list[ExpectationFailure | None] = []
-    for validation in run.run_results.values():
-        for result in validation.results:
-            outcome.append(None if result.success else _failure(name, result, check.index_columns))
-    return outcome
+    return [
+        (None if result.success else _failure(name, result, check.index_columns), result)
+        for validation in run.run_results.values()
+        for result in validation.results
+    ]
 
 
 def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFailure:

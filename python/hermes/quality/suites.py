@@ -1,5 +1,10 @@
 """Expectation suites (GX Core 1.x), one per frame of :mod:`hermes.quality.frames`.
 
+Row-level expectations are :class:`Rule` objects: SQL that DuckDB evaluates over every
+checked row (:func:`hermes.quality.frames.rule_violations`); their suites expect each
+partition to hold zero rows breaking each rule. Partition-level suites state expectations
+on one row per partition (or year) directly.
+
 Severities: ``critical`` expectations fail the checkpoint (and the daily flow, before it
 publishes); ``warning`` ones are reported only. Every expectation carries a description
 that names what it checks, which the checkpoint's failure messages and Data Docs show.
@@ -15,7 +20,6 @@ from datetime import timedelta
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
-from great_expectations.expectations.row_conditions import Column
 
 CRITICAL = FailureSeverity.CRITICAL.value
 WARNING = FailureSeverity.WARNING.value
@@ -36,71 +40,117 @@ class SuiteSettings:
     min_completeness: float = MIN_COMPLETENESS
 
 
-def ohlc_expectations() -> list[gxe.Expectation]:
+@dataclass(frozen=True)
+class Rule:
+    """A row-level expectation, stated as SQL that DuckDB evaluates over every checked row.
+
+    ``check`` is true for a good row (a null result counts as good, like GX's
+    ``ignore_row_if="either_value_is_missing"``); ``where`` limits the rows the rule applies
+    to. The suite expects, per partition, zero rows breaking it (:func:`rule_expectation`).
+    """
+
+    name: str
+    description: str
+    check: str
+    columns: tuple[str, ...] = ()
+    """Columns shown, after the key, for each offending row."""
+    where: str | None = None
+    severity: str = CRITICAL
+    numeric: tuple[str, ...] = ()
+    """Columns that must be numeric for the rule to be checked at all."""
+
+
+def rule_expectation(rule: Rule) -> gxe.Expectation:
+    """The GX expectation of ``rule``: no partition holds a row breaking it."""
+    return gxe.ExpectColumnValuesToBeBetween(
+        column=rule.name,
+        min_value=0,
+        max_value=0,
+        severity=FailureSeverity(rule.severity),
+        description=rule.description,
+        meta={"rule": rule.name},
+    )
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _at_least(column: str, bound: str, *, strict: bool = False) -> str:
+    return f"{_q(column)} {'>' if strict else '>='} {bound}"
+
+
+def ohlc_rules() -> list[Rule]:
     """High above open and close, low below them, strictly positive prices, volume >= 0."""
     pairs = [("high", "open"), ("high", "close"), ("open", "low"), ("close", "low")]
     return [
         *(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=a,
-                column_B=b,
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-                description=f"{a} >= {b}",
-            )
+            Rule(f"{a}_ge_{b}", f"{a} >= {b}", _at_least(a, _q(b)), (a, b), numeric=(a, b))
             for a, b in pairs
         ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="low", min_value=0, strict_min=True, description="prices > 0 (low > 0)"
-        ),
-        gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0, description="volume >= 0"),
+        Rule("low_positive", "prices > 0 (low > 0)", _at_least("low", "0", strict=True), ("low",)),
+        Rule("volume_non_negative", "volume >= 0", _at_least("volume", "0"), ("volume",)),
     ]
 
 
-def key_expectations(intervals: Iterable[str]) -> list[gxe.Expectation]:
+def key_rules(intervals: Iterable[str]) -> list[Rule]:
     """One row per candle key, no null key or price, intervals the lake accepts."""
+    accepted = ", ".join("'" + i.replace("'", "''") + "'" for i in sorted(intervals))
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, description="the table has rows"),
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=KEY, description="one row per (symbol, interval, open_time)"
-        ),
+        Rule("one_row_per_key", "one row per (symbol, interval, open_time)", "key_rows = 1"),
         *(
-            gxe.ExpectColumnValuesToNotBeNull(column=column, description=f"{column} is not null")
+            Rule(
+                f"{column}_not_null",
+                f"{column} is not null",
+                f"{_q(column)} is not null",
+                (column,),
+            )
             for column in [*KEY, *PRICES, "volume"]
         ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="interval",
-            value_set=sorted(intervals),
-            description="interval is one of the `intervals` dbt var",
+        Rule(
+            "accepted_interval",
+            "interval is one of the `intervals` dbt var",
+            f"interval in ({accepted})",
         ),
     ]
 
 
-def silver_klines_suite(settings: SuiteSettings) -> gx.ExpectationSuite:
-    """Row-level checks of silver_klines: keys, OHLC relations, monotonic candle times."""
-    suite = gx.ExpectationSuite(name="silver_klines")
-    for expectation in [
-        *key_expectations(settings.intervals),
-        *ohlc_expectations(),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="close_time",
-            column_B="open_time",
-            ignore_row_if="either_value_is_missing",
-            description="a candle closes after it opens",
+def has_rows() -> gxe.Expectation:
+    return gxe.ExpectTableRowCountToBeBetween(min_value=1, description="the table has rows")
+
+
+def silver_klines_rules(settings: SuiteSettings) -> list[Rule]:
+    """Row-level rules of silver_klines: keys, OHLC relations, monotonic candle times."""
+    return [
+        *key_rules(settings.intervals),
+        *ohlc_rules(),
+        Rule(
+            "close_after_open",
+            "a candle closes after it opens",
+            "close_time > open_time",
+            ("close_time", "open_time"),
         ),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="open_time",
-            column_B="previous_close_time",
-            ignore_row_if="either_value_is_missing",
-            description="open times increase: a candle opens after the previous one closed",
+        Rule(
+            "open_after_previous_close",
+            "open times increase: a candle opens after the previous one closed",
+            "open_time > previous_close_time",
+            ("open_time", "previous_close_time"),
         ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="step_remainder_seconds",
-            value_set=[0],
-            description="consecutive candles are a whole number of intervals apart",
+        Rule(
+            "whole_steps",
+            "consecutive candles are a whole number of intervals apart",
+            "step_remainder_seconds = 0",
+            ("step_remainder_seconds",),
         ),
-    ]:
-        suite.add_expectation(expectation)
+    ]
+
+
+def rules_suite(name: str, rules: Iterable[Rule]) -> gx.ExpectationSuite:
+    """A suite over a :func:`hermes.quality.frames.rule_violations` frame."""
+    suite = gx.ExpectationSuite(name=name)
+    suite.add_expectation(has_rows())
+    for rule in rules:
+        suite.add_expectation(rule_expectation(rule))
     return suite
 
 
@@ -177,70 +227,82 @@ def feature_warmup(column: str) -> int | None:
     return None
 
 
-def gold_features_suite(settings: SuiteSettings, columns: Iterable[str]) -> gx.ExpectationSuite:
-    """Row-level checks of gold_features: keys, OHLC, indicator ranges, warm-up nulls."""
+def gold_features_rules(settings: SuiteSettings, columns: Iterable[str]) -> list[Rule]:
+    """Row-level rules of gold_features: keys, OHLC, indicator ranges, warm-up nulls."""
     columns = list(columns)
-    suite = gx.ExpectationSuite(name="gold_features")
-    expectations: list[gxe.Expectation] = [
-        *key_expectations(settings.intervals),
-        *ohlc_expectations(),
-    ]
+    rules: list[Rule] = [*key_rules(settings.intervals), *ohlc_rules()]
     for column in columns:
         if column.startswith("rsi_"):
-            expectations.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=column, min_value=0, max_value=100, description=f"{column} in [0, 100]"
+            rules.append(
+                Rule(
+                    f"{column}_range",
+                    f"{column} in [0, 100]",
+                    f"{_q(column)} between 0 and 100",
+                    (column,),
+                    numeric=(column,),
                 )
             )
         if column.startswith(("atr_", "volatility_", "true_range")):
-            expectations.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=column, min_value=0, description=f"{column} >= 0"
+            rules.append(
+                Rule(
+                    f"{column}_non_negative",
+                    f"{column} >= 0",
+                    _at_least(column, "0"),
+                    (column,),
+                    numeric=(column,),
                 )
             )
         if column.startswith("supertrend_dir_"):
-            expectations.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column, value_set=[-1, 1], description=f"{column} is -1 or +1"
+            rules.append(
+                Rule(
+                    f"{column}_sign",
+                    f"{column} is -1 or +1",
+                    f"{_q(column)} in (-1, 1)",
+                    (column,),
+                    numeric=(column,),
                 )
             )
         for upper, lower in _BANDS:
             below = column.replace(upper, lower, 1)
             if column.startswith(upper) and below in columns:
-                expectations.append(
-                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=column,
-                        column_B=below,
-                        or_equal=True,
-                        ignore_row_if="either_value_is_missing",
-                        description=f"{column} >= {below}",
+                rules.append(
+                    Rule(
+                        f"{column}_ge_{below}",
+                        f"{column} >= {below}",
+                        _at_least(column, _q(below)),
+                        (column, below),
+                        numeric=(column, below),
                     )
                 )
         warmup = feature_warmup(column)
         if warmup is not None:
-            expectations += [
-                gxe.ExpectColumnValuesToNotBeNull(
-                    column=column,
-                    row_condition=Column("bar_index") >= warmup,
-                    description=f"{column} has no null after its {warmup}-bar warm-up",
+            rules += [
+                Rule(
+                    f"{column}_after_warmup",
+                    f"{column} has no null after its {warmup}-bar warm-up",
+                    f"{_q(column)} is not null",
+                    (column,),
+                    where=f"bar_index >= {warmup}",
                 ),
-                gxe.ExpectColumnValuesToBeNull(
-                    column=column,
-                    row_condition=Column("bar_index") < warmup,
-                    description=f"{column} is null during its {warmup}-bar warm-up",
+                Rule(
+                    f"{column}_during_warmup",
+                    f"{column} is null during its {warmup}-bar warm-up",
+                    f"{_q(column)} is null",
+                    (column,),
+                    where=f"bar_index < {warmup}",
                 ),
             ]
     if "warmup_bars" in columns:
-        expectations.append(
-            gxe.ExpectColumnPairValuesToBeEqual(
-                column_A="warmup_bars",
-                column_B="bar_index",
-                description="warmup_bars counts the earlier bars of the series",
+        rules.append(
+            Rule(
+                "warmup_bars_counts_bars",
+                "warmup_bars counts the earlier bars of the series",
+                "warmup_bars = bar_index",
+                ("warmup_bars", "bar_index"),
+                numeric=("warmup_bars",),
             )
         )
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    return suite
+    return rules
 
 
 def gold_partitions_suite(settings: SuiteSettings) -> gx.ExpectationSuite:

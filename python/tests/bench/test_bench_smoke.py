@@ -192,3 +192,40 @@ def test_goals_compare_measured_figures_with_targets() -> None:
     assert by_goal["cold backtest (fresh process)"]["met"] is False
     assert by_goal["peak memory of the 1M build"]["measured"] == pytest.approx(5000 / 1024)
     assert by_goal["peak memory of the 1M build"]["met"] is False
+
+
+def test_plain_recompute_makes_the_daily_jobs_trades(tmp_path: Path) -> None:
+    from bench.compare.plain_recompute import run
+
+    result = run(str(tmp_path))
+    # the same trades as `hermes run`'s two next-open backtests on the bundled data
+    assert result["trades"] == {"BTCUSDT": 29, "ETHUSDT": 24}
+    assert result["rows"] == 42_872
+    assert sorted(p.name for p in tmp_path.glob("*.parquet")) == [
+        "BTCUSDT_1d.parquet", "BTCUSDT_4h.parquet", "ETHUSDT_1d.parquet", "ETHUSDT_4h.parquet",
+    ]  # fmt: skip
+
+
+def test_daily_job_rows_and_goals() -> None:
+    def figure(seconds: list[float], **extra: object) -> dict[str, object]:
+        return {**summarise([{"seconds": s, "peak_rss_mb": 100.0} for s in seconds]), **extra}
+
+    job = {
+        "status": "ok",
+        "plain": figure([4.0, 4.2], trades={"BTCUSDT": 29}),
+        "no_op": figure([1.0, 1.2], ratio_to_plain=0.25, hermes_peak_rss_mb=240.0),
+        "one_candle": figure([30.0], ratio_to_plain=7.5, steps={"dbt build": 12.5}),
+        "quality_full": figure([3.0], quality_rss_mb=120.0, rows=42_872, expectations=100),
+        "backfill_missing": figure([4.0]),
+    }
+    lines = report._daily_job_md({"daily_job": job})
+    assert "| nothing new | 1.10 s (1.00 s – 1.20 s) | 0.25x | 240 |  |  |" in lines
+    assert "| plain recompute script | 4.10 s (4.00 s – 4.20 s) |  | 100 |  |  |" in lines
+    assert any(
+        line.startswith("| one new 4h candle") and "dbt build 12.5" in line for line in lines
+    )
+    assert "| every partition | 42,872 | 100 | 3.00 s | 120 MB |" in lines
+    goals = {g["goal"]: g for g in report.goals({"daily_job": job})}
+    assert goals["daily job, no-op `hermes run`"]["met"] is True
+    assert goals["daily job, no-op vs plain recompute"]["met"] is False
+    assert goals["quality step peak memory (bundled, above imports)"]["measured"] == 120.0

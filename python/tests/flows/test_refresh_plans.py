@@ -1,4 +1,4 @@
-"""Which archives the daily refresh and the backfill ask for (no network, no Prefect run)."""
+"""Which archives the daily refresh and the backfill ask for (no Prefect run)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from flows.daily_refresh import _dailies_of, plan_backfill, plan_daily
+from flows.changes import dailies_of, lake_state, plan_backfill, plan_daily
 from hermes.config import Settings
 from hermes.ingest import ArchiveName
 from hermes.ingest.manifest import ManifestEntry, record_file
@@ -38,7 +38,9 @@ def land(settings: Settings, *filenames: str) -> None:
 def test_daily_plan_skips_landed_files_and_months_covered_by_a_monthly(
     lake_settings: Settings,
 ) -> None:
-    plan = plan_daily(lake_settings, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3)
+    plan = plan_daily(
+        lake_state(lake_settings).landed, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3
+    )
     assert names(plan) == [
         "BTCUSDT-4h-2024-02.zip",
         "BTCUSDT-4h-2024-02-29.zip",
@@ -46,7 +48,9 @@ def test_daily_plan_skips_landed_files_and_months_covered_by_a_monthly(
         "BTCUSDT-4h-2024-03-02.zip",
     ]
     land(lake_settings, "BTCUSDT-4h-2024-03-01.zip")
-    plan = plan_daily(lake_settings, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3)
+    plan = plan_daily(
+        lake_state(lake_settings).landed, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3
+    )
     assert names(plan) == [
         "BTCUSDT-4h-2024-02.zip",
         "BTCUSDT-4h-2024-02-29.zip",
@@ -54,10 +58,14 @@ def test_daily_plan_skips_landed_files_and_months_covered_by_a_monthly(
     ]
     # once February's monthly archive has landed, its dailies are not fetched any more
     land(lake_settings, "BTCUSDT-4h-2024-02.zip", "BTCUSDT-4h-2024-03-02.zip")
-    plan = plan_daily(lake_settings, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3)
+    plan = plan_daily(
+        lake_state(lake_settings).landed, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=3
+    )
     assert plan == []
     with pytest.raises(ValueError, match="lookback_days must be >= 1"):
-        plan_daily(lake_settings, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=0)
+        plan_daily(
+            lake_state(lake_settings).landed, ["BTCUSDT"], ["4h"], date(2024, 3, 2), lookback_days=0
+        )
 
 
 def test_backfill_plan_uses_monthlies_for_past_months_and_dailies_for_this_month() -> None:
@@ -75,7 +83,7 @@ def test_backfill_plan_uses_monthlies_for_past_months_and_dailies_for_this_month
         f"{symbol}-4h-2024-02-0{day}.zip" for symbol in ("BTCUSDT", "ETHUSDT") for day in (1, 2, 3)
     ]
     # a monthly archive not published yet is replaced by its dailies within the range
-    assert names(_dailies_of(monthly[0], date(2023, 12, 30), date(2024, 2, 20))) == [
+    assert names(dailies_of(monthly[0], date(2023, 12, 30), date(2024, 2, 20))) == [
         "BTCUSDT-4h-2023-12-30.zip",
         "BTCUSDT-4h-2023-12-31.zip",
     ]

@@ -163,3 +163,25 @@ def test_columns_without_a_known_warmup_get_no_warmup_check(checkpoint: Callable
     from hermes.quality.suites import feature_warmup
 
     assert [feature_warmup(c) for c in ("close", "warmup_bars", "rsi", "ema_x")] == [None] * 4
+
+
+def test_checks_limited_to_given_partitions(
+    planted_gold: Settings, checkpoint: Callable[..., Any], tmp_path: Path
+) -> None:
+    # only BTCUSDT 4h is checked: the ETHUSDT 1d defect is outside the scope
+    progress: list[str] = []
+    result = checkpoint(
+        planted_gold,
+        tables=["gold_features"],
+        docs_dir=tmp_path,
+        partitions=[("BTCUSDT", "4h")],
+        on_suite=progress.append,
+    )
+    assert [f.message for f in result.errors] == [
+        "gold_features: ema_12 has no null after its 11-bar warm-up: failed for 1 of "
+        f"{18371 - 11} rows "
+        "(symbol=BTCUSDT, interval=4h, open_time=2020-03-12 08:00, ema_12=null)",
+    ]
+    assert result.statistics == {"gold_features": 18371, "gold_partitions": 1}
+    assert [line.split(":")[0] for line in progress] == ["gold_features", "gold_partitions"]
+    assert progress[0].startswith("gold_features: 73 of 74 expectations met on 18371 rows (")

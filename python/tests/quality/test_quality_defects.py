@@ -156,9 +156,12 @@ def test_empty_tables_fail_the_checkpoint(
         "silver_partitions: some partition exists (observed 0)",
     ]
     assert messages[2] == (
-        "gold_features: rsi_14 in [0, 100]: could not be checked: Column values, min_value, "
-        "and max_value must either be None or of the same type."
+        "gold_features: rsi_14 in [0, 100]: could not be checked: rsi_14 is VARCHAR, not a number"
     )
+    assert [m.split(": failed for ")[0] for m in messages[3:5]] == [
+        "gold_features: rsi_14 is null during its 14-bar warm-up",
+        "gold_features: warmup_bars counts the earlier bars of the series",
+    ]
     assert messages[5] == (
         "gold_partitions: gold_features has one row per silver candle: failed for 3 of 3 rows "
         "(partition=BTCUSDT 1d, gold_rows=31, silver_rows=0; partition=BTCUSDT 4h, gold_rows=60, "
