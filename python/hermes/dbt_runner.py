@@ -52,7 +52,7 @@ def run_dbt(
         "--project-dir",
         str(PROJECT_ROOT),
         "--profiles-dir",
-        str(PROJECT_ROOT / "profiles"),
+        str(PROJECT_ROOT),
     ]
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
