@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hermes import __version__
@@ -103,7 +104,7 @@ def build(
     try:
         run_dbt(args)
     except DbtError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
 
 

@@ -75,7 +75,8 @@ def run_dbt(
             if n.status in ("error", "fail", "runtime error")
         ]
         if not failures and result.exception is not None:
-            failures = [str(result.exception)]
+            # dbt's own errors carry the bare message in `msg` (str() adds the macro stack)
+            failures = [str(getattr(result.exception, "msg", None) or result.exception).strip()]
         raise DbtError(f"{' '.join(args[:1])} on {settings.location}", failures)
     return result, nodes
 
