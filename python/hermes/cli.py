@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hermes import __version__
-from hermes.cli_errors import HermesGroup, set_debug
+from hermes.cli_errors import HermesGroup, lock_message, set_debug
 from hermes.cli_options import (
     AbFilterOption,
     EndOption,
@@ -91,20 +91,28 @@ def sql(
 @app.command()
 def build(
     select: str = typer.Option(None, "--select", "-s", help="dbt selection."),
+    selector: str = typer.Option(
+        None, help="Named selection of selectors.yml: full, daily, silver, features, ..."
+    ),
     full_refresh: bool = typer.Option(False, help="Rebuild incremental models from scratch."),
 ) -> None:
     """Run dbt build on the lake (models, seeds and tests)."""
     from hermes.dbt_runner import DbtError, run_dbt
+    from hermes.lake import connect
 
     args = ["build"]
     if select:
         args += ["--select", select]
+    if selector:
+        args += ["--selector", selector]
     if full_refresh:
         args.append("--full-refresh")
+    connect(Settings.from_env()).close()  # a busy lake fails here in one line, before dbt runs
     try:
         run_dbt(args)
     except DbtError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        message = lock_message(str(exc)) or str(exc)
+        err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -292,7 +300,7 @@ def backtest(
 
     settings = Settings.from_env()
     try:
-        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)  # type: ignore[arg-type]
+        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
         run_ids = (run_portfolio if portfolio else run_backtests)(
             settings,
             strategy,
@@ -440,7 +448,7 @@ def ab(
             start=start,
             end=end,
             overrides=parse_overrides(params),
-            config=BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            config=BacktestConfig(fill=fill),
         )
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")

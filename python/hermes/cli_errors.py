@@ -32,6 +32,7 @@ _LOCK = re.compile(
     r'Could not set lock on file "(?P<path>[^"]+)": '
     r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)"
 )
+_QUERY_CONTEXT = re.compile(r"LINE \d+:")
 _KNOWN = (ValueError, LookupError, OSError, RuntimeError)
 """Errors whose message is meant for the user as it stands (no --debug hint)."""
 
@@ -48,7 +49,7 @@ def set_debug(debug: bool) -> None:
 class HermesGroup(TyperGroup):
     """The ``hermes`` group: each command's body runs inside :func:`guarded`."""
 
-    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and command.callback is not None:
             command.callback = guarded(command.callback, needs_lake=name not in CREATES_LAKE)
@@ -83,23 +84,40 @@ def guarded(callback: Callable[..., Any], *, needs_lake: bool) -> Callable[..., 
 
 
 def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` as one line for the terminal."""
+    """The message of ``exc`` as one line for the terminal (its lines joined, without
+    DuckDB's echo of the query)."""
     text = str(exc)
-    lock = _LOCK.search(text)
-    if lock:
-        catalog = Path(lock["path"])
-        holder = _command_line(int(lock["pid"])) or lock["program"]
-        return (
-            f"the lake at {catalog.parent} is in use by process {lock['pid']} ({holder}), "
-            f"which holds its catalog {catalog.name}: wait for it to finish, or stop it, "
-            "then run the command again"
-        )
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    locked = lock_message(text)
+    if locked:
+        return locked
+    lines = []
+    for line in text.splitlines():
+        if _QUERY_CONTEXT.match(line):
+            break  # DuckDB's echo of the query with a caret under the error
+        if line.strip():
+            lines.append(line.strip())
+    first = " ".join(lines)
     if isinstance(exc, KeyError) or not first:
         first = f"{type(exc).__name__}: {first}".rstrip(": ")
-    if not isinstance(exc, _KNOWN) and not _is_duckdb_error(exc):
+    expected = isinstance(exc, _KNOWN) and not isinstance(exc, KeyError)  # KeyError: a bug
+    if not expected and not _is_duckdb_error(exc):
         first += " (hermes --debug shows the traceback)"
     return first
+
+
+def lock_message(text: str) -> str | None:
+    """``the lake at ... is in use by process N (...)`` when ``text`` holds DuckDB's lock
+    error (from any layer: an attach, dbt's log of a failed node)."""
+    lock = _LOCK.search(text)
+    if lock is None:
+        return None
+    catalog = Path(lock["path"])
+    holder = _command_line(int(lock["pid"])) or lock["program"]
+    return (
+        f"the lake at {catalog.parent} is in use by process {lock['pid']} ({holder}), "
+        f"which holds its catalog {catalog.name}: wait for it to finish, or stop it, "
+        "then run the command again"
+    )
 
 
 def _command_line(pid: int) -> str | None:

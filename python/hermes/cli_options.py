@@ -44,8 +44,9 @@ def parse_time(text: str) -> datetime:
         raise typer.BadParameter(
             f"{text!r} is not a time: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (UTC)"
         )
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
     try:
-        return datetime(*(int(part) for part in match.groups() if part is not None))
+        return datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         raise typer.BadParameter(f"{text} is not a valid date and time: {exc}") from None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from hermes.cli_errors import one_line
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
@@ -204,6 +205,7 @@ def lake_held(small_lake: Settings, tmp_path: Path) -> Iterator[int]:
         ["sql", "select count(*) from landing.files"],
         ["ingest", str(BUNDLED / "BTCUSDT_1d.csv.gz")],
         ["maintain"],
+        ["build"],
     ],
 )
 def test_a_locked_lake_is_one_line_naming_the_holder(
@@ -242,3 +244,25 @@ def test_readers_share_the_lake(small_lake: Settings, tmp_path: Path) -> None:
         assert f"is in use by process {pid}" in line
     conn = connect(small_lake)  # once the reader is gone, a writer gets in
     conn.close()
+
+
+def test_unexpected_errors_point_to_debug() -> None:
+    assert (
+        one_line(KeyError("rsi_low")) == "KeyError: 'rsi_low' (hermes --debug shows the traceback)"
+    )
+    assert one_line(ZeroDivisionError()) == (
+        "ZeroDivisionError (hermes --debug shows the traceback)"
+    )
+    assert one_line(ValueError("fees=2 is out of range\n  (0 <= fees < 1)")) == (
+        "fees=2 is out of range (0 <= fees < 1)"
+    )
+    # a holder that is gone by the time the message is written: DuckDB's program name
+    gone = (
+        'Could not set lock on file "/srv/lake/hermes.ducklake": Conflicting lock is held in '
+        "/usr/bin/python3.11 (PID 999999999). See also https://duckdb.org/docs"
+    )
+    assert one_line(RuntimeError(gone)) == (
+        "the lake at /srv/lake is in use by process 999999999 (/usr/bin/python3.11), which "
+        "holds its catalog hermes.ducklake: wait for it to finish, or stop it, then run the "
+        "command again"
+    )
