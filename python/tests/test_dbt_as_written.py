@@ -196,3 +196,14 @@ def test_dbt_build_on_an_empty_lake_says_nothing_was_ingested(tmp_path: Path) ->
     assert "Catalog Error" not in result.stdout
     seeds = run_shell("dbt seed", lake, tmp_path)  # seeds need no landed data
     assert seeds.returncode == 0, seeds.stdout
+
+
+def test_dbt_docs_on_a_mistyped_lake_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    result = run_shell("dbt docs generate", typo, tmp_path)
+    assert result.returncode != 0
+    assert f"no lake at {typo} (HERMES_LAKE_ROOT): there is no catalog hermes.ducklake" in (
+        result.stdout
+    )
+    assert "Traceback" not in result.stdout
+    assert not typo.exists()
