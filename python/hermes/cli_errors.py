@@ -26,7 +26,8 @@ from typer.core import TyperGroup
 from hermes.config import Settings
 
 CREATES_LAKE = frozenset({"ingest", "run", "refresh", "backfill", "serve"})
-"""Commands that may create a lake (they land data in it); every other one needs the lake."""
+"""Commands that may create a lake (they land data in it; refresh, backfill and serve are the
+daily flow's); every other command, those to come included, needs an existing lake."""
 
 _LOCK = re.compile(
     r'Could not set lock on file "(?P<path>[^"]+)": '

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -266,3 +267,27 @@ def test_unexpected_errors_point_to_debug() -> None:
         "holds its catalog hermes.ducklake: wait for it to finish, or stop it, then run the "
         "command again"
     )
+
+
+def test_the_readme_sql_commands_run_as_printed(built_lake: Settings) -> None:
+    """Every `hermes sql` line of the README's shell blocks, through bash in the project root."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    lines = [
+        line.split("  #", 1)[0].rstrip()
+        for block in blocks
+        for line in block.splitlines()
+        if re.match(r"(\.venv/bin/)?hermes sql ", line)
+    ]
+    assert len(lines) >= 3
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HERMES_", "AWS_"))}
+    env |= {
+        "HERMES_LAKE_ROOT": str(built_lake.lake_root),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    }
+    for line in lines:
+        result = subprocess.run(
+            ["bash", "-c", line], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, (line, result.stderr)
+        assert "BTCUSDT" in result.stdout and "ETHUSDT" in result.stdout, line
