@@ -12,10 +12,12 @@ import csv
 import json
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TextIO
 
 import duckdb
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Column, Table
 from rich.text import Text
 
@@ -74,18 +76,46 @@ def write_json(result: QueryResult, out: TextIO = sys.stdout) -> None:
 def print_table(result: QueryResult, console: Console, *, max_rows: int, max_width: int) -> None:
     """The first ``max_rows`` rows as a table, each cell cut to ``max_width`` characters.
 
-    A terminal gets a table that fits its width; a pipe or a file gets the table at its
-    natural width (cells still cut, so a row stays readable).
+    A pipe or a file gets the table at its natural width. A terminal too narrow for it gets
+    one block per row instead (``column  value`` lines, as psql's expanded display).
     """
-    headers = [Column(Text(name), overflow="ellipsis", no_wrap=True) for name in result.columns]
-    table = Table(*headers, show_lines=False)
-    for row in result.rows[:max_rows]:
-        table.add_row(*(Text(_cell(value, max_width)) for value in row))
-    out = console if console.is_terminal else Console(width=1_000_000, file=console.file)
-    out.print(table, crop=False, soft_wrap=True)
+    rows = [[_cell(value, max_width) for value in row] for row in result.rows[:max_rows]]
+    table = Table(
+        *(
+            Column(Text(name), justify="right" if _numeric(result.rows, i) else "left")
+            for i, name in enumerate(result.columns)
+        ),
+        show_lines=False,
+    )
+    for row in rows:
+        table.add_row(*(Text(value) for value in row))
+    if not console.is_terminal:
+        Console(width=1_000_000, file=console.file).print(table, crop=False, soft_wrap=True)
+    elif (
+        Measurement.get(console, console.options.update_width(10**6), table).maximum
+        <= console.width
+    ):
+        console.print(table)
+    else:
+        console.print(_expanded(result.columns, rows))
     hidden = len(result.rows) - max_rows
     if hidden > 0:
         console.print(f"... {hidden} more rows (--max-rows, or --csv / --json for all)")
+
+
+def _expanded(columns: list[str], rows: list[list[str]]) -> Table:
+    table = Table("column", Column("value", overflow="ellipsis", no_wrap=True), box=None)
+    for number, row in enumerate(rows, start=1):
+        table.add_row(Text(f"row {number}", style="bold"), "")
+        for name, value in zip(columns, row, strict=True):
+            table.add_row(Text(name), Text(value))
+    return table
+
+
+def _numeric(rows: list[tuple[Any, ...]], index: int) -> bool:
+    """Whether column ``index`` holds numbers (right-aligned, as numbers read)."""
+    value = next((row[index] for row in rows if row[index] is not None), None)
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _cell(value: Any, max_width: int) -> str:

@@ -291,3 +291,32 @@ def test_the_readme_sql_commands_run_as_printed(built_lake: Settings) -> None:
         )
         assert result.returncode == 0, (line, result.stderr)
         assert "BTCUSDT" in result.stdout and "ETHUSDT" in result.stdout, line
+
+
+def test_a_terminal_too_narrow_for_the_table_gets_one_block_per_row() -> None:
+    from rich.console import Console
+
+    from hermes.query import QueryResult, print_table
+
+    result = QueryResult(
+        ["source_file", "source_sha256", "row_count"],
+        [("csv/BTCUSDT/1d/BTCUSDT_1d.csv.gz", "ab" * 32, 3065), ("x.csv", None, 1)],
+    )
+    wide = io.StringIO()
+    print_table(result, Console(file=wide, width=200, force_terminal=True, color_system=None),
+                max_rows=200, max_width=40)  # fmt: skip
+    assert wide.getvalue().splitlines()[3] == (
+        "│ csv/BTCUSDT/1d/BTCUSDT_1d.csv.gz │ " + "ab" * 19 + "a… │      3065 │"
+    )
+    narrow = io.StringIO()
+    print_table(result, Console(file=narrow, width=60, force_terminal=True, color_system=None),
+                max_rows=1, max_width=40)  # fmt: skip
+    lines = [line.rstrip() for line in narrow.getvalue().splitlines()]
+    assert lines[1:5] == [
+        " row 1",
+        " source_file    csv/BTCUSDT/1d/BTCUSDT_1d.csv.gz",
+        " source_sha256  " + "ab" * 19 + "a…",
+        " row_count      3065",
+    ]
+    assert lines[-1] == "... 1 more rows (--max-rows, or --csv / --json for all)"
+    assert max(len(line) for line in lines) <= 60
