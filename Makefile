@@ -50,7 +50,7 @@ quality: setup
 	$(BIN)/hermes quality
 
 docs: setup
-	$(BIN)/dbt docs generate --project-dir . --profiles-dir profiles
+	$(BIN)/dbt docs generate
 
 bench: setup
 	$(BIN)/python -m bench

@@ -12,7 +12,7 @@ import numpy as np
 from bench import machine
 from bench.backtest_data import default_parameters, signals_file
 from bench.measure import Runner, StageError, failed, not_available, spread, summarise
-from bench.pipeline import SIGNAL_CHUNK_ROWS
+from bench.pipeline import SIGNAL_CHUNK_ROWS, module_has
 from bench.plan import Plan
 from bench.synthetic import (
     SyntheticSpec,

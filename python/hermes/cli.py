@@ -2,71 +2,117 @@
 
 from __future__ import annotations
 
-import csv
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from hermes import __version__
+from hermes.cli_errors import HermesGroup, lock_message, set_debug
+from hermes.cli_options import (
+    AbFilterOption,
+    EndOption,
+    FillOption,
+    InitCashOption,
+    ObjectiveOption,
+    PeriodOption,
+    StartOption,
+    SymbolsOption,
+    parse_day,
+    upper_symbols,
+)
 from hermes.config import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    cls=HermesGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+    help="Hermes: ingest exchange archives into the lake, build it with dbt, backtest, report. "
+    "Errors are one line; hermes --debug <command> shows the traceback.",
+)
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _print_version(show: bool) -> None:
+    if show:
+        console.print(f"hermes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="HERMES_DEBUG", help="Show the full traceback of an error."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    set_debug(debug)
 
 
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL to run against the lake (all layers attached)."),
-    as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
-    max_rows: int = typer.Option(200, help="Rows shown in table mode (CSV prints all)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print every row as CSV, full values."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, full values."),
+    max_rows: int = typer.Option(200, help="Rows shown in table mode (CSV and JSON print all)."),
+    max_width: int = typer.Option(40, help="Characters shown per cell in table mode."),
+    write: bool = typer.Option(
+        False, "--write", help="Open the lake read-write and allow any statement."
+    ),
+    external_access: bool = typer.Option(
+        False, "--external-access", help="Allow files and databases outside the lake."
+    ),
 ) -> None:
-    """Run SQL against the lake and print the result."""
-    from hermes.lake import connect
+    """Run SQL against the lake and print the result (read-only unless --write)."""
+    from hermes.query import print_table, run_query, write_csv, write_json
 
-    try:
-        conn = connect(Settings.from_env())
-        cursor = conn.execute(query)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall() if columns else []
-    except Exception as exc:  # duckdb raises many error types; all end the command the same way
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    result = run_query(Settings.from_env(), query, write=write, external_access=external_access)
     if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return
-    table = Table(*columns, show_lines=False)
-    for row in rows[:max_rows]:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    # a pipe or a file gets the whole table, not one cut to 80 columns
-    Console(width=None if console.is_terminal else 1000).print(table)
-    if len(rows) > max_rows:
-        console.print(f"... {len(rows) - max_rows} more rows (use --csv for all)")
+        write_csv(result)
+    elif as_json:
+        write_json(result)
+    else:
+        print_table(result, console, max_rows=max_rows, max_width=max_width)
 
 
 @app.command()
 def build(
     select: str = typer.Option(None, "--select", "-s", help="dbt selection."),
+    selector: str = typer.Option(
+        None, help="Named selection of selectors.yml: full, daily, silver, features, ..."
+    ),
     full_refresh: bool = typer.Option(False, help="Rebuild incremental models from scratch."),
 ) -> None:
-    """Run ``dbt build`` on the lake (models, seeds and tests)."""
+    """Run dbt build on the lake (models, seeds and tests)."""
     from hermes.dbt_runner import DbtError, run_dbt
+    from hermes.lake import connect
 
     args = ["build"]
     if select:
         args += ["--select", select]
+    if selector:
+        args += ["--selector", selector]
     if full_refresh:
         args.append("--full-refresh")
+    connect(Settings.from_env()).close()  # a busy lake fails here in one line, before dbt runs
     try:
         run_dbt(args)
     except DbtError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        message = lock_message(str(exc)) or str(exc)
+        err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -136,20 +182,28 @@ def ingest(
         list[Path] | None, typer.Option("--from-dir", help="Folder to import (recursive).")
     ] = None,
     symbol: Annotated[
-        list[str] | None, typer.Option("--symbol", "-s", help="Symbol to download (BTCUSDT).")
+        list[str] | None,
+        typer.Option(
+            "--symbol", "-s", callback=upper_symbols, help="Symbol to download (BTCUSDT, any case)."
+        ),
     ] = None,
     interval: Annotated[
         list[str] | None, typer.Option("--interval", "-i", help="Interval to download (4h).")
     ] = None,
     start: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day to download.")
+        date | None,
+        typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="First day to download."),
     ] = None,
     end: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: start).")
+        date | None,
+        typer.Option(
+            parser=parse_day,
+            metavar="YYYY-MM-DD",
+            help="Last day to download (default: yesterday, UTC; for monthly archives the "
+            "end of last month, the latest the site publishes).",
+        ),
     ] = None,
-    period: Annotated[
-        str, typer.Option(help="Archives to download: monthly or daily.")
-    ] = "monthly",
+    period: PeriodOption = "monthly",
     base_url: Annotated[
         str | None, typer.Option(help="Data site (default: HERMES_BINANCE_BASE_URL).")
     ] = None,
@@ -172,8 +226,8 @@ def ingest(
             paths=local,
             symbols=symbol or [],
             intervals=interval or [],
-            start=start.date() if start else None,
-            end=end.date() if end else None,
+            start=start,
+            end=end,
             period=period,
             base_url=base_url,
         )
@@ -188,7 +242,7 @@ def ingest(
 @app.command()
 def signals(
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
     chunk_rows: int = typer.Option(5000, help="Rows read and computed per chunk."),
     params: str = typer.Option(None, help="JSON object overriding registry parameters."),
@@ -220,18 +274,18 @@ def signals(
 @app.command()
 def backtest(
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
-    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     params: str = typer.Option(None, help="JSON object overriding registry parameters."),
-    init_cash: float = typer.Option(10_000.0),
+    init_cash: InitCashOption = 10_000.0,
     fees: float = typer.Option(0.001, help="Fraction of each order's value."),
     slippage: float = typer.Option(0.0005, help="Fraction the fill price moves against us."),
     size: float = typer.Option(1.0, help="Fraction of equity per entry (0-1]."),
     sl_stop: float = typer.Option(None, help="Stop-loss, fraction below the entry price."),
     tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
-    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    fill: FillOption = "next_open",
     report: bool = typer.Option(False, help="Also write an HTML report per run."),
     portfolio: bool = typer.Option(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
@@ -246,7 +300,7 @@ def backtest(
 
     settings = Settings.from_env()
     try:
-        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)  # type: ignore[arg-type]
+        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
         request = _request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True
@@ -298,13 +352,13 @@ GridParam = Annotated[
 @app.command()
 def grid(
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
-    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     param: GridParam = None,
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
-    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    fill: FillOption = "next_open",
     top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
 ) -> None:
     """Backtest every parameter set of a grid in one vectorbt call (any strategy)."""
@@ -320,7 +374,7 @@ def grid(
             start,
             end,
             params,
-            BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            BacktestConfig(fill=fill),
         )
         results = run_grid_backtest(Settings.from_env(), request, _axes(param), show_progress=True)
     except (ValueError, LookupError) as exc:
@@ -333,16 +387,16 @@ def grid(
 @app.command("walk-forward")
 def walk_forward(
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
-    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     in_sample_days: float = typer.Option(730, help="In-sample window length, days."),
     out_of_sample_days: float = typer.Option(182, help="Out-of-sample window (and step), days."),
-    objective: str = typer.Option("sharpe", help="sharpe, sortino, calmar, total_return, cagr."),
+    objective: ObjectiveOption = "sharpe",
     param: GridParam = None,
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
-    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    fill: FillOption = "next_open",
 ) -> None:
     """Optimise a grid on rolling in-sample windows, trade each choice out of sample."""
     from hermes.backtest.config import BacktestConfig
@@ -357,7 +411,7 @@ def walk_forward(
             start,
             end,
             params,
-            BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            BacktestConfig(fill=fill),
         )
         results = run_walk_forward(
             Settings.from_env(),
@@ -378,17 +432,13 @@ def walk_forward(
 @app.command()
 def ab(
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all).")] = None,
+    symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: Annotated[datetime | None, typer.Option(help="First bar (inclusive, UTC).")] = None,
-    end: Annotated[datetime | None, typer.Option(help="Period end (exclusive, UTC).")] = None,
-    entry_filter: str = typer.Option(
-        "mtf_confluence",
-        "--filter",
-        help="Variant B's extra entry filter: mtf_confluence or vol_adjusted_rsi.",
-    ),
+    start: StartOption = None,
+    end: EndOption = None,
+    entry_filter: AbFilterOption = "mtf_confluence",
     params: str = typer.Option(None, help="JSON object overriding registry parameters."),
-    fill: str = typer.Option("next_open", help="next_open (default) or same_close."),
+    fill: FillOption = "next_open",
 ) -> None:
     """A/B: the strategy on gold_features vs the feature store's experimental filter."""
     from hermes.backtest.ab import run_ab
@@ -404,7 +454,7 @@ def ab(
             start,
             end,
             params,
-            BacktestConfig(fill=fill),  # type: ignore[arg-type]
+            BacktestConfig(fill=fill),
         )
         comparison = run_ab(settings, request, filter_name=entry_filter)
     except (ValueError, LookupError) as exc:

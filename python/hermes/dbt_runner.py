@@ -62,7 +62,7 @@ def run_dbt(
         "--project-dir",
         str(PROJECT_ROOT),
         "--profiles-dir",
-        str(PROJECT_ROOT / "profiles"),
+        str(PROJECT_ROOT),
     ]
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
@@ -88,7 +88,8 @@ def run_dbt(
             if n.status in ("error", "fail", "runtime error")
         ]
         if not failures and result.exception is not None:
-            failures = [str(result.exception)]
+            # dbt's own errors carry the bare message in `msg` (str() adds the macro stack)
+            failures = [str(getattr(result.exception, "msg", None) or result.exception).strip()]
         raise DbtError(f"{' '.join(args[:1])} on {settings.location}", failures)
     return result, nodes
 

@@ -8,12 +8,34 @@ from pathlib import Path
 
 import duckdb
 
-from hermes.config import LAKE_ALIAS, Settings
+from hermes.config import CATALOG_FILE, LAKE_ALIAS, Settings
 from hermes.extensions import create_s3_secret, load_extensions
+
+READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+"""What a read-only connection runs (``show``, ``describe``, ``pragma`` parse as SELECT)."""
+
+
+class LakeNotFound(FileNotFoundError):
+    """The lake root has no catalog: a mistyped ``HERMES_LAKE_ROOT`` or nothing ingested yet."""
+
+
+def require_lake(settings: Settings) -> None:
+    """Raise :class:`LakeNotFound` unless the lake's catalog exists (reads never create one).
+
+    A shared PostgreSQL catalog (``HERMES_CATALOG_URL``) is not checked here: attaching it
+    fails with libpq's own message when the database is unreachable.
+    """
+    if settings.catalog_url is None and not settings.catalog_path.is_file():
+        raise LakeNotFound(
+            f"no lake at {settings.lake_root} (HERMES_LAKE_ROOT): there is no catalog "
+            f"{CATALOG_FILE} in it; check the path, or create the lake with "
+            "`hermes ingest <files>` (or `hermes run`)"
+        )
 
 
 def prepare_connection(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Load extensions, register credentials and make sure local folders exist."""
+    """Load extensions, register credentials and make sure local folders exist (creating the
+    lake on first use: only commands that write the lake call this)."""
     settings.lake_root.mkdir(parents=True, exist_ok=True)
     if settings.s3 is None:
         Path(settings.data_path).mkdir(parents=True, exist_ok=True)
@@ -50,18 +72,29 @@ def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def connect(
-    settings: Settings | None = None, *, snapshot: int | None = None
+    settings: Settings | None = None, *, snapshot: int | None = None, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """A connection with the lake attached and selected (``use lake``).
 
     ``snapshot`` attaches the lake as of that DuckLake snapshot (read only), for exact
     reproduction of an earlier run. Otherwise the last published (audited) state is also
     attached read-only as ``published`` (see :mod:`hermes.publish`).
+
+    ``read_only`` never creates anything: a missing lake raises :class:`LakeNotFound`, the
+    catalog is attached read-only (no other process is locked out), and
+    :func:`restrict_file_access` is left to the caller once it has attached what it needs.
     """
     settings = settings or Settings.from_env()
     conn = duckdb.connect()
-    prepare_connection(conn, settings)
-    options = "" if snapshot is None else f" (snapshot_version {int(snapshot)}, read_only)"
+    if read_only:
+        require_lake(settings)
+        load_extensions(conn, settings)
+        create_s3_secret(conn, settings)
+    else:
+        prepare_connection(conn, settings)
+    read_only = read_only or snapshot is not None
+    snapshot_option = "" if snapshot is None else f"snapshot_version {int(snapshot)}, "
+    options = f" ({snapshot_option}read_only)" if read_only else ""
     conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{options}")
     conn.execute(f"use {LAKE_ALIAS}")
     if snapshot is None:
@@ -69,6 +102,29 @@ def connect(
 
         attach_published(conn)
     return conn
+
+
+def restrict_file_access(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Limit ``conn`` to the lake's own files (data and landing zone), for good.
+
+    DuckDB's external access is switched off except for those folders (no reading
+    ``/etc/passwd``, no ``COPY`` to another folder, no ``ATTACH`` of another database, no
+    extension loading), and the configuration is locked so that ``SET`` cannot undo it.
+    """
+    folders = [settings.data_path, settings.landing_root.rstrip("/") + "/"]
+    conn.execute("set allowed_directories = ?", [folders])
+    conn.execute("set enable_external_access = false")
+    conn.execute("set lock_configuration = true")
+
+
+def check_read_only(conn: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse a query holding a statement other than a query (SELECT, SHOW, EXPLAIN...)."""
+    for statement in conn.extract_statements(query):
+        if statement.type not in READ_ONLY_STATEMENTS:
+            raise PermissionError(
+                f"{statement.type.name} statements are refused on a read-only connection "
+                "(queries only: select, show, describe, explain)"
+            )
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:

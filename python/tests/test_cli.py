@@ -41,7 +41,7 @@ def test_build_then_maintain_keeps_every_row(lake_settings: Settings) -> None:
     ingest_paths(sorted(BUNDLED.glob("*_1d.csv.gz")), lake_settings)
     runner = CliRunner()
     selection = "path:models/bronze path:models/silver"
-    built = runner.invoke(app, ["build", "--select", selection])
+    built = runner.invoke(app, ["build", "--selector", "silver"])  # = selection, its tests too
     assert built.exit_code == 0, built.output
     rebuilt = runner.invoke(app, ["build", "--select", selection, "--full-refresh"])
     assert rebuilt.exit_code == 0, rebuilt.output

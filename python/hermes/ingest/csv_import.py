@@ -2,7 +2,9 @@
 
 Format: ``<SYMBOL>_<INTERVAL>.csv`` or ``.csv.gz``, header
 ``timestamp,open,high,low,close,volume``; ``timestamp`` is the candle's open time in UTC,
-``YYYY-MM-DD HH:MM:SS`` (intraday files) or ``YYYY-MM-DD`` (daily files).
+``YYYY-MM-DD HH:MM:SS`` (intraday files) or ``YYYY-MM-DD`` (daily files). Every line ends
+with a line break, the last one included (a file cut short is refused, see
+:func:`check_complete`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ EARLIEST_MS = int(datetime(2009, 1, 3, tzinfo=UTC).timestamp() * 1000)
 """No crypto market candle opens before the first Bitcoin block."""
 
 
+def check_complete(data: bytes) -> None:
+    """A CSV must end with a line break: a last line without one is what a partial download
+    or copy leaves (``...,14223.`` for ``...,14223.8953``), so the file is refused whole."""
+    if data and not data.endswith((b"\n", b"\r")):
+        last = data.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+        line_number = data.count(b"\n") + 1
+        raise DecodeError(
+            f"line {line_number}: truncated: the file ends inside a line ({last[-60:]!r}, no "
+            "final line break), as a partial download or copy leaves it"
+        )
+
+
 def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None) -> pa.Table:
     """Decode a generic OHLCV CSV (optionally gzip-compressed) as :data:`DECODED_SCHEMA`."""
     if name.filename.endswith(".gz"):
@@ -36,6 +50,7 @@ def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None)
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise DecodeError(f"corrupt gzip file: {exc}") from None
+    check_complete(data)
     lines = text_lines(data)
     if not lines:
         raise DecodeError("the CSV is empty")

@@ -185,6 +185,15 @@ def archives_between(
     ]
 
 
+def default_end(period: str, today: date) -> date:
+    """The last day worth asking the site for: yesterday (UTC) for daily archives, the end
+    of last month for monthly ones (a month's archive appears once the month is over)."""
+    check_period(period)
+    if period == "daily":
+        return today - timedelta(days=1)
+    return today.replace(day=1) - timedelta(days=1)
+
+
 def safe_name(name: str) -> str:
     """A file name reduced to harmless characters (for quarantining unrecognised files)."""
     cleaned = _SAFE_CHARS_RE.sub("_", name).lstrip(".")

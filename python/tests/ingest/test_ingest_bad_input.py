@@ -162,6 +162,12 @@ CASES = {
         lambda n: _csv(["2024-01-01,1,2,0.5,1.5,10", "2999-01-01,1,2,0.5,1.5,10"]),
         "line 3: timestamp '2999-01-01' is out of range",
     ),
+    # a copy stopped inside the last value: 14223.8953 arrived as 14223. (no final newline)
+    "csv_cut_in_last_value": Case(
+        "LTCUSDT_1d.csv",
+        lambda n: _csv(["2024-01-01,1,2,0.5,1.5,10", "2024-01-02,1.5,2,1,1.8,14223.8953"])[:-5],
+        "line 3: truncated: the file ends inside a line ('2024-01-02,1.5,2,1,1.8,14223.'",
+    ),
     "csv_wrong_header": Case(
         "ADAUSDT_1d.csv",
         lambda n: b"date,o,h,l,c,v\n2024-01-01,1,2,0.5,1.5,10\n",

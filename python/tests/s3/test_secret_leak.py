@@ -102,7 +102,7 @@ def test_profile_and_project_never_read_a_secret() -> None:
     """dbt records the env_var() values it reads; the keys must not be among them."""
     from hermes.config import PROJECT_ROOT
 
-    for name in ("profiles/profiles.yml", "dbt_project.yml"):
+    for name in ("profiles.yml", "dbt_project.yml"):
         text = (PROJECT_ROOT / name).read_text()
         for variable in ("SECRET", "ACCESS_KEY", "PGPASSWORD"):
             assert f"env_var('HERMES_S3_{variable}" not in text

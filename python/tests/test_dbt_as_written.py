@@ -1,0 +1,209 @@
+"""dbt as a dbt user runs it: every dbt command of the README, as printed, from the project root.
+
+The commands run in a shell in the project folder with the venv's ``bin`` on ``PATH`` and
+nothing else but the lake (``HERMES_LAKE_ROOT``) and dbt's output folders set: no
+``--profiles-dir``, no ``--project-dir``. Skipped: commands holding a placeholder (``<...>``,
+``...``) and the ``--target s3`` one (the S3 suite runs that target).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hermes.config import PROJECT_ROOT, Settings
+from hermes.ingest import ingest_paths
+from hermes.lake import connect
+
+README = PROJECT_ROOT / "README.md"
+BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
+_FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
+_INLINE = re.compile(r"`((?:\.venv/bin/)?dbt [^`]+)`")
+_LOG_LINE = re.compile(r"^\x1b\[0m\d\d:\d\d:\d\d|^\d\d:\d\d:\d\d")
+
+
+@dataclass(frozen=True)
+class Command:
+    line: str
+    expected: tuple[str, ...] | None = None  # printed output, for `$ dbt ...` examples
+
+
+def readme_dbt_commands() -> list[Command]:
+    """dbt commands of the README in order, each once: code lines, `$` examples with their
+    output, inline code."""
+    text = README.read_text()
+    found: list[tuple[int, Command]] = []
+    for fence in _FENCE.finditer(text):
+        if fence.group(1) not in ("bash", "text"):
+            continue  # diagrams
+        lines = fence.group(2).splitlines()
+        for index, line in enumerate(lines):
+            shown = line.removeprefix("$ ")
+            command = shown.split("  #", 1)[0].rstrip()
+            if not re.match(r"(\.venv/bin/)?dbt ", command):
+                continue
+            expected = None
+            if line.startswith("$ "):
+                rest = lines[index + 1 :]
+                end = next((i for i, x in enumerate(rest) if x.startswith("$ ")), len(rest))
+                expected = tuple(x for x in rest[:end] if x.strip())
+            found.append((fence.start() + index, Command(command, expected)))
+    prose = _FENCE.sub(lambda m: " " * len(m.group(0)), text)
+    found += [(m.start(), Command(m.group(1))) for m in _INLINE.finditer(prose)]
+    commands: dict[str, Command] = {}  # each command once (prose repeats `dbt build`)
+    for _, command in sorted(found, key=lambda pair: pair[0]):
+        commands.setdefault(command.line.removeprefix(".venv/bin/"), command)
+    return list(commands.values())
+
+
+def _runnable(command: Command) -> bool:
+    placeholder = "<" in command.line or "..." in command.line  # or a message quoted in prose
+    return not placeholder and "--target s3" not in command.line
+
+
+def run_shell(line: str, lake: Path, work: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HERMES_", "DBT_", "AWS_"))
+    }
+    env |= {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        "HERMES_LAKE_ROOT": str(lake),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return subprocess.run(
+        ["bash", "-c", line],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _output_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [x for x in result.stdout.splitlines() if x.strip() and not _LOG_LINE.match(x)]
+
+
+def test_the_readme_shows_the_dbt_commands_users_need() -> None:
+    lines = [c.line for c in readme_dbt_commands()]
+    assert ".venv/bin/dbt build" in lines
+    assert ".venv/bin/dbt docs generate" in lines
+    assert any("--selector" in line for line in lines)
+    assert not any("--profiles-dir" in line or "--project-dir" in line for line in lines)
+    assert sum(_runnable(c) for c in readme_dbt_commands()) >= 6
+
+
+@pytest.fixture(scope="module")
+def daily_lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The bundled 1d candles landed in a lake of this module's own (dbt builds it)."""
+    settings = Settings(lake_root=tmp_path_factory.mktemp("dbt") / "lake")
+    assert ingest_paths(sorted(BUNDLED.glob("*_1d.csv.gz")), settings).ok
+    return settings
+
+
+def test_every_readme_dbt_command_works_as_printed(daily_lake: Settings, tmp_path: Path) -> None:
+    lake = daily_lake.lake_root
+    for command in filter(_runnable, readme_dbt_commands()):
+        result = run_shell(command.line, lake, tmp_path)
+        assert result.returncode == 0, (command.line, result.stdout[-3000:], result.stderr)
+        if command.expected is not None:
+            assert _output_lines(result) == list(command.expected), command.line
+    conn = connect(daily_lake, read_only=True)
+    try:
+        counts = conn.execute(
+            "select count(*), count(momentum_score_20) from gold_feature_store"
+        ).fetchone()
+    finally:
+        conn.close()
+    # the last build selected gold_feature_store with use_test_features: the view holds the
+    # experimental columns, the 20-bar momentum score null during each series' 20-bar warm-up
+    assert counts == (2 * 3065, 2 * (3065 - 20))
+    assert (tmp_path / "target" / "catalog.json").is_file()
+
+
+def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Path) -> None:
+    def models(selector: str) -> list[str]:
+        result = run_shell(
+            f"dbt ls --selector {selector} --resource-type model seed --output name",
+            daily_lake.lake_root,
+            tmp_path,
+        )
+        assert result.returncode == 0, result.stdout
+        return sorted(_output_lines(result))
+
+    production = [
+        "bronze_klines",
+        "gold_feature_store",
+        "gold_features",
+        "gold_recursive_indicators",
+        "gold_signals_smart_momentum",
+        "silver_kline_gaps",
+        "silver_klines",
+        "silver_quality",
+        "strategies",
+    ]
+    experimental = [
+        "gold_features_test_momentum_score",
+        "gold_features_test_mtf_confluence",
+        "gold_features_test_vol_adjusted_rsi",
+    ]
+    assert models("daily") == production
+    assert models("full") == sorted(production + experimental)
+    assert models("silver") == [
+        "bronze_klines",
+        "silver_kline_gaps",
+        "silver_klines",
+        "silver_quality",
+    ]
+    assert models("features") == sorted(
+        ["gold_feature_store", "gold_features", "gold_recursive_indicators", *experimental]
+    )
+    assert models("signals") == ["gold_signals_smart_momentum", "strategies"]
+    tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
+    names = _output_lines(tests)
+    assert len(names) == 92 and "silver_klines_latest_ingest_wins" in names
+
+
+def test_partial_parsing_is_kept_between_commands(daily_lake: Settings, tmp_path: Path) -> None:
+    first = run_shell("dbt ls --selector daily", daily_lake.lake_root, tmp_path)
+    assert first.returncode == 0
+    assert (tmp_path / "target" / "partial_parse.msgpack").is_file()
+    second = run_shell("dbt ls --selector signals", daily_lake.lake_root, tmp_path)
+    assert second.returncode == 0
+    assert "Unable to do partial parsing" not in second.stdout
+    assert "Starting full parse" not in second.stdout
+
+
+def test_dbt_build_on_an_empty_lake_says_nothing_was_ingested(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    connect(Settings(lake_root=lake)).close()  # a lake with its catalog, nothing landed
+    result = run_shell("dbt build", lake, tmp_path)
+    assert result.returncode != 0
+    assert (
+        "nothing has been ingested into this lake yet (no landing.files manifest; landing zone "
+        f"{lake}/landing): land data first"
+    ) in result.stdout
+    assert "Catalog Error" not in result.stdout
+    seeds = run_shell("dbt seed", lake, tmp_path)  # seeds need no landed data
+    assert seeds.returncode == 0, seeds.stdout
+
+
+def test_dbt_docs_on_a_mistyped_lake_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    result = run_shell("dbt docs generate", typo, tmp_path)
+    assert result.returncode != 0
+    assert f"no lake at {typo} (HERMES_LAKE_ROOT): there is no catalog hermes.ducklake" in (
+        result.stdout
+    )
+    assert "Traceback" not in result.stdout
+    assert not typo.exists()
