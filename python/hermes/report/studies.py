@@ -13,7 +13,7 @@ from hermes.backtest.grid import GridResult
 from hermes.backtest.walk_forward import WalkForwardResult
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report.html import format_metric
+from hermes.report.labels import format_metric
 
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")
 

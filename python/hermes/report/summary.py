@@ -7,7 +7,7 @@ from rich.table import Table
 
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report.html import format_metric
+from hermes.report.labels import format_metric
 
 SUMMARY_METRICS = (
     "total_return",

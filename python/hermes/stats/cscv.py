@@ -67,9 +67,7 @@ def _sharpe(count: float, total: np.ndarray, squares: np.ndarray) -> np.ndarray:
         return np.where(std > 0, mean / np.where(std > 0, std, 1.0), 0.0)
 
 
-def probability_of_overfitting(
-    returns: np.ndarray, partitions: int = DEFAULT_PARTITIONS
-) -> Cscv:
+def probability_of_overfitting(returns: np.ndarray, partitions: int = DEFAULT_PARTITIONS) -> Cscv:
     """PBO of the ``N`` trials in ``returns`` (``T x N``) with ``partitions`` blocks."""
     matrix = np.asarray(returns, dtype=float)
     if matrix.ndim != 2:
