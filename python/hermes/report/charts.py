@@ -190,7 +190,9 @@ def lines(
     return _layout(fig, title, 320)
 
 
-def histogram(series: Sequence[tuple[str, np.ndarray, str]], title: str, axis: str) -> go.Figure:
+def histogram(
+    series: Sequence[tuple[str, np.ndarray, str]], title: str, axis: str, percent: bool = True
+) -> go.Figure:
     """Overlaid distributions (share of observations per bin)."""
     fig = go.Figure()
     for name, values, color in series:
@@ -201,11 +203,11 @@ def histogram(series: Sequence[tuple[str, np.ndarray, str]], title: str, axis: s
                 marker_color=color,
                 opacity=0.6,
                 histnorm="percent",
-                nbinsx=80,
+                nbinsx=min(80, max(10, len(values) // 3)),
             )
         )
     fig.update_layout(barmode="overlay", hovermode="closest")
-    fig.update_xaxes(title=axis, tickformat=".0%")
+    fig.update_xaxes(title=axis, tickformat=".0%" if percent else None)
     fig.update_yaxes(title="% of observations")
     return _layout(fig, title, 320)
 

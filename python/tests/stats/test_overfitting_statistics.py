@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from hermes.stats.bootstrap import bootstrap_intervals, default_block, resample_indices
+from hermes.stats.bootstrap import (
+    Interval,
+    bootstrap_intervals,
+    default_block,
+    paired_difference,
+    resample_indices,
+)
 from hermes.stats.cscv import probability_of_overfitting
 from hermes.stats.sharpe import (
     deflated_sharpe_ratio,
@@ -202,3 +208,20 @@ def test_study_rows_hold_every_statistic() -> None:
         overfitting_rows("nope", "x", "s", "i", [])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="chosen column"):
         study_statistics(returns, 6, 365.0)
+
+
+def test_paired_difference_of_identical_and_shifted_variants() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.normal(0.0005, 0.01, size=2000)
+    same = paired_difference(base, base.copy(), 365.0, samples=300)
+    # the same series on the same resampled bars: the difference is exactly 0 every time
+    assert same.sharpe == Interval(0.0, 0.0) and same.total_return == Interval(0.0, 0.0)
+    better = paired_difference(base, base + 0.001, 365.0, samples=300)
+    assert better.sharpe.low > 0 and better.total_return.low > 0
+    # paired: the interval of a difference is far narrower than either series' own interval
+    alone = bootstrap_intervals(base, 365.0, samples=300)
+    noisy = paired_difference(base, base + rng.normal(0, 0.001, 2000), 365.0, samples=300)
+    assert noisy.sharpe.high - noisy.sharpe.low < (alone.sharpe.high - alone.sharpe.low) / 3
+    assert "too few" in (paired_difference(base[:1], base[:1], 1.0).note or "")
+    with pytest.raises(ValueError, match="same bars"):
+        paired_difference(base, base[:-1], 1.0)
