@@ -35,10 +35,16 @@ TOP_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "tra
 
 
 def _text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+    return (
+        f"{value:g}"
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else str(value)
+    )
 
 
-def choose_axes(params: pd.DataFrame, x: str | None, y: str | None) -> tuple[str | None, str | None]:
+def choose_axes(
+    params: pd.DataFrame, x: str | None, y: str | None
+) -> tuple[str | None, str | None]:
     """The heat map's axes: those asked for (checked), else the two most varied parameters."""
     for name in (x, y):
         if name is not None and name not in params.columns:
@@ -72,8 +78,8 @@ def heat_map(
         z,
         [_text(v) for v in table.columns],
         [_text(v) for v in table.index],
-        f"{label(value)} by {x} and {y}" + (" (best over the other parameters)" if
-                                             len(params.columns) > 2 else ""),
+        f"{label(value)} by {x} and {y}"
+        + (" (best over the other parameters)" if len(params.columns) > 2 else ""),
         x,
         y,
         label(value),
@@ -100,10 +106,14 @@ def build_context(
     notes = []
     figures: dict[str, Any] = {}
     if len(rows) == 1:
-        notes.append("One combination only: nothing was compared, so there is no heat map, "
-                     "and no deflated Sharpe ratio or PBO (they need at least 2).")
+        notes.append(
+            "One combination only: nothing was compared, so there is no heat map, "
+            "and no deflated Sharpe ratio or PBO (they need at least 2)."
+        )
     elif x and y:
-        figures["heatmap"] = figure_html(heat_map(rows, params, x, y, value, chosen), "chart-heatmap")
+        figures["heatmap"] = figure_html(
+            heat_map(rows, params, x, y, value, chosen), "chart-heatmap"
+        )
     elif x:
         figures["heatmap"] = figure_html(
             charts.bars(
@@ -143,18 +153,20 @@ def build_context(
     ]
     stat = stats[0] if stats else None
     if stat is None and len(rows) > 1:
-        notes.append("Overfitting statistics were not recorded for this grid: they need every "
-                     "combination's bar returns, which grids record in gold_backtest_overfitting "
-                     "when they run.")
+        notes.append(
+            "Overfitting statistics were not recorded for this grid: they need every "
+            "combination's bar returns, which grids record in gold_backtest_overfitting "
+            "when they run."
+        )
     if stat and stat.get("notes"):
         notes.append(f"Overfitting statistics: {stat['notes']}.")
     chosen_row = rows.iloc[chosen]
     return {
         "title": f"Grid {first['grid_id']}: {first['strategy_id']} on {first['symbol']} "
-                 f"{first['interval']}",
+        f"{first['interval']}",
         "subtitle": f"{len(rows):,} combinations on {first['rows']:,} bars from "
-                    f"{first['first_open_time']:%Y-%m-%d} to {first['last_open_time']:%Y-%m-%d}"
-                    f"; ranked by {label(value)}; lake snapshot {first['snapshot_id']}",
+        f"{first['first_open_time']:%Y-%m-%d} to {first['last_open_time']:%Y-%m-%d}"
+        f"; ranked by {label(value)}; lake snapshot {first['snapshot_id']}",
         "study_id": first["grid_id"],
         "notes": notes,
         "figures": figures,
@@ -162,12 +174,11 @@ def build_context(
         "varying": shown,
         "chosen": int(chosen_row["combination"]),
         "chosen_parameters": compact(chosen_row["parameters"], []),
-        "chosen_metrics": [(label(m), format_metric(m, clean(chosen_row[m])))
-                           for m in TOP_METRICS],
+        "chosen_metrics": [(label(m), format_metric(m, clean(chosen_row[m]))) for m in TOP_METRICS],
         "statistics": statistics_pairs(stat) if stat else None,
         "columns": [("rank", "#", "num"), ("combination", "Combination", "num")]
-                   + [(p, p, "text") for p in shown]
-                   + [(m, label(m), m) for m in TOP_METRICS],
+        + [(p, p, "text") for p in shown]
+        + [(m, label(m), m) for m in TOP_METRICS],
         "rows": table_rows,
         "charts": bool(figures),
         "generated_at": now_text(),

@@ -67,8 +67,9 @@ def compact(parameters_json: str, keys: list[str]) -> str:
     """``ema_fast=8, ema_slow=30`` for the given keys (all keys when ``keys`` is empty)."""
     values = json.loads(parameters_json)
     shown = keys or sorted(values)
-    return ", ".join(f"{k}={values[k]:g}" if _is_number(values.get(k)) else f"{k}={values.get(k)}"
-                     for k in shown)
+    return ", ".join(
+        f"{k}={values[k]:g}" if _is_number(values.get(k)) else f"{k}={values.get(k)}" for k in shown
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -96,7 +97,9 @@ def statistics_pairs(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("total_return", "Total return", "total_return"),
     ):
         low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-        shown = "n/a" if low is None else f"{format_metric(kind, low)} .. {format_metric(kind, high)}"
+        shown = (
+            "n/a" if low is None else f"{format_metric(kind, low)} .. {format_metric(kind, high)}"
+        )
         out.append((f"{heading}, {level} bootstrap interval", shown))
     out.append(
         (

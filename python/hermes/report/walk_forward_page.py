@@ -122,15 +122,16 @@ def build_context(
         bench = curve["benchmark"].to_numpy()
         figures["growth"] = charts.growth(
             times,
-            [("out of sample, stitched", strategy, charts.STRATEGY),
-             ("buy and hold", bench, charts.BENCHMARK)],
+            [
+                ("out of sample, stitched", strategy, charts.STRATEGY),
+                ("buy and hold", bench, charts.BENCHMARK),
+            ],
             1.0,
             "Stitched out-of-sample growth of 1 vs buy and hold (log scale)",
         )
         mine, theirs = stitched_metrics(strategy, seconds), stitched_metrics(bench, seconds)
         summary = [
-            (label(name), format_metric(name, mine[name]),
-             format_metric(name, theirs[name]))
+            (label(name), format_metric(name, mine[name]), format_metric(name, theirs[name]))
             for name in ("total_return", "sharpe", "max_drawdown")
         ]
         boot = bootstrap_intervals(
@@ -141,40 +142,51 @@ def build_context(
             trust = [("Bootstrap", f"n/a: {boot.note}")]
         else:
             trust = [
-                (f"Sharpe ratio, {level} interval",
-                 f"{format_metric('sharpe', boot.sharpe.low)} .. "
-                 f"{format_metric('sharpe', boot.sharpe.high)}"),
-                (f"Total return, {level} interval",
-                 f"{format_metric('total_return', boot.total_return.low)} .. "
-                 f"{format_metric('total_return', boot.total_return.high)}"),
+                (
+                    f"Sharpe ratio, {level} interval",
+                    f"{format_metric('sharpe', boot.sharpe.low)} .. "
+                    f"{format_metric('sharpe', boot.sharpe.high)}",
+                ),
+                (
+                    f"Total return, {level} interval",
+                    f"{format_metric('total_return', boot.total_return.low)} .. "
+                    f"{format_metric('total_return', boot.total_return.high)}",
+                ),
             ]
     labels = [f"fold {r['fold']}" for r in rows]
     figures["folds"] = charts.bars(
         labels,
-        [("in-sample Sharpe (chosen)", [r["in_sample_sharpe"] for r in rows], charts.BENCHMARK),
-         ("out-of-sample Sharpe", [r["sharpe"] for r in rows], charts.STRATEGY)],
+        [
+            ("in-sample Sharpe (chosen)", [r["in_sample_sharpe"] for r in rows], charts.BENCHMARK),
+            ("out-of-sample Sharpe", [r["sharpe"] for r in rows], charts.STRATEGY),
+        ],
         "Sharpe ratio of the choice: in sample vs out of sample",
         "Sharpe ratio",
         percent=False,
     )
     empty = [r["fold"] for r in rows if r["note"]]
     if empty:
-        notes.append(f"Folds {', '.join(map(str, empty))}: the choice did not trade out of "
-                     "sample, so its out-of-sample ratios are not defined (shown as n/a).")
+        notes.append(
+            f"Folds {', '.join(map(str, empty))}: the choice did not trade out of "
+            "sample, so its out-of-sample ratios are not defined (shown as n/a)."
+        )
     by_fold = {s["fold"]: s for s in stats}
     fold_stats = [
         {"fold": r["fold"], "pairs": statistics_pairs(by_fold[r["fold"]])}
-        for r in rows if r["fold"] in by_fold
+        for r in rows
+        if r["fold"] in by_fold
     ]
     if not fold_stats:
-        notes.append("Overfitting statistics were not recorded for this walk-forward: they "
-                     "need each fold's in-sample returns of every combination, recorded in "
-                     "gold_backtest_overfitting when the analysis runs.")
+        notes.append(
+            "Overfitting statistics were not recorded for this walk-forward: they "
+            "need each fold's in-sample returns of every combination, recorded in "
+            "gold_backtest_overfitting when the analysis runs."
+        )
     return {
         "title": f"Walk-forward {first['walk_forward_id']}: {first['strategy_id']} on "
-                 f"{first['symbol']} {first['interval']}",
+        f"{first['symbol']} {first['interval']}",
         "subtitle": f"{len(rows)} folds, {first['combinations']:,} combinations each, chosen by "
-                    f"in-sample {first['objective']}",
+        f"in-sample {first['objective']}",
         "notes": notes,
         "figures": {k: figure_html(f, f"chart-{k}") for k, f in figures.items()},
         "summary": summary,
