@@ -71,8 +71,8 @@ def scorecard(conn: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
     if _has(conn, "gold_backtest_runs"):
         latest = _records(
             conn,
-            "select run_id, strategy_id, strategy_version, symbol, interval, created_at, rows, "
-            f"{', '.join(SCORE_METRICS)} from gold_backtest_runs where run_kind = 'single' "  # noqa: S608
+            "select run_id, strategy_id, strategy_version, symbol, interval, created_at, rows, "  # noqa: S608 (constant names)
+            f"{', '.join(SCORE_METRICS)} from gold_backtest_runs where run_kind = 'single' "
             "qualify row_number() over (partition by strategy_id, symbol, interval "
             "order by created_at desc, run_id) = 1 order by strategy_id, symbol, interval",
         )
@@ -134,12 +134,13 @@ def latest_signals(conn: duckdb.DuckDBPyConnection, strategies: list[dict]) -> l
             continue
         out += _records(
             conn,
-            f"select '{s['strategy_id']}' as strategy_id, symbol, interval, "  # noqa: S608
+            "select ? as strategy_id, symbol, interval, "  # noqa: S608 (validated identifier)
             "max(open_time) as last_bar, arg_max(buy_signal, open_time) as buy_now, "
             "arg_max(sell_signal, open_time) as sell_now, "
             "max(open_time) filter (where buy_signal) as last_buy, "
             "max(open_time) filter (where sell_signal) as last_sell "
             f"from {table} group by symbol, interval order by symbol, interval",
+            [s["strategy_id"]],
         )
     return out
 

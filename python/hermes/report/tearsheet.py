@@ -152,9 +152,14 @@ def _signal_rows(
 
 
 def _pairs(mapping: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        (k, json.dumps(v) if isinstance(v, dict | list) else str(v)) for k, v in mapping.items()
-    ]
+    def shown(value: Any) -> str:
+        if isinstance(value, dict | list):
+            return json.dumps(value)
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    return [(key, shown(value)) for key, value in mapping.items()]
 
 
 def execution_pairs(config: dict[str, Any]) -> list[tuple[str, str]]:
