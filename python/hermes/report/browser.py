@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
+from websockets.sync.connection import Connection
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = (
@@ -84,7 +85,7 @@ class PageCheck:
 class Browser:
     """One DevTools connection to a running headless Chromium."""
 
-    def __init__(self, socket: ClientConnection) -> None:
+    def __init__(self, socket: Connection) -> None:
         self._socket = socket
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []

@@ -125,8 +125,9 @@ def price(
     )
     fig.update_yaxes(type="log", title="price (log scale)", row=1, col=1)
     for row, (name, values) in enumerate(panels.items(), start=2):
+        color = palette[(len(overlays) + row) % len(palette)]
         fig.add_trace(
-            go.Scatter(x=times, y=values, name=name, line={"width": 1, "color": "#8250df"}),
+            go.Scatter(x=times, y=values, name=name, line={"width": 1, "color": color}),
             row,
             1,
         )

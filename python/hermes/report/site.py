@@ -229,6 +229,7 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
         "ab": write_ab_page,
     }
     runs = {r["run_id"] for r in (*latest, *recent)}
+    todo: list[tuple[str, Callable[[Settings, str], Path]]]
     todo = [(run, write_tearsheet) for run in sorted(runs)]
     todo += [(s["study_id"], writers[k]) for k, rows in study_rows.items() for s in rows]
     with Progress(disable=not show_progress) as progress:

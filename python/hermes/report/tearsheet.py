@@ -352,7 +352,7 @@ def build_context(
         "footnotes": footnotes,
         "final_equity": format_metric("final_equity", run["final_equity"]),
         "trust": trust_rows(stats),
-        "trust_notes": stats.notes,
+        "trust_notes": [n for n in stats.notes if not n.startswith("deflated")],
         "figures": {k: figure_html(f, f"chart-{k}") for k, f in figures.items()},
         "rolling": rolling_html,
         "rolling_missing": rolling_missing,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
             end=datetime(2021, 2, 1),
         )
         (portfolio,) = run_portfolio(settings, "smart_momentum", intervals=["1d"])
-        options = {"fast_periods": FAST, "slow_periods": SLOW, "rsi_bands": BANDS}
+        options: dict[str, Any] = {"fast_periods": FAST, "slow_periods": SLOW, "rsi_bands": BANDS}
         (grid,) = run_grid_backtest(settings, "smart_momentum", ["BTCUSDT"], ["1d"], **options)
         (single,) = run_grid_backtest(
             settings,
