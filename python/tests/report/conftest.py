@@ -38,6 +38,7 @@ class Research:
     ab: str
     grid_returns: np.ndarray
     grid_chosen: int
+    studies: dict[str, Any]
 
 
 def grid_returns(settings: Settings, grid_id: str) -> tuple[np.ndarray, int]:
@@ -154,6 +155,7 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
             ab=comparison.ab_id,
             grid_returns=returns,
             grid_chosen=chosen,
+            studies={"grid": grid, "walk_forward": walk},
         )
     finally:
         for key, value in previous.items():

@@ -248,3 +248,40 @@ def test_cli_report_and_site(research: Research) -> None:
         )["parameters"][0]
     )
     assert np.isfinite(chosen["ema_fast"])
+
+
+def test_terminal_tables_wrap_instead_of_cutting(research: Research) -> None:
+    import io
+
+    from rich.console import Console
+
+    from hermes.report.studies import print_grid, print_walk_forward
+
+    grid = research.studies["grid"]
+    values = [format_metric("total_return", v) for v in grid.results["total_return"]]
+    # piped (not a terminal): full names and values, however wide
+    out = io.StringIO()
+    print_grid(grid, 8, Console(file=out, width=80))
+    text = out.getvalue()
+    assert "…" not in text and "Sharpe ratio" in text and "ema_fast" in text
+    assert all(v in text for v in values)
+    # a terminal of 80 columns: the table fits, headings wrap, numbers stay whole
+    screen = io.StringIO()
+    print_grid(grid, 8, Console(file=screen, width=80, force_terminal=True, color_system=None))
+    lines = screen.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert all(v in screen.getvalue() for v in values)
+    full = io.StringIO()
+    print_grid(research.studies["grid"], 8, Console(file=full, width=80), output="csv")
+    lines = full.getvalue().splitlines()
+    assert lines[0].split(",")[:5] == ["combination", "ema_fast", "ema_slow", "rsi_high", "rsi_low"]
+    assert len(lines) == 9
+    walk = io.StringIO()
+    print_walk_forward(research.studies["walk_forward"], Console(file=walk, width=80))
+    assert "…" not in walk.getvalue() and "OOS total return" in walk.getvalue().replace("\n", " ")
+    lines_json = io.StringIO()
+    print_walk_forward(
+        research.studies["walk_forward"], Console(file=lines_json, width=80), output="json"
+    )
+    records = [json.loads(line) for line in lines_json.getvalue().splitlines()]
+    assert [r["fold"] for r in records] == list(research.studies["walk_forward"].folds["fold"])
