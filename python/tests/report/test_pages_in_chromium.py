@@ -95,3 +95,12 @@ def test_screenshot_is_a_png_of_the_page(
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (800, 600)
+
+
+def test_screenshot_command(research: Research, browser: Browser, tmp_path: Path) -> None:
+    from hermes.report.browser import main
+
+    assert main([]) == 2
+    out = tmp_path / "latest.png"
+    assert main(["--latest", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
