@@ -12,8 +12,12 @@ How the lake gets them (what the grid and walk-forward code calls)::
     # ... then, in the transaction that writes the grid rows:
     #     hermes.backtest.tables.insert(conn, "gold_backtest_overfitting", rows)
 
-For a walk-forward, pass one ``(fold, study_statistics(in_sample_returns, chosen, P))`` per
-fold. Every formula is documented in :mod:`hermes.stats.sharpe`, :mod:`hermes.stats.cscv`
+``returns`` holds the bar returns (``E_t / E_{t-1} - 1``, the first from the initial cash, as
+:func:`hermes.backtest.metrics.bar_returns` computes them) of every combination on the same
+bars, column ``j`` being the grid's combination ``j``: ``chosen`` is then the chosen
+combination's number, which the grid page marks. For a walk-forward, pass one
+``(fold, study_statistics(in_sample_returns, chosen, P))`` per fold, ``in_sample_returns``
+being the fold's in-sample grid. Every formula is documented in :mod:`hermes.stats.sharpe`, :mod:`hermes.stats.cscv`
 and :mod:`hermes.stats.bootstrap`.
 """
 
