@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint sql-lint py-lint typecheck pytest quality docs bench minio-up minio-down clean
+.PHONY: setup run test lint sql-lint py-lint typecheck pytest browser screenshot quality docs bench minio-up minio-down clean
 
 setup: $(STAMP)
 
@@ -42,8 +42,20 @@ typecheck: setup
 
 # pytest builds the bundled data with `dbt build` (data tests included) and runs the quality
 # checkpoint on it; coverage of python/hermes below [tool.coverage.report] fail_under fails
-pytest: setup
+pytest: setup browser
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# headless Chromium for the page tests (python/tests/report): Debian's package, installed when
+# missing and we are root (CI); otherwise say so, and the tests say they were skipped and why
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else echo "chromium missing and not root: the page tests will be skipped (apt-get install chromium)"; fi; }
+
+# docs/tearsheet.png: the tearsheet of the lake's busiest single run (after `make run`)
+screenshot: setup browser
+	$(BIN)/python -m hermes.report.browser --latest docs/tearsheet.png
 
 # the Great Expectations checkpoint on the current lake (./lake or HERMES_LAKE_ROOT)
 quality: setup

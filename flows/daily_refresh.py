@@ -226,6 +226,22 @@ def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
     return [str(write_report(settings, run_id)) for run_id in run_ids]
 
 
+@task(name="record-statistics", cache_policy=NO_CACHE)
+def record_statistics(settings: Settings, run_ids: list[str]) -> int:
+    """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
+    from hermes.stats.lake import record_run_statistics
+
+    return record_run_statistics(settings, run_ids)
+
+
+@task(name="write-site", cache_policy=NO_CACHE)
+def write_site_index(settings: Settings) -> str:
+    """The research site's index (and the pages it links that are missing)."""
+    from hermes.report.site import write_site
+
+    return str(write_site(settings).index)
+
+
 @task(name="notify", cache_policy=NO_CACHE)
 def send_notification(summary: RefreshSummary) -> None:
     logger = get_run_logger()
@@ -334,12 +350,16 @@ def refresh_lake(
 
         with _step(summary, "backtests"):
             summary.runs = backtest_partitions(settings, targets, summary.published_snapshot)
+        with _step(summary, "statistics"):
+            record_statistics(settings, summary.runs)
         with _step(summary, "reports"):
             summary.reports = write_reports(settings, summary.runs)
         with _step(summary, "publish"):
             summary.published_snapshot = publish_state(
                 settings, summary.flow_run, "results", summary.to_dict()
             )
+        with _step(summary, "site"):
+            summary.site = write_site_index(settings)
     finish_state(settings, summary.flow_run, summary.to_dict())
     send_notification(summary)
     return summary

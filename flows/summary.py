@@ -29,6 +29,7 @@ class RefreshSummary:
     published_snapshot: int | None = None
     runs: list[str] = field(default_factory=list)  # backtest run ids
     reports: list[str] = field(default_factory=list)  # report file paths
+    site: str | None = None  # the research site's index.html
     step_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -75,6 +76,8 @@ class RefreshSummary:
             out.append(f"  published snapshot: {self.published_snapshot}")
         out += [f"  backtest run: {r}" for r in self.runs]
         out += [f"  report: {r}" for r in self.reports]
+        if self.site:
+            out.append(f"  research site: {self.site}")
         if self.step_seconds:
             out.append(
                 "  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.step_seconds.items())

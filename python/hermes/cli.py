@@ -508,21 +508,43 @@ def strategies(
 
 @app.command("report")
 def report_command(
-    run_id: Annotated[list[str], typer.Argument(help="Backtest run ids.")],
+    page_id: Annotated[
+        list[str], typer.Argument(help="Run (bt-...), grid, walk-forward (wf-...) or ab ids.")
+    ],
+    x: str = typer.Option(None, help="Grid heat map: parameter across (default: most varied)."),
+    y: str = typer.Option(None, help="Grid heat map: parameter down (default: next most)."),
+    metric: str = typer.Option("sharpe", help="Grid heat map and ranking metric."),
+    top: int = typer.Option(20, help="Grid: rows of the best combinations."),
 ) -> None:
-    """Write a self-contained HTML report per run under the lake's reports folder."""
-    from hermes.report import write_report
+    """Write the HTML page of each run or study under the lake's reports folder."""
+    from hermes.report.pages import write_any
     from hermes.report.summary import print_runs
 
     settings = Settings.from_env()
     try:
-        paths = [write_report(settings, r) for r in run_id]
-    except LookupError as exc:
+        paths = [write_any(settings, p, x=x, y=y, metric=metric, top=top) for p in page_id]
+    except (LookupError, ValueError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    print_runs(settings, run_id, console)
+    runs = [p for p in page_id if p.startswith("bt-")]
+    if runs:
+        print_runs(settings, runs, console)
     for path in paths:
         console.print(f"report: {path}")
+
+
+@app.command()
+def site() -> None:
+    """Write the research site: <lake>/reports/index.html and every page it links."""
+    from hermes.report.site import write_site
+
+    settings = Settings.from_env()
+    try:
+        result = write_site(settings, show_progress=True)
+    except (LookupError, ValueError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"{len(result.written)} pages written; index: {result.index}")
 
 
 @app.command()

@@ -155,6 +155,41 @@ create table if not exists gold_backtest_ab (
 )
 """
 
+OVERFITTING_DDL = """
+create table if not exists gold_backtest_overfitting (
+    study_kind varchar not null,
+    study_id varchar not null,
+    fold bigint,
+    created_at timestamp not null,
+    symbol varchar not null,
+    interval varchar not null,
+    trials bigint not null,
+    chosen bigint not null,
+    observations bigint not null,
+    periods_per_year double not null,
+    sharpe double,
+    skewness double,
+    kurtosis double,
+    psr double,
+    expected_max_sharpe double,
+    dsr double,
+    pbo double,
+    pbo_partitions bigint not null,
+    pbo_splits bigint not null,
+    pbo_median_logit double,
+    pbo_loss_probability double,
+    ci_level double not null,
+    bootstrap_samples bigint not null,
+    bootstrap_block_bars bigint not null,
+    bootstrap_seed bigint not null,
+    sharpe_ci_low double,
+    sharpe_ci_high double,
+    total_return_ci_low double,
+    total_return_ci_high double,
+    notes varchar
+)
+"""
+
 TABLES = {
     "gold_backtest_runs": RUNS_DDL,
     "gold_backtest_trades": TRADES_DDL,
@@ -162,6 +197,7 @@ TABLES = {
     "gold_backtest_grid": GRID_DDL,
     "gold_backtest_walk_forward": WALK_FORWARD_DDL,
     "gold_backtest_ab": AB_DDL,
+    "gold_backtest_overfitting": OVERFITTING_DDL,
 }
 
 

@@ -1,21 +1,33 @@
-"""Terminal tables for the studies: parameter grids, walk-forward folds and A/B comparisons."""
+"""Terminal tables for the studies: parameter grids, walk-forward folds and A/B comparisons.
+
+Names are the pages' (:mod:`hermes.report.labels`). Tables wrap long values instead of
+cutting them, at any width (a pipe gets 80 columns); ``output="csv"`` or ``"json"`` prints
+every value in full instead, for scripts.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
+import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hermes.backtest.grid import GridResult
+from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.walk_forward import WalkForwardResult
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report.html import format_metric
+from hermes.report.labels import format_metric, label
+from hermes.report.study_data import compact, varying
 
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")
+Output = Literal["table", "csv", "json"]
+NOT_PARAMETERS = {"combination", "final_equity", "parameters", "parameters_hash", *METRIC_NAMES}
 
 
 def _value(value: Any) -> Any:
@@ -27,64 +39,113 @@ def _cells(record: dict[str, Any], names: tuple[str, ...]) -> list[str]:
     return [format_metric(name, _value(record[name])) for name in names]
 
 
-def varying(parameter_sets: list[dict[str, Any]]) -> list[str]:
-    """The parameters that take more than one value across the sets (in their order)."""
-    names = list(parameter_sets[0]) if parameter_sets else []
-    return [n for n in names if len({json.dumps(p[n]) for p in parameter_sets}) > 1]
+def grid_parameters(results: pd.DataFrame) -> pd.DataFrame:
+    """Each combination's parameters: its ``parameters`` JSON, else its non-metric columns."""
+    if "parameters" in results.columns:
+        return pd.DataFrame([json.loads(p) for p in results["parameters"]], index=results.index)
+    return results[[c for c in results.columns if c not in NOT_PARAMETERS]]
 
 
-def print_grid(result: GridResult, top: int, console: Console) -> None:
-    """The ``top`` parameter sets by Sharpe (NULL last), with the parameters that vary."""
-    frame = result.results.sort_values("sharpe", ascending=False, na_position="last").head(top)
-    names = varying(result.parameter_sets) or list(result.parameter_sets[0])[:1]
-    table = Table(
-        "#",
-        *(n.replace("_", " ") for n in names),
-        *STUDY_METRICS,
-        title=f"Grid {result.grid_id}: {result.symbol} {result.interval}, "
-        f"{len(result.results)} parameter sets on {result.rows} bars (best {top} by Sharpe)",
-    )
-    for record in frame.to_dict("records"):
-        table.add_row(
-            str(record["combination"]),
-            *(f"{record[n]:g}" for n in names),
-            *_cells(record, STUDY_METRICS),
+def _show(
+    console: Console, title: str, headings: list[str], rows: list[list[str]], numbers: int = 0
+) -> None:
+    """A titled table. Piped (not a terminal), it prints at its full width, so nothing is cut
+    at the 80 columns a pipe gets. On a terminal it fits the width: headings go one word a
+    line and text cells wrap, while the last ``numbers`` columns never split a value."""
+    terminal = console.is_terminal
+    table = Table(expand=False, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    for k, heading in enumerate(headings):
+        numeric = k >= len(headings) - numbers
+        table.add_column(
+            heading.replace(" ", "\n") if terminal else heading,
+            overflow="fold",
+            no_wrap=numeric or not terminal,
+            justify="right" if numeric else "left",
         )
-    console.print(table)
+    for row in rows:
+        table.add_row(*row)
+    if terminal:
+        console.print(Text(title, style="bold"), table)
+        return
+    wide = console.options.update(width=10_000, max_width=10_000)
+    width = max(console.width, console.measure(table, options=wide).maximum)
+    Console(file=console.file, width=width, no_color=True).print(Text(title), table)
 
 
-def _chosen(parameters: str, names: list[str]) -> str:
-    p = json.loads(parameters)
-    return " ".join(f"{n}={p[n]:g}" for n in names)
+def _emit(frame: pd.DataFrame, output: Output, console: Console) -> bool:
+    """Print ``frame`` as CSV or JSON lines (full values); False for a table."""
+    if output == "csv":
+        console.file.write(frame.to_csv(index=False))
+    elif output == "json":
+        text = frame.to_json(orient="records", lines=True, date_format="iso")
+        console.file.write(text.rstrip("\n") + "\n")
+    return output != "table"
 
 
-def print_walk_forward(result: WalkForwardResult, console: Console) -> None:
-    """One row per fold: out-of-sample start, the choice, in-sample and out-of-sample figures."""
-    records = result.folds.to_dict("records")
-    names = varying([json.loads(r["parameters"]) for r in records])
-    table = Table(
-        "fold",
-        "OOS from",
-        "choice",
-        "IS sharpe",
-        "OOS return",
-        "OOS sharpe",
-        "trades",
-        "run",
-        title=f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
+def print_grid(result: GridResult, top: int, console: Console, output: Output = "table") -> None:
+    """The ``top`` combinations by Sharpe ratio (NULL last)."""
+    frame = result.results.sort_values(
+        "sharpe", ascending=False, na_position="last", kind="stable"
+    ).head(top)
+    params = grid_parameters(frame)
+    shown = varying(grid_parameters(result.results)) or list(params.columns)
+    if _emit(
+        pd.concat([frame[["combination"]], params[shown], frame[list(STUDY_METRICS)]], axis=1),
+        output,
+        console,
+    ):
+        return
+    rows = [
+        [
+            str(record["combination"]),
+            *(
+                f"{params.at[index, p]:g}"
+                if isinstance(params.at[index, p], int | float)
+                else str(params.at[index, p])
+                for p in shown
+            ),
+            *_cells(record, STUDY_METRICS),
+        ]
+        for index, record in zip(frame.index, frame.to_dict("records"), strict=True)
+    ]
+    _show(
+        console,
+        f"Grid {result.grid_id}: {result.symbol} {result.interval}, "
+        f"{len(result.results)} combinations on {result.rows} bars (best {top} by Sharpe)",
+        ["#", *shown, *(label(m) for m in STUDY_METRICS)],
+        rows,
+        numbers=len(STUDY_METRICS),
     )
-    for record in records:
-        table.add_row(
+
+
+def print_walk_forward(
+    result: WalkForwardResult, console: Console, output: Output = "table"
+) -> None:
+    """One row per fold: out-of-sample start, the choice, in-sample and out-of-sample figures."""
+    folds = result.folds
+    shown = varying(pd.DataFrame([json.loads(p) for p in folds["parameters"]]))
+    if _emit(folds, output, console):
+        return
+    rows = [
+        [
             str(record["fold"]),
             f"{record['out_of_sample_start']:%Y-%m-%d}",
-            _chosen(record["parameters"], names),
+            compact(record["parameters"], shown),
             format_metric("sharpe", _value(record["in_sample_sharpe"])),
             format_metric("total_return", _value(record["total_return"])),
             format_metric("sharpe", _value(record["sharpe"])),
             format_metric("trades", _value(record["trades"])),
-            record["run_id"],
-        )
-    console.print(table)
+        ]
+        for record in folds.to_dict("records")
+    ]
+    headings = ["fold", "OOS from", "choice", "IS Sharpe ratio", "OOS total return"]
+    _show(
+        console,
+        f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
+        [*headings, "OOS Sharpe ratio", "OOS closed trades"],
+        rows,
+        numbers=4,
+    )
 
 
 def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
@@ -102,13 +163,14 @@ def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
     finally:
         conn.close()
     heads = [f"{r['symbol']} {r['interval']} {r['variant']}" for r in records]
-    table = Table("", *heads, title=f"A/B {ab_id}")
-    for column in columns[3:]:
-        table.add_row(
-            column,
+    rows = [
+        [
+            label(column),
             *(
                 format_metric(column, r[column]) if column in STUDY_METRICS else str(r[column])
                 for r in records
             ),
-        )
-    console.print(table)
+        ]
+        for column in columns[3:]
+    ]
+    _show(console, f"A/B {ab_id}", ["", *heads], rows)

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report.html import format_metric
+from hermes.report.labels import format_metric, label
 
 SUMMARY_METRICS = (
     "total_return",
@@ -41,7 +41,7 @@ def print_runs(settings: Settings, run_ids: list[str], console: Console) -> None
     table = Table("", *(f"{r['symbol']} {r['interval']}" for r in records), title="Backtest runs")
     for column in columns:
         table.add_row(
-            column,
+            label(column),
             *(
                 format_metric(column, r[column]) if column in SUMMARY_METRICS else str(r[column])
                 for r in records

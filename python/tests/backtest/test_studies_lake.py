@@ -292,7 +292,7 @@ def test_study_commands_print_their_tables(lake: Settings) -> None:
         + ["--param", "entry_period=20,30", "--param", "exit_period=10,20", "--top", "3"],
     )
     assert grid.exit_code == 0, grid.output
-    assert "BTCUSDT" in grid.output and "4 parameter sets" in grid.output.replace("\n", " ")
+    assert "BTCUSDT" in grid.output and "4 combinations" in grid.output.replace("\n", " ")
     bad = runner.invoke(app, ["grid", "--symbol", "BTCUSDT", "--param", "ema_fast=x"])
     assert bad.exit_code == 2 and "is not a number" in bad.output
     walk = runner.invoke(

@@ -242,6 +242,18 @@ def test_backfill_ingests_publishes_and_backtests_the_range(lake: Lake) -> None:
     assert sorted(r[0] for r in state["runs"]) == sorted(summary.runs)
     assert [Path(p).name for p in summary.reports] == [f"{r}.html" for r in summary.runs]
     assert all(Path(p).stat().st_size > 10_000 for p in summary.reports)
+    # after publishing: each run's statistics next to it, and the research site linking it
+    conn = connect(lake.settings)
+    try:
+        studied = conn.execute(
+            "select study_id from gold_backtest_overfitting where study_kind = 'run'"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert sorted(r[0] for r in studied) == sorted(summary.runs)
+    assert summary.site == str(lake.settings.reports_root / "index.html")
+    index = Path(summary.site).read_text()
+    assert all(f'href="{r}.html"' in index for r in summary.runs)
 
 
 def summary_data_snapshot(lake: Lake, step: str) -> int:

@@ -66,6 +66,14 @@ def test_secret_appears_in_no_output_artifact_or_metadata(
 ) -> None:
     secret = local_s3.secret_key
     work = built_s3_lake.lake_root.parent
+    s3 = built_s3_lake.s3
+    assert s3 is not None
+    # the research site: pages in the lake folder, copied under the bucket's reports/ prefix
+    env = local_s3.env(built_s3_lake.lake_root, s3.prefix)
+    site = _hermes(["site"], env)
+    assert site.returncode == 0, site.stderr
+    assert (built_s3_lake.reports_root / "index.html").is_file()
+    assert f"{s3.prefix}/reports/index.html" in local_s3.keys(f"{s3.prefix}/reports/")
     # What the ingest and the build printed, dbt's target/ (compiled SQL, manifest,
     # run_results, logs) and the lake folder (catalog file and its WAL, reports).
     assert (work / "build.log").stat().st_size > 0
@@ -73,8 +81,6 @@ def test_secret_appears_in_no_output_artifact_or_metadata(
     assert files_containing(secret, [work]) == []
     assert secret not in _metadata_dump(built_s3_lake)
     # The objects the lake wrote to the bucket.
-    s3 = built_s3_lake.s3
-    assert s3 is not None
     client = local_s3.client()
     keys = local_s3.keys(f"{s3.prefix}/")
     assert len(keys) > 20
@@ -83,7 +89,6 @@ def test_secret_appears_in_no_output_artifact_or_metadata(
         assert secret.encode() not in body, key
 
     # The command line, reading the lake and failing with a wrong secret.
-    env = local_s3.env(built_s3_lake.lake_root, s3.prefix)
     query = "select count(*), sum(close) from silver_klines"
     ok = _hermes(["sql", query, "--csv"], env)
     assert ok.returncode == 0, ok.stderr

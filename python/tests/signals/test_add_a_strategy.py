@@ -152,7 +152,7 @@ def test_a_registry_row_and_one_sql_file_make_a_strategy(
     report = Path(done.stdout.split("report:")[-1].split()[0])
     assert report.exists() and "sma_cross" in report.read_text()
     grid = run(hermes, "grid", "--strategy", "sma_cross", "--param", "band=0,0.01,0.02", env=env)
-    assert "3 parameter sets" in grid.stdout.replace("\n", " ")
+    assert "3 combinations" in grid.stdout.replace("\n", " ")
     listed = run(hermes, "strategies", "--tag", "sma", env=env)
     assert "sma_cross" in listed.stdout and "smart_momentum" not in listed.stdout
     rows = run(

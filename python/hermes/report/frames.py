@@ -1,0 +1,156 @@
+"""Tables a tearsheet derives from a run's equity and trades (pandas, no plotting).
+
+Conventions match :mod:`hermes.backtest.metrics`: a period's return is its last equity over
+the previous period's last equity, minus 1, the first period starting from the initial cash.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hermes.backtest import metrics
+
+ROLLING_DAYS = 182
+
+
+def period_returns(times: np.ndarray, equity: np.ndarray, init_cash: float, freq: str) -> pd.Series:
+    """Return of each calendar period (``"M"`` month, ``"Y"`` year), indexed by period."""
+    series = pd.Series(np.asarray(equity, dtype=float), index=pd.DatetimeIndex(times))
+    last = series.groupby(series.index.to_period(freq)).last()
+    previous = last.shift(1).fillna(init_cash)
+    return last / previous - 1
+
+
+def monthly_table(times: np.ndarray, equity: np.ndarray, init_cash: float) -> pd.DataFrame:
+    """Monthly returns pivoted: one row per year, columns 1..12 (NaN where no bar)."""
+    returns = period_returns(times, equity, init_cash, "M")
+    frame = pd.DataFrame(
+        {"year": returns.index.year, "month": returns.index.month, "ret": returns.to_numpy()}
+    )
+    return frame.pivot(index="year", columns="month", values="ret").reindex(columns=range(1, 13))
+
+
+def yearly_rows(equity: pd.DataFrame, init_cash: float) -> list[dict[str, Any]]:
+    """Per calendar year: strategy and buy-and-hold return, their difference, max drawdown."""
+    times = equity["open_time"].to_numpy()
+    strategy = period_returns(times, equity["equity"].to_numpy(), init_cash, "Y")
+    benchmark = period_returns(times, equity["buy_and_hold_equity"].to_numpy(), init_cash, "Y")
+    years = equity["open_time"].dt.year
+    worst = equity.groupby(years)["drawdown"].max()
+    return [
+        {
+            "year": str(period.year),
+            "strategy": float(strategy[period]),
+            "benchmark": float(benchmark[period]),
+            "excess": float(strategy[period] - benchmark[period]),
+            "max_drawdown": float(worst[period.year]),
+            "bars": int((years == period.year).sum()),
+        }
+        for period in strategy.index
+    ]
+
+
+def rolling_sharpe(
+    returns: np.ndarray, bar_seconds: int, days: int = ROLLING_DAYS
+) -> tuple[int, np.ndarray]:
+    """(window in bars, annualised Sharpe ratio over the trailing window; NaN before it)."""
+    window = max(2, round(days * 86_400 / bar_seconds))
+    series = pd.Series(np.asarray(returns, dtype=float))
+    roll = series.rolling(window)
+    std = roll.std(ddof=1)
+    values = (roll.mean() / std.where(std > 0)) * math.sqrt(metrics.SECONDS_PER_YEAR / bar_seconds)
+    return window, values.to_numpy()
+
+
+def daily_returns(times: np.ndarray, equity: np.ndarray, init_cash: float) -> np.ndarray:
+    """Returns per UTC day of the equity curve (the last equity of each day)."""
+    series = pd.Series(np.asarray(equity, dtype=float), index=pd.DatetimeIndex(times))
+    last = series.groupby(series.index.floor("D")).last()
+    return (last / last.shift(1).fillna(init_cash) - 1).to_numpy()
+
+
+def duration(delta: timedelta | pd.Timedelta | None) -> str:
+    if delta is None or pd.isna(delta):
+        return "n/a"
+    hours = pd.Timedelta(delta).total_seconds() / 3600
+    return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.0f} h"
+
+
+def exit_reason(
+    trade: dict[str, Any], sell_times: set[pd.Timestamp], fill: str, stops: dict[str, Any]
+) -> str:
+    """Why a trade ended: its sell signal, a stop, or not at all (still open at the end).
+
+    With ``next_open`` fills a sell signal on bar t exits at bar t+1's open, so the signal
+    is looked for on the bar before the exit; with ``same_close`` on the exit bar itself.
+    """
+    if trade["status"] != "closed":
+        return "open at the end"
+    if trade["signal_bar"] in sell_times:
+        return "sell signal"
+    if stops.get("sl_stop") and trade["return"] < 0:
+        return "stop-loss"
+    if stops.get("tp_stop") and trade["return"] > 0:
+        return "take-profit"
+    return "stop" if fill == "next_open" else "sell signal"
+
+
+def trade_rows(trades: pd.DataFrame, equity: pd.DataFrame, config: dict[str, Any]) -> list[dict]:
+    """The trades as display rows: times, prices, return, pnl, duration and exit reason."""
+    times = pd.DatetimeIndex(equity["open_time"])
+    sells = set(times[equity["sell_signal"].to_numpy(dtype=bool)])
+    fill = str(config.get("fill", "next_open"))
+    last_time = times[-1] if len(times) else None
+    out = []
+    for record in trades.to_dict("records"):
+        exit_time = record["exit_time"] if record["status"] == "closed" else None
+        signal_bar = None
+        if exit_time is not None:
+            position = times.searchsorted(pd.Timestamp(exit_time))
+            signal_bar = (
+                times[position - 1]
+                if fill == "next_open" and position > 0
+                else (times[min(position, len(times) - 1)])
+            )
+        end = exit_time if exit_time is not None else last_time
+        out.append(
+            {
+                "trade": int(record["trade_id"]) + 1,
+                "symbol": record["symbol"],
+                "entry_time": f"{pd.Timestamp(record['entry_time']):%Y-%m-%d %H:%M}",
+                "entry_price": f"{record['entry_price']:,.2f}",
+                "exit_time": f"{pd.Timestamp(exit_time):%Y-%m-%d %H:%M}" if exit_time else "open",
+                "exit_price": f"{record['exit_price']:,.2f}" if exit_time else "n/a",
+                "return": float(record["return"]),
+                "pnl": float(record["pnl"]),
+                "duration": duration(pd.Timestamp(end) - pd.Timestamp(record["entry_time"])),
+                "reason": exit_reason({**record, "signal_bar": signal_bar}, sells, fill, config),
+            }
+        )
+    return out
+
+
+def contributions(trades: pd.DataFrame, init_cash: float) -> list[dict[str, Any]]:
+    """Per symbol of a portfolio: trades, win rate, pnl and its share of the total pnl."""
+    total = float(trades["pnl"].sum()) if len(trades) else 0.0
+    out = []
+    for symbol, group in trades.groupby("symbol", sort=True):
+        closed = group[group["status"] == "closed"]
+        pnl = float(group["pnl"].sum())
+        out.append(
+            {
+                "symbol": symbol,
+                "trades": int(len(closed)),
+                "open_trades": int((group["status"] == "open").sum()),
+                "win_rate": float((closed["pnl"] > 0).mean()) if len(closed) else None,
+                "pnl": pnl,
+                "return_on_cash": pnl / init_cash,
+                "share": pnl / total if total else None,
+            }
+        )
+    return out

@@ -1,0 +1,278 @@
+"""The research site: ``<reports>/index.html`` linking every page, plus the pages it links.
+
+Sections: the strategy scorecard (registry rows and the latest single run per symbol and
+interval), recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of
+every active strategy per series, and data health (last candle, gaps, completeness per
+month, quarantined files). Pages it links that do not exist yet are written first (runs and
+studies never change once recorded, so an existing page is kept). Links are relative: the
+folder reads the same from a file system or a static web server; on the ``s3`` target every
+page is also copied under the bucket's ``reports/`` prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from rich.progress import Progress
+
+from hermes.config import Settings
+from hermes.lake import connect
+from hermes.report import charts
+from hermes.report.ab_page import write_ab_page
+from hermes.report.grid_page import write_grid_page
+from hermes.report.render import figure_html, write_page
+from hermes.report.study_data import clean, now_text
+from hermes.report.tearsheet import write_tearsheet
+from hermes.report.walk_forward_page import write_walk_forward_page
+from hermes.signals.store import DataError, identifier, table_columns
+from hermes.storage import exists, write_bytes_atomic
+
+RECENT = 25
+SCORE_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "buy_and_hold_return")
+
+
+@dataclass
+class SiteResult:
+    index: Path
+    written: list[Path] = field(default_factory=list)
+    """Pages written this time (the index included)."""
+
+
+def _has(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    try:
+        table_columns(conn, table)
+    except DataError:
+        return False
+    return True
+
+
+def _records(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list:
+    frame = conn.execute(sql, params or []).df()
+    return [{k: clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def scorecard(conn: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
+    """(registry rows, the latest single run of each strategy, symbol and interval)."""
+    strategies = []
+    if _has(conn, "strategies"):
+        strategies = _records(
+            conn,
+            "select strategy_id, name, version, tags, status, description from strategies "
+            "order by strategy_id",
+        )
+        for s in strategies:
+            s["tags"] = ", ".join(str(s["tags"] or "").split("|"))
+    latest = []
+    if _has(conn, "gold_backtest_runs"):
+        latest = _records(
+            conn,
+            "select run_id, strategy_id, strategy_version, symbol, interval, created_at, rows, "  # noqa: S608 (constant names)
+            f"{', '.join(SCORE_METRICS)} from gold_backtest_runs where run_kind = 'single' "
+            "qualify row_number() over (partition by strategy_id, symbol, interval "
+            "order by created_at desc, run_id) = 1 order by strategy_id, symbol, interval",
+        )
+    return strategies, latest
+
+
+def recent_runs(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    if not _has(conn, "gold_backtest_runs"):
+        return []
+    return _records(
+        conn,
+        "select run_id, run_kind, strategy_id, symbol, interval, created_at, total_return, "
+        "sharpe, max_drawdown, trades from gold_backtest_runs "
+        "order by created_at desc, run_id limit ?",
+        [RECENT],
+    )
+
+
+STUDIES = {
+    "grid": (
+        "gold_backtest_grid",
+        "select grid_id as study_id, any_value(strategy_id) as strategy_id, "
+        "any_value(symbol) as symbol, any_value(interval) as interval, max(created_at) as "
+        "created_at, count(*) as size, max(sharpe) as best_sharpe from gold_backtest_grid "
+        "group by grid_id order by created_at desc limit ?",
+    ),
+    "walk_forward": (
+        "gold_backtest_walk_forward",
+        "select walk_forward_id as study_id, any_value(strategy_id) as strategy_id, "
+        "any_value(symbol) as symbol, any_value(interval) as interval, max(created_at) as "
+        "created_at, count(*) as size, avg(sharpe) as best_sharpe "
+        "from gold_backtest_walk_forward group by walk_forward_id order by created_at desc "
+        "limit ?",
+    ),
+    "ab": (
+        "gold_backtest_ab",
+        "select ab_id as study_id, any_value(strategy_id) as strategy_id, "
+        "string_agg(distinct symbol, ', ') as symbol, string_agg(distinct interval, ', ') as "
+        "interval, max(created_at) as created_at, count(distinct symbol || interval) as size, "
+        "max(sharpe) as best_sharpe from gold_backtest_ab group by ab_id "
+        "order by created_at desc limit ?",
+    ),
+}
+
+
+def studies(conn: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    return {
+        kind: _records(conn, sql, [RECENT]) if _has(conn, table) else []
+        for kind, (table, sql) in STUDIES.items()
+    }
+
+
+def latest_signals(conn: duckdb.DuckDBPyConnection, strategies: list[dict]) -> list[dict]:
+    """Per active strategy and series: the last bar's signals and the last buy and sell."""
+    out = []
+    for s in strategies:
+        table = f"gold_signals_{s['strategy_id']}"
+        if s["status"] != "active" or not _has(conn, identifier(table)):
+            continue
+        out += _records(
+            conn,
+            "select ? as strategy_id, symbol, interval, "  # noqa: S608 (validated identifier)
+            "max(open_time) as last_bar, arg_max(buy_signal, open_time) as buy_now, "
+            "arg_max(sell_signal, open_time) as sell_now, "
+            "max(open_time) filter (where buy_signal) as last_buy, "
+            "max(open_time) filter (where sell_signal) as last_sell "
+            f"from {table} group by symbol, interval order by symbol, interval",
+            [s["strategy_id"]],
+        )
+    return out
+
+
+def data_health(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    health: dict[str, Any] = {"series": [], "months": None, "quarantine": [], "gaps": []}
+    if _has(conn, "silver_quality"):
+        health["series"] = _records(
+            conn,
+            "select symbol, interval, max(last_open_time) as last_candle, "
+            "sum(present_candles)::bigint as candles, sum(missing_candles)::bigint as missing, "
+            "100.0 * sum(present_candles) / nullif(sum(expected_candles), 0) as completeness, "
+            "sum(anomaly_count)::bigint as anomalies from silver_quality group by all order by all",
+        )
+        months = conn.execute(
+            "select symbol || ' ' || interval as series, strftime(month, '%Y-%m') as month, "
+            "completeness_pct from silver_quality order by series, month"
+        ).df()
+        health["months"] = months
+    if _has(conn, "silver_kline_gaps"):
+        health["gaps"] = _records(
+            conn,
+            "select symbol, interval, gap_start, gap_end, missing_candles from "
+            "silver_kline_gaps order by missing_candles desc, symbol, interval limit 20",
+        )
+    try:
+        health["quarantine"] = _records(
+            conn,
+            "select source_file, reason, quarantined_at from landing.quarantine "
+            "order by quarantined_at desc limit 50",
+        )
+    except duckdb.CatalogException:
+        health["quarantine"] = []
+    return health
+
+
+def completeness_figure(months: pd.DataFrame | None) -> Any:
+    if months is None or months.empty:
+        return None
+    table = months.pivot(index="series", columns="month", values="completeness_pct")
+    z = table.to_numpy(dtype=float)
+    fig = charts.heatmap(
+        z,
+        list(table.columns),
+        list(table.index),
+        "Completeness per month (%)",
+        "month",
+        "series",
+        "%",
+    )
+    fig.data[0].update(colorscale="RdYlGn", zmin=90, zmax=100, texttemplate="")
+    fig.update_xaxes(type="category", tickangle=-60, nticks=24)
+    return figure_html(fig, "chart-completeness")
+
+
+def _ensure(
+    path: Path, write: Callable[[], Path], written: list[Path], failures: list[str], name: str
+) -> bool:
+    if path.exists():
+        return True
+    try:
+        written.append(write())
+    except (LookupError, ValueError) as exc:
+        failures.append(f"{name}: page not written ({exc})")
+        return False
+    return True
+
+
+def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:
+    """Write the pages the index links that are missing, then the index; return the paths."""
+    conn = connect(settings)
+    try:
+        strategies, latest = scorecard(conn)
+        recent = recent_runs(conn)
+        study_rows = studies(conn)
+        signals = latest_signals(conn, strategies)
+        health = data_health(conn)
+    finally:
+        conn.close()
+    reports = settings.reports_root
+    written: list[Path] = []
+    failures: list[str] = []
+    writers: dict[str, Callable[[Settings, str], Path]] = {
+        "grid": write_grid_page,
+        "walk_forward": write_walk_forward_page,
+        "ab": write_ab_page,
+    }
+    runs = {r["run_id"] for r in (*latest, *recent)}
+    todo: list[tuple[str, Callable[[Settings, str], Path]]]
+    todo = [(run, write_tearsheet) for run in sorted(runs)]
+    todo += [(s["study_id"], writers[k]) for k, rows in study_rows.items() for s in rows]
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task("research pages", total=len(todo))
+        linked = set()
+        for page_id, writer in todo:
+            if _ensure(
+                reports / f"{page_id}.html",
+                lambda p=page_id, w=writer: w(settings, p),  # type: ignore[misc]
+                written,
+                failures,
+                page_id,
+            ):
+                linked.add(page_id)
+            progress.advance(task)
+    months = health.pop("months")
+    index = write_page(
+        reports / "index.html",
+        "index.html.j2",
+        title="Hermes research",
+        subtitle=f"Strategies, backtests and data health of {settings.location}",
+        notes=failures,
+        strategies=strategies,
+        latest=latest,
+        recent=recent,
+        studies=study_rows,
+        signals=signals,
+        health=health,
+        completeness=completeness_figure(months),
+        linked=linked,
+        charts=months is not None and not months.empty,
+        generated_at=now_text(),
+    )
+    written.append(index)
+    if settings.s3 is not None:
+        publish_pages(settings, written, [reports / f"{p}.html" for p in sorted(linked)])
+    return SiteResult(index=index, written=written)
+
+
+def publish_pages(settings: Settings, written: list[Path], linked: list[Path]) -> None:
+    """Copy the pages written now, and linked pages the bucket lacks, to ``reports/``."""
+    folder = f"{settings.storage_root}/reports"
+    for path in [*written, *(p for p in linked if p not in written)]:
+        target = f"{folder}/{path.name}"
+        if path in written or not exists(settings, target):
+            write_bytes_atomic(settings, target, path.read_bytes())

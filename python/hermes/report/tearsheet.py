@@ -1,0 +1,389 @@
+"""One tearsheet per backtest run: ``<reports>/<run_id>.html``, read back from the lake.
+
+Numbers shown are the run's own (``gold_backtest_runs``, :mod:`hermes.backtest.metrics`);
+buy-and-hold is measured by the same functions on the run's buy-and-hold equity. The
+strategy's indicator lines come from its signal table ``gold_signals_<strategy_id>`` read at
+the run's snapshot: numeric columns other than the contract ones are what it decides on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from hermes.backtest import metrics
+from hermes.backtest.inputs import interval_seconds
+from hermes.backtest.runs import load_run
+from hermes.config import Settings
+from hermes.lake import connect
+from hermes.report import charts, frames
+from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
+from hermes.report.render import figure_html, write_page
+from hermes.signals.store import DataError, at_snapshot, identifier, table_columns
+from hermes.stats.study import StudyStatistics, study_statistics
+
+CONTRACT = {
+    "strategy_id",
+    "strategy_version",
+    "parameters",
+    "symbol",
+    "interval",
+    "open_time",
+    "buy_signal",
+    "sell_signal",
+    "close",
+}
+CONFIG_LABELS = {
+    "init_cash": "Initial cash",
+    "fees": "Fees (share of each order)",
+    "slippage": "Slippage (share of the price)",
+    "size": "Share of equity per entry",
+    "sl_stop": "Stop-loss (below entry)",
+    "tp_stop": "Take-profit (above entry)",
+    "fill": "Fill",
+}
+FILLS = {
+    "next_open": "next bar's open (signal decided on the closed bar)",
+    "same_close": "the signal bar's close",
+}
+
+
+def bar_seconds(interval: str) -> int:
+    return interval_seconds(interval)
+
+
+def years(times: np.ndarray, seconds: int) -> float:
+    """Calendar span first open to last close, in years (as the backtests measure it)."""
+    span = (times[-1] - times[0]).astype("timedelta64[s]").astype(np.int64)
+    return (int(span) + seconds) / (metrics.DAYS_PER_YEAR * 86_400)
+
+
+def benchmark_metrics(equity: pd.DataFrame, init_cash: float, seconds: int) -> dict[str, Any]:
+    """Every metric of buy-and-hold (always invested, one trade that never closes)."""
+    values = equity["buy_and_hold_equity"].to_numpy(dtype=float)
+    times = equity["open_time"].to_numpy()
+    (row,) = metrics.compute(
+        values,
+        np.ones(len(values)),
+        [np.empty(0)],
+        np.array([1]),
+        equity["close"].to_numpy(dtype=float),
+        init_cash,
+        seconds,
+        years(times, seconds),
+    )
+    return row
+
+
+def indicator_series(
+    settings: Settings, run: dict[str, Any], times: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]:
+    """(price-scale overlays, separate panels, a note if they could not be read)."""
+    table = f"gold_signals_{run['strategy_id']}"
+    if "," in str(run["symbol"]):
+        return {}, {}, None  # a portfolio: several series, no single price panel of signals
+    try:
+        identifier(table)
+        with at_snapshot(settings, int(run["snapshot_id"])) as conn:
+            columns = table_columns(conn, table)
+            frame = _signal_rows(conn, table, columns, run)
+    except (DataError, duckdb.Error) as exc:
+        return {}, {}, f"indicator lines not shown: {exc}"
+    if frame is None:
+        return (
+            {},
+            {},
+            (
+                f"indicator lines not shown: {table} holds no row for this run's parameters at "
+                f"snapshot {run['snapshot_id']}"
+            ),
+        )
+    aligned = frame.reindex(pd.DatetimeIndex(times))
+    close = aligned["close"] if "close" in aligned else None
+    overlays, panels = {}, {}
+    for name in aligned.columns:
+        if name in CONTRACT:
+            continue
+        values = aligned[name].to_numpy(dtype=float)
+        if close is not None and _price_scale(values, close.to_numpy(dtype=float)):
+            overlays[name] = values
+        else:
+            panels[name] = values
+    return overlays, panels, None
+
+
+def _price_scale(values: np.ndarray, close: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.nanmedian(np.abs(values / close))
+    return bool(0.5 < ratio < 2)
+
+
+def _signal_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], run: dict[str, Any]
+) -> pd.DataFrame | None:
+    numeric = conn.execute(
+        "select column_name from information_schema.columns where table_name = ? and "
+        "data_type in ('DOUBLE', 'FLOAT', 'DECIMAL', 'BIGINT', 'INTEGER', 'SMALLINT', "
+        "'TINYINT', 'HUGEINT', 'REAL')",
+        [table],
+    ).fetchall()
+    wanted = [c for (c,) in numeric if c in columns and c not in CONTRACT - {"close"}]
+    selected = ", ".join(identifier(c) for c in wanted)
+    where = "symbol = ? and interval = ? and open_time between ? and ?"
+    params: list[Any] = [run["symbol"], run["interval"], run["first_open_time"]]
+    params.append(run["last_open_time"])
+    if "parameters" in columns:
+        where += " and json(parameters) = json(?)"
+        params.append(run["parameters"])
+    frame = conn.execute(  # validated identifiers, bound values
+        f"select open_time, {selected} from {table} where {where} order by open_time",  # noqa: S608
+        params,
+    ).df()
+    if frame.empty:
+        return None
+    return frame.set_index("open_time")
+
+
+def _pairs(mapping: dict[str, Any]) -> list[tuple[str, str]]:
+    def shown(value: Any) -> str:
+        if isinstance(value, dict | list):
+            return json.dumps(value)
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    return [(key, shown(value)) for key, value in mapping.items()]
+
+
+def execution_pairs(config: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for key, value in config.items():
+        if key == "fill":
+            shown = FILLS.get(str(value), str(value))
+        elif value is None:
+            shown = "none"
+        elif key in ("fees", "slippage", "size", "sl_stop", "tp_stop"):
+            shown = f"{float(value) * 100:g}%"
+        elif key == "init_cash":
+            shown = f"{float(value):,.2f}"
+        else:
+            shown = str(value)
+        out.append((CONFIG_LABELS.get(key, key), shown))
+    return out
+
+
+def provenance_pairs(run: dict[str, Any]) -> list[tuple[str, str]]:
+    commit = run["git_commit"] or "not recorded (outside a git checkout)"
+    if run["git_dirty"]:
+        commit += " (with uncommitted changes)"
+    packages = json.loads(run["package_versions"])
+    return [
+        ("Run id", run["run_id"]),
+        ("Kind", run["run_kind"]),
+        ("Created", f"{run['created_at']:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Strategy", f"{run['strategy_id']} {run['strategy_version']}"),
+        ("Bars", f"{run['rows']:,} from {run['first_open_time']} to {run['last_open_time']}"),
+        ("Requested period", f"{run['period_start'] or 'start'} .. {run['period_end'] or 'end'}"),
+        ("Features table", run["features_table"]),
+        ("Lake snapshot", str(run["snapshot_id"])),
+        ("Data fingerprint (SHA-256)", run["data_fingerprint"]),
+        ("Features version (SHA-256)", run["features_version"]),
+        ("Git commit", commit),
+        ("Packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
+        ("Reproduce", f"hermes reproduce {run['run_id']}"),
+    ]
+
+
+def metric_rows(run: dict[str, Any], benchmark: dict[str, Any]) -> tuple[list[dict], list[str]]:
+    """Headline rows (strategy next to buy-and-hold) and footnotes for missing values."""
+    rows, notes = [], []
+    for name in (*HEADLINE, *TRADE_METRICS):
+        value = run[name]
+        bench = benchmark.get(name) if name in HEADLINE else None
+        rows.append(
+            {
+                "name": METRICS[name].label,
+                "help": METRICS[name].help,
+                "strategy": format_metric(name, value),
+                "benchmark": format_metric(name, bench) if name in HEADLINE else "",
+                "value": value,
+            }
+        )
+        if value is None:
+            notes.append(f"{METRICS[name].label}: n/a because {why_missing(name, run)}.")
+    return rows, notes
+
+
+def trust_rows(stats: StudyStatistics) -> list[tuple[str, str]]:
+    boot = stats.bootstrap
+    level = f"{boot.level:.0%}"
+
+    def interval(low: float, high: float, name: str) -> str:
+        if math.isnan(low):
+            return f"n/a ({boot.note})"
+        return f"{format_metric(name, low)} .. {format_metric(name, high)}"
+
+    return [
+        (f"Sharpe ratio, {level} interval", interval(boot.sharpe.low, boot.sharpe.high, "sharpe")),
+        (
+            f"Total return, {level} interval",
+            interval(boot.total_return.low, boot.total_return.high, "total_return"),
+        ),
+        ("Probability the true Sharpe ratio is above 0 (PSR)", format_metric("psr", stats.psr)),
+        ("Skewness / kurtosis of bar returns", f"{stats.skewness:.2f} / {stats.kurtosis:.2f}"),
+        (
+            "Bootstrap",
+            f"{boot.samples:,} circular block resamples of {boot.block} bars (seed {boot.seed})",
+        ),
+    ]
+
+
+def build_context(
+    settings: Settings, run: dict[str, Any], equity: pd.DataFrame, trades: pd.DataFrame
+) -> dict[str, Any]:
+    """Everything the tearsheet template shows (figures already rendered to HTML)."""
+    config = json.loads(run["config"])
+    init_cash = float(config["init_cash"])
+    seconds = bar_seconds(run["interval"])
+    times = equity["open_time"].to_numpy()
+    values = equity["equity"].to_numpy(dtype=float)
+    bench_values = equity["buy_and_hold_equity"].to_numpy(dtype=float)
+    notes: list[str] = []
+    benchmark = benchmark_metrics(equity, init_cash, seconds)
+    headline, footnotes = metric_rows(run, benchmark)
+    returns = metrics.bar_returns(values, init_cash)
+    bench_returns = metrics.bar_returns(bench_values, init_cash)
+    stats = study_statistics(returns, 0, metrics.SECONDS_PER_YEAR / seconds)
+    curves = [
+        ("strategy", values, charts.STRATEGY),
+        ("buy and hold", bench_values, charts.BENCHMARK),
+    ]
+    bench_dd = metrics.drawdown(bench_values, init_cash)
+    overlays, panels, indicator_note = indicator_series(settings, run, times)
+    if indicator_note:
+        notes.append(indicator_note)
+    if run["trades"] == 0 and run["open_trades"] == 0:
+        notes.append(
+            "No trade in this period: the strategy stayed in cash, so its return "
+            "ratios and trade statistics are not defined."
+        )
+    window, rolling = frames.rolling_sharpe(returns, seconds)
+    _, bench_rolling = frames.rolling_sharpe(bench_returns, seconds)
+    rolling_html = None
+    rolling_missing = (
+        f"Rolling Sharpe ratio not shown: the run has {len(values):,} bars, fewer than one "
+        f"{frames.ROLLING_DAYS}-day window ({window:,} bars)."
+    )
+    if len(values) > window:
+        rolling_html = figure_html(
+            charts.lines(
+                times,
+                [
+                    ("strategy", rolling, charts.STRATEGY),
+                    ("buy and hold", bench_rolling, charts.BENCHMARK),
+                ],
+                f"Rolling Sharpe ratio ({frames.ROLLING_DAYS}-day window, annualised)",
+                "Sharpe ratio",
+            ),
+            "chart-rolling-sharpe",
+        )
+    daily = frames.daily_returns(times, values, init_cash)
+    bench_daily = frames.daily_returns(times, bench_values, init_cash)
+    yearly = frames.yearly_rows(equity, init_cash)
+    title_series = f"{run['symbol']} {run['interval']}"
+    figures = {
+        "growth": charts.growth(
+            times, curves, init_cash, "Growth of 1: strategy vs buy and hold (log scale)"
+        ),
+        "drawdown": charts.drawdowns(
+            times,
+            [
+                ("strategy", equity["drawdown"].to_numpy(), charts.STRATEGY),
+                ("buy and hold", bench_dd, charts.BENCHMARK),
+            ],
+            "Drawdown from the running peak",
+        ),
+        "price": charts.price(
+            times,
+            equity["close"].to_numpy(dtype=float),
+            trades,
+            overlays,
+            panels,
+            f"{title_series}: close, entries, exits and the strategy's indicators",
+        ),
+        "monthly": charts.monthly_heatmap(
+            frames.monthly_table(times, values, init_cash), "Monthly returns of the strategy (%)"
+        ),
+        "yearly": charts.bars(
+            [r["year"] for r in yearly],
+            [
+                ("strategy", [r["strategy"] for r in yearly], charts.STRATEGY),
+                ("buy and hold", [r["benchmark"] for r in yearly], charts.BENCHMARK),
+            ],
+            "Calendar-year returns",
+            "return",
+        ),
+        "distribution": charts.histogram(
+            [("strategy", daily, charts.STRATEGY), ("buy and hold", bench_daily, charts.BENCHMARK)],
+            "Distribution of daily returns",
+            "daily return",
+        ),
+    }
+    contributions = None
+    if run["run_kind"] == "portfolio":
+        contributions = frames.contributions(trades, init_cash)
+    return {
+        "title": f"{run['strategy_id']} on {title_series}",
+        "subtitle": (
+            f"Backtest {run['run_id']} ({run['run_kind']}), {run['rows']:,} bars from "
+            f"{run['first_open_time']:%Y-%m-%d} to {run['last_open_time']:%Y-%m-%d}; "
+            f"strategy {run['strategy_id']} {run['strategy_version']}"
+        ),
+        "run": run,
+        "notes": notes,
+        "headline": headline,
+        "footnotes": footnotes,
+        "final_equity": format_metric("final_equity", run["final_equity"]),
+        "trust": trust_rows(stats),
+        "trust_notes": [n for n in stats.notes if not n.startswith("deflated")],
+        "figures": {k: figure_html(f, f"chart-{k}") for k, f in figures.items()},
+        "rolling": rolling_html,
+        "rolling_missing": rolling_missing,
+        "yearly": yearly,
+        "trades": frames.trade_rows(trades, equity, config),
+        "contributions": contributions,
+        "parameters": _pairs(json.loads(run["parameters"])),
+        "execution": execution_pairs(config),
+        "provenance": provenance_pairs(run),
+        "charts": True,
+        "generated_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+    }
+
+
+def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    conn = connect(settings)
+    try:
+        run = load_run(conn, run_id)
+        equity = conn.execute(
+            "select * from gold_backtest_equity where run_id = ? order by open_time", [run_id]
+        ).df()
+        trades = conn.execute(
+            "select * from gold_backtest_trades where run_id = ? order by trade_id", [run_id]
+        ).df()
+    finally:
+        conn.close()
+    return run, equity, trades
+
+
+def write_tearsheet(settings: Settings, run_id: str) -> Path:
+    """Write ``<reports_root>/<run_id>.html`` for a run in the lake and return its path."""
+    run, equity, trades = load(settings, run_id)
+    context = build_context(settings, run, equity, trades)
+    return write_page(settings.reports_root / f"{run_id}.html", "tearsheet.html.j2", **context)
