@@ -34,6 +34,9 @@ from flows.daily_refresh import backfill, daily_refresh
 from flows.summary import RefreshFailed, RefreshSummary
 from hermes.config import Settings
 from hermes.lake import connect
+from hermes.signals.registry import active_strategies
+
+ACTIVE = len(active_strategies())  # the flow backtests every active strategy
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 FAST_RETRIES = 2
@@ -235,10 +238,11 @@ def test_backfill_ingests_publishes_and_backtests_the_range(lake: Lake) -> None:
     state = lake.silver["backfill"]
     assert state["published"] == candles(BACKFILLED)
     assert summary.partitions == ["BTCUSDT/4h", "ETHUSDT/4h"]
-    assert sorted((r[1], r[2], r[3], r[4]) for r in state["runs"]) == [
-        ("BTCUSDT", "4h", summary_data_snapshot(lake, "backfill"), 18 + 186 + 30),
-        ("ETHUSDT", "4h", summary_data_snapshot(lake, "backfill"), 186 + 30),
-    ]
+    # every active strategy of the registry, on each changed partition
+    assert sorted((r[1], r[2], r[3], r[4]) for r in state["runs"]) == sorted(
+        [("BTCUSDT", "4h", summary_data_snapshot(lake, "backfill"), 18 + 186 + 30)] * ACTIVE
+        + [("ETHUSDT", "4h", summary_data_snapshot(lake, "backfill"), 186 + 30)] * ACTIVE
+    )
     assert sorted(r[0] for r in state["runs"]) == sorted(summary.runs)
     assert [Path(p).name for p in summary.reports] == [f"{r}.html" for r in summary.runs]
     assert all(Path(p).stat().st_size > 10_000 for p in summary.reports)
@@ -290,10 +294,10 @@ def test_daily_refresh_retries_reports_missing_and_quarantines_corrupt(lake: Lak
     assert not [r for r in requests if "/monthly/" in r]
     assert summary.rows_added["bronze"] == 4 * 6
     assert lake.silver["daily"]["published"] == candles(BACKFILLED + DAILY)
-    assert len(summary.runs) == 2 and len(lake.silver["daily"]["runs"]) == 4
+    assert len(summary.runs) == 2 * ACTIVE and len(lake.silver["daily"]["runs"]) == 4 * ACTIVE
     # the backtests ran on the scheduler named by HERMES_DASK_ADDRESS
     assert {name: counts["memory"] for name, counts in lake.dask_tasks.items()} == {
-        "simulate_slice": 2
+        "simulate_slice": 2 * ACTIVE
     }
 
 
@@ -348,5 +352,5 @@ def test_publication_rows_of_a_finished_run_say_how_it_ended(lake: Lake) -> None
     for _, body in rows:
         recorded = json.loads(body)
         assert recorded["status"] == "published"
-        assert recorded["runs"] == summary.runs and len(recorded["runs"]) == 2
+        assert recorded["runs"] == summary.runs and len(recorded["runs"]) == 2 * ACTIVE
         assert recorded["published_snapshot"] == summary.published_snapshot
