@@ -21,6 +21,7 @@ import pandas as pd
 from rich.progress import Progress
 
 from hermes.config import Settings
+from hermes.features.store import DataError, identifier, table_columns
 from hermes.lake import connect
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
@@ -29,7 +30,6 @@ from hermes.report.render import figure_html, write_page
 from hermes.report.study_data import clean, now_text
 from hermes.report.tearsheet import write_tearsheet
 from hermes.report.walk_forward_page import write_walk_forward_page
-from hermes.signals.store import DataError, identifier, table_columns
 from hermes.storage import exists, write_bytes_atomic
 
 RECENT = 25

@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from hermes.features.store import DataError, table_columns
 from hermes.report.labels import format_metric
-from hermes.signals.store import DataError, table_columns
 
 
 def frame(conn: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> pd.DataFrame:

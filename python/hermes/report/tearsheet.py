@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from hermes.backtest import metrics
-from hermes.backtest.inputs import interval_seconds
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
-from hermes.lake import connect
+from hermes.features.store import DataError, identifier, table_columns
+from hermes.intervals import interval_seconds
+from hermes.lake import at_snapshot, connect
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, write_page
-from hermes.signals.store import DataError, at_snapshot, identifier, table_columns
 from hermes.stats.study import StudyStatistics, study_statistics
 
 CONTRACT = {

@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from hermes.backtest import metrics
-from hermes.backtest.inputs import interval_seconds
 from hermes.backtest.tables import ensure_tables, insert
 from hermes.config import Settings
+from hermes.intervals import interval_seconds
 from hermes.lake import connect
 from hermes.stats.study import overfitting_rows, study_statistics
 
