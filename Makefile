@@ -28,8 +28,11 @@ test: setup lint pytest
 lint: sql-lint py-lint typecheck
 
 # sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
+# (created first: `dbt compile` only reads, and refuses a missing lake)
 LINT_DIR := target/sqlfluff
 sql-lint: setup
+	HERMES_LAKE_ROOT=$(LINT_DIR)/lake $(BIN)/python -c \
+		"from hermes.lake import connect; connect().close()"
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target \
 		$(BIN)/sqlfluff lint models macros tests
 

@@ -27,7 +27,7 @@ signal_models as (
         {%- for strategy_id in models %}
             '{{ strategy_id }}'{{ ',' if not loop.last }}
         {%- endfor %}
-    ]::varchar []) as strategy_id
+    ]::varchar[]) as strategy_id
 
 ),
 
@@ -58,13 +58,21 @@ problems as (
     select * from rows_without_models
     union all
     select * from models_without_rows
+),
+
+message as (
+
+    select
+        string_agg(
+            problems.strategy_id || ': ' || problems.problem, '; '
+            order by problems.strategy_id
+        ) as text
+    from problems
 
 )
 
 -- error() names every half strategy in the build's output (a plain failure only counts them)
-select *
+select problems.*
 from problems
-where error(
-    'strategies only half defined: '
-    || (select string_agg(strategy_id || ': ' || problem, '; ' order by strategy_id) from problems)
-) is null
+cross join message
+where error('strategies only half defined: ' || message.text) is null

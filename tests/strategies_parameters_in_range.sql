@@ -66,21 +66,21 @@ failed as (
 
     select * from checked
     where problem is not null
+),
+
+message as (
+
+    select
+        string_agg(
+            failed.strategy_id || '.' || failed.parameter || ': ' || failed.problem, '; '
+            order by failed.strategy_id, failed.parameter
+        ) as text
+    from failed
 
 )
 
 -- error() names every bad parameter in the build's output
-select *
+select failed.*
 from failed
-where error(
-    'strategy parameters of seeds/strategies.csv: '
-    || (
-        select
-            string_agg(
-                strategy_id || '.' || parameter || ': ' || problem,
-                '; '
-                order by strategy_id, parameter
-            )
-        from failed
-    )
-) is null
+cross join message
+where error('strategy parameters of seeds/strategies.csv: ' || message.text) is null

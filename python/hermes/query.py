@@ -59,15 +59,16 @@ def run_query(
     return QueryResult(columns, rows)
 
 
-def write_csv(result: QueryResult, out: TextIO = sys.stdout) -> None:
-    """Every row, full values, with a header line."""
-    writer = csv.writer(out)
+def write_csv(result: QueryResult, out: TextIO | None = None) -> None:
+    """Every row, full values, with a header line (to ``out``, or the current stdout)."""
+    writer = csv.writer(out or sys.stdout)
     writer.writerow(result.columns)
     writer.writerows(result.rows)
 
 
-def write_json(result: QueryResult, out: TextIO = sys.stdout) -> None:
+def write_json(result: QueryResult, out: TextIO | None = None) -> None:
     """A JSON array of one object per row, full values (times and decimals as text)."""
+    out = out or sys.stdout
     records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
     json.dump(records, out, default=str, ensure_ascii=False)
     out.write("\n")

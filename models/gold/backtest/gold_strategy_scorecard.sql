@@ -5,7 +5,8 @@
   any backtest ran (no runs table yet) the metrics are NULL.
 -#}
 {{ config(materialized='view') }}
-{%- set runs_relation = load_relation(source('backtest', 'gold_backtest_runs')) if execute else none %}
+{%- set runs = source('backtest', 'gold_backtest_runs') -%}
+{%- set runs_relation = load_relation(runs) if execute else none -%}
 
 with
 
@@ -17,30 +18,30 @@ registry as (
 
 runs as (
 
-    {% if runs_relation is not none -%}
-    select * from {{ source('backtest', 'gold_backtest_runs') }}
-    where run_kind = 'single' and period_start is null and period_end is null
-    {%- else -%}
-    select
-        null::varchar as run_id,
-        null::timestamp as created_at,
-        null::varchar as strategy_id,
-        null::varchar as strategy_version,
-        null::varchar as parameters,
-        null::varchar as symbol,
-        null::varchar as interval,
-        null::timestamp as first_open_time,
-        null::timestamp as last_open_time,
-        null::bigint as snapshot_id,
-        null::double as total_return,
-        null::double as cagr,
-        null::double as sharpe,
-        null::double as max_drawdown,
-        null::bigint as trades,
-        null::double as exposure,
-        null::double as buy_and_hold_return
-    where false
-    {%- endif %}
+    {% if runs_relation is not none %}
+        select * from {{ source('backtest', 'gold_backtest_runs') }}
+        where run_kind = 'single' and period_start is null and period_end is null
+    {% else %}
+        select
+            null::varchar as run_id,
+            null::timestamp as created_at,
+            null::varchar as strategy_id,
+            null::varchar as strategy_version,
+            null::varchar as parameters,
+            null::varchar as symbol,
+            null::varchar as interval,
+            null::timestamp as first_open_time,
+            null::timestamp as last_open_time,
+            null::bigint as snapshot_id,
+            null::double as total_return,
+            null::double as cagr,
+            null::double as sharpe,
+            null::double as max_drawdown,
+            null::bigint as trades,
+            null::double as exposure,
+            null::double as buy_and_hold_return
+        where false
+    {% endif %}
 
 ),
 
