@@ -111,7 +111,7 @@ def backtest_partitions(
     ``strategy_ids`` defaults to every ``active`` strategy of the registry at ``snapshot``.
     """
     if strategy_ids is None:
-        with at_snapshot(settings, snapshot) as reader:
+        with at_snapshot(with_secrets(settings), snapshot) as reader:
             strategy_ids = active_strategies(reader)
     runner: Any = dask_task_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
     return backtest_flow.with_options(task_runner=runner)(

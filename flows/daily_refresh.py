@@ -231,7 +231,7 @@ def record_statistics(settings: Settings, run_ids: list[str]) -> int:
     """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
     from hermes.stats.lake import record_run_statistics
 
-    return record_run_statistics(settings, run_ids)
+    return record_run_statistics(with_secrets(settings), run_ids)
 
 
 @task(name="write-site", cache_policy=NO_CACHE)
@@ -239,7 +239,7 @@ def write_site_index(settings: Settings) -> str:
     """The research site's index (and the pages it links that are missing)."""
     from hermes.report.site import write_site
 
-    return str(write_site(settings).index)
+    return str(write_site(with_secrets(settings)).index)
 
 
 @task(name="notify", cache_policy=NO_CACHE)

@@ -59,16 +59,16 @@ def refreshed_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
 
     from fixtures.refreshed_lake import build_refreshed_lake
 
-    previous = {k: os.environ.get(k) for k in ("HERMES_LAKE_ROOT", "HERMES_TARGET")}
+    saved = dict(os.environ)
     base = tmp_path_factory.mktemp("refreshed")
     os.environ["HERMES_LAKE_ROOT"] = str(base / "lake")
     os.environ["HERMES_TARGET"] = "local"
-    yield build_refreshed_lake(base)
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    try:
+        built = build_refreshed_lake(base)
+    finally:  # the other tests keep the session's environment (built_lake's)
+        os.environ.clear()
+        os.environ.update(saved)
+    yield built
 
 
 @pytest.fixture(scope="session")

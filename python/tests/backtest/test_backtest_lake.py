@@ -132,7 +132,7 @@ def test_report_is_a_self_contained_page(moving_lake: dict) -> None:
     path = write_report(settings, run_ids[0])
     assert path.parent == settings.reports_root
     page = path.read_text()
-    assert run_ids[0] in page and "Monthly returns" in page and "sharpe" in page
+    assert run_ids[0] in page and "Monthly returns" in page and "sharpe" in page.lower()
     assert "<script src=" not in page  # plotly is inlined, nothing fetched
 
 
@@ -194,7 +194,7 @@ def test_cli_commands(moving_lake: dict) -> None:
     assert bad.exit_code == 2 and "DOGEUSDT" in bad.output
     assert runner.invoke(app, ["reproduce", run_ids[1]]).exit_code == 0
     shown = runner.invoke(app, ["report", run_ids[1]])
-    assert shown.exit_code == 0 and "sharpe" in shown.output
+    assert shown.exit_code == 0 and "sharpe" in shown.output.lower()
     assert (settings.reports_root / f"{run_ids[1]}.html").exists()
     made = runner.invoke(app, ["signals", "--interval", "4h", "--chunk-rows", "4000"])
     assert made.exit_code == 0, made.output

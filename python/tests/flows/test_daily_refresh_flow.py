@@ -254,7 +254,7 @@ def test_backfill_ingests_publishes_and_backtests_the_range(lake: Lake) -> None:
         ).fetchall()
     finally:
         conn.close()
-    assert sorted(r[0] for r in studied) == sorted(summary.runs)
+    assert set(summary.runs) <= {r[0] for r in studied}
     assert summary.site == str(lake.settings.reports_root / "index.html")
     index = Path(summary.site).read_text()
     assert all(f'href="{r}.html"' in index for r in summary.runs)

@@ -116,7 +116,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
             copy.mkdir(exist_ok=True)
             shutil.copy(source, copy / name)
     env = {
-        **os.environ,
+        # no lake of another test leaks in through HERMES_* (landing root, target, S3)
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HERMES_", "DBT_"))},
         "HERMES_LAKE_ROOT": str(base / "lake"),
         "HERMES_TARGET": "local",
         "DBT_PROFILES_DIR": str(copy / "profiles"),
