@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from hermes.features.store import OHLCV, DataError, identifier, table_types
+from hermes.features.store import OHLCV, DataError, identifier, read_rows, table_types
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy, canonical_json, validate_parameters
 
@@ -133,8 +133,6 @@ def read_prices(
     end: datetime | None,
 ) -> dict[str, np.ndarray]:
     """``open_time`` and OHLCV of one series up to ``end`` (exclusive), ordered by time."""
-    from hermes.features.store import read_rows
-
     return read_rows(conn, prices_table, symbol, interval, list(OHLCV), end=end)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from hermes.features.store import table_columns
+from hermes.features.store import read_rows, table_columns
 from hermes.signals.accelerators import Accelerator, accelerator_for
 from hermes.signals.models import (
     SignalModel,
@@ -99,17 +99,6 @@ class SignalSource:
         values = {k: v for k, v in columns.items() if v.dtype != bool}
         return SeriesSignals(symbol, interval, times, prices, entries, exits, source, flags, values)
 
-    def grid(
-        self,
-        symbol: str,
-        interval: str,
-        *,
-        end: datetime | None,
-        parameter_sets: Sequence[dict[str, Any]],
-    ) -> SeriesSignals:
-        """Prices and (n, k) entries/exits of one series, a column per parameter set."""
-        return self.grids([(symbol, interval)], end=end, parameter_sets=parameter_sets)[0]
-
     def grids(
         self,
         pairs: Sequence[tuple[str, str]],
@@ -117,7 +106,10 @@ class SignalSource:
         end: datetime | None,
         parameter_sets: Sequence[dict[str, Any]],
     ) -> list[SeriesSignals]:
-        """:meth:`grid` of several series: with SQL, one evaluation per set for all of them."""
+        """Prices and (n, k) entries/exits of each series, a column per parameter set.
+
+        With SQL, one evaluation per parameter set serves every series.
+        """
         sets = [validate_parameters(self.strategy, p) for p in parameter_sets]
         out = []
         for symbol, interval in pairs:
@@ -169,8 +161,6 @@ class SignalSource:
         end: datetime | None,
     ) -> list[dict[str, np.ndarray]]:
         """The accelerator's flags and inputs per parameter set, from the store's columns."""
-        from hermes.features.store import read_rows
-
         rule = self.accelerator
         assert rule is not None
         held = set(table_columns(self.conn, self.prices_table))
