@@ -41,6 +41,7 @@ MODES = ("local", "temporary")
 STATE_FILE = "hermes-server.json"
 LOG_FILE = "server.log"
 START_TIMEOUT_SECONDS = 180.0
+BUSY_TIMEOUT_SECONDS = 15.0  # a live server's health check, under load
 
 
 class ServerError(RuntimeError):
@@ -89,7 +90,8 @@ def running_server(home: Path) -> ServerInfo | None:
         info = ServerInfo(**json.loads((home / STATE_FILE).read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    if not _alive(info.pid) or not healthy(info.url):
+    # the process lives: give a busy server (a loaded machine, a flow writing logs) time
+    if not _alive(info.pid) or not healthy(info.url, timeout=BUSY_TIMEOUT_SECONDS):
         return None
     return info
 

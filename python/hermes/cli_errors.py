@@ -29,6 +29,9 @@ CREATES_LAKE = frozenset({"ingest", "run", "refresh", "backfill", "serve"})
 """Commands that may create a lake (they land data in it; refresh, backfill and serve are the
 daily flow's); every other command, those to come included, needs an existing lake."""
 
+WITHOUT_LAKE = frozenset({"server"})
+"""Commands that never open the lake (the Prefect server's state is under PREFECT_HOME)."""
+
 _LOCK = re.compile(
     r'Could not set lock on file "(?P<path>[^"]+)": '
     r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)"
@@ -53,7 +56,9 @@ class HermesGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and command.callback is not None:
-            command.callback = guarded(command.callback, needs_lake=name not in CREATES_LAKE)
+            command.callback = guarded(
+                command.callback, needs_lake=name not in CREATES_LAKE | WITHOUT_LAKE
+            )
         return name, command, rest
 
 

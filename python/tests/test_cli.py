@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from typer.testing import CliRunner
 
 from hermes.cli import app
@@ -16,7 +17,11 @@ BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 COUNTS = "select symbol, interval, count(*) as candles from silver_klines group by all order by all"
 
 
-def test_sql_prints_a_table_or_csv_and_fails_clearly(built_lake: Settings) -> None:
+def test_sql_prints_a_table_or_csv_and_fails_clearly(
+    built_lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in built_lake.dbt_env().items():  # the lake, as a user exports it
+        monkeypatch.setenv(key, value)
     runner = CliRunner()
     as_csv = runner.invoke(app, ["sql", COUNTS, "--csv"])
     assert as_csv.exit_code == 0, as_csv.output

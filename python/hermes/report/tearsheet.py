@@ -139,9 +139,14 @@ def _signal_rows(
     where = "symbol = ? and interval = ? and open_time between ? and ?"
     params: list[Any] = [run["symbol"], run["interval"], run["first_open_time"]]
     params.append(run["last_open_time"])
-    if "parameters" in columns:
-        where += " and json(parameters) = json(?)"
-        params.append(run["parameters"])
+    if "parameters" in columns:  # the table's JSON text keeps the registry's key order
+        wanted = json.loads(run["parameters"])
+        built = conn.execute(f"select distinct parameters from {table}").fetchall()  # noqa: S608
+        stored = [text for (text,) in built if json.loads(text) == wanted]
+        if not stored:
+            return None
+        where += " and parameters = ?"
+        params.append(stored[0])
     frame = conn.execute(  # validated identifiers, bound values
         f"select open_time, {selected} from {table} where {where} order by open_time",  # noqa: S608
         params,

@@ -136,25 +136,25 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
         )
         (walk,) = run_walk_forward(settings, btc, GRID, in_sample_days=1095, out_of_sample_days=365)
         comparison = run_ab(settings, btc)
-        yield Research(
-            settings=settings,
-            runs=runs,
-            quiet_run=quiet,
-            portfolio=portfolio,
-            grid=grid.grid_id,
-            single_grid=single.grid_id,
-            walk_forward=walk.walk_forward_id,
-            ab=comparison.ab_id,
-            grid_returns=returns,
-            grid_chosen=chosen,
-            studies={"grid": grid, "walk_forward": walk},
-        )
-    finally:
+    finally:  # the other tests keep the session's environment (built_lake's)
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    yield Research(
+        settings=settings,
+        runs=runs,
+        quiet_run=quiet,
+        portfolio=portfolio,
+        grid=grid.grid_id,
+        single_grid=single.grid_id,
+        walk_forward=walk.walk_forward_id,
+        ab=comparison.ab_id,
+        grid_returns=returns,
+        grid_chosen=chosen,
+        studies={"grid": grid, "walk_forward": walk},
+    )
 
 
 @dataclass

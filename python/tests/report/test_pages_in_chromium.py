@@ -97,9 +97,13 @@ def test_screenshot_is_a_png_of_the_page(
     assert (width, height) == (800, 600)
 
 
-def test_screenshot_command(research: Research, browser: Browser, tmp_path: Path) -> None:
+def test_screenshot_command(
+    research: Research, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from hermes.report.browser import main
 
+    for key, value in research.settings.dbt_env().items():  # `--latest` of this lake
+        monkeypatch.setenv(key, value)
     assert main([]) == 2
     out = tmp_path / "latest.png"
     assert main(["--latest", str(out)]) == 0
