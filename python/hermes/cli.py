@@ -297,6 +297,7 @@ def backtest(
     from hermes.backtest.runs import run_request
     from hermes.report import write_report
     from hermes.report.summary import print_runs
+    from hermes.stats.lake import record_run_statistics
 
     settings = Settings.from_env()
     try:
@@ -308,6 +309,7 @@ def backtest(
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    record_run_statistics(settings, run_ids)  # bootstrap intervals and PSR, for the pages
     print_runs(settings, run_ids, console)
     if report:
         for run_id in run_ids:
@@ -338,6 +340,11 @@ def _axes(param: list[str] | None) -> list[Any]:
     return [parse_axis(text) for text in param or []]
 
 
+StudyReportOption = Annotated[
+    bool,
+    typer.Option("--report/--no-report", help="Write the study's HTML page (default: yes)."),
+]
+
 GridParam = Annotated[
     list[str] | None,
     typer.Option(
@@ -360,10 +367,17 @@ def grid(
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
     fill: FillOption = "next_open",
     top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
+    report: StudyReportOption = True,
 ) -> None:
-    """Backtest every parameter set of a grid in one vectorbt call (any strategy)."""
+    """Backtest every parameter set of a grid in one vectorbt call (any strategy).
+
+    The best-Sharpe set's deflated Sharpe ratio, probability of backtest overfitting and
+    bootstrap intervals are printed, stored in gold_backtest_overfitting and shown on the
+    grid's page.
+    """
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.grid import run_grid_backtest
+    from hermes.report.pages import write_any
     from hermes.report.studies import print_grid
 
     try:
@@ -376,12 +390,15 @@ def grid(
             params,
             BacktestConfig(fill=fill),
         )
-        results = run_grid_backtest(Settings.from_env(), request, _axes(param), show_progress=True)
+        settings = Settings.from_env()
+        results = run_grid_backtest(settings, request, _axes(param), show_progress=True)
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     for result in results:
         print_grid(result, top, console)
+        if report:
+            console.print(f"report: {write_any(settings, result.grid_id, top=top)}")
 
 
 @app.command("walk-forward")
@@ -397,10 +414,16 @@ def walk_forward(
     param: GridParam = None,
     params: str = typer.Option(None, help="JSON object overriding the other parameters."),
     fill: FillOption = "next_open",
+    report: StudyReportOption = True,
 ) -> None:
-    """Optimise a grid on rolling in-sample windows, trade each choice out of sample."""
+    """Optimise a grid on rolling in-sample windows, trade each choice out of sample.
+
+    Each fold's choice gets its deflated Sharpe ratio and probability of backtest overfitting
+    among the fold's sets (printed, stored in gold_backtest_overfitting, on the page).
+    """
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.walk_forward import run_walk_forward
+    from hermes.report.pages import write_any
     from hermes.report.studies import print_walk_forward
 
     try:
@@ -413,8 +436,9 @@ def walk_forward(
             params,
             BacktestConfig(fill=fill),
         )
+        settings = Settings.from_env()
         results = run_walk_forward(
-            Settings.from_env(),
+            settings,
             request,
             _axes(param),
             in_sample_days=in_sample_days,
@@ -427,6 +451,8 @@ def walk_forward(
         raise typer.Exit(2) from exc
     for result in results:
         print_walk_forward(result, console)
+    if results and report:  # one page per walk-forward, every series on it
+        console.print(f"report: {write_any(settings, results[0].walk_forward_id)}")
 
 
 @app.command()

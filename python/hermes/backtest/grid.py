@@ -14,7 +14,8 @@ Column ``j`` equals, bit for bit, the single backtest with set ``j`` on the same
 
 * :func:`grid_metrics`: arrays in, one metrics row per column out (no lake)
 * :func:`run_grid_backtest`: read a request's series at one snapshot, run the grid and
-  append a row per parameter set to ``gold_backtest_grid``
+  append a row per parameter set to ``gold_backtest_grid``, and the overfitting statistics
+  of the best-Sharpe set (:func:`grid_statistics`) to ``gold_backtest_overfitting``
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from hermes.intervals import interval_seconds
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy, canonical_json, check_value, validate_parameters
 from hermes.signals.source import SeriesSignals
+from hermes.stats.study import StudyStatistics, equity_statistics, overfitting_rows
 
 INTEGER_METRICS = ("max_drawdown_duration_bars", "trades", "open_trades")
 
@@ -130,6 +132,12 @@ def grid_metrics(
     return frame, equity
 
 
+def best_index(scores: np.ndarray) -> int:
+    """The best score's position: the first of equals; NaN never wins (all NaN: 0)."""
+    values = np.asarray(scores, dtype=float)
+    return int(np.argmax(np.where(np.isfinite(values), values, -np.inf)))
+
+
 @dataclass
 class GridResult:
     grid_id: str
@@ -141,6 +149,19 @@ class GridResult:
     """One row per set: ``combination``, the parameters, every metric, ``final_equity``."""
     equity: np.ndarray
     """(bars, sets) equity of every set, for overfitting statistics."""
+    statistics: StudyStatistics | None = None
+    """The chosen set's overfitting statistics, once :func:`run_grid_backtest` computed them."""
+
+    @property
+    def chosen(self) -> int:
+        """The set a user would pick: the best Sharpe ratio (:func:`best_index`)."""
+        return best_index(self.results["sharpe"].to_numpy(dtype=float, na_value=np.nan))
+
+
+def grid_statistics(result: GridResult, config: BacktestConfig) -> StudyStatistics:
+    """Deflated Sharpe ratio, PBO (CSCV) and bootstrap intervals of the grid's chosen set,
+    its trials being every set of the grid (:mod:`hermes.stats.study`)."""
+    return equity_statistics(result.equity, config.init_cash, result.chosen, result.interval)
 
 
 def run_grid_backtest(
@@ -157,6 +178,7 @@ def run_grid_backtest(
     """
     results: list[GridResult] = []
     tables: list[pa.Table] = []
+    overfitting: list[pa.Table] = []
     with open_request(settings, request) as opened:
         sets = parameter_sets(opened.strategy, axes)
         with Progress(disable=not show_progress) as progress:
@@ -172,8 +194,25 @@ def run_grid_backtest(
                 tables.append(
                     _grid_rows(result, opened.strategy, series, first, opened.snapshot, request)
                 )
+                result.statistics = grid_statistics(result, request.config)
+                overfitting.append(
+                    overfitting_rows(
+                        "grid",
+                        result.grid_id,
+                        result.symbol,
+                        result.interval,
+                        [(None, result.statistics)],
+                    )
+                )
                 progress.advance(task)
-    save(settings, [], [("gold_backtest_grid", table) for table in tables])
+    save(
+        settings,
+        [],
+        [
+            *(("gold_backtest_grid", table) for table in tables),
+            *(("gold_backtest_overfitting", table) for table in overfitting),
+        ],
+    )
     return results
 
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from hermes.backtest.config import BacktestConfig
-from hermes.backtest.grid import Axis, grid_metrics, parameter_sets
+from hermes.backtest.grid import Axis, best_index, grid_metrics, parameter_sets
 from hermes.backtest.inputs import load_slice, period_start, years_of
 from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
@@ -41,6 +41,7 @@ from hermes.intervals import interval_seconds
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import canonical_json
 from hermes.signals.source import SeriesSignals
+from hermes.stats.study import StudyStatistics, equity_statistics, overfitting_rows
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 
@@ -106,12 +107,16 @@ class Choice:
     parameters: dict[str, Any]
     objective: float | None
     in_sample: dict[str, Any]
+    statistics: StudyStatistics
+    """Deflated Sharpe ratio, PBO and bootstrap of the choice, over the in-sample window."""
 
 
-def window_metrics(series: SeriesSignals, window: slice, config: BacktestConfig) -> pd.DataFrame:
-    """Every column's metrics on the bars of ``window`` only."""
+def window_metrics(
+    series: SeriesSignals, window: slice, config: BacktestConfig
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every column's metrics on the bars of ``window`` only, and their (bars, sets) equity."""
     bar = interval_seconds(series.interval)
-    frame, _equity = grid_metrics(
+    return grid_metrics(
         {k: v[window] for k, v in series.prices.items()},
         series.entries[window],
         series.exits[window],
@@ -119,7 +124,6 @@ def window_metrics(series: SeriesSignals, window: slice, config: BacktestConfig)
         bar_seconds=bar,
         years=years_of(series.open_time[window], bar),
     )
-    return frame
 
 
 def choose(
@@ -129,15 +133,16 @@ def choose(
     config: BacktestConfig,
     objective: str,
 ) -> Choice:
-    """The best parameter set on ``window`` of a grid series (one column per set)."""
+    """The best parameter set on ``window`` of a grid series (one column per set), with the
+    overfitting statistics of that choice among the fold's sets."""
     if objective not in OBJECTIVES:
         raise StrategyError(f"objective {objective!r} must be one of {', '.join(OBJECTIVES)}")
-    frame = window_metrics(series, window, config)
+    frame, equity = window_metrics(series, window, config)
     scores = frame[objective].to_numpy(dtype=float, na_value=np.nan)
-    finite = np.where(np.isfinite(scores), scores, -np.inf)
-    best = int(np.argmax(finite))
+    best = best_index(scores)
     score = float(scores[best]) if np.isfinite(scores[best]) else None
-    return Choice(best, dict(sets[best]), score, frame.iloc[best].to_dict())
+    statistics = equity_statistics(equity, config.init_cash, best, series.interval)
+    return Choice(best, dict(sets[best]), score, frame.iloc[best].to_dict(), statistics)
 
 
 def walk_forward_series(
@@ -151,7 +156,7 @@ def walk_forward_series(
     rows = []
     for fold in folds:
         choice = choose(series, fold.in_sample, sets, config, objective)
-        oos = window_metrics(series, fold.out_of_sample, config).iloc[choice.index]
+        oos = window_metrics(series, fold.out_of_sample, config)[0].iloc[choice.index]
         rows.append(
             {
                 "fold": fold.number,
@@ -171,6 +176,8 @@ class WalkForwardResult:
     symbol: str
     interval: str
     folds: pd.DataFrame
+    statistics: list[StudyStatistics]
+    """Each fold's overfitting statistics (of its in-sample choice), in fold order."""
 
 
 def run_walk_forward(
@@ -193,6 +200,7 @@ def run_walk_forward(
     results: list[WalkForwardResult] = []
     runs: list[RunResult] = []
     fold_tables: list[pa.Table] = []
+    overfitting: list[pa.Table] = []
     with open_request(settings, request) as opened:
         sets = parameter_sets(opened.strategy, axes)
         plans = []
@@ -207,7 +215,7 @@ def run_walk_forward(
             total = sum(len(folds) for _, folds in plans)
             task = progress.add_task(f"walk-forward ({len(sets)} parameter sets)", total=total)
             for series, folds in plans:
-                fold_rows = []
+                fold_rows, fold_statistics = [], []
                 for fold in folds:
                     choice = choose(series, fold.in_sample, sets, request.config, objective)
                     chosen = opened.strategy.with_parameters(choice.parameters)
@@ -232,11 +240,32 @@ def run_walk_forward(
                     )
                     runs.append(run)
                     fold_rows.append(_fold_row(wf_id, fold, choice, run, objective, len(sets)))
+                    fold_statistics.append((fold.number, choice.statistics))
                     progress.advance(task)
                 fold_tables.append(pa.Table.from_pylist(fold_rows))
+                overfitting.append(
+                    overfitting_rows(
+                        "walk_forward", wf_id, series.symbol, series.interval, fold_statistics
+                    )
+                )
                 frame = pd.DataFrame(fold_rows)
-                results.append(WalkForwardResult(wf_id, series.symbol, series.interval, frame))
-    save(settings, runs, [("gold_backtest_walk_forward", t) for t in fold_tables])
+                results.append(
+                    WalkForwardResult(
+                        wf_id,
+                        series.symbol,
+                        series.interval,
+                        frame,
+                        [stats for _, stats in fold_statistics],
+                    )
+                )
+    save(
+        settings,
+        runs,
+        [
+            *(("gold_backtest_walk_forward", t) for t in fold_tables),
+            *(("gold_backtest_overfitting", t) for t in overfitting),
+        ],
+    )
     return results
 
 

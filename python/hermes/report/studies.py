@@ -22,8 +22,9 @@ from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.walk_forward import WalkForwardResult
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report.labels import format_metric, label
+from hermes.report.labels import MISSING, format_metric, label
 from hermes.report.study_data import compact, varying
+from hermes.stats.study import StudyStatistics
 
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")
 Output = Literal["table", "csv", "json"]
@@ -116,6 +117,31 @@ def print_grid(result: GridResult, top: int, console: Console, output: Output = 
         rows,
         numbers=len(STUDY_METRICS),
     )
+    if result.statistics is not None:
+        console.print(
+            f"chosen #{result.chosen}: {statistics_line(result.statistics)}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _number(value: float) -> str:
+    return MISSING if not math.isfinite(value) else f"{value:.2f}"
+
+
+def statistics_line(stats: StudyStatistics) -> str:
+    """The overfitting statistics of a choice, in one line with the pages' names."""
+
+    sharpe, total = stats.bootstrap.sharpe, stats.bootstrap.total_return
+    level = f"{stats.bootstrap.level:.0%}"
+    parts = [
+        f"deflated Sharpe ratio {_number(stats.dsr)} over {stats.trials} trials",
+        f"probability of backtest overfitting {_number(stats.cscv.pbo)}",
+        f"Sharpe ratio {level} interval [{_number(sharpe.low)}, {_number(sharpe.high)}]",
+        f"total return {level} interval [{format_metric('total_return', total.low)}, "
+        f"{format_metric('total_return', total.high)}]",
+    ]
+    return "; ".join(parts) + "".join(f" ({note})" for note in stats.notes)
 
 
 def print_walk_forward(
@@ -135,16 +161,18 @@ def print_walk_forward(
             format_metric("total_return", _value(record["total_return"])),
             format_metric("sharpe", _value(record["sharpe"])),
             format_metric("trades", _value(record["trades"])),
+            _number(stats.dsr),
+            _number(stats.cscv.pbo),
         ]
-        for record in folds.to_dict("records")
+        for record, stats in zip(folds.to_dict("records"), result.statistics, strict=True)
     ]
     headings = ["fold", "OOS from", "choice", "IS Sharpe ratio", "OOS total return"]
     _show(
         console,
         f"Walk-forward {result.walk_forward_id}: {result.symbol} {result.interval}",
-        [*headings, "OOS Sharpe ratio", "OOS closed trades"],
+        [*headings, "OOS Sharpe ratio", "OOS closed trades", "IS deflated Sharpe", "IS PBO"],
         rows,
-        numbers=4,
+        numbers=6,
     )
 
 

@@ -18,7 +18,8 @@ returns (one column per trial, e.g. per grid combination, all on the same bars):
    probability of loss, the share of splits where ``n*`` has an out-of-sample Sharpe < 0.
 
 Sharpe ratios of any union of blocks come from per-block sums (count, sum, sum of squares),
-so the ``C(16, 8) = 12,870`` splits of a 1,000-trial grid take a fraction of a second.
+evaluated for many splits at once: the ``C(16, 8) = 12,870`` splits of a 1,000-trial grid
+over 4,380 bars take about a second (0.04 s for 8 trials over 730 bars).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 DEFAULT_PARTITIONS = 16
+CHUNK_VALUES = 4_000_000
+"""Bound on the in-sample sums held at once (splits x blocks x trials values)."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +91,23 @@ def probability_of_overfitting(returns: np.ndarray, partitions: int = DEFAULT_PA
     total_sum, total_squares = sums.sum(axis=0), squares.sum(axis=0)
     half = partitions // 2
     count = float(size * half)
-    logits, losses = [], 0
-    for picked in itertools.combinations(range(partitions), half):
-        chosen = list(picked)
-        in_sum, in_squares = sums[chosen].sum(axis=0), squares[chosen].sum(axis=0)
+    splits = np.array(list(itertools.combinations(range(partitions), half)))
+    logits = np.empty(len(splits))
+    losses = 0
+    step = max(1, CHUNK_VALUES // (trials * half))  # splits at once, memory bounded
+    for start in range(0, len(splits), step):
+        picked = splits[start : start + step]
+        in_sum, in_squares = sums[picked].sum(axis=1), squares[picked].sum(axis=1)
         in_sample = _sharpe(count, in_sum, in_squares)
         out_sample = _sharpe(count, total_sum - in_sum, total_squares - in_squares)
-        best = int(np.argmax(in_sample))
-        rank = rankdata(out_sample)[best]
+        best = np.argmax(in_sample, axis=1)
+        value = out_sample[np.arange(len(picked)), best][:, None]
+        # the chosen trial's out-of-sample rank among all trials (ties: average rank)
+        rank = (out_sample < value).sum(axis=1) + ((out_sample == value).sum(axis=1) + 1) / 2
         w = rank / (trials + 1)
-        logits.append(math.log(w / (1 - w)))
-        losses += bool(out_sample[best] < 0)
-    values = np.array(logits)
+        logits[start : start + len(picked)] = np.log(w / (1 - w))
+        losses += int((value < 0).sum())
+    values = logits
     return Cscv(
         pbo=float(np.mean(values <= 0)),
         logits=values,

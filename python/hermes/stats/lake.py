@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pyarrow as pa
 
-from hermes.backtest import metrics
 from hermes.backtest.tables import ensure_tables, insert
 from hermes.config import Settings
-from hermes.intervals import interval_seconds
 from hermes.lake import connect
-from hermes.stats.study import overfitting_rows, study_statistics
+from hermes.stats.study import equity_statistics, overfitting_rows
 
 TABLE = "gold_backtest_overfitting"
 
@@ -59,9 +56,7 @@ def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
                 [run_id],
             ).fetchnumpy()["equity"]
             init_cash = float(json.loads(config)["init_cash"])
-            returns = metrics.bar_returns(np.asarray(equity, dtype=float), init_cash)
-            periods = metrics.SECONDS_PER_YEAR / interval_seconds(interval)
-            stats = study_statistics(returns, 0, periods)
+            stats = equity_statistics(equity, init_cash, 0, interval)
             tables.append(overfitting_rows("run", run_id, symbol, interval, [(None, stats)]))
     finally:
         conn.close()

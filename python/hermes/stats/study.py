@@ -32,6 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from hermes.backtest import metrics
+from hermes.intervals import interval_seconds
 from hermes.stats.bootstrap import (
     DEFAULT_LEVEL,
     DEFAULT_SAMPLES,
@@ -134,6 +136,15 @@ def study_statistics(
             column, periods_per_year, samples=samples, level=level, seed=seed
         ),
     )
+
+
+def equity_statistics(
+    equity: np.ndarray, init_cash: float, chosen: int, interval: str
+) -> StudyStatistics:
+    """:func:`study_statistics` of equity curves of one series: ``(bars,)`` for a run,
+    ``(bars, trials)`` for a grid (column ``chosen`` the chosen set), bars of ``interval``."""
+    returns = metrics.bar_returns(np.asarray(equity, dtype=float), init_cash)
+    return study_statistics(returns, chosen, metrics.SECONDS_PER_YEAR / interval_seconds(interval))
 
 
 def _number(value: float) -> float | None:

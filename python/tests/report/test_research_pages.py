@@ -149,6 +149,10 @@ def test_grid_page_maps_two_parameters_and_marks_the_chosen_one(research: Resear
     assert stats["Probability of backtest overfitting (CSCV)"] == format_metric("pbo", row["pbo"])
     assert row["trials"] == 8 and row["observations"] == len(research.grid_returns)
     assert row["pbo_splits"] == 12_870
+    # what the grid stored = the statistics of the 8 single runs' returns (same bits)
+    alone = study_statistics(research.grid_returns, research.grid_chosen, 365.0)
+    assert row["chosen"] == research.grid_chosen == research.studies["grid"].chosen
+    assert (row["dsr"], row["pbo"], row["psr"]) == (alone.dsr, alone.cscv.pbo, alone.psr)
     # the chosen column's Sharpe ratio from its returns is the grid's own
     assert row["sharpe"] == pytest.approx(best["sharpe"], rel=1e-9)
     page = path.read_text()
@@ -165,7 +169,8 @@ def test_grid_of_one_combination_says_nothing_was_compared(research: Research) -
     page = write_grid_page(research.settings, research.single_grid).read_text()
     assert "One combination only: nothing was compared" in page
     assert "chart-heatmap" not in page
-    assert "Overfitting statistics not available" in page
+    # recorded all the same: the bootstrap of the one set, and why DSR and PBO are missing
+    assert "deflated Sharpe ratio and PBO need at least 2 combinations" in page
 
 
 def test_walk_forward_page_stitches_the_out_of_sample_folds(research: Research) -> None:
@@ -185,7 +190,18 @@ def test_walk_forward_page_stitches_the_out_of_sample_folds(research: Research) 
         if fold["trades"] == 0 and fold["open_trades"] == 0:
             assert row[7] == "n/a" and "no out-of-sample trade" in row[11]
     page = path.read_text()
-    assert "Overfitting statistics were not recorded for this walk-forward" in page
+    stored = query(
+        research,
+        "select * from gold_backtest_overfitting where study_kind = 'walk_forward' "
+        "and study_id = ? order by fold",
+        [research.walk_forward],
+    )  # one row per fold: the in-sample choice among the fold's 8 sets
+    assert list(stored["fold"]) == list(folds["fold"]) and set(stored["trials"]) == {8}
+    # the chosen set's Sharpe ratio, from its in-sample returns, is the fold's in-sample one
+    assert list(stored["sharpe"]) == pytest.approx(list(folds["in_sample_sharpe"]), rel=1e-9)
+    assert "not recorded" not in page
+    for fold in stored.to_dict("records"):
+        assert f"<h3>Fold {fold['fold']}</h3>" in page
 
 
 def test_ab_page_shows_the_difference_and_its_uncertainty(research: Research) -> None:
