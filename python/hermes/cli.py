@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hermes import __version__
-from hermes.cli_errors import HermesGroup, lock_message, set_debug
+from hermes.cli_errors import HermesGroup, lock_message, set_debug, usage_errors
 from hermes.cli_options import (
     AbFilterOption,
     EndOption,
@@ -251,7 +251,7 @@ def signals(
     from hermes.backtest.runs import parse_overrides
     from hermes.signals.run import generate_signals
 
-    try:
+    with usage_errors():
         summaries = generate_signals(
             Settings.from_env(),
             strategy,
@@ -261,9 +261,6 @@ def signals(
             overrides=parse_overrides(params),
             show_progress=True,
         )
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     table = Table("symbol", "interval", "rows", "chunks", "buy signals", "sell signals")
     for s in summaries:
         counts = (s.rows, s.chunks, s.buy_signals, s.sell_signals)
@@ -300,15 +297,12 @@ def backtest(
     from hermes.stats.lake import record_run_statistics
 
     settings = Settings.from_env()
-    try:
+    with usage_errors():
         config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
         request = _request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True
         )
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     record_run_statistics(settings, run_ids)  # bootstrap intervals and PSR, for the pages
     print_runs(settings, run_ids, console)
     if report:
@@ -380,7 +374,7 @@ def grid(
     from hermes.report.pages import write_any
     from hermes.report.studies import print_grid
 
-    try:
+    with usage_errors():
         request = _request(
             strategy,
             symbol,
@@ -392,9 +386,6 @@ def grid(
         )
         settings = Settings.from_env()
         results = run_grid_backtest(settings, request, _axes(param), show_progress=True)
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     for result in results:
         print_grid(result, top, console)
         if report:
@@ -426,7 +417,7 @@ def walk_forward(
     from hermes.report.pages import write_any
     from hermes.report.studies import print_walk_forward
 
-    try:
+    with usage_errors():
         request = _request(
             strategy,
             symbol,
@@ -446,9 +437,6 @@ def walk_forward(
             objective=objective,
             show_progress=True,
         )
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     for result in results:
         print_walk_forward(result, console)
     if results and report:  # one page per walk-forward, every series on it
@@ -472,7 +460,7 @@ def ab(
     from hermes.report.studies import print_ab
 
     settings = Settings.from_env()
-    try:
+    with usage_errors():
         request = _request(
             strategy,
             symbol,
@@ -483,9 +471,6 @@ def ab(
             BacktestConfig(fill=fill),
         )
         comparison = run_ab(settings, request, filter_name=entry_filter)
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     print_ab(settings, comparison.ab_id, console)
 
 
@@ -578,11 +563,8 @@ def reproduce(run_id: str = typer.Argument(..., help="Backtest run id.")) -> Non
     """Re-run a backtest on the lake snapshot it read and compare metrics and trades."""
     from hermes.backtest.reproduce import reproduce as reproduce_run
 
-    try:
+    with usage_errors():
         result = reproduce_run(Settings.from_env(), run_id)
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     verdict = "[green]identical[/green]" if result.identical else "[red]different[/red]"
     console.print(f"run {run_id} on snapshot {result.snapshot_id}: {verdict}")
     for line in result.differences:

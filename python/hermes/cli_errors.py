@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,17 @@ def guarded(callback: Callable[..., Any], *, needs_lake: bool) -> Callable[..., 
 
     run._hermes_guarded = True  # type: ignore[attr-defined]
     return run
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """A bad option value (``ValueError``, ``LookupError``) ends the command with its message
+    and exit code 2, as typer does for malformed options."""
+    try:
+        yield
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
 
 
 def one_line(exc: BaseException) -> str:

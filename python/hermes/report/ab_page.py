@@ -19,7 +19,7 @@ from hermes.lake import connect
 from hermes.report import charts
 from hermes.report.labels import METRICS, format_metric, is_missing
 from hermes.report.render import figure_html, write_page
-from hermes.report.study_data import clean, frame, now_text
+from hermes.report.study_data import clean, frame, now_text, runs_equity
 from hermes.report.tearsheet import bar_seconds
 from hermes.stats.bootstrap import paired_difference
 
@@ -163,18 +163,8 @@ def write_ab_page(settings: Settings, ab_id: str) -> Path:
     conn = connect(settings)
     try:
         rows = frame(conn, "gold_backtest_ab", "ab_id", ab_id)
-        runs = list(rows["run_id"])
-        equity = conn.execute(
-            "select run_id, open_time, equity, buy_and_hold_equity from gold_backtest_equity "
-            "where list_contains(?, run_id) order by run_id, open_time",
-            [runs],
-        ).df()
-        configs = conn.execute(
-            "select distinct config from gold_backtest_runs where list_contains(?, run_id)",
-            [runs],
-        ).fetchall()
+        equity, init_cash = runs_equity(conn, list(rows["run_id"]))
     finally:
         conn.close()
-    init_cash = float(json.loads(configs[0][0])["init_cash"]) if configs else 10_000.0
     context = build_context(rows, equity, init_cash)
     return write_page(settings.reports_root / f"{ab_id}.html", "ab.html.j2", **context)

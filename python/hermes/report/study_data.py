@@ -29,6 +29,20 @@ def frame(conn: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> 
     return rows
 
 
+def runs_equity(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> tuple[pd.DataFrame, float]:
+    """The equity rows of ``run_ids`` (by run, then time) and their initial cash."""
+    equity = conn.execute(
+        "select run_id, open_time, equity, buy_and_hold_equity from gold_backtest_equity "
+        "where list_contains(?, run_id) order by run_id, open_time",
+        [run_ids],
+    ).df()
+    configs = conn.execute(
+        "select distinct config from gold_backtest_runs where list_contains(?, run_id)",
+        [run_ids],
+    ).fetchall()
+    return equity, float(json.loads(configs[0][0])["init_cash"]) if configs else 10_000.0
+
+
 def overfitting(conn: duckdb.DuckDBPyConnection, kind: str, study_id: str) -> list[dict]:
     """The ``gold_backtest_overfitting`` rows of a study (none when it has none yet)."""
     try:

@@ -30,6 +30,7 @@ from hermes.report.study_data import (
     now_text,
     overfitting,
     parameters,
+    runs_equity,
     statistics_pairs,
     varying,
 )
@@ -204,20 +205,10 @@ def write_walk_forward_page(settings: Settings, walk_forward_id: str) -> Path:
     conn = connect(settings)
     try:
         folds = frame(conn, "gold_backtest_walk_forward", "walk_forward_id", walk_forward_id)
-        runs = list(folds["run_id"])
-        equity = conn.execute(
-            "select run_id, open_time, equity, buy_and_hold_equity from gold_backtest_equity "
-            "where list_contains(?, run_id) order by run_id, open_time",
-            [runs],
-        ).df()
-        configs = conn.execute(
-            "select distinct config from gold_backtest_runs where list_contains(?, run_id)",
-            [runs],
-        ).fetchall()
+        equity, init_cash = runs_equity(conn, list(folds["run_id"]))
         stats = overfitting(conn, "walk_forward", walk_forward_id)
     finally:
         conn.close()
-    init_cash = float(json.loads(configs[0][0])["init_cash"]) if configs else 10_000.0
     context = build_context(folds, equity, stats, settings.reports_root, init_cash)
     path = settings.reports_root / f"{walk_forward_id}.html"
     return write_page(path, "walk_forward.html.j2", **context)
