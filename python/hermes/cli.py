@@ -307,7 +307,12 @@ def backtest(
     print_runs(settings, run_ids, console)
     if report:
         for run_id in run_ids:
-            console.print(f"report: {write_report(settings, run_id)}")
+            _print_path("report", write_report(settings, run_id))
+
+
+def _print_path(what: str, path: Path) -> None:
+    """``what: path`` on one line, never wrapped (scripts and terminals copy it whole)."""
+    console.print(f"{what}: {path}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _request(
@@ -389,7 +394,7 @@ def grid(
     for result in results:
         print_grid(result, top, console)
         if report:
-            console.print(f"report: {write_any(settings, result.grid_id, top=top)}")
+            _print_path("report", write_any(settings, result.grid_id, top=top))
 
 
 @app.command("walk-forward")
@@ -440,7 +445,7 @@ def walk_forward(
     for result in results:
         print_walk_forward(result, console)
     if results and report:  # one page per walk-forward, every series on it
-        console.print(f"report: {write_any(settings, results[0].walk_forward_id)}")
+        _print_path("report", write_any(settings, results[0].walk_forward_id))
 
 
 @app.command()
@@ -541,7 +546,7 @@ def report_command(
     if runs:
         print_runs(settings, runs, console)
     for path in paths:
-        console.print(f"report: {path}")
+        _print_path("report", path)
 
 
 @app.command()

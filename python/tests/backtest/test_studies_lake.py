@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,6 +294,20 @@ def test_study_commands_print_their_tables(lake: Settings) -> None:
     )
     assert grid.exit_code == 0, grid.output
     assert "BTCUSDT" in grid.output and "4 combinations" in grid.output.replace("\n", " ")
+    # the chosen set's overfitting statistics: printed, stored with the grid, on its page
+    assert "deflated Sharpe ratio" in grid.output and "over 4 trials" in grid.output
+    (page,) = [line.split(": ", 1)[1] for line in grid.output.splitlines() if "report: " in line]
+    assert "Deflated Sharpe ratio" in Path(page.strip()).read_text()
+    grid_id = Path(page.strip()).stem
+    conn = connect(lake)
+    try:
+        stored = conn.execute(
+            "select trials, pbo_splits from gold_backtest_overfitting where study_id = ?",
+            [grid_id],
+        ).fetchall()
+    finally:
+        conn.close()
+    assert stored == [(4, 12_870)]
     bad = runner.invoke(app, ["grid", "--symbol", "BTCUSDT", "--param", "ema_fast=x"])
     assert bad.exit_code == 2 and "is not a number" in bad.output
     walk = runner.invoke(
@@ -302,7 +317,14 @@ def test_study_commands_print_their_tables(lake: Settings) -> None:
         + ["--out-of-sample-days", "365"],
     )
     assert walk.exit_code == 0, walk.output
-    assert "ETHUSDT" in walk.output
+    assert "ETHUSDT" in walk.output and "IS deflated" in walk.output.replace("\n", " ")
+    assert "report: " in walk.output
+    quiet = runner.invoke(
+        app,
+        ["grid", "--strategy", "donchian_breakout", "--symbol", "BTCUSDT", "--interval", "4h"]
+        + ["--param", "entry_period=20,30", "--no-report"],
+    )
+    assert quiet.exit_code == 0 and "report: " not in quiet.output
     ab = runner.invoke(app, ["ab", "--symbol", "BTCUSDT", "--interval", "4h"])
     assert ab.exit_code == 0, ab.output
     assert "mtf_confluence" in ab.output

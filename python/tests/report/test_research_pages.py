@@ -243,7 +243,9 @@ def test_site_links_every_page_it_lists(research: Research) -> None:
     assert write_site(research.settings).written == [index]
 
 
-def test_cli_report_and_site(research: Research) -> None:
+def test_cli_report_and_site(research: Research, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in research.settings.dbt_env().items():  # the commands read this lake
+        monkeypatch.setenv(key, value)
     runner = CliRunner()
     shown = runner.invoke(app, ["report", research.grid, "--x", "rsi_high", "--metric", "cagr"])
     assert shown.exit_code == 0, shown.output
