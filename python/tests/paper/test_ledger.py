@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -258,7 +259,8 @@ def test_paper_since_after_the_data_waits(
     ],
 )
 def test_bad_activations_say_which_value(column: str, value: str, message: str) -> None:
-    strategy = replace(load_strategy("smart_momentum"), **{column: value})
+    changes: dict[str, Any] = {column: value}
+    strategy = replace(load_strategy("smart_momentum"), **changes)
     with pytest.raises(PaperError, match=message.replace("(", r"\(").replace(")", r"\)")):
         activation_of(strategy)
 
