@@ -7,11 +7,17 @@ refresh on that day would have landed, and extends a ledger kept in a lake of it
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -21,6 +27,8 @@ from hermes.config import Settings
 from hermes.lake import connect, pinned
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, PaperError, activation_of
+from hermes.paper.broker import schema
+from hermes.paper.feed import compute_feed, replace_feed
 from hermes.paper.ledger import SeriesLedger, check_gaps, compute_series, extend_ledgers
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
@@ -271,3 +279,48 @@ def test_the_registry_activation() -> None:
     assert (activation.since, activation.intervals) == (date(2025, 7, 1), ("4h",))
     assert activation.config.init_cash == 10_000.0
     assert activation_of(load_strategy("donchian_breakout")) is None
+
+
+def hermes_cli(args: list[str], lake: Settings) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_")}
+    env |= {"HERMES_LAKE_ROOT": str(lake.lake_root), "COLUMNS": "220"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "hermes"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_command_line_prints_feed_ledger_and_orders(
+    source: tuple[SignalSource, int],
+    activation: Activation,
+    lake_settings: Settings,
+) -> None:
+    connect(lake_settings).close()
+    missing = hermes_cli(["signals", "latest"], lake_settings)
+    assert missing.returncode == 2
+    assert "has no gold_signal_feed yet: run `hermes run`" in missing.stderr
+    signals, snapshot = source
+    rows = compute_feed(signals.conn, snapshot=snapshot)  # the module's reader of the built lake
+    conn = connect(lake_settings)
+    try:
+        replace_feed(conn, rows)
+        extend_ledgers(conn, ledgers(source, activation, None), snapshot=snapshot)
+    finally:
+        conn.close()
+    feed = hermes_cli(["signals", "latest"], lake_settings)
+    assert feed.returncode == 0, feed.stderr
+    assert f"signal feed, snapshot {snapshot}" in feed.stdout
+    assert feed.stdout.count("smart_momentum") == 4 and "(stale)" in feed.stdout
+    paper = hermes_cli(["paper", "--orders", "3"], lake_settings)
+    assert paper.returncode == 0, paper.stderr
+    assert "paper positions" in paper.stdout and "last 3 paper orders" in paper.stdout
+    document = json.loads(hermes_cli(["paper", "--orders-json"], lake_settings).stdout)
+    jsonschema.validate(document, schema())
+    assert (
+        len(document["orders"])
+        == read(lake_settings, "select count(*) from gold_paper_orders")[0][0]
+    )
