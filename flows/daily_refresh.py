@@ -242,6 +242,29 @@ def write_site_index(settings: Settings) -> str:
     return str(write_site(with_secrets(settings)).index)
 
 
+@task(name="paper-trading", cache_policy=NO_CACHE)
+def paper_trading(settings: Settings, snapshot: int) -> tuple[list[str], list[str]]:
+    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper).
+
+    Returns (new entries/exits of the feed, one line per ledger and drift result)."""
+    from hermes.paper.run import refresh_paper
+
+    try:
+        result = refresh_paper(with_secrets(settings), snapshot)
+    except ValueError as exc:  # a paper activation or ledger in error: named, ledger untouched
+        get_run_logger().error("paper trading: %s", exc)
+        return [], [f"error: {exc}"]
+    lines = [
+        f"ledger of {result.series} series: +{result.ledger_orders} order(s), "
+        f"+{result.ledger_bars} bar(s)",
+        *(f"waiting: {line}" for line in result.waiting),
+        *(f"drift {line}" for line in result.drift),
+        *result.alerts,
+        *(f"feed file: {f}" for f in result.files),
+    ]
+    return result.decisions, lines
+
+
 @task(name="notify", cache_policy=NO_CACHE)
 def send_notification(summary: RefreshSummary) -> None:
     logger = get_run_logger()
@@ -345,6 +368,8 @@ def refresh_lake(
         summary.published_snapshot = publish_state(
             settings, summary.flow_run, "data", summary.to_dict()
         )
+    with _step(summary, "paper"):  # feed and ledger at the audited data (published by results)
+        summary.signals, summary.paper = paper_trading(settings, summary.published_snapshot)
     if targets:
         from flows.backtests import backtest_partitions
 

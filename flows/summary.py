@@ -30,6 +30,8 @@ class RefreshSummary:
     runs: list[str] = field(default_factory=list)  # backtest run ids
     reports: list[str] = field(default_factory=list)  # report file paths
     site: str | None = None  # the research site's index.html
+    signals: list[str] = field(default_factory=list)  # new entries / exits of the feed
+    paper: list[str] = field(default_factory=list)  # the paper ledger and drift, one line each
     step_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -78,6 +80,8 @@ class RefreshSummary:
         out += [f"  report: {r}" for r in self.reports]
         if self.site:
             out.append(f"  research site: {self.site}")
+        out += [f"  signal: {s}" for s in self.signals]
+        out += [f"  paper: {p}" for p in self.paper]
         if self.step_seconds:
             out.append(
                 "  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.step_seconds.items())

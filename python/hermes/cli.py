@@ -241,16 +241,29 @@ def ingest(
 
 @app.command()
 def signals(
+    action: Annotated[
+        str, typer.Argument(help="generate (default) or latest (print the signal feed).")
+    ] = "generate",
     strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
     symbol: SymbolsOption = None,
     interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
     chunk_rows: int = typer.Option(5000, help="Rows read and computed per chunk."),
     params: str = typer.Option(None, help="JSON object overriding registry parameters."),
 ) -> None:
-    """Generate a strategy's signals chunk by chunk into gold_strategy_signals."""
+    """Generate a strategy's signals chunk by chunk into gold_strategy_signals, or print the
+    signal feed (`hermes signals latest`: each active strategy's decision on the last bar)."""
     from hermes.backtest.runs import parse_overrides
     from hermes.signals.run import generate_signals
 
+    if action not in ("generate", "latest"):
+        err_console.print(f"[red]error:[/red] unknown action {action!r}: generate or latest")
+        raise typer.Exit(2)
+    if action == "latest":
+        from hermes.cli_paper import print_feed
+
+        with usage_errors():
+            print_feed(console, Settings.from_env())
+        return
     with usage_errors():
         summaries = generate_signals(
             Settings.from_env(),
@@ -561,6 +574,27 @@ def site() -> None:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"{len(result.written)} pages written; index: {result.index}")
+
+
+@app.command()
+def paper(
+    orders: int = typer.Option(10, help="How many of the latest orders to show."),
+    orders_json: bool = typer.Option(
+        False, "--orders-json", help="Print every order as the versioned orders document."
+    ),
+) -> None:
+    """The paper-trading ledger: positions, equity and the latest orders of each series."""
+    from hermes.cli_paper import orders_json as document
+    from hermes.cli_paper import print_ledger
+
+    try:
+        if orders_json:
+            sys.stdout.write(document(Settings.from_env()) + "\n")
+        else:
+            print_ledger(console, Settings.from_env(), orders=orders)
+    except (ValueError, LookupError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

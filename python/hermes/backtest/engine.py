@@ -26,6 +26,7 @@ class Simulation:
     position: np.ndarray  # same shape: units held after each bar
     trades: np.ndarray  # vectorbt trade records (id, col, size, entry_idx, entry_price, ...)
     fills: int  # orders filled
+    orders: np.ndarray | None = None  # vectorbt order records (id, col, idx, size, price, ...)
 
 
 def _shift(signal: np.ndarray) -> np.ndarray:
@@ -50,6 +51,7 @@ def simulate(
         position=position.reshape(entries.shape),
         trades=pf.trades.values,
         fills=int(len(pf.order_records)),
+        orders=pf.order_records,
     )
 
 

@@ -69,6 +69,12 @@ class Strategy:
     defaults: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     description: str = ""
+    paper_since: str = ""
+    """Paper trading: first day (``YYYY-MM-DD``, UTC) of the ledger; empty = not paper traded."""
+    paper_capital: str = ""
+    """Paper trading: starting cash of each series' ledger (empty = the backtest default)."""
+    paper_config: str = ""
+    """Paper trading: execution settings as JSON (:mod:`hermes.paper.activation`)."""
 
     @property
     def signal_model(self) -> str:
@@ -174,6 +180,9 @@ def _strategy(row: dict[str, Any]) -> Strategy:
         defaults=defaults,
         tags=tuple(t for t in (row.get("tags") or "").split("|") if t),
         description=row.get("description") or "",
+        paper_since=str(row.get("paper_since") or ""),
+        paper_capital=str(row.get("paper_capital") or ""),
+        paper_config=str(row.get("paper_config") or ""),
     )
     return strategy  # validated when loaded (a bad row does not block the others)
 

@@ -1,0 +1,208 @@
+"""The signal feed: the latest decision of every active strategy on every series.
+
+For each active strategy of the registry and each (symbol, interval) of the feature store,
+the feed holds one row about the latest closed bar:
+
+* ``decision``: ``enter`` (flat and the entry signal fires, so a buy goes out at the next
+  open), ``exit`` (in a position and the exit signal fires) or ``hold`` (nothing changes);
+* ``position_before`` / ``position``: whether the strategy holds the asset (1) or not (0)
+  before and after that decision; the position comes from the backtest engine run over the
+  whole history with the strategy's paper settings (backtest defaults if it is not paper
+  traded), so stops count;
+* ``price``: the bar's close; ``flags``: the model's component flags on the bar (JSON);
+* ``bar_age_seconds`` / ``bar_age_intervals``: time from the bar's close to when the feed
+  was computed, in seconds and in intervals; ``stale`` when more than one interval old
+  (a refresh missed, or the exchange has not published the next bar).
+
+Every refresh replaces the table ``gold_signal_feed`` and writes ``<lake>/signals/feed.json``
+and ``feed.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from hermes import storage
+from hermes.backtest.config import BacktestConfig
+from hermes.backtest.engine import simulate
+from hermes.backtest.tables import insert
+from hermes.config import Settings
+from hermes.features.store import FEATURE_STORE, select_series
+from hermes.intervals import interval_seconds
+from hermes.paper.activation import activation_of
+from hermes.paper.tables import ensure_paper_tables
+from hermes.signals.registry import list_strategies
+from hermes.signals.source import SignalSource
+
+COLUMNS = (
+    "strategy_id",
+    "strategy_version",
+    "parameters",
+    "symbol",
+    "interval",
+    "open_time",
+    "close_time",
+    "decision",
+    "position_before",
+    "position",
+    "price",
+    "flags",
+    "bar_age_seconds",
+    "bar_age_intervals",
+    "stale",
+    "snapshot_id",
+    "computed_at",
+)
+
+
+def decide(held: bool, entry: bool, exit_: bool) -> str:
+    """The decision on a closed bar for a long-only, no-pyramiding strategy.
+
+    An entry and an exit on the same bar cancel out (the engine ignores both)."""
+    if not held and entry and not exit_:
+        return "enter"
+    if held and exit_ and not entry:
+        return "exit"
+    return "hold"
+
+
+def compute_feed(
+    reader: duckdb.DuckDBPyConnection,
+    *,
+    snapshot: int,
+    now: datetime | None = None,
+    features_table: str = FEATURE_STORE,
+) -> list[dict[str, Any]]:
+    """One row per (active strategy, symbol, interval), as of the reader's snapshot."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    pairs = select_series(reader, None, None, features_table)
+    for strategy in list_strategies(reader):
+        if strategy.status != "active":
+            continue
+        source = SignalSource(reader, strategy, features_table)
+        if source.built_parameters:
+            strategy = strategy.with_parameters(source.built_parameters)
+        activation = activation_of(strategy)
+        config = activation.config if activation else BacktestConfig()
+        for symbol, interval in pairs:
+            series = source.series(symbol, interval, end=None, parameters=strategy.parameters)
+            if not len(series.open_time):
+                continue
+            sim = simulate(series.prices, series.entries, series.exits, config)
+            held = bool(sim.position[-1] > 0)
+            entry, exit_ = bool(series.entries[-1]), bool(series.exits[-1])
+            decision = decide(held, entry, exit_)
+            after = {"enter": 1.0, "exit": 0.0}.get(decision, float(held))
+            opened = series.open_time[-1].astype(datetime)
+            seconds = interval_seconds(interval)
+            closed = opened + timedelta(seconds=seconds)
+            age = (now - closed).total_seconds()
+            flags = {name: bool(values[-1]) for name, values in sorted(series.flags.items())}
+            rows.append(
+                {
+                    "strategy_id": strategy.strategy_id,
+                    "strategy_version": strategy.version,
+                    "parameters": strategy.parameters_json,
+                    "symbol": symbol,
+                    "interval": interval,
+                    "open_time": opened,
+                    "close_time": closed,
+                    "decision": decision,
+                    "position_before": float(held),
+                    "position": after,
+                    "price": float(series.prices["close"][-1]),
+                    "flags": json.dumps(flags, sort_keys=True),
+                    "bar_age_seconds": age,
+                    "bar_age_intervals": age / seconds,
+                    "stale": bool(age > seconds),
+                    "snapshot_id": snapshot,
+                    "computed_at": now,
+                }
+            )
+    return rows
+
+
+def previous_feed(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict[str, Any]]:
+    ensure_paper_tables(conn)
+    cursor = conn.execute("select * from gold_signal_feed")
+    names = [d[0] for d in cursor.description or []]
+    return {
+        (r["strategy_id"], r["symbol"], r["interval"]): r
+        for r in (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+    }
+
+
+def new_decisions(
+    before: dict[tuple[str, str, str], dict[str, Any]], rows: list[dict[str, Any]]
+) -> list[str]:
+    """Entries and exits on a bar the previous feed had not shown yet (for the notification)."""
+    out = []
+    for row in rows:
+        key = (row["strategy_id"], row["symbol"], row["interval"])
+        old = before.get(key)
+        if row["decision"] == "hold" or (old is not None and old["open_time"] == row["open_time"]):
+            continue
+        out.append(
+            f"{row['decision']} {row['strategy_id']} {row['symbol']} {row['interval']} "
+            f"at the open after {row['open_time']:%Y-%m-%d %H:%M} (close {row['price']:g})"
+        )
+    return out
+
+
+def replace_feed(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """The table ``gold_signal_feed`` replaced by ``rows`` in one transaction."""
+    ensure_paper_tables(conn)
+    conn.execute("begin")
+    try:
+        conn.execute("delete from gold_signal_feed")
+        if rows:
+            insert(conn, "gold_signal_feed", pa.Table.from_pylist(rows))
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def as_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: _text(v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
+
+
+def as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps([{k: _text(v) for k, v in r.items()} for r in rows], indent=2) + "\n"
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass(frozen=True)
+class FeedFiles:
+    json: str
+    csv: str
+
+
+def write_feed_files(settings: Settings, rows: list[dict[str, Any]]) -> FeedFiles:
+    """``<lake>/signals/feed.json`` and ``feed.csv`` (atomic writes, local or S3)."""
+    root = f"{settings.storage_root.rstrip('/')}/signals"
+    files = FeedFiles(f"{root}/feed.json", f"{root}/feed.csv")
+    storage.write_bytes_atomic(settings, files.json, as_json(rows).encode())
+    storage.write_bytes_atomic(settings, files.csv, as_csv(rows).encode())
+    return files

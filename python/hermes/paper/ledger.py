@@ -1,0 +1,341 @@
+"""The paper-trading ledger: what following a strategy since ``paper_since`` would have done.
+
+Each refresh recomputes, for every paper-traded (strategy, symbol, interval), the backtest of
+the period ``[paper_since, last bar]`` with the activation's settings, through the backtest
+engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees, slippage, sizing
+and stops), then **appends** to ``gold_paper_orders`` / ``gold_paper_equity`` only the rows
+after the ledger's last stored bar, and replaces the series' row of ``gold_paper_positions``.
+
+* The engine decides a bar from that bar and earlier ones only (signals are decided on the
+  closed bar and filled at the next open), so the recomputed history equals what is stored;
+  this is checked on every extension (the equity of the last stored bar to the cent and the
+  number of orders up to it) and a difference (bars revised, signals changed, settings
+  edited) is an error naming the series: the ledger is never silently rewritten.
+* Re-running a day adds nothing; all series are written in one lake transaction, so a
+  killed run leaves the ledger as it was; a backfill extends it exactly (the recomputation
+  covers every bar since ``paper_since``).
+* A gap in the bars inside the paper period stops that strategy with an error naming the
+  first missing bar (a fill across a gap would be at a price nobody could trade).
+* ``paper_since`` after the last bar (activated for a day with no data yet): nothing is
+  written and the refresh says the series is waiting; the ledger starts with the first bar on
+  or after it. A series whose history starts after ``paper_since`` starts its ledger at its
+  first bar. ``paper_since`` changed while a ledger exists (an overlapping second
+  activation) is an error: one activation per strategy.
+* ``paper_capital`` <= 0, or settings out of range: an error naming the strategy and value.
+* A strategy that is no longer ``active`` is not extended: its ledger and open position
+  stay as of the last refresh it was active (reported in the refresh log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from hermes.backtest.engine import simulate
+from hermes.backtest.inputs import MarketSlice, load_slice
+from hermes.backtest.metrics import drawdown
+from hermes.backtest.tables import insert
+from hermes.features.store import FEATURE_STORE, DataError, select_series
+from hermes.paper.activation import Activation, PaperError, activation_of
+from hermes.paper.tables import ensure_paper_tables
+from hermes.signals.registry import Strategy, list_strategies
+from hermes.signals.source import SignalSource
+
+CENT = 0.005
+
+
+class Waiting(LookupError):
+    """No bar on or after ``paper_since`` yet: the ledger starts with the first one."""
+
+
+SIDES = {0: "buy", 1: "sell"}  # vectorbt OrderSide
+
+
+@dataclass
+class SeriesLedger:
+    """The whole recomputed ledger of one (strategy, symbol, interval) since ``paper_since``."""
+
+    strategy: Strategy
+    activation: Activation
+    symbol: str
+    interval: str
+    orders: pa.Table
+    equity: pa.Table
+    position: dict[str, Any]
+    trade_returns: np.ndarray  # closed trades' returns (for drift)
+
+    @property
+    def key(self) -> tuple[str, date, str, str]:
+        return (self.strategy.strategy_id, self.activation.since, self.symbol, self.interval)
+
+
+def paper_strategies(conn: duckdb.DuckDBPyConnection) -> list[tuple[Strategy, Activation]]:
+    """Active registry rows with a paper activation (checked)."""
+    out = []
+    for strategy in list_strategies(conn):
+        activation = activation_of(strategy)
+        if activation is not None and strategy.status == "active":
+            out.append((strategy, activation))
+    return out
+
+
+def check_gaps(data: MarketSlice) -> None:
+    steps = np.diff(data.open_time).astype("timedelta64[s]").astype(np.int64)
+    bad = np.flatnonzero(steps != data.bar_seconds)
+    if len(bad):
+        missing = data.open_time[bad[0]] + np.timedelta64(data.bar_seconds, "s")
+        raise PaperError(
+            f"paper ledger: {data.symbol} {data.interval} has a gap inside the paper period: "
+            f"no bar at {missing} (backfill it first: `hermes backfill`)"
+        )
+
+
+def compute_series(
+    signals: SignalSource,
+    strategy: Strategy,
+    activation: Activation,
+    symbol: str,
+    interval: str,
+    *,
+    snapshot: int,
+    end: datetime | None = None,
+) -> SeriesLedger:
+    """Recompute one series' ledger from ``paper_since`` to the last bar before ``end``."""
+    try:
+        data = load_slice(signals, symbol, interval, start=activation.start, end=end)
+    except DataError:
+        raise Waiting(
+            f"{strategy.strategy_id} {symbol} {interval}: no bar on or after paper_since "
+            f"{activation.since} yet"
+        ) from None
+    check_gaps(data)
+    config = activation.config
+    sim = simulate(data.prices, data.entries, data.exits, config)
+    times = data.open_time
+    records = sim.orders if sim.orders is not None else np.array([])
+    idx = records["idx"].astype(np.int64) if len(records) else np.array([], np.int64)
+    side = records["side"] if len(records) else np.array([], np.int64)
+    shifted = config.fill == "next_open"
+    decided = np.where(idx > 0, idx - 1, 0) if shifted else idx
+    signal_exit = data.exits[decided] if len(idx) else np.array([], bool)
+    is_stop = (side == 1) & ~signal_exit
+    sid = strategy.strategy_id
+    n = len(records)
+    decided_at = [
+        times[d].astype(datetime) if shifted else times[i].astype(datetime)
+        for d, i in zip(decided, idx, strict=True)
+    ]
+    orders = pa.table(
+        {
+            "strategy_id": pa.array([sid] * n, pa.string()),
+            "paper_since": pa.array([activation.since] * n, pa.date32()),
+            "symbol": pa.array([symbol] * n, pa.string()),
+            "interval": pa.array([interval] * n, pa.string()),
+            "order_id": pa.array(np.arange(n, dtype=np.int64)),
+            "decided_at": pa.array(decided_at, pa.timestamp("us")),
+            "filled_at": pa.array(times[idx] if n else np.array([], "datetime64[us]")),
+            "side": pa.array([SIDES[int(s)] for s in side], pa.string()),
+            "order_type": pa.array(["stop" if s else "market" for s in is_stop], pa.string()),
+            "quantity": pa.array(records["size"].astype(float) if n else [], pa.float64()),
+            "fill_price": pa.array(records["price"].astype(float) if n else [], pa.float64()),
+            "fees": pa.array(records["fees"].astype(float) if n else [], pa.float64()),
+        }
+    )
+    close = data.prices["close"]
+    equity = sim.equity.astype(float)
+    position = sim.position.astype(float)
+    cash = equity - position * close
+    rows = len(times)
+    equity_rows = pa.table(
+        {
+            "strategy_id": pa.array([sid] * rows, pa.string()),
+            "paper_since": pa.array([activation.since] * rows, pa.date32()),
+            "symbol": pa.array([symbol] * rows, pa.string()),
+            "interval": pa.array([interval] * rows, pa.string()),
+            "open_time": pa.array(times),
+            "close": pa.array(close),
+            "position": pa.array(position),
+            "cash": pa.array(cash),
+            "equity": pa.array(equity),
+            "drawdown": pa.array(drawdown(equity, config.init_cash)),
+        }
+    )
+    trades = sim.trades
+    open_trades = trades[trades["status"] == 0] if len(trades) else trades
+    entry_time = entry_price = None
+    if len(open_trades):
+        entry_time = times[int(open_trades["entry_idx"][-1])].astype(datetime)
+        entry_price = float(open_trades["entry_price"][-1])
+    held = float(position[-1])
+    state = {
+        "strategy_id": sid,
+        "paper_since": activation.since,
+        "symbol": symbol,
+        "interval": interval,
+        "as_of": times[-1].astype(datetime),
+        "quantity": held,
+        "entry_time": entry_time,
+        "entry_price": entry_price,
+        "close": float(close[-1]),
+        "market_value": held * float(close[-1]),
+        "cash": float(cash[-1]),
+        "equity": float(equity[-1]),
+        "unrealized_pnl": 0.0 if entry_price is None else held * (float(close[-1]) - entry_price),
+        "config": config.as_json,
+        "parameters": strategy.parameters_json,
+    }
+    closed = trades[trades["status"] == 1] if len(trades) else trades
+    returns = closed["return"].astype(float) if len(closed) else np.array([], float)
+    return SeriesLedger(strategy, activation, symbol, interval, orders, equity_rows, state, returns)
+
+
+def compute_ledgers(
+    reader: duckdb.DuckDBPyConnection,
+    *,
+    snapshot: int,
+    end: datetime | None = None,
+    features_table: str = FEATURE_STORE,
+    waiting: list[str] | None = None,
+) -> list[SeriesLedger]:
+    """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
+
+    Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``)."""
+    out = []
+    for strategy, activation in paper_strategies(reader):
+        source = SignalSource(reader, strategy, features_table)
+        if source.built_parameters:
+            strategy = strategy.with_parameters(source.built_parameters)
+        held = {i for _, i in select_series(reader, None, None, features_table)}
+        intervals = [i for i in activation.intervals if i in held]
+        for symbol, interval in select_series(reader, None, intervals or None, features_table):
+            if interval not in intervals:
+                continue
+            try:
+                out.append(
+                    compute_series(
+                        source, strategy, activation, symbol, interval, snapshot=snapshot, end=end
+                    )
+                )
+            except Waiting as exc:
+                if waiting is not None:
+                    waiting.append(str(exc))
+    return out
+
+
+@dataclass(frozen=True)
+class Extension:
+    """What one extension appended: (strategy, symbol, interval) -> (orders, equity rows)."""
+
+    added: dict[tuple[str, str, str], tuple[int, int]]
+    new_orders: list[dict[str, Any]]
+
+    @property
+    def orders(self) -> int:
+        return sum(o for o, _ in self.added.values())
+
+    @property
+    def bars(self) -> int:
+        return sum(b for _, b in self.added.values())
+
+
+def _stored(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> tuple[Any, ...]:
+    sid, _, symbol, interval = ledger.key
+    row = conn.execute(
+        "select min(paper_since), max(open_time), arg_max(equity, open_time) "
+        "from gold_paper_equity where strategy_id = ? and symbol = ? and interval = ?",
+        [sid, symbol, interval],
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def _orders_up_to(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger, last: datetime) -> int:
+    sid, _, symbol, interval = ledger.key
+    row = conn.execute(
+        "select count(*) from gold_paper_orders where strategy_id = ? and symbol = ? "
+        "and interval = ? and filled_at <= ?",
+        [sid, symbol, interval, last],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _after(table: pa.Table, column: str, last: datetime | None) -> pa.Table:
+    if last is None:
+        return table
+    return table.filter(
+        pa.compute.greater(table.column(column), pa.scalar(last, pa.timestamp("us")))
+    )
+
+
+def extend_ledgers(
+    conn: duckdb.DuckDBPyConnection, ledgers: list[SeriesLedger], *, snapshot: int
+) -> Extension:
+    """Append what each ledger holds after its stored last bar, all in one transaction."""
+    ensure_paper_tables(conn)
+    added: dict[tuple[str, str, str], tuple[int, int]] = {}
+    new_orders: list[dict[str, Any]] = []
+    pending: list[tuple[SeriesLedger, pa.Table, pa.Table]] = []
+    for ledger in ledgers:
+        sid, since, symbol, interval = ledger.key
+        stored_since, last, last_equity = _stored(conn, ledger)
+        where = f"paper ledger of {sid} {symbol} {interval}"
+        if stored_since is not None and stored_since != since:
+            raise PaperError(
+                f"{where} started on {stored_since}; the registry now says paper_since {since}: "
+                "one activation per strategy (restore paper_since, or give the new activation "
+                "its own strategy id)"
+            )
+        if last is not None:
+            times = ledger.equity.column("open_time").to_pylist()
+            if last not in times:
+                raise PaperError(f"{where}: its last stored bar {last} is no longer in the data")
+            at = times.index(last)
+            recomputed = ledger.equity.column("equity")[at].as_py()
+            count = int(
+                pa.compute.sum(
+                    pa.compute.less_equal(
+                        ledger.orders.column("filled_at"), pa.scalar(last, pa.timestamp("us"))
+                    )
+                ).as_py()
+                or 0
+            )
+            if abs(recomputed - last_equity) > CENT or count != _orders_up_to(conn, ledger, last):
+                raise PaperError(
+                    f"{where} differs from its recomputation at {last} (equity {last_equity:.2f} "
+                    f"stored, {recomputed:.2f} now; bars, signals or settings changed): "
+                    "the ledger is kept as it is"
+                )
+        orders = _after(ledger.orders, "filled_at", last)
+        equity = _after(ledger.equity, "open_time", last)
+        pending.append((ledger, orders, equity))
+        added[(sid, symbol, interval)] = (orders.num_rows, equity.num_rows)
+        new_orders += orders.to_pylist()
+    stamp = lambda t: t.append_column(  # noqa: E731
+        "snapshot_id", pa.array([snapshot] * t.num_rows, pa.int64())
+    )
+    conn.execute("begin")
+    try:
+        for ledger, orders, equity in pending:
+            sid, _, symbol, interval = ledger.key
+            insert(conn, "gold_paper_orders", stamp(orders))
+            insert(conn, "gold_paper_equity", stamp(equity))
+            conn.execute(
+                "delete from gold_paper_positions where strategy_id = ? and symbol = ? "
+                "and interval = ?",
+                [sid, symbol, interval],
+            )
+            insert(
+                conn,
+                "gold_paper_positions",
+                pa.Table.from_pylist([{**ledger.position, "snapshot_id": snapshot}]),
+            )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return Extension(added, new_orders)

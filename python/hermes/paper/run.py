@@ -1,0 +1,156 @@
+"""One paper-trading step of a refresh: feed, ledger, drift, all at one lake snapshot.
+
+:func:`refresh_paper` reads the lake at ``snapshot`` (the one just published), recomputes
+the feed and every paper ledger, then writes them (the ledger and drift rows in one
+transaction, the feed in another) and the feed files. Nothing is written when anything
+fails to compute.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from hermes.backtest.engine import simulate
+from hermes.backtest.inputs import load_slice
+from hermes.backtest.tables import insert
+from hermes.config import Settings
+from hermes.features.store import DataError
+from hermes.lake import at_snapshot, connect
+from hermes.notify import notify
+from hermes.paper.drift import drift
+from hermes.paper.feed import (
+    compute_feed,
+    new_decisions,
+    previous_feed,
+    replace_feed,
+    write_feed_files,
+)
+from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
+from hermes.paper.tables import ensure_paper_tables
+from hermes.signals.source import SignalSource
+
+log = logging.getLogger("hermes.paper")
+
+
+@dataclass
+class PaperSummary:
+    feed_rows: int = 0
+    decisions: list[str] = field(default_factory=list)  # new entries / exits
+    ledger_orders: int = 0
+    ledger_bars: int = 0
+    series: int = 0
+    drift: list[str] = field(default_factory=list)  # "<strategy> <symbol> <interval>: status"
+    alerts: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # series before their paper_since
+    files: list[str] = field(default_factory=list)
+
+
+def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
+    """The engine's equity over the history before ``paper_since``, same strategy and settings."""
+    source = SignalSource(reader, ledger.strategy, "gold_feature_store")
+    try:
+        data = load_slice(
+            source, ledger.symbol, ledger.interval, start=None, end=ledger.activation.start
+        )
+    except DataError:
+        return np.array([], float)
+    if not data.rows:
+        return np.array([], float)
+    sim = simulate(data.prices, data.entries, data.exits, ledger.activation.config)
+    return np.asarray(sim.equity, dtype=float)
+
+
+def drift_rows(
+    reader: duckdb.DuckDBPyConnection, ledgers: list[SeriesLedger], snapshot: int
+) -> list[dict[str, Any]]:
+    rows = []
+    for ledger in ledgers:
+        live = ledger.equity.column("equity").to_numpy()
+        init = ledger.activation.config.init_cash
+        result = drift(reference_equity(reader, ledger), np.r_[init, live])
+        rows.append(
+            {
+                "strategy_id": ledger.strategy.strategy_id,
+                "paper_since": ledger.activation.since,
+                "symbol": ledger.symbol,
+                "interval": ledger.interval,
+                "as_of": ledger.position["as_of"],
+                **result.__dict__,
+                "snapshot_id": snapshot,
+            }
+        )
+    return rows
+
+
+def _new_drift(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    fresh = []
+    for row in rows:
+        held = conn.execute(
+            "select count(*) from gold_paper_drift where strategy_id = ? and symbol = ? "
+            "and interval = ? and as_of = ?",
+            [row["strategy_id"], row["symbol"], row["interval"], row["as_of"]],
+        ).fetchone()
+        if not held or not held[0]:
+            fresh.append(row)
+    return fresh
+
+
+def refresh_paper(
+    settings: Settings,
+    snapshot: int,
+    *,
+    end: datetime | None = None,
+    now: datetime | None = None,
+    write_files: bool = True,
+) -> PaperSummary:
+    """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only)."""
+    summary = PaperSummary()
+    with at_snapshot(settings, snapshot) as reader:
+        feed = compute_feed(reader, snapshot=snapshot, now=now)
+        ledgers = compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
+        drifts = drift_rows(reader, ledgers, snapshot)
+    conn = connect(settings)
+    try:
+        before = previous_feed(conn)
+        extension = extend_ledgers(conn, ledgers, snapshot=snapshot)
+        ensure_paper_tables(conn)
+        fresh = _new_drift(conn, drifts)
+        if fresh:
+            conn.execute("begin")
+            try:
+                insert(conn, "gold_paper_drift", pa.Table.from_pylist(fresh))
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+        replace_feed(conn, feed)
+    finally:
+        conn.close()
+    summary.feed_rows = len(feed)
+    summary.decisions = new_decisions(before, feed)
+    summary.ledger_orders = extension.orders
+    summary.ledger_bars = extension.bars
+    summary.series = len(ledgers)
+    summary.drift = [
+        f"{r['strategy_id']} {r['symbol']} {r['interval']}: {r['status']} ({r['reason']})"
+        for r in drifts
+    ]
+    for row in fresh:
+        if row["status"] == "outside":
+            text = (
+                f"hermes drift alert: paper {row['strategy_id']} {row['symbol']} "
+                f"{row['interval']} left its backtest band on {row['as_of']}: {row['reason']}"
+            )
+            summary.alerts.append(text)
+            notify(text, {k: str(v) for k, v in row.items()}, success=False, logger=log)
+    if write_files:
+        files = write_feed_files(settings, feed)
+        summary.files = [files.json, files.csv]
+    return summary

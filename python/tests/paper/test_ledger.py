@@ -1,0 +1,326 @@
+"""The paper ledger built refresh by refresh equals one backtest of the same period.
+
+Signals and prices are read from the session's built lake (read only, at one snapshot); each
+simulated daily refresh sees only the bars before the end of its day (``end``), exactly what a
+refresh on that day would have landed, and extends a ledger kept in a lake of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+
+from hermes.backtest.inputs import load_slice
+from hermes.backtest.runs import execute
+from hermes.config import Settings
+from hermes.lake import connect, pinned
+from hermes.paper import ledger as ledger_module
+from hermes.paper.activation import Activation, PaperError, activation_of
+from hermes.paper.broker import schema
+from hermes.paper.feed import compute_feed, replace_feed
+from hermes.paper.ledger import SeriesLedger, check_gaps, compute_series, extend_ledgers
+from hermes.signals.registry import load_strategy
+from hermes.signals.source import SignalSource
+
+SINCE = date(2025, 11, 1)
+LAST_DAY = date(2026, 1, 6)  # the bundled data's last day
+SERIES = [("BTCUSDT", "4h"), ("ETHUSDT", "4h")]
+
+
+@pytest.fixture(scope="module")
+def source(built_lake: Settings) -> Iterator[tuple[SignalSource, int]]:
+    with pinned(built_lake) as (reader, snapshot):
+        strategy = load_strategy("smart_momentum", conn=reader)
+        yield SignalSource(reader, strategy, "gold_feature_store"), snapshot
+
+
+@pytest.fixture(scope="module")
+def activation() -> Activation:
+    registry = activation_of(load_strategy("smart_momentum"))
+    assert registry is not None  # the bundled registry paper trades smart_momentum
+    return replace(registry, since=SINCE)
+
+
+def ledgers(
+    source: tuple[SignalSource, int], activation: Activation, end: datetime | None
+) -> list[SeriesLedger]:
+    signals, snapshot = source
+    return [
+        compute_series(signals, signals.strategy, activation, s, i, snapshot=snapshot, end=end)
+        for s, i in SERIES
+    ]
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def read(settings: Settings, query: str) -> list[tuple]:
+    conn = connect(settings)
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.close()
+
+
+def extend(settings: Settings, rows: list[SeriesLedger], snapshot: int) -> tuple[int, int]:
+    conn = connect(settings)
+    try:
+        done = extend_ledgers(conn, rows, snapshot=snapshot)
+    finally:
+        conn.close()
+    return done.orders, done.bars
+
+
+def test_daily_refreshes_build_the_backtest_order_for_order(
+    source: tuple[SignalSource, int], activation: Activation, lake_settings: Settings
+) -> None:
+    signals, snapshot = source
+    day = SINCE
+    refreshes = 0
+    conn = connect(lake_settings)
+    try:
+        while day <= LAST_DAY:
+            end = midnight(day + timedelta(days=1))  # a refresh the next morning: `day`'s bars
+            extend_ledgers(conn, ledgers(source, activation, end), snapshot=snapshot)
+            if day == date(2025, 11, 15):  # the same day again adds nothing
+                again = extend_ledgers(conn, ledgers(source, activation, end), snapshot=snapshot)
+                assert (again.orders, again.bars) == (0, 0)
+            refreshes += 1
+            # days without a refresh, then one catching up (a backfill): extended exactly
+            day += timedelta(days=5 if date(2025, 12, 1) <= day < date(2025, 12, 20) else 1)
+    finally:
+        conn.close()
+    assert refreshes >= 50
+
+    for symbol, interval in SERIES:
+        data = load_slice(signals, symbol, interval, start=activation.start, end=None)
+        run = execute(
+            signals.strategy,
+            data,
+            activation.config,
+            snapshot=snapshot,
+            features_table="gold_feature_store",
+            period_start=activation.start,
+            period_end=None,
+        )
+        where = f"symbol = '{symbol}' and interval = '{interval}'"
+        equity = read(
+            lake_settings,
+            f"select open_time, equity, position from gold_paper_equity where {where} "  # noqa: S608
+            "order by open_time",
+        )
+        times = [t for t, _, _ in equity]
+        assert times == run.equity.column("open_time").to_pylist()
+        backtest_equity = np.array(run.equity.column("equity").to_pylist())
+        ledger_equity = np.array([e for _, e, _ in equity])
+        assert np.abs(ledger_equity - backtest_equity).max() < 0.005  # to the cent
+        assert [p for _, _, p in equity] == run.equity.column("position").to_pylist()
+
+        orders = read(
+            lake_settings,
+            "select filled_at, side, quantity, fill_price, fees from gold_paper_orders "  # noqa: S608
+            f"where {where} order by order_id",
+        )
+        expected = []
+        for trade in run.trades.to_pylist():
+            expected.append(
+                (
+                    trade["entry_time"],
+                    "buy",
+                    trade["size"],
+                    trade["entry_price"],
+                    trade["entry_fees"],
+                )
+            )
+            if trade["status"] == "closed":
+                expected.append(
+                    (
+                        trade["exit_time"],
+                        "sell",
+                        trade["size"],
+                        trade["exit_price"],
+                        trade["exit_fees"],
+                    )
+                )
+        assert len(orders) == len(expected) >= 2
+        for got, want in zip(orders, expected, strict=True):
+            assert got[:2] == want[:2]
+            assert got[2:] == pytest.approx(want[2:], rel=1e-12)
+
+    positions = read(
+        lake_settings,
+        "select symbol, equity, quantity from gold_paper_positions order by symbol",
+    )
+    last = read(
+        lake_settings,
+        "select symbol, arg_max(equity, open_time), arg_max(position, open_time) "
+        "from gold_paper_equity group by symbol order by symbol",
+    )
+    assert positions == last
+
+
+def test_a_killed_extension_leaves_the_ledger_as_it_was(
+    source: tuple[SignalSource, int],
+    activation: Activation,
+    lake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, snapshot = source
+    first = ledgers(source, activation, midnight(date(2025, 11, 10)))
+    extend(lake_settings, first, snapshot)
+    counts = (
+        "select (select count(*) from gold_paper_orders), (select count(*) from gold_paper_equity)"
+    )
+    before = read(lake_settings, counts)
+
+    calls = []
+    real_insert = ledger_module.insert
+
+    def dying_insert(conn, table, rows):  # type: ignore[no-untyped-def]
+        calls.append(table)
+        if len(calls) == 3:  # after the first series' orders and equity
+            raise KeyboardInterrupt("killed")
+        real_insert(conn, table, rows)
+
+    monkeypatch.setattr(ledger_module, "insert", dying_insert)
+    with pytest.raises(KeyboardInterrupt):
+        extend(lake_settings, ledgers(source, activation, None), snapshot)
+    assert read(lake_settings, counts) == before
+    monkeypatch.setattr(ledger_module, "insert", real_insert)
+    added = extend(lake_settings, ledgers(source, activation, None), snapshot)
+    assert added[1] > 0 and read(lake_settings, counts) != before
+
+
+def test_a_second_activation_of_a_strategy_is_refused(
+    source: tuple[SignalSource, int], activation: Activation, lake_settings: Settings
+) -> None:
+    _, snapshot = source
+    extend(lake_settings, ledgers(source, activation, midnight(date(2025, 11, 5))), snapshot)
+    moved = replace(activation, since=date(2025, 11, 2))
+    with pytest.raises(
+        PaperError,
+        match=(
+            "paper ledger of smart_momentum BTCUSDT 4h started on 2025-11-01; the registry now "
+            "says paper_since 2025-11-02: one activation per strategy"
+        ),
+    ):
+        extend(lake_settings, ledgers(source, moved, None), snapshot)
+
+
+def test_changed_settings_do_not_rewrite_the_ledger(
+    source: tuple[SignalSource, int], activation: Activation, lake_settings: Settings
+) -> None:
+    _, snapshot = source
+    extend(lake_settings, ledgers(source, activation, midnight(date(2025, 12, 1))), snapshot)
+    dearer = replace(activation, config=replace(activation.config, fees=0.01))
+    with pytest.raises(PaperError, match="differs from its recomputation at 2025-11-30 20:00"):
+        extend(lake_settings, ledgers(source, dearer, None), snapshot)
+
+
+def test_a_gap_inside_the_paper_period_is_an_error(source: tuple[SignalSource, int]) -> None:
+    signals, _ = source
+    data = load_slice(signals, "BTCUSDT", "4h", start=datetime(2025, 10, 1), end=None)
+    keep = np.ones(data.rows, dtype=bool)
+    keep[10] = False
+    data.open_time = data.open_time[keep]
+    with pytest.raises(
+        PaperError,
+        match=(
+            r"paper ledger: BTCUSDT 4h has a gap inside the paper period: no bar at "
+            r"2025-10-02T16:00:00"
+        ),
+    ):
+        check_gaps(data)
+
+
+def test_paper_since_after_the_data_waits(
+    source: tuple[SignalSource, int], activation: Activation
+) -> None:
+    signals, snapshot = source
+    later = replace(activation, since=date(2026, 2, 1))
+    with pytest.raises(ledger_module.Waiting, match="no bar on or after paper_since 2026-02-01"):
+        compute_series(signals, signals.strategy, later, "BTCUSDT", "4h", snapshot=snapshot)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("paper_capital", "0", "strategy smart_momentum: paper_capital=0.0 is out of range"),
+        ("paper_capital", "-5", "strategy smart_momentum: paper_capital=-5.0 is out of range"),
+        ("paper_capital", "lots", "paper_capital='lots' is not a number"),
+        ("paper_since", "2025-13-01", "paper_since='2025-13-01' is not a date (YYYY-MM-DD)"),
+        ("paper_config", "{", "paper_config is not valid JSON"),
+        ("paper_config", '{"leverage": 3}', "paper_config: "),
+        ("paper_config", '{"fees": 2}', "backtest option fees=2 is out of range"),
+    ],
+)
+def test_bad_activations_say_which_value(column: str, value: str, message: str) -> None:
+    changes: dict[str, Any] = {column: value}
+    strategy = replace(load_strategy("smart_momentum"), **changes)
+    with pytest.raises(PaperError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        activation_of(strategy)
+
+
+def test_the_registry_activation() -> None:
+    activation = activation_of(load_strategy("smart_momentum"))
+    assert activation is not None
+    assert (activation.since, activation.intervals) == (date(2025, 7, 1), ("4h",))
+    assert activation.config.init_cash == 10_000.0
+    assert activation_of(load_strategy("donchian_breakout")) is None
+
+
+def hermes_cli(args: list[str], lake: Settings) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_")}
+    env |= {"HERMES_LAKE_ROOT": str(lake.lake_root), "COLUMNS": "220"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "hermes"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_command_line_prints_feed_ledger_and_orders(
+    source: tuple[SignalSource, int],
+    activation: Activation,
+    lake_settings: Settings,
+) -> None:
+    connect(lake_settings).close()
+    missing = hermes_cli(["signals", "latest"], lake_settings)
+    assert missing.returncode == 2
+    assert "has no gold_signal_feed yet: run `hermes run`" in missing.stderr
+    signals, snapshot = source
+    rows = compute_feed(signals.conn, snapshot=snapshot)  # the module's reader of the built lake
+    conn = connect(lake_settings)
+    try:
+        replace_feed(conn, rows)
+        extend_ledgers(conn, ledgers(source, activation, None), snapshot=snapshot)
+    finally:
+        conn.close()
+    feed = hermes_cli(["signals", "latest"], lake_settings)
+    assert feed.returncode == 0, feed.stderr
+    assert f"signal feed, snapshot {snapshot}" in feed.stdout
+    assert feed.stdout.count("smart_momentum") == 4 and "(stale)" in feed.stdout
+    paper = hermes_cli(["paper", "--orders", "3"], lake_settings)
+    assert paper.returncode == 0, paper.stderr
+    assert "paper positions" in paper.stdout and "last 3 paper orders" in paper.stdout
+    document = json.loads(hermes_cli(["paper", "--orders-json"], lake_settings).stdout)
+    jsonschema.validate(document, schema())
+    assert (
+        len(document["orders"])
+        == read(lake_settings, "select count(*) from gold_paper_orders")[0][0]
+    )
