@@ -145,9 +145,13 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "bronze_klines",
         "gold_feature_store",
         "gold_features",
+        "gold_ml_features",
+        "gold_ml_labels",
+        "gold_ml_predictions",
         "gold_recursive_indicators",
         "gold_signals_bollinger_reversion",
         "gold_signals_donchian_breakout",
+        "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "gold_strategy_scorecard",
         "silver_kline_gaps",
@@ -174,12 +178,14 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
     assert models("signals") == [
         "gold_signals_bollinger_reversion",
         "gold_signals_donchian_breakout",
+        "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "strategies",
     ]
+    assert models("ml") == ["gold_ml_features", "gold_ml_labels", "gold_ml_predictions"]
     tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
     names = _output_lines(tests)
-    assert len(names) == 90 and "silver_klines_latest_ingest_wins" in names
+    assert len(names) == 103 and "silver_klines_latest_ingest_wins" in names
 
 
 def test_partial_parsing_is_kept_between_commands(daily_lake: Settings, tmp_path: Path) -> None:
