@@ -1,9 +1,9 @@
-{{ config(materialized='view') }}
 {#-
   The model inputs the ML layer may use: scale-free transforms of `gold_feature_store`
-  columns, one row per bar of the intervals of `ml_intervals`. A view, so it costs nothing to
-  build. `ml_features` picks the columns the classifier trains on; to add a feature, add a
-  column here (or name any numeric column of this view) and list it in `ml_features`.
+  columns, one row per bar of the intervals of `ml_intervals`. A table rather than a view:
+  creating a view while other models of the run read the feature store crashed DuckDB.
+  `ml_features` picks the columns the classifier trains on; to add a feature, add a column
+  here (or name any numeric column of this model) and list it in `ml_features`.
 -#}
 
 with
@@ -19,6 +19,8 @@ select
     symbol,
     interval,
     open_time,
+    close_time,
+    close,
     warmup_bars,
     return_1,
     log_return_1,

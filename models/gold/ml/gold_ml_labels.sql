@@ -5,7 +5,8 @@
   band `ml_label_neutral_band`, -1 below minus the band, 0 inside it. `label_until` is the
   close time of the bar that decides the label: nothing may use the label before then. The
   last `horizon` bars of a series have no label yet (NULL label, return and label_until).
-  Kept apart from the features on purpose: no feature model may read this one.
+  Read from gold_ml_features (its bars and closes, not its features); kept apart from the
+  features on purpose: no feature model may read this one.
 -#}
 {%- set horizons = var('ml_label_horizons') -%}
 {%- set band = var('ml_label_neutral_band') | float -%}
@@ -20,8 +21,7 @@ bars as (
         open_time,
         close_time,
         close
-    from {{ ref('gold_feature_store') }}
-    where interval in ({{ ml_interval_list() }})
+    from {{ ref('gold_ml_features') }}
 
 ),
 

@@ -10,6 +10,8 @@ re-landed bar on (earlier blocks' models only read earlier bars, so they stand).
 import numpy as np
 import pyarrow as pa
 
+VIEWS = ("hermes_ml_features", "hermes_ml_labels", "hermes_ml_klines")
+
 
 def model(dbt, session):
     dbt.config(
@@ -59,6 +61,9 @@ def model(dbt, session):
             )
             if batch is not None:
                 yield batch.append_column("snapshot_id", pa.array([snapshot_id] * batch.num_rows))
+        # the temporary views must not outlive the run
+        for view in VIEWS:
+            session.execute(f"drop view if exists {view}")
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
@@ -114,11 +119,12 @@ def _series_batch(session, config, schema, series, first_changed):
 
 def _plan(session, this, intervals):
     """(symbol, interval, first changed open_time or None for the whole series) to predict."""
-    quoted = ", ".join("'" + i.replace("'", "") + "'" for i in intervals)
+    intervals = [str(i) for i in intervals]
     if this is None:
         return session.execute(
-            f"select distinct symbol, interval, null from hermes_ml_features "
-            f"where interval in ({quoted}) order by all"
+            "select distinct symbol, interval, null from hermes_ml_features "
+            "where list_contains(?::varchar[], interval) order by all",
+            [intervals],
         ).fetchall()
     # bars newer than the last predicted one, or landed again since (a corrected candle)
     return session.execute(
@@ -131,11 +137,12 @@ def _plan(session, this, intervals):
         select klines.symbol, klines.interval, min(klines.open_time)
         from hermes_ml_klines as klines
         left join built using (symbol, interval)
-        where klines.interval in ({quoted}) and (
+        where list_contains(?::varchar[], klines.interval) and (
             built.symbol is null
             or klines.open_time > built.last_open_time
             or klines.ingested_at > built.last_ingested_at
         )
         group by all order by all
-        """
+        """,
+        [intervals],
     ).fetchall()
