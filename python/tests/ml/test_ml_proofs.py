@@ -61,7 +61,8 @@ def test_training_never_reads_a_label_of_the_predicted_block(built_lake: Setting
         """
         select
             count(*) filter (where probability_up is not null),
-            count(*) filter (where train_label_until + interval 6 * 4 hour >= block_start),
+            -- embargo: 6 bars of 4h
+            count(*) filter (where train_label_until + interval 24 hour >= block_start),
             count(*) filter (where train_until >= block_start or open_time < block_start),
             count(distinct model_version) filter (where interval = '4h'),
             count(*) filter (where probability_up is not null and train_rows < 500)
