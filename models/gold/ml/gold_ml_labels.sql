@@ -27,7 +27,7 @@ bars as (
 
 horizons as (
 
-    select unnest([{{ horizons | join(', ') }}]::integer []) as horizon
+    select unnest([{{ horizons | join(', ') }}]::integer[]) as horizon
 
 ),
 
