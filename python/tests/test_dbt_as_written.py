@@ -185,7 +185,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
     assert models("ml") == ["gold_ml_features", "gold_ml_labels", "gold_ml_predictions"]
     tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
     names = _output_lines(tests)
-    assert len(names) == 103 and "silver_klines_latest_ingest_wins" in names
+    assert len(names) == 99 and "silver_klines_latest_ingest_wins" in names
 
 
 def test_partial_parsing_is_kept_between_commands(daily_lake: Settings, tmp_path: Path) -> None:
