@@ -146,9 +146,13 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "bronze_klines",
         "gold_feature_store",
         "gold_features",
+        "gold_ml_features",
+        "gold_ml_labels",
+        "gold_ml_predictions",
         "gold_recursive_indicators",
         "gold_signals_bollinger_reversion",
         "gold_signals_donchian_breakout",
+        "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "gold_strategy_scorecard",
         "silver_kline_gaps",
@@ -175,9 +179,11 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
     assert models("signals") == [
         "gold_signals_bollinger_reversion",
         "gold_signals_donchian_breakout",
+        "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "strategies",
     ]
+    assert models("ml") == ["gold_ml_features", "gold_ml_labels", "gold_ml_predictions"]
     tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
     names = _output_lines(tests)
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())

@@ -28,7 +28,13 @@ from hermes.signals.registry import StrategyError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 CUT = "2023-01-01"
-SELECT = ["--select", "+gold_signals_smart_momentum", "--exclude", "resource_type:seed"]
+SELECT = [
+    "--select",
+    "+gold_signals_smart_momentum",
+    "+gold_signals_ml_lightgbm",
+    "--exclude",
+    "resource_type:seed",
+]
 
 
 def _truncated(folder: Path) -> list[Path]:
@@ -57,9 +63,10 @@ def moving_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         run_dbt(["seed"], settings, target_path=base / "target")
         run_dbt(["run", *SELECT], settings, target_path=base / "target")
         run_ids = run_backtests(settings, "smart_momentum", ["BTCUSDT", "ETHUSDT"], ["4h"])
+        ml_run_ids = run_backtests(settings, "ml_lightgbm", ["BTCUSDT", "ETHUSDT"], ["4h"])
         ingest_paths([DATA / "BTCUSDT_4h.csv.gz", DATA / "ETHUSDT_4h.csv.gz"], settings)
         run_dbt(["run", *SELECT], settings, target_path=base / "target")
-        yield {"settings": settings, "run_ids": run_ids}
+        yield {"settings": settings, "run_ids": run_ids, "ml_run_ids": ml_run_ids}
 
 
 def _fetch(settings: Settings, sql: str, params: list[object] | None = None) -> list[tuple]:
@@ -125,6 +132,24 @@ def test_reproduce_after_the_lake_moved_on(moving_lake: dict) -> None:
         for r in (run_ids[0], new_id)
     )
     assert new[0] > old[0] and new[1] != old[1]
+
+
+def test_an_ml_strategy_run_reproduces_after_the_models_were_retrained(moving_lake: dict) -> None:
+    settings, run_ids = moving_lake["settings"], moving_lake["ml_run_ids"]
+    # the refresh predicted the new bars with new models and re-predicted the last block
+    (models,) = _fetch(
+        settings,
+        "select count(distinct model_version) filter (where open_time >= '2023-01-01') "
+        "from gold_ml_predictions where symbol = 'BTCUSDT' and interval = '4h'",
+    )
+    assert models[0] > 0
+    for run_id in run_ids:
+        (trades,) = _fetch(
+            settings, "select trades from gold_backtest_runs where run_id = ?", [run_id]
+        )
+        assert trades[0] > 10
+        result = reproduce(settings, run_id)
+        assert result.identical, result.differences
 
 
 def test_report_is_a_self_contained_page(moving_lake: dict) -> None:

@@ -1,0 +1,84 @@
+{#-
+  ML LightGBM: long when the out-of-sample probability of gold_ml_predictions (walk-forward
+  LightGBM, purged and embargoed) is above `entry_threshold`, exit when it is below
+  `exit_threshold`. Both thresholds are read at run time. Every bar of the feature store
+  has a row; a bar without a prediction (another interval, a block without a model, a
+  feature in warm-up) decides neither.
+-#}
+
+with
+
+features as (
+
+    select
+        symbol,
+        interval,
+        open_time,
+        close
+    from {{ ref('gold_feature_store') }}
+
+),
+
+predictions as (
+
+    select
+        symbol,
+        interval,
+        open_time,
+        probability_up,
+        model_version
+    from {{ ref('gold_ml_predictions') }}
+
+),
+
+strategy as (
+
+    {{ strategy_parameters({'entry_threshold': 'double', 'exit_threshold': 'double'}) }}
+
+),
+
+joined as (
+
+    select
+        features.symbol,
+        features.interval,
+        features.open_time,
+        features.close,
+        predictions.probability_up,
+        predictions.model_version,
+        strategy.strategy_id,
+        strategy.strategy_version,
+        strategy.parameters,
+        strategy.entry_threshold,
+        strategy.exit_threshold
+    from features
+    left join predictions using (symbol, interval, open_time)
+    cross join strategy
+
+),
+
+flagged as (
+
+    select
+        *,
+        coalesce(probability_up > entry_threshold, false) as confident_up,
+        coalesce(probability_up < exit_threshold, false) as confidence_lost
+    from joined
+
+)
+
+select
+    strategy_id,
+    strategy_version,
+    parameters,
+    symbol,
+    interval,
+    open_time,
+    close,
+    probability_up,
+    model_version,
+    confident_up,
+    confidence_lost,
+    confident_up as buy_signal,
+    confidence_lost as sell_signal
+from flagged

@@ -1,0 +1,1 @@
+"""Machine-learning signals: walk-forward training with purging and an embargo."""
