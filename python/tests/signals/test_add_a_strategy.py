@@ -70,7 +70,7 @@ from crossed
 ROW = (
     'sma_cross,SMA Cross,0.1.0,"{""band"": 0.0}","{""band"": [0, 0.2]}",'
     '"Long when SMA 20 crosses above SMA 50 (plus a band), out when it crosses back.",'
-    "trend|sma,experimental\n"
+    "trend|sma,experimental,,,\n"  # not paper traded: paper_since, capital, config empty
 )
 BROKEN = {
     # strategy id -> (model SQL, message dbt build prints)
@@ -182,7 +182,9 @@ def test_broken_contracts_fail_naming_the_strategy_and_column(
     folder, env = project
     registry = folder / "seeds" / "strategies.csv"
     original = registry.read_text()
-    rows = "".join(f'{sid},{sid},0.1.0,"{{}}","{{}}",broken,test,experimental\n' for sid in BROKEN)
+    rows = "".join(
+        f'{sid},{sid},0.1.0,"{{}}","{{}}",broken,test,experimental,,,\n' for sid in BROKEN
+    )
     registry.write_text(original + rows)
     for sid, (sql, _message) in BROKEN.items():
         (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(sql)
@@ -214,8 +216,9 @@ def test_half_strategies_fail_the_build_naming_them(project: tuple[Path, dict[st
     original = registry.read_text()
     registry.write_text(
         original
-        + 'no_model,No Model,0.1.0,"{""x"": 1}","{""x"": [0, 1]}",x,test,retired\n'
-        + 'bad_range,Bad Range,0.1.0,"{""x"": 5}","{""x"": [0, 1], ""y"": [0, 1]}",x,test,retired\n'
+        + 'no_model,No Model,0.1.0,"{""x"": 1}","{""x"": [0, 1]}",x,test,retired,,,\n'
+        + 'bad_range,Bad Range,0.1.0,"{""x"": 5}",'
+        + '"{""x"": [0, 1], ""y"": [0, 1]}",x,test,retired,,,\n'
     )
     (folder / "models/gold/signals/gold_signals_bad_range.sql").write_text(
         BROKEN["no_exit"][0].replace(
