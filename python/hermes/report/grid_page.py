@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hermes.backtest.grid import best_index
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report import charts
@@ -62,8 +63,7 @@ def chosen_index(rows: pd.DataFrame, stats: list[dict]) -> int:
         match = np.flatnonzero(rows["combination"].to_numpy() == stats[0]["chosen"])
         if len(match):
             return int(match[0])
-    sharpe = rows["sharpe"].to_numpy(dtype=float)
-    return int(np.argmax(np.where(np.isnan(sharpe), -np.inf, sharpe))) if len(sharpe) else 0
+    return best_index(rows["sharpe"].to_numpy(dtype=float, na_value=np.nan)) if len(rows) else 0
 
 
 def heat_map(

@@ -27,19 +27,11 @@ from hermes.lake import at_snapshot, connect
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, write_page
+from hermes.signals.errors import StrategyError
+from hermes.signals.models import SignalModel, open_model
+from hermes.signals.registry import load_strategy
 from hermes.stats.study import StudyStatistics, study_statistics
 
-CONTRACT = {
-    "strategy_id",
-    "strategy_version",
-    "parameters",
-    "symbol",
-    "interval",
-    "open_time",
-    "buy_signal",
-    "sell_signal",
-    "close",
-}
 CONFIG_LABELS = {
     "init_cash": "Initial cash",
     "fees": "Fees (share of each order)",
@@ -85,34 +77,35 @@ def benchmark_metrics(equity: pd.DataFrame, init_cash: float, seconds: int) -> d
 def indicator_series(
     settings: Settings, run: dict[str, Any], times: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]:
-    """(price-scale overlays, separate panels, a note if they could not be read)."""
-    table = f"gold_signals_{run['strategy_id']}"
+    """(price-scale overlays, separate panels, a note if they could not be read).
+
+    The lines are the signal model's numeric columns (:func:`hermes.signals.models.open_model`)
+    at the run's snapshot, when the table was built with the run's parameters.
+    """
     if "," in str(run["symbol"]):
         return {}, {}, None  # a portfolio: several series, no single price panel of signals
     try:
-        identifier(table)
         with at_snapshot(settings, int(run["snapshot_id"])) as conn:
-            columns = table_columns(conn, table)
-            frame = _signal_rows(conn, table, columns, run)
-    except (DataError, duckdb.Error) as exc:
+            model = open_model(conn, load_strategy(run["strategy_id"], conn=conn))
+            same = model.built_parameters == json.loads(run["parameters"])
+            frame = _signal_rows(conn, model, run) if same else None
+    except (DataError, StrategyError, duckdb.Error) as exc:
         return {}, {}, f"indicator lines not shown: {exc}"
     if frame is None:
         return (
             {},
             {},
             (
-                f"indicator lines not shown: {table} holds no row for this run's parameters at "
-                f"snapshot {run['snapshot_id']}"
+                f"indicator lines not shown: {model.table} holds no row for this run's "
+                f"parameters at snapshot {run['snapshot_id']}"
             ),
         )
     aligned = frame.reindex(pd.DatetimeIndex(times))
-    close = aligned["close"] if "close" in aligned else None
+    close = aligned["close"].to_numpy(dtype=float) if "close" in aligned else None
     overlays, panels = {}, {}
-    for name in aligned.columns:
-        if name in CONTRACT:
-            continue
+    for name in model.values:
         values = aligned[name].to_numpy(dtype=float)
-        if close is not None and _price_scale(values, close.to_numpy(dtype=float)):
+        if close is not None and _price_scale(values, close):
             overlays[name] = values
         else:
             panels[name] = values
@@ -126,30 +119,15 @@ def _price_scale(values: np.ndarray, close: np.ndarray) -> bool:
 
 
 def _signal_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], run: dict[str, Any]
+    conn: duckdb.DuckDBPyConnection, model: SignalModel, run: dict[str, Any]
 ) -> pd.DataFrame | None:
-    numeric = conn.execute(
-        "select column_name from information_schema.columns where table_name = ? and "
-        "data_type in ('DOUBLE', 'FLOAT', 'DECIMAL', 'BIGINT', 'INTEGER', 'SMALLINT', "
-        "'TINYINT', 'HUGEINT', 'REAL')",
-        [table],
-    ).fetchall()
-    wanted = [c for (c,) in numeric if c in columns and c not in CONTRACT - {"close"}]
-    selected = ", ".join(identifier(c) for c in wanted)
-    where = "symbol = ? and interval = ? and open_time between ? and ?"
-    params: list[Any] = [run["symbol"], run["interval"], run["first_open_time"]]
-    params.append(run["last_open_time"])
-    if "parameters" in columns:  # the table's JSON text keeps the registry's key order
-        wanted = json.loads(run["parameters"])
-        built = conn.execute(f"select distinct parameters from {table}").fetchall()  # noqa: S608
-        stored = [text for (text,) in built if json.loads(text) == wanted]
-        if not stored:
-            return None
-        where += " and parameters = ?"
-        params.append(stored[0])
+    """The model's close and numeric columns over the run's bars (``None``: no row)."""
+    close = ["close"] if "close" in table_columns(conn, model.table) else []
+    selected = ", ".join(identifier(c) for c in ["open_time", *close, *model.values])
     frame = conn.execute(  # validated identifiers, bound values
-        f"select open_time, {selected} from {table} where {where} order by open_time",  # noqa: S608
-        params,
+        f"select {selected} from {identifier(model.table)} "  # noqa: S608
+        "where symbol = ? and interval = ? and open_time between ? and ? order by open_time",
+        [run["symbol"], run["interval"], run["first_open_time"], run["last_open_time"]],
     ).df()
     if frame.empty:
         return None
