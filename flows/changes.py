@@ -30,8 +30,8 @@ from flows.summary import RefreshSummary
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
-from hermes.lake import connect
-from hermes.publish import Publication, latest_publication, pending_since_publication
+from hermes.lake import Publication, connect, latest_publication
+from hermes.publish import pending_since_publication
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")

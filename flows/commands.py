@@ -41,8 +41,8 @@ from flows.server import (
 from flows.summary import RefreshFailed, RefreshSummary
 from hermes.config import Settings
 from hermes.ingest import base_url_from_env
+from hermes.lake import Publication
 from hermes.notify import notify
-from hermes.publish import Publication
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

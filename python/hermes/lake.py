@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -78,7 +82,8 @@ def connect(
 
     ``snapshot`` attaches the lake as of that DuckLake snapshot (read only), for exact
     reproduction of an earlier run. Otherwise the last published (audited) state is also
-    attached read-only as ``published`` (see :mod:`hermes.publish`).
+    attached read-only as ``published`` (:func:`attach_published`; written by
+    :mod:`hermes.publish`).
 
     ``read_only`` never creates anything: a missing lake raises :class:`LakeNotFound`, the
     catalog is attached read-only (no other process is locked out), and
@@ -98,8 +103,6 @@ def connect(
     conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{options}")
     conn.execute(f"use {LAKE_ALIAS}")
     if snapshot is None:
-        from hermes.publish import attach_published
-
         attach_published(conn)
     return conn
 
@@ -169,3 +172,84 @@ def pinned(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]
 
 def _literal(value: str) -> str:
     return value.replace("'", "''")
+
+
+# The published state, as readers see it (recorded by hermes.publish after each audit).
+
+
+@dataclass(frozen=True)
+class Publication:
+    snapshot_id: int
+    published_at: datetime
+    flow_run: str
+    stage: str
+    summary: dict[str, Any]
+
+
+def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
+    """The publication readers currently see, or ``None`` if nothing was ever published."""
+    if not table_exists(conn, "hermes_publications"):
+        return None
+    row = conn.execute(
+        "select snapshot_id, published_at, flow_run, stage, summary "
+        "from lake.main.hermes_publications order by published_at desc, snapshot_id desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return Publication(int(row[0]), row[1], row[2], row[3], json.loads(row[4]))
+
+
+def published_snapshot(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """The snapshot id of the latest publication (what ``published`` reads)."""
+    publication = latest_publication(conn)
+    return None if publication is None else publication.snapshot_id
+
+
+def published_snapshots(conn: duckdb.DuckDBPyConnection) -> set[int]:
+    """Snapshots lake maintenance must keep: the one ``published`` reads (if any).
+
+    Earlier publications stay listed in ``hermes_publications`` but expire with the retention
+    period like any other snapshot: pinning every daily publication would keep a copy of each
+    rebuilt gold table forever.
+    """
+    snapshot = published_snapshot(conn)
+    return set() if snapshot is None else {snapshot}
+
+
+def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """Expose the latest published snapshot as the read-only ``published`` database.
+
+    Every table of the lake as it stood at that snapshot gets a view
+    ``published.<schema>.<table>`` over ``lake.<schema>.<table> at (version => N)``. Returns
+    the snapshot id, or ``None`` (and attaches nothing) when nothing was published yet.
+    """
+    snapshot = published_snapshot(conn)
+    if snapshot is None:
+        return None
+    conn.execute("attach if not exists ':memory:' as published")
+    tables = conn.execute(
+        """
+        select s.schema_name, t.table_name
+        from __ducklake_metadata_lake.ducklake_table as t
+        inner join __ducklake_metadata_lake.ducklake_schema as s on t.schema_id = s.schema_id
+        where t.begin_snapshot <= $n and (t.end_snapshot is null or t.end_snapshot > $n)
+          and s.begin_snapshot <= $n and (s.end_snapshot is null or s.end_snapshot > $n)
+        order by s.schema_name, t.table_name
+        """,
+        {"n": snapshot},
+    ).fetchall()
+    for schema, table in tables:
+        # names come from the catalog and are quoted as identifiers; the version is an int
+        name = f"{_ident(schema)}.{_ident(table)}"
+        if schema != "main":
+            conn.execute(f"create schema if not exists published.{_ident(schema)}")
+        conn.execute(
+            f"create or replace view published.{name} as "  # noqa: S608
+            f"select * from lake.{name} at (version => {int(snapshot)})"
+        )
+    return snapshot
+
+
+def _ident(name: str) -> str:
+    """A catalog name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'

@@ -17,8 +17,7 @@ import duckdb
 
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
-from hermes.lake import connect, table_exists
-from hermes.publish import published_snapshots
+from hermes.lake import connect, published_snapshots, table_exists
 
 DEFAULT_RETENTION_DAYS = 7
 

@@ -4,7 +4,7 @@ The daily refresh writes into the lake (``lake.*``, the working state), then aud
 (``dbt build`` runs every data test, then the Great Expectations checkpoint). Only when the
 audit passes does :func:`publish` record the lake's current DuckLake snapshot in
 ``lake.main.hermes_publications``. Each DuckLake commit is an immutable snapshot, so the
-published state needs no copy: :func:`attach_published` exposes it read-only as the
+published state needs no copy: :func:`hermes.lake.attach_published` exposes it read-only as the
 ``published`` database, one view per table, each reading ``lake.<table> at (version => N)``.
 
 ``select * from published.silver_klines`` therefore returns the last good state while
@@ -16,16 +16,12 @@ the latest published snapshot.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from hermes.lake import current_snapshot, table_exists
-
-PUBLICATIONS = "lake.main.hermes_publications"
-PUBLISHED_ALIAS = "published"
+from hermes.lake import Publication, current_snapshot, latest_publication, table_exists
 
 _DDL = """
 create table if not exists lake.main.hermes_publications (
@@ -36,15 +32,6 @@ create table if not exists lake.main.hermes_publications (
     summary varchar not null         -- JSON: what the run changed
 )
 """
-
-
-@dataclass(frozen=True)
-class Publication:
-    snapshot_id: int
-    published_at: datetime
-    flow_run: str
-    stage: str
-    summary: dict[str, Any]
 
 
 def publish(
@@ -86,70 +73,6 @@ def finish_publications(
     return int(rows[0]) if rows else 0
 
 
-def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
-    """The publication readers currently see, or ``None`` if nothing was ever published."""
-    if not table_exists(conn, "hermes_publications"):
-        return None
-    row = conn.execute(
-        "select snapshot_id, published_at, flow_run, stage, summary "
-        "from lake.main.hermes_publications order by published_at desc, snapshot_id desc limit 1"
-    ).fetchone()
-    if row is None:
-        return None
-    return Publication(int(row[0]), row[1], row[2], row[3], json.loads(row[4]))
-
-
-def published_snapshot(conn: duckdb.DuckDBPyConnection) -> int | None:
-    """The snapshot id of the latest publication (what ``published`` reads)."""
-    publication = latest_publication(conn)
-    return None if publication is None else publication.snapshot_id
-
-
-def published_snapshots(conn: duckdb.DuckDBPyConnection) -> set[int]:
-    """Snapshots lake maintenance must keep: the one ``published`` reads (if any).
-
-    Earlier publications stay listed in ``hermes_publications`` but expire with the retention
-    period like any other snapshot: pinning every daily publication would keep a copy of each
-    rebuilt gold table forever.
-    """
-    snapshot = published_snapshot(conn)
-    return set() if snapshot is None else {snapshot}
-
-
-def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:
-    """Expose the latest published snapshot as the read-only ``published`` database.
-
-    Every table of the lake as it stood at that snapshot gets a view
-    ``published.<schema>.<table>`` over ``lake.<schema>.<table> at (version => N)``. Returns
-    the snapshot id, or ``None`` (and attaches nothing) when nothing was published yet.
-    """
-    snapshot = published_snapshot(conn)
-    if snapshot is None:
-        return None
-    conn.execute("attach if not exists ':memory:' as published")
-    tables = conn.execute(
-        """
-        select s.schema_name, t.table_name
-        from __ducklake_metadata_lake.ducklake_table as t
-        inner join __ducklake_metadata_lake.ducklake_schema as s on t.schema_id = s.schema_id
-        where t.begin_snapshot <= $n and (t.end_snapshot is null or t.end_snapshot > $n)
-          and s.begin_snapshot <= $n and (s.end_snapshot is null or s.end_snapshot > $n)
-        order by s.schema_name, t.table_name
-        """,
-        {"n": snapshot},
-    ).fetchall()
-    for schema, table in tables:
-        # names come from the catalog and are quoted as identifiers; the version is an int
-        name = f"{_ident(schema)}.{_ident(table)}"
-        if schema != "main":
-            conn.execute(f"create schema if not exists published.{_ident(schema)}")
-        conn.execute(
-            f"create or replace view published.{name} as "  # noqa: S608
-            f"select * from lake.{name} at (version => {int(snapshot)})"
-        )
-    return snapshot
-
-
 def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(symbol, interval) partitions landed since the last publication (all, if none yet).
 
@@ -166,8 +89,3 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
         [since],
     ).fetchall()
     return [(str(s), str(i)) for s, i in rows]
-
-
-def _ident(name: str) -> str:
-    """A catalog name as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'

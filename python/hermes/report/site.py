@@ -102,7 +102,8 @@ STUDIES = {
     "walk_forward": (
         "gold_backtest_walk_forward",
         "select walk_forward_id as study_id, any_value(strategy_id) as strategy_id, "
-        "any_value(symbol) as symbol, any_value(interval) as interval, max(created_at) as "
+        "string_agg(distinct symbol, ',' order by symbol) as symbol, "
+        "string_agg(distinct interval, ',' order by interval) as interval, max(created_at) as "
         "created_at, count(*) as size, avg(sharpe) as best_sharpe "
         "from gold_backtest_walk_forward group by walk_forward_id order by created_at desc "
         "limit ?",

@@ -103,9 +103,18 @@ def fold_rows(folds: pd.DataFrame, shown: list[str], reports: Path) -> list[dict
     return out
 
 
-def build_context(
-    folds: pd.DataFrame, equity: pd.DataFrame, stats: list[dict], reports: Path, init_cash: float
+def series_section(
+    folds: pd.DataFrame,
+    equity: pd.DataFrame,
+    stats: list[dict],
+    reports: Path,
+    init_cash: float,
+    suffix: str,
 ) -> dict[str, Any]:
+    """The stitched curve, folds and overfitting statistics of one (symbol, interval).
+
+    ``suffix`` keeps the element ids of several sections on one page apart.
+    """
     folds = folds.sort_values("fold").reset_index(drop=True)
     first = folds.iloc[0]
     seconds = bar_seconds(first["interval"])
@@ -184,16 +193,48 @@ def build_context(
             "gold_backtest_overfitting when the analysis runs."
         )
     return {
-        "title": f"Walk-forward {first['walk_forward_id']}: {first['strategy_id']} on "
-        f"{first['symbol']} {first['interval']}",
-        "subtitle": f"{len(rows)} folds, {first['combinations']:,} combinations each, chosen by "
-        f"in-sample {first['objective']}",
+        "series": f"{first['symbol']} {first['interval']}",
+        "suffix": suffix,
         "notes": notes,
-        "figures": {k: figure_html(f, f"chart-{k}") for k, f in figures.items()},
+        "figures": {k: figure_html(f, f"chart-{k}{suffix}") for k, f in figures.items()},
         "summary": summary,
         "trust": trust,
         "folds": rows,
         "fold_stats": fold_stats,
+    }
+
+
+def build_context(
+    folds: pd.DataFrame, equity: pd.DataFrame, stats: list[dict], reports: Path, init_cash: float
+) -> dict[str, Any]:
+    """One section per (symbol, interval) of the walk-forward, in symbol order.
+
+    A walk-forward over several series runs the same folds on each one separately: each
+    series gets its own stitched curve, folds and statistics (ids suffixed
+    ``-<symbol>-<interval>`` when there are several).
+    """
+    first = folds.sort_values(["symbol", "interval", "fold"]).iloc[0]
+    keys = sorted(set(zip(folds["symbol"].astype(str), folds["interval"].astype(str), strict=True)))
+    sections = []
+    for symbol, interval in keys:
+        mine = folds[(folds["symbol"] == symbol) & (folds["interval"] == interval)]
+        own = [s for s in stats if (s["symbol"], s["interval"]) == (symbol, interval)]
+        suffix = f"-{symbol}-{interval}" if len(keys) > 1 else ""
+        sections.append(series_section(mine, equity, own, reports, init_cash, suffix))
+    names = ", ".join(section["series"] for section in sections)
+    several = len(sections) > 1
+    folds_per_series = int(folds.groupby(["symbol", "interval"])["fold"].nunique().max())
+    return {
+        "title": f"Walk-forward {first['walk_forward_id']}: {first['strategy_id']} on {names}",
+        "subtitle": f"{folds_per_series} folds{' per series' if several else ''}, "
+        f"{first['combinations']:,} combinations each, chosen by in-sample {first['objective']}",
+        "notes": [
+            f"{section['series']}: {note}" if several else note
+            for section in sections
+            for note in section["notes"]
+        ],
+        "sections": sections,
+        "several": several,
         "objective": first["objective"],
         "charts": True,
         "generated_at": now_text(),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hermes.config import Settings
-from hermes.lake import at_snapshot, connect, current_snapshot, table_exists
+from hermes.lake import at_snapshot, connect, current_snapshot, published_snapshot, table_exists
 from hermes.signals.registry import STATUSES, list_strategies
 
 SCORECARD = "gold_strategy_scorecard"
@@ -46,8 +46,6 @@ def read_scorecard(
     """Scorecard rows (one per strategy and backtested series), filtered by tag and status."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"--status {status!r} must be one of {', '.join(STATUSES)}")
-    from hermes.publish import published_snapshot
-
     conn = connect(settings)
     try:
         snapshot = published_snapshot(conn) or current_snapshot(conn)

@@ -8,16 +8,16 @@ import pytest
 
 from hermes.config import Settings
 from hermes.ingest.manifest import ManifestEntry, record_file
-from hermes.lake import connect, current_snapshot
-from hermes.landing import ensure_landing_tables
-from hermes.maintenance import tidy_lake
-from hermes.publish import (
+from hermes.lake import (
     attach_published,
+    connect,
+    current_snapshot,
     latest_publication,
-    pending_since_publication,
-    publish,
     published_snapshots,
 )
+from hermes.landing import ensure_landing_tables
+from hermes.maintenance import tidy_lake
+from hermes.publish import pending_since_publication, publish
 
 
 def _entry(source: str, symbol: str, interval: str) -> ManifestEntry:

@@ -128,7 +128,10 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
             settings, btc, [parse_axis("ema_fast=12"), parse_axis("rsi_low:rsi_high=45:55")]
         )
         returns, chosen = grid_returns(settings, grid.grid_id)  # what the grid recorded
-        (walk,) = run_walk_forward(settings, btc, GRID, in_sample_days=1095, out_of_sample_days=365)
+        both = BacktestRequest("smart_momentum", ["BTCUSDT", "ETHUSDT"], ["1d"])
+        walk, _ = run_walk_forward(
+            settings, both, GRID, in_sample_days=1095, out_of_sample_days=365
+        )
         comparison = run_ab(settings, btc)
     finally:  # the other tests keep the session's environment (built_lake's)
         for key, value in previous.items():

@@ -78,7 +78,11 @@ def test_study_pages_and_index_in_chromium(research: Research, browser: Browser)
     assert charts["chart-sharpes"][0] > 0
     walk = write_walk_forward_page(research.settings, research.walk_forward)
     check = check_page(browser, walk.resolve().as_uri())
-    assert check.errors == [] and set(_charts(check)) == {"chart-growth", "chart-folds"}
+    assert check.errors == [] and set(_charts(check)) == {
+        f"chart-{kind}-{symbol}-1d"
+        for kind in ("growth", "folds")
+        for symbol in ("BTCUSDT", "ETHUSDT")
+    }  # one stitched curve and one fold chart per series
     index = write_site(research.settings).index
     check = check_page(browser, index.resolve().as_uri())
     assert check.errors == [] and check.external_requests == []

@@ -174,34 +174,40 @@ def test_grid_of_one_combination_says_nothing_was_compared(research: Research) -
 
 
 def test_walk_forward_page_stitches_the_out_of_sample_folds(research: Research) -> None:
+    """A walk-forward over two series: each gets its own stitched curve, folds and statistics."""
     path = write_walk_forward_page(research.settings, research.walk_forward)
     tables = page_tables(path).tables
-    folds = query(
-        research,
-        "select * from gold_backtest_walk_forward where walk_forward_id = ? order by fold",
-        [research.walk_forward],
-    )
-    assert [int(r[0]) for r in tables["folds"].rows] == list(folds["fold"])
-    stitched = math.prod(1 + folds["total_return"]) - 1
-    summary = {r[0]: r[1:] for r in tables["summary"].rows}
-    assert summary["Total return"][0] == format_metric("total_return", stitched)
-    for row, fold in zip(tables["folds"].rows, folds.to_dict("records"), strict=True):
-        assert row[6] == format_metric("total_return", fold["total_return"])
-        if fold["trades"] == 0 and fold["open_trades"] == 0:
-            assert row[7] == "n/a" and "no out-of-sample trade" in row[11]
     page = path.read_text()
-    stored = query(
-        research,
-        "select * from gold_backtest_overfitting where study_kind = 'walk_forward' "
-        "and study_id = ? order by fold",
-        [research.walk_forward],
-    )  # one row per fold: the in-sample choice among the fold's 8 sets
-    assert list(stored["fold"]) == list(folds["fold"]) and set(stored["trials"]) == {8}
-    # the chosen set's Sharpe ratio, from its in-sample returns, is the fold's in-sample one
-    assert list(stored["sharpe"]) == pytest.approx(list(folds["in_sample_sharpe"]), rel=1e-9)
     assert "not recorded" not in page
-    for fold in stored.to_dict("records"):
-        assert f"<h3>Fold {fold['fold']}</h3>" in page
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        folds = query(
+            research,
+            "select * from gold_backtest_walk_forward where walk_forward_id = ? and symbol = ? "
+            "order by fold",
+            [research.walk_forward, symbol],
+        )
+        assert len(folds) >= 2
+        suffix = f"-{symbol}-1d"
+        assert [int(r[0]) for r in tables["folds" + suffix].rows] == list(folds["fold"])
+        stitched = math.prod(1 + folds["total_return"]) - 1
+        summary = {r[0]: r[1:] for r in tables["summary" + suffix].rows}
+        assert summary["Total return"][0] == format_metric("total_return", stitched)
+        for row, fold in zip(tables["folds" + suffix].rows, folds.to_dict("records"), strict=True):
+            assert row[6] == format_metric("total_return", fold["total_return"])
+            assert row[10] == fold["run_id"]
+            if fold["trades"] == 0 and fold["open_trades"] == 0:
+                assert row[7] == "n/a" and "no out-of-sample trade" in row[11]
+        stored = query(
+            research,
+            "select * from gold_backtest_overfitting where study_kind = 'walk_forward' "
+            "and study_id = ? and symbol = ? order by fold",
+            [research.walk_forward, symbol],
+        )  # one row per fold: the in-sample choice among the fold's 8 sets
+        assert list(stored["fold"]) == list(folds["fold"]) and set(stored["trials"]) == {8}
+        # the chosen set's Sharpe ratio, from its in-sample returns, is the fold's in-sample one
+        assert list(stored["sharpe"]) == pytest.approx(list(folds["in_sample_sharpe"]), rel=1e-9)
+        for fold in stored.to_dict("records"):
+            assert f"<h3>{symbol} 1d: Fold {fold['fold']}</h3>" in page
 
 
 def test_ab_page_shows_the_difference_and_its_uncertainty(research: Research) -> None:
