@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,14 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hermes import __version__
-from hermes.cli_errors import HermesGroup, lock_message, set_debug, usage_errors
+from hermes.cli_app import app, backtest_request, console, err_console, print_path
+from hermes.cli_errors import lock_message, usage_errors
 from hermes.cli_options import (
-    AbFilterOption,
     EndOption,
     FillOption,
     InitCashOption,
-    ObjectiveOption,
     PeriodOption,
     StartOption,
     SymbolsOption,
@@ -27,39 +25,6 @@ from hermes.cli_options import (
     upper_symbols,
 )
 from hermes.config import Settings
-
-app = typer.Typer(
-    cls=HermesGroup,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals may hold credentials
-    help="Hermes: ingest exchange archives into the lake, build it with dbt, backtest, report. "
-    "Errors are one line; hermes --debug <command> shows the traceback.",
-)
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _print_version(show: bool) -> None:
-    if show:
-        console.print(f"hermes {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    debug: Annotated[
-        bool,
-        typer.Option("--debug", envvar="HERMES_DEBUG", help="Show the full traceback of an error."),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
-        ),
-    ] = False,
-) -> None:
-    set_debug(debug)
 
 
 @app.command()
@@ -135,16 +100,13 @@ def quality(
 
     from hermes.quality import TABLES, parse_as_of, run_checkpoint
 
-    try:
+    with usage_errors():
         result = run_checkpoint(
             Settings.from_env(),
             tables=table or TABLES,
             as_of=parse_as_of(as_of),
             max_lag=timedelta(hours=max_lag_hours),
         )
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     out = console if result.success else err_console
     out.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
     if not result.success:
@@ -312,7 +274,7 @@ def backtest(
     settings = Settings.from_env()
     with usage_errors():
         config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
-        request = _request(strategy, symbol, interval, start, end, params, config)
+        request = backtest_request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True
         )
@@ -320,176 +282,7 @@ def backtest(
     print_runs(settings, run_ids, console)
     if report:
         for run_id in run_ids:
-            _print_path("report", write_report(settings, run_id))
-
-
-def _print_path(what: str, path: Path) -> None:
-    """``what: path`` on one line, never wrapped (scripts and terminals copy it whole)."""
-    console.print(f"{what}: {path}", soft_wrap=True, markup=False, highlight=False)
-
-
-def _request(
-    strategy: str,
-    symbols: list[str] | None,
-    intervals: list[str] | None,
-    start: datetime | None,
-    end: datetime | None,
-    params: str | None,
-    config: Any,
-) -> Any:
-    """The :class:`BacktestRequest` of a command's options (checked)."""
-    from hermes.backtest.request import BacktestRequest
-    from hermes.backtest.runs import parse_overrides
-
-    return BacktestRequest(
-        strategy, symbols, intervals, start, end, parse_overrides(params), config
-    )
-
-
-def _axes(param: list[str] | None) -> list[Any]:
-    from hermes.backtest.grid import parse_axis
-
-    return [parse_axis(text) for text in param or []]
-
-
-StudyReportOption = Annotated[
-    bool,
-    typer.Option("--report/--no-report", help="Write the study's HTML page (default: yes)."),
-]
-
-GridParam = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--param",
-        "-p",
-        help="A grid axis: name=v1,v2,... or a:b=1:2,3:4 for parameters moving together "
-        "(repeat for more axes).",
-    ),
-]
-
-
-@app.command()
-def grid(
-    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: SymbolsOption = None,
-    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    param: GridParam = None,
-    params: str = typer.Option(None, help="JSON object overriding the other parameters."),
-    fill: FillOption = "next_open",
-    top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
-    report: StudyReportOption = True,
-) -> None:
-    """Backtest every parameter set of a grid in one vectorbt call (any strategy).
-
-    The best-Sharpe set's deflated Sharpe ratio, probability of backtest overfitting and
-    bootstrap intervals are printed, stored in gold_backtest_overfitting and shown on the
-    grid's page.
-    """
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.grid import run_grid_backtest
-    from hermes.report.pages import write_any
-    from hermes.report.studies import print_grid
-
-    with usage_errors():
-        request = _request(
-            strategy,
-            symbol,
-            interval,
-            start,
-            end,
-            params,
-            BacktestConfig(fill=fill),
-        )
-        settings = Settings.from_env()
-        results = run_grid_backtest(settings, request, _axes(param), show_progress=True)
-    for result in results:
-        print_grid(result, top, console)
-        if report:
-            _print_path("report", write_any(settings, result.grid_id, top=top))
-
-
-@app.command("walk-forward")
-def walk_forward(
-    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: SymbolsOption = None,
-    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    in_sample_days: float = typer.Option(730, help="In-sample window length, days."),
-    out_of_sample_days: float = typer.Option(182, help="Out-of-sample window (and step), days."),
-    objective: ObjectiveOption = "sharpe",
-    param: GridParam = None,
-    params: str = typer.Option(None, help="JSON object overriding the other parameters."),
-    fill: FillOption = "next_open",
-    report: StudyReportOption = True,
-) -> None:
-    """Optimise a grid on rolling in-sample windows, trade each choice out of sample.
-
-    Each fold's choice gets its deflated Sharpe ratio and probability of backtest overfitting
-    among the fold's sets (printed, stored in gold_backtest_overfitting, on the page).
-    """
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.walk_forward import run_walk_forward
-    from hermes.report.pages import write_any
-    from hermes.report.studies import print_walk_forward
-
-    with usage_errors():
-        request = _request(
-            strategy,
-            symbol,
-            interval,
-            start,
-            end,
-            params,
-            BacktestConfig(fill=fill),
-        )
-        settings = Settings.from_env()
-        results = run_walk_forward(
-            settings,
-            request,
-            _axes(param),
-            in_sample_days=in_sample_days,
-            out_of_sample_days=out_of_sample_days,
-            objective=objective,
-            show_progress=True,
-        )
-    for result in results:
-        print_walk_forward(result, console)
-    if results and report:  # one page per walk-forward, every series on it
-        _print_path("report", write_any(settings, results[0].walk_forward_id))
-
-
-@app.command()
-def ab(
-    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
-    symbol: SymbolsOption = None,
-    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    entry_filter: AbFilterOption = "mtf_confluence",
-    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
-    fill: FillOption = "next_open",
-) -> None:
-    """A/B: the strategy on gold_features vs the feature store's experimental filter."""
-    from hermes.backtest.ab import run_ab
-    from hermes.backtest.config import BacktestConfig
-    from hermes.report.studies import print_ab
-
-    settings = Settings.from_env()
-    with usage_errors():
-        request = _request(
-            strategy,
-            symbol,
-            interval,
-            start,
-            end,
-            params,
-            BacktestConfig(fill=fill),
-        )
-        comparison = run_ab(settings, request, filter_name=entry_filter)
-    print_ab(settings, comparison.ab_id, console)
+            print_path("report", write_report(settings, run_id))
 
 
 @app.command()
@@ -500,11 +293,8 @@ def strategies(
     """The strategy scorecard: registry rows with their latest published backtests."""
     from hermes.signals.scorecard import read_scorecard
 
-    try:
+    with usage_errors():
         card = read_scorecard(Settings.from_env(), tag=tag, status=status)
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     table = Table(
         "strategy", "version", "status", "tags", "symbol", "interval", "return", "CAGR",
         "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run",
@@ -550,16 +340,13 @@ def report_command(
     from hermes.report.summary import print_runs
 
     settings = Settings.from_env()
-    try:
+    with usage_errors():
         paths = [write_any(settings, p, x=x, y=y, metric=metric, top=top) for p in page_id]
-    except (LookupError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     runs = [p for p in page_id if p.startswith("bt-")]
     if runs:
         print_runs(settings, runs, console)
     for path in paths:
-        _print_path("report", path)
+        print_path("report", path)
 
 
 @app.command()
@@ -568,11 +355,8 @@ def site() -> None:
     from hermes.report.site import write_site
 
     settings = Settings.from_env()
-    try:
+    with usage_errors():
         result = write_site(settings, show_progress=True)
-    except (LookupError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     console.print(f"{len(result.written)} pages written; index: {result.index}")
 
 
@@ -587,14 +371,11 @@ def paper(
     from hermes.cli_paper import orders_json as document
     from hermes.cli_paper import print_ledger
 
-    try:
+    with usage_errors():
         if orders_json:
             sys.stdout.write(document(Settings.from_env()) + "\n")
         else:
             print_ledger(console, Settings.from_env(), orders=orders)
-    except (ValueError, LookupError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -614,125 +395,8 @@ def reproduce(run_id: str = typer.Argument(..., help="Backtest run id.")) -> Non
         raise typer.Exit(1)
 
 
-def _flows() -> Any:
-    """:mod:`flows.commands` (the flows/ folder sits next to python/); imports no Prefect."""
-    from hermes.config import PROJECT_ROOT
-
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    import flows.commands
-
-    return flows.commands
-
-
-FlowSymbols = Annotated[
-    list[str] | None, typer.Option("--symbol", "-s", help="Symbol (default: BTCUSDT, ETHUSDT).")
-]
-FlowIntervals = Annotated[
-    list[str] | None, typer.Option("--interval", "-i", help="Interval (default: 4h, 1d).")
-]
-FlowBaseUrl = Annotated[
-    str | None, typer.Option(help="Data site (default: HERMES_BINANCE_BASE_URL).")
-]
-DEFAULT_FLOW_SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-DEFAULT_FLOW_INTERVALS = ["4h", "1d"]
-
-
-@app.command()
-def run(
-    rebuild: bool = typer.Option(
-        False, help="Build, audit and backtest again even when nothing new was ingested."
-    ),
-) -> None:
-    """The whole job on the bundled data, no network: ingest, build, audit, publish, backtest.
-
-    With nothing new since the last run it says so in about a second, without starting
-    Prefect. Otherwise the flow runs against PREFECT_API_URL, or a local Prefect server
-    started on first use and reused afterwards (`hermes server`).
-    """
-    raise typer.Exit(_flows().run_bundled(console, rebuild=rebuild))
-
-
-@app.command()
-def refresh(
-    day: Annotated[
-        datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Last day to fetch (default: yesterday, UTC)."),
-    ] = None,
-    symbol: FlowSymbols = None,
-    interval: FlowIntervals = None,
-    lookback_days: Annotated[int, typer.Option(help="Days up to --day to fetch.")] = 3,
-    base_url: FlowBaseUrl = None,
-) -> None:
-    """The daily refresh now: download what the site published, then build, audit, publish."""
-    raise typer.Exit(
-        _flows().run_refresh(
-            console,
-            day=day.date() if day else None,
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
-            lookback_days=lookback_days,
-            base_url=base_url,
-        )
-    )
-
-
-@app.command()
-def backfill(
-    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
-    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (inclusive).")],
-    symbol: FlowSymbols = None,
-    interval: FlowIntervals = None,
-    base_url: FlowBaseUrl = None,
-) -> None:
-    """Fetch a date range (monthly archives, dailies where a month is not published yet)."""
-    raise typer.Exit(
-        _flows().run_backfill(
-            console,
-            start=start.date(),
-            end=end.date(),
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
-            base_url=base_url,
-        )
-    )
-
-
-@app.command()
-def serve(
-    cron: Annotated[str, typer.Option(help="Schedule of the daily refresh (UTC).")] = "0 3 * * *",
-    symbol: FlowSymbols = None,
-    interval: FlowIntervals = None,
-) -> None:
-    """Serve the daily refresh on its schedule (and the backfill on demand) from this process.
-
-    Needs a Prefect server: PREFECT_API_URL, or `hermes server start`.
-    """
-    raise typer.Exit(
-        _flows().serve(
-            console,
-            cron=cron,
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
-        )
-    )
-
-
-@app.command()
-def server(
-    action: Annotated[str, typer.Argument(help="status, start, stop or url.")] = "status",
-) -> None:
-    """The local Prefect server runs use when PREFECT_API_URL is not set.
-
-    status, start, stop, or url (the API address, for PREFECT_API_URL).
-    """
-    if action not in ("status", "start", "stop", "url"):
-        err_console.print(
-            f"[red]error:[/red] unknown action {action!r}: status, start, stop or url"
-        )
-        raise typer.Exit(2)
-    raise typer.Exit(_flows().server(console, action))
-
+# the other command modules register on the same app
+from hermes import cli_flows, cli_studies  # noqa: E402, F401
 
 if __name__ == "__main__":
     app()

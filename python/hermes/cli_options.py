@@ -91,3 +91,8 @@ EndOption = Annotated[
     ),
 ]
 InitCashOption = Annotated[float, typer.Option(help="Starting cash of each run.")]
+StrategyOption = Annotated[str, typer.Option(help="Strategy id from the registry.")]
+IntervalsOption = Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")]
+OverridesOption = Annotated[
+    str | None, typer.Option(help="JSON object overriding the registry parameters.")
+]

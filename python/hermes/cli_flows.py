@@ -1,0 +1,135 @@
+"""``hermes run``, ``refresh``, ``backfill``, ``serve`` and ``server``: the jobs Prefect runs.
+
+Each hands over to :mod:`flows.commands` (the ``flows/`` folder next to ``python/``), which
+imports Prefect only when a flow really runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from hermes.cli_app import app, console, err_console
+
+
+def _flows() -> Any:
+    """:mod:`flows.commands` (the flows/ folder sits next to python/); imports no Prefect."""
+    from hermes.config import PROJECT_ROOT
+
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    import flows.commands
+
+    return flows.commands
+
+
+FlowSymbols = Annotated[
+    list[str] | None, typer.Option("--symbol", "-s", help="Symbol (default: BTCUSDT, ETHUSDT).")
+]
+FlowIntervals = Annotated[
+    list[str] | None, typer.Option("--interval", "-i", help="Interval (default: 4h, 1d).")
+]
+FlowBaseUrl = Annotated[
+    str | None, typer.Option(help="Data site (default: HERMES_BINANCE_BASE_URL).")
+]
+DEFAULT_FLOW_SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+DEFAULT_FLOW_INTERVALS = ["4h", "1d"]
+
+
+@app.command()
+def run(
+    rebuild: bool = typer.Option(
+        False, help="Build, audit and backtest again even when nothing new was ingested."
+    ),
+) -> None:
+    """The whole job on the bundled data, no network: ingest, build, audit, publish, backtest.
+
+    With nothing new since the last run it says so in about a second, without starting
+    Prefect. Otherwise the flow runs against PREFECT_API_URL, or a local Prefect server
+    started on first use and reused afterwards (`hermes server`).
+    """
+    raise typer.Exit(_flows().run_bundled(console, rebuild=rebuild))
+
+
+@app.command()
+def refresh(
+    day: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day to fetch (default: yesterday, UTC)."),
+    ] = None,
+    symbol: FlowSymbols = None,
+    interval: FlowIntervals = None,
+    lookback_days: Annotated[int, typer.Option(help="Days up to --day to fetch.")] = 3,
+    base_url: FlowBaseUrl = None,
+) -> None:
+    """The daily refresh now: download what the site published, then build, audit, publish."""
+    raise typer.Exit(
+        _flows().run_refresh(
+            console,
+            day=day.date() if day else None,
+            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
+            intervals=interval or DEFAULT_FLOW_INTERVALS,
+            lookback_days=lookback_days,
+            base_url=base_url,
+        )
+    )
+
+
+@app.command()
+def backfill(
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (inclusive).")],
+    symbol: FlowSymbols = None,
+    interval: FlowIntervals = None,
+    base_url: FlowBaseUrl = None,
+) -> None:
+    """Fetch a date range (monthly archives, dailies where a month is not published yet)."""
+    raise typer.Exit(
+        _flows().run_backfill(
+            console,
+            start=start.date(),
+            end=end.date(),
+            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
+            intervals=interval or DEFAULT_FLOW_INTERVALS,
+            base_url=base_url,
+        )
+    )
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="Schedule of the daily refresh (UTC).")] = "0 3 * * *",
+    symbol: FlowSymbols = None,
+    interval: FlowIntervals = None,
+) -> None:
+    """Serve the daily refresh on its schedule (and the backfill on demand) from this process.
+
+    Needs a Prefect server: PREFECT_API_URL, or `hermes server start`.
+    """
+    raise typer.Exit(
+        _flows().serve(
+            console,
+            cron=cron,
+            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
+            intervals=interval or DEFAULT_FLOW_INTERVALS,
+        )
+    )
+
+
+@app.command()
+def server(
+    action: Annotated[str, typer.Argument(help="status, start, stop or url.")] = "status",
+) -> None:
+    """The local Prefect server runs use when PREFECT_API_URL is not set.
+
+    status, start, stop, or url (the API address, for PREFECT_API_URL).
+    """
+    if action not in ("status", "start", "stop", "url"):
+        err_console.print(
+            f"[red]error:[/red] unknown action {action!r}: status, start, stop or url"
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(_flows().server(console, action))
