@@ -300,6 +300,15 @@ def backtest(
     portfolio: bool = typer.Option(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
     ),
+    max_positions: int = typer.Option(
+        None, help="With --portfolio: most symbols held at once (first symbols first)."
+    ),
+    max_drawdown_halt: float = typer.Option(
+        None, help="Drawdown from the equity peak (fraction) that halts new entries."
+    ),
+    halt_bars: int = typer.Option(
+        None, help="Bars new entries stay halted after a trip (default: rest of the run)."
+    ),
 ) -> None:
     """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
     from hermes.backtest.config import BacktestConfig
@@ -311,7 +320,12 @@ def backtest(
 
     settings = Settings.from_env()
     with usage_errors():
-        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
+        config = BacktestConfig(
+            init_cash, fees, slippage, size, sl_stop, tp_stop, fill,
+            max_positions, max_drawdown_halt, halt_bars,
+        )  # fmt: skip
+        if max_positions is not None and not portfolio:
+            raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
         request = _request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True

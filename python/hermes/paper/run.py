@@ -32,7 +32,7 @@ from hermes.paper.feed import (
     replace_feed,
     write_feed_files,
 )
-from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
+from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers, stored_positions
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.source import SignalSource
 
@@ -112,9 +112,16 @@ def refresh_paper(
 ) -> PaperSummary:
     """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only)."""
     summary = PaperSummary()
+    conn = connect(settings)
+    try:
+        positions = stored_positions(conn)  # deactivated strategies close what they hold
+    finally:
+        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         feed = compute_feed(reader, snapshot=snapshot, now=now)
-        ledgers = compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
+        ledgers = compute_ledgers(
+            reader, snapshot=snapshot, end=end, waiting=summary.waiting, positions=positions
+        )
         drifts = drift_rows(reader, ledgers, snapshot)
     conn = connect(settings)
     try:
