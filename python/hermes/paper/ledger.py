@@ -40,7 +40,7 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -52,7 +52,6 @@ from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.metrics import drawdown
 from hermes.backtest.tables import insert
 from hermes.features.store import FEATURE_STORE, DataError, select_series
-from hermes.intervals import interval_seconds
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
@@ -254,40 +253,12 @@ def compute_ledgers(
     end: datetime | None = None,
     features_table: str = FEATURE_STORE,
     waiting: list[str] | None = None,
-    positions: dict[tuple[str, str, str], tuple[datetime, float]] | None = None,
 ) -> list[SeriesLedger]:
     """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
 
     Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``).
-    ``positions`` (the stored ``(as_of, quantity)`` of each series, see
-    :func:`stored_positions`) lets the ledgers of deactivated strategies close their open
-    positions."""
+    Deactivated strategies: :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
-    for strategy, activation in paper_strategies(reader, active=False):
-        source = SignalSource(reader, strategy, features_table)
-        if source.built_parameters:
-            strategy = strategy.with_parameters(source.built_parameters)
-        for (sid, symbol, interval), (as_of, quantity) in sorted((positions or {}).items()):
-            if sid != strategy.strategy_id or quantity == 0:
-                continue
-            try:
-                out.append(
-                    compute_series(
-                        source,
-                        strategy,
-                        activation,
-                        symbol,
-                        interval,
-                        snapshot=snapshot,
-                        end=_earlier(
-                            end, as_of + 2 * timedelta(seconds=interval_seconds(interval))
-                        ),
-                        close_after=as_of,
-                    )
-                )
-            except Waiting as exc:
-                if waiting is not None:
-                    waiting.append(f"{sid} {exc}")
     for strategy, activation in paper_strategies(reader):
         source = SignalSource(reader, strategy, features_table)
         if source.built_parameters:
@@ -307,21 +278,6 @@ def compute_ledgers(
                 if waiting is not None:
                     waiting.append(str(exc))
     return out
-
-
-def _earlier(end: datetime | None, other: datetime) -> datetime:
-    return other if end is None else min(end, other)
-
-
-def stored_positions(
-    conn: duckdb.DuckDBPyConnection,
-) -> dict[tuple[str, str, str], tuple[datetime, float]]:
-    """``(strategy, symbol, interval) -> (last bar, quantity held)`` of every stored ledger."""
-    ensure_paper_tables(conn)
-    rows = conn.execute(
-        "select strategy_id, symbol, interval, as_of, quantity from gold_paper_positions"
-    ).fetchall()
-    return {(r[0], r[1], r[2]): (r[3], float(r[4])) for r in rows}
 
 
 @dataclass(frozen=True)

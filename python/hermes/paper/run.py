@@ -24,6 +24,7 @@ from hermes.config import Settings
 from hermes.features.store import DataError
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
+from hermes.paper.deactivation import closing_ledgers, stored_positions
 from hermes.paper.drift import drift
 from hermes.paper.feed import (
     compute_feed,
@@ -32,7 +33,7 @@ from hermes.paper.feed import (
     replace_feed,
     write_feed_files,
 )
-from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers, stored_positions
+from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.source import SignalSource
 
@@ -119,9 +120,9 @@ def refresh_paper(
         conn.close()
     with at_snapshot(settings, snapshot) as reader:
         feed = compute_feed(reader, snapshot=snapshot, now=now)
-        ledgers = compute_ledgers(
-            reader, snapshot=snapshot, end=end, waiting=summary.waiting, positions=positions
-        )
+        ledgers = closing_ledgers(
+            reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
+        ) + compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
         drifts = drift_rows(reader, ledgers, snapshot)
     conn = connect(settings)
     try:

@@ -26,6 +26,7 @@ from hermes.backtest.inputs import load_slice
 from hermes.backtest.runs import execute
 from hermes.config import Settings
 from hermes.lake import connect, pinned
+from hermes.paper import deactivation
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.broker import schema
@@ -385,7 +386,7 @@ def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
                 signals.conn, snapshot=snapshot, end=midnight(day)
             )
             extend_ledgers(conn, found, snapshot=snapshot)
-            stored = ledger_module.stored_positions(conn)
+            stored = deactivation.stored_positions(conn)
             held = {key: value for key, value in stored.items() if value[1] > 0}
             if held and len(stored) == len(SERIES):
                 break
@@ -394,18 +395,17 @@ def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
         bar = timedelta(hours=4)
 
         waiting: list[str] = []  # the bar after the last one has not closed yet
-        early = ledger_module.compute_ledgers(
-            signals.conn, snapshot=snapshot, end=last + bar, waiting=waiting, positions=stored
+        early = deactivation.closing_ledgers(
+            signals.conn, stored, snapshot=snapshot, end=last + bar, waiting=waiting
         )
         assert early == []
+        assert ledger_module.compute_ledgers(signals.conn, snapshot=snapshot) == []  # no entry
         assert waiting == [
             f"smart_momentum {key[1]} 4h: deactivated; its position is closed on the bar "
             f"after {last}, not closed yet"
         ]
 
-        closing = ledger_module.compute_ledgers(
-            signals.conn, snapshot=snapshot, end=None, positions=stored
-        )
+        closing = deactivation.closing_ledgers(signals.conn, stored, snapshot=snapshot, end=None)
         assert [ledger.key[2:] for ledger in closing] == [key[1:]]  # flat series: not touched
         cash = conn.execute(
             "select cash from gold_paper_positions where symbol = ?", [key[1]]
@@ -424,7 +424,7 @@ def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
         assert order["quantity"] == pytest.approx(quantity, rel=1e-12)
         assert order["fill_price"] == pytest.approx(price, rel=1e-12)
         assert order["fees"] == pytest.approx(quantity * price * 0.001, rel=1e-12)
-        final = ledger_module.stored_positions(conn)
+        final = deactivation.stored_positions(conn)
         assert final[key] == (last + bar, 0.0)
         (equity,) = conn.execute(
             "select equity, cash, position from gold_paper_equity "
@@ -435,9 +435,7 @@ def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
         assert equity == pytest.approx((cash + proceeds, cash + proceeds, 0.0), rel=1e-12)
 
         # the ledger has stopped: later refreshes add nothing
-        after = ledger_module.compute_ledgers(
-            signals.conn, snapshot=snapshot, end=None, positions=final
-        )
+        after = deactivation.closing_ledgers(signals.conn, final, snapshot=snapshot, end=None)
         assert after == []
     finally:
         conn.close()
