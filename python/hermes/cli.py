@@ -18,8 +18,11 @@ from hermes.cli_options import (
     EndOption,
     FillOption,
     InitCashOption,
+    IntervalsOption,
+    OverridesOption,
     PeriodOption,
     StartOption,
+    StrategyOption,
     SymbolsOption,
     parse_day,
     upper_symbols,
@@ -206,11 +209,11 @@ def signals(
     action: Annotated[
         str, typer.Argument(help="generate (default) or latest (print the signal feed).")
     ] = "generate",
-    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    strategy: StrategyOption = "smart_momentum",
     symbol: SymbolsOption = None,
-    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    interval: IntervalsOption = None,
     chunk_rows: int = typer.Option(5000, help="Rows read and computed per chunk."),
-    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
+    params: OverridesOption = None,
 ) -> None:
     """Generate a strategy's signals chunk by chunk into gold_strategy_signals, or print the
     signal feed (`hermes signals latest`: each active strategy's decision on the last bar)."""
@@ -245,12 +248,12 @@ def signals(
 
 @app.command()
 def backtest(
-    strategy: str = typer.Option("smart_momentum", help="Strategy id from the registry."),
+    strategy: StrategyOption = "smart_momentum",
     symbol: SymbolsOption = None,
-    interval: Annotated[list[str] | None, typer.Option(help="Intervals (default: all).")] = None,
+    interval: IntervalsOption = None,
     start: StartOption = None,
     end: EndOption = None,
-    params: str = typer.Option(None, help="JSON object overriding registry parameters."),
+    params: OverridesOption = None,
     init_cash: InitCashOption = 10_000.0,
     fees: float = typer.Option(0.001, help="Fraction of each order's value."),
     slippage: float = typer.Option(0.0005, help="Fraction the fill price moves against us."),
@@ -261,6 +264,15 @@ def backtest(
     report: bool = typer.Option(False, help="Also write an HTML report per run."),
     portfolio: bool = typer.Option(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
+    ),
+    max_positions: int = typer.Option(
+        None, help="With --portfolio: most symbols held at once (first symbols first)."
+    ),
+    max_drawdown_halt: float = typer.Option(
+        None, help="Drawdown from the equity peak (fraction) that halts new entries."
+    ),
+    halt_bars: int = typer.Option(
+        None, help="Bars new entries stay halted after a trip (default: rest of the run)."
     ),
 ) -> None:
     """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
@@ -273,7 +285,12 @@ def backtest(
 
     settings = Settings.from_env()
     with usage_errors():
-        config = BacktestConfig(init_cash, fees, slippage, size, sl_stop, tp_stop, fill)
+        config = BacktestConfig(
+            init_cash, fees, slippage, size, sl_stop, tp_stop, fill,
+            max_positions, max_drawdown_halt, halt_bars,
+        )  # fmt: skip
+        if max_positions is not None and not portfolio:
+            raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
         request = backtest_request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True

@@ -11,6 +11,14 @@ from typing import Any, Literal
 Fill = Literal["next_open", "same_close"]
 
 
+RISK_OPTIONS = ("max_positions", "max_drawdown_halt", "halt_bars")
+"""Options recorded only when set (older runs' configs and hashes do not hold them)."""
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 class BacktestConfigError(ValueError):
     """A backtest option outside its allowed range."""
 
@@ -26,7 +34,16 @@ class BacktestConfig:
       against the order (buys higher, sells lower).
     * ``size``: fraction of equity put in on each entry (0 < size <= 1), long only.
     * ``sl_stop`` / ``tp_stop``: stop-loss / take-profit as a fraction of the entry price
-      (``None`` = off), checked on each later bar's high/low.
+      (``None`` = off), checked against each bar's open/high/low from the entry bar on (see
+      :mod:`hermes.backtest.engine`).
+    * ``max_positions``: most symbols held at once in a multi-symbol (shared cash) run
+      (``None`` = one per symbol); see :mod:`hermes.backtest.portfolio`.
+    * ``max_drawdown_halt``: drawdown circuit breaker, a fraction below the equity peak
+      (``None`` = off); ``halt_bars``: how many bars new entries stay blocked after it trips
+      (``None`` = for the rest of the run); see :mod:`hermes.backtest.risk`.
+
+    The three risk options are left out of :attr:`as_json` while unset, so runs without them
+    keep their recorded config and ``run_hash``.
     """
 
     init_cash: float = 10_000.0
@@ -36,6 +53,9 @@ class BacktestConfig:
     sl_stop: float | None = None
     tp_stop: float | None = None
     fill: Fill = "next_open"
+    max_positions: int | None = None
+    max_drawdown_halt: float | None = None
+    halt_bars: int | None = None
 
     def __post_init__(self) -> None:
         checks = {
@@ -45,20 +65,32 @@ class BacktestConfig:
             "size": 0 < self.size <= 1,
             "sl_stop": self.sl_stop is None or 0 < self.sl_stop < 1,
             "tp_stop": self.tp_stop is None or self.tp_stop > 0,
+            "max_positions": self.max_positions is None or _count(self.max_positions),
+            "max_drawdown_halt": self.max_drawdown_halt is None or 0 < self.max_drawdown_halt < 1,
+            "halt_bars": self.halt_bars is None or _count(self.halt_bars),
         }
         for name, ok in checks.items():
             value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not (number and math.isfinite(value)):
                 ok = False
             if not ok:
                 raise BacktestConfigError(f"backtest option {name}={value!r} is out of range")
+        if self.halt_bars is not None and self.max_drawdown_halt is None:
+            raise BacktestConfigError(
+                f"backtest option halt_bars={self.halt_bars!r} needs max_drawdown_halt"
+            )
         if self.fill not in ("next_open", "same_close"):
             raise BacktestConfigError(
                 f"backtest option fill={self.fill!r} must be 'next_open' or 'same_close'"
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for name in RISK_OPTIONS:
+            if out[name] is None:
+                del out[name]
+        return out
 
     @property
     def as_json(self) -> str:

@@ -4,8 +4,25 @@ Inputs are numpy arrays on one ordered time index. ``entries`` / ``exits`` are t
 decided on each closed bar. With ``fill="next_open"`` they are shifted one bar and filled at
 that bar's open (a signal on the last bar is not filled); with ``fill="same_close"`` they fill
 at the deciding bar's close. Long only; no pyramiding (an entry while in a position is ignored).
-Stops are checked on the bars after the fill, against each bar's open/high/low, and exit at
-the stop price (or the open if the bar gaps through it).
+
+**Stops** (``sl_stop`` / ``tp_stop``, fractions of the entry fill price) are checked on every
+bar a position is held, *including its entry bar*:
+
+* With ``next_open`` each bar is simulated as two steps: its open (where signals fill; a
+  stop of a position held from before exits there when the bar gaps through it) and then the
+  rest of the bar (open, high, low, close), where a stop inside the bar's range exits at the
+  stop price. A position bought at a bar's open can therefore be stopped out on that same
+  bar. A signal exit at the open comes before a stop reached later in the bar.
+* A stop-loss below the open on the bar is hit when the low reaches it, a take-profit when
+  the high does; when both are inside one bar's range the **stop-loss wins** (the order of
+  prices inside a bar is unknown: the conservative choice). A bar opening beyond a stop
+  exits at the open (for an entry at the open this can only happen when slippage puts the
+  entry price above the open by more than ``sl_stop``).
+* With ``same_close`` the entry fills at the deciding bar's close, after that bar's range,
+  so stops start on the next bar (checked the same way).
+
+The drawdown circuit breaker (``max_drawdown_halt``) is applied by
+:func:`simulate` (see :mod:`hermes.backtest.risk`).
 """
 
 from __future__ import annotations
@@ -15,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from hermes.backtest import risk
 from hermes.backtest.config import BacktestConfig
 
 
@@ -35,24 +53,87 @@ def _shift(signal: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Run:
+    """A vectorbt portfolio and how its rows map onto bars (``step`` rows per bar)."""
+
+    pf: Any
+    close: np.ndarray  # the close of each of the run's rows
+    step: int
+    init_cash: float
+
+    def bars(self, rows: np.ndarray) -> np.ndarray:
+        """The rows that end a bar (its close), one per bar."""
+        return np.asarray(rows)[self.step - 1 :: self.step]
+
+    def records(self, records: np.ndarray, fields: tuple[str, ...]) -> np.ndarray:
+        """Order or trade records with their row indices ``fields`` turned into bar indices."""
+        out = np.array(records, copy=True)
+        for name in fields:
+            out[name] = out[name] // self.step
+        return out
+
+    @property
+    def trades(self) -> np.ndarray:
+        return self.records(self.pf.trades.values, ("entry_idx", "exit_idx"))
+
+    @property
+    def orders(self) -> np.ndarray:
+        return self.records(self.pf.order_records, ("idx",))
+
+
 def simulate(
     prices: dict[str, np.ndarray],
     entries: np.ndarray,
     exits: np.ndarray,
     config: BacktestConfig,
 ) -> Simulation:
-    """Run the signals through vectorbt; ``prices`` holds open/high/low/close arrays (n,)."""
+    """Run the signals through vectorbt; ``prices`` holds open/high/low/close arrays (n,).
+
+    Each column is its own portfolio. With ``max_drawdown_halt`` set, entries are blocked
+    where :func:`hermes.backtest.risk.halted_entries` says, found by re-simulating until the
+    blocked entries are those the simulated equity trips (the bars before a trip never
+    change, so each round settles at least one more trip).
+    """
     entries = np.asarray(entries, dtype=bool)
-    pf = from_signals(prices, entries, exits, config)
-    close = _column_like(prices["close"], entries)
-    equity, position = value_and_assets(pf, close, config.init_cash)
+    blocked = np.zeros_like(entries)
+    for _ in range(len(entries) + 2):
+        run = from_signals(prices, entries & ~blocked, exits, config)
+        equity, position = value_and_assets(run)
+        equity, position = run.bars(equity), run.bars(position)
+        if config.max_drawdown_halt is None:
+            break
+        halted = risk.halted_entries(equity.reshape(entries.shape), config)
+        if np.array_equal(halted, blocked):
+            break
+        blocked = halted
+    else:  # pragma: no cover - each round settles one more trip
+        raise RuntimeError("the drawdown circuit breaker did not settle")
     return Simulation(
         equity=equity.reshape(entries.shape),
         position=position.reshape(entries.shape),
-        trades=pf.trades.values,
-        fills=int(len(pf.order_records)),
-        orders=pf.order_records,
+        trades=run.trades,
+        fills=int(len(run.pf.order_records)),
+        orders=run.orders,
     )
+
+
+def _split_bars(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each bar as two rows: its open alone, then the whole bar."""
+    out = {}
+    for name, array in values.items():
+        rows = np.repeat(np.asarray(array, dtype=float), 2, axis=0)
+        if name != "open":
+            rows[0::2] = values["open"]
+        out[name] = rows
+    return out
+
+
+def _at_opens(signal: np.ndarray) -> np.ndarray:
+    """A (fill-bar) signal on the open row of each split bar."""
+    out = np.zeros((2 * len(signal), *signal.shape[1:]), dtype=bool)
+    out[0::2] = signal
+    return out
 
 
 def from_signals(
@@ -63,39 +144,45 @@ def from_signals(
     *,
     size: float | np.ndarray | None = None,
     cash_sharing: bool = False,
-) -> Any:
-    """The vectorbt ``Portfolio`` of the signals under ``config``.
+) -> Run:
+    """The vectorbt ``Portfolio`` of the signals under ``config`` (no drawdown breaker).
 
     Prices are (n,) arrays, or (n, k) with one column per signal column (several assets).
-    ``size`` (fraction of available cash per entry) defaults to ``config.size``; with
-    ``cash_sharing`` all columns form one group that shares one cash pool, orders of a bar
-    being processed in column order.
+    ``size`` (fraction of available cash per entry; a scalar or one value per row of the
+    run, see :func:`run_rows`) defaults to ``config.size``; with ``cash_sharing`` all columns
+    form one group that shares one cash pool, orders of a row being processed in column
+    order.
     """
     import vectorbt as vbt
 
     entries = np.asarray(entries, dtype=bool)
     exits = np.asarray(exits, dtype=bool)
-    close = _column_like(prices["close"], entries)
+    columns = {f: _column_like(prices[f], entries) for f in ("open", "high", "low", "close")}
+    use_stops = config.sl_stop is not None or config.tp_stop is not None
+    step = run_rows(config)
     if config.fill == "next_open":
         entries, exits = _shift(entries), _shift(exits)
-        price = _column_like(prices["open"], entries)
         stop_entry_price = "fillprice"
+        if step == 2:
+            columns = _split_bars(columns)
+            entries, exits = _at_opens(entries), _at_opens(exits)
+        price = columns["open"]
     else:
-        price = close
+        price = columns["close"]
         stop_entry_price = "close"
-    use_stops = config.sl_stop is not None or config.tp_stop is not None
+    close = columns["close"]
     stops = {}
     if use_stops:
         stops = {
             "sl_stop": np.nan if config.sl_stop is None else config.sl_stop,
             "tp_stop": np.nan if config.tp_stop is None else config.tp_stop,
             "stop_entry_price": stop_entry_price,
-            "open": _column_like(prices["open"], entries),
-            "high": _column_like(prices["high"], entries),
-            "low": _column_like(prices["low"], entries),
+            "open": columns["open"],
+            "high": columns["high"],
+            "low": columns["low"],
         }
     grouping = {"group_by": True, "cash_sharing": True} if cash_sharing else {}
-    return vbt.Portfolio.from_signals(
+    pf = vbt.Portfolio.from_signals(
         close,
         entries,
         exits,
@@ -111,10 +198,17 @@ def from_signals(
         **grouping,
         **stops,
     )
+    return Run(pf, close, step, config.init_cash)
 
 
-def value_and_assets(pf: Any, close: np.ndarray, init_cash: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(pf.value(), pf.assets())`` of an ungrouped portfolio as 2-D numpy arrays.
+def run_rows(config: BacktestConfig) -> int:
+    """Rows of a vectorbt run per bar: 2 when stops are checked on ``next_open`` entry bars."""
+    stops = config.sl_stop is not None or config.tp_stop is not None
+    return 2 if stops and config.fill == "next_open" else 1
+
+
+def value_and_assets(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """``(pf.value(), pf.assets())`` of an ungrouped run as 2-D numpy arrays (one per row).
 
     The same vectorbt kernels ``Portfolio.value`` / ``Portfolio.assets`` call, in the same
     order, so the numbers are identical; it skips wrapping every intermediate (n, k) array in
@@ -124,6 +218,7 @@ def value_and_assets(pf: Any, close: np.ndarray, init_cash: float) -> tuple[np.n
     from vectorbt.portfolio import dispatch
     from vectorbt.portfolio.enums import Direction
 
+    pf, close, init_cash = run.pf, run.close, run.init_cash
     shape = pf.wrapper.shape_2d
     records = pf.order_records
     col_map = pf.orders.col_mapper.col_map

@@ -10,7 +10,10 @@ order). All free symbols thus share the cash equally: with nothing held, each en
 ``size / k`` of the portfolio, and cash freed by an exit is shared by the symbols still out.
 ``free`` comes from a first, unshared simulation (a symbol's entries and exits do not
 depend on its position size); the shared run is checked to hold positions on exactly the same
-bars.
+bars. With ``max_positions = m`` only ``m`` symbols hold a position at once and an entry
+invests ``size / (m - held)`` of the available cash (held = other symbols holding one);
+which entries are refused, and the drawdown circuit breaker on the total equity, are
+described in :mod:`hermes.backtest.risk`.
 
 The run is stored like any other (``run_kind = 'portfolio'``, ``symbol`` = the symbols joined
 by commas). Its equity rows hold the portfolio value; ``close`` is the equal-weight basket
@@ -25,15 +28,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import reduce
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from rich.progress import Progress
 
-from hermes.backtest import metrics
+from hermes.backtest import metrics, risk
 from hermes.backtest.config import BacktestConfig, run_hash
-from hermes.backtest.engine import from_signals, value_and_assets
+from hermes.backtest.engine import Simulation, from_signals, value_and_assets
 from hermes.backtest.inputs import MarketSlice, load_slice, years_of
 from hermes.backtest.provenance import git_commit, package_versions_json
 from hermes.backtest.request import BacktestRequest, open_request
@@ -68,29 +70,64 @@ def align(
     return common, prices, entries, exits
 
 
-def equal_weight_sizes(held: np.ndarray, size: float) -> np.ndarray:
-    """``size / free`` per (bar, symbol): free = symbols without a position when the symbol's
-    order of that bar runs (earlier symbols after their orders, later ones before theirs)."""
-    held = np.asarray(held, dtype=bool).astype(np.int64)
-    before = np.vstack([np.zeros((1, held.shape[1]), dtype=np.int64), held[:-1]])
-    earlier = np.cumsum(held, axis=1) - held  # sum over j < i, after this bar's orders
-    later = np.cumsum(before[:, ::-1], axis=1)[:, ::-1] - before  # sum over j > i, before them
-    free = held.shape[1] - earlier - later
-    return size / free
+def equal_weight_sizes(held: np.ndarray, size: float, slots: int | None = None) -> np.ndarray:
+    """``size / free`` per (row, symbol): free = ``slots`` (default: one per symbol) minus the
+    other symbols holding a position when the symbol's order of that row runs."""
+    held = np.asarray(held, dtype=bool)
+    free = (held.shape[1] if slots is None else slots) - risk.others_held(held)
+    with np.errstate(divide="ignore"):
+        return np.where(free > 0, size / np.maximum(free, 0), np.inf)
 
 
 def simulate_portfolio(
     prices: dict[str, np.ndarray], entries: np.ndarray, exits: np.ndarray, config: BacktestConfig
-) -> Any:
-    """The shared-cash, equal-weight vectorbt portfolio of (n, k) signals."""
-    solo = from_signals(prices, entries, exits, config)
-    _, solo_assets = value_and_assets(solo, prices["close"], config.init_cash)
-    sizes = equal_weight_sizes(solo_assets > 0, config.size)
-    pf = from_signals(prices, entries, exits, config, size=sizes, cash_sharing=True)
-    shared = np.asarray(pf.assets()).reshape(entries.shape)
-    if not np.array_equal(shared > 0, solo_assets > 0):
-        raise PortfolioError("the shared-cash run held positions on other bars than planned")
-    return pf
+) -> Simulation:
+    """The shared-cash, equal-weight simulation of (n, k) signals (equity (n,): the total).
+
+    Refused entries (``max_positions``) and blocked ones (the breaker) are found by
+    re-simulating: a refused entry is the first one filled beyond the slots in the current
+    run (the run before it does not change when it is removed); the breaker's blocked entries
+    are recomputed from each shared run's equity, and refusals after the first bar where they
+    changed are found again.
+    """
+    entries = np.asarray(entries, dtype=bool)
+    k = entries.shape[1]
+    slots = k if config.max_positions is None else min(config.max_positions, k)
+    lag = 1 if config.fill == "next_open" else 0
+    refused = np.zeros_like(entries)
+    halted = np.zeros_like(entries)
+    for _ in range(4 * entries.size + 4):
+        allowed = entries & ~refused & ~halted
+        solo = from_signals(prices, allowed, exits, config)
+        _, solo_assets = value_and_assets(solo)
+        orders = solo.pf.order_records
+        buys = orders[orders["side"] == 0]
+        excess = risk.first_excess_entry(
+            solo_assets > 0, buys["idx"].astype(np.int64), buys["col"].astype(np.int64), slots
+        )
+        if excess is not None:
+            row, col = excess
+            refused[row // solo.step - lag, col] = True
+            continue
+        sizes = equal_weight_sizes(solo_assets > 0, config.size, slots)
+        run = from_signals(prices, allowed, exits, config, size=sizes, cash_sharing=True)
+        shared = np.asarray(run.pf.assets()).reshape(solo_assets.shape)
+        if not np.array_equal(shared > 0, solo_assets > 0):
+            raise PortfolioError("the shared-cash run held positions on other bars than planned")
+        equity = run.bars(np.asarray(run.pf.value(), dtype=float))
+        now = risk.halted_entries(equity, config)[:, None] & np.ones(k, dtype=bool)
+        changed = np.flatnonzero((now != halted).any(axis=1))
+        if not len(changed):
+            return Simulation(
+                equity=equity,
+                position=run.bars(shared),
+                trades=run.trades,
+                fills=int(len(run.pf.order_records)),
+                orders=run.orders,
+            )
+        refused[changed[0] :] = False
+        halted = now
+    raise PortfolioError("the portfolio's risk rules did not settle")  # pragma: no cover
 
 
 def run_portfolio(
@@ -148,12 +185,11 @@ def execute_portfolio(
     symbols = [s.symbol for s in slices]
     interval = slices[0].interval
     times, prices, entries, exits = align(slices)
-    pf = simulate_portfolio(prices, entries, exits, config)
-    equity = np.asarray(pf.value(), dtype=float)
-    assets = np.asarray(pf.assets()).reshape(entries.shape)
-    held = (assets > 0).sum(axis=1).astype(float)
+    sim = simulate_portfolio(prices, entries, exits, config)
+    equity = sim.equity
+    held = (sim.position > 0).sum(axis=1).astype(float)
     basket = (prices["close"] / prices["close"][0]).mean(axis=1)
-    records = pf.trades.values
+    records = sim.trades
     bar_seconds = interval_seconds(interval)
     values = metrics.compute(
         equity,

@@ -3,7 +3,9 @@
 Registry columns (``seeds/strategies.csv``): ``paper_since`` (first day, ``YYYY-MM-DD``
 UTC; empty = not paper traded), ``paper_capital`` (starting cash of each series' ledger,
 > 0; empty = the backtest default) and ``paper_config`` (JSON: the backtest's execution
-options plus ``intervals``, the candle intervals traded, default ``["4h"]``). The ledger
+options plus ``intervals``, the candle intervals traded, default ``["4h"]``; the risk rules
+``sl_stop``, ``tp_stop``, ``max_drawdown_halt``, ``halt_bars`` included, ``max_positions``
+refused: each series has its own capital). The ledger
 uses exactly the :class:`~hermes.backtest.config.BacktestConfig` these make, so a backtest
 with the same settings over the same period reproduces it.
 """
@@ -72,4 +74,9 @@ def activation_of(strategy: Strategy) -> Activation | None:
     except BacktestConfigError as exc:
         what = str(exc).replace("backtest option init_cash", "paper_capital")
         raise PaperError(f"strategy {sid}: {what}") from None
+    if config.max_positions is not None:
+        raise PaperError(
+            f"strategy {sid}: paper_config max_positions is not supported by the paper ledger "
+            "(each symbol is traded on its own capital)"
+        )
     return Activation(sid, since, config, tuple(intervals))

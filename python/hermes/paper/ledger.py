@@ -22,13 +22,24 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   first bar. ``paper_since`` changed while a ledger exists (an overlapping second
   activation) is an error: one activation per strategy.
 * ``paper_capital`` <= 0, or settings out of range: an error naming the strategy and value.
-* A strategy that is no longer ``active`` is not extended: its ledger and open position
-  stay as of the last refresh it was active (reported in the refresh log).
+* **Deactivation.** A paper-traded strategy whose registry ``status`` is no longer
+  ``active`` takes no new entry. On the first refresh after it, a series still holding a
+  position is closed by a market sell on the first bar after the ledger's last bar, at that
+  bar's fill price under the activation's ``fill`` (``next_open``: its open; same fees and
+  slippage as any order; a stop the bar's open gaps through exits there first, as always),
+  computed through the engine like every other order. The ledger of that series then stops
+  (its last row is that bar, flat). A series already flat stops at its last bar. While the
+  closing bar has not closed yet, the series waits (reported like a ``paper_since`` in the
+  future). A strategy removed from the registry is not touched.
+* **Risk rules** in ``paper_config`` (``sl_stop``, ``tp_stop``, ``max_drawdown_halt``,
+  ``halt_bars``) act on each series exactly as in a backtest (the same engine call), the
+  breaker watching that series' equity. ``max_positions`` (symbols sharing one capital) is
+  refused here with an error naming the strategy: each series has its own capital.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -74,14 +85,49 @@ class SeriesLedger:
         return (self.strategy.strategy_id, self.activation.since, self.symbol, self.interval)
 
 
-def paper_strategies(conn: duckdb.DuckDBPyConnection) -> list[tuple[Strategy, Activation]]:
-    """Active registry rows with a paper activation (checked)."""
+def paper_strategies(
+    conn: duckdb.DuckDBPyConnection, *, active: bool = True
+) -> list[tuple[Strategy, Activation]]:
+    """Registry rows with a paper activation (checked): the active ones, or (``active=False``)
+    the deactivated ones."""
     out = []
     for strategy in list_strategies(conn):
         activation = activation_of(strategy)
-        if activation is not None and strategy.status == "active":
+        if activation is not None and (strategy.status == "active") == active:
             out.append((strategy, activation))
     return out
+
+
+def closing_signals(data: MarketSlice, last: datetime, fill: str) -> MarketSlice:
+    """The slice up to the first bar after ``last``, with no entry filling after ``last`` and a
+    market exit filling on that bar; ``Waiting`` when that bar is not in the data yet."""
+    times = data.open_time.astype("datetime64[us]")
+    at = int(np.searchsorted(times, np.datetime64(last, "us")))
+    if at >= len(times) or times[at] != np.datetime64(last, "us"):
+        raise PaperError(
+            f"paper ledger of {data.symbol} {data.interval}: its last stored bar {last} is no "
+            "longer in the data"
+        )
+    if at + 1 >= len(times):
+        raise Waiting(
+            f"{data.symbol} {data.interval}: deactivated; its position is closed on the bar "
+            f"after {last}, not closed yet"
+        )
+    decided = at if fill == "next_open" else at + 1  # the exit fills on bar at + 1
+    keep = slice(0, at + 2)
+    entries = data.entries[keep].copy()
+    exits = data.exits[keep].copy()
+    entries[decided:] = False
+    exits[decided] = True
+    return replace(
+        data,
+        open_time=data.open_time[keep],
+        prices={name: values[keep] for name, values in data.prices.items()},
+        entries=entries,
+        exits=exits,
+        flags={},
+        values={},
+    )
 
 
 def check_gaps(data: MarketSlice) -> None:
@@ -104,8 +150,12 @@ def compute_series(
     *,
     snapshot: int,
     end: datetime | None = None,
+    close_after: datetime | None = None,
 ) -> SeriesLedger:
-    """Recompute one series' ledger from ``paper_since`` to the last bar before ``end``."""
+    """Recompute one series' ledger from ``paper_since`` to the last bar before ``end``.
+
+    ``close_after`` (a deactivated strategy's last stored bar): the ledger instead ends on
+    the bar after it, its position closed there (:func:`closing_signals`)."""
     try:
         data = load_slice(signals, symbol, interval, start=activation.start, end=end)
     except DataError:
@@ -114,6 +164,8 @@ def compute_series(
             f"{activation.since} yet"
         ) from None
     check_gaps(data)
+    if close_after is not None:
+        data = closing_signals(data, close_after, activation.config.fill)
     config = activation.config
     sim = simulate(data.prices, data.entries, data.exits, config)
     times = data.open_time
@@ -204,7 +256,8 @@ def compute_ledgers(
 ) -> list[SeriesLedger]:
     """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
 
-    Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``)."""
+    Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``).
+    Deactivated strategies: :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
         source = SignalSource(reader, strategy, features_table)

@@ -24,6 +24,7 @@ from hermes.config import Settings
 from hermes.features.store import DataError
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
+from hermes.paper.deactivation import closing_ledgers, stored_positions
 from hermes.paper.drift import drift
 from hermes.paper.feed import (
     compute_feed,
@@ -112,9 +113,16 @@ def refresh_paper(
 ) -> PaperSummary:
     """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only)."""
     summary = PaperSummary()
+    conn = connect(settings)
+    try:
+        positions = stored_positions(conn)  # deactivated strategies close what they hold
+    finally:
+        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         feed = compute_feed(reader, snapshot=snapshot, now=now)
-        ledgers = compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
+        ledgers = closing_ledgers(
+            reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
+        ) + compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
         drifts = drift_rows(reader, ledgers, snapshot)
     conn = connect(settings)
     try:

@@ -40,6 +40,9 @@ CONFIG_LABELS = {
     "sl_stop": "Stop-loss (below entry)",
     "tp_stop": "Take-profit (above entry)",
     "fill": "Fill",
+    "max_positions": "Most symbols held at once",
+    "max_drawdown_halt": "Drawdown halting new entries",
+    "halt_bars": "Bars entries stay halted",
 }
 FILLS = {
     "next_open": "next bar's open (signal decided on the closed bar)",
@@ -152,7 +155,7 @@ def execution_pairs(config: dict[str, Any]) -> list[tuple[str, str]]:
             shown = FILLS.get(str(value), str(value))
         elif value is None:
             shown = "none"
-        elif key in ("fees", "slippage", "size", "sl_stop", "tp_stop"):
+        elif key in ("fees", "slippage", "size", "sl_stop", "tp_stop", "max_drawdown_halt"):
             shown = f"{float(value) * 100:g}%"
         elif key == "init_cash":
             shown = f"{float(value):,.2f}"

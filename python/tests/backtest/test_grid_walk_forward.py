@@ -131,10 +131,11 @@ def test_engine_equity_is_vectorbt_value_bit_for_bit(btc: dict[str, np.ndarray])
     exits = rng.random((2000, 6)) < 0.02
     prices = {k: btc[k][-2000:] for k in ("open", "high", "low", "close")}
     config = BacktestConfig(sl_stop=0.03, tp_stop=0.08)
-    pf = from_signals(prices, entries, exits, config)
-    value, assets = value_and_assets(pf, prices["close"], config.init_cash)
-    assert np.array_equal(value, np.asarray(pf.value()))
-    assert np.array_equal(assets, np.asarray(pf.assets()))
+    run = from_signals(prices, entries, exits, config)
+    value, assets = value_and_assets(run)
+    assert run.step == 2  # stops on next_open: each bar is its open, then the whole bar
+    assert np.array_equal(value, np.asarray(run.pf.value()))
+    assert np.array_equal(assets, np.asarray(run.pf.assets()))
 
 
 def test_folds_roll_without_overlap(btc: dict[str, np.ndarray]) -> None:

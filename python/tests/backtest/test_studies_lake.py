@@ -6,6 +6,7 @@ store built with the experimental features (``use_test_features: true``).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from hermes.backtest.ab import run_ab
+from hermes.backtest.config import BacktestConfig
 from hermes.backtest.grid import parse_axis, run_grid_backtest
 from hermes.backtest.portfolio import run_portfolio
 from hermes.backtest.reproduce import reproduce
@@ -328,3 +330,49 @@ def test_study_commands_print_their_tables(lake: Settings) -> None:
     ab = runner.invoke(app, ["ab", "--symbol", "BTCUSDT", "--interval", "4h"])
     assert ab.exit_code == 0, ab.output
     assert "mtf_confluence" in ab.output
+
+
+def test_max_positions_holds_one_symbol_at_a_time(
+    lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hermes.cli import app
+
+    request = BacktestRequest("smart_momentum", intervals=["4h"])
+    (free_id,) = run_portfolio(lake, request)
+    one = BacktestRequest(
+        "smart_momentum", intervals=["4h"], config=BacktestConfig(max_positions=1)
+    )
+    (one_id,) = run_portfolio(lake, one)
+    held = {
+        run_id: [p for (p,) in fetch(
+            lake, "select position from gold_backtest_equity where run_id = ?", [run_id]
+        )]
+        for run_id in (free_id, one_id)
+    }  # fmt: skip
+    assert max(held[free_id]) == 2 and max(held[one_id]) == 1
+    trades = {
+        run_id: fetch(
+            lake,
+            "select symbol, entry_time, exit_time from gold_backtest_trades where run_id = ? "
+            "order by entry_time, symbol",
+            [run_id],
+        )
+        for run_id in (free_id, one_id)
+    }
+    # no entry while the other symbol is held: each trade starts after the previous one ends
+    for before, after in itertools.pairwise(trades[one_id]):
+        assert before[2] is not None and after[1] >= before[2]
+    assert len(trades[one_id]) < len(trades[free_id])
+    ((config,),) = fetch(lake, "select config from gold_backtest_runs where run_id = ?", [one_id])
+    assert json.loads(config)["max_positions"] == 1
+
+    monkeypatch.setenv("HERMES_LAKE_ROOT", str(lake.lake_root))
+    runner = CliRunner()
+    single = runner.invoke(app, ["backtest", "--interval", "4h", "--max-positions", "1"])
+    assert single.exit_code == 2
+    assert "--max-positions applies to --portfolio runs" in single.output
+    orphan = runner.invoke(app, ["backtest", "--portfolio", "--halt-bars", "5"])
+    assert orphan.exit_code == 2
+    assert "backtest option halt_bars=5 needs max_drawdown_halt" in orphan.output

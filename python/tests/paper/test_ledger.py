@@ -21,10 +21,12 @@ import jsonschema
 import numpy as np
 import pytest
 
+from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.runs import execute
 from hermes.config import Settings
 from hermes.lake import connect, pinned
+from hermes.paper import deactivation
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.broker import schema
@@ -83,10 +85,18 @@ def extend(settings: Settings, rows: list[SeriesLedger], snapshot: int) -> tuple
     return done.orders, done.bars
 
 
+RULES = {"sl_stop": 0.02, "tp_stop": 0.04, "max_drawdown_halt": 0.02, "halt_bars": 180}
+
+
+@pytest.mark.parametrize("rules", [{}, RULES], ids=["plain", "stops_and_breaker"])
 def test_daily_refreshes_build_the_backtest_order_for_order(
-    source: tuple[SignalSource, int], activation: Activation, lake_settings: Settings
+    source: tuple[SignalSource, int],
+    activation: Activation,
+    lake_settings: Settings,
+    rules: dict[str, Any],
 ) -> None:
     signals, snapshot = source
+    activation = replace(activation, config=replace(activation.config, **rules))
     day = SINCE
     refreshes = 0
     conn = connect(lake_settings)
@@ -158,6 +168,29 @@ def test_daily_refreshes_build_the_backtest_order_for_order(
         for got, want in zip(orders, expected, strict=True):
             assert got[:2] == want[:2]
             assert got[2:] == pytest.approx(want[2:], rel=1e-12)
+
+    if rules:  # the rules acted: stop exits (on the entry bar), entries the breaker blocked
+        same_bar = read(
+            lake_settings,
+            "select count(*) from gold_paper_orders b join gold_paper_orders s using "
+            "(symbol, filled_at) where b.side = 'buy' and s.order_type = 'stop'",
+        )
+        assert same_bar[0][0] > 0
+        stops = read(
+            lake_settings, "select count(*) from gold_paper_orders where order_type = 'stop'"
+        )
+        assert stops[0][0] > 0
+        changed = []
+        for symbol, interval in SERIES:
+            data = load_slice(signals, symbol, interval, start=activation.start, end=None)
+            config = activation.config
+            free = replace(config, max_drawdown_halt=None, halt_bars=None)
+            entered = [
+                list(simulate(data.prices, data.entries, data.exits, c).trades["entry_idx"])
+                for c in (config, free)
+            ]
+            changed.append(entered[0] != entered[1])
+        assert any(changed)
 
     positions = read(
         lake_settings,
@@ -264,6 +297,13 @@ def test_paper_since_after_the_data_waits(
         ("paper_config", "{", "paper_config is not valid JSON"),
         ("paper_config", '{"leverage": 3}', "paper_config: "),
         ("paper_config", '{"fees": 2}', "backtest option fees=2 is out of range"),
+        ("paper_config", '{"halt_bars": 3}', "backtest option halt_bars=3 needs max_drawdown_halt"),
+        (
+            "paper_config",
+            '{"max_positions": 2}',
+            "strategy smart_momentum: paper_config max_positions is not supported by the paper "
+            "ledger (each symbol is traded on its own capital)",
+        ),
     ],
 )
 def test_bad_activations_say_which_value(column: str, value: str, message: str) -> None:
@@ -324,3 +364,78 @@ def test_the_command_line_prints_feed_ledger_and_orders(
         len(document["orders"])
         == read(lake_settings, "select count(*) from gold_paper_orders")[0][0]
     )
+
+
+def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
+    source: tuple[SignalSource, int],
+    activation: Activation,
+    lake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signals, snapshot = source
+    row = replace(signals.strategy, paper_since=SINCE.isoformat(), status="active")
+    registry = [row]
+    monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
+    conn = connect(lake_settings)
+    try:
+        day = SINCE
+        while True:  # daily refreshes until a series holds a position
+            day += timedelta(days=1)
+            assert day <= LAST_DAY
+            found = ledger_module.compute_ledgers(
+                signals.conn, snapshot=snapshot, end=midnight(day)
+            )
+            extend_ledgers(conn, found, snapshot=snapshot)
+            stored = deactivation.stored_positions(conn)
+            held = {key: value for key, value in stored.items() if value[1] > 0}
+            if held and len(stored) == len(SERIES):
+                break
+        ((key, (last, quantity)),) = held.items()
+        registry[0] = replace(row, status="retired")
+        bar = timedelta(hours=4)
+
+        waiting: list[str] = []  # the bar after the last one has not closed yet
+        early = deactivation.closing_ledgers(
+            signals.conn, stored, snapshot=snapshot, end=last + bar, waiting=waiting
+        )
+        assert early == []
+        assert ledger_module.compute_ledgers(signals.conn, snapshot=snapshot) == []  # no entry
+        assert waiting == [
+            f"smart_momentum {key[1]} 4h: deactivated; its position is closed on the bar "
+            f"after {last}, not closed yet"
+        ]
+
+        closing = deactivation.closing_ledgers(signals.conn, stored, snapshot=snapshot, end=None)
+        assert [ledger.key[2:] for ledger in closing] == [key[1:]]  # flat series: not touched
+        cash = conn.execute(
+            "select cash from gold_paper_positions where symbol = ?", [key[1]]
+        ).fetchall()[0][0]
+        done = extend_ledgers(conn, closing, snapshot=snapshot)
+        assert done.added == {key: (1, 1)}
+        (order,) = done.new_orders
+        next_open = load_slice(signals, key[1], "4h", start=last + bar, end=last + 2 * bar)
+        price = float(next_open.prices["open"][0]) * (1 - 0.0005)
+        assert (order["side"], order["order_type"], order["filled_at"]) == (
+            "sell",
+            "market",
+            last + bar,
+        )
+        assert order["decided_at"] == last
+        assert order["quantity"] == pytest.approx(quantity, rel=1e-12)
+        assert order["fill_price"] == pytest.approx(price, rel=1e-12)
+        assert order["fees"] == pytest.approx(quantity * price * 0.001, rel=1e-12)
+        final = deactivation.stored_positions(conn)
+        assert final[key] == (last + bar, 0.0)
+        (equity,) = conn.execute(
+            "select equity, cash, position from gold_paper_equity "
+            "where symbol = ? and open_time = ?",
+            [key[1], last + bar],
+        ).fetchall()
+        proceeds = quantity * price * (1 - 0.001)
+        assert equity == pytest.approx((cash + proceeds, cash + proceeds, 0.0), rel=1e-12)
+
+        # the ledger has stopped: later refreshes add nothing
+        after = deactivation.closing_ledgers(signals.conn, final, snapshot=snapshot, end=None)
+        assert after == []
+    finally:
+        conn.close()

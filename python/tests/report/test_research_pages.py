@@ -19,7 +19,7 @@ from hermes.report.grid_page import write_grid_page
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric
 from hermes.report.pages import write_any
 from hermes.report.site import write_site
-from hermes.report.tearsheet import benchmark_metrics, load
+from hermes.report.tearsheet import benchmark_metrics, execution_pairs, load
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.stats.lake import record_run_statistics, run_statistics
 from hermes.stats.study import study_statistics
@@ -31,6 +31,16 @@ def query(research: Research, sql: str, params: list[object] | None = None) -> p
         return conn.execute(sql, params or []).df()
     finally:
         conn.close()
+
+
+def test_the_execution_table_names_the_risk_rules() -> None:
+    config = {"sl_stop": 0.03, "max_positions": 2, "max_drawdown_halt": 0.15, "halt_bars": 42}
+    assert execution_pairs(config) == [
+        ("Stop-loss (below entry)", "3%"),
+        ("Most symbols held at once", "2"),
+        ("Drawdown halting new entries", "15%"),
+        ("Bars entries stay halted", "42"),
+    ]
 
 
 def test_tearsheet_shows_the_lake_metrics_next_to_buy_and_hold(research: Research) -> None:
