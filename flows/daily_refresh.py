@@ -29,17 +29,13 @@ Run them from the ``hermes`` command line (``hermes refresh``, ``hermes backfill
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
@@ -55,222 +51,34 @@ from flows.changes import (
     show_last_publication,
 )
 from flows.credentials import with_secrets, without_secrets
+from flows.steps import (
+    count_rows,
+    dbt_build,
+    download,
+    finish_state,
+    ingest_local,
+    paper_trading,
+    publish_state,
+    quality_checkpoint,
+    record_statistics,
+    send_notification,
+    write_reports,
+    write_site_index,
+)
 from flows.summary import LAYERS, RefreshFailed, RefreshSummary
 from hermes.config import Settings
-from hermes.dbt_runner import NodeResult
 from hermes.ingest import (
     ArchiveName,
     FileResult,
     Outcome,
-    RetryPolicy,
     base_url_from_env,
-    download_archive,
-    ingest_paths,
 )
-from hermes.lake import connect
-from hermes.notify import notify
-from hermes.publish import finish_publications, publish
 
 BACKTEST_INTERVALS = ("4h",)
 
 
-class DownloadFailed(RuntimeError):
-    """An archive could not be fetched (network or server error); Prefect retries it."""
-
-
-# --------------------------------------------------------------------------- tasks
 # Every task and flow receives settings without credentials (Prefect records parameters);
-# each resolves the S3 keys from the environment where it opens the lake.
-
-
-@task(name="download-archive", cache_policy=NO_CACHE)
-def download(archive: ArchiveName, settings: Settings, base_url: str | None) -> FileResult:
-    """Fetch, verify and land one archive. 404 and checksum problems are outcomes, not errors.
-
-    Prefect's task retries are the only retry layer: the download itself tries once.
-    """
-    result = download_archive(
-        archive,
-        with_secrets(settings),
-        base_url=base_url,
-        retry=RetryPolicy(attempts=1, backoff_seconds=0),
-    )
-    if result.outcome is Outcome.FAILED:
-        raise DownloadFailed(result.reason or archive.source_file)
-    return result
-
-
-@task(name="ingest-local-files", cache_policy=NO_CACHE)
-def ingest_local(paths: list[str], settings: Settings) -> list[FileResult]:
-    logger = get_run_logger()
-
-    def progress(result: FileResult) -> None:
-        logger.info("ingest %s: %s", result.source, result.outcome.value)
-
-    return ingest_paths(
-        [Path(p) for p in paths], with_secrets(settings), on_result=progress
-    ).results
-
-
-@task(name="count-rows", cache_policy=NO_CACHE)
-def count_rows(settings: Settings) -> dict[str, int]:
-    """Rows per bronze/silver/gold table of the working state."""
-    conn = connect(with_secrets(settings))
-    try:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "select table_name from duckdb_tables() "
-                "where database_name = 'lake' and schema_name = 'main' order by table_name"
-            ).fetchall()
-            if row[0].split("_", 1)[0] in LAYERS
-        ]
-        counts = {}
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'  # a catalog name, quoted
-            row = conn.execute(f"select count(*) from lake.main.{quoted}").fetchone()  # noqa: S608
-            counts[table] = int(row[0]) if row else 0
-        return counts
-    finally:
-        conn.close()
-
-
-@dataclass(frozen=True)
-class BuildOutcome:
-    success: bool
-    nodes: list[NodeResult]
-    error: str | None
-
-
-def _log_node(logger: Any, node: NodeResult) -> None:
-    ok = node.status in ("success", "pass")
-    logger.log(
-        20 if ok else 30,
-        "dbt %s %s: %s (%.1f s)%s",
-        node.resource_type,
-        node.name,
-        node.status,
-        node.execution_time,
-        f": {node.message}" if not ok and node.message else "",
-    )
-
-
-@task(name="dbt-build", cache_policy=NO_CACHE)
-def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None) -> BuildOutcome:
-    """``dbt build`` (seeds, models, data tests); logs each node as soon as it finishes."""
-    from hermes.dbt_runner import run_dbt
-
-    logger = get_run_logger()
-    logger.info("dbt build: parsing the project (partial parse kept in %s)", target_path)
-    # dbt's own console output is replaced by the per-node lines (its log file keeps all)
-    result, nodes = run_dbt(
-        ["build", "--quiet", "--no-use-colors"],
-        with_secrets(settings),
-        target_path=target_path,
-        vars=vars,
-        raise_on_failure=False,
-        on_node=lambda node: _log_node(logger, node),
-    )
-    error = None if result.exception is None else str(result.exception)
-    outcome = BuildOutcome(bool(result.success), nodes, error)
-    # dbt-duckdb drops its DuckDB instance without closing it; until it is collected it keeps
-    # the lake's catalog attached, and the process's next connection would be refused
-    del result
-    gc.collect()
-    return outcome
-
-
-@task(name="quality-checkpoint", cache_policy=NO_CACHE)
-def quality_checkpoint(
-    settings: Settings, partitions: list[tuple[str, str]] | None
-) -> tuple[int, list[str]]:
-    """The Great Expectations checkpoint on ``partitions`` (None: all); (passed, failures)."""
-    from hermes.quality import run_checkpoint
-
-    logger = get_run_logger()
-    result = run_checkpoint(
-        with_secrets(settings),
-        partitions=partitions,
-        on_suite=lambda line: logger.info("quality %s", line),
-    )
-    for warning in result.warnings:
-        logger.warning("gx warning: %s", warning.message)
-    failures = [f"gx {failure.message}" for failure in result.errors]
-    return result.evaluated - len(failures), failures
-
-
-@task(name="publish", cache_policy=NO_CACHE)
-def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[str, Any]) -> int:
-    conn = connect(with_secrets(settings))
-    try:
-        return publish(conn, flow_run, stage, summary).snapshot_id
-    finally:
-        conn.close()
-
-
-@task(name="finish-publications", cache_policy=NO_CACHE)
-def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> None:
-    """Every publication row of this run gets the run's final summary (and status)."""
-    conn = connect(with_secrets(settings))
-    try:
-        finish_publications(conn, flow_run, summary)
-    finally:
-        conn.close()
-
-
-@task(name="write-reports", cache_policy=NO_CACHE)
-def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
-    from hermes.report import write_report
-
-    settings = with_secrets(settings)
-    return [str(write_report(settings, run_id)) for run_id in run_ids]
-
-
-@task(name="record-statistics", cache_policy=NO_CACHE)
-def record_statistics(settings: Settings, run_ids: list[str]) -> int:
-    """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
-    from hermes.stats.lake import record_run_statistics
-
-    return record_run_statistics(with_secrets(settings), run_ids)
-
-
-@task(name="write-site", cache_policy=NO_CACHE)
-def write_site_index(settings: Settings) -> str:
-    """The research site's index (and the pages it links that are missing)."""
-    from hermes.report.site import write_site
-
-    return str(write_site(with_secrets(settings)).index)
-
-
-@task(name="paper-trading", cache_policy=NO_CACHE)
-def paper_trading(settings: Settings, snapshot: int) -> tuple[list[str], list[str]]:
-    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper).
-
-    Returns (new entries/exits of the feed, one line per ledger and drift result)."""
-    from hermes.paper.run import refresh_paper
-
-    try:
-        result = refresh_paper(with_secrets(settings), snapshot)
-    except ValueError as exc:  # a paper activation or ledger in error: named, ledger untouched
-        get_run_logger().error("paper trading: %s", exc)
-        return [], [f"error: {exc}"]
-    lines = [
-        f"ledger of {result.series} series: +{result.ledger_orders} order(s), "
-        f"+{result.ledger_bars} bar(s)",
-        *(f"waiting: {line}" for line in result.waiting),
-        *(f"drift {line}" for line in result.drift),
-        *result.alerts,
-        *(f"feed file: {f}" for f in result.files),
-    ]
-    return result.decisions, lines
-
-
-@task(name="notify", cache_policy=NO_CACHE)
-def send_notification(summary: RefreshSummary) -> None:
-    logger = get_run_logger()
-    for line in summary.lines()[1:]:
-        logger.info("%s", line)
-    notify(summary.headline, summary.to_dict(), success=summary.status != "failed", logger=logger)
+# each resolves the S3 keys from the environment where it opens the lake (flows.steps).
 
 
 # ------------------------------------------------------------------------ pipeline
