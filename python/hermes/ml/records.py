@@ -119,21 +119,30 @@ def artifact_path(root: str, version: str) -> str:
 
 
 def write_artifacts(conn: Any, root: str, records: list[ModelRecord]) -> None:
-    """Write each record's artifact unless it exists (same version, same content)."""
+    """Write each record's artifact (again when it exists: same version, same content)."""
     if not records:
         return
     if "://" not in root:
         Path(root).mkdir(parents=True, exist_ok=True)
     for record in records:
         path = artifact_path(root, record.model_version)
-        if conn.execute("select count(*) from glob(?)", [path]).fetchone()[0]:
-            continue
         conn.register("hermes_ml_artifact", _artifact_table(record))
         try:
             literal = path.replace("'", "''")
             conn.execute(f"copy hermes_ml_artifact to '{literal}' (format parquet)")
         finally:
             conn.unregister("hermes_ml_artifact")
+
+
+def _exists(conn: Any, path: str) -> bool:
+    """Whether the file ``path`` exists: its size is read (a look-up of that one name; a
+    ``glob`` without a wildcard answers the name back on S3 without looking)."""
+    import duckdb
+
+    try:
+        return bool(conn.execute("select size from read_blob(?)", [path]).fetchall())
+    except duckdb.Error:  # S3: not found
+        return False
 
 
 def _artifact_table(record: ModelRecord) -> pa.Table:
@@ -163,20 +172,22 @@ def read_artifacts(conn: Any, root: str, versions: list[str]) -> pa.Table:
     if not versions:
         return ARTIFACT_SCHEMA.append(pa.field("artifact_path", pa.string())).empty_table()
     paths = [artifact_path(root, v) for v in versions]
-    found = {
-        r[0] for r in conn.execute("select file from glob(?)", [f"{root}/*.parquet"]).fetchall()
-    }
-    missing = [p for p in paths if p not in found]
-    if missing:
+    import duckdb
+
+    try:
+        table = conn.execute(
+            "select * exclude (filename), filename as artifact_path "
+            "from read_parquet(?, filename = true) order by model_version",
+            [paths],
+        ).to_arrow_table()
+    except duckdb.Error:
+        missing = [p for p in paths if not _exists(conn, p)]
+        if not missing:
+            raise
         raise DataError(
             f"ML model artifact {missing[0]} is missing ({len(missing)} of {len(paths)}): "
             "rebuild gold_ml_predictions with --full-refresh to write them again"
-        )
-    table = conn.execute(
-        "select * exclude (filename), filename as artifact_path "
-        "from read_parquet(?, filename = true) order by model_version",
-        [paths],
-    ).to_arrow_table()
+        ) from None
     for version, text, sha, path in zip(
         table["model_version"].to_pylist(),
         table["model_text"].to_pylist(),
