@@ -17,6 +17,10 @@ A block gets no prediction (NULL probability) when its window has fewer than
 ``min_train_rows`` usable rows or lacks one of the two classes; a bar gets none when one of
 its features is NULL. Neutral labels (inside the band) are left out of training: the model
 estimates the probability that the forward return ends above the band rather than below.
+
+With ``tuning_trials`` > 0 a block's parameters are searched on its window's own inner split
+first (:mod:`hermes.ml.tuning`); each model trained is described by a
+:class:`hermes.ml.records.ModelRecord` (its artifact).
 """
 
 from __future__ import annotations
