@@ -81,6 +81,27 @@ def backtest_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
     return summarise(runs)
 
 
+def ml_walk_forward(plan: Plan, runner: Runner) -> dict[str, Any]:
+    """Walk-forward LightGBM on the bundled BTCUSDT/ETHUSDT 4h: train, predict, record."""
+    lake, saved = plan.work / "ml" / "lake", plan.work / "ml" / "features"
+    target = plan.work / "ml" / "target"
+    if not saved.exists():
+        runner.once(
+            "bench.stages.ml:prepare", work=str(lake), save_to=str(saved), target_path=str(target)
+        )
+    runs = runner.repeat(
+        "bench.stages.dbt_models:run",
+        plan.repeat,
+        work=str(lake),
+        select="gold_ml_predictions gold_ml_models",
+        table="gold_ml_predictions",
+        target_path=str(target),
+        restore_from=str(saved),
+        vars={"ml_intervals": ["4h"]},
+    )
+    return summarise(runs)
+
+
 def sql_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
     if not module_has("hermes.signals.source", "SignalSource"):
@@ -390,6 +411,9 @@ def run_all(
     if plan.wants("sql_grid"):
         say("grid: 100 parameter sets of the SQL-only donchian_breakout, 2 x 8 years of 4h")
         out["sql_grid"] = _guarded(lambda: sql_grid(plan, runner))
+    if plan.wants("ml"):
+        say("ml: walk-forward LightGBM on 2 x 8 years of 4h (train, predict, record)")
+        out["ml"] = _guarded(lambda: ml_walk_forward(plan, runner))
     if plan.wants("compare.backtesting"):
         say("backtest: hermes vs backtesting.py on the same signals")
         out["comparisons"]["backtesting_py"] = _guarded(

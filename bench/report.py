@@ -111,6 +111,14 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         30,
         "s",
     )
+    add(
+        "ML walk-forward, 2 x 8 years of 4h (train + predict)",
+        _get(results, "ml", "seconds", "median"),
+        60,
+        "s",
+    )
+    ml_peak = _get(results, "ml", "peak_rss_mb", "max")
+    add("ML walk-forward peak memory", None if ml_peak is None else ml_peak / 1024, 1, "GB")
     peaks = [
         _get(stages.get(s, {}), "peak_rss_mb", "max")
         for s in PIPELINE_STAGES
@@ -428,6 +436,19 @@ def _backtest_md(results: dict[str, Any]) -> list[str]:
                 f"{_cell(sql, 'seconds', _fmt_seconds)}; one `dbt run` per set instead: "
                 f"{_fmt_seconds(sql.get('dbt_run_per_set_projected_seconds'))} projected "
                 f"({sql.get('speed_ratio_vs_dbt_per_set', 0):.0f}x).",
+            ]
+    ml = results.get("ml")
+    if ml is not None:
+        if ml["status"] != "ok":
+            lines += [f"- ML walk-forward: {_status_cell(ml)}"]
+        else:
+            lines += [
+                "- ML walk-forward (`dbt run --select gold_ml_predictions gold_ml_models`, "
+                f"BTCUSDT and ETHUSDT 4h, {ml['rows']:,} bars, project vars): "
+                f"{_cell(ml, 'seconds', _fmt_seconds)} end to end, dbt model time "
+                f"{_cell(ml, 'model_seconds', _fmt_seconds)}, peak memory "
+                f"{_cell(ml, 'peak_rss_mb', lambda v: f'{v:.0f} MB')} (every block's model "
+                "trained, its bars predicted, its artifact written and recorded).",
             ]
     lines.append("")
     return lines

@@ -148,6 +148,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "gold_features",
         "gold_ml_features",
         "gold_ml_labels",
+        "gold_ml_models",
         "gold_ml_predictions",
         "gold_recursive_indicators",
         "gold_signals_bollinger_reversion",
@@ -183,7 +184,12 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "gold_signals_smart_momentum",
         "strategies",
     ]
-    assert models("ml") == ["gold_ml_features", "gold_ml_labels", "gold_ml_predictions"]
+    assert models("ml") == [
+        "gold_ml_features",
+        "gold_ml_labels",
+        "gold_ml_models",
+        "gold_ml_predictions",
+    ]
     tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
     names = _output_lines(tests)
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())

@@ -32,8 +32,10 @@ def model(dbt, session):
         }.get
     )
     dbt.ref("silver_klines").create_view("hermes_features_klines", replace=True)
+    from hermes.incremental import changed_series
+
     this = str(dbt.this) if dbt.is_incremental else None
-    plan = _plan(session, this)
+    plan = changed_series(session, "hermes_features_klines", this)
     columns = params.feature_columns() + params.state_columns()
     schema = pa.schema(
         [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]
@@ -83,32 +85,6 @@ def _series_batch(session, this, params, schema, series, first_changed):
 def _constant(value, rows):
     """A string column repeating ``value`` (built in Arrow, not as Python objects)."""
     return pa.array([value], pa.string()).take(pa.array(np.zeros(rows, dtype=np.int32)))
-
-
-def _plan(session, this):
-    """(symbol, interval, first changed open_time or None for a full series) to compute."""
-    if this is None:
-        rows = session.execute(
-            "select distinct symbol, interval, null from hermes_features_klines order by all"
-        ).fetchall()
-        return rows
-    # bars newer than the last built one, or landed again since (a corrected candle)
-    return session.execute(
-        f"""
-        with built as (
-            select symbol, interval, max(open_time) as last_open_time,
-                max(ingested_at) as last_ingested_at
-            from {this} group by all
-        )
-        select klines.symbol, klines.interval, min(klines.open_time)
-        from hermes_features_klines as klines
-        left join built using (symbol, interval)
-        where built.symbol is null
-            or klines.open_time > built.last_open_time
-            or klines.ingested_at > built.last_ingested_at
-        group by all order by all
-        """
-    ).fetchall()
 
 
 def _last_row_before(session, this, symbol, interval, first_changed):

@@ -4,7 +4,9 @@ One model per (symbol, interval) series and block of ``ml_retrain_every`` bars, 
 ``hermes.ml.walk_forward`` on ``gold_ml_features`` (columns ``ml_features``) and the
 ``ml_horizon`` labels of ``gold_ml_labels``, purged and embargoed; see the folder's yml.
 Incremental runs recompute each changed series from the block of its first new or
-re-landed bar on (earlier blocks' models only read earlier bars, so they stand).
+re-landed bar on (earlier blocks' models only read earlier bars, so they stand). Each model
+trained is also written as an artifact (``hermes.ml.records``) beside the lake's data, which
+``gold_ml_models`` records.
 """
 
 import numpy as np
@@ -20,6 +22,8 @@ def model(dbt, session):
         unique_key=["symbol", "interval", "open_time"],
         on_schema_change="fail",
     )
+    from hermes.incremental import changed_series
+    from hermes.ml.records import artifact_root
     from hermes.ml.walk_forward import TrainingConfig
 
     # dbt passes only the settings read with literal names
@@ -32,6 +36,7 @@ def model(dbt, session):
         "ml_embargo_bars": dbt.config.get("embargo_bars"),
         "ml_num_trees": dbt.config.get("num_trees"),
         "ml_lightgbm_params": dbt.config.get("lightgbm_params"),
+        "ml_tuning_trials": dbt.config.get("tuning_trials"),
     }
     config = TrainingConfig.from_vars(settings.get)
     if config.horizon not in dbt.config.get("label_horizons"):
@@ -45,6 +50,7 @@ def model(dbt, session):
     # the lake snapshot the inputs were read at
     snapshot = session.execute("select max(snapshot_id) from ducklake_snapshots('lake')")
     snapshot_id = int(snapshot.fetchone()[0] or 0)
+    root = artifact_root(session)
     schema = pa.schema(
         [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]
         + [("horizon", pa.int32()), ("block_start", pa.timestamp("us"))]
@@ -55,9 +61,14 @@ def model(dbt, session):
     )
 
     def batches():
-        for symbol, interval, first_changed in _plan(session, this, intervals):
+        plan = changed_series(session, "hermes_ml_klines", this, intervals)
+        for symbol, interval, first_changed in plan:
             batch = _series_batch(
-                session, config, schema, (symbol, interval, seconds[interval]), first_changed
+                session,
+                (config, root),
+                schema,
+                (symbol, interval, seconds[interval]),
+                first_changed,
             )
             if batch is not None:
                 yield batch.append_column("snapshot_id", pa.array([snapshot_id] * batch.num_rows))
@@ -68,10 +79,13 @@ def model(dbt, session):
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _series_batch(session, config, schema, series, first_changed):
-    """The series' prediction rows from the block of its first changed bar on."""
+def _series_batch(session, training, schema, series, first_changed):
+    """The series' prediction rows from the block of its first changed bar on (its models'
+    artifacts written)."""
+    from hermes.ml.records import write_artifacts
     from hermes.ml.walk_forward import Series, block_index, walk_forward
 
+    config, root = training
     symbol, interval, seconds = series
     columns = ", ".join(f"features.{name}" for name in config.features)
     data = session.execute(
@@ -93,9 +107,7 @@ def _series_batch(session, config, schema, series, first_changed):
     times = data["open_time"].astype("datetime64[us]")
     if len(times) == 0:
         return None
-    matrix = np.column_stack(
-        [np.asarray(data[name], dtype=np.float64) for name in config.features]
-    )
+    matrix = np.column_stack([np.asarray(data[name], dtype=np.float64) for name in config.features])
     label = np.asarray(data["label"], dtype=np.float64)
     until = np.asarray(data["label_until"]).astype("datetime64[us]")
     first = 0
@@ -103,6 +115,7 @@ def _series_batch(session, config, schema, series, first_changed):
         position = int(np.searchsorted(times, np.datetime64(first_changed, "us")))
         first = block_index(position, config)
     out = walk_forward(Series(times, matrix, label, until, seconds), config, first)
+    write_artifacts(session, root, out["models"])
     rows = len(out["position"])
     if rows == 0:
         return None
@@ -115,34 +128,3 @@ def _series_batch(session, config, schema, series, first_changed):
     ingested = np.asarray(data["ingested_at"]).astype("datetime64[us]")
     arrays += [pa.array(ingested[out["position"]])]
     return pa.RecordBatch.from_arrays(arrays, names=schema.names[:-1])
-
-
-def _plan(session, this, intervals):
-    """(symbol, interval, first changed open_time or None for the whole series) to predict."""
-    intervals = [str(i) for i in intervals]
-    if this is None:
-        return session.execute(
-            "select distinct symbol, interval, null from hermes_ml_features "
-            "where list_contains(?::varchar[], interval) order by all",
-            [intervals],
-        ).fetchall()
-    # bars newer than the last predicted one, or landed again since (a corrected candle)
-    return session.execute(
-        f"""
-        with built as (
-            select symbol, interval, max(open_time) as last_open_time,
-                max(ingested_at) as last_ingested_at
-            from {this} group by all
-        )
-        select klines.symbol, klines.interval, min(klines.open_time)
-        from hermes_ml_klines as klines
-        left join built using (symbol, interval)
-        where list_contains(?::varchar[], klines.interval) and (
-            built.symbol is null
-            or klines.open_time > built.last_open_time
-            or klines.ingested_at > built.last_ingested_at
-        )
-        group by all order by all
-        """,
-        [intervals],
-    ).fetchall()

@@ -17,6 +17,10 @@ A block gets no prediction (NULL probability) when its window has fewer than
 ``min_train_rows`` usable rows or lacks one of the two classes; a bar gets none when one of
 its features is NULL. Neutral labels (inside the band) are left out of training: the model
 estimates the probability that the forward return ends above the band rather than below.
+
+With ``tuning_trials`` > 0 a block's parameters are searched on its window's own inner split
+first (:mod:`hermes.ml.tuning`); each model trained is described by a
+:class:`hermes.ml.records.ModelRecord` (its artifact).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from hermes.features.store import DataError, identifier
+from hermes.ml.records import describe
+from hermes.ml.tuning import tune
 
 BASE_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -60,6 +66,8 @@ class TrainingConfig:
     embargo_bars: int = 6
     num_trees: int = 50
     params: dict[str, Any] = field(default_factory=dict)
+    tuning_trials: int = 0
+    """Optuna trials per window on its own inner split (``hermes.ml.tuning``); 0: no tuning."""
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -69,7 +77,7 @@ class TrainingConfig:
         for name in ("horizon", "retrain_every", "min_train_rows", "num_trees"):
             if int(getattr(self, name)) < 1:
                 raise DataError(f"var ml_{name}: must be a positive integer")
-        for name in ("window_rows", "embargo_bars"):
+        for name in ("window_rows", "embargo_bars", "tuning_trials"):
             if int(getattr(self, name)) < 0:
                 raise DataError(f"var ml_{name}: must be 0 or more")
         if self.window_rows and self.window_rows < self.min_train_rows:
@@ -90,6 +98,7 @@ class TrainingConfig:
             embargo_bars=int(get("ml_embargo_bars")),
             num_trees=int(get("ml_num_trees")),
             params=dict(get("ml_lightgbm_params") or {}),
+            tuning_trials=int(get("ml_tuning_trials") or 0),
         )
 
     def lightgbm_params(self) -> dict[str, Any]:
@@ -107,6 +116,7 @@ class TrainingConfig:
                 "embargo_bars": self.embargo_bars,
                 "num_trees": self.num_trees,
                 "params": self.lightgbm_params(),
+                "tuning_trials": self.tuning_trials,
             },
             sort_keys=True,
         )
@@ -167,7 +177,8 @@ def walk_forward(series: Series, config: TrainingConfig, first_block: int = 0) -
 
     Returns the bars' positions (``position``) and one array per :data:`PREDICTION_COLUMNS`
     (NULL-able values as NaN / NaT / None); rows of a block without a model, and bars with a
-    NULL feature, have a NULL probability.
+    NULL feature, have a NULL probability. ``models`` lists the :class:`ModelRecord` of each
+    model trained.
     """
     import lightgbm as lgb
 
@@ -183,8 +194,8 @@ def walk_forward(series: Series, config: TrainingConfig, first_block: int = 0) -
         "train_until": np.full(size, np.datetime64("NaT"), dtype="datetime64[us]"),
         "train_label_until": np.full(size, np.datetime64("NaT"), dtype="datetime64[us]"),
         "train_rows": np.zeros(size, dtype=np.int64),
+        "models": [],
     }
-    params = config.lightgbm_params()
     names = list(config.features)
     for start in range(begin, n, config.retrain_every):
         stop = min(start + config.retrain_every, n)
@@ -194,6 +205,7 @@ def walk_forward(series: Series, config: TrainingConfig, first_block: int = 0) -
         y = (series.label[rows] > 0).astype(np.float64)
         if len(rows) < config.min_train_rows or y.min(initial=1.0) == y.max(initial=0.0):
             continue
+        params, trials, score = tune(series, rows, config)
         dataset = lgb.Dataset(
             series.features[rows], label=y, feature_name=names, params={"verbosity": -1}
         )
@@ -210,6 +222,9 @@ def walk_forward(series: Series, config: TrainingConfig, first_block: int = 0) -
         out["train_until"][block] = series.open_time[rows[-1]]
         out["train_label_until"][block] = series.label_until[rows].max()
         out["train_rows"][block] = len(rows)
+        out["models"].append(
+            describe(booster, version, series.features[rows], params, (trials, score))
+        )
     return out
 
 

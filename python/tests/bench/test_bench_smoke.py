@@ -229,3 +229,21 @@ def test_daily_job_rows_and_goals() -> None:
     assert goals["daily job, no-op `hermes run`"]["met"] is True
     assert goals["daily job, no-op vs plain recompute"]["met"] is False
     assert goals["quality step peak memory (bundled, above imports)"]["measured"] == 120.0
+
+
+def test_ml_walk_forward_goals_and_line() -> None:
+    spread = {"n": 3, "min": 17.0}
+    ml = {
+        "status": "ok",
+        "rows": 36_742,
+        "seconds": {**spread, "median": 18.2, "max": 24.2},
+        "model_seconds": {**spread, "median": 15.0, "max": 18.1},
+        "peak_rss_mb": {"n": 3, "median": 473.0, "min": 472.0, "max": 1200.0},
+    }
+    goals = {g["goal"]: g for g in report.goals({"ml": ml})}
+    assert goals["ML walk-forward, 2 x 8 years of 4h (train + predict)"]["met"] is True
+    memory = goals["ML walk-forward peak memory"]
+    assert memory["measured"] == pytest.approx(1200 / 1024) and memory["met"] is False
+    (line,) = [x for x in report._backtest_md({"ml": ml}) if x.startswith("- ML walk-forward")]
+    assert "36,742 bars" in line and "18.20 s (17.00 s – 24.20 s) end to end" in line
+    assert "peak memory 473 MB (472 MB – 1200 MB)" in line
