@@ -5,19 +5,28 @@
   writes the study, with :func:`hermes.backtest.tables.insert`);
 * :func:`record_run_statistics` computes and appends the single-run statistics (bootstrap
   intervals of Sharpe ratio and total return, PSR) of runs already in the lake, from their
-  equity curves.
+  equity curves. A run whose signals come from tuned ML models (a signal model with a
+  ``model_version`` column, models recorded in ``gold_ml_models`` with ``tuning_trials`` > 0)
+  is deflated for those trials (:func:`tuning_trials`,
+  :func:`hermes.stats.study.with_hidden_trials`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+import duckdb
 import pyarrow as pa
 
 from hermes.backtest.tables import ensure_tables, insert
 from hermes.config import Settings
-from hermes.lake import connect
-from hermes.stats.study import equity_statistics, overfitting_rows
+from hermes.features.store import identifier, table_columns
+from hermes.lake import connect, table_exists
+from hermes.signals.registry import signal_model
+from hermes.stats.study import equity_statistics, overfitting_rows, with_hidden_trials
+
+ML_MODELS = "gold_ml_models"
 
 TABLE = "gold_backtest_overfitting"
 
@@ -42,21 +51,23 @@ def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
     conn = connect(settings)
     try:
         runs = conn.execute(
-            "select run_id, symbol, interval, config from gold_backtest_runs "
-            "where list_contains(?, run_id)",
+            "select run_id, symbol, interval, config, strategy_id, first_open_time, "
+            "last_open_time from gold_backtest_runs where list_contains(?, run_id)",
             [run_ids],
         ).fetchall()
         missing = sorted(set(run_ids) - {r[0] for r in runs})
         if missing:
             raise LookupError(f"no backtest run {', '.join(map(repr, missing))} in the lake")
         tables = []
-        for run_id, symbol, interval, config in runs:
+        for run_id, symbol, interval, config, strategy_id, first, last in runs:
             equity = conn.execute(
                 "select equity from gold_backtest_equity where run_id = ? order by open_time",
                 [run_id],
             ).fetchnumpy()["equity"]
             init_cash = float(json.loads(config)["init_cash"])
             stats = equity_statistics(equity, init_cash, 0, interval)
+            trials = _run_tuning_trials(conn, strategy_id, symbol, interval, first, last)
+            stats = with_hidden_trials(stats, trials)
             tables.append(overfitting_rows("run", run_id, symbol, interval, [(None, stats)]))
     finally:
         conn.close()
@@ -70,3 +81,49 @@ def record_run_statistics(settings: Settings, run_ids: list[str]) -> int:
     rows = run_statistics(settings, run_ids)
     write_statistics(settings, rows)
     return rows.num_rows
+
+
+def tuning_trials(
+    conn: duckdb.DuckDBPyConnection,
+    signal_table: str,
+    symbol: str,
+    interval: str,
+    first: datetime,
+    last: datetime,
+) -> int:
+    """Hyperparameter trials behind the signals of ``signal_table`` on the series' bars
+    ``first..last``: the most ``tuning_trials`` of the models (``gold_ml_models``) whose
+    ``model_version`` the signal rows name; 0 for a signal model without ML models."""
+    if not table_exists(conn, ML_MODELS):
+        return 0
+    if "model_version" not in table_columns(conn, signal_table):
+        return 0
+    row = conn.execute(
+        f"""
+        select coalesce(max(models.tuning_trials), 0)
+        from {identifier(signal_table)} as signals
+        inner join {ML_MODELS} as models
+            on models.model_version = signals.model_version
+            and models.symbol = signals.symbol and models.interval = signals.interval
+        where signals.symbol = ? and signals.interval = ?
+            and signals.open_time between ? and ?
+        """,  # noqa: S608 (validated identifier, constant)
+        [symbol, interval, first, last],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _run_tuning_trials(
+    conn: duckdb.DuckDBPyConnection,
+    strategy_id: str,
+    symbol: str,
+    interval: str,
+    first: datetime,
+    last: datetime,
+) -> int:
+    """:func:`tuning_trials` of a single-series run's strategy (0 for a portfolio run or a
+    signal model no longer in the lake)."""
+    table = signal_model(strategy_id)
+    if "," in symbol or not table_exists(conn, table):
+        return 0
+    return tuning_trials(conn, table, symbol, interval, first, last)

@@ -20,6 +20,12 @@ the standard normal distribution function and ``gamma`` the Euler-Mascheroni con
 * Deflated Sharpe ratio (same paper, eq. 1): ``DSR = PSR(SR0)``, the probability that the
   chosen trial's Sharpe ratio beats the best one luck alone would give after ``N`` tries.
 
+* Deflated Sharpe ratio of a selection whose trials' Sharpe ratios are unknown (the
+  hyperparameter trials of an ML model, scored on log loss, not on returns): ``V`` is the
+  variance of a skill-less trial's Sharpe estimate, ``1 / (T - 1)`` (the PSR's denominator at
+  ``SR = 0``), i.e. the trials are taken as ``N`` independent draws of pure luck
+  (:func:`null_deflated_sharpe_ratio`).
+
 ``N`` is the number of combinations tried, counted as independent: correlated trials
 (neighbouring parameters) make fewer effective trials, so this ``N`` deflates more, not less.
 The published example (N = 100, V = 1/2 a year, T = 1250 days, annual SR 2.5, g3 = -3,
@@ -106,4 +112,18 @@ def deflated_sharpe_ratio(
     if len(finite) < 2:
         return math.nan, math.nan
     sr0 = expected_maximum_sharpe(len(finite), float(finite.var(ddof=1)))
+    return probabilistic_sharpe_ratio(sharpe, sr0, observations, skewness, kurtosis), sr0
+
+
+def null_deflated_sharpe_ratio(
+    sharpe: float, trials: int, observations: int, skewness: float, kurtosis: float
+) -> tuple[float, float]:
+    """(DSR, SR0) of a per-bar Sharpe ratio chosen among ``trials`` whose own Sharpe ratios
+    are unknown: ``V = 1 / (T - 1)``, the variance of a skill-less trial's estimate.
+
+    NaN when fewer than 2 observations; ``trials = 1`` gives the PSR against 0.
+    """
+    if observations < 2:
+        return math.nan, math.nan
+    sr0 = expected_maximum_sharpe(trials, 1.0 / (observations - 1))
     return probabilistic_sharpe_ratio(sharpe, sr0, observations, skewness, kurtosis), sr0

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ from hermes.stats.cscv import DEFAULT_PARTITIONS, Cscv, probability_of_overfitti
 from hermes.stats.sharpe import (
     deflated_sharpe_ratio,
     moments,
+    null_deflated_sharpe_ratio,
     probabilistic_sharpe_ratio,
     sharpe_per_bar,
 )
@@ -72,6 +73,8 @@ class StudyStatistics:
     dsr: float
     cscv: Cscv
     bootstrap: BootstrapResult
+    hidden_trials: bool = False
+    """``trials`` counts tries whose returns are unknown (:func:`with_hidden_trials`)."""
 
     @property
     def notes(self) -> list[str]:
@@ -79,11 +82,16 @@ class StudyStatistics:
         out = []
         if math.isnan(self.sharpe):
             out.append("Sharpe ratio undefined: the returns never vary (no trade)")
-        if self.trials < 2:
+        if self.hidden_trials:
+            out.append(
+                f"deflated for {self.trials} tuning trials whose returns are unknown "
+                "(their Sharpe variance taken as 1/(T-1)); PBO needs every trial's returns"
+            )
+        elif self.trials < 2:
             out.append("deflated Sharpe ratio and PBO need at least 2 combinations")
         elif math.isnan(self.dsr) and not math.isnan(self.sharpe):
             out.append("deflated Sharpe ratio undefined: fewer than 2 trials vary")
-        if self.cscv.note and self.trials >= 2:
+        if self.cscv.note and self.trials >= 2 and not self.hidden_trials:
             out.append(f"PBO: {self.cscv.note}")
         if self.bootstrap.note:
             out.append(f"bootstrap: {self.bootstrap.note}")
@@ -145,6 +153,24 @@ def equity_statistics(
     ``(bars, trials)`` for a grid (column ``chosen`` the chosen set), bars of ``interval``."""
     returns = metrics.bar_returns(np.asarray(equity, dtype=float), init_cash)
     return study_statistics(returns, chosen, metrics.SECONDS_PER_YEAR / interval_seconds(interval))
+
+
+def with_hidden_trials(stats: StudyStatistics, trials: int) -> StudyStatistics:
+    """A single run's statistics deflated for ``trials`` tries made before it (an ML model's
+    hyperparameter trials, whose returns were never simulated): ``trials`` is recorded, SR0
+    and the DSR follow :func:`hermes.stats.sharpe.null_deflated_sharpe_ratio`; no PBO (it needs
+    every trial's returns)."""
+    if stats.trials != 1:
+        raise ValueError("hidden trials deflate a single run, not a study of several")
+    if trials <= 1:
+        return stats
+    annual = math.sqrt(stats.periods_per_year)
+    dsr, sr0 = null_deflated_sharpe_ratio(
+        stats.sharpe / annual, trials, stats.observations, stats.skewness, stats.kurtosis
+    )
+    return replace(
+        stats, trials=trials, dsr=dsr, expected_max_sharpe=sr0 * annual, hidden_trials=True
+    )
 
 
 def _number(value: float) -> float | None:
