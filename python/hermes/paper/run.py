@@ -34,6 +34,7 @@ from hermes.paper.feed import (
     write_feed_files,
 )
 from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
+from hermes.paper.portfolio import portfolio_equity
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.source import SignalSource
 
@@ -56,6 +57,11 @@ class PaperSummary:
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
     """The engine's equity over the history before ``paper_since``, same strategy and settings."""
     source = SignalSource(reader, ledger.strategy, "gold_feature_store")
+    if ledger.activation.portfolio:  # the portfolio's shared-cash equity
+        return portfolio_equity(
+            source, list(ledger.symbols), ledger.interval, ledger.activation.config,
+            start=None, end=ledger.activation.start,
+        )  # fmt: skip
     try:
         data = load_slice(
             source, ledger.symbol, ledger.interval, start=None, end=ledger.activation.start
@@ -82,7 +88,7 @@ def drift_rows(
                 "paper_since": ledger.activation.since,
                 "symbol": ledger.symbol,
                 "interval": ledger.interval,
-                "as_of": ledger.position["as_of"],
+                "as_of": ledger.as_of,
                 **result.__dict__,
                 "snapshot_id": snapshot,
             }
