@@ -8,18 +8,22 @@ refresh on that day would have landed, and extends a ledger kept in a lake of it
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
-from fixtures.paper_ledger import LAST_DAY, SERIES, SINCE, daily_refreshes, midnight, read
+from fixtures.paper_ledger import (
+    LAST_DAY,
+    SERIES,
+    SINCE,
+    daily_refreshes,
+    hermes_cli,
+    midnight,
+    read,
+)
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
@@ -265,19 +269,6 @@ def test_the_registry_activation() -> None:
     assert (activation.since, activation.intervals) == (date(2025, 7, 1), ("4h",))
     assert activation.config.init_cash == 10_000.0
     assert activation_of(load_strategy("donchian_breakout")) is None
-
-
-def hermes_cli(args: list[str], lake: Settings) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_")}
-    env |= {"HERMES_LAKE_ROOT": str(lake.lake_root), "COLUMNS": "220"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "hermes"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_the_command_line_prints_feed_ledger_and_orders(
