@@ -212,6 +212,7 @@ def paper_trading(settings: Settings, snapshot: int) -> tuple[list[str], list[st
         f"+{result.ledger_bars} bar(s)",
         *(f"waiting: {line}" for line in result.waiting),
         *(f"drift {line}" for line in result.drift),
+        *(f"verify {line}" for line in result.verify),
         *result.alerts,
         *(f"feed file: {f}" for f in result.files),
     ]

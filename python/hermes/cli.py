@@ -383,13 +383,21 @@ def paper(
     orders_json: bool = typer.Option(
         False, "--orders-json", help="Print every order as the versioned orders document."
     ),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Compare each ledger series with the backtest of its period (exit 1 on a difference).",
+    ),
 ) -> None:
     """The paper-trading ledger: positions, equity and the latest orders of each series."""
     from hermes.cli_paper import orders_json as document
-    from hermes.cli_paper import print_ledger
+    from hermes.cli_paper import print_ledger, print_verify
 
     with usage_errors():
-        if orders_json:
+        if verify:
+            if not print_verify(console, Settings.from_env()):
+                raise typer.Exit(1)
+        elif orders_json:
             sys.stdout.write(document(Settings.from_env()) + "\n")
         else:
             print_ledger(console, Settings.from_env(), orders=orders)

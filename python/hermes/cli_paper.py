@@ -128,3 +128,17 @@ def orders_json(settings: Settings) -> str:
         "gold_paper_orders",
     )
     return json.dumps(orders_document(rows), indent=2)
+
+
+def print_verify(console: Console, settings: Settings) -> bool:
+    """``hermes paper --verify``: one line per ledger series; whether all equal the backtest."""
+    from hermes.lake import pinned
+    from hermes.paper.verify import verify_ledgers
+
+    _read(settings, "select 1", "gold_paper_equity")  # NothingYet before any ledger
+    with pinned(settings) as (reader, snapshot):
+        verdicts = verify_ledgers(reader, reader, snapshot=snapshot)
+    for verdict in verdicts:
+        colour = "green" if verdict.difference is None else "red"
+        console.print(f"[{colour}]{verdict.line}[/{colour}]", highlight=False, soft_wrap=True)
+    return all(v.difference is None for v in verdicts)

@@ -6,15 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
 from s3.local_s3 import LocalS3, build_lake, start_local_s3, unique_prefix
 
-from hermes.config import PROJECT_ROOT, Settings
+from hermes.config import Settings
 
-BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
-
-
-def make_settings(root: Path) -> Settings:
-    return Settings(lake_root=root)
+__all__ = ["BUNDLED_DATA", "make_settings"]
 
 
 @pytest.fixture
@@ -34,17 +31,11 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """
     import os
 
-    from hermes.dbt_runner import run_dbt
-    from hermes.ingest import ingest_paths
-
     root = tmp_path_factory.mktemp("built") / "lake"
     previous = {k: os.environ.get(k) for k in ("HERMES_LAKE_ROOT", "HERMES_TARGET")}
     os.environ["HERMES_LAKE_ROOT"] = str(root)
     os.environ["HERMES_TARGET"] = "local"
-    settings = make_settings(root)
-    ingest_paths(sorted(BUNDLED_DATA.glob("*.csv.gz")), settings)
-    run_dbt(["build"], settings, target_path=root.parent / "target")
-    yield settings
+    yield build_bundled_lake(root)
     for key, value in previous.items():
         if value is None:
             os.environ.pop(key, None)

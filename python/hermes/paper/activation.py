@@ -4,8 +4,10 @@ Registry columns (``seeds/strategies.csv``): ``paper_since`` (first day, ``YYYY-
 UTC; empty = not paper traded), ``paper_capital`` (starting cash of each series' ledger,
 > 0; empty = the backtest default) and ``paper_config`` (JSON: the backtest's execution
 options plus ``intervals``, the candle intervals traded, default ``["4h"]``; the risk rules
-``sl_stop``, ``tp_stop``, ``max_drawdown_halt``, ``halt_bars`` included, ``max_positions``
-refused: each series has its own capital). The ledger
+``sl_stop``, ``tp_stop``, ``max_drawdown_halt``, ``halt_bars`` included). By default each
+series has its own capital; ``"portfolio": true``, implied by ``max_positions``, trades the
+symbols of each interval together as one shared-cash portfolio (``paper_capital`` is then
+the portfolio's), exactly as ``hermes backtest --portfolio``. The ledger
 uses exactly the :class:`~hermes.backtest.config.BacktestConfig` these make, so a backtest
 with the same settings over the same period reproduces it.
 """
@@ -34,6 +36,7 @@ class Activation:
     since: date
     config: BacktestConfig
     intervals: tuple[str, ...]
+    portfolio: bool = False  # the symbols of each interval share one capital
 
     @property
     def start(self) -> datetime:
@@ -58,6 +61,9 @@ def activation_of(strategy: Strategy) -> Activation | None:
     if not isinstance(options, dict):
         raise PaperError(f"strategy {sid}: paper_config must be a JSON object")
     intervals = options.pop("intervals", list(DEFAULT_INTERVALS))
+    portfolio = options.pop("portfolio", None)
+    if portfolio is not None and not isinstance(portfolio, bool):
+        raise PaperError(f"strategy {sid}: paper_config portfolio={portfolio!r} must be true/false")
     if not isinstance(intervals, list) or not all(isinstance(i, str) for i in intervals):
         raise PaperError(f"strategy {sid}: paper_config intervals must be a list of intervals")
     if strategy.paper_capital.strip():
@@ -74,9 +80,10 @@ def activation_of(strategy: Strategy) -> Activation | None:
     except BacktestConfigError as exc:
         what = str(exc).replace("backtest option init_cash", "paper_capital")
         raise PaperError(f"strategy {sid}: {what}") from None
-    if config.max_positions is not None:
+    if portfolio is False and config.max_positions is not None:
         raise PaperError(
-            f"strategy {sid}: paper_config max_positions is not supported by the paper ledger "
-            "(each symbol is traded on its own capital)"
+            f"strategy {sid}: paper_config max_positions needs the symbols to share one "
+            'capital (drop "portfolio": false)'
         )
-    return Activation(sid, since, config, tuple(intervals))
+    shared = bool(portfolio) or config.max_positions is not None
+    return Activation(sid, since, config, tuple(intervals), shared)

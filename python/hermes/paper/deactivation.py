@@ -1,7 +1,8 @@
 """Deactivation: a paper-traded strategy no longer ``active`` closes what it holds, then stops.
 
 On the first refresh after the registry row's ``status`` left ``active``, each of its series
-still holding a position (as stored in ``gold_paper_positions``) is recomputed through
+(of a shared-capital portfolio: the portfolio, all its symbols at once) still holding a
+position (as stored in ``gold_paper_positions``) is recomputed through
 :func:`hermes.paper.ledger.compute_series` with ``close_after`` = its last stored bar: no
 entry fills after that bar and a market exit fills on the next one (``next_open``: at its
 open), so the closing order has the fees and slippage of any order and the stored prefix is
@@ -16,7 +17,7 @@ import duckdb
 
 from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
-from hermes.paper.ledger import SeriesLedger, Waiting, compute_series, paper_strategies
+from hermes.paper.ledger import SeriesLedger, Waiting, compute_group, paper_strategies
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.source import SignalSource
 
@@ -60,14 +61,22 @@ def closing_ledgers(
         source = SignalSource(reader, strategy, features_table)
         if source.built_parameters:
             strategy = strategy.with_parameters(source.built_parameters)
-        for symbol, interval, as_of in open_series:
+        groups = [([symbol], interval, as_of) for symbol, interval, as_of in open_series]
+        if activation.portfolio:  # every symbol of a portfolio holding one, closed together
+            stored: dict[str, list[str]] = {}
+            for owner, symbol, interval in sorted(positions):
+                if owner == sid:
+                    stored.setdefault(interval, []).append(symbol)
+            held = sorted({(interval, as_of) for _, interval, as_of in open_series})
+            groups = [(stored[interval], interval, as_of) for interval, as_of in held]
+        for symbols, interval, as_of in groups:
             try:
                 out.append(
-                    compute_series(
+                    compute_group(
                         source,
                         strategy,
                         activation,
-                        symbol,
+                        symbols,
                         interval,
                         snapshot=snapshot,
                         end=_earlier(

@@ -33,8 +33,11 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   future). A strategy removed from the registry is not touched.
 * **Risk rules** in ``paper_config`` (``sl_stop``, ``tp_stop``, ``max_drawdown_halt``,
   ``halt_bars``) act on each series exactly as in a backtest (the same engine call), the
-  breaker watching that series' equity. ``max_positions`` (symbols sharing one capital) is
-  refused here with an error naming the strategy: each series has its own capital.
+  breaker watching that series' equity.
+* **Shared capital.** An activation with ``portfolio`` (``"portfolio": true`` or
+  ``max_positions``) makes one ledger per interval of all the strategy's symbols, computed
+  by :func:`hermes.paper.portfolio.compute_portfolio` and extended exactly like a series
+  (its ``symbol`` joins the symbols; orders and positions keep the real ones).
 """
 
 from __future__ import annotations
@@ -77,12 +80,21 @@ class SeriesLedger:
     interval: str
     orders: pa.Table
     equity: pa.Table
-    position: dict[str, Any]
+    positions: list[dict[str, Any]]  # one row per real symbol
     trade_returns: np.ndarray  # closed trades' returns (for drift)
+    symbols: tuple[str, ...] = ()  # a shared-capital portfolio's symbols (``symbol`` joins them)
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            self.symbols = (self.symbol,)
 
     @property
     def key(self) -> tuple[str, date, str, str]:
         return (self.strategy.strategy_id, self.activation.since, self.symbol, self.interval)
+
+    @property
+    def as_of(self) -> datetime:
+        return self.positions[0]["as_of"]
 
 
 def paper_strategies(
@@ -169,27 +181,121 @@ def compute_series(
     config = activation.config
     sim = simulate(data.prices, data.entries, data.exits, config)
     times = data.open_time
-    records = sim.orders if sim.orders is not None else np.array([])
-    idx = records["idx"].astype(np.int64) if len(records) else np.array([], np.int64)
-    side = records["side"] if len(records) else np.array([], np.int64)
-    shifted = config.fill == "next_open"
-    decided = np.where(idx > 0, idx - 1, 0) if shifted else idx
-    signal_exit = data.exits[decided] if len(idx) else np.array([], bool)
-    is_stop = (side == 1) & ~signal_exit
     sid = strategy.strategy_id
+    orders = order_rows(
+        sim.orders, times, data.exits[:, None], config.fill, sid, activation.since, interval,
+        [symbol],
+    )  # fmt: skip
+    close = data.prices["close"]
+    equity = sim.equity.astype(float)
+    position = sim.position.astype(float)
+    cash = equity - position * close
+    base = {"strategy_id": sid, "paper_since": activation.since, "interval": interval}
+    rows = equity_table(base, symbol, times, close, position, cash, equity, config.init_cash)
+    state = position_row(
+        base, symbol, times, sim.trades, 0, position[-1], close[-1], cash[-1], equity[-1]
+    )
+    state |= {"config": config.as_json, "parameters": strategy.parameters_json}
+    return SeriesLedger(
+        strategy, activation, symbol, interval, orders, rows, [state], closed_returns(sim.trades)
+    )
+
+
+def equity_table(
+    base: dict[str, Any],
+    symbol: str,
+    times: np.ndarray,
+    close: np.ndarray,
+    position: np.ndarray,
+    cash: np.ndarray,
+    equity: np.ndarray,
+    init_cash: float,
+) -> pa.Table:
+    """The ledger's equity rows (``base``: strategy_id, paper_since, interval)."""
+    rows = len(times)
+    return pa.table(
+        {
+            "strategy_id": pa.array([base["strategy_id"]] * rows, pa.string()),
+            "paper_since": pa.array([base["paper_since"]] * rows, pa.date32()),
+            "symbol": pa.array([symbol] * rows, pa.string()),
+            "interval": pa.array([base["interval"]] * rows, pa.string()),
+            "open_time": pa.array(times),
+            "close": pa.array(np.asarray(close, dtype=float)),
+            "position": pa.array(np.asarray(position, dtype=float)),
+            "cash": pa.array(cash),
+            "equity": pa.array(equity),
+            "drawdown": pa.array(drawdown(equity, init_cash)),
+        }
+    )
+
+
+def position_row(
+    base: dict[str, Any],
+    symbol: str,
+    times: np.ndarray,
+    trades: np.ndarray,
+    col: int,
+    held: float,
+    close: float,
+    cash: float,
+    equity: float,
+) -> dict[str, Any]:
+    """A symbol's position after the last bar (its open trade is the last one of ``col``)."""
+    mine = trades[(trades["col"] == col) & (trades["status"] == 0)] if len(trades) else trades
+    entry_time = entry_price = None
+    if len(mine):
+        entry_time = times[int(mine["entry_idx"][-1])].astype(datetime)
+        entry_price = float(mine["entry_price"][-1])
+    held, close = float(held), float(close)
+    return {
+        **base,
+        "symbol": symbol,
+        "as_of": times[-1].astype(datetime),
+        "quantity": held,
+        "entry_time": entry_time,
+        "entry_price": entry_price,
+        "close": close,
+        "market_value": held * close,
+        "cash": float(cash),
+        "equity": float(equity),
+        "unrealized_pnl": 0.0 if entry_price is None else held * (close - entry_price),
+    }
+
+
+def closed_returns(trades: np.ndarray) -> np.ndarray:
+    closed = trades[trades["status"] == 1] if len(trades) else trades
+    return closed["return"].astype(float) if len(closed) else np.array([], float)
+
+
+def order_rows(
+    records: np.ndarray | None,
+    times: np.ndarray,
+    exits: np.ndarray,
+    fill: str,
+    sid: str,
+    since: date,
+    interval: str,
+    symbols: list[str],
+) -> pa.Table:
+    """The engine's order records as ledger rows; ``exits`` (n, k) tells a signal exit from a
+    stop, ``symbols[col]`` names each order's symbol."""
+    records = records if records is not None else np.array([])
     n = len(records)
-    decided_at = [
-        times[d].astype(datetime) if shifted else times[i].astype(datetime)
-        for d, i in zip(decided, idx, strict=True)
-    ]
-    orders = pa.table(
+    idx = records["idx"].astype(np.int64) if n else np.array([], np.int64)
+    col = records["col"].astype(np.int64) if n else np.array([], np.int64)
+    side = records["side"] if n else np.array([], np.int64)
+    shifted = fill == "next_open"
+    decided = np.where(idx > 0, idx - 1, 0) if shifted else idx
+    signal_exit = exits[decided, col] if n else np.array([], bool)
+    is_stop = (side == 1) & ~signal_exit
+    return pa.table(
         {
             "strategy_id": pa.array([sid] * n, pa.string()),
-            "paper_since": pa.array([activation.since] * n, pa.date32()),
-            "symbol": pa.array([symbol] * n, pa.string()),
+            "paper_since": pa.array([since] * n, pa.date32()),
+            "symbol": pa.array([symbols[int(c)] for c in col], pa.string()),
             "interval": pa.array([interval] * n, pa.string()),
             "order_id": pa.array(np.arange(n, dtype=np.int64)),
-            "decided_at": pa.array(decided_at, pa.timestamp("us")),
+            "decided_at": pa.array(times[decided] if n else [], pa.timestamp("us")),
             "filled_at": pa.array(times[idx] if n else np.array([], "datetime64[us]")),
             "side": pa.array([SIDES[int(s)] for s in side], pa.string()),
             "order_type": pa.array(["stop" if s else "market" for s in is_stop], pa.string()),
@@ -198,52 +304,6 @@ def compute_series(
             "fees": pa.array(records["fees"].astype(float) if n else [], pa.float64()),
         }
     )
-    close = data.prices["close"]
-    equity = sim.equity.astype(float)
-    position = sim.position.astype(float)
-    cash = equity - position * close
-    rows = len(times)
-    equity_rows = pa.table(
-        {
-            "strategy_id": pa.array([sid] * rows, pa.string()),
-            "paper_since": pa.array([activation.since] * rows, pa.date32()),
-            "symbol": pa.array([symbol] * rows, pa.string()),
-            "interval": pa.array([interval] * rows, pa.string()),
-            "open_time": pa.array(times),
-            "close": pa.array(close),
-            "position": pa.array(position),
-            "cash": pa.array(cash),
-            "equity": pa.array(equity),
-            "drawdown": pa.array(drawdown(equity, config.init_cash)),
-        }
-    )
-    trades = sim.trades
-    open_trades = trades[trades["status"] == 0] if len(trades) else trades
-    entry_time = entry_price = None
-    if len(open_trades):
-        entry_time = times[int(open_trades["entry_idx"][-1])].astype(datetime)
-        entry_price = float(open_trades["entry_price"][-1])
-    held = float(position[-1])
-    state = {
-        "strategy_id": sid,
-        "paper_since": activation.since,
-        "symbol": symbol,
-        "interval": interval,
-        "as_of": times[-1].astype(datetime),
-        "quantity": held,
-        "entry_time": entry_time,
-        "entry_price": entry_price,
-        "close": float(close[-1]),
-        "market_value": held * float(close[-1]),
-        "cash": float(cash[-1]),
-        "equity": float(equity[-1]),
-        "unrealized_pnl": 0.0 if entry_price is None else held * (float(close[-1]) - entry_price),
-        "config": config.as_json,
-        "parameters": strategy.parameters_json,
-    }
-    closed = trades[trades["status"] == 1] if len(trades) else trades
-    returns = closed["return"].astype(float) if len(closed) else np.array([], float)
-    return SeriesLedger(strategy, activation, symbol, interval, orders, equity_rows, state, returns)
 
 
 def compute_ledgers(
@@ -265,19 +325,50 @@ def compute_ledgers(
             strategy = strategy.with_parameters(source.built_parameters)
         held = {i for _, i in select_series(reader, None, None, features_table)}
         intervals = [i for i in activation.intervals if i in held]
+        by_interval: dict[str, list[str]] = {}
         for symbol, interval in select_series(reader, None, intervals or None, features_table):
-            if interval not in intervals:
-                continue
-            try:
-                out.append(
-                    compute_series(
-                        source, strategy, activation, symbol, interval, snapshot=snapshot, end=end
-                    )
-                )
-            except Waiting as exc:
-                if waiting is not None:
-                    waiting.append(str(exc))
+            if interval in intervals:
+                by_interval.setdefault(interval, []).append(symbol)
+        for interval, symbols in by_interval.items():
+            for group in [symbols] if activation.portfolio else [[s] for s in symbols]:
+                try:
+                    out.append(
+                        compute_group(
+                            source, strategy, activation, group, interval, snapshot=snapshot,
+                            end=end,
+                        )
+                    )  # fmt: skip
+                except Waiting as exc:
+                    if waiting is not None:
+                        waiting.append(str(exc))
     return out
+
+
+def compute_group(
+    signals: SignalSource,
+    strategy: Strategy,
+    activation: Activation,
+    symbols: list[str],
+    interval: str,
+    *,
+    snapshot: int,
+    end: datetime | None = None,
+    close_after: datetime | None = None,
+) -> SeriesLedger:
+    """One ledger: the shared-capital portfolio of ``symbols`` when the activation says so
+    (:mod:`hermes.paper.portfolio`), else the one series ``symbols[0]``."""
+    if activation.portfolio:
+        from hermes.paper.portfolio import compute_portfolio  # it builds on this module
+
+        return compute_portfolio(
+            signals, strategy, activation, symbols, interval, snapshot=snapshot, end=end,
+            close_after=close_after,
+        )  # fmt: skip
+    (symbol,) = symbols
+    return compute_series(
+        signals, strategy, activation, symbol, interval, snapshot=snapshot, end=end,
+        close_after=close_after,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -307,12 +398,15 @@ def _stored(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> tuple[Any,
     return row
 
 
-def _orders_up_to(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger, last: datetime) -> int:
-    sid, _, symbol, interval = ledger.key
+def _orders_up_to(
+    conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger, last: datetime | None
+) -> int:
+    """Stored orders of the ledger's symbols filled up to ``last`` (``None``: all)."""
+    sid, _, _, interval = ledger.key
     row = conn.execute(
-        "select count(*) from gold_paper_orders where strategy_id = ? and symbol = ? "
-        "and interval = ? and filled_at <= ?",
-        [sid, symbol, interval, last],
+        "select count(*) from gold_paper_orders where strategy_id = ? and interval = ? "
+        "and list_contains(?, symbol) and (? is null or filled_at <= ?)",
+        [sid, interval, list(ledger.symbols), last, last],
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -342,6 +436,11 @@ def extend_ledgers(
                 f"{where} started on {stored_since}; the registry now says paper_since {since}: "
                 "one activation per strategy (restore paper_since, or give the new activation "
                 "its own strategy id)"
+            )
+        if last is None and _orders_up_to(conn, ledger, None):
+            raise PaperError(
+                f"{where}: its symbols already have paper orders in another ledger (the "
+                "portfolio setting changed?): one activation per strategy"
             )
         if last is not None:
             times = ledger.equity.column("open_time").to_pylist()
@@ -378,14 +477,14 @@ def extend_ledgers(
             insert(conn, "gold_paper_orders", stamp(orders))
             insert(conn, "gold_paper_equity", stamp(equity))
             conn.execute(
-                "delete from gold_paper_positions where strategy_id = ? and symbol = ? "
-                "and interval = ?",
-                [sid, symbol, interval],
+                "delete from gold_paper_positions where strategy_id = ? and interval = ? "
+                "and list_contains(?, symbol)",
+                [sid, interval, list(ledger.symbols)],
             )
             insert(
                 conn,
                 "gold_paper_positions",
-                pa.Table.from_pylist([{**ledger.position, "snapshot_id": snapshot}]),
+                pa.Table.from_pylist([{**p, "snapshot_id": snapshot} for p in ledger.positions]),
             )
         conn.execute("commit")
     except BaseException:

@@ -34,7 +34,9 @@ from hermes.paper.feed import (
     write_feed_files,
 )
 from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
+from hermes.paper.portfolio import portfolio_equity
 from hermes.paper.tables import ensure_paper_tables
+from hermes.paper.verify import verify_ledgers
 from hermes.signals.source import SignalSource
 
 log = logging.getLogger("hermes.paper")
@@ -51,11 +53,17 @@ class PaperSummary:
     alerts: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # series before their paper_since
     files: list[str] = field(default_factory=list)
+    verify: list[str] = field(default_factory=list)  # hermes paper --verify's lines
 
 
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
     """The engine's equity over the history before ``paper_since``, same strategy and settings."""
     source = SignalSource(reader, ledger.strategy, "gold_feature_store")
+    if ledger.activation.portfolio:  # the portfolio's shared-cash equity
+        return portfolio_equity(
+            source, list(ledger.symbols), ledger.interval, ledger.activation.config,
+            start=None, end=ledger.activation.start,
+        )  # fmt: skip
     try:
         data = load_slice(
             source, ledger.symbol, ledger.interval, start=None, end=ledger.activation.start
@@ -68,11 +76,33 @@ def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) ->
     return np.asarray(sim.equity, dtype=float)
 
 
+DriftKey = tuple[str, str, str, datetime]
+"""(strategy, symbol, interval, last bar) of a drift row."""
+
+
+def stored_drift(conn: duckdb.DuckDBPyConnection) -> dict[DriftKey, dict[str, Any]]:
+    """The stored drift rows by (strategy, symbol, interval, last bar)."""
+    ensure_paper_tables(conn)
+    cursor = conn.execute("select * from gold_paper_drift")
+    names = [d[0] for d in cursor.description or []]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {(r["strategy_id"], r["symbol"], r["interval"], r["as_of"]): r for r in rows}
+
+
 def drift_rows(
-    reader: duckdb.DuckDBPyConnection, ledgers: list[SeriesLedger], snapshot: int
+    reader: duckdb.DuckDBPyConnection,
+    ledgers: list[SeriesLedger],
+    snapshot: int,
+    stored: dict[DriftKey, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
+    """One drift row per ledger; a ledger with no new bar reuses its ``stored`` row (the
+    bootstrap of the same record and reference gives the same band)."""
     rows = []
     for ledger in ledgers:
+        key = (ledger.strategy.strategy_id, ledger.symbol, ledger.interval, ledger.as_of)
+        if stored and key in stored:
+            rows.append(stored[key])
+            continue
         live = ledger.equity.column("equity").to_numpy()
         init = ledger.activation.config.init_cash
         result = drift(reference_equity(reader, ledger), np.r_[init, live])
@@ -82,12 +112,21 @@ def drift_rows(
                 "paper_since": ledger.activation.since,
                 "symbol": ledger.symbol,
                 "interval": ledger.interval,
-                "as_of": ledger.position["as_of"],
+                "as_of": ledger.as_of,
                 **result.__dict__,
                 "snapshot_id": snapshot,
             }
         )
     return rows
+
+
+def ledger_copy(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """An in-memory copy of the stored ledger tables (the lake's catalog is attached once per
+    process, and the check reads the data at the refresh's snapshot)."""
+    copy = duckdb.connect()
+    for table in ("gold_paper_equity", "gold_paper_orders", "gold_paper_positions"):
+        copy.register(table, conn.execute(f"select * from {table}").to_arrow_table())  # noqa: S608
+    return copy
 
 
 def _new_drift(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -116,6 +155,7 @@ def refresh_paper(
     conn = connect(settings)
     try:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
+        known = stored_drift(conn)
     finally:
         conn.close()
     with at_snapshot(settings, snapshot) as reader:
@@ -123,7 +163,7 @@ def refresh_paper(
         ledgers = closing_ledgers(
             reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
         ) + compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
-        drifts = drift_rows(reader, ledgers, snapshot)
+        drifts = drift_rows(reader, ledgers, snapshot, known)
     conn = connect(settings)
     try:
         before = previous_feed(conn)
@@ -139,8 +179,14 @@ def refresh_paper(
                 conn.execute("rollback")
                 raise
         replace_feed(conn, feed)
+        stored = ledger_copy(conn)
     finally:
         conn.close()
+    with at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
+        verdicts = verify_ledgers(stored, reader, snapshot=snapshot)
+    stored.close()
+    summary.verify = [v.line for v in verdicts]
+    summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)
     summary.decisions = new_decisions(before, feed)
     summary.ledger_orders = extension.orders

@@ -8,50 +8,37 @@ refresh on that day would have landed, and extends a ledger kept in a lake of it
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
+from fixtures.paper_ledger import (
+    LAST_DAY,
+    SERIES,
+    SINCE,
+    daily_refreshes,
+    hermes_cli,
+    midnight,
+    read,
+)
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.runs import execute
 from hermes.config import Settings
-from hermes.lake import connect, pinned
+from hermes.lake import connect
 from hermes.paper import deactivation
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.broker import schema
 from hermes.paper.feed import compute_feed, replace_feed
 from hermes.paper.ledger import SeriesLedger, check_gaps, compute_series, extend_ledgers
+from hermes.paper.verify import backtest_orders
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
-
-SINCE = date(2025, 11, 1)
-LAST_DAY = date(2026, 1, 6)  # the bundled data's last day
-SERIES = [("BTCUSDT", "4h"), ("ETHUSDT", "4h")]
-
-
-@pytest.fixture(scope="module")
-def source(built_lake: Settings) -> Iterator[tuple[SignalSource, int]]:
-    with pinned(built_lake) as (reader, snapshot):
-        strategy = load_strategy("smart_momentum", conn=reader)
-        yield SignalSource(reader, strategy, "gold_feature_store"), snapshot
-
-
-@pytest.fixture(scope="module")
-def activation() -> Activation:
-    registry = activation_of(load_strategy("smart_momentum"))
-    assert registry is not None  # the bundled registry paper trades smart_momentum
-    return replace(registry, since=SINCE)
 
 
 def ledgers(
@@ -62,18 +49,6 @@ def ledgers(
         compute_series(signals, signals.strategy, activation, s, i, snapshot=snapshot, end=end)
         for s, i in SERIES
     ]
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
-
-
-def read(settings: Settings, query: str) -> list[tuple]:
-    conn = connect(settings)
-    try:
-        return conn.execute(query).fetchall()
-    finally:
-        conn.close()
 
 
 def extend(settings: Settings, rows: list[SeriesLedger], snapshot: int) -> tuple[int, int]:
@@ -97,19 +72,9 @@ def test_daily_refreshes_build_the_backtest_order_for_order(
 ) -> None:
     signals, snapshot = source
     activation = replace(activation, config=replace(activation.config, **rules))
-    day = SINCE
-    refreshes = 0
     conn = connect(lake_settings)
     try:
-        while day <= LAST_DAY:
-            end = midnight(day + timedelta(days=1))  # a refresh the next morning: `day`'s bars
-            extend_ledgers(conn, ledgers(source, activation, end), snapshot=snapshot)
-            if day == date(2025, 11, 15):  # the same day again adds nothing
-                again = extend_ledgers(conn, ledgers(source, activation, end), snapshot=snapshot)
-                assert (again.orders, again.bars) == (0, 0)
-            refreshes += 1
-            # days without a refresh, then one catching up (a backfill): extended exactly
-            day += timedelta(days=5 if date(2025, 12, 1) <= day < date(2025, 12, 20) else 1)
+        refreshes = daily_refreshes(conn, lambda end: ledgers(source, activation, end), snapshot)
     finally:
         conn.close()
     assert refreshes >= 50
@@ -143,27 +108,7 @@ def test_daily_refreshes_build_the_backtest_order_for_order(
             "select filled_at, side, quantity, fill_price, fees from gold_paper_orders "  # noqa: S608
             f"where {where} order by order_id",
         )
-        expected = []
-        for trade in run.trades.to_pylist():
-            expected.append(
-                (
-                    trade["entry_time"],
-                    "buy",
-                    trade["size"],
-                    trade["entry_price"],
-                    trade["entry_fees"],
-                )
-            )
-            if trade["status"] == "closed":
-                expected.append(
-                    (
-                        trade["exit_time"],
-                        "sell",
-                        trade["size"],
-                        trade["exit_price"],
-                        trade["exit_fees"],
-                    )
-                )
+        expected = [order[:1] + order[2:] for order in backtest_orders(run.trades)]
         assert len(orders) == len(expected) >= 2
         for got, want in zip(orders, expected, strict=True):
             assert got[:2] == want[:2]
@@ -300,9 +245,14 @@ def test_paper_since_after_the_data_waits(
         ("paper_config", '{"halt_bars": 3}', "backtest option halt_bars=3 needs max_drawdown_halt"),
         (
             "paper_config",
-            '{"max_positions": 2}',
-            "strategy smart_momentum: paper_config max_positions is not supported by the paper "
-            "ledger (each symbol is traded on its own capital)",
+            '{"portfolio": "yes"}',
+            "strategy smart_momentum: paper_config portfolio='yes' must be true/false",
+        ),
+        (
+            "paper_config",
+            '{"portfolio": false, "max_positions": 2}',
+            "strategy smart_momentum: paper_config max_positions needs the symbols to share one "
+            'capital (drop "portfolio": false)',
         ),
     ],
 )
@@ -321,19 +271,6 @@ def test_the_registry_activation() -> None:
     assert activation_of(load_strategy("donchian_breakout")) is None
 
 
-def hermes_cli(args: list[str], lake: Settings) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_")}
-    env |= {"HERMES_LAKE_ROOT": str(lake.lake_root), "COLUMNS": "220"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "hermes"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_the_command_line_prints_feed_ledger_and_orders(
     source: tuple[SignalSource, int],
     activation: Activation,
@@ -343,6 +280,9 @@ def test_the_command_line_prints_feed_ledger_and_orders(
     missing = hermes_cli(["signals", "latest"], lake_settings)
     assert missing.returncode == 2
     assert "has no gold_signal_feed yet: run `hermes run`" in missing.stderr
+    unverified = hermes_cli(["paper", "--verify"], lake_settings)
+    assert unverified.returncode == 2
+    assert "has no gold_paper_equity yet: run `hermes run`" in unverified.stderr
     signals, snapshot = source
     rows = compute_feed(signals.conn, snapshot=snapshot)  # the module's reader of the built lake
     conn = connect(lake_settings)

@@ -1,0 +1,218 @@
+"""``hermes paper --verify``: each stored paper ledger against the backtest of its period.
+
+For every ledger series in ``gold_paper_equity`` (a portfolio: ``symbol`` holds its symbols
+joined by commas), the backtest of the same period, ``[paper_since, last stored bar]``, with
+the settings and parameters the ledger recorded (``gold_paper_positions.config`` /
+``parameters``), is run through the normal backtest code (:func:`hermes.backtest.runs.execute`,
+or :func:`hermes.backtest.portfolio.execute_portfolio` for a portfolio), storing nothing. The
+ledger equals it when both hold the same bars with the same equity to the cent and the same
+orders (time, symbol, side, quantity, fill price, fees). A deactivated strategy's closing
+bar is its own order, not a backtest's: its series is compared up to the bar before it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hermes.backtest.config import BacktestConfig
+from hermes.backtest.inputs import load_slice
+from hermes.backtest.portfolio import execute_portfolio
+from hermes.backtest.runs import RunResult, execute
+from hermes.features.store import FEATURE_STORE, DataError
+from hermes.intervals import interval_seconds
+from hermes.paper.ledger import CENT
+from hermes.signals.registry import Strategy, list_strategies
+from hermes.signals.source import SignalSource
+
+Order = tuple[datetime, str, str, float, float, float]
+"""(filled at, symbol, side, quantity, fill price, fees)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One ledger series against its backtest (``difference``: the first one, or ``None``)."""
+
+    strategy_id: str
+    symbol: str
+    interval: str
+    orders: int
+    final_equity: float
+    backtest_equity: float
+    difference: str | None
+
+    @property
+    def line(self) -> str:
+        where = f"{self.strategy_id} {self.symbol} {self.interval}"
+        if self.difference is not None:
+            return f"{where}: ledger != backtest: {self.difference}"
+        return (
+            f"{where}: ledger == backtest: {self.orders} orders, final equity "
+            f"{self.final_equity:.2f} (backtest {self.backtest_equity:.2f})"
+        )
+
+
+def backtest_orders(trades: pa.Table) -> list[Order]:
+    """A backtest's trades as orders: each trade's buy, and its sell when closed."""
+    out: list[Order] = []
+    for t in trades.to_pylist():
+        out.append(
+            (t["entry_time"], t["symbol"], "buy", t["size"], t["entry_price"], t["entry_fees"])
+        )
+        if t["status"] == "closed":
+            out.append(
+                (t["exit_time"], t["symbol"], "sell", t["size"], t["exit_price"], t["exit_fees"])
+            )
+    return out
+
+
+def canonical(orders: list[Order]) -> list[Order]:
+    """Orders in one order (time, symbol, side, price, quantity): the engine's order of a
+    bar's orders across symbols is not the trades'."""
+    return sorted(orders, key=lambda o: (o[0], o[1], o[2], o[4], o[3]))
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def first_difference(
+    ledger_equity: list[tuple[datetime, float]],
+    ledger_orders: list[Order],
+    run: RunResult,
+) -> str | None:
+    """The first way the ledger rows differ from the backtest run's, or ``None``."""
+    times = run.equity.column("open_time").to_pylist()
+    values = run.equity.column("equity").to_pylist()
+    mine = [t for t, _ in ledger_equity]
+    if mine != times:
+        return (
+            f"bars: ledger {len(mine)} from {mine[0] if mine else '-'}, backtest {len(times)} "
+            f"from {times[0] if times else '-'}"
+        )
+    for (at, stored), computed in zip(ledger_equity, values, strict=True):
+        if abs(stored - computed) > CENT:
+            return f"equity at {at}: ledger {stored:.2f}, backtest {computed:.2f}"
+    want = canonical(backtest_orders(run.trades))
+    got = canonical(ledger_orders)
+    for a, b in zip(got, want, strict=False):
+        if a[:3] != b[:3] or not all(_same(x, y) for x, y in zip(a[3:], b[3:], strict=True)):
+            return (
+                f"order {a[2]} {a[1]} filled {a[0]}: ledger quantity {a[3]:.8g} price "
+                f"{a[4]:.8g} fees {a[5]:.8g}; backtest {b[2]} {b[1]} filled {b[0]} quantity "
+                f"{b[3]:.8g} price {b[4]:.8g} fees {b[5]:.8g}"
+            )
+    if len(got) != len(want):
+        return f"orders: ledger {len(got)}, backtest {len(want)}"
+    return None
+
+
+def _recorded(ledgers: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+    rows = ledgers.execute(
+        "select strategy_id, symbol, interval, config, parameters from gold_paper_positions"
+    ).fetchall()
+    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
+
+
+def _backtest(
+    signals: SignalSource,
+    symbols: list[str],
+    interval: str,
+    config: BacktestConfig,
+    start: datetime,
+    end: datetime,
+    snapshot: int,
+    features_table: str,
+) -> RunResult:
+    slices = [load_slice(signals, s, interval, start=start, end=end) for s in symbols]
+    options: dict[str, Any] = {
+        "snapshot": snapshot,
+        "features_table": features_table,
+        "period_start": start,
+        "period_end": end,
+    }
+    if len(symbols) > 1:
+        return execute_portfolio(signals.strategy, slices, config, **options)
+    return execute(signals.strategy, slices[0], config, **options)
+
+
+def verify_series(
+    ledgers: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection,
+    strategy: Strategy,
+    key: tuple[str, date, str, str, datetime],
+    recorded: tuple[str, str],
+    *,
+    snapshot: int,
+    features_table: str = FEATURE_STORE,
+) -> Verdict:
+    sid, since, symbol, interval, last = key
+    symbols = symbol.split(",")
+    config = BacktestConfig.from_json(recorded[0])
+    strategy = strategy.with_parameters(json.loads(recorded[1]))
+    start = datetime(since.year, since.month, since.day)
+    end = last + timedelta(seconds=interval_seconds(interval))
+    if strategy.status != "active":  # its closing bar (if any) is the deactivation's order
+        end = last
+    equity = ledgers.execute(
+        "select open_time, equity from gold_paper_equity where strategy_id = ? and symbol = ? "
+        "and interval = ? and open_time < ? order by open_time",
+        [sid, symbol, interval, end],
+    ).fetchall()
+    orders = ledgers.execute(
+        "select filled_at, symbol, side, quantity, fill_price, fees from gold_paper_orders "
+        "where strategy_id = ? and interval = ? and list_contains(?, symbol) and filled_at < ?",
+        [sid, interval, symbols, end],
+    ).fetchall()
+    final = float(equity[-1][1]) if equity else math.nan
+    try:
+        run = _backtest(
+            SignalSource(reader, strategy, features_table),
+            symbols, interval, config, start, end, snapshot, features_table,
+        )  # fmt: skip
+    except DataError as exc:
+        return Verdict(sid, symbol, interval, len(orders), final, math.nan, f"backtest: {exc}")
+    difference = first_difference([(t, float(e)) for t, e in equity], orders, run)
+    backtest_final = float(run.run["final_equity"])
+    return Verdict(sid, symbol, interval, len(orders), final, backtest_final, difference)
+
+
+def verify_ledgers(
+    ledgers: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection,
+    *,
+    snapshot: int,
+    features_table: str = FEATURE_STORE,
+) -> list[Verdict]:
+    """Every stored ledger series (``ledgers``) against the backtest on ``reader``'s data."""
+    strategies = {s.strategy_id: s for s in list_strategies(reader)}
+    recorded = _recorded(ledgers)
+    series = ledgers.execute(
+        "select strategy_id, min(paper_since), symbol, interval, max(open_time) "
+        "from gold_paper_equity group by strategy_id, symbol, interval order by all"
+    ).fetchall()
+    out = []
+    for sid, since, symbol, interval, last in series:
+        first = symbol.split(",")[0]
+        if sid not in strategies or (sid, first, interval) not in recorded:
+            what = "not in the registry" if sid not in strategies else "no stored position row"
+            out.append(Verdict(sid, symbol, interval, 0, math.nan, math.nan, what))
+            continue
+        out.append(
+            verify_series(
+                ledgers,
+                reader,
+                strategies[sid],
+                (sid, since, symbol, interval, last),
+                recorded[(sid, first, interval)],
+                snapshot=snapshot,
+                features_table=features_table,
+            )
+        )
+    return out
