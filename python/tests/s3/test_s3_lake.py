@@ -97,7 +97,7 @@ def _comparable_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str
             "and schema_name = ? and table_name = ? order by column_index",
             [schema, table],
         ).fetchall()
-        if not name.endswith("_at") and name not in ("decoded_file",)
+        if not name.endswith("_at") and name not in ("decoded_file", "artifact_path")
     ]
     return ", ".join(f'"{name}"' for name in names)
 
