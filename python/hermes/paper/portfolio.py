@@ -24,16 +24,8 @@ from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.portfolio import align, simulate_portfolio
 from hermes.features.store import DataError
 from hermes.paper.activation import Activation
-from hermes.paper.ledger import (
-    SeriesLedger,
-    Waiting,
-    check_gaps,
-    closed_returns,
-    closing_signals,
-    equity_table,
-    order_rows,
-    position_row,
-)
+from hermes.paper.ledger import SeriesLedger, Waiting, check_gaps, closing_signals
+from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
 from hermes.signals.registry import Strategy
 from hermes.signals.source import SignalSource
 
