@@ -17,7 +17,8 @@ import duckdb
 
 from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
-from hermes.paper.ledger import SeriesLedger, Waiting, compute_group, paper_strategies
+from hermes.paper.ledger import compute_group, paper_strategies
+from hermes.paper.series import SeriesLedger, Waiting
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.source import SignalSource
 

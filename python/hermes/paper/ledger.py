@@ -42,56 +42,25 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.engine import simulate
-from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.tables import insert
-from hermes.features.store import FEATURE_STORE, DataError, select_series
+from hermes.features.store import FEATURE_STORE, select_series
 from hermes.paper.activation import Activation, PaperError, activation_of
+from hermes.paper.portfolio import compute_portfolio
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
+from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_slice
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
 
 CENT = 0.005
-
-
-class Waiting(LookupError):
-    """No bar on or after ``paper_since`` yet: the ledger starts with the first one."""
-
-
-@dataclass
-class SeriesLedger:
-    """The whole recomputed ledger of one (strategy, symbol, interval) since ``paper_since``."""
-
-    strategy: Strategy
-    activation: Activation
-    symbol: str
-    interval: str
-    orders: pa.Table
-    equity: pa.Table
-    positions: list[dict[str, Any]]  # one row per real symbol
-    trade_returns: np.ndarray  # closed trades' returns (for drift)
-    symbols: tuple[str, ...] = ()  # a shared-capital portfolio's symbols (``symbol`` joins them)
-
-    def __post_init__(self) -> None:
-        if not self.symbols:
-            self.symbols = (self.symbol,)
-
-    @property
-    def key(self) -> tuple[str, date, str, str]:
-        return (self.strategy.strategy_id, self.activation.since, self.symbol, self.interval)
-
-    @property
-    def as_of(self) -> datetime:
-        return self.positions[0]["as_of"]
 
 
 def paper_strategies(
@@ -105,49 +74,6 @@ def paper_strategies(
         if activation is not None and (strategy.status == "active") == active:
             out.append((strategy, activation))
     return out
-
-
-def closing_signals(data: MarketSlice, last: datetime, fill: str) -> MarketSlice:
-    """The slice up to the first bar after ``last``, with no entry filling after ``last`` and a
-    market exit filling on that bar; ``Waiting`` when that bar is not in the data yet."""
-    times = data.open_time.astype("datetime64[us]")
-    at = int(np.searchsorted(times, np.datetime64(last, "us")))
-    if at >= len(times) or times[at] != np.datetime64(last, "us"):
-        raise PaperError(
-            f"paper ledger of {data.symbol} {data.interval}: its last stored bar {last} is no "
-            "longer in the data"
-        )
-    if at + 1 >= len(times):
-        raise Waiting(
-            f"{data.symbol} {data.interval}: deactivated; its position is closed on the bar "
-            f"after {last}, not closed yet"
-        )
-    decided = at if fill == "next_open" else at + 1  # the exit fills on bar at + 1
-    keep = slice(0, at + 2)
-    entries = data.entries[keep].copy()
-    exits = data.exits[keep].copy()
-    entries[decided:] = False
-    exits[decided] = True
-    return replace(
-        data,
-        open_time=data.open_time[keep],
-        prices={name: values[keep] for name, values in data.prices.items()},
-        entries=entries,
-        exits=exits,
-        flags={},
-        values={},
-    )
-
-
-def check_gaps(data: MarketSlice) -> None:
-    steps = np.diff(data.open_time).astype("timedelta64[s]").astype(np.int64)
-    bad = np.flatnonzero(steps != data.bar_seconds)
-    if len(bad):
-        missing = data.open_time[bad[0]] + np.timedelta64(data.bar_seconds, "s")
-        raise PaperError(
-            f"paper ledger: {data.symbol} {data.interval} has a gap inside the paper period: "
-            f"no bar at {missing} (backfill it first: `hermes backfill`)"
-        )
 
 
 def compute_series(
@@ -165,14 +91,7 @@ def compute_series(
 
     ``close_after`` (a deactivated strategy's last stored bar): the ledger instead ends on
     the bar after it, its position closed there (:func:`closing_signals`)."""
-    try:
-        data = load_slice(signals, symbol, interval, start=activation.start, end=end)
-    except DataError:
-        raise Waiting(
-            f"{strategy.strategy_id} {symbol} {interval}: no bar on or after paper_since "
-            f"{activation.since} yet"
-        ) from None
-    check_gaps(data)
+    data = paper_slice(signals, strategy, activation, symbol, interval, end=end)
     if close_after is not None:
         data = closing_signals(data, close_after, activation.config.fill)
     config = activation.config
@@ -250,8 +169,6 @@ def compute_group(
     """One ledger: the shared-capital portfolio of ``symbols`` when the activation says so
     (:mod:`hermes.paper.portfolio`), else the one series ``symbols[0]``."""
     if activation.portfolio:
-        from hermes.paper.portfolio import compute_portfolio  # it builds on this module
-
         return compute_portfolio(
             signals, strategy, activation, symbols, interval, snapshot=snapshot, end=end,
             close_after=close_after,

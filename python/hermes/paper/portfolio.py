@@ -24,8 +24,8 @@ from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.portfolio import align, simulate_portfolio
 from hermes.features.store import DataError
 from hermes.paper.activation import Activation
-from hermes.paper.ledger import SeriesLedger, Waiting, check_gaps, closing_signals
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
+from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_slice
 from hermes.signals.registry import Strategy
 from hermes.signals.source import SignalSource
 
@@ -67,17 +67,10 @@ def compute_portfolio(
     """Recompute one portfolio's ledger from ``paper_since`` to the last bar before ``end``
     (``close_after``: every symbol closed on the bar after it, as for one series)."""
     name = label(symbols)
-    slices: list[MarketSlice] = []
-    for symbol in symbols:
-        try:
-            data = load_slice(signals, symbol, interval, start=activation.start, end=end)
-        except DataError:
-            raise Waiting(
-                f"{strategy.strategy_id} {symbol} {interval} (portfolio {name}): no bar on or "
-                f"after paper_since {activation.since} yet"
-            ) from None
-        check_gaps(data)
-        slices.append(data)
+    slices = [
+        paper_slice(signals, strategy, activation, s, interval, end=end, portfolio=name)
+        for s in symbols
+    ]
     try:
         times, prices, entries, exits = align(slices)
     except DataError:

@@ -33,8 +33,9 @@ from hermes.paper.feed import (
     replace_feed,
     write_feed_files,
 )
-from hermes.paper.ledger import SeriesLedger, compute_ledgers, extend_ledgers
+from hermes.paper.ledger import compute_ledgers, extend_ledgers
 from hermes.paper.portfolio import portfolio_equity
+from hermes.paper.series import SeriesLedger
 from hermes.paper.tables import ensure_paper_tables
 from hermes.paper.verify import verify_ledgers
 from hermes.signals.source import SignalSource
