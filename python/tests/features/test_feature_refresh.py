@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.lake_reads import read_frame
 from fixtures.refreshed_lake import SPLIT
 
 from hermes.config import Settings
@@ -54,14 +55,6 @@ def refreshed(refreshed_lake: Refreshed) -> Refreshed:
     return refreshed_lake
 
 
-def _read(settings: Settings, sql: str) -> pd.DataFrame:
-    conn = connect(settings)
-    try:
-        return conn.execute(sql).df()
-    finally:
-        conn.close()
-
-
 def test_incremental_refresh_equals_full_rebuild(
     refreshed: Refreshed, built_lake: Settings
 ) -> None:
@@ -73,8 +66,8 @@ def test_incremental_refresh_equals_full_rebuild(
         "order by symbol, interval, open_time"
     )
     for table in ("gold_features", "gold_recursive_indicators"):
-        incremental = _read(settings, query.format(table=table))
-        full = _read(built_lake, query.format(table=table))
+        incremental = read_frame(settings, query.format(table=table))
+        full = read_frame(built_lake, query.format(table=table))
         assert len(full) == len(incremental) > 40_000
         assert (incremental["open_time"] >= pd.Timestamp(SPLIT)).sum() > 2_000
         _assert_same(incremental, full)
@@ -109,7 +102,9 @@ def test_no_feature_looks_ahead(refreshed: Refreshed) -> None:
     settings, info = refreshed
     cuts: dict[str, tuple[str, str]] = info["cuts"]
     assert len(cuts) >= 20
-    store = _read(settings, "select * from gold_feature_store order by symbol, interval, open_time")
+    store = read_frame(
+        settings, "select * from gold_feature_store order by symbol, interval, open_time"
+    )
     assert "mtf_confluence" in store.columns and "momentum_score_20" in store.columns
     compared = 0
     for cut_symbol, (symbol, t) in cuts.items():
@@ -137,7 +132,7 @@ def test_no_feature_looks_ahead(refreshed: Refreshed) -> None:
 
 def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed) -> None:
     settings, _ = refreshed
-    bars = _read(
+    bars = read_frame(
         settings,
         """
         select store.open_time, store.close_time, store.htf_open_time, store.htf_rsi_14
@@ -146,7 +141,7 @@ def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed
         order by open_time
         """,
     )
-    daily = _read(
+    daily = read_frame(
         settings,
         """
         select open_time, close_time, rsi_14

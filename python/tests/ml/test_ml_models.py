@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
 from hermes.features.store import DataError
@@ -42,14 +43,6 @@ FEATURES = [
     "return_1",
 ]
 """``ml_features`` of dbt_project.yml."""
-
-
-def _read(settings: Settings, sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    conn = connect(settings)
-    try:
-        return conn.execute(sql, params or []).df()
-    finally:
-        conn.close()
 
 
 def test_a_prediction_finds_its_model_and_reproduces_it(built_lake_on: Settings) -> None:
@@ -93,14 +86,14 @@ def test_a_prediction_finds_its_model_and_reproduces_it(built_lake_on: Settings)
 
 
 def test_a_model_record_describes_its_model_on_its_training_rows(built_lake: Settings) -> None:
-    (record,) = _read(
+    (record,) = read_frame(
         built_lake,
         "select * from gold_ml_models where symbol = 'ETHUSDT' and interval = '4h' "
         "order by block_start desc limit 1",
     ).itertuples(index=False)
     # the training rows, as the walk-forward selects them: known, non-neutral label before
     # the block minus the 6-bar embargo, no NULL feature, the latest 3000 (rolling window)
-    training = _read(
+    training = read_frame(
         built_lake,
         f"""
         select {", ".join("f." + c for c in FEATURES)}
@@ -138,7 +131,7 @@ def read_text(settings: Settings, path: str) -> str:
 
 
 def test_every_model_is_recorded_once(built_lake: Settings) -> None:
-    (row,) = _read(
+    (row,) = read_frame(
         built_lake,
         """
         with predicted as (
@@ -165,11 +158,11 @@ def test_incremental_records_equal_a_full_rebuild(
         "select * exclude (artifact_path, snapshot_id) from gold_ml_models "
         "where symbol in ('BTCUSDT', 'ETHUSDT') order by all"
     )
-    incremental, full = _read(settings, query), _read(built_lake, query)
+    incremental, full = read_frame(settings, query), read_frame(built_lake, query)
     assert len(full) > 70
     pd.testing.assert_frame_equal(incremental, full, check_exact=True)
     # a cut copy's models are the full series' models of the same blocks (one artifact each)
-    (shared,) = _read(
+    (shared,) = read_frame(
         settings,
         "select count(*) from gold_ml_models as cut inner join gold_ml_models as origin "
         "on origin.symbol = substr(cut.symbol, 6) and cut.symbol like 'CUT%' "

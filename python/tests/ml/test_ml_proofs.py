@@ -12,24 +12,16 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
-from hermes.lake import connect
 
 RUN_COLUMNS = ("ingested_at", "snapshot_id")
 """Columns recording when a row was written, not what it predicts."""
 
 
-def _read(settings: Settings, sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    conn = connect(settings)
-    try:
-        return conn.execute(sql, params or []).df()
-    finally:
-        conn.close()
-
-
 def _predictions(settings: Settings, where: str) -> pd.DataFrame:
-    return _read(
+    return read_frame(
         settings,
         f"select * exclude ({', '.join(RUN_COLUMNS)}) from gold_ml_predictions "  # noqa: S608
         f"where {where} order by symbol, interval, open_time",
@@ -57,7 +49,7 @@ def test_no_prediction_looks_ahead(refreshed_lake: tuple[Settings, dict]) -> Non
 
 
 def test_training_never_reads_a_label_of_the_predicted_block(built_lake: Settings) -> None:
-    (row,) = _read(
+    (row,) = read_frame(
         built_lake,
         """
         select
@@ -77,7 +69,7 @@ def test_training_never_reads_a_label_of_the_predicted_block(built_lake: Setting
 
 def test_labels_are_known_only_after_label_until(refreshed_lake: tuple[Settings, dict]) -> None:
     settings, info = refreshed_lake
-    labels = _read(
+    labels = read_frame(
         settings,
         "select * from gold_ml_labels where interval = '4h' order by symbol, horizon, open_time",
     )
@@ -103,7 +95,7 @@ def test_incremental_predictions_equal_a_full_rebuild(
     # the same models (hashes of the trained trees) from two separate builds: deterministic
     _same(incremental, full, "predictions")
     # the refresh retrained from the block of the first new bar only
-    written = _read(
+    written = read_frame(
         settings,
         "select block_start, min(snapshot_id) > ? as refreshed from gold_ml_predictions "
         "where symbol = 'BTCUSDT' and interval = '4h' group by all order by block_start",
@@ -119,7 +111,7 @@ def test_out_of_sample_skill_is_measured(built_lake: Settings) -> None:
     """The predictions are scored against the labels they never saw (reported, not tuned)."""
     from sklearn.metrics import roc_auc_score
 
-    scored = _read(
+    scored = read_frame(
         built_lake,
         """
         select p.interval, p.probability_up, l.label
@@ -137,7 +129,7 @@ def test_out_of_sample_skill_is_measured(built_lake: Settings) -> None:
 
 
 def test_predictions_cover_every_ml_bar(built_lake: Settings) -> None:
-    (row,) = _read(
+    (row,) = read_frame(
         built_lake,
         """
         select

@@ -11,7 +11,7 @@ from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import MarketSlice
 from hermes.paper.activation import PaperError
-from hermes.paper.ledger import Waiting, closing_signals
+from hermes.paper.series import Waiting, closing_signals
 
 START = datetime(2026, 1, 1)
 BAR = timedelta(hours=4)

@@ -16,13 +16,13 @@ import jsonschema
 import numpy as np
 import pytest
 from fixtures.paper_ledger import (
-    LAST_DAY,
     SERIES,
     SINCE,
     daily_refreshes,
     hermes_cli,
     midnight,
     read,
+    refresh_until_held,
 )
 
 from hermes.backtest.engine import simulate
@@ -35,7 +35,8 @@ from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.broker import schema
 from hermes.paper.feed import compute_feed, replace_feed
-from hermes.paper.ledger import SeriesLedger, check_gaps, compute_series, extend_ledgers
+from hermes.paper.ledger import compute_series, extend_ledgers
+from hermes.paper.series import SeriesLedger, Waiting, check_gaps
 from hermes.paper.verify import backtest_orders
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
@@ -228,7 +229,7 @@ def test_paper_since_after_the_data_waits(
 ) -> None:
     signals, snapshot = source
     later = replace(activation, since=date(2026, 2, 1))
-    with pytest.raises(ledger_module.Waiting, match="no bar on or after paper_since 2026-02-01"):
+    with pytest.raises(Waiting, match="no bar on or after paper_since 2026-02-01"):
         compute_series(signals, signals.strategy, later, "BTCUSDT", "4h", snapshot=snapshot)
 
 
@@ -318,18 +319,8 @@ def test_a_deactivated_strategy_closes_its_position_at_the_next_open(
     monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
     conn = connect(lake_settings)
     try:
-        day = SINCE
-        while True:  # daily refreshes until a series holds a position
-            day += timedelta(days=1)
-            assert day <= LAST_DAY
-            found = ledger_module.compute_ledgers(
-                signals.conn, snapshot=snapshot, end=midnight(day)
-            )
-            extend_ledgers(conn, found, snapshot=snapshot)
-            stored = deactivation.stored_positions(conn)
-            held = {key: value for key, value in stored.items() if value[1] > 0}
-            if held and len(stored) == len(SERIES):
-                break
+        stored = refresh_until_held(conn, signals.conn, snapshot)
+        held = {key: value for key, value in stored.items() if value[1] > 0}
         ((key, (last, quantity)),) = held.items()
         registry[0] = replace(row, status="retired")
         bar = timedelta(hours=4)

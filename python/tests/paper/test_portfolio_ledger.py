@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixtures.paper_ledger import LAST_DAY, SERIES, SINCE, daily_refreshes, midnight, read
+from fixtures.paper_ledger import (
+    LAST_DAY,
+    SERIES,
+    SINCE,
+    daily_refreshes,
+    read,
+    refresh_until_held,
+)
 
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.portfolio import execute_portfolio
@@ -18,8 +25,9 @@ from hermes.lake import connect
 from hermes.paper import deactivation
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import Activation, activation_of
-from hermes.paper.ledger import SeriesLedger, compute_series, extend_ledgers
+from hermes.paper.ledger import compute_series, extend_ledgers
 from hermes.paper.portfolio import compute_portfolio
+from hermes.paper.series import SeriesLedger
 from hermes.paper.verify import backtest_orders, canonical, verify_ledgers
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
@@ -202,19 +210,12 @@ def test_a_deactivated_portfolio_closes_every_symbol_it_holds_at_the_next_open(
     monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
     conn = connect(lake_settings)
     try:
-        day = SINCE
-        while True:  # daily refreshes until a symbol holds a position
-            day += timedelta(days=1)
-            assert day <= LAST_DAY
-            found = ledger_module.compute_ledgers(
-                signals.conn, snapshot=snapshot, end=midnight(day)
-            )
+
+        def one_portfolio(found: list[SeriesLedger]) -> None:
             assert [ledger.symbol for ledger in found] == [NAME]
-            extend_ledgers(conn, found, snapshot=snapshot)
-            stored = deactivation.stored_positions(conn)
-            held = sorted(key[1] for key, (_, quantity) in stored.items() if quantity > 0)
-            if held:
-                break
+
+        stored = refresh_until_held(conn, signals.conn, snapshot, one_portfolio)
+        held = sorted(key[1] for key, (_, quantity) in stored.items() if quantity > 0)
         (last,) = {as_of for as_of, _ in stored.values()}
         registry[0] = replace(row, status="retired")
         closing = deactivation.closing_ledgers(signals.conn, stored, snapshot=snapshot)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
 from hermes.lake import connect
@@ -30,17 +31,9 @@ STRATEGIES = [s.strategy_id for s in list_strategies()]
 VALUES_RTOL = 1e-12
 
 
-def _read(settings: Settings, sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    conn = connect(settings)
-    try:
-        return conn.execute(sql, params or []).df()
-    finally:
-        conn.close()
-
-
 def _signals(settings: Settings, strategy_id: str, where: str = "true") -> pd.DataFrame:
     table = signal_model(strategy_id)
-    return _read(
+    return read_frame(
         settings,
         f"select * from {table} where {where} order by symbol, interval, open_time",  # noqa: S608
     )
@@ -95,7 +88,7 @@ def test_incremental_signals_equal_a_full_rebuild(
 @pytest.mark.parametrize("strategy_id", STRATEGIES)
 def test_one_signal_row_per_bar(built_lake: Settings, strategy_id: str) -> None:
     table = signal_model(strategy_id)
-    (checks,) = _read(
+    (checks,) = read_frame(
         built_lake,
         f"""
         select
