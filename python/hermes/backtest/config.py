@@ -85,6 +85,11 @@ class BacktestConfig:
                 f"backtest option fill={self.fill!r} must be 'next_open' or 'same_close'"
             )
 
+    @property
+    def has_stops(self) -> bool:
+        """A stop-loss or take-profit is set."""
+        return self.sl_stop is not None or self.tp_stop is not None
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for name in RISK_OPTIONS:

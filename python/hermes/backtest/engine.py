@@ -158,7 +158,7 @@ def from_signals(
     entries = np.asarray(entries, dtype=bool)
     exits = np.asarray(exits, dtype=bool)
     columns = {f: _column_like(prices[f], entries) for f in ("open", "high", "low", "close")}
-    use_stops = config.sl_stop is not None or config.tp_stop is not None
+    use_stops = config.has_stops
     step = run_rows(config)
     if config.fill == "next_open":
         entries, exits = _shift(entries), _shift(exits)
@@ -203,8 +203,7 @@ def from_signals(
 
 def run_rows(config: BacktestConfig) -> int:
     """Rows of a vectorbt run per bar: 2 when stops are checked on ``next_open`` entry bars."""
-    stops = config.sl_stop is not None or config.tp_stop is not None
-    return 2 if stops and config.fill == "next_open" else 1
+    return 2 if config.has_stops and config.fill == "next_open" else 1
 
 
 def value_and_assets(run: Run) -> tuple[np.ndarray, np.ndarray]:
