@@ -37,8 +37,8 @@ sql-lint: setup
 		$(BIN)/sqlfluff lint models macros tests
 
 py-lint: setup
-	$(BIN)/ruff check python flows bench
-	$(BIN)/ruff format --check python flows bench
+	$(BIN)/ruff check python bench
+	$(BIN)/ruff format --check python bench
 
 typecheck: setup
 	$(BIN)/mypy

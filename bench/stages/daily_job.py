@@ -80,7 +80,7 @@ def _steps(stdout: str) -> dict[str, float]:
 
 def server_start(prefect_home: str) -> dict[str, Any]:
     """Start the long-lived local Prefect server once (a new home); its start time and RSS."""
-    from flows.server import start_server
+    from hermes.flows.server import start_server
 
     home = Path(prefect_home)
     if home.exists():
@@ -93,7 +93,7 @@ def server_start(prefect_home: str) -> dict[str, Any]:
 
 
 def server_stop(prefect_home: str) -> dict[str, Any]:
-    from flows.server import stop_server
+    from hermes.flows.server import stop_server
 
     started = time.perf_counter()
     stop_server(Path(prefect_home))

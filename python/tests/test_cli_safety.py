@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hermes.cli_errors import one_line
+from hermes.cli.errors import one_line
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest import ingest_paths
 from hermes.lake import connect

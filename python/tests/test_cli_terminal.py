@@ -20,7 +20,7 @@ from fixtures.binance import archive, kline_zip, publish, serve_site
 
 from hermes import __version__
 from hermes.cli import app
-from hermes.cli_options import AbFilter, Objective, Period, utc_today
+from hermes.cli.options import AbFilter, Objective, Period, utc_today
 from hermes.config import Settings
 from hermes.ingest.console import not_available_summary
 from hermes.ingest.layout import PERIODS, default_end

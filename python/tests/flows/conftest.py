@@ -1,6 +1,6 @@
 """Flow tests run against a real Prefect server, started once for the session.
 
-The server is the long-lived local server ``hermes`` uses (:mod:`flows.server`), with its
+The server is the long-lived local server ``hermes`` uses (:mod:`hermes.flows.server`), with its
 state in a temporary ``PREFECT_HOME``; it is started before anything imports Prefect (the
 client reads ``PREFECT_API_URL`` when Prefect loads) and stopped at the end.
 """
@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flows.server import start_server, stop_server
+from hermes.flows.server import start_server, stop_server
 
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="hermes-prefect-"))
 os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)

@@ -26,8 +26,8 @@ import requests
 from fixtures.binance import archive, kline_zip, publish
 from fixtures.binance import serve_site as serve_site_
 
-from flows.changes import probe_archives
 from hermes.config import PROJECT_ROOT, Settings
+from hermes.flows.changes import probe_archives
 from hermes.ingest import ArchiveName, ingest_paths
 from hermes.lake import connect
 from hermes.publish import publish as publish_state
@@ -279,7 +279,7 @@ def test_probe_finds_which_archives_exist(site: tuple[str, Any]) -> None:
 def test_backfill_of_unpublished_months_downloads_nothing(
     site: tuple[str, Any], lake_settings: Settings
 ) -> None:
-    from flows.daily_refresh import backfill
+    from hermes.flows.daily_refresh import backfill
 
     base_url, control = site
     gets, heads = len(control.requests), len(control.heads)

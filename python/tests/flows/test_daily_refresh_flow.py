@@ -30,9 +30,9 @@ from fixtures.binance import archive, candles_for, checksum_for, kline_csv, klin
 from fixtures.binance import serve_site as serve_site_
 from webhook_server import webhook
 
-from flows.daily_refresh import backfill, daily_refresh
-from flows.summary import RefreshFailed, RefreshSummary
 from hermes.config import Settings
+from hermes.flows.daily_refresh import backfill, daily_refresh
+from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.lake import connect
 from hermes.signals.registry import active_strategies
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from flows.changes import dailies_of, lake_state, plan_backfill, plan_daily
 from hermes.config import Settings
+from hermes.flows.changes import dailies_of, lake_state, plan_backfill, plan_daily
 from hermes.ingest import ArchiveName
 from hermes.ingest.manifest import ManifestEntry, record_file
 from hermes.lake import connect

@@ -24,7 +24,7 @@ def files_containing(marker: str, folder: Path) -> list[Path]:
 def test_no_credential_in_prefect_or_the_lake(
     local_s3: LocalS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.daily_refresh import daily_refresh
+    from hermes.flows.daily_refresh import daily_refresh
 
     site = tmp_path / "site"
     name = archive("BTCUSDT-4h-2024-02-07.zip")

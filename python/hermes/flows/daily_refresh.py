@@ -14,10 +14,10 @@ The pipeline is write-audit-publish: ``dbt build`` (models and data tests) and t
 Expectations checkpoint on the changed partitions must pass before
 :func:`hermes.publish.publish` records the lake snapshot readers see as ``published``. Any
 failure stops the run before publishing, names what failed and fails the flow. Backtests of
-the changed (symbol, interval) partitions fan out on Dask (:mod:`flows.backtests`), then
+the changed (symbol, interval) partitions fan out on Dask (:mod:`hermes.flows.backtests`), then
 reports are written and the results published.
 
-What to fetch and whether anything changed is decided by :mod:`flows.changes` (no dbt,
+What to fetch and whether anything changed is decided by :mod:`hermes.flows.changes` (no dbt,
 Great Expectations or vectorbt import): archives the site answers 404 for are reported as
 not yet available without a download task, and a refresh with nothing new builds, audits
 and publishes nothing. The partitions to rebuild are those landed since the last
@@ -39,7 +39,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
-from flows.changes import (
+from hermes.config import Settings
+from hermes.flows.changes import (
     DEFAULT_INTERVALS,
     DEFAULT_SYMBOLS,
     bundled_files,
@@ -50,8 +51,8 @@ from flows.changes import (
     probe_archives,
     show_last_publication,
 )
-from flows.credentials import with_secrets, without_secrets
-from flows.steps import (
+from hermes.flows.credentials import with_secrets, without_secrets
+from hermes.flows.steps import (
     count_rows,
     dbt_build,
     download,
@@ -65,8 +66,7 @@ from flows.steps import (
     write_reports,
     write_site_index,
 )
-from flows.summary import LAYERS, RefreshFailed, RefreshSummary
-from hermes.config import Settings
+from hermes.flows.summary import LAYERS, RefreshFailed, RefreshSummary
 from hermes.ingest import (
     ArchiveName,
     FileResult,
@@ -179,7 +179,7 @@ def refresh_lake(
     with _step(summary, "paper"):  # feed and ledger at the audited data (published by results)
         summary.signals, summary.paper = paper_trading(settings, summary.published_snapshot)
     if targets:
-        from flows.backtests import backtest_partitions
+        from hermes.flows.backtests import backtest_partitions
 
         with _step(summary, "backtests"):
             summary.runs = backtest_partitions(settings, targets, summary.published_snapshot)
@@ -215,7 +215,7 @@ def _fetch(
 ) -> list[FileResult]:
     """Download archives one by one (the lake takes one writer), each retried with backoff.
 
-    Which archives exist is asked first, concurrently (:func:`flows.changes.probe_archives`):
+    Which archives exist is asked first, concurrently (:func:`hermes.flows.changes.probe_archives`):
     one the site answers 404 for is not yet available, with no download task. An archive
     still unreachable after the retries is reported as not yet available too.
     """

@@ -1,8 +1,6 @@
 """The ``hermes`` application object and what its command modules share.
 
-The commands live in :mod:`hermes.cli` (lake, build, backtest, reports), :mod:`hermes.cli_studies`
-(grid, walk-forward, A/B) and :mod:`hermes.cli_flows` (the Prefect-run jobs); each registers on
-:data:`app`, which :mod:`hermes.cli` assembles.
+The commands live in one module per group; :mod:`hermes.cli` registers each on :data:`app`.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import typer
 from rich.console import Console
 
 from hermes import __version__
-from hermes.cli_errors import HermesGroup, set_debug
+from hermes.cli.errors import HermesGroup, set_debug
 
 app = typer.Typer(
     cls=HermesGroup,

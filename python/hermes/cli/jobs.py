@@ -1,29 +1,24 @@
 """``hermes run``, ``refresh``, ``backfill``, ``serve`` and ``server``: the jobs Prefect runs.
 
-Each hands over to :mod:`flows.commands` (the ``flows/`` folder next to ``python/``), which
-imports Prefect only when a flow really runs.
+Each hands over to :mod:`hermes.flows.commands`, which imports Prefect only when a flow
+really runs.
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
-from hermes.cli_app import app, console, err_console
+from hermes.cli.app import console, err_console
 
 
 def _flows() -> Any:
-    """:mod:`flows.commands` (the flows/ folder sits next to python/); imports no Prefect."""
-    from hermes.config import PROJECT_ROOT
+    """:mod:`hermes.flows.commands`, imported on use (it imports no Prefect itself)."""
+    from hermes.flows import commands
 
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    import flows.commands
-
-    return flows.commands
+    return commands
 
 
 FlowSymbols = Annotated[
@@ -39,7 +34,6 @@ DEFAULT_FLOW_SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 DEFAULT_FLOW_INTERVALS = ["4h", "1d"]
 
 
-@app.command()
 def run(
     rebuild: bool = typer.Option(
         False, help="Build, audit and backtest again even when nothing new was ingested."
@@ -54,7 +48,6 @@ def run(
     raise typer.Exit(_flows().run_bundled(console, rebuild=rebuild))
 
 
-@app.command()
 def refresh(
     day: Annotated[
         datetime | None,
@@ -78,7 +71,6 @@ def refresh(
     )
 
 
-@app.command()
 def backfill(
     start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
     end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (inclusive).")],
@@ -99,7 +91,6 @@ def backfill(
     )
 
 
-@app.command()
 def serve(
     cron: Annotated[str, typer.Option(help="Schedule of the daily refresh (UTC).")] = "0 3 * * *",
     symbol: FlowSymbols = None,
@@ -119,7 +110,6 @@ def serve(
     )
 
 
-@app.command()
 def server(
     action: Annotated[str, typer.Argument(help="status, start, stop or url.")] = "status",
 ) -> None:

@@ -1,5 +1,5 @@
 """The steps of the refresh as Prefect tasks: download, ingest, count, build, audit, publish,
-paper trading, statistics, reports, notification (:mod:`flows.daily_refresh` chains them).
+paper trading, statistics, reports, notification (:mod:`hermes.flows.daily_refresh` chains them).
 
 Every task receives settings without credentials (Prefect records parameters); each resolves
 the S3 keys from the environment where it opens the lake.
@@ -15,10 +15,10 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.credentials import with_secrets
-from flows.summary import LAYERS, RefreshSummary
 from hermes.config import Settings
 from hermes.dbt_runner import NodeResult
+from hermes.flows.credentials import with_secrets
+from hermes.flows.summary import LAYERS, RefreshSummary
 from hermes.ingest import (
     ArchiveName,
     FileResult,

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hermes.cli_app import app, backtest_request, console, print_path
-from hermes.cli_errors import usage_errors
-from hermes.cli_options import (
+from hermes.cli.app import backtest_request, console, print_path
+from hermes.cli.errors import usage_errors
+from hermes.cli.options import (
     AbFilterOption,
     EndOption,
     FillOption,
@@ -44,7 +44,6 @@ GridParam = Annotated[
 ]
 
 
-@app.command()
 def grid(
     strategy: StrategyOption = "smart_momentum",
     symbol: SymbolsOption = None,
@@ -80,7 +79,6 @@ def grid(
             print_path("report", write_any(settings, result.grid_id, top=top))
 
 
-@app.command("walk-forward")
 def walk_forward(
     strategy: StrategyOption = "smart_momentum",
     symbol: SymbolsOption = None,
@@ -125,7 +123,6 @@ def walk_forward(
         print_path("report", write_any(settings, results[0].walk_forward_id))
 
 
-@app.command()
 def ab(
     strategy: StrategyOption = "smart_momentum",
     symbol: SymbolsOption = None,

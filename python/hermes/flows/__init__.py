@@ -1,9 +1,9 @@
 """Prefect flows of Hermes: the daily refresh, the backfill and the bundled-data run.
 
-* :mod:`flows.changes` decides what a run must do (no Prefect import);
-* :mod:`flows.server` finds or starts the Prefect API runs use;
-* :mod:`flows.commands` is what the ``hermes`` commands run;
-* :mod:`flows.daily_refresh` and :mod:`flows.backtests` are the flows themselves.
+* :mod:`hermes.flows.changes` decides what a run must do (no Prefect import);
+* :mod:`hermes.flows.server` finds or starts the Prefect API runs use;
+* :mod:`hermes.flows.commands` is what the ``hermes`` commands run;
+* :mod:`hermes.flows.daily_refresh` and :mod:`hermes.flows.backtests` are the flows themselves.
 
 Importing this package sets quiet defaults for Prefect before Prefect itself is imported:
 with no Prefect server configured (``PREFECT_API_URL`` unset), Prefect's state

@@ -1,4 +1,4 @@
-"""Backtests of the changed partitions, fanned out on Dask (:mod:`flows.scale_out`).
+"""Backtests of the changed partitions, fanned out on Dask (:mod:`hermes.flows.scale_out`).
 
 The lake's catalog takes one connection per process at a time, and remote Dask workers
 cannot reach a local lake at all, so the work is split in three:
@@ -19,14 +19,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.credentials import with_secrets, without_secrets
-from flows.scale_out import dask_task_runner
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE
+from hermes.flows.credentials import with_secrets, without_secrets
+from hermes.flows.scale_out import dask_task_runner
 from hermes.lake import at_snapshot
 from hermes.signals.registry import Strategy, active_strategies
 

@@ -1,9 +1,9 @@
 """What the ``hermes run``, ``refresh``, ``backfill``, ``serve`` and ``server`` commands do.
 
-Each command first decides, with :mod:`flows.changes` alone, whether there is anything to
+Each command first decides, with :mod:`hermes.flows.changes` alone, whether there is anything to
 do: a run with nothing new prints its summary and returns in about a second, importing
 neither Prefect nor dbt, Great Expectations or vectorbt and starting no server. Otherwise
-it points Prefect at its API (:func:`flows.server.ensure_api`: ``PREFECT_API_URL``, or the
+it points Prefect at its API (:func:`hermes.flows.server.ensure_api`: ``PREFECT_API_URL``, or the
 long-lived local server) and runs the flow. SIGTERM is handled like Ctrl-C: the flow run
 is marked as crashed, nothing half-done is published, and no server is left behind.
 """
@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from flows.changes import (
+from hermes.config import Settings
+from hermes.flows.changes import (
     bundled_files,
     changed_files,
     dailies_of,
@@ -30,7 +31,7 @@ from flows.changes import (
     probe_archives,
     show_last_publication,
 )
-from flows.server import (
+from hermes.flows.server import (
     ensure_api,
     prefect_home,
     running_server,
@@ -38,8 +39,7 @@ from flows.server import (
     start_server,
     stop_server,
 )
-from flows.summary import RefreshFailed, RefreshSummary
-from hermes.config import Settings
+from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.ingest import base_url_from_env
 from hermes.lake import Publication
 from hermes.notify import notify
@@ -136,7 +136,7 @@ def run_bundled(console: Console, rebuild: bool = False) -> int:
     if summary is None:
 
         def call() -> RefreshSummary:
-            from flows.daily_refresh import bundled_refresh
+            from hermes.flows.daily_refresh import bundled_refresh
 
             return bundled_refresh(rebuild=rebuild)
 
@@ -182,7 +182,7 @@ def run_refresh(
         return 0
 
     def call() -> RefreshSummary:
-        from flows.daily_refresh import daily_refresh
+        from hermes.flows.daily_refresh import daily_refresh
 
         return daily_refresh(
             day=day,
@@ -230,7 +230,7 @@ def run_backfill(
         return 0
 
     def call() -> RefreshSummary:
-        from flows.daily_refresh import backfill
+        from hermes.flows.daily_refresh import backfill
 
         return backfill(
             start=start, end=end, symbols=list(symbols), intervals=list(intervals), base_url=url
@@ -264,7 +264,7 @@ def serve(console: Console, *, cron: str, symbols: Sequence[str], intervals: Seq
         )
         return 2
     os.environ["PREFECT_API_URL"] = url
-    from flows.daily_refresh import backfill, daily_refresh
+    from hermes.flows.daily_refresh import backfill, daily_refresh
 
     deployments = [
         daily_refresh.to_deployment(

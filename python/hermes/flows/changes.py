@@ -26,8 +26,8 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from flows.summary import RefreshSummary
 from hermes.config import PROJECT_ROOT, Settings
+from hermes.flows.summary import RefreshSummary
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
 from hermes.lake import Publication, connect, latest_publication

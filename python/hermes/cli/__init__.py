@@ -1,0 +1,38 @@
+"""The ``hermes`` command line: one module per command group, registered here explicitly.
+
+* :mod:`hermes.cli.app`: the application object, ``--debug`` and ``--version``, shared helpers;
+* :mod:`hermes.cli.options`: shared option types; :mod:`hermes.cli.errors`: one-line errors;
+* :mod:`hermes.cli.data`: ``sql``, ``build``, ``quality``, ``maintain``, ``ingest``;
+* :mod:`hermes.cli.signals`: ``signals``, ``paper`` (tables in :mod:`hermes.cli.paper_views`);
+* :mod:`hermes.cli.research`: ``backtest``, ``strategies``, ``report``, ``site``, ``reproduce``;
+* :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``, ``server``;
+* :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``.
+"""
+
+from __future__ import annotations
+
+from hermes.cli import data, jobs, research, signals, studies
+from hermes.cli.app import app
+
+app.command()(data.sql)
+app.command()(data.build)
+app.command()(data.quality)
+app.command()(data.maintain)
+app.command()(data.ingest)
+app.command()(signals.signals)
+app.command()(research.backtest)
+app.command()(research.strategies)
+app.command("report")(research.report_command)
+app.command()(research.site)
+app.command()(signals.paper)
+app.command()(research.reproduce)
+app.command()(jobs.run)
+app.command()(jobs.refresh)
+app.command()(jobs.backfill)
+app.command()(jobs.serve)
+app.command()(jobs.server)
+app.command()(studies.grid)
+app.command("walk-forward")(studies.walk_forward)
+app.command()(studies.ab)
+
+__all__ = ["app"]

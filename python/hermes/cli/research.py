@@ -1,0 +1,166 @@
+"""Research commands: ``hermes backtest``, ``reproduce``, ``strategies``, ``report``, ``site``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hermes.cli.app import backtest_request, console, print_path
+from hermes.cli.errors import usage_errors
+from hermes.cli.options import (
+    EndOption,
+    FillOption,
+    InitCashOption,
+    IntervalsOption,
+    OverridesOption,
+    StartOption,
+    StrategyOption,
+    SymbolsOption,
+)
+from hermes.config import Settings
+
+
+def backtest(
+    strategy: StrategyOption = "smart_momentum",
+    symbol: SymbolsOption = None,
+    interval: IntervalsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    params: OverridesOption = None,
+    init_cash: InitCashOption = 10_000.0,
+    fees: float = typer.Option(0.001, help="Fraction of each order's value."),
+    slippage: float = typer.Option(0.0005, help="Fraction the fill price moves against us."),
+    size: float = typer.Option(1.0, help="Fraction of equity per entry (0-1]."),
+    sl_stop: float = typer.Option(None, help="Stop-loss, fraction below the entry price."),
+    tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
+    fill: FillOption = "next_open",
+    report: bool = typer.Option(False, help="Also write an HTML report per run."),
+    portfolio: bool = typer.Option(
+        False, help="One shared-cash, equal-weight run per interval over all the symbols."
+    ),
+    max_positions: int = typer.Option(
+        None, help="With --portfolio: most symbols held at once (first symbols first)."
+    ),
+    max_drawdown_halt: float = typer.Option(
+        None, help="Drawdown from the equity peak (fraction) that halts new entries."
+    ),
+    halt_bars: int = typer.Option(
+        None, help="Bars new entries stay halted after a trip (default: rest of the run)."
+    ),
+) -> None:
+    """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.portfolio import run_portfolio
+    from hermes.backtest.runs import run_request
+    from hermes.report import write_report
+    from hermes.report.summary import print_runs
+    from hermes.stats.lake import record_run_statistics
+
+    settings = Settings.from_env()
+    with usage_errors():
+        config = BacktestConfig(
+            init_cash, fees, slippage, size, sl_stop, tp_stop, fill,
+            max_positions, max_drawdown_halt, halt_bars,
+        )  # fmt: skip
+        if max_positions is not None and not portfolio:
+            raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
+        request = backtest_request(strategy, symbol, interval, start, end, params, config)
+        run_ids = (run_portfolio if portfolio else run_request)(
+            settings, request, show_progress=True
+        )
+    record_run_statistics(settings, run_ids)  # bootstrap intervals and PSR, for the pages
+    print_runs(settings, run_ids, console)
+    if report:
+        for run_id in run_ids:
+            print_path("report", write_report(settings, run_id))
+
+
+def strategies(
+    tag: str = typer.Option(None, help="Only strategies with this tag (e.g. trend)."),
+    status: str = typer.Option(None, help="Only this status: active, experimental, retired."),
+) -> None:
+    """The strategy scorecard: registry rows with their latest published backtests."""
+    from hermes.signals.scorecard import read_scorecard
+
+    with usage_errors():
+        card = read_scorecard(Settings.from_env(), tag=tag, status=status)
+    table = Table(
+        "strategy", "version", "status", "tags", "symbol", "interval", "return", "CAGR",
+        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run",
+        title=None if card.snapshot is None else f"snapshot {card.snapshot}",
+    )  # fmt: skip
+
+    def pct(value: Any) -> str:
+        return "" if value is None else f"{value:.1%}"
+
+    for row in card.rows:
+        table.add_row(
+            row["strategy_id"],
+            row["version"],
+            row["status"],
+            (row["tags"] or "").replace("|", ", "),
+            row["symbol"] or "",
+            row["interval"] or "",
+            pct(row["total_return"]),
+            pct(row["cagr"]),
+            "" if row["sharpe"] is None else f"{row['sharpe']:.2f}",
+            pct(row["max_drawdown"]),
+            "" if row["trades"] is None else str(row["trades"]),
+            pct(row["exposure"]),
+            pct(row["buy_and_hold_return"]),
+            row["run_id"] or "",
+        )
+    # a pipe or a file gets full rows, not a table squeezed into 80 columns
+    Console(width=None if console.is_terminal else 200).print(table)
+
+
+def report_command(
+    page_id: Annotated[
+        list[str], typer.Argument(help="Run (bt-...), grid, walk-forward (wf-...) or ab ids.")
+    ],
+    x: str = typer.Option(None, help="Grid heat map: parameter across (default: most varied)."),
+    y: str = typer.Option(None, help="Grid heat map: parameter down (default: next most)."),
+    metric: str = typer.Option("sharpe", help="Grid heat map and ranking metric."),
+    top: int = typer.Option(20, help="Grid: rows of the best combinations."),
+) -> None:
+    """Write the HTML page of each run or study under the lake's reports folder."""
+    from hermes.report.pages import write_any
+    from hermes.report.summary import print_runs
+
+    settings = Settings.from_env()
+    with usage_errors():
+        paths = [write_any(settings, p, x=x, y=y, metric=metric, top=top) for p in page_id]
+    runs = [p for p in page_id if p.startswith("bt-")]
+    if runs:
+        print_runs(settings, runs, console)
+    for path in paths:
+        print_path("report", path)
+
+
+def site() -> None:
+    """Write the research site: <lake>/reports/index.html and every page it links."""
+    from hermes.report.site import write_site
+
+    settings = Settings.from_env()
+    with usage_errors():
+        result = write_site(settings, show_progress=True)
+    console.print(f"{len(result.written)} pages written; index: {result.index}")
+
+
+def reproduce(run_id: str = typer.Argument(..., help="Backtest run id.")) -> None:
+    """Re-run a backtest on the lake snapshot it read and compare metrics and trades."""
+    from hermes.backtest.reproduce import reproduce as reproduce_run
+
+    with usage_errors():
+        result = reproduce_run(Settings.from_env(), run_id)
+    verdict = "[green]identical[/green]" if result.identical else "[red]different[/red]"
+    console.print(f"run {run_id} on snapshot {result.snapshot_id}: {verdict}")
+    for line in result.differences:
+        console.print(f"  differs: {line}")
+    for line in result.provenance_changes:
+        console.print(f"  changed since the run: {line}")
+    if not result.identical:
+        raise typer.Exit(1)
