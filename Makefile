@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
+# mkdocs-material: no banner about its successor in every docs build
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup run test lint sql-lint py-lint typecheck pytest browser screenshot quality docs bench minio-up minio-down clean
+.PHONY: setup run test lint sql-lint py-lint typecheck pytest browser screenshot quality docs dbt-docs bench minio-up minio-down clean
 
 setup: $(STAMP)
 
@@ -25,7 +27,7 @@ run: setup
 
 test: setup lint pytest
 
-lint: sql-lint py-lint typecheck
+lint: sql-lint py-lint typecheck docs
 
 # sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
 # (created first: `dbt compile` only reads, and refuses a missing lake)
@@ -64,14 +66,22 @@ screenshot: setup browser
 quality: setup
 	$(BIN)/hermes quality
 
+# the documentation site (mkdocs.yml, docs/) in target/site, strict: a warning, a broken link or
+# anchor, or a page missing from the nav fails; offline (no web fonts, no CDN). Not --quiet: mkdocs
+# then no longer counts the warnings strict mode fails on
 docs: setup
+	$(BIN)/mkdocs build --strict
+
+# dbt's own documentation site of the models, tests and lineage (target/index.html) from the
+# current lake (./lake or HERMES_LAKE_ROOT); `.venv/bin/dbt docs serve` serves it
+dbt-docs: setup
 	$(BIN)/dbt docs generate
 
 bench: setup
 	$(BIN)/python -m bench
 
 minio-up:
-	@test -f .env || { echo "create .env first (README: Running on MinIO / S3)"; exit 1; }
+	@test -f .env || { echo "create .env first (docs/operations.md: Running on MinIO / S3)"; exit 1; }
 	docker compose up -d minio minio-init
 
 minio-down:

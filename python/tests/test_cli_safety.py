@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fixtures.documentation import documentation
 
 from hermes.cli.errors import one_line
 from hermes.config import PROJECT_ROOT, Settings
@@ -270,8 +271,9 @@ def test_unexpected_errors_point_to_debug() -> None:
 
 
 def test_the_readme_sql_commands_run_as_printed(built_lake: Settings) -> None:
-    """Every `hermes sql` line of the README's shell blocks, through bash in the project root."""
-    text = (PROJECT_ROOT / "README.md").read_text()
+    """Every `hermes sql` line of the documentation's shell blocks, through bash in the project
+    root."""
+    text = documentation()
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     lines = [
         line.split("  #", 1)[0].rstrip()

@@ -1,4 +1,5 @@
-"""dbt as a dbt user runs it: every dbt command of the README, as printed, from the project root.
+"""dbt as a dbt user runs it: every dbt command of the documentation (README.md and the pages of
+the site, in the order of its navigation), as printed, from the project root.
 
 The commands run in a shell in the project folder with the venv's ``bin`` on ``PATH`` and
 nothing else but the lake (``HERMES_LAKE_ROOT``) and dbt's output folders set: no
@@ -17,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fixtures.documentation import documentation
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
 
-README = PROJECT_ROOT / "README.md"
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 _FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 _INLINE = re.compile(r"`((?:\.venv/bin/)?dbt [^`]+)`")
@@ -36,9 +37,9 @@ class Command:
 
 
 def readme_dbt_commands() -> list[Command]:
-    """dbt commands of the README in order, each once: code lines, `$` examples with their
-    output, inline code."""
-    text = README.read_text()
+    """dbt commands of the documentation in order, each once: code lines, `$` examples with
+    their output, inline code."""
+    text = documentation()
     found: list[tuple[int, Command]] = []
     for fence in _FENCE.finditer(text):
         if fence.group(1) not in ("bash", "text"):
