@@ -30,13 +30,18 @@ test: setup lint pytest
 lint: sql-lint py-lint typecheck docs
 
 # sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
-# (created first: `dbt compile` only reads, and refuses a missing lake)
+# (created first: `dbt compile` only reads, and refuses a missing lake); on a fresh lake
+# is_incremental() is false, so a second pass lints the incremental models again with their
+# incremental branches rendered (.sqlfluff-incremental)
 LINT_DIR := target/sqlfluff
 sql-lint: setup
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake $(BIN)/python -c \
 		"from hermes.lake import connect; connect().close()"
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target \
 		$(BIN)/sqlfluff lint models macros tests
+	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target-incremental \
+		$(BIN)/sqlfluff lint --config .sqlfluff-incremental \
+		$$(grep -rl --include='*.sql' 'is_incremental()' models)
 
 py-lint: setup
 	$(BIN)/ruff check python bench

@@ -15,7 +15,8 @@ manifest as (
     {% if is_incremental() %}
         -- only source files landed (or replaced) since the last build
         where ingested_at > (
-            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+            select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
+            from {{ this }} as built
         )
     {% endif %}
 

@@ -25,7 +25,8 @@ bronze as (
         -- rows of the source files landed (or replaced) since the last build
         select * from bronze
         where ingested_at > (
-            select coalesce(max(ingested_at), '1970-01-01'::timestamp) from {{ this }}
+            select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
+            from {{ this }} as built
         )
 
     ),
@@ -40,11 +41,11 @@ bronze as (
         from changed
         union
         select
-            symbol,
-            interval,
-            open_time
-        from {{ this }}
-        where source_file in (select source_file from changed)
+            built.symbol,
+            built.interval,
+            built.open_time
+        from {{ this }} as built
+        where built.source_file in (select changed.source_file from changed)
 
     ),
 

@@ -37,49 +37,51 @@ recursive_indicators as (
 ),
 
 {% if is_incremental() %}
-built as (
 
-    select
-        symbol,
-        interval,
-        max(open_time) as last_open_time,
-        max(ingested_at) as last_ingested_at
-    from {{ this }}
-    group by all
+    built as (
 
-),
+        select
+            symbol,
+            interval,
+            max(open_time) as last_open_time,
+            max(ingested_at) as last_ingested_at
+        from {{ this }}
+        group by all
 
-changed as (
+    ),
 
-    -- per series, the first candle that is new or was landed again since the last build
-    select
-        klines.symbol,
-        klines.interval,
-        min(klines.open_time) as first_changed
-    from klines
-    left join built using (symbol, interval)
-    where
-        built.symbol is null
-        or klines.open_time > built.last_open_time
-        or klines.ingested_at > built.last_ingested_at
-    group by all
+    changed as (
 
-),
+        -- per series, the first candle that is new or was landed again since the last build
+        select
+            klines.symbol,
+            klines.interval,
+            min(klines.open_time) as first_changed
+        from klines
+        left join built using (symbol, interval)
+        where
+            built.symbol is null
+            or klines.open_time > built.last_open_time
+            or klines.ingested_at > built.last_ingested_at
+        group by all
+
+    ),
 
 {% endif %}
+
 series as (
 
     select
         klines.*,
-        {%- if is_incremental() %}
+        {% if is_incremental() %}
             changed.first_changed
-        {%- else %}
+        {% else %}
             null::timestamp as first_changed
-        {%- endif %}
+        {% endif %}
     from klines
-    {%- if is_incremental() %}
+    {% if is_incremental() %}
         inner join changed using (symbol, interval)
-    {%- endif %}
+    {% endif %}
 
 ),
 
