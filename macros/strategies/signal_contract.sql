@@ -3,11 +3,13 @@
     Post-hook of every model in models/gold/signals/: the signal contract, checked on the
     built table, then the model's compiled SQL recorded for in-process evaluation.
 
-    A signal model `gold_signals_<strategy_id>` must have the columns of
-    `signal_contract_columns()` with their types, hold only its own strategy id, exactly
+    A signal model `gold_signals_<strategy_id>` must hold only its own strategy id, exactly
     one row per (symbol, interval, open_time), no NULL `buy_signal` / `sell_signal`, and a
-    row in the `strategies` registry. Any breach stops the build with one message naming
-    the strategy, the model and the column.
+    row in the `strategies` registry: rules a dbt model contract cannot express. It must
+    also have the columns of `signal_contract_columns()` with their types: dbt checks that
+    itself for a model with an enforced contract (the bundled ones, in
+    _gold_signals__models.yml), this hook for a model without one (a new strategy). Any
+    breach stops the build with one message naming the strategy, the model and the column.
 
     The compiled SQL is appended to `hermes_signal_models` when it changed (in the model's
     transaction; appends only, so models built in parallel do not conflict), so backtests
@@ -18,10 +20,14 @@
         {%- set strategy_id = signal_strategy_id() -%}
         {%- set where = "signal model " ~ this.identifier ~ " (strategy " ~ strategy_id ~ ")" -%}
         {%- set actual = {} -%}
-        {%- for column in adapter.get_columns_in_relation(this) -%}
-            {%- do actual.update({column.name | lower: column.dtype | upper}) -%}
-        {%- endfor -%}
-        {%- for name, dtype in signal_contract_columns().items() -%}
+        {%- set expected = {} -%}
+        {%- if not (model.contract and model.contract.enforced) -%}
+            {%- do expected.update(signal_contract_columns()) -%}
+            {%- for column in adapter.get_columns_in_relation(this) -%}
+                {%- do actual.update({column.name | lower: column.dtype | upper}) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- for name, dtype in expected.items() -%}
             {%- if name not in actual -%}
                 {{ exceptions.raise_compiler_error(where ~ ": column " ~ name ~ " is missing") }}
             {%- elif actual[name] != dtype -%}

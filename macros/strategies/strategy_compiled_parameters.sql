@@ -3,13 +3,14 @@
     The signal model's strategy parameters as a dict at compile time, for the parameters a
     model must bake into its SQL (e.g. which feature-store column holds `ema_<period>`):
     the registry row read from the built `strategies` seed, updated with the dbt var
-    `strategy_parameters`. Before the seed is built (parsing, linting) the dict holds only
-    the var's overrides. Pass the values used to `strategy_parameters(..., compiled=...)`
+    `strategy_parameters`. Before the seed is built (parsing, linting), and in a dbt unit
+    test (whose registry is a mocked input, not a table), the dict holds only the var's
+    values. Pass the values used to `strategy_parameters(..., compiled=...)`
     so that evaluating the model with other values fails loudly.
     -#}
     {%- set strategy_id = signal_strategy_id() -%}
     {%- set found = {} -%}
-    {%- if execute -%}
+    {%- if execute and model.resource_type != 'unit_test' -%}
         {%- set registry = load_relation(ref('strategies')) -%}
         {%- if registry is not none -%}
             {%- set rows = run_query(
