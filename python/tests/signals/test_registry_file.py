@@ -8,6 +8,8 @@ line and exit 1, without starting dbt or Prefect.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,22 @@ def test_commands_refuse_a_broken_registry_before_dbt(
     finally:
         conn.close()
     assert tables == []
+
+
+def test_empty_missing_and_repeated_header_files_are_named(broken: Path) -> None:
+    with pytest.raises(RegistryError, match=r"strategies.csv: cannot read: No such file"):
+        check_registry()
+    broken.write_text("", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"strategies.csv: the file is empty \(expected"):
+        check_registry()
+    broken.write_text(REAL.replace("tags,", "tags,tags,", 1), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"line 1 \(header\): repeated column\(s\) tags \("):
+        check_registry()
+
+
+def test_blank_lines_and_column_order_do_not_matter(broken: Path) -> None:
+    rows = list(csv.reader(io.StringIO(REAL + ROW)))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([list(reversed(r)) for r in rows])
+    broken.write_text(out.getvalue().replace("\n", "\n\n", 1), encoding="utf-8")
+    assert check_registry() == [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
