@@ -1,12 +1,15 @@
 """dbt-duckdb plugin: prepares each dbt connection before the profile attaches the lake.
 
-It loads the DuckLake (and, on the ``s3`` target, httpfs) extensions from their PyPI
-packages and registers S3 credentials from the environment as a DuckDB secret, so no
-credential is ever written in ``profiles.yml``, compiled SQL or logs.
+It checks the strategy registry file before ``dbt build``, ``run`` or ``seed`` reads it (a
+mistake is one line naming the line and the field), loads the DuckLake (and, on the ``s3``
+target, httpfs) extensions from their PyPI packages and registers S3 credentials from the
+environment as a DuckDB secret, so no credential is ever written in ``profiles.yml``,
+compiled SQL or logs.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -15,6 +18,12 @@ from dbt_common.exceptions import DbtRuntimeError
 
 from hermes.config import Settings
 from hermes.lake import LakeNotFound, prepare_connection, require_lake
+from hermes.signals.registry_file import RegistryError, check_registry
+
+REGISTRY_COMMANDS = frozenset({"build", "run", "seed"})
+"""dbt commands that load or read the strategy registry: its file is checked first
+(:func:`hermes.signals.registry_file.check_registry`), so a mistake in it is one line naming
+the line and the field, before any model builds."""
 
 READ_COMMANDS = frozenset({"compile", "debug", "freshness", "generate", "list", "show"})
 """dbt commands (``flags.WHICH``) that only read: on a missing lake they fail, naming the
@@ -30,7 +39,15 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn: Any) -> None:
         settings = Settings.from_env(self.target)
-        if getattr(get_flags(), "WHICH", None) in READ_COMMANDS:
+        flags = get_flags()
+        command = getattr(flags, "WHICH", None)
+        if command in REGISTRY_COMMANDS:
+            project = Path(getattr(flags, "PROJECT_DIR", None) or Path.cwd())
+            try:
+                check_registry(project / "seeds" / "strategies.csv")
+            except RegistryError as exc:
+                raise DbtRuntimeError(str(exc)) from None
+        if command in READ_COMMANDS:
             try:
                 require_lake(settings)
             except LakeNotFound as exc:  # dbt prints its own errors without a traceback

@@ -71,6 +71,10 @@ def run_dbt(
         import json
 
         cli_args += ["--vars", json.dumps(vars)]
+    if args and args[0] in ("build", "run", "seed"):
+        from hermes.signals.registry_file import check_registry
+
+        check_registry()  # a registry mistake is one line, before dbt starts
     if args and args[0] in ("build", "run"):
         _ensure_result_tables(settings)
     try:

@@ -6,7 +6,7 @@ Layout under ``<lake>/landing/`` (mirrors the Binance public data site)::
     binance/spot/{monthly,daily}/klines/<SYMBOL>/<INTERVAL>/<...>.zip.CHECKSUM
     csv/<SYMBOL>/<INTERVAL>/<file>               generic OHLCV CSV files, as received
     _decoded/<sha256>.parquet                    one decoded file per source file version
-    _quarantine/<source path>  (+ .reason.txt)   rejected files, with why
+    _quarantine/<source folder>/<sha256 prefix>/<file>  (+ .reason.txt)   rejected files, with why
 
 Raw files are kept as received. Ingest decodes each source file once into
 ``_decoded/<sha256>.parquet`` (columns: :data:`DECODED_SCHEMA`), then records it in the

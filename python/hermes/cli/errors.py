@@ -93,9 +93,14 @@ def guarded(callback: Callable[..., Any], *, needs_lake: bool) -> Callable[..., 
 @contextlib.contextmanager
 def usage_errors() -> Iterator[None]:
     """A bad option value (``ValueError``, ``LookupError``) ends the command with its message
-    and exit code 2, as typer does for malformed options."""
+    and exit code 2, as typer does for malformed options. A broken registry file is not an
+    option's fault: it ends as every other error does (one line, exit code 1)."""
+    from hermes.signals.registry_file import RegistryError
+
     try:
         yield
+    except RegistryError:
+        raise
     except (ValueError, LookupError) as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc

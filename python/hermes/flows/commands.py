@@ -43,6 +43,7 @@ from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.ingest import base_url_from_env
 from hermes.lake import Publication
 from hermes.notify import notify
+from hermes.signals.registry_file import check_registry
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -78,7 +79,11 @@ def _quiet_no_op(summary: RefreshSummary, publication: Publication | None) -> Re
 
 
 def _run_flow(console: Console, call: Callable[[], RefreshSummary]) -> RefreshSummary | int:
-    """Run a flow (Prefect's API ready first); the summary, or the exit code of a failure."""
+    """Run a flow (Prefect's API ready first); the summary, or the exit code of a failure.
+
+    The registry file is checked before anything starts: a mistake in it ends the command
+    with one line (:class:`hermes.signals.registry_file.RegistryError`), nothing built."""
+    check_registry()
     home = prefect_home()
     if (
         not os.environ.get("PREFECT_API_URL")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hermes.config import Settings
 from hermes.ingest.download import download_archives
 from hermes.ingest.layout import ArchiveName, InvalidName, archives_between, default_end
 from hermes.ingest.local_files import collect_paths, ingest_paths
+from hermes.ingest.quarantine import clip_reason
 from hermes.ingest.report import FileResult, IngestReport, Outcome
 
 
@@ -81,17 +81,20 @@ def print_summary(report: IngestReport, console: Console) -> None:
         )
     if report.ok:
         return
-    table = Table(title="files not ingested", show_lines=True)
-    table.add_column("file", overflow="fold")
-    table.add_column("outcome", no_wrap=True)
-    table.add_column("reason", overflow="fold", ratio=2)
+    console.print("files not ingested:")
     for result in report.problems:
-        table.add_row(result.source, str(result.outcome), result.reason or "")
-    console.print(table)
+        console.print(
+            f"  {result.outcome}: {clip_reason(result.reason or result.source)}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     quarantined = len(report.with_outcome(Outcome.QUARANTINED))
     if quarantined:
         console.print(
-            f"{quarantined} file(s) set aside in <lake>/landing/_quarantine/ with a .reason.txt"
+            f"{quarantined} file(s) set aside in <lake>/landing/_quarantine/<folder>/<sha256 "
+            "prefix>/ with a .reason.txt",
+            soft_wrap=True,
         )
 
 

@@ -16,14 +16,16 @@ from datetime import UTC, datetime
 import polars as pl
 import pyarrow as pa
 
+from hermes.ingest.candles import check_candles
 from hermes.ingest.decode import (
-    DecodeError,
     check_column_count,
     parse_columns,
     text_lines,
     to_decoded_table,
 )
+from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import CsvName
+from hermes.ingest.text_checks import check_encoding
 
 CSV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
 OHLCV_COLUMNS = CSV_COLUMNS[1:]
@@ -50,6 +52,7 @@ def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None)
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise DecodeError(f"corrupt gzip file: {exc}") from None
+    check_encoding(data)  # a UTF-16 file is named as such, not as "truncated"
     check_complete(data)
     lines = text_lines(data)
     if not lines:
@@ -90,4 +93,5 @@ def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None)
             f"line {row['line_number']}: timestamp {row['timestamp']!r} is out of range "
             "(before 2009-01-03 or in the future)"
         )
+    check_candles(frame, name.interval, "ms")
     return to_decoded_table(frame.with_columns(pl.lit("ms").alias("time_unit")))

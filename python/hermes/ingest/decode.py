@@ -18,7 +18,10 @@ from pathlib import PurePosixPath
 import polars as pl
 import pyarrow as pa
 
+from hermes.ingest.candles import check_candles
+from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
+from hermes.ingest.text_checks import check_encoding, check_line_lengths
 from hermes.landing import DECODED_SCHEMA
 
 KLINE_COLUMNS: tuple[str, ...] = (
@@ -52,10 +55,6 @@ MAX_ENTRY_BYTES = 4 * 1024**3
 _US_THRESHOLD = 10**14
 """open_time values at or above this are microseconds (10**14 ms would be year 5138)."""
 _HEADER_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*")
-
-
-class DecodeError(ValueError):
-    """A source file whose content cannot be trusted (the message says where and why)."""
 
 
 def decode_kline_archive(data: bytes, archive: ArchiveName) -> pa.Table:
@@ -110,6 +109,7 @@ def decode_kline_csv(raw: bytes, archive: ArchiveName) -> pa.Table:
     frame = parse_columns(lines, KLINE_COLUMNS, first_line, INTEGER_COLUMNS, FLOAT_COLUMNS)
     unit = "us" if frame["open_time"][0] >= _US_THRESHOLD else "ms"
     check_kline_times(frame, archive, unit)
+    check_candles(frame, archive.interval, unit)
     return to_decoded_table(frame.drop("ignore").with_columns(pl.lit(unit).alias("time_unit")))
 
 
@@ -140,11 +140,16 @@ def check_kline_times(frame: pl.DataFrame, archive: ArchiveName, unit: str) -> N
 
 
 def text_lines(raw: bytes) -> list[str]:
-    """Non-empty-terminated lines of a UTF-8 CSV (a BOM and trailing blank lines removed)."""
+    """Non-empty-terminated lines of a UTF-8 CSV (a BOM and trailing blank lines removed).
+
+    The encoding is checked first, then the length of every line, before any splitting.
+    """
+    check_encoding(raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"garbled CSV: not UTF-8 text (byte offset {exc.start})") from None
+    check_line_lengths(raw)
     if "\x00" in text:
         raise DecodeError("garbled CSV: contains NUL bytes")
     lines = text.splitlines()

@@ -111,8 +111,8 @@ def download_archive(
                 expected = parse_checksum(checksum, archive.filename)
             except ChecksumError as exc:
                 reason = f"{source_file}: {exc}"
-                quarantine(conn, settings, f"{source_file}.CHECKSUM", reason, data=checksum)
-                return FileResult(source_file, Outcome.QUARANTINED, reason=reason)
+                kept = quarantine(conn, settings, f"{source_file}.CHECKSUM", reason, data=checksum)
+                return FileResult(source_file, Outcome.QUARANTINED, reason=kept.reason)
             if manifest.get(source_file) == expected:
                 return FileResult(source_file, Outcome.UNCHANGED, sha256=expected)
             data = fetch(session, url, retry)

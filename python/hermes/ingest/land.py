@@ -18,7 +18,8 @@ from hermes import storage
 from hermes.config import Settings
 from hermes.ingest.checksum import ChecksumError, sha256_hex, verify_checksum
 from hermes.ingest.csv_import import decode_ohlcv_csv
-from hermes.ingest.decode import DecodeError, decode_kline_archive
+from hermes.ingest.decode import decode_kline_archive
+from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import MARKET, PROVIDER, ArchiveName, CsvName
 from hermes.ingest.manifest import ManifestEntry, record_file
 from hermes.ingest.quarantine import quarantine
@@ -58,18 +59,17 @@ def land_file(
         else:
             table = decode_ohlcv_csv(data, name)
     except (ChecksumError, DecodeError) as exc:
-        reason = f"{source_file}: {exc}"
-        quarantine(
+        kept = quarantine(
             conn,
             settings,
             source_file,
-            reason,
+            f"{source_file}: {exc}",
             data=data,
             sha256=sha,
             checksum=checksum,
             origin=origin,
         )
-        return FileResult(source_file, Outcome.QUARANTINED, reason=reason, sha256=sha)
+        return FileResult(source_file, Outcome.QUARANTINED, reason=kept.reason, sha256=sha)
 
     target = f"{settings.landing_root}/{source_file}"
     if origin != target:

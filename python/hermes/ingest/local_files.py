@@ -75,10 +75,11 @@ def _ingest_one(
             name = CsvName.parse(path.name)
     except InvalidName as exc:
         source_file = f"unrecognized/{safe_name(path.name)}"
-        reason = f"{path}: {exc}"
         sha = sha256_hex(data)
-        quarantine(conn, settings, source_file, reason, data=data, sha256=sha, origin=origin)
-        return FileResult(str(path), Outcome.QUARANTINED, reason=reason, sha256=sha)
+        kept = quarantine(
+            conn, settings, source_file, f"{path}: {exc}", data=data, sha256=sha, origin=origin
+        )
+        return FileResult(str(path), Outcome.QUARANTINED, reason=kept.reason, sha256=sha)
     checksum_path = path.with_name(f"{path.name}.CHECKSUM")
     checksum = checksum_path.read_bytes() if checksum_path.is_file() else None
     if (

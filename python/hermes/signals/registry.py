@@ -14,34 +14,39 @@ here too.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 
-from hermes.config import PROJECT_ROOT
 from hermes.signals.accelerators import accelerator_for
 from hermes.signals.errors import StrategyError
+from hermes.signals.registry_file import (
+    SAFE_ID_RULE,
+    STATUSES,
+    STRATEGY_ID_RE,
+    check_registry,
+)
 
-__all__ = ["Strategy", "StrategyError", "list_strategies", "load_strategy"]
+__all__ = [
+    "STATUSES",
+    "Strategy",
+    "StrategyError",
+    "list_strategies",
+    "load_strategy",
+]
 
-SEED_FILE = PROJECT_ROOT / "seeds" / "strategies.csv"
 SIGNAL_MODEL_PREFIX = "gold_signals_"
-STATUSES = ("active", "experimental", "retired")
-_STRATEGY_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def check_strategy_id(strategy_id: str) -> str:
     """``strategy_id`` if it is a safe identifier (it names a table); else StrategyError."""
-    if not isinstance(strategy_id, str) or not _STRATEGY_ID.fullmatch(strategy_id):
+    if not isinstance(strategy_id, str) or not STRATEGY_ID_RE.fullmatch(strategy_id):
         raise StrategyError(
-            f"strategy id {strategy_id!r} is not a safe identifier "
-            "(lower-case letters, digits and underscores, starting with a letter)"
+            f"strategy id {strategy_id!r} is not a safe identifier ({SAFE_ID_RULE})"
         )
     return strategy_id
 
@@ -145,8 +150,7 @@ def validate_parameters(strategy: Strategy, params: dict[str, Any]) -> dict[str,
 
 
 def _rows_from_csv() -> list[dict[str, str]]:
-    with open(SEED_FILE, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return check_registry()
 
 
 def _rows_from_lake(conn: duckdb.DuckDBPyConnection) -> list[dict[str, str]] | None:

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from hermes.cli import app
 from hermes.config import Settings
 from hermes.ingest import ingest_paths
+from hermes.ingest.quarantine import quarantine_path
 from hermes.lake import connect
 
 
@@ -256,7 +257,8 @@ def test_bad_file_is_quarantined_with_its_reason(run: Run, case_id: str) -> None
     assert case.reason in reason
     assert case.filename in reason or source_file in reason
     landing = Path(run.settings.landing_root)
-    kept = landing / "_quarantine" / source_file
+    assert sha is not None
+    kept = Path(quarantine_path(run.settings, source_file, sha[:16]))
     assert kept.is_file()
     note = Path(f"{kept}.reason.txt").read_text()
     assert case.reason in note

@@ -31,6 +31,8 @@ from hermes.ingest import (
     download_archive,
     download_archives,
 )
+from hermes.ingest.checksum import sha256_hex
+from hermes.ingest.quarantine import quarantine_path
 from hermes.lake import connect
 
 BUILD = ["build", "--select", "path:models/bronze", "path:models/silver"]
@@ -344,7 +346,7 @@ def test_checksum_mismatch_from_site_is_quarantined(
         result = download_archive(name, lake_settings, base_url=url, retry=FAST_RETRY)
     assert result.outcome is Outcome.QUARANTINED
     assert "checksum mismatch" in (result.reason or "")
-    quarantined = Path(lake_settings.landing_root) / "_quarantine" / name.source_file
+    quarantined = Path(quarantine_path(lake_settings, name.source_file, sha256_hex(data)[:16]))
     assert quarantined.read_bytes() == data
     assert Path(f"{quarantined}.CHECKSUM").read_bytes() == wrong
     assert "checksum mismatch" in Path(f"{quarantined}.reason.txt").read_text()

@@ -11,8 +11,9 @@ from fixtures.binance import archive, checksum_for, kline_zip, write_local
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest import ArchiveName, CsvName, InvalidName, Outcome, archives_between, ingest_paths
-from hermes.ingest.checksum import ChecksumError, parse_checksum
+from hermes.ingest.checksum import ChecksumError, parse_checksum, sha256_hex
 from hermes.ingest.layout import INTERVAL_SECONDS
+from hermes.ingest.quarantine import quarantine_path
 from hermes.lake import connect
 
 
@@ -115,7 +116,10 @@ def test_local_archives_and_landing_rescan(tmp_path: Path, lake_settings: Settin
     report = ingest_paths([landing], lake_settings)
     assert [r.outcome for r in report.results] == [Outcome.UNCHANGED, Outcome.QUARANTINED]
     assert not dropped.exists()
-    assert (landing / "_quarantine" / dropped.relative_to(landing)).read_bytes() == b"not a zip"
+    kept = quarantine_path(
+        lake_settings, str(dropped.relative_to(landing)), sha256_hex(b"not a zip")[:16]
+    )
+    assert Path(kept).read_bytes() == b"not a zip"
     conn = connect(lake_settings)
     assert conn.execute("select count(*) from landing.files").fetchone() == (1,)
     conn.close()

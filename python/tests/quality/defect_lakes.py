@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 from hermes.config import Settings
 from hermes.dbt_runner import DbtError, NodeResult, run_dbt
@@ -24,14 +26,22 @@ class DefectLake:
     error: DbtError | None
 
 
-def build_defect_lake(folder: Path, root: Path) -> DefectLake:
-    """Ingest the CSV files of ``folder`` into a new lake at ``root``, build bronze and silver."""
+def build_defect_lake(folder: Path, root: Path, *, unchecked: bool = False) -> DefectLake:
+    """Ingest the CSV files of ``folder`` into a new lake at ``root``, build bronze and silver.
+
+    ``unchecked``: land the files without ingest's candle rules, as a Hermes from before
+    those rules did; the defects then reach silver, where the data tests (the second line of
+    defence) must catch them.
+    """
     previous = {key: os.environ.get(key) for key in ENV_KEYS}
     os.environ["HERMES_LAKE_ROOT"] = str(root)
     os.environ["HERMES_TARGET"] = "local"
     settings = Settings(lake_root=root)
     try:
-        report = ingest_paths(sorted(folder.glob("*.csv")), settings)
+        with contextlib.ExitStack() as stack:
+            if unchecked:
+                stack.enter_context(mock.patch("hermes.ingest.csv_import.check_candles"))
+            report = ingest_paths(sorted(folder.glob("*.csv")), settings)
         assert report.ok, report
         error = None
         try:

@@ -2,7 +2,8 @@
 
 ``fixtures/warn``: a duplicated candle and a gap warn in dbt (the build goes on); the stale
 series fails the quality checkpoint. ``fixtures/error``: a high below the close and a
-negative volume fail `dbt build`, and the checkpoint names both candles too.
+negative volume are refused by ``hermes ingest``; landed unchecked (as a Hermes from before
+those rules did), they fail `dbt build`, and the checkpoint names both candles too.
 """
 
 from __future__ import annotations
@@ -13,14 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from defect_lakes import DefectLake
+from defect_lakes import FIXTURES, DefectLake
 
 from hermes.config import Settings
+from hermes.ingest import Outcome, ingest_paths
 from hermes.lake import connect
 
 
 def statuses(lake: DefectLake, status: str) -> dict[str, str]:
     return {n.name: n.message for n in lake.nodes if n.status == status}
+
+
+def test_ingest_refuses_the_error_defects_first(tmp_path: Path) -> None:
+    report = ingest_paths(sorted((FIXTURES / "error").glob("*.csv")), Settings(tmp_path / "l"))
+    assert [(r.outcome, r.reason) for r in report.results] == [
+        (
+            Outcome.QUARANTINED,
+            "csv/BTCUSDT/4h/BTCUSDT_4h.csv: line 42 (open time 2024-01-07 16:00 UTC): high "
+            "44144.77 is below close 44244.77",
+        ),
+        (
+            Outcome.QUARANTINED,
+            "csv/ETHUSDT/4h/ETHUSDT_4h.csv: line 14 (open time 2024-01-03 00:00 UTC): volume "
+            "-46709.8425 is negative",
+        ),
+    ]
 
 
 def test_warn_defects_warn_in_dbt_and_the_build_goes_on(warn_lake: DefectLake) -> None:

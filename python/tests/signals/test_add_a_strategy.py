@@ -242,3 +242,26 @@ def test_half_strategies_fail_the_build_naming_them(project: tuple[Path, dict[st
     ) in out
     done = run(str(BIN / "hermes"), "backtest", "--strategy", "no_model", env=env, ok=False)
     assert "signal model gold_signals_no_model was never built" in done.stderr.replace("\n", " ")
+
+
+def test_registry_mistakes_stop_dbt_before_any_model(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    folder, env = project
+    registry = folder / "seeds" / "strategies.csv"
+    original = registry.read_text()
+    line = len(original.splitlines()) + 1
+    registry.write_text(
+        original + 'x; drop table strategies --,X,0.1.0,"{}","{}",x,test,retired,,,\n'
+    )
+    try:
+        out = dbt(folder, env, "build", ok=False)
+    finally:
+        registry.write_text(original)
+    assert (
+        f"{registry} line {line} (strategy 'x; drop table strategies --'): strategy_id "
+        "'x; drop table strategies --' is not a safe identifier (lower-case letters, digits and "
+        "underscores, starting with a letter, at most 63 characters)"
+    ) in out
+    assert "registry row without its model" not in out
+    assert " OK " not in out  # no seed, model or test ran
