@@ -9,8 +9,6 @@ with a line break, the last one included (a file cut short is refused, see
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from datetime import UTC, datetime
 
 import polars as pl
@@ -25,7 +23,7 @@ from hermes.ingest.decode import (
 )
 from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import CsvName
-from hermes.ingest.text_checks import check_encoding
+from hermes.ingest.text_checks import check_encoding, gunzip
 
 CSV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
 OHLCV_COLUMNS = CSV_COLUMNS[1:]
@@ -48,10 +46,7 @@ def check_complete(data: bytes) -> None:
 def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None) -> pa.Table:
     """Decode a generic OHLCV CSV (optionally gzip-compressed) as :data:`DECODED_SCHEMA`."""
     if name.filename.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DecodeError(f"corrupt gzip file: {exc}") from None
+        data = gunzip(data)
     check_encoding(data)  # a UTF-16 file is named as such, not as "truncated"
     check_complete(data)
     lines = text_lines(data)

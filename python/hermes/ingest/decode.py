@@ -21,7 +21,7 @@ import pyarrow as pa
 from hermes.ingest.candles import check_candles
 from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
-from hermes.ingest.text_checks import check_encoding, check_line_lengths
+from hermes.ingest.text_checks import MAX_TEXT_BYTES, check_encoding, check_line_lengths
 from hermes.landing import DECODED_SCHEMA
 
 KLINE_COLUMNS: tuple[str, ...] = (
@@ -49,7 +49,7 @@ FLOAT_COLUMNS = (
     "taker_buy_base_asset_volume",
     "taker_buy_quote_asset_volume",
 )
-MAX_ENTRY_BYTES = 4 * 1024**3
+MAX_ENTRY_BYTES = MAX_TEXT_BYTES
 """Largest CSV entry accepted (a month of 1s candles is well below)."""
 
 _US_THRESHOLD = 10**14

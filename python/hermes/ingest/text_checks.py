@@ -8,11 +8,14 @@ refused after one vectorised pass over the bytes, before the lines are split or 
 from __future__ import annotations
 
 import codecs
+import zlib
 
 import numpy as np
 
 from hermes.ingest.errors import DecodeError
 
+MAX_TEXT_BYTES = 4 * 1024**3
+"""Largest text a compressed file may expand to (a zip entry's limit too)."""
 MAX_LINE_BYTES = 1024
 """Longest line accepted, in bytes (line break excluded). A kline row is about 150 bytes."""
 
@@ -78,3 +81,27 @@ def check_line_lengths(raw: bytes, limit: int = MAX_LINE_BYTES) -> None:
             f"line {index + 1}: line too long ({int(lengths[index])} bytes; the limit is "
             f"{limit} bytes per line)"
         )
+
+
+def gunzip(data: bytes, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The content of a gzip file (every member), refused once it passes ``limit`` bytes.
+
+    A small file expanding to gigabytes (a "gzip bomb") stops at the limit instead of
+    filling memory.
+    """
+    chunks: list[bytes] = []
+    total, rest = 0, data
+    try:
+        while rest:
+            member = zlib.decompressobj(wbits=31)
+            chunk = member.decompress(rest, limit - total + 1)
+            total += len(chunk)
+            chunks.append(chunk)
+            if total > limit or member.unconsumed_tail:
+                raise DecodeError(f"the gzip file expands to more than {limit} bytes")
+            if not member.eof:
+                raise DecodeError("corrupt gzip file: the file ends inside compressed data")
+            rest = member.unused_data.lstrip(b"\x00")  # gzip pads members with NULs
+    except zlib.error as exc:
+        raise DecodeError(f"corrupt gzip file: {exc}") from None
+    return b"".join(chunks)

@@ -11,7 +11,7 @@ from fixtures.binance import BUNDLED
 from hermes.ingest.candles import Grid, check_candles, grid_of, open_time_label
 from hermes.ingest.errors import DecodeError
 from hermes.ingest.quarantine import MAX_REASON_CHARS, clip_reason
-from hermes.ingest.text_checks import check_encoding, check_line_lengths
+from hermes.ingest.text_checks import check_encoding, check_line_lengths, gunzip
 
 TEXT = gzip.decompress((BUNDLED / "ETHUSDT_1d.csv.gz").read_bytes()).decode()[:3000]
 
@@ -100,3 +100,16 @@ def test_microsecond_candles_are_checked_on_their_grid() -> None:
     assert str(raised.value) == (
         "line 2 (open time 2025-01-01 01:00:00.000001 UTC): open time is off the 1h grid"
     )
+
+
+def test_gzip_files_expand_within_a_limit() -> None:
+    data = TEXT.encode()
+    assert gunzip(gzip.compress(data[:1000]) + gzip.compress(data[1000:])) == data
+    bomb = gzip.compress(b"0" * 5_000_000)  # 5 MB of zeros in about 5 KB
+    assert len(bomb) < 10_000
+    with pytest.raises(DecodeError, match=r"^the gzip file expands to more than 1000000 bytes$"):
+        gunzip(bomb, limit=1_000_000)
+    with pytest.raises(DecodeError, match=r"^corrupt gzip file: the file ends inside"):
+        gunzip(gzip.compress(data)[:-100])
+    with pytest.raises(DecodeError, match=r"^corrupt gzip file: "):
+        gunzip(b"not gzip at all")
