@@ -7,8 +7,10 @@ site's folder, so its links are checked here.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 from fixtures.documentation import README, site_pages
 
@@ -72,3 +74,42 @@ def test_the_layout_table_matches_the_folders() -> None:
     }
     named = {p.split("/")[0] for p in paths}
     assert top <= named, f"folders missing from the README's layout table: {top - named}"
+
+
+def _site_hooks() -> ModuleType:
+    """docs/hooks.py, the mkdocs hooks that write the generated parts of the site."""
+    spec = importlib.util.spec_from_file_location("site_hooks", PROJECT_ROOT / "docs" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_site_home_page_is_the_readme_with_site_links() -> None:
+    hooks = _site_hooks()
+    text = (
+        "[Ingest](docs/ingest.md#backfill) ![A tearsheet](docs/tearsheet.png) "
+        "see its [provenance](data/binance-ohlcv/PROVENANCE.md), "
+        "[DuckLake](https://ducklake.select), [below](#documentation)"
+    )
+    assert hooks.readme_for_the_site(text) == (
+        "[Ingest](ingest.md#backfill) ![A tearsheet](tearsheet.png) "
+        "see its provenance (`data/binance-ohlcv/PROVENANCE.md`), "
+        "[DuckLake](https://ducklake.select), [below](#documentation)"
+    )
+
+
+def test_the_cli_reference_documents_every_command() -> None:
+    import typer.core
+
+    from hermes.cli import app
+
+    reference = _site_hooks().cli_reference()
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    names = sorted(group.commands)
+    assert len(names) >= 15
+    for name in names:
+        assert f"### `hermes {name}`" in reference, name
+    assert reference.startswith("## `hermes`")
+    assert "* `--debug`: Show the full traceback of an error." in reference
