@@ -109,15 +109,21 @@ def _log_node(logger: Any, node: NodeResult) -> None:
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
-def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None) -> BuildOutcome:
-    """``dbt build`` (seeds, models, data tests); logs each node as soon as it finishes."""
+def dbt_build(
+    settings: Settings,
+    target_path: Path,
+    vars: dict[str, Any] | None,
+    args: tuple[str, ...] = ("build",),
+) -> BuildOutcome:
+    """``dbt build`` (seeds, models, data tests), or ``dbt <args>``; logs each node as soon as
+    it finishes."""
     from hermes.dbt_runner import run_dbt
 
     logger = get_run_logger()
-    logger.info("dbt build: parsing the project (partial parse kept in %s)", target_path)
+    logger.info("dbt %s: parsing the project (partial parse kept in %s)", args[0], target_path)
     # dbt's own console output is replaced by the per-node lines (its log file keeps all)
     result, nodes = run_dbt(
-        ["build", "--quiet", "--no-use-colors"],
+        [*args, "--quiet", "--no-use-colors"],
         with_secrets(settings),
         target_path=target_path,
         vars=vars,
@@ -133,30 +139,18 @@ def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None
     return outcome
 
 
-@task(name="quality-checkpoint", cache_policy=NO_CACHE)
-def quality_checkpoint(
-    settings: Settings, partitions: list[tuple[str, str]] | None
-) -> tuple[int, list[str]]:
-    """The Great Expectations checkpoint on ``partitions`` (None: all); (passed, failures)."""
-    from hermes.quality import run_checkpoint
-
-    logger = get_run_logger()
-    result = run_checkpoint(
-        with_secrets(settings),
-        partitions=partitions,
-        on_suite=lambda line: logger.info("quality %s", line),
-    )
-    for warning in result.warnings:
-        logger.warning("gx warning: %s", warning.message)
-    failures = [f"gx {failure.message}" for failure in result.errors]
-    return result.evaluated - len(failures), failures
-
-
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[str, Any]) -> int:
+def publish_state(
+    settings: Settings,
+    flow_run: str,
+    stage: str,
+    summary: dict[str, Any],
+    held: dict[tuple[str, str], str] | None = None,
+) -> int:
+    """Publish the lake's current snapshot; ``held`` series keep their last published state."""
     conn = connect(with_secrets(settings))
     try:
-        return publish(conn, flow_run, stage, summary).snapshot_id
+        return publish(conn, flow_run, stage, summary, held).snapshot_id
     finally:
         conn.close()
 
@@ -167,6 +161,20 @@ def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> 
     conn = connect(with_secrets(settings))
     try:
         finish_publications(conn, flow_run, summary)
+    finally:
+        conn.close()
+
+
+@task(name="recorded-backtests", cache_policy=NO_CACHE)
+def recorded_backtests(
+    settings: Settings, snapshot: int, targets: list[tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Backtests a killed run recorded at ``snapshot`` (reused), and those without statistics."""
+    from hermes.flows.resume import recorded_runs
+
+    conn = connect(with_secrets(settings), read_only=True)
+    try:
+        return recorded_runs(conn, snapshot, targets)
     finally:
         conn.close()
 
@@ -224,4 +232,5 @@ def send_notification(summary: RefreshSummary) -> None:
     logger = get_run_logger()
     for line in summary.lines()[1:]:
         logger.info("%s", line)
-    notify(summary.headline, summary.to_dict(), success=summary.status != "failed", logger=logger)
+    success = summary.status in ("published", "no-op")
+    notify(summary.headline, summary.to_dict(), success=success, logger=logger)
