@@ -148,14 +148,16 @@ def refresh_lake(
         state = lake_state(with_secrets(settings))
     pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
-    if not pending and not rebuild:
-        stranded = stranded_targets(state.publication, backtest_intervals)
-        if stranded and state.publication is not None:  # a killed run's results: complete them
+    stranded = stranded_targets(state.publication, backtest_intervals)
+    if stranded and state.publication is not None:  # a killed run's results: complete them
+        summary.published_snapshot = state.publication.snapshot_id
+        _publish_results(settings, summary, stranded, state.held)
+        if not pending and not rebuild:
             summary.partitions = [f"{s}/{i}" for s, i in stranded]
             summary.status = "partial" if state.held else "published"
-            summary.published_snapshot = state.publication.snapshot_id
             summary.held = [f"{s}/{i}: {why}" for (s, i), why in state.held.items()]
-            return _results(settings, summary, stranded, state.held)
+            return _finish(settings, summary)
+    if not pending and not rebuild:
         summary.status = "no-op"
         show_last_publication(state.publication, summary)
         send_notification(summary)
@@ -205,32 +207,52 @@ def _results(
     targets: Sequence[tuple[str, str]],
     held: dict[tuple[str, str], str],
 ) -> RefreshSummary:
-    """After the data publication: paper trading, backtests of ``targets``, statistics,
-    reports, the results publication (``held`` series kept back) and the site."""
+    """After the data publication: paper trading, then the results of ``targets``."""
     assert summary.published_snapshot is not None
     with _step(summary, "paper"):  # feed and ledger at the audited data (published by results)
-        summary.signals, summary.paper = paper_trading(settings, summary.published_snapshot)
+        summary.signals, summary.paper = paper_trading(
+            settings, summary.published_snapshot, list(held)
+        )
     summary.steps_failed += [
         f"paper: {line.removeprefix('error: ')}"
         for line in summary.paper
         if line.startswith("error: ")
     ]
     if targets:
-        from hermes.flows.backtests import backtest_partitions
+        _publish_results(settings, summary, targets, held)
+    return _finish(settings, summary)
 
-        with _step(summary, "backtests"):
-            runs, unscored = recorded_backtests(settings, summary.published_snapshot, list(targets))
-            if not runs:
-                runs = unscored = backtest_partitions(settings, targets, summary.published_snapshot)
-            summary.runs = runs
-        with _step(summary, "statistics"):
-            record_statistics(settings, unscored)
-        with _step(summary, "reports"):
-            summary.reports = write_reports(settings, summary.runs)
-        with _step(summary, "publish"):
-            summary.published_snapshot = publish_state(
-                settings, summary.flow_run, "results", summary.to_dict(), held
-            )
+
+def _publish_results(
+    settings: Settings,
+    summary: RefreshSummary,
+    targets: Sequence[tuple[str, str]],
+    held: dict[tuple[str, str], str],
+) -> None:
+    """Backtests of ``targets`` at the published snapshot (those a killed run recorded are
+    reused), statistics, reports, and the results publication (``held`` series kept back)."""
+    from hermes.flows.backtests import backtest_partitions
+
+    assert summary.published_snapshot is not None
+    with _step(summary, "backtests"):
+        runs, unscored = recorded_backtests(settings, summary.published_snapshot, list(targets))
+        if not runs:
+            runs = unscored = backtest_partitions(settings, targets, summary.published_snapshot)
+        summary.runs += runs
+    with _step(summary, "statistics"):
+        record_statistics(settings, unscored)
+    with _step(summary, "reports"):
+        summary.reports += write_reports(settings, runs)
+    with _step(summary, "publish"):
+        summary.published_snapshot = publish_state(
+            settings, summary.flow_run, "results", summary.to_dict(), held
+        )
+
+
+def _finish(settings: Settings, summary: RefreshSummary) -> RefreshSummary:
+    """The site (when results changed), the run's final summary, the notification; raises
+    :class:`RefreshFailed` when the run ends partial (series held back, a step failed)."""
+    if summary.runs:
         with _step(summary, "site"):
             summary.site = write_site_index(settings)
     if summary.steps_failed:

@@ -204,18 +204,25 @@ def write_site_index(settings: Settings) -> str:
 
 
 @task(name="paper-trading", cache_policy=NO_CACHE)
-def paper_trading(settings: Settings, snapshot: int) -> tuple[list[str], list[str]]:
-    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper).
+def paper_trading(
+    settings: Settings, snapshot: int, skip: list[tuple[str, str]] | None = None
+) -> tuple[list[str], list[str]]:
+    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper);
+    ``skip``: series held back by the audit (their feed rows and ledgers stay as they were).
 
-    Returns (new entries/exits of the feed, one line per ledger and drift result)."""
+    Returns (new entries/exits of the feed, one line per ledger and drift result; a ledger in
+    error is an ``error: `` line, the others carry on)."""
     from hermes.paper.run import refresh_paper
 
     try:
-        result = refresh_paper(with_secrets(settings), snapshot)
+        result = refresh_paper(with_secrets(settings), snapshot, skip=set(skip or ()))
     except ValueError as exc:  # a paper activation or ledger in error: named, ledger untouched
         get_run_logger().error("paper trading: %s", exc)
         return [], [f"error: {exc}"]
+    for error in result.errors:
+        get_run_logger().error("paper trading: %s", error)
     lines = [
+        *(f"error: {error}" for error in result.errors),
         f"ledger of {result.series} series: +{result.ledger_orders} order(s), "
         f"+{result.ledger_bars} bar(s)",
         *(f"waiting: {line}" for line in result.waiting),

@@ -12,6 +12,9 @@ files, no backtests so that the test stays short), against the session's Prefect
 2. ETHUSDT's missing days land (published now), MATICUSDT is not fixed (retried, held
    again), and BTCUSDT gets a new day whose first candle is broken: BTCUSDT is held back and
    readers still see exactly what run 1 published for it (silver and gold, every column).
+3. XMRUSDT's 1d candles land and the run is killed after its backtests, before publishing
+   their results (the statistics step raises); the next run, with nothing new landed,
+   completes it: it reuses the recorded backtests and publishes them (not "nothing new").
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fixtures.lake_reads import read_frame
+from prefect import task
 from webhook_server import webhook
 
 from hermes.config import PROJECT_ROOT, Settings
+from hermes.flows import daily_refresh
 from hermes.flows.daily_refresh import bundled_refresh
+from hermes.flows.steps import record_statistics
 from hermes.flows.summary import RefreshFailed, RefreshSummary
 
 START, END = "2024-01-01 00:00:00", "2024-03-01 00:00:00"
@@ -35,10 +41,10 @@ ETH_STOPS = "2024-02-27 00:00:00"  # three days before the others: stale
 BTC_NEXT_DAY = "2024-03-02 00:00:00"
 
 
-def real_rows(symbol: str, first: str, last: str) -> tuple[str, list[str]]:
-    """Header and the real 4h rows ``first`` <= open time < ``last`` of ``symbol``."""
+def real_rows(symbol: str, first: str, last: str, interval: str = "4h") -> tuple[str, list[str]]:
+    """Header and the real rows ``first`` <= open time < ``last`` of ``symbol``."""
     folder = "binance-ohlcv" if symbol in ("BTCUSDT", "ETHUSDT") else "universe"
-    path = PROJECT_ROOT / "data" / folder / f"{symbol}_4h.csv.gz"
+    path = PROJECT_ROOT / "data" / folder / f"{symbol}_{interval}.csv.gz"
     header, *rows = gzip.decompress(path.read_bytes()).decode().splitlines()
     return header, [r for r in rows if first <= r.split(",", 1)[0] < last]
 
@@ -50,9 +56,9 @@ def broken(row: str) -> str:
     return ",".join(cells)
 
 
-def write(folder: Path, symbol: str, header: str, rows: list[str]) -> str:
+def write(folder: Path, symbol: str, header: str, rows: list[str], interval: str = "4h") -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{symbol}_4h.csv"
+    path = folder / f"{symbol}_{interval}.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
     return str(path)
 
@@ -63,6 +69,8 @@ class Runs:
     summaries: list[RefreshSummary] = field(default_factory=list)
     published: list[dict[str, pd.DataFrame]] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
+    killed_runs: list[str] = field(default_factory=list)
+    resumed_runs: list[str] = field(default_factory=list)
 
 
 def published_state(settings: Settings) -> dict[str, pd.DataFrame]:
@@ -92,9 +100,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         env.setenv("HERMES_TARGET", "local")
         env.setenv("HERMES_NOTIFY_WEBHOOK", hook_url)
 
-        def run(files: list[str]) -> None:
+        def run(files: list[str], intervals: tuple[str, ...] = ()) -> None:
             try:
-                state.summaries.append(bundled_refresh(paths=files, backtest_intervals=[]))
+                state.summaries.append(
+                    bundled_refresh(paths=files, backtest_intervals=list(intervals))
+                )
             except RefreshFailed as exc:
                 state.summaries.append(exc.summary)
             state.published.append(published_state(settings))
@@ -116,8 +126,31 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
                 write(second, "ETHUSDT", header, eth),
             ]
         )
+        # 3. killed after the backtests, before their results are published
+        _, xmr_1d = real_rows("XMRUSDT", "2024-02-01", END, "1d")
+        killed = write(root / "third", "XMRUSDT", header, xmr_1d, "1d")
+        env.setattr(daily_refresh, "record_statistics", killed_here)
+        with pytest.raises(Killed):
+            bundled_refresh(paths=[killed], backtest_intervals=["1d"])
+        env.setattr(daily_refresh, "record_statistics", record_statistics)
+        state.killed_runs = read_frame(
+            settings, "select run_id from lake.gold_backtest_runs order by run_id"
+        )["run_id"].tolist()
+        run([killed], ("1d",))
+        state.resumed_runs = read_frame(
+            settings, "select run_id from published.gold_backtest_runs order by run_id"
+        )["run_id"].tolist()
         state.notifications = list(received)
     yield state
+
+
+class Killed(RuntimeError):
+    """The run stops here, as if killed."""
+
+
+@task(name="record-statistics")
+def killed_here(settings: Settings, run_ids: list[str]) -> int:
+    raise Killed("killed after the backtests")
 
 
 def series(frame: pd.DataFrame) -> list[str]:
@@ -159,3 +192,13 @@ def test_a_held_series_reads_exactly_as_last_published(runs: Runs) -> None:
         after = runs.published[1][table].query("symbol == 'BTCUSDT'").reset_index(drop=True)
         assert len(before) == 360
         pd.testing.assert_frame_equal(after, before, check_exact=True)
+
+
+def test_results_of_a_killed_run_are_completed_by_the_next(runs: Runs) -> None:
+    summary = runs.summaries[2]
+    assert runs.killed_runs, "the killed run recorded its backtests before stopping"
+    # nothing new landed: the stranded results are published, the held series retried
+    assert summary.ingested == [] and summary.status == "partial", summary.lines()
+    assert summary.runs == runs.killed_runs  # reused, not run twice
+    assert runs.resumed_runs == runs.killed_runs
+    assert [h.split(":", 1)[0] for h in summary.held] == ["BTCUSDT/4h", "MATICUSDT/4h"]
