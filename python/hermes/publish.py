@@ -197,17 +197,20 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
     rows = conn.execute(
         f"""
         with last as (
-            select symbol, interval, max(published_at) as published_at
+            -- null: held back by every publication that named it
+            select symbol, interval, max(published_at) filter (status = 'published') as at
             from lake.main.{SERIES_PUBLICATIONS}
-            where status = 'published'
             group by all
         )
         select distinct files.symbol, files.interval
         from lake.landing.files as files
         left join last using (symbol, interval)
-        where files.ingested_at > coalesce(last.published_at, ?::timestamp)
+        where files.ingested_at > case
+            when last.symbol is null then ?::timestamp  -- no series row: the publication's time
+            else coalesce(last.at, ?::timestamp)
+        end
         order by files.symbol, files.interval
         """,  # noqa: S608 (a constant table name)
-        [datetime(1970, 1, 1)],
+        [since, datetime(1970, 1, 1)],
     ).fetchall()
     return [(str(s), str(i)) for s, i in rows]

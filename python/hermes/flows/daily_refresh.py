@@ -187,7 +187,7 @@ def refresh_lake(
     summary.tests_passed, summary.tests_failed = audit.passed, audit.failed
     summary.rows_added = _rows_by_layer(before, count_rows(settings))
     if audit.blocking:
-        summary.tests_failed = audit.blocking
+        summary.tests_failed += [line for line in audit.blocking if line not in audit.failed]
         raise _fail(summary, tested.error)
     held = audit.reasons()
     summary.held = [f"{s}/{i}: {why}" for (s, i), why in held.items()]

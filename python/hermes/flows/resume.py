@@ -61,8 +61,8 @@ def recorded_runs(
     done = {
         str(r[0])
         for r in conn.execute(
-            "select distinct run_id from lake.main.gold_backtest_overfitting "
-            "where list_contains(?, run_id)",
+            "select distinct study_id from lake.main.gold_backtest_overfitting "
+            "where study_kind = 'run' and list_contains(?, study_id)",
             [runs],
         ).fetchall()
     }
