@@ -35,6 +35,8 @@ class NodeResult:
     status: str
     message: str
     execution_time: float
+    compiled_code: str = ""
+    """The node's compiled SQL (final results only; empty in progress callbacks)."""
 
 
 def run_dbt(
@@ -122,6 +124,7 @@ def _node_results(result: dbtRunnerResult) -> list[NodeResult]:
                 status=str(getattr(r, "status", "?")),
                 message=str(getattr(r, "message", "") or ""),
                 execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
+                compiled_code=str(getattr(node, "compiled_code", "") or ""),
             )
         )
     return out

@@ -10,18 +10,36 @@ published state needs no copy: :func:`hermes.lake.attach_published` exposes it r
 ``select * from published.silver_klines`` therefore returns the last good state while
 ``lake.silver_klines`` may hold a build whose tests failed. A failed audit simply never calls
 :func:`publish`, so ``published`` stays where it was. ``hermes.maintenance`` never expires
-the latest published snapshot.
+the snapshots ``published`` reads.
+
+Publication is per series (write-audit-publish per (symbol, interval) partition). Every
+publication also writes one row per series of ``silver_klines`` into
+``lake.main.hermes_series_publications``: a healthy series is ``published`` at the new
+snapshot; a series the audit ``held`` back (a data test or an expectation failed on its rows)
+keeps the snapshot of its last publication (none if it was never published) and the reason.
+:func:`hermes.lake.attach_published` builds each ``published`` view over a table with
+``symbol`` and ``interval`` columns as the union of ``at (version => N)`` reads, one per
+snapshot group, each limited to the series published at N: readers see a held-back series
+exactly as it was last published, never a partial series. A series stays pending (rebuilt
+and audited by every run) until a publication publishes it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from hermes.lake import Publication, current_snapshot, latest_publication, table_exists
+from hermes.lake import (
+    SERIES_PUBLICATIONS,
+    Publication,
+    current_snapshot,
+    latest_publication,
+    table_exists,
+)
 
 _DDL = """
 create table if not exists lake.main.hermes_publications (
@@ -33,26 +51,112 @@ create table if not exists lake.main.hermes_publications (
 )
 """
 
+_SERIES_DDL = f"""
+create table if not exists lake.main.{SERIES_PUBLICATIONS} (
+    publication_snapshot bigint not null, -- the publication (hermes_publications.snapshot_id)
+    symbol varchar not null,
+    interval varchar not null,
+    snapshot_id bigint,                   -- the snapshot readers see this series at (null: none)
+    status varchar not null,              -- 'published' or 'held'
+    reason varchar,                       -- why it was held back
+    flow_run varchar not null,
+    published_at timestamp not null       -- UTC
+)
+"""
+
 
 def publish(
     conn: duckdb.DuckDBPyConnection,
     flow_run: str,
     stage: str,
     summary: dict[str, Any] | None = None,
+    held: Mapping[tuple[str, str], str] | None = None,
 ) -> Publication:
-    """Record the lake's current snapshot as the published state (call only after the audit)."""
+    """Record the lake's current snapshot as the published state (call only after the audit).
+
+    ``held`` maps each (symbol, interval) series the audit held back to the reason: those
+    keep their last published snapshot; every other series of ``silver_klines`` is published
+    at this one. One transaction: the publication and its series rows commit together.
+    """
     if stage not in ("data", "results"):
         raise ValueError(f"unknown publication stage {stage!r}: expected 'data' or 'results'")
     snapshot = current_snapshot(conn)  # the audited state, before this bookkeeping commits
     conn.execute(_DDL)
+    conn.execute(_SERIES_DDL)
     published_at = datetime.now(UTC).replace(tzinfo=None)
     body = summary or {}
-    conn.execute(
-        "insert into lake.main.hermes_publications "
-        "(snapshot_id, published_at, flow_run, stage, summary) values (?, ?, ?, ?, ?)",
-        [snapshot, published_at, flow_run, stage, json.dumps(body, default=str, sort_keys=True)],
-    )
+    series = _series_rows(conn, snapshot, held or {})
+    conn.execute("begin")
+    try:
+        conn.execute(
+            "insert into lake.main.hermes_publications "
+            "(snapshot_id, published_at, flow_run, stage, summary) values (?, ?, ?, ?, ?)",
+            [
+                snapshot,
+                published_at,
+                flow_run,
+                stage,
+                json.dumps(body, default=str, sort_keys=True),
+            ],
+        )
+        if series:
+            conn.executemany(
+                f"insert into lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608 (a constant name)
+                "(publication_snapshot, symbol, interval, snapshot_id, status, reason, "
+                "flow_run, published_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[snapshot, *row, flow_run, published_at] for row in series],
+            )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
     return Publication(snapshot, published_at, flow_run, stage, body)
+
+
+def _series_rows(
+    conn: duckdb.DuckDBPyConnection, snapshot: int, held: Mapping[tuple[str, str], str]
+) -> list[tuple[str, str, int | None, str, str | None]]:
+    """(symbol, interval, snapshot readers see it at, status, reason) of every series."""
+    series: set[tuple[str, str]] = set(held)
+    if table_exists(conn, "silver_klines"):
+        series |= {
+            (str(s), str(i))
+            for s, i in conn.execute(
+                "select distinct symbol, interval from lake.main.silver_klines"
+            ).fetchall()
+        }
+    last = last_published_series(conn)
+    rows: list[tuple[str, str, int | None, str, str | None]] = []
+    for key in sorted(series):
+        if key in held:
+            rows.append((*key, last.get(key), "held", held[key]))
+        else:
+            rows.append((*key, snapshot, "published", None))
+    return rows
+
+
+def last_published_series(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """(symbol, interval) -> the snapshot of its latest publication (series ever published)."""
+    if not table_exists(conn, SERIES_PUBLICATIONS):
+        return {}
+    rows = conn.execute(
+        f"select symbol, interval, max(snapshot_id) from lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608
+        "where status = 'published' group by all"
+    ).fetchall()
+    return {(str(s), str(i)): int(n) for s, i, n in rows}
+
+
+def held_series(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """Series the latest publication held back, with the reason (empty if none)."""
+    publication = latest_publication(conn)
+    if publication is None or not table_exists(conn, SERIES_PUBLICATIONS):
+        return {}
+    rows = conn.execute(
+        f"select symbol, interval, reason from lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608
+        "where publication_snapshot = ? and status = 'held' order by symbol, interval",
+        [publication.snapshot_id],
+    ).fetchall()
+    return {(str(s), str(i)): str(r or "") for s, i, r in rows}
 
 
 def finish_publications(
@@ -74,18 +178,39 @@ def finish_publications(
 
 
 def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(symbol, interval) partitions landed since the last publication (all, if none yet).
+    """(symbol, interval) partitions landed since their last publication (all, if none yet).
 
     A run whose audit failed leaves its files here, so the next run rebuilds them even if it
-    ingests nothing new.
+    ingests nothing new; a series held back stays here until a run publishes it.
     """
     if not table_exists(conn, "files", schema="landing"):
         return []
     publication = latest_publication(conn)
     since = datetime(1970, 1, 1) if publication is None else publication.published_at
+    if not table_exists(conn, SERIES_PUBLICATIONS):  # a lake published before series rows
+        rows = conn.execute(
+            "select distinct symbol, interval from lake.landing.files "
+            "where ingested_at > ? order by symbol, interval",
+            [since],
+        ).fetchall()
+        return [(str(s), str(i)) for s, i in rows]
     rows = conn.execute(
-        "select distinct symbol, interval from lake.landing.files "
-        "where ingested_at > ? order by symbol, interval",
-        [since],
+        f"""
+        with last as (
+            -- null: held back by every publication that named it
+            select symbol, interval, max(published_at) filter (status = 'published') as at
+            from lake.main.{SERIES_PUBLICATIONS}
+            group by all
+        )
+        select distinct files.symbol, files.interval
+        from lake.landing.files as files
+        left join last using (symbol, interval)
+        where files.ingested_at > case
+            when last.symbol is null then ?::timestamp  -- no series row: the publication's time
+            else coalesce(last.at, ?::timestamp)
+        end
+        order by files.symbol, files.interval
+        """,  # noqa: S608 (a constant table name)
+        [since, datetime(1970, 1, 1)],
     ).fetchall()
     return [(str(s), str(i)) for s, i in rows]

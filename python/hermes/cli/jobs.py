@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from hermes.cli.app import console, err_console
+from hermes.universe import active_symbols, universe_intervals
 
 
 def _flows() -> Any:
@@ -30,8 +31,8 @@ FlowIntervals = Annotated[
 FlowBaseUrl = Annotated[
     str | None, typer.Option(help="Data site (default: HERMES_BINANCE_BASE_URL).")
 ]
-DEFAULT_FLOW_SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-DEFAULT_FLOW_INTERVALS = ["4h", "1d"]
+DEFAULT_FLOW_SYMBOLS = active_symbols()  # the active pairs of seeds/universe.csv
+DEFAULT_FLOW_INTERVALS = universe_intervals()
 
 
 def run(

@@ -31,11 +31,13 @@ from hermes.flows.summary import RefreshSummary
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
 from hermes.lake import Publication, connect, latest_publication
-from hermes.publish import pending_since_publication
+from hermes.publish import held_series, pending_since_publication
+from hermes.universe import active_symbols, universe_intervals
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
-DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
-DEFAULT_INTERVALS = ("4h", "1d")
+DEFAULT_SYMBOLS = tuple(active_symbols())
+"""The daily refresh's and the deployment's pairs: the active ones of ``seeds/universe.csv``."""
+DEFAULT_INTERVALS = tuple(universe_intervals())
 DEFAULT_CRON = "0 3 * * *"
 """03:00 UTC: Binance publishes the previous day's archives in the first hours of the day."""
 PROBE_CONNECTIONS = 16
@@ -45,12 +47,14 @@ PROBE_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class LakeState:
-    """What landed (source file -> SHA-256), what is pending since the last publication,
-    and that publication (None before the first one)."""
+    """What landed (source file -> SHA-256), what is pending since its last publication,
+    the latest publication (None before the first one) and the series it held back."""
 
     landed: dict[str, str]
     pending: list[tuple[str, str]]
     publication: Publication | None
+    held: dict[tuple[str, str], str]
+    """Series the latest publication held back, with the reason."""
 
 
 def lake_state(settings: Settings) -> LakeState:
@@ -58,7 +62,10 @@ def lake_state(settings: Settings) -> LakeState:
     conn = connect(settings)
     try:
         return LakeState(
-            load_manifest(conn), pending_since_publication(conn), latest_publication(conn)
+            load_manifest(conn),
+            pending_since_publication(conn),
+            latest_publication(conn),
+            held_series(conn),
         )
     finally:
         conn.close()

@@ -10,12 +10,16 @@ Three flows share one pipeline (:func:`refresh_lake`):
   months, falling back to dailies when a monthly is not published; dailies for this month);
 * :func:`bundled_refresh`: the bundled CSV files of ``data/binance-ohlcv`` (``hermes run``).
 
-The pipeline is write-audit-publish: ``dbt build`` (models and data tests) and the Great
-Expectations checkpoint on the changed partitions must pass before
-:func:`hermes.publish.publish` records the lake snapshot readers see as ``published``. Any
-failure stops the run before publishing, names what failed and fails the flow. Backtests of
-the changed (symbol, interval) partitions fan out on Dask (:mod:`hermes.flows.backtests`), then
-reports are written and the results published.
+The pipeline is write-audit-publish per (symbol, interval) series: ``dbt build`` of the
+models, then ``dbt test`` and the Great Expectations checkpoint on the changed partitions
+(:mod:`hermes.flows.audit`). A series whose rows fail a data test or an expectation is held
+back, named with the reason; :func:`hermes.publish.publish` publishes every other series at
+the new snapshot while readers keep seeing a held series as it was last published, and the
+held series stay pending for the next run. A failing model, or a test or expectation naming
+no series, stops the run before publishing. Backtests of the changed healthy partitions fan
+out on Dask (:mod:`hermes.flows.backtests`), then reports are written and the results
+published. A run with series held back or a step failed after publishing (paper trading)
+ends ``partial``: it notifies and exits non-zero.
 
 What to fetch and whether anything changed is decided by :mod:`hermes.flows.changes` (no dbt,
 Great Expectations or vectorbt import): archives the site answers 404 for are reported as
@@ -40,6 +44,7 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
 from hermes.config import Settings
+from hermes.flows.audit import Audit, audit_quality, audit_tests
 from hermes.flows.changes import (
     DEFAULT_INTERVALS,
     DEFAULT_SYMBOLS,
@@ -52,6 +57,7 @@ from hermes.flows.changes import (
     show_last_publication,
 )
 from hermes.flows.credentials import with_secrets, without_secrets
+from hermes.flows.resume import stranded_targets
 from hermes.flows.steps import (
     count_rows,
     dbt_build,
@@ -60,8 +66,8 @@ from hermes.flows.steps import (
     ingest_local,
     paper_trading,
     publish_state,
-    quality_checkpoint,
     record_statistics,
+    recorded_backtests,
     send_notification,
     write_reports,
     write_site_index,
@@ -75,6 +81,8 @@ from hermes.ingest import (
 )
 
 BACKTEST_INTERVALS = ("4h",)
+MODELS_ONLY = ("--exclude", "resource_type:test")
+"""``dbt build`` without data tests: they run after every model (``dbt test``)."""
 
 
 # Every task and flow receives settings without credentials (Prefect records parameters);
@@ -128,8 +136,11 @@ def refresh_lake(
 ) -> RefreshSummary:
     """Build, audit, publish, backtest and report what landed since the last publication.
 
-    Raises :class:`RefreshFailed` (after notifying) when a model, data test or expectation
-    fails; nothing is published then.
+    Raises :class:`RefreshFailed` (after notifying) when a model fails or a data test or
+    expectation that names no series fails: nothing is published then. Series whose rows
+    fail a test are held back and the healthy ones published; the run then ends ``partial``
+    and raises :class:`RefreshFailed` too (non-zero exit), as when a step after publishing
+    fails.
     """
     settings = without_secrets(settings)
     target_path = settings.lake_root / "target"
@@ -137,6 +148,15 @@ def refresh_lake(
         state = lake_state(with_secrets(settings))
     pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
+    stranded = stranded_targets(state.publication, backtest_intervals)
+    if stranded and state.publication is not None:  # a killed run's results: complete them
+        summary.published_snapshot = state.publication.snapshot_id
+        _publish_results(settings, summary, stranded, state.held)
+        if not pending and not rebuild:
+            summary.partitions = [f"{s}/{i}" for s, i in stranded]
+            summary.status = "partial" if state.held else "published"
+            summary.held = [f"{s}/{i}: {why}" for (s, i), why in state.held.items()]
+            return _finish(settings, summary)
     if not pending and not rebuild:
         summary.status = "no-op"
         show_last_publication(state.publication, summary)
@@ -144,57 +164,103 @@ def refresh_lake(
         return summary
 
     before = count_rows(settings)
-    with _step(summary, "dbt build"):
-        build = dbt_build(settings, target_path, dbt_vars)
-    tests = [n for n in build.nodes if n.resource_type == "test"]
-    summary.tests_passed = sum(n.status in ("pass", "warn") for n in tests)
-    summary.tests_failed = [
-        f"{n.name}: {n.message}" for n in tests if n.status in ("fail", "error")
-    ]
+    with _step(summary, "dbt build"):  # models first: a failing test skips no healthy model
+        build = dbt_build(settings, target_path, dbt_vars, ("build", *MODELS_ONLY))
     summary.models_failed = [
         f"{n.name}: {n.message}"
         for n in build.nodes
         if n.resource_type != "test" and n.status == "error"
     ]
     if not build.success:
-        after = count_rows(settings)
-        summary.rows_added = _rows_by_layer(before, after)
+        summary.rows_added = _rows_by_layer(before, count_rows(settings))
         raise _fail(summary, build.error)
-
-    with _step(summary, "quality"):
-        # a rebuild with nothing landed checks every partition
-        gx_passed, gx_failed = quality_checkpoint(settings, list(pending) or None)
-    summary.tests_passed += gx_passed
-    summary.tests_failed += gx_failed
+    with _step(summary, "dbt test"):
+        tested = dbt_build(settings, target_path, dbt_vars, ("test",))
+        tests = [n for n in tested.nodes if n.resource_type == "test"]
+        audit = audit_tests(settings, tests, Audit())
+    if not tested.nodes and tested.error:  # dbt itself failed (no test ran)
+        audit.blocking.append(tested.error)
+    if not audit.blocking:
+        with _step(summary, "quality"):
+            # a rebuild with nothing landed checks every partition
+            audit = audit_quality(settings, list(pending) or None, audit)
+    summary.tests_passed, summary.tests_failed = audit.passed, audit.failed
     summary.rows_added = _rows_by_layer(before, count_rows(settings))
-    if gx_failed:
-        raise _fail(summary)
+    if audit.blocking:
+        summary.tests_failed += [line for line in audit.blocking if line not in audit.failed]
+        raise _fail(summary, tested.error)
+    held = audit.reasons()
+    summary.held = [f"{s}/{i}: {why}" for (s, i), why in held.items()]
 
-    targets = [(s, i) for s, i in pending if i in backtest_intervals]
-    summary.status = "published"
+    targets = [(s, i) for s, i in pending if i in backtest_intervals and (s, i) not in held]
+    summary.status = "partial" if held else "published"
     with _step(summary, "publish"):
         summary.published_snapshot = publish_state(
-            settings, summary.flow_run, "data", summary.to_dict()
+            settings, summary.flow_run, "data", summary.to_dict(), held
         )
-    with _step(summary, "paper"):  # feed and ledger at the audited data (published by results)
-        summary.signals, summary.paper = paper_trading(settings, summary.published_snapshot)
-    if targets:
-        from hermes.flows.backtests import backtest_partitions
+    return _results(settings, summary, targets, held)
 
-        with _step(summary, "backtests"):
-            summary.runs = backtest_partitions(settings, targets, summary.published_snapshot)
-        with _step(summary, "statistics"):
-            record_statistics(settings, summary.runs)
-        with _step(summary, "reports"):
-            summary.reports = write_reports(settings, summary.runs)
-        with _step(summary, "publish"):
-            summary.published_snapshot = publish_state(
-                settings, summary.flow_run, "results", summary.to_dict()
-            )
+
+def _results(
+    settings: Settings,
+    summary: RefreshSummary,
+    targets: Sequence[tuple[str, str]],
+    held: dict[tuple[str, str], str],
+) -> RefreshSummary:
+    """After the data publication: paper trading, then the results of ``targets``."""
+    assert summary.published_snapshot is not None
+    with _step(summary, "paper"):  # feed and ledger at the audited data (published by results)
+        summary.signals, summary.paper = paper_trading(
+            settings, summary.published_snapshot, list(held)
+        )
+    summary.steps_failed += [
+        f"paper: {line.removeprefix('error: ')}"
+        for line in summary.paper
+        if line.startswith("error: ")
+    ]
+    if targets:
+        _publish_results(settings, summary, targets, held)
+    return _finish(settings, summary)
+
+
+def _publish_results(
+    settings: Settings,
+    summary: RefreshSummary,
+    targets: Sequence[tuple[str, str]],
+    held: dict[tuple[str, str], str],
+) -> None:
+    """Backtests of ``targets`` at the published snapshot (those a killed run recorded are
+    reused), statistics, reports, and the results publication (``held`` series kept back)."""
+    from hermes.flows.backtests import backtest_partitions
+
+    assert summary.published_snapshot is not None
+    with _step(summary, "backtests"):
+        runs, unscored = recorded_backtests(settings, summary.published_snapshot, list(targets))
+        if not runs:
+            runs = unscored = backtest_partitions(settings, targets, summary.published_snapshot)
+        summary.runs += runs
+    with _step(summary, "statistics"):
+        record_statistics(settings, unscored)
+    with _step(summary, "reports"):
+        summary.reports += write_reports(settings, runs)
+    with _step(summary, "publish"):
+        summary.published_snapshot = publish_state(
+            settings, summary.flow_run, "results", summary.to_dict(), held
+        )
+
+
+def _finish(settings: Settings, summary: RefreshSummary) -> RefreshSummary:
+    """The site (when results changed), the run's final summary, the notification; raises
+    :class:`RefreshFailed` when the run ends partial (series held back, a step failed)."""
+    if summary.runs:
         with _step(summary, "site"):
             summary.site = write_site_index(settings)
+    if summary.steps_failed:
+        summary.status = "partial"
     finish_state(settings, summary.flow_run, summary.to_dict())
     send_notification(summary)
+    if summary.status == "partial":
+        raise RefreshFailed(summary)
     return summary
 
 

@@ -109,15 +109,21 @@ def _log_node(logger: Any, node: NodeResult) -> None:
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
-def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None) -> BuildOutcome:
-    """``dbt build`` (seeds, models, data tests); logs each node as soon as it finishes."""
+def dbt_build(
+    settings: Settings,
+    target_path: Path,
+    vars: dict[str, Any] | None,
+    args: tuple[str, ...] = ("build",),
+) -> BuildOutcome:
+    """``dbt build`` (seeds, models, data tests), or ``dbt <args>``; logs each node as soon as
+    it finishes."""
     from hermes.dbt_runner import run_dbt
 
     logger = get_run_logger()
-    logger.info("dbt build: parsing the project (partial parse kept in %s)", target_path)
+    logger.info("dbt %s: parsing the project (partial parse kept in %s)", args[0], target_path)
     # dbt's own console output is replaced by the per-node lines (its log file keeps all)
     result, nodes = run_dbt(
-        ["build", "--quiet", "--no-use-colors"],
+        [*args, "--quiet", "--no-use-colors"],
         with_secrets(settings),
         target_path=target_path,
         vars=vars,
@@ -133,30 +139,18 @@ def dbt_build(settings: Settings, target_path: Path, vars: dict[str, Any] | None
     return outcome
 
 
-@task(name="quality-checkpoint", cache_policy=NO_CACHE)
-def quality_checkpoint(
-    settings: Settings, partitions: list[tuple[str, str]] | None
-) -> tuple[int, list[str]]:
-    """The Great Expectations checkpoint on ``partitions`` (None: all); (passed, failures)."""
-    from hermes.quality import run_checkpoint
-
-    logger = get_run_logger()
-    result = run_checkpoint(
-        with_secrets(settings),
-        partitions=partitions,
-        on_suite=lambda line: logger.info("quality %s", line),
-    )
-    for warning in result.warnings:
-        logger.warning("gx warning: %s", warning.message)
-    failures = [f"gx {failure.message}" for failure in result.errors]
-    return result.evaluated - len(failures), failures
-
-
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[str, Any]) -> int:
+def publish_state(
+    settings: Settings,
+    flow_run: str,
+    stage: str,
+    summary: dict[str, Any],
+    held: dict[tuple[str, str], str] | None = None,
+) -> int:
+    """Publish the lake's current snapshot; ``held`` series keep their last published state."""
     conn = connect(with_secrets(settings))
     try:
-        return publish(conn, flow_run, stage, summary).snapshot_id
+        return publish(conn, flow_run, stage, summary, held).snapshot_id
     finally:
         conn.close()
 
@@ -167,6 +161,20 @@ def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> 
     conn = connect(with_secrets(settings))
     try:
         finish_publications(conn, flow_run, summary)
+    finally:
+        conn.close()
+
+
+@task(name="recorded-backtests", cache_policy=NO_CACHE)
+def recorded_backtests(
+    settings: Settings, snapshot: int, targets: list[tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Backtests a killed run recorded at ``snapshot`` (reused), and those without statistics."""
+    from hermes.flows.resume import recorded_runs
+
+    conn = connect(with_secrets(settings), read_only=True)
+    try:
+        return recorded_runs(conn, snapshot, targets)
     finally:
         conn.close()
 
@@ -196,18 +204,25 @@ def write_site_index(settings: Settings) -> str:
 
 
 @task(name="paper-trading", cache_policy=NO_CACHE)
-def paper_trading(settings: Settings, snapshot: int) -> tuple[list[str], list[str]]:
-    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper).
+def paper_trading(
+    settings: Settings, snapshot: int, skip: list[tuple[str, str]] | None = None
+) -> tuple[list[str], list[str]]:
+    """Signal feed, paper ledger and drift as of the published snapshot (hermes.paper);
+    ``skip``: series held back by the audit (their feed rows and ledgers stay as they were).
 
-    Returns (new entries/exits of the feed, one line per ledger and drift result)."""
+    Returns (new entries/exits of the feed, one line per ledger and drift result; a ledger in
+    error is an ``error: `` line, the others carry on)."""
     from hermes.paper.run import refresh_paper
 
     try:
-        result = refresh_paper(with_secrets(settings), snapshot)
+        result = refresh_paper(with_secrets(settings), snapshot, skip=set(skip or ()))
     except ValueError as exc:  # a paper activation or ledger in error: named, ledger untouched
         get_run_logger().error("paper trading: %s", exc)
         return [], [f"error: {exc}"]
+    for error in result.errors:
+        get_run_logger().error("paper trading: %s", error)
     lines = [
+        *(f"error: {error}" for error in result.errors),
         f"ledger of {result.series} series: +{result.ledger_orders} order(s), "
         f"+{result.ledger_bars} bar(s)",
         *(f"waiting: {line}" for line in result.waiting),
@@ -224,4 +239,5 @@ def send_notification(summary: RefreshSummary) -> None:
     logger = get_run_logger()
     for line in summary.lines()[1:]:
         logger.info("%s", line)
-    notify(summary.headline, summary.to_dict(), success=summary.status != "failed", logger=logger)
+    success = summary.status in ("published", "no-op")
+    notify(summary.headline, summary.to_dict(), success=success, logger=logger)

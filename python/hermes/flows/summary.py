@@ -10,7 +10,8 @@ LAYERS = ("bronze", "silver", "gold")
 
 @dataclass
 class RefreshSummary:
-    """Everything a refresh reports; ``status`` is ``published``, ``no-op`` or ``failed``.
+    """Everything a refresh reports; ``status`` is ``published``, ``partial`` (published,
+    with series held back or a step failed), ``no-op`` or ``failed`` (nothing published).
 
     ``flow_run`` is empty when the run found nothing new before starting any flow.
     """
@@ -26,6 +27,8 @@ class RefreshSummary:
     tests_passed: int = 0
     tests_failed: list[str] = field(default_factory=list)  # dbt tests and GX expectations
     models_failed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # "SYMBOL/interval: why" held back
+    steps_failed: list[str] = field(default_factory=list)  # "<step>: <error>" after publishing
     published_snapshot: int | None = None
     runs: list[str] = field(default_factory=list)  # backtest run ids
     reports: list[str] = field(default_factory=list)  # report file paths
@@ -45,6 +48,14 @@ class RefreshSummary:
             failed = self.tests_failed or self.models_failed or [self.error or "see log"]
             return f"hermes refresh FAILED ({files}); nothing published; failing: " + ", ".join(
                 failed
+            )
+        if self.status == "partial":
+            problems = [f"held back {h}" for h in self.held] + [
+                f"step {s}" for s in self.steps_failed
+            ]
+            return (
+                f"hermes refresh PARTIAL: published snapshot {self.published_snapshot} "
+                f"({files}; {len(self.runs)} backtest run(s)); " + "; ".join(problems)
             )
         if self.status == "no-op":
             return f"hermes refresh: nothing new ({files}); published state unchanged"
@@ -74,6 +85,8 @@ class RefreshSummary:
         out.append(f"  tests: {self.tests_passed} passed, {len(self.tests_failed)} failed")
         out += [f"  failed test: {t}" for t in self.tests_failed]
         out += [f"  failed model: {m}" for m in self.models_failed]
+        out += [f"  held back: {h}" for h in self.held]
+        out += [f"  failed step: {s}" for s in self.steps_failed]
         if self.published_snapshot is not None:
             out.append(f"  published snapshot: {self.published_snapshot}")
         out += [f"  backtest run: {r}" for r in self.runs]

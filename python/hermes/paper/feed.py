@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,11 +82,13 @@ def compute_feed(
     snapshot: int,
     now: datetime | None = None,
     features_table: str = FEATURE_STORE,
+    skip: Collection[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
-    """One row per (active strategy, symbol, interval), as of the reader's snapshot."""
+    """One row per (active strategy, symbol, interval), as of the reader's snapshot;
+    ``skip``: (symbol, interval) series left out (held back by the audit)."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     rows = []
-    pairs = select_series(reader, None, None, features_table)
+    pairs = [p for p in select_series(reader, None, None, features_table) if p not in skip]
     for strategy in list_strategies(reader):
         if strategy.status != "active":
             continue

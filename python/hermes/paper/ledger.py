@@ -42,6 +42,7 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,11 +125,16 @@ def compute_ledgers(
     end: datetime | None = None,
     features_table: str = FEATURE_STORE,
     waiting: list[str] | None = None,
+    errors: list[str] | None = None,
+    skip: Collection[tuple[str, str]] = (),
 ) -> list[SeriesLedger]:
     """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
 
     Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``).
-    Deactivated strategies: :func:`hermes.paper.deactivation.closing_ledgers`."""
+    With ``errors`` given, a ledger that cannot be computed is named there and skipped, the
+    others carry on (otherwise its :class:`PaperError` is raised). ``skip``: (symbol,
+    interval) series left out (held back by the audit). Deactivated strategies:
+    :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
         source = SignalSource(reader, strategy, features_table)
@@ -138,7 +144,7 @@ def compute_ledgers(
         intervals = [i for i in activation.intervals if i in held]
         by_interval: dict[str, list[str]] = {}
         for symbol, interval in select_series(reader, None, intervals or None, features_table):
-            if interval in intervals:
+            if interval in intervals and (symbol, interval) not in skip:
                 by_interval.setdefault(interval, []).append(symbol)
         for interval, symbols in by_interval.items():
             for group in [symbols] if activation.portfolio else [[s] for s in symbols]:
@@ -152,6 +158,10 @@ def compute_ledgers(
                 except Waiting as exc:
                     if waiting is not None:
                         waiting.append(str(exc))
+                except PaperError as exc:
+                    if errors is None:
+                        raise
+                    errors.append(str(exc))
     return out
 
 
@@ -228,49 +238,69 @@ def _after(table: pa.Table, column: str, last: datetime | None) -> pa.Table:
     )
 
 
+def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> None:
+    """:class:`PaperError` when ``ledger`` cannot extend its stored rows (one line naming it)."""
+    sid, since, symbol, interval = ledger.key
+    stored_since, last, last_equity = _stored(conn, ledger)
+    where = f"paper ledger of {sid} {symbol} {interval}"
+    if stored_since is not None and stored_since != since:
+        raise PaperError(
+            f"{where} started on {stored_since}; the registry now says paper_since {since}: "
+            "one activation per strategy (restore paper_since, or give the new activation "
+            "its own strategy id)"
+        )
+    if last is None and _orders_up_to(conn, ledger, None):
+        raise PaperError(
+            f"{where}: its symbols already have paper orders in another ledger (the "
+            "portfolio setting changed?): one activation per strategy"
+        )
+    if last is not None:
+        times = ledger.equity.column("open_time").to_pylist()
+        if last not in times:
+            raise PaperError(f"{where}: its last stored bar {last} is no longer in the data")
+        at = times.index(last)
+        recomputed = ledger.equity.column("equity")[at].as_py()
+        count = int(
+            pa.compute.sum(
+                pa.compute.less_equal(
+                    ledger.orders.column("filled_at"), pa.scalar(last, pa.timestamp("us"))
+                )
+            ).as_py()
+            or 0
+        )
+        if abs(recomputed - last_equity) > CENT or count != _orders_up_to(conn, ledger, last):
+            raise PaperError(
+                f"{where} differs from its recomputation at {last} (equity {last_equity:.2f} "
+                f"stored, {recomputed:.2f} now; bars, signals or settings changed): "
+                "the ledger is kept as it is"
+            )
+
+
 def extend_ledgers(
-    conn: duckdb.DuckDBPyConnection, ledgers: list[SeriesLedger], *, snapshot: int
+    conn: duckdb.DuckDBPyConnection,
+    ledgers: list[SeriesLedger],
+    *,
+    snapshot: int,
+    errors: list[str] | None = None,
 ) -> Extension:
-    """Append what each ledger holds after its stored last bar, all in one transaction."""
+    """Append what each ledger holds after its stored last bar, all in one transaction.
+
+    With ``errors`` given, a ledger that cannot be extended is named there and left as it
+    is stored, the others are extended; otherwise its :class:`PaperError` is raised."""
     ensure_paper_tables(conn)
     added: dict[tuple[str, str, str], tuple[int, int]] = {}
     new_orders: list[dict[str, Any]] = []
     pending: list[tuple[SeriesLedger, pa.Table, pa.Table]] = []
     for ledger in ledgers:
-        sid, since, symbol, interval = ledger.key
-        stored_since, last, last_equity = _stored(conn, ledger)
-        where = f"paper ledger of {sid} {symbol} {interval}"
-        if stored_since is not None and stored_since != since:
-            raise PaperError(
-                f"{where} started on {stored_since}; the registry now says paper_since {since}: "
-                "one activation per strategy (restore paper_since, or give the new activation "
-                "its own strategy id)"
-            )
-        if last is None and _orders_up_to(conn, ledger, None):
-            raise PaperError(
-                f"{where}: its symbols already have paper orders in another ledger (the "
-                "portfolio setting changed?): one activation per strategy"
-            )
-        if last is not None:
-            times = ledger.equity.column("open_time").to_pylist()
-            if last not in times:
-                raise PaperError(f"{where}: its last stored bar {last} is no longer in the data")
-            at = times.index(last)
-            recomputed = ledger.equity.column("equity")[at].as_py()
-            count = int(
-                pa.compute.sum(
-                    pa.compute.less_equal(
-                        ledger.orders.column("filled_at"), pa.scalar(last, pa.timestamp("us"))
-                    )
-                ).as_py()
-                or 0
-            )
-            if abs(recomputed - last_equity) > CENT or count != _orders_up_to(conn, ledger, last):
-                raise PaperError(
-                    f"{where} differs from its recomputation at {last} (equity {last_equity:.2f} "
-                    f"stored, {recomputed:.2f} now; bars, signals or settings changed): "
-                    "the ledger is kept as it is"
-                )
+        try:
+            _check_extension(conn, ledger)
+        except PaperError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+            continue
+        sid, _, symbol, interval = ledger.key
+        _, last, _ = _stored(conn, ledger)
         orders = _after(ledger.orders, "filled_at", last)
         equity = _after(ledger.equity, "open_time", last)
         pending.append((ledger, orders, equity))

@@ -9,6 +9,7 @@ fails to compute.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,7 @@ class PaperSummary:
     waiting: list[str] = field(default_factory=list)  # series before their paper_since
     files: list[str] = field(default_factory=list)
     verify: list[str] = field(default_factory=list)  # hermes paper --verify's lines
+    errors: list[str] = field(default_factory=list)  # ledgers skipped, one line each
 
 
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
@@ -150,8 +152,13 @@ def refresh_paper(
     end: datetime | None = None,
     now: datetime | None = None,
     write_files: bool = True,
+    skip: Collection[tuple[str, str]] = (),
 ) -> PaperSummary:
-    """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only)."""
+    """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only).
+
+    One series whose ledger cannot be computed or extended is named in ``errors`` and left
+    as stored; the others carry on. ``skip``: (symbol, interval) series the audit held back:
+    their ledgers wait and their feed rows stay as they were."""
     summary = PaperSummary()
     conn = connect(settings)
     try:
@@ -160,15 +167,27 @@ def refresh_paper(
     finally:
         conn.close()
     with at_snapshot(settings, snapshot) as reader:
-        feed = compute_feed(reader, snapshot=snapshot, now=now)
+        feed = compute_feed(reader, snapshot=snapshot, now=now, skip=skip)
         ledgers = closing_ledgers(
             reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
-        ) + compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
+        ) + compute_ledgers(
+            reader,
+            snapshot=snapshot,
+            end=end,
+            waiting=summary.waiting,
+            errors=summary.errors,
+            skip=skip,
+        )
         drifts = drift_rows(reader, ledgers, snapshot, known)
     conn = connect(settings)
     try:
         before = previous_feed(conn)
-        extension = extend_ledgers(conn, ledgers, snapshot=snapshot)
+        feed += [row for key, row in before.items() if (key[1], key[2]) in skip]
+        extension = extend_ledgers(conn, ledgers, snapshot=snapshot, errors=summary.errors)
+        ledgers = [x for x in ledgers if (x.key[0], x.key[2], x.key[3]) in extension.added]
+        drifts = [
+            r for r in drifts if (r["strategy_id"], r["symbol"], r["interval"]) in extension.added
+        ]
         ensure_paper_tables(conn)
         fresh = _new_drift(conn, drifts)
         if fresh:

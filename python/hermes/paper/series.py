@@ -2,8 +2,9 @@
 
 :class:`SeriesLedger` is the whole recomputed ledger of a series or a shared-capital
 portfolio; :func:`paper_slice` reads a series' bars and signals since ``paper_since``
-(:class:`Waiting` when there is none yet, :class:`~hermes.paper.activation.PaperError` on a
-gap); :func:`closing_signals` turns a deactivated strategy's slice into its closing order.
+(:class:`Waiting` when there is none yet); a candle the exchange never produced is simply
+not there, exactly as in a backtest over the same bars (:func:`missing_bars` names them);
+:func:`closing_signals` turns a deactivated strategy's slice into its closing order.
 Shared by :mod:`hermes.paper.ledger` and :mod:`hermes.paper.portfolio`.
 """
 
@@ -64,8 +65,12 @@ def paper_slice(
     end: datetime | None,
     portfolio: str | None = None,
 ) -> MarketSlice:
-    """The series' bars and signals from ``paper_since`` to ``end``, checked for gaps;
-    :class:`Waiting` when no bar is there yet (``portfolio`` names the ledger it is part of)."""
+    """The series' bars and signals from ``paper_since`` to ``end``; :class:`Waiting` when no
+    bar is there yet (``portfolio`` names the ledger it is part of).
+
+    Missing candles (an exchange outage: the candle never existed) are not an error: the
+    ledger, like the backtest it must equal (``hermes paper --verify``), goes from the bar
+    before the gap to the bar after it."""
     try:
         data = load_slice(signals, symbol, interval, start=activation.start, end=end)
     except DataError:
@@ -74,7 +79,6 @@ def paper_slice(
             f"{strategy.strategy_id} {symbol} {interval}{part}: no bar on or after "
             f"paper_since {activation.since} yet"
         ) from None
-    check_gaps(data)
     return data
 
 
@@ -110,12 +114,8 @@ def closing_signals(data: MarketSlice, last: datetime, fill: str) -> MarketSlice
     )
 
 
-def check_gaps(data: MarketSlice) -> None:
+def missing_bars(data: MarketSlice) -> list[np.datetime64]:
+    """The first missing open time of each gap inside the slice (none: no gap)."""
     steps = np.diff(data.open_time).astype("timedelta64[s]").astype(np.int64)
     bad = np.flatnonzero(steps != data.bar_seconds)
-    if len(bad):
-        missing = data.open_time[bad[0]] + np.timedelta64(data.bar_seconds, "s")
-        raise PaperError(
-            f"paper ledger: {data.symbol} {data.interval} has a gap inside the paper period: "
-            f"no bar at {missing} (backfill it first: `hermes backfill`)"
-        )
+    return [data.open_time[i] + np.timedelta64(data.bar_seconds, "s") for i in bad]

@@ -4,8 +4,11 @@
 per-partition aggregates, never whole tables), validates it with its suite, writes GX Data
 Docs (HTML) under ``<lake>/quality/data_docs/`` and returns a :class:`QualityResult`;
 ``result.raise_for_failures()`` raises :class:`QualityError` when a critical expectation
-failed, which stops the daily flow before it publishes. ``partitions`` limits the checks to
-the (symbol, interval) series a run changed; ``on_suite`` hears of each suite as it is done.
+failed. Each failure names every (symbol, interval) series whose rows broke it
+(``ExpectationFailure.series``): the daily flow holds those series back and publishes the
+others; a failure naming no series (a missing table, an empty frame) stops the run before it
+publishes. ``partitions`` limits the checks to the (symbol, interval) series a run changed;
+``on_suite`` hears of each suite as it is done.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class ExpectationFailure:
     unexpected_count: int | None = None
     element_count: int | None = None
     examples: tuple[str, ...] = ()
+    series: tuple[tuple[str, str], ...] = ()
+    """Every (symbol, interval) whose rows broke it; empty: not a failure of one series."""
 
     @property
     def message(self) -> str:
@@ -88,6 +93,19 @@ class QualityResult:
     @property
     def warnings(self) -> tuple[ExpectationFailure, ...]:
         return tuple(f for f in self.failures if f.severity != CRITICAL)
+
+    def series_errors(self) -> dict[tuple[str, str], list[str]]:
+        """(symbol, interval) -> the critical failures naming it."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for failure in self.errors:
+            for key in failure.series:
+                out.setdefault(key, []).append(f"{failure.suite}: {failure.description}")
+        return out
+
+    @property
+    def global_errors(self) -> tuple[ExpectationFailure, ...]:
+        """Critical failures that name no series: they fail the whole run."""
+        return tuple(f for f in self.errors if not f.series)
 
     @property
     def success(self) -> bool:
@@ -183,6 +201,7 @@ def run_checkpoint(
     conn = connect(settings)
     try:
         frames.register_intervals(conn)
+        frames.register_delistings(conn)
         frames.limit_memory(conn, str(settings.lake_root / ".duckdb_tmp"))
         frames.scope_tables(conn, partitions)
         for table in tables:
@@ -319,6 +338,7 @@ def _run_check(
                 unexpected_count=rule_stats.unexpected_count,
                 element_count=rule_stats.element_count,
                 examples=tuple(_example(row, KEY) for row in rule_stats.examples[:MAX_EXAMPLES]),
+                series=failure.series,
             )
         outcome.append(failure)
     return int(data["rows"].sum()), list(check.skipped) + outcome
@@ -364,7 +384,8 @@ def _validate(
             name=name,
             validation_definitions=[definition],
             result_format={
-                "result_format": "SUMMARY",
+                # every failing partition (frames hold one row per partition, never rows)
+                "result_format": "COMPLETE",
                 "unexpected_index_column_names": check.index_columns,
                 "partial_unexpected_count": MAX_EXAMPLES,
             },
@@ -391,6 +412,13 @@ def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFa
     examples = tuple(
         _example(row, index_columns) for row in details.get("partial_unexpected_index_list") or []
     )[:MAX_EXAMPLES]
+    series = tuple(
+        dict.fromkeys(
+            _series_of(row.get("partition"))
+            for row in details.get("unexpected_index_list") or []
+            if isinstance(row, dict) and row.get("partition")
+        )
+    )
     if not examples and details.get("observed_value") is not None:
         examples = (f"observed {details['observed_value']}",)
     return ExpectationFailure(
@@ -400,7 +428,14 @@ def _failure(suite: str, result: Any, index_columns: list[str]) -> ExpectationFa
         unexpected_count=details.get("unexpected_count"),
         element_count=details.get("element_count"),
         examples=examples,
+        series=series,
     )
+
+
+def _series_of(partition: Any) -> tuple[str, str]:
+    """(symbol, interval) of a frame's ``partition`` ("SYMBOL interval[ year]")."""
+    symbol, interval = str(partition).split(" ")[:2]
+    return symbol, interval
 
 
 def _exception_message(info: Any) -> str | None:

@@ -26,6 +26,7 @@ from hermes.lake import table_exists
 from hermes.quality.suites import Rule
 
 INTERVALS_VIEW = "quality_interval_lengths"
+DELISTINGS_VIEW = "quality_delistings"
 SCOPE_VIEW = "quality_scope"
 CHECKED_TABLES = ("silver_klines", "silver_kline_gaps", "gold_features")
 
@@ -43,6 +44,20 @@ def register_intervals(conn: duckdb.DuckDBPyConnection) -> None:
         {"interval": list(project_intervals()), "seconds": list(project_intervals().values())}
     )
     conn.register(INTERVALS_VIEW, lengths)
+
+
+def register_delistings(conn: duckdb.DuckDBPyConnection) -> None:
+    """Expose the universe's delisted pairs to SQL as ``quality_delistings``."""
+    from hermes.universe import delistings
+
+    gone = delistings()
+    frame = pd.DataFrame(
+        {
+            "symbol": pd.Series(list(gone), dtype="object"),
+            "delisted_on": pd.to_datetime(pd.Series(list(gone.values()), dtype="object")),
+        }
+    )
+    conn.register(DELISTINGS_VIEW, frame)
 
 
 SILVER_KLINES_ROWS = """
@@ -284,6 +299,9 @@ def silver_partitions_frame(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def freshness_frame(conn: duckdb.DuckDBPyConnection, as_of: datetime | None = None) -> pd.DataFrame:
     """One row per (symbol, interval): its latest candle and how many hours it lags.
 
+    A pair the universe (``seeds/universe.csv``) lists as delisted by ``as_of`` has no row:
+    it stops producing candles, and its history is not stale.
+
     The lag is measured against ``as_of`` (naive UTC), or by default against the latest
     candle close of the whole lake, so a series left behind by the others shows up even
     when the lake as a whole is not refreshed (bundled data).
@@ -312,6 +330,11 @@ def freshness_frame(conn: duckdb.DuckDBPyConnection, as_of: datetime | None = No
             (epoch_us(reference.as_of) - epoch_us(latest.last_close_time)) / 3600e6 as lag_hours
         from latest
         cross join reference
+        -- a delisted pair leaves the freshness check from its delisting day on
+        where not exists (
+            select 1 from quality_delistings as gone
+            where gone.symbol = latest.symbol and gone.delisted_on <= reference.as_of
+        )
         order by latest.symbol, latest.interval
         """,
         [as_of],

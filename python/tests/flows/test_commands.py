@@ -31,6 +31,7 @@ from hermes.flows.changes import probe_archives
 from hermes.ingest import ArchiveName, ingest_paths
 from hermes.lake import connect
 from hermes.publish import publish as publish_state
+from hermes.universe import active_symbols
 
 HERMES = [sys.executable, "-m", "hermes.cli"]
 API_URL = os.environ["PREFECT_API_URL"]  # the session's server (conftest.py)
@@ -95,7 +96,10 @@ def test_the_deployment_runs_on_a_local_worker(
     assert [s["schedule"]["cron"] for s in daily["schedules"]] == ["0 3 * * *"]
     assert [s["schedule"]["timezone"] for s in daily["schedules"]] == ["UTC"]
     assert daily["work_pool_name"] == "local"
-    assert daily["parameters"]["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    # the pairs default to the active ones of the universe seed (the flow's own default)
+    assert "symbols" not in daily["parameters"]
+    schema = daily["parameter_openapi_schema"]["properties"]
+    assert schema["symbols"]["default"] == active_symbols()
     started = run(
         [
             PREFECT, "deployment", "run", "hermes-daily-refresh/daily",

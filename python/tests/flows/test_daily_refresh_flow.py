@@ -10,8 +10,9 @@ One lake lives through four runs, against the session's Prefect server:
    is not published (404), one fails its checksum (quarantined); the rest is published and
    backtested on a Dask scheduler given by address (HERMES_DASK_ADDRESS);
 3. the same daily refresh again: a no-op (nothing ingested, built or published);
-4. a daily refresh whose archive holds a candle with its high below its close: the dbt test
-   fails, the flow fails naming it, and ``published`` still shows step 2's state.
+4. a daily refresh whose BTCUSDT archive holds a candle with its high below its close: the
+   dbt test fails for that series only; BTCUSDT is held back (``published`` still shows step
+   2's BTCUSDT), ETHUSDT's new day is published, and the run ends partial (exit non-zero).
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             # 3. the same day again
             run("again", refresh)
 
-        # 4. a candle breaking the OHLC invariant fails the build: nothing is published.
+        # 4. a candle breaking the OHLC invariant holds its series back, the other publishes.
         # Ingest refuses such a file; landed unchecked (as a Hermes from before that rule
         # did), the data tests are the second line of defence.
         put(site, daily("BTCUSDT", "09"), with_defect(daily("BTCUSDT", "09")))
@@ -324,16 +325,25 @@ def test_same_day_again_is_a_no_op(lake: Lake) -> None:
     assert lake.silver["again"] == lake.silver["daily"]
 
 
-def test_failing_data_test_fails_the_flow_and_publishes_nothing(lake: Lake) -> None:
+def test_failing_data_test_holds_its_series_back_and_publishes_the_others(lake: Lake) -> None:
     summary = lake.summaries["defect"]
-    assert summary.status == "failed"
-    assert [t.split(":")[0] for t in summary.tests_failed] == ["silver_klines_ohlc_consistent"]
-    assert "silver_klines_ohlc_consistent" in summary.headline
-    assert summary.published_snapshot is None and summary.runs == []
+    assert summary.status == "partial", summary.lines()
+    assert [t.split(":")[0] for t in summary.tests_failed][0] == "silver_klines_ohlc_consistent"
+    assert [h.split(":")[0] for h in summary.held] == ["BTCUSDT/4h"]
+    assert "dbt test silver_klines_ohlc_consistent" in summary.held[0]
+    assert "held back BTCUSDT/4h" in summary.headline
     before, after = lake.silver["daily"], lake.silver["defect"]
-    # readers of `published` still see step 2's data; the working state holds the new rows
-    assert after["published"] == before["published"]
-    assert after["runs"] == before["runs"]
+
+    def of(rows: set, symbol: str) -> set:
+        return {r for r in rows if r[0] == symbol}
+
+    # readers still see BTCUSDT exactly as step 2 published it; ETHUSDT's new day is published
+    assert of(after["published"], "BTCUSDT") == of(before["published"], "BTCUSDT")
+    eth_09 = candles([daily("ETHUSDT", "09")])
+    assert of(after["published"], "ETHUSDT") == of(before["published"], "ETHUSDT") | eth_09
+    # only the healthy series was backtested; step 2's runs are all still there
+    assert set(before["runs"]) <= set(after["runs"])
+    assert {r[1] for r in set(after["runs"]) - set(before["runs"])} == {"ETHUSDT"}
     assert after["working"] == before["working"] + 12
     # the webhook heard about every run, the last one as a failure naming the test
     assert [n["success"] for n in lake.notifications] == [True, True, True, False]

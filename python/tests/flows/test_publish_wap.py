@@ -17,7 +17,7 @@ from hermes.lake import (
 )
 from hermes.landing import ensure_landing_tables
 from hermes.maintenance import tidy_lake
-from hermes.publish import pending_since_publication, publish
+from hermes.publish import held_series, pending_since_publication, publish
 
 
 def _entry(source: str, symbol: str, interval: str) -> ManifestEntry:
@@ -117,3 +117,54 @@ def test_pending_partitions_are_those_landed_since_the_last_publication(
         assert pending_since_publication(conn) == [("ETHUSDT", "4h")]
     finally:
         conn.close()
+
+
+def test_a_held_series_reads_as_last_published_and_stays_pending(
+    lake_settings: Settings,
+) -> None:
+    conn = connect(lake_settings)
+    try:
+        ensure_landing_tables(conn)
+        conn.execute("create table silver_klines (symbol varchar, interval varchar, close double)")
+        conn.execute("create table gold_runs (symbol varchar, score double)")  # no interval
+        conn.execute(
+            "insert into silver_klines values "
+            "('BTCUSDT', '4h', 1.0), ('ETHUSDT', '4h', 2.0), ('ETHUSDT', '1d', 3.0)"
+        )
+        conn.execute("insert into gold_runs values ('BTCUSDT', 1.0)")
+        record_file(conn, _entry("a.zip", "BTCUSDT", "4h"))
+        first = publish(conn, "run-1", "data")
+        # the next build: BTCUSDT 4h fails its audit, ETHUSDT 4h changes, XRPUSDT is new and bad
+        record_file(conn, _entry("b.zip", "BTCUSDT", "4h"))
+        record_file(conn, _entry("c.zip", "XRPUSDT", "4h"))
+        conn.execute("update silver_klines set close = -1 where symbol = 'BTCUSDT'")
+        conn.execute("update silver_klines set close = 2.5 where interval = '4h' and close = 2")
+        conn.execute("insert into silver_klines values ('XRPUSDT', '4h', -5.0)")
+        conn.execute("insert into gold_runs values ('ETHUSDT', 2.0)")
+        held = {("BTCUSDT", "4h"): "dbt test ohlc", ("XRPUSDT", "4h"): "gx freshness"}
+        second = publish(conn, "run-2", "data", held=held)
+        assert held_series(conn) == held
+        # both held series stay pending; the published one is not
+        assert pending_since_publication(conn) == [("BTCUSDT", "4h"), ("XRPUSDT", "4h")]
+        assert published_snapshots(conn) == {first.snapshot_id, second.snapshot_id}
+    finally:
+        conn.close()
+    reader = connect(lake_settings)
+    try:
+        rows = reader.execute(
+            "select symbol, interval, close from published.silver_klines order by all"
+        ).fetchall()
+        # BTCUSDT as run 1 published it, ETHUSDT's change published, XRPUSDT never shown
+        assert rows == [("BTCUSDT", "4h", 1.0), ("ETHUSDT", "1d", 3.0), ("ETHUSDT", "4h", 2.5)]
+        # a table without the series key is read at the publication's snapshot
+        assert reader.execute("select count(*) from published.gold_runs").fetchone() == (2,)
+        series = reader.execute(
+            "select symbol, interval, snapshot_id from published.published_series order by all"
+        ).fetchall()
+        assert series == [
+            ("BTCUSDT", "4h", first.snapshot_id),
+            ("ETHUSDT", "1d", second.snapshot_id),
+            ("ETHUSDT", "4h", second.snapshot_id),
+        ]
+    finally:
+        reader.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -36,7 +37,7 @@ from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.broker import schema
 from hermes.paper.feed import compute_feed, replace_feed
 from hermes.paper.ledger import compute_series, extend_ledgers
-from hermes.paper.series import SeriesLedger, Waiting, check_gaps
+from hermes.paper.series import SeriesLedger, Waiting, missing_bars
 from hermes.paper.verify import backtest_orders
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
@@ -208,20 +209,52 @@ def test_changed_settings_do_not_rewrite_the_ledger(
         extend(lake_settings, ledgers(source, dearer, None), snapshot)
 
 
-def test_a_gap_inside_the_paper_period_is_an_error(source: tuple[SignalSource, int]) -> None:
-    signals, _ = source
-    data = load_slice(signals, "BTCUSDT", "4h", start=datetime(2025, 10, 1), end=None)
-    keep = np.ones(data.rows, dtype=bool)
-    keep[10] = False
-    data.open_time = data.open_time[keep]
-    with pytest.raises(
-        PaperError,
-        match=(
-            r"paper ledger: BTCUSDT 4h has a gap inside the paper period: no bar at "
-            r"2025-10-02T16:00:00"
-        ),
-    ):
-        check_gaps(data)
+def test_a_candle_the_exchange_never_produced_is_handled_as_the_backtest_does(
+    source: tuple[SignalSource, int], activation: Activation
+) -> None:
+    # the real outage of 2018-02-08/09: seven 4h candles Binance never produced
+    signals, snapshot = source
+    early = replace(activation, since=date(2018, 2, 1))
+    end = datetime(2018, 3, 1)
+    ledger = compute_series(
+        signals, signals.strategy, early, "BTCUSDT", "4h", snapshot=snapshot, end=end
+    )
+    data = load_slice(signals, "BTCUSDT", "4h", start=early.start, end=end)
+    assert [str(t) for t in missing_bars(data)] == ["2018-02-08T04:00:00.000000"]
+    assert data.rows == 28 * 6 - 7
+    sim = simulate(data.prices, data.entries, data.exits, early.config)
+    # the ledger goes over the gap exactly as the backtest over the same bars
+    assert ledger.equity.num_rows == data.rows
+    assert ledger.equity.column("equity").to_pylist() == sim.equity.astype(float).tolist()
+    assert ledger.orders.num_rows == sim.fills
+
+
+def test_one_ledger_in_error_is_named_and_the_others_are_extended(
+    source: tuple[SignalSource, int], activation: Activation, tmp_path: Path
+) -> None:
+    _, snapshot = source
+    settings = Settings(lake_root=tmp_path / "lake")
+    extend(settings, ledgers(source, activation, midnight(date(2025, 11, 5))), snapshot)
+    equity = "select symbol, count(*) from gold_paper_equity group by all order by symbol"
+    before = dict(read(settings, equity))
+    moved = replace(activation, since=date(2025, 11, 2))
+    btc = ledgers(source, moved, None)[0]  # a second activation: refused
+    eth = ledgers(source, activation, None)[1]
+    errors: list[str] = []
+    conn = connect(settings)
+    try:
+        done = extend_ledgers(conn, [btc, eth], snapshot=snapshot, errors=errors)
+    finally:
+        conn.close()
+    assert errors == [
+        "paper ledger of smart_momentum BTCUSDT 4h started on 2025-11-01; the registry now "
+        "says paper_since 2025-11-02: one activation per strategy (restore paper_since, or "
+        "give the new activation its own strategy id)"
+    ]
+    assert list(done.added) == [("smart_momentum", "ETHUSDT", "4h")]
+    after = dict(read(settings, equity))
+    assert after["BTCUSDT"] == before["BTCUSDT"]  # kept as stored
+    assert after["ETHUSDT"] == before["ETHUSDT"] + done.bars and done.bars > 0
 
 
 def test_paper_since_after_the_data_waits(

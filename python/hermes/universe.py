@@ -1,0 +1,104 @@
+"""The universe of traded pairs, read from the dbt seed ``seeds/universe.csv``.
+
+One reader for everything that needs the list of symbols: the daily refresh's and the
+deployment's defaults (:mod:`hermes.flows.changes`, :mod:`hermes.cli.jobs`), the freshness
+checks (:mod:`hermes.quality.frames`: a delisted pair leaves them from its delisting date on)
+and whoever lists the pairs. The same file is loaded into the lake by ``dbt seed`` (table
+``universe``), so SQL reads the same rows. A delisted pair keeps its history in the lake.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from hermes.config import PROJECT_ROOT
+
+UNIVERSE_CSV = PROJECT_ROOT / "seeds" / "universe.csv"
+COLUMNS = ("symbol", "intervals", "listed_on", "delisted_on", "status")
+_SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+
+
+class UniverseError(ValueError):
+    """A row of the universe seed is malformed (named with the file, row and field)."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One pair of the universe."""
+
+    symbol: str
+    intervals: tuple[str, ...]
+    listed_on: date
+    delisted_on: date | None
+    status: str
+
+    def trades_on(self, day: date) -> bool:
+        """Whether the pair is listed on ``day`` (listed, and not yet delisted)."""
+        return self.listed_on <= day and (self.delisted_on is None or day < self.delisted_on)
+
+
+def _day(path: Path, line: int, field: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UniverseError(
+            f"{path}: row {line}: {field} {text!r} is not a YYYY-MM-DD date"
+        ) from None
+
+
+@cache
+def load_universe(path: Path = UNIVERSE_CSV) -> tuple[Listing, ...]:
+    """Every listing of the seed, in file order; :class:`UniverseError` on a bad row."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise UniverseError(f"{path}: columns must be {', '.join(COLUMNS)}")
+        listings = []
+        for line, row in enumerate(reader, start=2):
+            symbol = row["symbol"]
+            if not _SYMBOL.fullmatch(symbol):
+                raise UniverseError(f"{path}: row {line}: symbol {symbol!r} is not a pair name")
+            delisted = row["delisted_on"] or None
+            status = row["status"]
+            if status != ("delisted" if delisted else "active"):
+                raise UniverseError(
+                    f"{path}: row {line}: status {status!r} does not match delisted_on "
+                    f"{delisted or '(empty)'}"
+                )
+            listings.append(
+                Listing(
+                    symbol=symbol,
+                    intervals=tuple(i for i in row["intervals"].split("|") if i),
+                    listed_on=_day(path, line, "listed_on", row["listed_on"]),
+                    delisted_on=None
+                    if delisted is None
+                    else _day(path, line, "delisted_on", delisted),
+                    status=status,
+                )
+            )
+    return tuple(listings)
+
+
+def active_symbols(on: date | None = None) -> list[str]:
+    """Pairs still traded (on ``on``, when given): the daily refresh's default symbols."""
+    return [
+        x.symbol
+        for x in load_universe()
+        if (x.delisted_on is None if on is None else x.trades_on(on))
+    ]
+
+
+def universe_intervals() -> list[str]:
+    """Every interval of an active pair, in first-seen order: the default intervals."""
+    seen = dict.fromkeys(i for x in load_universe() if x.delisted_on is None for i in x.intervals)
+    return list(seen)
+
+
+def delistings() -> dict[str, date]:
+    """Delisted pair -> its delisting day."""
+    return {x.symbol: x.delisted_on for x in load_universe() if x.delisted_on is not None}
