@@ -94,9 +94,9 @@ def test_recorded_runs_of_a_lake_without_backtests(lake_settings: Settings) -> N
 
 def test_the_universe_seed_lists_the_real_pairs() -> None:
     universe = load_universe()
-    assert len(universe) == 20
+    assert len(universe) == 21  # 20 pairs at 4h and 1d, BCHUSDT at 1d only
     assert delistings() == {"MATICUSDT": date(2024, 9, 10), "XMRUSDT": date(2024, 2, 20)}
-    assert "MATICUSDT" not in active_symbols() and len(active_symbols()) == 18
+    assert "MATICUSDT" not in active_symbols() and len(active_symbols()) == 19
     # on a day before its delisting MATICUSDT still traded; before its listing SOLUSDT did not
     on = active_symbols(date(2020, 1, 1))
     assert "MATICUSDT" in on and "XMRUSDT" in on and "SOLUSDT" not in on
@@ -127,3 +127,24 @@ def test_a_bad_universe_row_is_named(tmp_path: Path, text: str, message: str) ->
     path.write_text(text)
     with pytest.raises(UniverseError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_universe(path)
+
+
+def test_a_partial_run_names_what_it_held_back_and_the_steps_that_failed() -> None:
+    from hermes.flows.summary import RefreshSummary
+
+    summary = RefreshSummary(
+        flow_run="run-1",
+        status="partial",
+        published_snapshot=12,
+        held=["MATICUSDT/4h: dbt test silver_klines_ohlc_consistent"],
+        steps_failed=["paper: paper ledger of smart_momentum ETHUSDT 4h differs"],
+    )
+    assert summary.headline == (
+        "hermes refresh PARTIAL: published snapshot 12 (0 file(s) ingested, 0 quarantined, "
+        "0 not yet available; 0 backtest run(s)); held back MATICUSDT/4h: dbt test "
+        "silver_klines_ohlc_consistent; step paper: paper ledger of smart_momentum ETHUSDT 4h "
+        "differs"
+    )
+    lines = summary.lines()
+    assert "  held back: MATICUSDT/4h: dbt test silver_klines_ohlc_consistent" in lines
+    assert "  failed step: paper: paper ledger of smart_momentum ETHUSDT 4h differs" in lines

@@ -62,6 +62,17 @@ def test_freshness_against_a_given_time(
         "failed for 2 of 4 rows (partition=BTCUSDT 4h, lag_hours=56; "
         "partition=ETHUSDT 4h, lag_hours=56)"
     ]
+    # every failing series is named, so the daily refresh can hold exactly those back
+    assert result.errors[0].series == (("BTCUSDT", "4h"), ("ETHUSDT", "4h"))
+    assert result.series_errors() == {
+        ("BTCUSDT", "4h"): [
+            "silver_freshness: the latest candle closed at most 48 hours before the lake's as-of"
+        ],
+        ("ETHUSDT", "4h"): [
+            "silver_freshness: the latest candle closed at most 48 hours before the lake's as-of"
+        ],
+    }
+    assert result.global_errors == ()
 
 
 def test_a_missing_table_is_a_failure(
