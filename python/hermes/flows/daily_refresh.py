@@ -81,8 +81,10 @@ from hermes.ingest import (
 )
 
 BACKTEST_INTERVALS = ("4h",)
-MODELS_ONLY = ("--exclude", "resource_type:test")
-"""``dbt build`` without data tests: they run after every model (``dbt test``)."""
+MODELS_ONLY = ("--exclude", "resource_type:test", "resource_type:unit_test")
+"""``dbt build`` without data tests (they run after every model, ``dbt test``) and without
+dbt's unit tests of the strategy rules: those check the SQL, not the data, and run in CI."""
+DATA_TESTS = ("test", "--exclude", "resource_type:unit_test")
 
 
 # Every task and flow receives settings without credentials (Prefect records parameters);
@@ -175,7 +177,7 @@ def refresh_lake(
         summary.rows_added = _rows_by_layer(before, count_rows(settings))
         raise _fail(summary, build.error)
     with _step(summary, "dbt test"):
-        tested = dbt_build(settings, target_path, dbt_vars, ("test",))
+        tested = dbt_build(settings, target_path, dbt_vars, DATA_TESTS)
         tests = [n for n in tested.nodes if n.resource_type == "test"]
         audit = audit_tests(settings, tests, Audit())
     if not tested.nodes and tested.error:  # dbt itself failed (no test ran)
