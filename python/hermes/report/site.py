@@ -26,13 +26,13 @@ from hermes.lake import connect
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
-from hermes.report.render import figure_html, write_page
+from hermes.report.keep import RECENT
+from hermes.report.render import asset_files, figure_html, write_page
 from hermes.report.study_data import clean, now_text
 from hermes.report.tearsheet import write_tearsheet
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.storage import exists, write_bytes_atomic
 
-RECENT = 25
 SCORE_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "buy_and_hold_return")
 
 
@@ -271,8 +271,12 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
 
 
 def publish_pages(settings: Settings, written: list[Path], linked: list[Path]) -> None:
-    """Copy the pages written now, and linked pages the bucket lacks, to ``reports/``."""
+    """Copy the pages written now, linked pages and shared scripts the bucket lacks, to
+    ``reports/``."""
     folder = f"{settings.storage_root}/reports"
+    for name, data in asset_files().items():
+        if not exists(settings, f"{folder}/{name}"):
+            write_bytes_atomic(settings, f"{folder}/{name}", data)
     for path in [*written, *(p for p in linked if p not in written)]:
         target = f"{folder}/{path.name}"
         if path in written or not exists(settings, target):
