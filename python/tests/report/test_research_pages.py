@@ -18,6 +18,7 @@ from hermes.report import write_report
 from hermes.report.grid_page import write_grid_page
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric
 from hermes.report.pages import write_any
+from hermes.report.render import PLOTLY_JS
 from hermes.report.site import write_site
 from hermes.report.tearsheet import benchmark_metrics, execution_pairs, load
 from hermes.report.walk_forward_page import write_walk_forward_page
@@ -48,7 +49,9 @@ def test_tearsheet_shows_the_lake_metrics_next_to_buy_and_hold(research: Researc
     path = write_report(research.settings, run_id)
     assert path == research.settings.reports_root / f"{run_id}.html"
     page = path.read_text()
-    assert "<script src=" not in page and run_id in page
+    # the only script it loads is the shared local plotly.js, next to the page
+    assert page.count("<script src=") == 1 and f'<script src="assets/{PLOTLY_JS}">' in page
+    assert run_id in page
     tables = page_tables(path).tables
     run, equity, trades = load(research.settings, run_id)
     bench = benchmark_metrics(equity, 10_000.0, 86_400)
