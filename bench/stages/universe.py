@@ -15,7 +15,7 @@ runs ``hermes run`` once (not a goal figure). Then, timed as a user waits for it
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bench.stages.daily_job import _env, _hermes, _steps
 from bench.synthetic import SyntheticSpec, daily_archive, generate
 
 INTERVALS = ("4h", "1d")
-NEW_DAY = datetime(2026, 1, 6)
+NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)
 """The bundled BTCUSDT/ETHUSDT data's last day: the universe's new day."""
 
 
@@ -46,7 +46,7 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
     shutil.rmtree(base / "new", ignore_errors=True)
     specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
     year, month = (int(p) for p in last.split("-"))
-    day = datetime(year + month // 12, month % 12 + 1, 1)
+    day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     for spec in specs:
         generate(spec, base / "data")
         for index in range(1, symbols + 1):
