@@ -40,16 +40,15 @@ def screen(
     if n <= points:
         return times, values
     buckets = max(points // 2, 1)
-    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    starts = np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
+    bucket = np.repeat(np.arange(buckets), np.diff(np.append(starts, n)))
     keep = []
-    for start, end in zip(edges[:-1], edges[1:], strict=True):
-        chunk = values[start:end]
-        if np.isnan(chunk).all():
-            keep.append(start)
-            continue
-        low, high = int(np.nanargmin(chunk)), int(np.nanargmax(chunk))
-        keep += sorted({start + low, start + high})
-    index = np.asarray(keep, dtype=np.int64)
+    for fill, reduce in ((np.inf, np.minimum), (-np.inf, np.maximum)):
+        filled = np.where(np.isnan(values), fill, values)
+        extreme = reduce.reduceat(filled, starts)  # an all-NaN bucket keeps its first bar
+        hits = np.flatnonzero(filled == extreme[bucket])
+        keep.append(hits[np.unique(bucket[hits], return_index=True)[1]])
+    index = np.unique(np.concatenate(keep))
     return times[index], values[index]
 
 
