@@ -135,13 +135,14 @@ def report_command(
     settings = Settings.from_env()
     with usage_errors():
         paths = [write_any(settings, p, x=x, y=y, metric=metric, top=top) for p in page_id]
-        if pin:
-            pin_pages(settings, page_id)
+        pins = pin_pages(settings, page_id) if pin else []
     runs = [p for p in page_id if p.startswith("bt-")]
     if runs:
         print_runs(settings, runs, console)
     for path in paths:
         print_path("report", path)
+    if pins:
+        console.print(f"pinned ({len(pins)} in all, kept by hermes maintain): {', '.join(page_id)}")
 
 
 def site() -> None:

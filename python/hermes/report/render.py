@@ -55,6 +55,7 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+@cache
 def asset_files() -> dict[str, bytes]:
     """The shared scripts, by path relative to the reports folder."""
     return {f"{ASSETS}/{PLOTLY_JS}": get_plotlyjs().encode("utf-8")}

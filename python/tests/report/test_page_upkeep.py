@@ -95,6 +95,7 @@ def test_maintain_keeps_latest_study_and_pinned_pages(
         monkeypatch.setenv(key, value)
     pin = CliRunner().invoke(app, ["report", research.runs[0], "--pin"])
     assert pin.exit_code == 0, pin.output
+    assert f"pinned (1 in all, kept by hermes maintain): {research.runs[0]}" in pin.output
     assert research.runs[0] in pinned(settings)
     deleted = prune_pages(settings, recent=0)
     assert deleted == sorted(superseded) and len(deleted) >= 8  # quiet run, grid reruns
