@@ -339,6 +339,34 @@ def daily_job(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
     return out
 
 
+def universe(plan: Plan, runner: Runner, say: Say) -> dict[str, Any]:
+    """The synthetic universe's daily job (:mod:`bench.stages.universe`) next to the plain
+    recompute script, measured in this run."""
+    base = plan.work / "universe"
+    home = base / "prefect"
+    symbols, first, last = plan.universe
+    say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
+    out: dict[str, Any] = {"status": "ok", "symbols": symbols, "months": f"{first}..{last}"}
+    out["plain"] = summarise(
+        runner.repeat("bench.compare.plain_recompute:run", plan.repeat, out_dir=str(base / "p"))
+    )
+    runner.once("bench.stages.daily_job:server_start", prefect_home=str(home))
+    try:
+        out.update(
+            runner.once(
+                "bench.stages.universe:run",
+                work=str(base),
+                prefect_home=str(home),
+                symbols=symbols,
+                first=first,
+                last=last,
+            )
+        )
+    finally:
+        runner.once("bench.stages.daily_job:server_stop", prefect_home=str(home))
+    return out
+
+
 def quality_at_scale(
     plan: Plan, runner: Runner, results: dict[str, Any], say: Say
 ) -> dict[str, Any]:
@@ -423,6 +451,8 @@ def run_all(
         out["refresh"] = refresh_costs(plan, runner, say)
     if plan.wants("daily_job"):
         out["daily_job"] = _guarded(lambda: daily_job(plan, runner, say))
+    if plan.wants("universe"):
+        out["universe"] = _guarded(lambda: universe(plan, runner, say))
     if plan.profile and profile:
         out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out

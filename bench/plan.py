@@ -34,6 +34,9 @@ class Plan:
     work: Path
     out: Path
     quick: bool
+    universe: tuple[int, str, str] = (200, "2024-01", "2025-12")
+    """Synthetic universe of the ``universe`` stage: symbols (x 4h and 1d), first and last
+    month (the last at most 2025-12: its new day is the bundled data's last day)."""
     only: frozenset[str] = field(default_factory=frozenset)
     profile: bool = True
     budget_seconds: float = 19 * 60  # `make bench` must finish within 20 minutes
@@ -67,4 +70,5 @@ class Plan:
             work=work,
             out=out,
             quick=True,
+            universe=(4, "2025-10", "2025-12"),
         )

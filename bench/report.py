@@ -125,6 +125,15 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         if stages.get(s, {}).get("status") == "ok"
     ]
     add(f"peak memory of the {largest} build", max(peaks) / 1024 if peaks else None, 4, "GB")
+    uni = results.get("universe", {})
+    label = f"{uni.get('symbols', '?')} synthetic symbols x (4h, 1d)"
+    add(f"one new day, {label}", uni.get("seconds"), 60, "s")
+    new_day = uni.get("new_day", {})
+    add(
+        f"one new day peak memory, {label}", new_day.get("peak_rss_mb", 0) / 1024 or None, 1.5, "GB"
+    )
+    add(f"nothing new, {label}", uni.get("no_op", {}).get("seconds"), 2, "s")
+    add("tearsheet page", uni.get("largest_page_bytes", 0) / 1e6 or None, 1, "MB")
     job = results.get("daily_job", {})
     add("daily job, no-op `hermes run`", _get(job, "no_op", "seconds", "median"), 3, "s")
     add("daily job, no-op vs plain recompute", _get(job, "no_op", "ratio_to_plain"), 0.1, "ratio")
@@ -242,6 +251,7 @@ def markdown(results: dict[str, Any]) -> str:
         *_backtest_md(results),
         *_refresh_md(results),
         *_daily_job_md(results),
+        *_universe_md(results),
         *_profile_md(results),
         f"Total benchmark time: {results.get('total_seconds', 0):.0f} s.",
         "",
@@ -609,3 +619,25 @@ def _profile_md(results: dict[str, Any]) -> list[str]:
     if profile.get("note"):
         lines += [profile["note"], ""]
     return lines
+
+
+def _universe_md(results: dict[str, Any]) -> list[str]:
+    uni = results.get("universe")
+    if uni is None:
+        return []
+    lines = ["## A synthetic universe's daily job (`bench/stages/universe.py`)", ""]
+    if uni["status"] != "ok":
+        return [*lines, _status_cell(uni), ""]
+    day, growth = uni["new_day"], uni["growth_bytes"]
+    plain = _get(uni, "plain", "seconds", "median")
+    return [
+        *lines,
+        f"{uni['symbols']} synthetic symbols x (4h, 1d), months {uni['months']}: one new day "
+        f"(`hermes ingest` {day['ingest_seconds']:.1f} s + `hermes run` {day['run_seconds']:.1f}"
+        f" s, peak {day['peak_rss_mb']:.0f} MB; steps {day['steps']}); nothing new "
+        f"{uni['no_op']['seconds']:.2f} s; the plain recompute script on the bundled data "
+        f"{plain:.1f} s in the same run. Lake growth of the day: {growth['total'] / 1e6:.1f} MB"
+        f" ({growth['parquet'] / 1e6:.1f} MB parquet, {growth['pages'] / 1e6:.1f} MB of "
+        f"{uni['new_pages']} new pages; largest page {uni['largest_page_bytes'] / 1e6:.2f} MB).",
+        "",
+    ]

@@ -108,18 +108,24 @@ def maintain(
         help="Keep snapshots younger than this (default: HERMES_SNAPSHOT_RETENTION_DAYS or 7).",
     ),
 ) -> None:
-    """Expire old lake snapshots and delete files nothing references any more."""
+    """Expire old lake snapshots, delete files nothing references any more, and keep only
+    the latest page per (strategy, series) plus study and pinned pages."""
     from datetime import timedelta
 
     from hermes.maintenance import tidy_lake
+    from hermes.report.keep import prune_pages
 
+    settings = Settings.from_env()
     retention = None if retention_days is None else timedelta(days=retention_days)
-    report = tidy_lake(Settings.from_env(), retention)
+    report = tidy_lake(settings, retention)
+    with usage_errors():
+        pages = prune_pages(settings)
     console.print(
         f"expired {report.expired_snapshots} snapshots "
         f"(kept {report.kept_for_runs} recorded by backtest runs), "
-        f"deleted {report.deleted_data_files} data files and "
-        f"{report.deleted_decoded_files} superseded decoded landing files"
+        f"deleted {report.deleted_data_files} data files, "
+        f"{report.deleted_decoded_files} superseded decoded landing files and "
+        f"{len(pages)} superseded pages"
     )
 
 

@@ -125,19 +125,24 @@ def report_command(
     y: str = typer.Option(None, help="Grid heat map: parameter down (default: next most)."),
     metric: str = typer.Option("sharpe", help="Grid heat map and ranking metric."),
     top: int = typer.Option(20, help="Grid: rows of the best combinations."),
+    pin: bool = typer.Option(False, "--pin", help="Keep these pages through hermes maintain."),
 ) -> None:
     """Write the HTML page of each run or study under the lake's reports folder."""
+    from hermes.report.keep import pin as pin_pages
     from hermes.report.pages import write_any
     from hermes.report.summary import print_runs
 
     settings = Settings.from_env()
     with usage_errors():
         paths = [write_any(settings, p, x=x, y=y, metric=metric, top=top) for p in page_id]
+        pins = pin_pages(settings, page_id) if pin else []
     runs = [p for p in page_id if p.startswith("bt-")]
     if runs:
         print_runs(settings, runs, console)
     for path in paths:
         print_path("report", path)
+    if pins:
+        console.print(f"pinned ({len(pins)} in all, kept by hermes maintain): {', '.join(page_id)}")
 
 
 def site() -> None:

@@ -9,6 +9,9 @@ cannot reach a local lake at all, so the work is split in three:
 2. each simulation runs as a Dask task on that data (:func:`hermes.backtest.runs.execute`),
    needing no lake access;
 3. the flow writes every result in one lake transaction (all runs or none).
+
+A series whose inputs' fingerprint matches a stored run (:mod:`hermes.backtest.reuse`) is
+not simulated again: the stored run stands, and only new runs go on to statistics and pages.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from prefect.cache_policies import NO_CACHE
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.request import BacktestRequest, open_request
+from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE
 from hermes.flows.credentials import with_secrets, without_secrets
 from hermes.flows.scale_out import dask_task_runner
-from hermes.lake import at_snapshot
+from hermes.lake import at_snapshot, connect
 from hermes.signals.registry import Strategy, active_strategies
 
 
@@ -55,7 +59,8 @@ def backtest_flow(
     snapshot: int,
     strategy_ids: list[str],
 ) -> list[str]:
-    """Backtest every strategy on every partition as of ``snapshot``; returns the run ids."""
+    """Backtest every strategy on every partition as of ``snapshot``; returns the new run ids
+    (series whose inputs a stored run already covers are reused, not run again)."""
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
@@ -77,13 +82,28 @@ def backtest_flow(
                 for symbol, interval in opened.pairs
                 if (symbol, interval) in wanted
             )
+    conn = connect(settings)
+    try:
+        stored = stored_runs(conn, strategy_ids)
+    finally:
+        conn.close()
+    todo, reused = split_reusable([input_key(s, d, config, h) for s, d, h in work], stored)
+    logger = get_run_logger()
+    for position, run_id in reused.items():
+        strategy, data, _ = work[position]
+        logger.info(
+            "backtest of %s %s %s: inputs unchanged, stored run %s reused",
+            strategy.strategy_id,
+            data.symbol,
+            data.interval,
+            run_id,
+        )
     futures = [
-        simulate_slice.submit(strategy, data, config, snapshot, model_hash)
-        for strategy, data, model_hash in work
+        simulate_slice.submit(work[p][0], work[p][1], config, snapshot, work[p][2]) for p in todo
     ]
     results = [future.result() for future in futures]
-    save(settings, results)
-    logger = get_run_logger()
+    if results:
+        save(settings, results)
     for result in results:
         run = result.run
         logger.info(

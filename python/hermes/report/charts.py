@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 STRATEGY, BENCHMARK = "#0969da", "#8c959f"
+SCREEN_POINTS = 3000
+"""Most points a time-series trace draws: about two per pixel of a wide screen."""
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LAYOUT = {
     "template": "plotly_white",
@@ -17,6 +19,37 @@ LAYOUT = {
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
     "hovermode": "x unified",
 }
+
+
+def screen(
+    times: np.ndarray, values: np.ndarray, points: int = SCREEN_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """A long series at screen resolution: per bucket of bars, its lowest and highest point.
+
+    Series of at most ``points`` bars are returned whole. Longer ones are cut into
+    ``points // 2`` buckets of consecutive bars, each drawn by its minimum and maximum in
+    time order, so peaks and drawdowns stay where they were (tables keep the exact data).
+    Datetimes become milliseconds since the epoch (what a plotly date axis reads), which
+    plotly writes as packed binary rather than a text date per point.
+    """
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times)
+    if np.issubdtype(times.dtype, np.datetime64):
+        times = times.astype("datetime64[ms]").astype(np.int64).astype(float)
+    n = len(values)
+    if n <= points:
+        return times, values
+    buckets = max(points // 2, 1)
+    starts = np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
+    bucket = np.repeat(np.arange(buckets), np.diff(np.append(starts, n)))
+    keep = []
+    for fill, reduce in ((np.inf, np.minimum), (-np.inf, np.maximum)):
+        filled = np.where(np.isnan(values), fill, values)
+        extreme = reduce.reduceat(filled, starts)  # an all-NaN bucket keeps its first bar
+        hits = np.flatnonzero(filled == extreme[bucket])
+        keep.append(hits[np.unique(bucket[hits], return_index=True)[1]])
+    index = np.unique(np.concatenate(keep))
+    return times[index], values[index]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
@@ -41,17 +74,18 @@ def growth(
     """Equity curves rebased to 1 (growth of 1 unit of cash) on a log axis."""
     fig = go.Figure()
     for name, values, color in curves:
+        x, y = screen(times, np.asarray(values) / init_cash)
         fig.add_trace(
             go.Scatter(
-                x=times,
-                y=np.asarray(values) / init_cash,
+                x=x,
+                y=y,
                 name=name,
                 line={"color": color, "width": 1.6 if color == STRATEGY else 1.2},
                 hovertemplate="%{y:.3f}",
             )
         )
     fig.update_yaxes(type="log", title="growth of 1 (log scale)")
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(title="time (UTC)", type="date")
     return _layout(fig, title)
 
 
@@ -61,10 +95,11 @@ def drawdowns(
     """Drawdown from the running peak, as a negative share, for each curve."""
     fig = go.Figure()
     for name, values, color in curves:
+        x, y = screen(times, -np.asarray(values, dtype=float))
         fig.add_trace(
             go.Scatter(
-                x=times,
-                y=-np.asarray(values),
+                x=x,
+                y=y,
                 name=name,
                 fill="tozeroy",
                 line={"color": color, "width": 1},
@@ -72,7 +107,7 @@ def drawdowns(
             )
         )
     fig.update_yaxes(tickformat=".0%", title="below the running peak")
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(title="time (UTC)", type="date")
     return _layout(fig, title, 300)
 
 
@@ -90,13 +125,13 @@ def price(
     fig = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=heights
     )
-    fig.add_trace(
-        go.Scatter(x=times, y=close, name="close", line={"color": "#24292f", "width": 1}), 1, 1
-    )
+    x, y = screen(times, close)
+    fig.add_trace(go.Scatter(x=x, y=y, name="close", line={"color": "#24292f", "width": 1}), 1, 1)
     palette = ("#bf8700", "#8250df", "#1a7f37", "#cf222e", "#0969da")
     for k, (name, values) in enumerate(overlays.items()):
+        x, y = screen(times, values)
         fig.add_trace(
-            go.Scatter(x=times, y=values, name=name, line={"width": 1, "color": palette[k % 5]}),
+            go.Scatter(x=x, y=y, name=name, line={"width": 1, "color": palette[k % 5]}),
             1,
             1,
         )
@@ -126,12 +161,14 @@ def price(
     fig.update_yaxes(type="log", title="price (log scale)", row=1, col=1)
     for row, (name, values) in enumerate(panels.items(), start=2):
         color = palette[(len(overlays) + row) % len(palette)]
+        x, y = screen(times, values)
         fig.add_trace(
-            go.Scatter(x=times, y=values, name=name, line={"width": 1, "color": color}),
+            go.Scatter(x=x, y=y, name=name, line={"width": 1, "color": color}),
             row,
             1,
         )
         fig.update_yaxes(title=name, row=row, col=1)
+    fig.update_xaxes(type="date")
     fig.update_xaxes(title="time (UTC)", row=rows, col=1)
     return _layout(fig, title, 520 + 140 * len(panels))
 
@@ -183,11 +220,12 @@ def lines(
 ) -> go.Figure:
     fig = go.Figure()
     for name, values, color in series:
-        fig.add_trace(go.Scatter(x=times, y=values, name=name, line={"color": color, "width": 1.2}))
+        x, y = screen(times, values)
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, line={"color": color, "width": 1.2}))
     if zero:
         fig.add_hline(y=0, line={"color": "#57606a", "width": 0.8, "dash": "dot"})
     fig.update_yaxes(title=axis)
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(title="time (UTC)", type="date")
     return _layout(fig, title, 320)
 
 

@@ -1,7 +1,9 @@
-"""Pages from jinja2 templates: plotly inlined once per page, written atomically.
+"""Pages from jinja2 templates, written atomically, sharing one local copy of plotly.js.
 
-Every page is self-contained (no file or network fetched when opened), so the reports folder
-reads the same from a file system or any static web server.
+Every page loads plotly from ``assets/plotly-<version>.min.js`` next to it (written once per
+reports folder, :func:`ensure_assets`), so pages stay small and open with no network from a
+file system or any static web server. The version in the name keeps an older page working
+with the bundle it was written with.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import plotly
 import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -20,6 +23,9 @@ from hermes.report.labels import format_metric, label
 SIGNED = frozenset({"total_return", "cagr", "sharpe", "sortino", "calmar"})
 """Metrics coloured by sign in tables."""
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+ASSETS = "assets"
+"""Folder, next to the pages, of the scripts they share."""
+PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
 
 
 def figure_html(figure: go.Figure, div_id: str) -> Markup:
@@ -41,7 +47,7 @@ def environment() -> Environment:
     env.filters["metric"] = lambda value, name: format_metric(name, value)
     env.filters["label"] = label
     env.globals["signed"] = SIGNED
-    env.globals["plotly_js"] = Markup(get_plotlyjs())  # noqa: S704 (the library's own code)
+    env.globals["plotly_src"] = f"{ASSETS}/{PLOTLY_JS}"
     return env
 
 
@@ -49,9 +55,31 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+@cache
+def asset_files() -> dict[str, bytes]:
+    """The shared scripts, by path relative to the reports folder."""
+    return {f"{ASSETS}/{PLOTLY_JS}": get_plotlyjs().encode("utf-8")}
+
+
+def ensure_assets(folder: Path) -> list[Path]:
+    """Write the shared scripts under ``folder`` unless already there; the paths written."""
+    written = []
+    for name, data in asset_files().items():
+        path = folder / name
+        if path.exists() and path.stat().st_size == len(data):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
 def write_page(path: Path, template: str, **context: Any) -> Path:
     """Render ``template`` to ``path`` (through a temporary file, replaced in one step)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_assets(path.parent)
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(render(template, **context), encoding="utf-8")
     tmp.replace(path)

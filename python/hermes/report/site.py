@@ -1,12 +1,14 @@
 """The research site: ``<reports>/index.html`` linking every page, plus the pages it links.
 
-Sections: the strategy scorecard (registry rows and the latest single run per symbol and
-interval), recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of
-every active strategy per series, and data health (last candle, gaps, completeness per
-month, quarantined files). Pages it links that do not exist yet are written first (runs and
-studies never change once recorded, so an existing page is kept). Links are relative: the
-folder reads the same from a file system or a static web server; on the ``s3`` target every
-page is also copied under the bucket's ``reports/`` prefix.
+Sections: the strategy scorecard (registry rows; across the universe, per strategy: the spread
+of Sharpe ratios, the share of series beating buy-and-hold and the equal-weight portfolio; the
+strategy x series matrix, sorted and filtered in the browser: :mod:`hermes.report.universe`),
+recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of every active
+strategy per series, and data health (last candle, gaps, completeness per month, quarantined
+files). Pages it links that do not exist yet are written first (runs and studies never change
+once recorded, so an existing page is kept). Links are relative: the folder reads the same from
+a file system or a static web server; on the ``s3`` target every page is also copied under the
+bucket's ``reports/`` prefix.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from hermes.lake import connect
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
-from hermes.report.render import figure_html, write_page
+from hermes.report.keep import RECENT
+from hermes.report.render import asset_files, figure_html, write_page
 from hermes.report.study_data import clean, now_text
 from hermes.report.tearsheet import write_tearsheet
+from hermes.report.universe import latest_runs, matrix, portfolio_figure, summaries
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.storage import exists, write_bytes_atomic
 
-RECENT = 25
 SCORE_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "buy_and_hold_return")
 
 
@@ -210,15 +213,50 @@ def _ensure(
     return True
 
 
+def read_site(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Everything the index shows, read from the lake (figures rendered)."""
+    strategies, latest = scorecard(conn)
+    health = data_health(conn)
+    months = health.pop("months")
+    universe = latest_runs(conn)
+    portfolio = portfolio_figure(conn, universe)
+    return {
+        "strategies": strategies,
+        "latest": latest,
+        "summary": summaries(universe),
+        "matrix": matrix(universe),
+        "universe": portfolio,
+        "recent": recent_runs(conn),
+        "studies": studies(conn),
+        "signals": latest_signals(conn, strategies),
+        "health": health,
+        "completeness": completeness_figure(months),
+        "charts": (months is not None and not months.empty) or portfolio is not None,
+    }
+
+
+def write_index(
+    path: Path, content: dict[str, Any], linked: set[str], notes: list[str], location: str
+) -> Path:
+    """Write the index page of :func:`read_site` ``content`` at ``path``."""
+    shown = {k: v for k, v in content.items() if k != "latest"}
+    return write_page(
+        path,
+        "index.html.j2",
+        title="Hermes research",
+        subtitle=f"Strategies, backtests and data health of {location}",
+        notes=notes,
+        linked=linked,
+        generated_at=now_text(),
+        **shown,
+    )
+
+
 def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:
     """Write the pages the index links that are missing, then the index; return the paths."""
     conn = connect(settings)
     try:
-        strategies, latest = scorecard(conn)
-        recent = recent_runs(conn)
-        study_rows = studies(conn)
-        signals = latest_signals(conn, strategies)
-        health = data_health(conn)
+        content = read_site(conn)
     finally:
         conn.close()
     reports = settings.reports_root
@@ -229,10 +267,10 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
         "walk_forward": write_walk_forward_page,
         "ab": write_ab_page,
     }
-    runs = {r["run_id"] for r in (*latest, *recent)}
+    runs = {r["run_id"] for r in (*content["latest"], *content["recent"])}
     todo: list[tuple[str, Callable[[Settings, str], Path]]]
     todo = [(run, write_tearsheet) for run in sorted(runs)]
-    todo += [(s["study_id"], writers[k]) for k, rows in study_rows.items() for s in rows]
+    todo += [(s["study_id"], writers[k]) for k, rows in content["studies"].items() for s in rows]
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task("research pages", total=len(todo))
         linked = set()
@@ -246,24 +284,7 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
             ):
                 linked.add(page_id)
             progress.advance(task)
-    months = health.pop("months")
-    index = write_page(
-        reports / "index.html",
-        "index.html.j2",
-        title="Hermes research",
-        subtitle=f"Strategies, backtests and data health of {settings.location}",
-        notes=failures,
-        strategies=strategies,
-        latest=latest,
-        recent=recent,
-        studies=study_rows,
-        signals=signals,
-        health=health,
-        completeness=completeness_figure(months),
-        linked=linked,
-        charts=months is not None and not months.empty,
-        generated_at=now_text(),
-    )
+    index = write_index(reports / "index.html", content, linked, failures, settings.location)
     written.append(index)
     if settings.s3 is not None:
         publish_pages(settings, written, [reports / f"{p}.html" for p in sorted(linked)])
@@ -271,8 +292,12 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
 
 
 def publish_pages(settings: Settings, written: list[Path], linked: list[Path]) -> None:
-    """Copy the pages written now, and linked pages the bucket lacks, to ``reports/``."""
+    """Copy the pages written now, linked pages and shared scripts the bucket lacks, to
+    ``reports/``."""
     folder = f"{settings.storage_root}/reports"
+    for name, data in asset_files().items():
+        if not exists(settings, f"{folder}/{name}"):
+            write_bytes_atomic(settings, f"{folder}/{name}", data)
     for path in [*written, *(p for p in linked if p not in written)]:
         target = f"{folder}/{path.name}"
         if path in written or not exists(settings, target):

@@ -24,6 +24,7 @@ from hermes.features.store import DataError
 from hermes.lake import connect
 from hermes.maintenance import tidy_lake
 from hermes.report import write_report
+from hermes.report.render import PLOTLY_JS
 from hermes.signals.registry import StrategyError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
@@ -158,7 +159,9 @@ def test_report_is_a_self_contained_page(moving_lake: dict) -> None:
     assert path.parent == settings.reports_root
     page = path.read_text()
     assert run_ids[0] in page and "Monthly returns" in page and "sharpe" in page.lower()
-    assert "<script src=" not in page  # plotly is inlined, nothing fetched
+    # its one script is the shared local copy of plotly, next to the page: nothing fetched
+    assert page.count("<script src=") == 1 and f'<script src="assets/{PLOTLY_JS}">' in page
+    assert (path.parent / "assets" / PLOTLY_JS).stat().st_size > 1_000_000
 
 
 @pytest.mark.parametrize(

@@ -247,3 +247,32 @@ def test_ml_walk_forward_goals_and_line() -> None:
     (line,) = [x for x in report._backtest_md({"ml": ml}) if x.startswith("- ML walk-forward")]
     assert "36,742 bars" in line and "18.20 s (17.00 s – 24.20 s) end to end" in line
     assert "peak memory 473 MB (472 MB – 1200 MB)" in line
+
+
+def test_universe_line_and_goals() -> None:
+    universe = {
+        "status": "ok",
+        "symbols": 200,
+        "months": "2024-01..2025-12",
+        "plain": summarise([{"seconds": 8.0, "peak_rss_mb": 400.0}]),
+        "seconds": 42.0,
+        "new_day": {
+            "ingest_seconds": 2.0,
+            "run_seconds": 40.0,
+            "peak_rss_mb": 2048.0,
+            "steps": {"backtests": 3.5},
+        },
+        "no_op": {"seconds": 1.5, "peak_rss_mb": 150.0},
+        "growth_bytes": {"total": 5_000_000, "parquet": 3_000_000, "pages": 1_500_000},
+        "new_pages": 3,
+        "largest_page_bytes": 600_000,
+    }
+    (line,) = [s for s in report._universe_md({"universe": universe}) if s.startswith("200")]
+    assert "`hermes run` 40.0 s, peak 2048 MB" in line and "nothing new 1.50 s" in line
+    assert "1.5 MB of 3 new pages; largest page 0.60 MB" in line
+    goals = {g["goal"]: g for g in report.goals({"universe": universe})}
+    label = "200 synthetic symbols x (4h, 1d)"
+    assert goals[f"one new day, {label}"]["met"] is True
+    assert goals[f"one new day peak memory, {label}"]["met"] is False  # 2 GB > 1.5 GB
+    assert goals[f"nothing new, {label}"]["met"] is True
+    assert goals["tearsheet page"]["measured"] == 0.6

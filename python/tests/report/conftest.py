@@ -36,6 +36,8 @@ GRID = [
 class Research:
     settings: Settings
     runs: list[str]
+    long_run: str
+    """BTCUSDT 4h: more bars than a chart draws."""
     quiet_run: str
     portfolio: str
     grid: str
@@ -97,7 +99,10 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
     os.environ["HERMES_LAKE_ROOT"] = str(settings.lake_root)
     os.environ["HERMES_TARGET"] = "local"
     try:
-        ingest_paths([DATA / "BTCUSDT_1d.csv.gz", DATA / "ETHUSDT_1d.csv.gz"], settings)
+        ingest_paths(
+            [DATA / "BTCUSDT_1d.csv.gz", DATA / "ETHUSDT_1d.csv.gz", DATA / "BTCUSDT_4h.csv.gz"],
+            settings,
+        )
         run_dbt(["seed"], settings, target_path=base / "target")
         select = [
             "--select",
@@ -113,6 +118,7 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
         )
         assert result.success
         runs = run_backtests(settings, "smart_momentum", ["BTCUSDT", "ETHUSDT"], ["1d"])
+        (long_run,) = run_backtests(settings, "smart_momentum", ["BTCUSDT"], ["4h"])
         (quiet,) = run_backtests(
             settings,
             "smart_momentum",
@@ -142,6 +148,7 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
     yield Research(
         settings=settings,
         runs=runs,
+        long_run=long_run,
         quiet_run=quiet,
         portfolio=portfolio,
         grid=grid.grid_id,

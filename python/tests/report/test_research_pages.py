@@ -18,6 +18,7 @@ from hermes.report import write_report
 from hermes.report.grid_page import write_grid_page
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric
 from hermes.report.pages import write_any
+from hermes.report.render import PLOTLY_JS
 from hermes.report.site import write_site
 from hermes.report.tearsheet import benchmark_metrics, execution_pairs, load
 from hermes.report.walk_forward_page import write_walk_forward_page
@@ -48,7 +49,9 @@ def test_tearsheet_shows_the_lake_metrics_next_to_buy_and_hold(research: Researc
     path = write_report(research.settings, run_id)
     assert path == research.settings.reports_root / f"{run_id}.html"
     page = path.read_text()
-    assert "<script src=" not in page and run_id in page
+    # the only script it loads is the shared local plotly.js, next to the page
+    assert page.count("<script src=") == 1 and f'<script src="assets/{PLOTLY_JS}">' in page
+    assert run_id in page
     tables = page_tables(path).tables
     run, equity, trades = load(research.settings, run_id)
     bench = benchmark_metrics(equity, 10_000.0, 86_400)
@@ -243,17 +246,51 @@ def test_site_links_every_page_it_lists(research: Research) -> None:
         assert (index.parent / target).exists(), target
     for study in (research.grid, research.walk_forward, research.ab, research.single_grid):
         assert f"{study}.html" in links
-    latest = parsed.tables["latest"].rows
-    assert [r[2] for r in latest] == ["BTCUSDT 1d", "ETHUSDT 1d"]
+    latest = query(
+        research,
+        "select run_id, symbol || ' ' || interval as series, sharpe, total_return, "
+        "buy_and_hold_return, max_drawdown from gold_backtest_runs where run_kind = 'single' "
+        "and period_start is null qualify row_number() over (partition by symbol, interval "
+        "order by created_at desc, run_id) = 1 order by series",
+    )
+    matrix = parsed.tables["matrix"]
+    assert matrix.head == [
+        "Series",
+        "smart_momentum: Sharpe",
+        "smart_momentum: vs buy and hold",
+        "smart_momentum: max drawdown",
+    ]
+    assert matrix.rows == [
+        [
+            r.series,
+            format_metric("sharpe", r.sharpe),
+            format_metric("total_return", r.total_return - r.buy_and_hold_return),
+            format_metric("max_drawdown", r.max_drawdown),
+        ]
+        for r in latest.itertuples()
+    ]
+    assert all(f'href="{r}.html"' in index.read_text() for r in latest["run_id"])
+    summary = parsed.tables["universe-summary"].rows
+    daily = latest[latest["series"].str.endswith(" 1d")]
+    beat = int((daily["total_return"] > daily["buy_and_hold_return"]).sum())
+    assert summary[0][:4] == [
+        "smart_momentum",
+        "1d",
+        "2",
+        format_metric("sharpe", float(np.median(daily["sharpe"]))),
+    ]
+    assert summary[0][5] == f"{100 * beat / 2:.0f}% ({beat} of 2)"
+    assert [r[1:3] for r in summary] == [["1d", "2"], ["4h", "1"]]
     signals = parsed.tables["latest-signals"].rows
     last = query(
         research,
-        "select symbol, max(open_time) as t from gold_signals_smart_momentum group by symbol "
-        "order by symbol",
+        "select symbol, interval, max(open_time) as t from gold_signals_smart_momentum "
+        "group by all order by symbol, interval",
     )
     assert [r[2] for r in signals] == [str(t) for t in last["t"]]
     series = {r[0]: r for r in parsed.tables["series"].rows}
     assert series["BTCUSDT 1d"][4] == "100.000%"
+    assert "chart-universe" in index.read_text()
     assert "No file was quarantined." in index.read_text()
     # pages never change once written: a second pass only rewrites the index
     assert write_site(research.settings).written == [index]

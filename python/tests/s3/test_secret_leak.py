@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from hermes.config import Settings
+from hermes.report.render import PLOTLY_JS
 from s3.local_s3 import LocalS3
 
 
@@ -73,7 +74,9 @@ def test_secret_appears_in_no_output_artifact_or_metadata(
     site = _hermes(["site"], env)
     assert site.returncode == 0, site.stderr
     assert (built_s3_lake.reports_root / "index.html").is_file()
-    assert f"{s3.prefix}/reports/index.html" in local_s3.keys(f"{s3.prefix}/reports/")
+    published = local_s3.keys(f"{s3.prefix}/reports/")
+    assert f"{s3.prefix}/reports/index.html" in published
+    assert f"{s3.prefix}/reports/assets/{PLOTLY_JS}" in published  # the pages' shared script
     # What the ingest and the build printed, dbt's target/ (compiled SQL, manifest,
     # run_results, logs) and the lake folder (catalog file and its WAL, reports).
     assert (work / "build.log").stat().st_size > 0
