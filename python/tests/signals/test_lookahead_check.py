@@ -1,0 +1,186 @@
+"""The automatic lookahead and recursion check of signal models, as a user meets it.
+
+In a copy of the project (as ``test_add_a_strategy`` does): a strategy deciding with the next
+bar's close (``lead(close)``) and one deciding on a running mean since the series' first bar
+(a value that depends on how much history precedes it). ``hermes check`` refuses each with
+one line and exit 1; ``hermes backtest`` refuses the peeking one before writing anything;
+the verdict is recorded once per compiled model. On the bundled lake, every registered
+strategy passes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hermes.config import PROJECT_ROOT, Settings
+from hermes.lake import connect
+from hermes.signals.lookahead import STORE_WARMUP, check_model, plan_copies
+from hermes.signals.models import open_model
+from hermes.signals.registry import list_strategies, load_strategy
+
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "tests", "profiles")
+PEEK = """
+select
+    strategy_id, strategy_version, parameters, symbol, interval, open_time, close,
+    coalesce(lead(close) over bars > close, false) as buy_signal,
+    coalesce(lead(close) over bars < close, false) as sell_signal
+from {{ ref('gold_feature_store') }}
+cross join ({{ strategy_parameters({}) }})
+window bars as (partition by symbol, interval order by open_time)
+"""
+DRIFT = """
+select
+    strategy_id, strategy_version, parameters, symbol, interval, open_time, close,
+    coalesce(close > avg(close) over bars, false) as buy_signal,
+    coalesce(close < avg(close) over bars, false) as sell_signal
+from {{ ref('gold_feature_store') }}
+cross join ({{ strategy_parameters({}) }})
+window bars as (partition by symbol, interval order by open_time)
+"""
+ROWS = "".join(
+    f'{sid},{sid},0.1.0,"{{}}","{{}}",test strategy,test,experimental,,,\n'
+    for sid in ("peek", "drift")
+)
+PEEK_LINE = (
+    "lookahead: gold_signals_peek decides BTCUSDT 4h 2017-08-17 04:00 differently once later "
+    "bars are removed (buy_signal true -> false)"
+)
+
+
+def run(*args: str, env: dict[str, str], ok: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    assert (done.returncode == 0) == ok, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A project copy with the two strategies, BTCUSDT 4h ingested and their models built."""
+    base = tmp_path_factory.mktemp("lookahead")
+    copy = base / "project"
+    for name in PROJECT_FILES:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(source, copy / name)
+    with open(copy / "seeds" / "strategies.csv", "a", encoding="utf-8") as handle:
+        handle.write(ROWS)
+    (copy / "models/gold/signals/gold_signals_peek.sql").write_text(PEEK)
+    (copy / "models/gold/signals/gold_signals_drift.sql").write_text(DRIFT)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HERMES_", "DBT_"))},
+        "HERMES_LAKE_ROOT": str(base / "lake"),
+        "HERMES_TARGET": "local",
+        "DBT_PROFILES_DIR": str(copy / "profiles"),
+        "DBT_TARGET_PATH": str(base / "target"),
+        "DBT_LOG_PATH": str(base / "logs"),
+    }
+    data = str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz")
+    run(str(BIN / "hermes"), "ingest", data, env=env)
+    models = "+gold_signals_peek +gold_signals_drift +gold_signals_donchian_breakout"
+    dbt = (str(BIN / "dbt"), "build", "--select", models, "--project-dir", str(copy))
+    run(*dbt, "--exclude", "silver_candles_accounted_for", env=env)  # its gap model not built
+    yield env
+
+
+def checks_recorded(env: dict[str, str], strategy_id: str) -> list[str]:
+    done = run(
+        str(BIN / "hermes"),
+        "sql",
+        "--csv",
+        "select passed, verdict from hermes_lookahead_checks "  # noqa: S608 a test's constant
+        f"where strategy_id = '{strategy_id}' order by checked_at",
+        env=env,
+    )
+    return done.stdout.splitlines()[1:]
+
+
+def test_a_peeking_strategy_is_refused_in_one_line(project: dict[str, str]) -> None:
+    hermes = str(BIN / "hermes")
+    backtest = run(hermes, "backtest", "--strategy", "peek", env=project, ok=False)
+    assert backtest.stderr.strip() == f"error: {PEEK_LINE}"
+    # the verdict is kept per compiled model: grids and backtests read it, check once
+    grid = run(hermes, "grid", "--strategy", "donchian_breakout", "--param",
+               "entry_period=10,20", env=project)  # fmt: skip
+    assert "2 combinations" in grid.stdout.replace("\n", " ")
+    run(hermes, "backtest", "--strategy", "donchian_breakout", env=project)
+    assert checks_recorded(project, "donchian_breakout") == [
+        'True,"passed: gold_signals_donchian_breakout decides 197,692 bars of 23 truncated and '
+        '4 later-starting histories as on the full history"'
+    ]
+    assert checks_recorded(project, "peek") == [f"False,{PEEK_LINE}"]
+    runs = run(
+        hermes, "sql", "--csv",
+        "select strategy_id, count(*) from gold_backtest_runs group by all order by 1",
+        env=project,
+    )  # fmt: skip
+    assert runs.stdout.splitlines()[1:] == ["donchian_breakout,1"]
+    check = run(hermes, "check", "--strategy", "peek", env=project, ok=False)
+    assert check.stderr.strip() == f"error: {PEEK_LINE}"
+    assert checks_recorded(project, "peek") == [f"False,{PEEK_LINE}"] * 2
+
+
+def test_a_value_depending_on_the_history_before_it_is_refused(project: dict[str, str]) -> None:
+    check = run(str(BIN / "hermes"), "check", "--strategy", "drift", env=project, ok=False)
+    assert check.stderr.strip() == (
+        "error: recursive: gold_signals_drift decides BTCUSDT 4h 2018-01-17 12:00 differently "
+        "when its history starts 200 bars later (buy_signal true -> false)"
+    )
+
+
+def test_hermes_check_prints_the_verdict_and_its_time(project: dict[str, str]) -> None:
+    done = run(str(BIN / "hermes"), "check", "--strategy", "donchian_breakout", env=project)
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith("passed: gold_signals_donchian_breakout decides ")
+    assert "truncated and" in first and "later-starting histories" in first
+    assert second.startswith("model gold_signals_donchian_breakout (sql ")
+    seconds = float(second.rsplit(" in ", 1)[1].removesuffix(" s"))
+    assert 0 < seconds < 60
+
+
+@pytest.mark.parametrize("strategy_id", [s.strategy_id for s in list_strategies()])
+def test_every_bundled_strategy_passes(built_lake: Settings, strategy_id: str) -> None:
+    conn = connect(built_lake, read_only=True)
+    try:
+        strategy = load_strategy(strategy_id, conn=conn)
+        verdict = check_model(conn, strategy, open_model(conn, strategy))
+    finally:
+        conn.close()
+    assert verdict.passed, verdict.line
+    # four series: each cut at >= 8 sampled bars plus its edges, and started 1, 200 bars later
+    assert verdict.cuts >= 4 * 12 and verdict.shifts >= 4 * 2
+    assert verdict.compared > 400_000
+
+
+def test_cut_points_hold_the_edges_and_the_bars_around_gaps() -> None:
+    start = np.datetime64("2020-01-01T00:00", "us")
+    step = np.timedelta64(4, "h")
+    times = start + step * np.r_[np.arange(300), np.arange(301, 600)]  # one bar missing
+    copies = plan_copies({("BTCUSDT", "4h"): times}, STORE_WARMUP, cuts=3, shifts=1, seed=7)
+    full, cuts = copies[0], [c for c in copies if c.kind == "cut"]
+    assert (full.kind, full.first, full.last) == ("full", datetime(2020, 1, 1), _at(times, 598))
+    last = [c.last for c in cuts]
+    for i in (0, 1, STORE_WARMUP - 1, STORE_WARMUP, STORE_WARMUP + 1, 299, 300, 597, 598):
+        assert _at(times, i) in last, i  # first bars, warm-up, around the gap, the last bars
+    assert len(cuts) == 9 + 3
+    shifts = [c for c in copies if c.kind == "shift"]
+    assert [c.skipped for c in shifts] == [1, 116, STORE_WARMUP]  # 1, the warm-up, one drawn
+    for c in shifts:
+        assert c.first == _at(times, c.skipped)
+        assert c.compare_from == _at(times, c.skipped + STORE_WARMUP)
+
+
+def _at(times: np.ndarray, i: int) -> datetime:
+    return times[i].astype(datetime)
