@@ -5,6 +5,7 @@
   has a row; a bar without a prediction (another interval, a block without a model, a
   feature in warm-up) decides neither.
 -#}
+{%- set horizon = var('ml_horizon') | int -%}
 
 with
 
@@ -57,13 +58,29 @@ joined as (
 
 ),
 
+smoothed as (
+
+    select
+        *,
+        case
+            when count(probability_up) over horizon = {{ horizon }}
+                then avg(probability_up) over horizon
+        end as mean_probability
+    from joined
+    window horizon as (
+        partition by symbol, interval order by open_time
+        rows between {{ horizon - 1 }} preceding and current row
+    )
+
+),
+
 flagged as (
 
     select
         *,
-        coalesce(probability_up > entry_threshold, false) as confident_up,
-        coalesce(probability_up < exit_threshold, false) as confidence_lost
-    from joined
+        coalesce(mean_probability > entry_threshold, false) as confident_up,
+        coalesce(mean_probability < exit_threshold, false) as confidence_lost
+    from smoothed
 
 )
 
@@ -76,6 +93,7 @@ select
     open_time,
     close,
     probability_up,
+    mean_probability,
     model_version,
     confident_up,
     confidence_lost,
