@@ -90,7 +90,7 @@ def strategies(
         card = read_scorecard(Settings.from_env(), tag=tag, status=status)
     table = Table(
         "strategy", "version", "status", "tags", "symbol", "interval", "return", "CAGR",
-        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run",
+        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run", "verdict",
         title=None if card.snapshot is None else f"snapshot {card.snapshot}",
     )  # fmt: skip
 
@@ -113,6 +113,7 @@ def strategies(
             pct(row["exposure"]),
             pct(row["buy_and_hold_return"]),
             row["run_id"] or "",
+            row["verdict"] or "",
         )
     # a pipe or a file gets full rows, not a table squeezed into 80 columns
     Console(width=None if console.is_terminal else 200).print(table)

@@ -47,9 +47,17 @@ from {{ ref('gold_feature_store') }}
 cross join ({{ strategy_parameters({}) }})
 window bars as (partition by symbol, interval order by open_time)
 """
+CHURN = """
+select
+    strategy_id, strategy_version, parameters, symbol, interval, open_time, close,
+    close > open as buy_signal,
+    close < open as sell_signal
+from {{ ref('gold_feature_store') }}
+cross join ({{ strategy_parameters({}) }})
+"""
 ROWS = "".join(
-    f'{sid},{sid},0.1.0,"{{}}","{{}}",test strategy,test,experimental,,,\n'
-    for sid in ("peek", "drift")
+    f'{sid},{sid},0.1.0,"{{}}","{{}}",test strategy,{tags},experimental,,,\n'
+    for sid, tags in (("peek", "test"), ("drift", "test"), ("churn", "test|walk-forward"))
 )
 PEEK_LINE = (
     "lookahead: gold_signals_peek decides BTCUSDT 4h 2017-08-17 04:00 differently once later "
@@ -79,8 +87,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         handle.write(ROWS)
     (copy / "models/gold/signals/gold_signals_peek.sql").write_text(PEEK)
     (copy / "models/gold/signals/gold_signals_drift.sql").write_text(DRIFT)
+    (copy / "models/gold/signals/gold_signals_churn.sql").write_text(CHURN)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("HERMES_", "DBT_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HERMES_", "DBT_")) and k != "PROJECT_DIR"
+        },
         "HERMES_LAKE_ROOT": str(base / "lake"),
         "HERMES_TARGET": "local",
         "DBT_PROFILES_DIR": str(copy / "profiles"),
@@ -89,9 +102,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     }
     data = str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz")
     run(str(BIN / "hermes"), "ingest", data, env=env)
-    models = "+gold_signals_peek +gold_signals_drift +gold_signals_donchian_breakout"
+    models = (
+        "+gold_signals_peek +gold_signals_drift +gold_signals_donchian_breakout +gold_signals_churn"
+    )
     dbt = (str(BIN / "dbt"), "build", "--select", models, "--project-dir", str(copy))
     run(*dbt, "--exclude", "silver_candles_accounted_for", env=env)  # its gap model not built
+    env["PROJECT_DIR"] = str(copy)
     yield env
 
 
@@ -148,6 +164,28 @@ def test_hermes_check_prints_the_verdict_and_its_time(project: dict[str, str]) -
     assert second.startswith("model gold_signals_donchian_breakout (sql ")
     seconds = float(second.rsplit(" in ", 1)[1].removesuffix(" s"))
     assert 0 < seconds < 60
+
+
+def test_a_walk_forward_strategy_losing_to_cash_is_marked(project: dict[str, str]) -> None:
+    """Every decision of a strategy tagged walk-forward is out of sample: the scorecard
+    says whether it beats cash after costs (this one trades every candle's colour)."""
+    hermes = str(BIN / "hermes")
+    run(hermes, "backtest", "--strategy", "churn", env=project)
+    folder = project["PROJECT_DIR"]
+    scorecard = ("build", "--select", "gold_strategy_scorecard", "--project-dir", folder)
+    run(str(BIN / "dbt"), *scorecard, env=project)  # the view over the runs table
+    card = run(
+        hermes, "sql", "--csv",
+        "select strategy_id, status, round(total_return, 4), trades, verdict "
+        "from gold_strategy_scorecard where strategy_id in ('churn', 'donchian_breakout') "
+        "order by 1",
+        env=project,
+    )  # fmt: skip
+    rows = card.stdout.splitlines()[1:]
+    assert rows[0].startswith("churn,experimental,-") and rows[0].endswith(",loses to cash")
+    assert rows[1].startswith("donchian_breakout,active,") and rows[1].endswith(",in sample")
+    listed = run(hermes, "strategies", "--tag", "walk-forward", env=project)
+    assert "loses to cash" in listed.stdout and "churn" in listed.stdout
 
 
 @pytest.mark.parametrize("strategy_id", [s.strategy_id for s in list_strategies()])
