@@ -66,10 +66,14 @@ class Opened:
 def open_request(
     settings: Settings, request: BacktestRequest, *, snapshot: int | None = None
 ) -> Iterator[Opened]:
-    """Check the strategy's model for lookahead (once per compiled SQL), then pin the lake
-    (its current snapshot, or ``snapshot``), load and check everything."""
-    ensure_checked(settings, request.strategy_id)
+    """Pin the lake (its current snapshot, or ``snapshot``), load and check everything.
+
+    A request on the current state first checks the strategy's model for lookahead (once per
+    compiled SQL, recording the verdict); one at an earlier ``snapshot`` (reproduction, the
+    daily flow, which checks first) writes nothing and refuses a model whose recorded verdict
+    failed."""
     if snapshot is None:
+        ensure_checked(settings, request.strategy_id)
         with pinned(settings) as (reader, current):
             yield _open(request, reader, current)
     else:

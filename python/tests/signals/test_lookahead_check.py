@@ -222,3 +222,54 @@ def test_cut_points_hold_the_edges_and_the_bars_around_gaps() -> None:
 
 def _at(times: np.ndarray, i: int) -> datetime:
     return times[i].astype(datetime)
+
+
+def test_a_prediction_from_a_model_trained_on_later_labels_is_refused() -> None:
+    import duckdb
+
+    from hermes.signals.lookahead import _prediction_leak
+
+    conn = duckdb.connect()
+    conn.execute(
+        "create table predictions as select * from (values "
+        "('BTCUSDT', '4h', timestamp '2020-01-02 00:00', timestamp '2020-01-02 00:00', "
+        "timestamp '2020-01-01 00:00', 0.6), "
+        "('BTCUSDT', '4h', timestamp '2020-01-03 04:00', timestamp '2020-01-03 00:00', "
+        "timestamp '2020-01-03 08:00', 0.7)) "
+        "as t(symbol, interval, open_time, block_start, train_label_until, probability_up)"
+    )
+    relations = {"predictions": [d[0] for d in conn.execute("describe predictions").fetchall()]}
+    assert _prediction_leak(conn, "gold_signals_x", relations) == (
+        "lookahead: gold_signals_x reads the BTCUSDT 4h 2020-01-03 04:00 prediction of "
+        "predictions, from a model trained on labels known only at 2020-01-03 08:00"
+    )
+    conn.execute("delete from predictions where train_label_until > block_start")
+    assert _prediction_leak(conn, "gold_signals_x", relations) is None
+
+
+def test_a_recorded_verdict_is_read_back_and_a_failed_one_refuses(lake_settings: Settings) -> None:
+    from hermes.lake import connect as connect_lake
+    from hermes.signals.lookahead import Verdict
+    from hermes.signals.models import SignalModel
+    from hermes.signals.verdicts import (
+        LookaheadError,
+        check_each,
+        record,
+        require_passed,
+        stored_verdict,
+    )
+
+    failed = Verdict("peek", "gold_signals_peek", "f00d" * 8, False, PEEK_LINE, 3, 1, 42, 0.5)
+    conn = connect_lake(lake_settings)
+    try:
+        assert stored_verdict(conn, "0" * 32) is None  # no table yet
+        record(conn, failed)
+        assert stored_verdict(conn, failed.sql_hash) == failed
+        model = SignalModel("peek", "gold_signals_peek", (), (), {}, failed.sql_hash)
+        with pytest.raises(LookaheadError, match="^lookahead: gold_signals_peek decides"):
+            require_passed(conn, model)
+        require_passed(conn, SignalModel("x", "gold_signals_x", (), (), {}, ""))
+    finally:
+        conn.close()
+    # a strategy without a built model is left to the commands' own checks (they name it)
+    assert check_each(lake_settings, ["smart_momentum", "Bad-Name"]) == {}
