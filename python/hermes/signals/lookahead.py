@@ -172,6 +172,8 @@ def check_model(
         row = conn.execute(_COMPARE.format(model_sql=checked)).fetchone()  # noqa: S608
     finally:
         conn.execute("reset variable hermes_parameters")
+        for name in relations:  # validated identifiers
+            conn.execute(f"drop view if exists temp.main.hermes_check_{name}")
         conn.execute(f"drop table if exists temp.{_COPY}")
     assert row is not None
     compared, first = int(row[0]), row[1]
