@@ -15,6 +15,7 @@ import pytest
 from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
+from hermes.costs import FEES, SLIPPAGE, round_trip_cost
 
 RUN_COLUMNS = ("ingested_at", "snapshot_id")
 """Columns recording when a row was written, not what it predicts."""
@@ -143,3 +144,23 @@ def test_predictions_cover_every_ml_bar(built_lake: Settings) -> None:
         """,
     ).itertuples(index=False)
     assert tuple(row) == (0, 0, 0)
+
+
+def test_a_move_within_one_round_trip_is_labelled_neutral(built_lake: Settings) -> None:
+    """The labels' band is one round trip's cost (fees and slippage, entry and exit), from
+    the same settings backtests default to: a smaller move is not a signal."""
+    band = round_trip_cost(FEES, SLIPPAGE)
+    assert band == pytest.approx(0.003, abs=1e-15)
+    (row,) = read_frame(
+        built_lake,
+        """
+        select
+            count(*) filter (where label = 0 and abs(forward_return) > ?),
+            count(*) filter (where label <> 0 and abs(forward_return) <= ?),
+            count(*) filter (where label = 0),
+            count(*) filter (where label is not null)
+        from gold_ml_labels
+        """,
+        [band, band],
+    ).itertuples(index=False)
+    assert tuple(row) == (0, 0, 4346, 42848)
