@@ -3,6 +3,13 @@
   full-history single backtest per (symbol, interval). A view, so it always reflects the
   runs of the snapshot it is read at (`hermes strategies` reads the published one). Before
   any backtest ran (no runs table yet) the metrics are NULL.
+
+  `verdict` says whether the strategy earns its place: a strategy tagged `walk-forward`
+  decides only out of sample (its models never saw the bars they decide), so its
+  full-history runs are out-of-sample results after costs; it `beats cash` when every one
+  of them ends above zero, and `loses to cash` otherwise (such a strategy belongs in
+  `experimental`: not run by the daily job or paper trading). Other strategies are `in
+  sample` (their rules were chosen on the history they are measured on).
 -#}
 {{ config(materialized='view') }}
 {%- set runs = source('backtest', 'gold_backtest_runs') -%}
@@ -53,6 +60,23 @@ latest as (
         partition by strategy_id, symbol, interval order by created_at desc, run_id desc
     ) = 1
 
+),
+
+verdicts as (
+
+    select
+        registry.strategy_id,
+        case
+            when not list_contains(string_split(registry.tags, '|'), 'walk-forward')
+                then 'in sample'
+            when count(latest.total_return) = 0 then 'not measured'
+            when min(latest.total_return) > 0 then 'beats cash'
+            else 'loses to cash'
+        end as verdict
+    from registry
+    left join latest on registry.strategy_id = latest.strategy_id
+    group by registry.strategy_id, registry.tags
+
 )
 
 select
@@ -77,6 +101,8 @@ select
     latest.trades,
     latest.exposure,
     latest.buy_and_hold_return,
-    latest.snapshot_id
+    latest.snapshot_id,
+    verdicts.verdict
 from registry
 left join latest on registry.strategy_id = latest.strategy_id
+left join verdicts on registry.strategy_id = verdicts.strategy_id

@@ -2,14 +2,16 @@
   Forward-return labels per (symbol, interval, open_time, horizon), for the intervals of
   `ml_intervals` and the horizons (in bars) of `ml_label_horizons`. The forward return runs
   from this bar's close to the close `horizon` bars later; `label` is +1 above the neutral
-  band `ml_label_neutral_band`, -1 below minus the band, 0 inside it. `label_until` is the
+  band, -1 below minus the band, 0 inside it. The band is one round trip's cost
+  (`round_trip_cost()`: 2 * (fees + slippage) of var `costs`): a move that cannot pay for
+  its own entry and exit is not a signal. `label_until` is the
   close time of the bar that decides the label: nothing may use the label before then. The
   last `horizon` bars of a series have no label yet (NULL label, return and label_until).
   Read from gold_ml_features (its bars and closes, not its features); kept apart from the
   features on purpose: no feature model may read this one.
 -#}
 {%- set horizons = var('ml_label_horizons') -%}
-{%- set band = var('ml_label_neutral_band') | float -%}
+{%- set band = round_trip_cost() | float -%}
 
 with
 

@@ -8,6 +8,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from hermes.costs import FEES, SLIPPAGE
+
 Fill = Literal["next_open", "same_close"]
 
 
@@ -31,7 +33,8 @@ class BacktestConfig:
       open; ``same_close`` fills at bar t's close (a price already used to decide: the usual
       shortcut, kept for comparison with other tools).
     * ``fees``: fraction of each order's value; ``slippage``: fraction the fill price moves
-      against the order (buys higher, sells lower).
+      against the order (buys higher, sells lower); both default to var ``costs`` of
+      ``dbt_project.yml`` (:mod:`hermes.costs`).
     * ``size``: fraction of equity put in on each entry (0 < size <= 1), long only.
     * ``sl_stop`` / ``tp_stop``: stop-loss / take-profit as a fraction of the entry price
       (``None`` = off), checked against each bar's open/high/low from the entry bar on (see
@@ -47,8 +50,8 @@ class BacktestConfig:
     """
 
     init_cash: float = 10_000.0
-    fees: float = 0.001
-    slippage: float = 0.0005
+    fees: float = FEES
+    slippage: float = SLIPPAGE
     size: float = 1.0
     sl_stop: float | None = None
     tp_stop: float | None = None

@@ -1,7 +1,8 @@
 """What a backtest asks for, and the one opening step every kind of run shares.
 
 Single runs, portfolios, grids, walk-forward, A/B, the daily flow and reproduction all open
-a request the same way (:func:`open_request`): pin the lake to one DuckLake snapshot, load
+a request the same way (:func:`open_request`): check the signal model for lookahead once per
+compiled SQL (:mod:`hermes.signals.verdicts`), pin the lake to one DuckLake snapshot, load
 the strategy from the registry at that snapshot (overrides validated), open its signal model
 (built, contract satisfied) and select the series. Nothing is computed or written until the
 whole request has been checked.
@@ -23,6 +24,7 @@ from hermes.features.store import FEATURE_STORE, DataError, select_series
 from hermes.lake import at_snapshot, pinned
 from hermes.signals.registry import Strategy, load_strategy
 from hermes.signals.source import SignalSource
+from hermes.signals.verdicts import ensure_checked
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ class Opened:
 def open_request(
     settings: Settings, request: BacktestRequest, *, snapshot: int | None = None
 ) -> Iterator[Opened]:
-    """Pin the lake (its current snapshot, or ``snapshot``), load and check everything."""
+    """Pin the lake (its current snapshot, or ``snapshot``), load and check everything.
+
+    A request on the current state first checks the strategy's model for lookahead (once per
+    compiled SQL, recording the verdict); one at an earlier ``snapshot`` (reproduction, the
+    daily flow, which checks first) writes nothing and refuses a model whose recorded verdict
+    failed."""
     if snapshot is None:
+        ensure_checked(settings, request.strategy_id)
         with pinned(settings) as (reader, current):
             yield _open(request, reader, current)
     else:

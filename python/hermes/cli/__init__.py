@@ -6,12 +6,13 @@
 * :mod:`hermes.cli.signals`: ``signals``, ``paper`` (tables in :mod:`hermes.cli.paper_views`);
 * :mod:`hermes.cli.research`: ``backtest``, ``strategies``, ``report``, ``site``, ``reproduce``;
 * :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``, ``server``;
-* :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``.
+* :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``;
+* :mod:`hermes.cli.check`: ``check`` (a strategy's lookahead and recursion check).
 """
 
 from __future__ import annotations
 
-from hermes.cli import data, jobs, research, signals, studies
+from hermes.cli import check, data, jobs, research, signals, studies
 from hermes.cli.app import app
 
 app.command()(data.sql)
@@ -21,6 +22,7 @@ app.command()(data.maintain)
 app.command()(data.ingest)
 app.command()(signals.signals)
 app.command()(research.backtest)
+app.command()(check.check)
 app.command()(research.strategies)
 app.command("report")(research.report_command)
 app.command()(research.site)

@@ -21,6 +21,7 @@ from hermes.cli.options import (
     SymbolsOption,
 )
 from hermes.config import Settings
+from hermes.costs import FEES, SLIPPAGE
 
 
 def backtest(
@@ -31,8 +32,8 @@ def backtest(
     end: EndOption = None,
     params: OverridesOption = None,
     init_cash: InitCashOption = 10_000.0,
-    fees: float = typer.Option(0.001, help="Fraction of each order's value."),
-    slippage: float = typer.Option(0.0005, help="Fraction the fill price moves against us."),
+    fees: float = typer.Option(FEES, help="Fraction of each order's value."),
+    slippage: float = typer.Option(SLIPPAGE, help="Fraction the fill price moves against us."),
     size: float = typer.Option(1.0, help="Fraction of equity per entry (0-1]."),
     sl_stop: float = typer.Option(None, help="Stop-loss, fraction below the entry price."),
     tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
@@ -89,7 +90,7 @@ def strategies(
         card = read_scorecard(Settings.from_env(), tag=tag, status=status)
     table = Table(
         "strategy", "version", "status", "tags", "symbol", "interval", "return", "CAGR",
-        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run",
+        "Sharpe", "max DD", "trades", "exposure", "buy & hold", "run", "verdict",
         title=None if card.snapshot is None else f"snapshot {card.snapshot}",
     )  # fmt: skip
 
@@ -112,6 +113,7 @@ def strategies(
             pct(row["exposure"]),
             pct(row["buy_and_hold_return"]),
             row["run_id"] or "",
+            row["verdict"] or "",
         )
     # a pipe or a file gets full rows, not a table squeezed into 80 columns
     Console(width=None if console.is_terminal else 200).print(table)

@@ -6,6 +6,8 @@ cannot reach a local lake at all, so the work is split in three:
 1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
    series and its signals from the strategy's signal model as of the published snapshot
    (:func:`hermes.backtest.request.open_request`, :func:`hermes.backtest.inputs.load_slice`);
+   a strategy whose model fails the lookahead check is held back and named, the others
+   carry on, and the flow fails at the end;
 2. each simulation runs as a Dask task on that data (:func:`hermes.backtest.runs.execute`),
    needing no lake access;
 3. the flow writes every result in one lake transaction (all runs or none).
@@ -32,7 +34,9 @@ from hermes.features.store import FEATURE_STORE
 from hermes.flows.credentials import with_secrets, without_secrets
 from hermes.flows.scale_out import dask_task_runner
 from hermes.lake import at_snapshot, connect
+from hermes.notify import notify
 from hermes.signals.registry import Strategy, active_strategies
+from hermes.signals.verdicts import LookaheadError, ensure_checked
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
@@ -65,6 +69,7 @@ def backtest_flow(
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
     work: list[tuple[Strategy, MarketSlice, str]] = []
+    refused: list[str] = []
     for strategy_id in strategy_ids:
         request = BacktestRequest(
             strategy_id,
@@ -72,6 +77,12 @@ def backtest_flow(
             sorted({i for _, i in wanted}),
             config=config,
         )
+        try:
+            ensure_checked(settings, strategy_id)
+        except LookaheadError as exc:  # held back, named; the other strategies carry on
+            refused.append(str(exc))
+            notify(f"hermes backtests: {exc}", {"strategy": strategy_id}, success=False)
+            continue
         with open_request(settings, request, snapshot=snapshot) as opened:
             work.extend(
                 (
@@ -115,6 +126,8 @@ def backtest_flow(
             run["rows"],
             run["trades"],
         )
+    if refused:
+        raise LookaheadError("; ".join(refused))
     return [result.run_id for result in results]
 
 

@@ -15,8 +15,10 @@ per-series models here fastest on two cores.
 
 A block gets no prediction (NULL probability) when its window has fewer than
 ``min_train_rows`` usable rows or lacks one of the two classes; a bar gets none when one of
-its features is NULL. Neutral labels (inside the band) are left out of training: the model
-estimates the probability that the forward return ends above the band rather than below.
+its features is NULL. Neutral labels (a move within one round trip's cost, see
+``gold_ml_labels``) train as "not up": the model estimates the probability that the forward
+return pays for a round trip (ends above the band), so a move too small to pay its costs
+never reads as a signal.
 
 With ``tuning_trials`` > 0 a block's parameters are searched on its window's own inner split
 first (:mod:`hermes.ml.tuning`); each model trained is described by a
@@ -153,9 +155,9 @@ def block_index(position: int, config: TrainingConfig) -> int:
 def training_rows(series: Series, start: int, config: TrainingConfig) -> np.ndarray:
     """Positions of the rows the model of the block starting at ``start`` trains on.
 
-    Rows before ``start`` with a known, non-neutral label whose ``label_until`` is earlier
-    than the block's first open time minus the embargo, and no NULL feature; the latest
-    ``window_rows`` of them for a rolling window.
+    Rows before ``start`` with a known label (neutral ones included, as "not up") whose
+    ``label_until`` is earlier than the block's first open time minus the embargo, and no
+    NULL feature; the latest ``window_rows`` of them for a rolling window.
     """
     embargo = np.timedelta64(config.embargo_bars * series.interval_seconds, "s")
     cutoff = series.open_time[start] - embargo
@@ -163,7 +165,7 @@ def training_rows(series: Series, start: int, config: TrainingConfig) -> np.ndar
     usable = (
         ~np.isnat(series.label_until[head])
         & (series.label_until[head] < cutoff)
-        & np.isin(series.label[head], (-1.0, 1.0))
+        & ~np.isnan(series.label[head])
         & ~np.isnan(series.features[head]).any(axis=1)
     )
     rows = np.flatnonzero(usable)

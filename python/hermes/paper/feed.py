@@ -43,6 +43,7 @@ from hermes.paper.activation import activation_of
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
+from hermes.signals.verdicts import LookaheadError
 
 COLUMNS = (
     "strategy_id",
@@ -92,7 +93,10 @@ def compute_feed(
     for strategy in list_strategies(reader):
         if strategy.status != "active":
             continue
-        source = SignalSource(reader, strategy, features_table)
+        try:
+            source = SignalSource(reader, strategy, features_table)
+        except LookaheadError:
+            continue  # refused: named by refresh_paper's alert
         if source.built_parameters:
             strategy = strategy.with_parameters(source.built_parameters)
         activation = activation_of(strategy)

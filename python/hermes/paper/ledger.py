@@ -60,6 +60,7 @@ from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_sl
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
+from hermes.signals.verdicts import LookaheadError
 
 CENT = 0.005
 
@@ -137,7 +138,10 @@ def compute_ledgers(
     :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
-        source = SignalSource(reader, strategy, features_table)
+        try:
+            source = SignalSource(reader, strategy, features_table)
+        except LookaheadError:
+            continue  # refused: named by refresh_paper's alert
         if source.built_parameters:
             strategy = strategy.with_parameters(source.built_parameters)
         held = {i for _, i in select_series(reader, None, None, features_table)}

@@ -39,7 +39,9 @@ from hermes.paper.portfolio import portfolio_equity
 from hermes.paper.series import SeriesLedger
 from hermes.paper.tables import ensure_paper_tables
 from hermes.paper.verify import verify_ledgers
+from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
+from hermes.signals.verdicts import check_each
 
 log = logging.getLogger("hermes.paper")
 
@@ -164,8 +166,12 @@ def refresh_paper(
     try:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
+        active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
     finally:
         conn.close()
+    for line in check_each(settings, active).values():  # a model that looks ahead sits out
+        summary.alerts.append(line)
+        notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
     with at_snapshot(settings, snapshot) as reader:
         feed = compute_feed(reader, snapshot=snapshot, now=now, skip=skip)
         ledgers = closing_ledgers(

@@ -54,6 +54,13 @@ def _has(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     return True
 
 
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    try:
+        return table_columns(conn, table)
+    except DataError:
+        return []
+
+
 def _records(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list:
     frame = conn.execute(sql, params or []).df()
     return [{k: clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
@@ -63,10 +70,16 @@ def scorecard(conn: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
     """(registry rows, the latest single run of each strategy, symbol and interval)."""
     strategies = []
     if _has(conn, "strategies"):
+        verdicts = "null::varchar as verdict"
+        if "verdict" in _columns(conn, "gold_strategy_scorecard"):
+            verdicts = (  # the out-of-sample verdict, one per strategy
+                "(select any_value(verdict) from gold_strategy_scorecard as card "
+                "where card.strategy_id = strategies.strategy_id) as verdict"
+            )
         strategies = _records(
             conn,
-            "select strategy_id, name, version, tags, status, description from strategies "
-            "order by strategy_id",
+            f"select strategy_id, name, version, tags, status, {verdicts}, description "  # noqa: S608 (constants)
+            "from strategies order by strategy_id",
         )
         for s in strategies:
             s["tags"] = ", ".join(str(s["tags"] or "").split("|"))

@@ -31,6 +31,7 @@ COLUMNS = (
     "buy_and_hold_return",
     "run_id",
     "snapshot_id",
+    "verdict",
 )
 
 

@@ -33,6 +33,7 @@ from hermes.signals.models import (
     read_signals,
 )
 from hermes.signals.registry import Strategy, validate_parameters
+from hermes.signals.verdicts import require_passed
 
 TABLE, ACCELERATOR, SQL = "table", "accelerator", "sql"
 
@@ -63,6 +64,7 @@ class SignalSource:
         self.strategy = strategy
         self.prices_table = prices_table
         self.model: SignalModel = open_model(conn, strategy)
+        require_passed(conn, self.model)  # a model that looks ahead is refused here
         self.accelerator = accelerator_for(strategy.strategy_id)
         self._sql: str | None = None
 

@@ -91,7 +91,7 @@ def test_a_model_record_describes_its_model_on_its_training_rows(built_lake: Set
         "select * from gold_ml_models where symbol = 'ETHUSDT' and interval = '4h' "
         "order by block_start desc limit 1",
     ).itertuples(index=False)
-    # the training rows, as the walk-forward selects them: known, non-neutral label before
+    # the training rows, as the walk-forward selects them: known label (neutral too) before
     # the block minus the 6-bar embargo, no NULL feature, the latest 3000 (rolling window)
     training = read_frame(
         built_lake,
@@ -99,7 +99,7 @@ def test_a_model_record_describes_its_model_on_its_training_rows(built_lake: Set
         select {", ".join("f." + c for c in FEATURES)}
         from gold_ml_features as f
         inner join gold_ml_labels as l using (symbol, interval, open_time)
-        where symbol = 'ETHUSDT' and interval = '4h' and l.horizon = 6 and l.label in (-1, 1)
+        where symbol = 'ETHUSDT' and interval = '4h' and l.horizon = 6 and l.label is not null
             and l.label_until < ?::timestamp - interval 24 hour
             and {" and ".join(f"f.{c} is not null" for c in FEATURES)}
         order by open_time desc limit 3000

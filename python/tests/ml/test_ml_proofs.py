@@ -15,6 +15,7 @@ import pytest
 from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
+from hermes.costs import FEES, SLIPPAGE, round_trip_cost
 
 RUN_COLUMNS = ("ingested_at", "snapshot_id")
 """Columns recording when a row was written, not what it predicts."""
@@ -117,15 +118,16 @@ def test_out_of_sample_skill_is_measured(built_lake: Settings) -> None:
         select p.interval, p.probability_up, l.label
         from gold_ml_predictions as p
         inner join gold_ml_labels as l using (symbol, interval, open_time, horizon)
-        where p.probability_up is not null and l.label in (-1, 1)
+        where p.probability_up is not null and l.label is not null
         """,
     )
     measured = {
         str(interval): roc_auc_score(rows.label > 0, rows.probability_up)
         for interval, rows in scored.groupby("interval")
     }
-    # barely better than a coin on BTCUSDT + ETHUSDT (a leak would score near 1): README
-    assert measured == pytest.approx({"1d": 0.5195, "4h": 0.5134}, abs=1e-4)
+    # barely better than a coin on BTCUSDT + ETHUSDT (a leak would score near 1): README;
+    # "up" is a move paying one round trip's costs, neutral rows count as "not up"
+    assert measured == pytest.approx({"1d": 0.5172, "4h": 0.5259}, abs=1e-4)
 
 
 def test_predictions_cover_every_ml_bar(built_lake: Settings) -> None:
@@ -142,3 +144,23 @@ def test_predictions_cover_every_ml_bar(built_lake: Settings) -> None:
         """,
     ).itertuples(index=False)
     assert tuple(row) == (0, 0, 0)
+
+
+def test_a_move_within_one_round_trip_is_labelled_neutral(built_lake: Settings) -> None:
+    """The labels' band is one round trip's cost (fees and slippage, entry and exit), from
+    the same settings backtests default to: a smaller move is not a signal."""
+    band = round_trip_cost(FEES, SLIPPAGE)
+    assert band == pytest.approx(0.003, abs=1e-15)
+    (row,) = read_frame(
+        built_lake,
+        """
+        select
+            count(*) filter (where label = 0 and abs(forward_return) > ?),
+            count(*) filter (where label <> 0 and abs(forward_return) <= ?),
+            count(*) filter (where label = 0),
+            count(*) filter (where label is not null)
+        from gold_ml_labels
+        """,
+        [band, band],
+    ).itertuples(index=False)
+    assert tuple(row) == (0, 0, 4346, 42848)
