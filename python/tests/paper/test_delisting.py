@@ -24,7 +24,8 @@ from hermes.lake import connect, pinned
 from hermes.paper import deactivation, feed, verify
 from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import activation_of
-from hermes.paper.series import DELISTED, Waiting, delisting_close
+from hermes.paper.rows import order_rows
+from hermes.paper.series import DELISTED, Waiting, delisted_orders, delisting_close
 from hermes.signals.registry import Strategy, load_strategy
 from hermes.signals.source import SignalSource
 from hermes.universe import delisted_on, lists
@@ -134,6 +135,16 @@ def test_same_close_fills_on_the_last_bar_and_nothing_trades_after_it(
     sim = simulate(closing.data.prices, closing.data.entries, closing.data.exits, config)
     assert sim.orders is not None and float(sim.position[-1]) == 0.0
     assert float(sim.orders["price"][-1]) == pytest.approx(LAST_CLOSE * (1 - SLIPPAGE), rel=1e-12)
+    cut = closing.data
+    rows = order_rows(
+        sim.orders, cut.open_time, cut.exits[:, None], "same_close", "donchian_breakout",
+        date(2024, 9, 1), "4h", ["MATICUSDT"],
+    )  # fmt: skip
+    typed = delisted_orders(rows, closing).to_pylist()
+    assert [(o["side"], o["order_type"], o["filled_at"]) for o in typed] == [
+        ("buy", "market", datetime(2024, 9, 9, 16)),  # same_close: at the deciding bar's close
+        ("sell", DELISTED, LAST_BAR),
+    ]
     earlier = delisting_close(data, date(2024, 9, 5), "next_open")  # cut at 2024-09-05 00:00
     assert earlier.last_time == datetime(2024, 9, 5) and earlier.synthetic
     assert earlier.data.prices["open"][-1] == earlier.data.prices["close"][-2]
