@@ -32,8 +32,9 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   closing bar has not closed yet, the series waits (reported like a ``paper_since`` in the
   future). A strategy removed from the registry is not touched.
 * **Delisting.** A series whose symbol the universe (:mod:`hermes.universe`) lists as
-  delisted, once ``end`` (or now) is past its delisting day's midnight, ends on the last bar
-  at or before that midnight: no entry is decided there and a position still held is sold at
+  delisted ends on the last bar at or before its delisting day's midnight, once that bar is
+  known to be the last (the next one would open after that midnight, or ``end``, else now,
+  is past it): no entry is decided there and a position still held is sold at
   that bar's close (through the engine: same fees and slippage), as an order of type
   ``delisted`` (:func:`hermes.paper.series.delisting_close`). The ledger of that series then
   stops (its last row is that bar, flat).
@@ -73,7 +74,7 @@ from hermes.paper.series import (
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
-from hermes.universe import delisted_on
+from hermes.universe import delisted_on, delistings
 
 CENT = 0.005
 
@@ -109,10 +110,12 @@ def compute_series(
     (:func:`hermes.universe.delisted_on`) ends on its last traded bar, closed at its close
     (:func:`delisting_close`), unless a deactivation closed it earlier."""
     data = paper_slice(signals, strategy, activation, symbol, interval, end=end)
-    delisted = delisted_on(symbol, end)
+    delisted = delistings().get(symbol)
     closing = None
     if delisted is not None:
         closing = delisting_close(data, delisted, activation.config.fill)
+        if not (closing.final or delisted_on(symbol, end)):  # more bars may come
+            closing = None
     if close_after is not None and (closing is None or close_after < closing.last_time):
         data = closing_signals(data, close_after, activation.config.fill)
         closing = None

@@ -132,6 +132,7 @@ class Delisting:
 
     data: MarketSlice
     synthetic: bool
+    cutoff: np.datetime64  # the delisting day's midnight
 
     @property
     def last(self) -> int:
@@ -142,6 +143,13 @@ class Delisting:
     def last_time(self) -> datetime:
         """Open time of the last traded bar."""
         return self.data.open_time[self.last].astype("datetime64[us]").astype(datetime)
+
+    @property
+    def final(self) -> bool:
+        """Whether the last bar is known to be the last traded one: the bar after it would
+        open after the delisting day's midnight."""
+        step = np.timedelta64(self.data.bar_seconds, "s")
+        return bool(self.data.open_time[self.last] + step > self.cutoff)
 
     @property
     def open_time(self) -> np.ndarray:
@@ -189,6 +197,7 @@ def delisting_close(data: MarketSlice, delisted_on: date, fill: str) -> Delistin
         replace(data, open_time=open_time, prices=prices, entries=entries, exits=exits,
                 flags={}, values={}),
         synthetic,
+        cutoff,
     )  # fmt: skip
 
 

@@ -145,6 +145,11 @@ def test_same_close_fills_on_the_last_bar_and_nothing_trades_after_it(
         ("buy", "market", datetime(2024, 9, 9, 16)),  # same_close: at the deciding bar's close
         ("sell", DELISTED, LAST_BAR),
     ]
+    assert closing.final  # the next 4h bar would open after the delisting day's midnight
+    unsure = delisting_close(replace(data, open_time=data.open_time[:-1], prices={
+        k: v[:-1] for k, v in data.prices.items()}, entries=data.entries[:-1],
+        exits=data.exits[:-1]), date(2024, 9, 10), "next_open")  # fmt: skip
+    assert unsure.last_time == BOUGHT_AT and not unsure.final  # a 00:00 bar may still come
     earlier = delisting_close(data, date(2024, 9, 5), "next_open")  # cut at 2024-09-05 00:00
     assert earlier.last_time == datetime(2024, 9, 5) and earlier.synthetic
     assert earlier.data.prices["open"][-1] == earlier.data.prices["close"][-2]
