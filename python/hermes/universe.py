@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -102,3 +102,20 @@ def universe_intervals() -> list[str]:
 def delistings() -> dict[str, date]:
     """Delisted pair -> its delisting day."""
     return {x.symbol: x.delisted_on for x in load_universe() if x.delisted_on is not None}
+
+
+def delisted_on(symbol: str, now: datetime | None = None) -> date | None:
+    """``symbol``'s delisting day once ``now`` (default: the current UTC time) is past its
+    midnight (its last traded bar is then known), else ``None``."""
+    day = delistings().get(symbol)
+    if day is None:
+        return None
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    return day if now > datetime(day.year, day.month, day.day) else None
+
+
+def lists(symbol: str, interval: str) -> bool:
+    """Whether the universe lists ``interval`` for ``symbol`` (a pair it does not hold at
+    all is not restricted: a lake may hold series of its own)."""
+    listing = next((x for x in load_universe() if x.symbol == symbol), None)
+    return listing is None or interval in listing.intervals

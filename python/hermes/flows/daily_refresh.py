@@ -43,6 +43,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run as current_flow_run
 from prefect.tasks import exponential_backoff
 
+from hermes import universe
 from hermes.config import Settings
 from hermes.flows.audit import Audit, audit_quality, audit_tests
 from hermes.flows.changes import (
@@ -194,7 +195,11 @@ def refresh_lake(
     held = audit.reasons()
     summary.held = [f"{s}/{i}: {why}" for (s, i), why in held.items()]
 
-    targets = [(s, i) for s, i in pending if i in backtest_intervals and (s, i) not in held]
+    targets = [  # an interval the universe does not list for the symbol is not backtested
+        (s, i)
+        for s, i in pending
+        if i in backtest_intervals and (s, i) not in held and universe.lists(s, i)
+    ]
     summary.status = "partial" if held else "published"
     with _step(summary, "publish"):
         summary.published_snapshot = publish_state(

@@ -4,7 +4,10 @@ For each active strategy of the registry and each (symbol, interval) of the feat
 the feed holds one row about the latest closed bar:
 
 * ``decision``: ``enter`` (flat and the entry signal fires, so a buy goes out at the next
-  open), ``exit`` (in a position and the exit signal fires) or ``hold`` (nothing changes);
+  open), ``exit`` (in a position and the exit signal fires), ``hold`` (nothing changes) or
+  ``delisted`` (the universe lists the pair as delisted and its delisting day has begun: the
+  last bar is final, a position is closed at its close, as the paper ledger does; such a
+  row is never ``stale``);
 * ``position_before`` / ``position``: whether the strategy holds the asset (1) or not (0)
   before and after that decision; the position comes from the backtest engine run over the
   whole history with the strategy's paper settings (backtest defaults if it is not paper
@@ -40,10 +43,12 @@ from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE, select_series
 from hermes.intervals import interval_seconds
 from hermes.paper.activation import activation_of
+from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import LookaheadError
+from hermes.universe import delisted_on
 
 COLUMNS = (
     "strategy_id",
@@ -114,6 +119,9 @@ def compute_feed(
             seconds = interval_seconds(interval)
             closed = opened + timedelta(seconds=seconds)
             age = (now - closed).total_seconds()
+            delisted = delisted_on(symbol, now) is not None
+            if delisted:  # no next bar to act on: any position is closed at the last close
+                decision, after = DELISTED, 0.0
             flags = {name: bool(values[-1]) for name, values in sorted(series.flags.items())}
             rows.append(
                 {
@@ -131,7 +139,7 @@ def compute_feed(
                     "flags": json.dumps(flags, sort_keys=True),
                     "bar_age_seconds": age,
                     "bar_age_intervals": age / seconds,
-                    "stale": bool(age > seconds),
+                    "stale": bool(age > seconds) and not delisted,
                     "snapshot_id": snapshot,
                     "computed_at": now,
                 }
@@ -157,6 +165,13 @@ def new_decisions(
     for row in rows:
         key = (row["strategy_id"], row["symbol"], row["interval"])
         old = before.get(key)
+        if row["decision"] == DELISTED:
+            if old is None or old["decision"] != DELISTED:
+                out.append(
+                    f"delisted {row['strategy_id']} {row['symbol']} {row['interval']}: last bar "
+                    f"{row['open_time']:%Y-%m-%d %H:%M} (close {row['price']:g})"
+                )
+            continue
         if row["decision"] == "hold" or (old is not None and old["open_time"] == row["open_time"]):
             continue
         out.append(

@@ -31,6 +31,13 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   (its last row is that bar, flat). A series already flat stops at its last bar. While the
   closing bar has not closed yet, the series waits (reported like a ``paper_since`` in the
   future). A strategy removed from the registry is not touched.
+* **Delisting.** A series whose symbol the universe (:mod:`hermes.universe`) lists as
+  delisted ends on the last bar at or before its delisting day's midnight, once that bar is
+  known to be the last (the next one would open after that midnight, or ``end``, else now,
+  is past it): no entry is decided there and a position still held is sold at
+  that bar's close (through the engine: same fees and slippage), as an order of type
+  ``delisted`` (:func:`hermes.paper.series.delisting_close`). The ledger of that series then
+  stops (its last row is that bar, flat).
 * **Risk rules** in ``paper_config`` (``sl_stop``, ``tp_stop``, ``max_drawdown_halt``,
   ``halt_bars``) act on each series exactly as in a backtest (the same engine call), the
   breaker watching that series' equity.
@@ -56,11 +63,19 @@ from hermes.features.store import FEATURE_STORE, select_series
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.portfolio import compute_portfolio
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
-from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_slice
+from hermes.paper.series import (
+    SeriesLedger,
+    Waiting,
+    closing_signals,
+    delisted_orders,
+    delisting_close,
+    paper_slice,
+)
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import LookaheadError
+from hermes.universe import delisted_on, delistings
 
 CENT = 0.005
 
@@ -92,10 +107,21 @@ def compute_series(
     """Recompute one series' ledger from ``paper_since`` to the last bar before ``end``.
 
     ``close_after`` (a deactivated strategy's last stored bar): the ledger instead ends on
-    the bar after it, its position closed there (:func:`closing_signals`)."""
+    the bar after it, its position closed there (:func:`closing_signals`). A delisted symbol
+    (:func:`hermes.universe.delisted_on`) ends on its last traded bar, closed at its close
+    (:func:`delisting_close`), unless a deactivation closed it earlier."""
     data = paper_slice(signals, strategy, activation, symbol, interval, end=end)
-    if close_after is not None:
+    delisted = delistings().get(symbol)
+    closing = None
+    if delisted is not None:
+        closing = delisting_close(data, delisted, activation.config.fill)
+        if not (closing.final or delisted_on(symbol, end)):  # more bars may come
+            closing = None
+    if close_after is not None and (closing is None or close_after < closing.last_time):
         data = closing_signals(data, close_after, activation.config.fill)
+        closing = None
+    elif closing is not None:
+        data = closing.data
     config = activation.config
     sim = simulate(data.prices, data.entries, data.exits, config)
     times = data.open_time
@@ -107,6 +133,10 @@ def compute_series(
     close = data.prices["close"]
     equity = sim.equity.astype(float)
     position = sim.position.astype(float)
+    if closing is not None:
+        orders, times = delisted_orders(orders, closing), closing.open_time
+        close, equity = closing.fold(close), closing.fold(equity)
+        position = closing.fold(position)
     cash = equity - position * close
     base = {"strategy_id": sid, "paper_since": activation.since, "interval": interval}
     rows = equity_table(base, symbol, times, close, position, cash, equity, config.init_cash)

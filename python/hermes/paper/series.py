@@ -119,3 +119,107 @@ def missing_bars(data: MarketSlice) -> list[np.datetime64]:
     steps = np.diff(data.open_time).astype("timedelta64[s]").astype(np.int64)
     bad = np.flatnonzero(steps != data.bar_seconds)
     return [data.open_time[i] + np.timedelta64(data.bar_seconds, "s") for i in bad]
+
+
+@dataclass(frozen=True)
+class Delisting:
+    """A delisted series' slice cut at its last traded bar, closing its position there.
+
+    ``synthetic``: with ``next_open`` the slice ends with one extra bar after the last one
+    whose open, high, low and close are the last bar's close, so that the engine fills the
+    closing exit at that price (with the usual fees and slippage); the caller folds that
+    bar back into the last one (:meth:`fold`)."""
+
+    data: MarketSlice
+    synthetic: bool
+    cutoff: np.datetime64  # the delisting day's midnight
+
+    @property
+    def last(self) -> int:
+        """Index of the last traded bar (the closing order's bar) in ``data``."""
+        return self.data.rows - (2 if self.synthetic else 1)
+
+    @property
+    def last_time(self) -> datetime:
+        """Open time of the last traded bar."""
+        return self.data.open_time[self.last].astype("datetime64[us]").astype(datetime)
+
+    @property
+    def final(self) -> bool:
+        """Whether the last bar is known to be the last traded one: the bar after it would
+        open after the delisting day's midnight."""
+        step = np.timedelta64(self.data.bar_seconds, "s")
+        return bool(self.data.open_time[self.last] + step > self.cutoff)
+
+    @property
+    def open_time(self) -> np.ndarray:
+        """The bars' open times without the synthetic bar."""
+        return self.data.open_time[: self.last + 1]
+
+    def fold(self, values: np.ndarray) -> np.ndarray:
+        """Per-bar values without the synthetic bar, the last bar holding its (closed) state."""
+        if not self.synthetic:
+            return values
+        return np.delete(values, self.last, axis=0)
+
+
+def delisting_close(data: MarketSlice, delisted_on: date, fill: str) -> Delisting:
+    """The slice up to the last bar at or before ``delisted_on`` (its midnight), no entry
+    decided on that bar and a market exit filling at its close.
+
+    The close of the last traded bar, not the next open as for a deactivation: a delisted
+    pair has no next bar, and that close is the last price anybody could trade at."""
+    cutoff = np.datetime64(datetime(delisted_on.year, delisted_on.month, delisted_on.day), "us")
+    times = data.open_time.astype("datetime64[us]")
+    keep = int(np.searchsorted(times, cutoff, side="right"))
+    if keep == 0:
+        raise Waiting(
+            f"{data.symbol} {data.interval}: delisted on {delisted_on}, before paper_since"
+        )
+    last = keep - 1
+    entries = data.entries[:keep].copy()
+    exits = data.exits[:keep].copy()
+    open_time = data.open_time[:keep]
+    prices = {name: values[:keep] for name, values in data.prices.items()}
+    entries[last] = False
+    exits[last] = True  # same_close: fills at this bar's close
+    synthetic = fill == "next_open"
+    if synthetic:  # next_open: fills at the open of a bar priced at the last close
+        step = np.timedelta64(data.bar_seconds, "s")
+        open_time = np.append(open_time, open_time[-1] + step)
+        close = prices["close"][-1]
+        prices = {
+            name: np.append(values, 0.0 if name == "volume" else close)
+            for name, values in prices.items()
+        }
+        entries, exits = np.append(entries, False), np.append(exits, False)
+    return Delisting(
+        replace(data, open_time=open_time, prices=prices, entries=entries, exits=exits,
+                flags={}, values={}),
+        synthetic,
+        cutoff,
+    )  # fmt: skip
+
+
+DELISTED = "delisted"
+"""``order_type`` of the order closing a delisted series' position."""
+
+
+def delisted_orders(orders: pa.Table, closing: Delisting) -> pa.Table:
+    """The ledger's orders with the closing one typed ``delisted`` and, after a synthetic
+    bar, filled (and decided) on the last traded bar."""
+    last = closing.last_time
+    filled = orders.column("filled_at").to_pylist()
+    at_close = [t is not None and t > last for t in filled]  # the synthetic bar
+    if not closing.synthetic:
+        at_close = [t == last and s == "sell" for t, s in
+                    zip(filled, orders.column("side").to_pylist(), strict=True)]  # fmt: skip
+    for name, value in (("filled_at", last), ("decided_at", last)):
+        values = [value if c else t for c, t in
+                  zip(at_close, orders.column(name).to_pylist(), strict=True)]  # fmt: skip
+        i = orders.schema.get_field_index(name)
+        orders = orders.set_column(i, name, pa.array(values, pa.timestamp("us")))
+    kinds = [DELISTED if c else k for c, k in
+             zip(at_close, orders.column("order_type").to_pylist(), strict=True)]  # fmt: skip
+    i = orders.schema.get_field_index("order_type")
+    return orders.set_column(i, "order_type", pa.array(kinds, pa.string()))

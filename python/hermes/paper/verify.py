@@ -7,7 +7,8 @@ the settings and parameters the ledger recorded (``gold_paper_positions.config``
 or :func:`hermes.backtest.portfolio.execute_portfolio` for a portfolio), storing nothing. The
 ledger equals it when both hold the same bars with the same equity to the cent and the same
 orders (time, symbol, side, quantity, fill price, fees). A deactivated strategy's closing
-bar is its own order, not a backtest's: its series is compared up to the bar before it.
+bar is its own order, not a backtest's: its series is compared up to the bar before it; so
+is a delisted series' last bar when its position was closed there (an order ``delisted``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hermes.backtest.runs import RunResult, execute
 from hermes.features.store import FEATURE_STORE, DataError
 from hermes.intervals import interval_seconds
 from hermes.paper.ledger import CENT
+from hermes.paper.series import DELISTED
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
 
@@ -142,6 +144,18 @@ def _backtest(
     return execute(signals.strategy, slices[0], config, **options)
 
 
+def _delisted_close(
+    ledgers: duckdb.DuckDBPyConnection, sid: str, interval: str, symbols: list[str], last: datetime
+) -> bool:
+    """Whether the ledger's last bar holds a delisting's closing order (not a backtest's)."""
+    row = ledgers.execute(
+        "select count(*) from gold_paper_orders where strategy_id = ? and interval = ? "
+        "and list_contains(?, symbol) and filled_at = ? and order_type = ?",
+        [sid, interval, symbols, last, DELISTED],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def verify_series(
     ledgers: duckdb.DuckDBPyConnection,
     reader: duckdb.DuckDBPyConnection,
@@ -158,8 +172,8 @@ def verify_series(
     strategy = strategy.with_parameters(json.loads(recorded[1]))
     start = datetime(since.year, since.month, since.day)
     end = last + timedelta(seconds=interval_seconds(interval))
-    if strategy.status != "active":  # its closing bar (if any) is the deactivation's order
-        end = last
+    if strategy.status != "active" or _delisted_close(ledgers, sid, interval, symbols, last):
+        end = last  # its closing bar is the deactivation's or the delisting's order
     equity = ledgers.execute(
         "select open_time, equity from gold_paper_equity where strategy_id = ? and symbol = ? "
         "and interval = ? and open_time < ? order by open_time",
