@@ -1,8 +1,12 @@
-"""Open the lake: a DuckDB connection with the DuckLake catalog attached as ``lake``."""
+"""The ground floor every domain package stands on: open the lake (a DuckDB connection with
+the DuckLake catalog attached as ``lake``), name its tables safely, write rows in one
+transaction, and read what was published.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hermes.config import CATALOG_FILE, LAKE_ALIAS, Settings
 from hermes.extensions import create_s3_secret, load_extensions
 
 READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 """What a read-only connection runs (``show``, ``describe``, ``pragma`` parse as SELECT)."""
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class DataError(ValueError):
+    """Missing table, symbol, interval or column, or an empty period."""
 
 
 class LakeNotFound(FileNotFoundError):
@@ -130,6 +142,53 @@ def check_read_only(conn: duckdb.DuckDBPyConnection, query: str) -> None:
             )
 
 
+def identifier(name: str) -> str:
+    """``name`` if it is a plain lower-case SQL identifier, else :class:`DataError`."""
+    if not _IDENTIFIER.match(name):
+        raise DataError(f"invalid identifier {name!r}")
+    return name
+
+
+def table_types(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column -> DuckDB type of ``table`` (:class:`DataError` if the lake has no such table)."""
+    try:
+        cursor = conn.execute(f"select * from {identifier(table)} limit 0")  # noqa: S608
+    except duckdb.CatalogException as exc:
+        raise DataError(f"the lake has no table {table!r} (run `hermes build` first)") from exc
+    return {d[0]: str(d[1]) for d in cursor.description or []}
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Columns of ``table`` (raises :class:`DataError` if the lake has no such table)."""
+    return list(table_types(conn, table))
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckLake transaction: committed when the block ends, rolled back if it raises.
+
+    Everything written inside becomes one snapshot, so readers see all of it or none of it.
+    """
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append ``rows`` (matched by column name) to ``table``; call inside :func:`transaction`."""
+    view = f"_hermes_{identifier(table)}"
+    conn.register(view, rows)
+    try:
+        # table: a validated identifier; view: derived from it
+        conn.execute(f"insert into {table} by name select * from {view}")  # noqa: S608
+    finally:
+        conn.unregister(view)
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
     """Whether ``schema.table`` exists in the attached lake."""
     row = conn.execute(
@@ -151,21 +210,15 @@ def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
 @contextmanager
 def at_snapshot(settings: Settings, snapshot: int) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the lake as of ``snapshot`` (closed on exit)."""
-    conn = connect(settings, snapshot=snapshot)
-    try:
+    with connect(settings, snapshot=snapshot) as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 @contextmanager
 def pinned(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
     """A read-only connection to the lake as of its current snapshot, and that snapshot id."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         snapshot = current_snapshot(conn)
-    finally:
-        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         yield reader, snapshot
 

@@ -48,8 +48,7 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
     """Expire snapshots older than ``retention`` and delete files nothing references."""
     retention = retention_from_env() if retention is None else retention
     cutoff = datetime.now(UTC).replace(tzinfo=None) - retention
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         # the published state (hermes.publish) must stay readable as `published`
         pinned = _snapshots_recorded_by_runs(conn) | published_snapshots(conn)
         candidates = [
@@ -73,8 +72,6 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
             f"call ducklake_cleanup_old_files('{LAKE_ALIAS}', cleanup_all => true)"
         ).fetchall()
         decoded = _delete_unreferenced_decoded_files(conn, settings)
-    finally:
-        conn.close()
     return MaintenanceReport(
         expired_snapshots=len(to_expire),
         kept_for_runs=len([s for s in candidates if s in pinned]),

@@ -26,14 +26,8 @@ from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.features.store import (
-    BASE_FEATURES,
-    FEATURE_STORE,
-    DataError,
-    read_rows,
-    select_series,
-    table_columns,
-)
+from hermes.features.store import BASE_FEATURES, FEATURE_STORE, read_rows, select_series
+from hermes.lake import DataError, table_columns
 from hermes.signals.errors import StrategyError
 from hermes.signals.smart_momentum import in_rsi_band
 from hermes.signals.source import SignalSource

@@ -41,8 +41,8 @@ from hermes.backtest.provenance import git_commit, package_versions_json
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import CLOSED, OPEN, RunResult, new_id, now, save, trades_table
 from hermes.config import Settings
-from hermes.features.store import DataError
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.signals.registry import Strategy
 
 PRICE_FIELDS = ("open", "high", "low", "close")

@@ -82,8 +82,7 @@ def recompute(settings: Settings, run: dict[str, Any]) -> tuple[RunResult, str]:
 
 def reproduce(settings: Settings, run_id: str) -> Reproduction:
     """Recompute ``run_id`` and compare it with what the lake recorded."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         run = load_run(conn, run_id)
         if run["run_kind"] not in REPRODUCIBLE:
             raise ValueError(
@@ -100,8 +99,6 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
             "where run_id = ? order by open_time",
             [run_id],
         ).to_arrow_table()
-    finally:
-        conn.close()
     again, model_hash = recompute(settings, run)
     out = Reproduction(run_id=run_id, snapshot_id=int(run["snapshot_id"]), identical=True)
     for name in (

@@ -19,8 +19,8 @@ import duckdb
 
 from hermes.backtest.config import BacktestConfig
 from hermes.config import Settings
-from hermes.features.store import FEATURE_STORE, DataError, select_series
-from hermes.lake import at_snapshot, pinned
+from hermes.features.store import FEATURE_STORE, select_series
+from hermes.lake import DataError, at_snapshot, pinned
 from hermes.signals.registry import Strategy, load_strategy
 from hermes.signals.source import SignalSource
 

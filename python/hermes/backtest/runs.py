@@ -23,10 +23,9 @@ from hermes.backtest.engine import Simulation, simulate
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.provenance import git_commit, package_versions_json
 from hermes.backtest.request import BacktestRequest, open_request
-from hermes.backtest.tables import ensure_tables, insert
+from hermes.backtest.tables import ensure_tables
 from hermes.config import Settings
-from hermes.features.store import DataError, table_columns
-from hermes.lake import connect
+from hermes.lake import DataError, connect, insert, table_columns, transaction
 from hermes.signals.registry import Strategy
 
 OPEN, CLOSED = 0, 1  # vectorbt trade status codes
@@ -178,18 +177,13 @@ def write_results(
 ) -> None:
     """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction."""
     ensure_tables(conn)
-    conn.execute("begin")
-    try:
+    with transaction(conn):
         for result in results:
             insert(conn, "gold_backtest_runs", pa.Table.from_pylist([result.run]))
             insert(conn, "gold_backtest_trades", result.trades)
             insert(conn, "gold_backtest_equity", result.equity)
         for table, rows in extra:
             insert(conn, table, rows)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def run_backtests(
@@ -259,11 +253,8 @@ def save(
     results: list[RunResult],
     extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         write_results(conn, results, extra)
-    finally:
-        conn.close()
 
 
 def load_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:

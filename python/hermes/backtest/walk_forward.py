@@ -36,8 +36,8 @@ from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.features.store import DataError
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import canonical_json
 from hermes.signals.source import SeriesSignals

@@ -58,14 +58,11 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
 
     if mode not in ("threads", "processes"):
         raise ValueError(f"mode must be 'threads' or 'processes', got {mode!r}")
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         snapshot = current_snapshot(conn)
         series = conn.execute(
             "select distinct symbol from gold_feature_store where interval = '4h' order by 1"
         ).fetchall()
-    finally:
-        conn.close()
     request = BacktestRequest("smart_momentum", [s for (s,) in series], ["4h"])
     with open_request(settings, request, snapshot=snapshot) as opened:
         strategy = opened.strategy

@@ -68,8 +68,7 @@ def ingest_local(paths: list[str], settings: Settings) -> list[FileResult]:
 @task(name="count-rows", cache_policy=NO_CACHE)
 def count_rows(settings: Settings) -> dict[str, int]:
     """Rows per bronze/silver/gold table of the working state."""
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         tables = [
             row[0]
             for row in conn.execute(
@@ -84,8 +83,6 @@ def count_rows(settings: Settings) -> dict[str, int]:
             row = conn.execute(f"select count(*) from lake.main.{quoted}").fetchone()  # noqa: S608
             counts[table] = int(row[0]) if row else 0
         return counts
-    finally:
-        conn.close()
 
 
 @dataclass(frozen=True)
@@ -154,21 +151,15 @@ def quality_checkpoint(
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_state(settings: Settings, flow_run: str, stage: str, summary: dict[str, Any]) -> int:
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         return publish(conn, flow_run, stage, summary).snapshot_id
-    finally:
-        conn.close()
 
 
 @task(name="finish-publications", cache_policy=NO_CACHE)
 def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> None:
     """Every publication row of this run gets the run's final summary (and status)."""
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         finish_publications(conn, flow_run, summary)
-    finally:
-        conn.close()
 
 
 @task(name="write-reports", cache_policy=NO_CACHE)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from hermes.features.store import DataError, identifier
+from hermes.lake import DataError, identifier
 from hermes.ml.records import describe
 from hermes.ml.tuning import tune
 

@@ -19,10 +19,8 @@ import pyarrow as pa
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
-from hermes.backtest.tables import insert
 from hermes.config import Settings
-from hermes.features.store import DataError
-from hermes.lake import at_snapshot, connect
+from hermes.lake import DataError, at_snapshot, connect, insert, transaction
 from hermes.notify import notify
 from hermes.paper.deactivation import closing_ledgers, stored_positions
 from hermes.paper.drift import drift
@@ -153,39 +151,27 @@ def refresh_paper(
 ) -> PaperSummary:
     """Feed, ledger extension and drift as of ``snapshot`` (``end``: bars before it only)."""
     summary = PaperSummary()
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
-    finally:
-        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         feed = compute_feed(reader, snapshot=snapshot, now=now)
         ledgers = closing_ledgers(
             reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
         ) + compute_ledgers(reader, snapshot=snapshot, end=end, waiting=summary.waiting)
         drifts = drift_rows(reader, ledgers, snapshot, known)
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         before = previous_feed(conn)
         extension = extend_ledgers(conn, ledgers, snapshot=snapshot)
         ensure_paper_tables(conn)
         fresh = _new_drift(conn, drifts)
         if fresh:
-            conn.execute("begin")
-            try:
+            with transaction(conn):
                 insert(conn, "gold_paper_drift", pa.Table.from_pylist(fresh))
-                conn.execute("commit")
-            except BaseException:
-                conn.execute("rollback")
-                raise
         replace_feed(conn, feed)
         stored = ledger_copy(conn)
-    finally:
-        conn.close()
-    with at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
+    with stored, at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
         verdicts = verify_ledgers(stored, reader, snapshot=snapshot)
-    stored.close()
     summary.verify = [v.line for v in verdicts]
     summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)

@@ -25,8 +25,9 @@ from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.portfolio import execute_portfolio
 from hermes.backtest.runs import RunResult, execute
-from hermes.features.store import FEATURE_STORE, DataError
+from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.paper.ledger import CENT
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource

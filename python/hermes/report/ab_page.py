@@ -160,11 +160,8 @@ def build_context(rows: pd.DataFrame, equity: pd.DataFrame, init_cash: float) ->
 
 def write_ab_page(settings: Settings, ab_id: str) -> Path:
     """Write ``<reports_root>/<ab_id>.html`` and return its path."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         rows = frame(conn, "gold_backtest_ab", "ab_id", ab_id)
         equity, init_cash = runs_equity(conn, list(rows["run_id"]))
-    finally:
-        conn.close()
     context = build_context(rows, equity, init_cash)
     return write_page(settings.reports_root / f"{ab_id}.html", "ab.html.j2", **context)

@@ -233,14 +233,11 @@ def _latest_tearsheet() -> Path:
     from hermes.report.tearsheet import write_tearsheet
 
     settings = Settings.from_env()
-    conn = lake_connect(settings)
-    try:
+    with lake_connect(settings) as conn:
         row = conn.execute(
             "select run_id from gold_backtest_runs where run_kind = 'single' "
             "order by trades desc, created_at desc limit 1"
         ).fetchone()
-    finally:
-        conn.close()
     if row is None:
         raise BrowserError("the lake holds no single backtest run: run `make run` first")
     return write_tearsheet(settings, str(row[0]))

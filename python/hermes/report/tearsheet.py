@@ -21,9 +21,8 @@ import pandas as pd
 from hermes.backtest import metrics
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
-from hermes.features.store import DataError, identifier, table_columns
 from hermes.intervals import interval_seconds
-from hermes.lake import at_snapshot, connect
+from hermes.lake import DataError, at_snapshot, connect, identifier, table_columns
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, write_page
@@ -354,8 +353,7 @@ def build_context(
 
 
 def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         run = load_run(conn, run_id)
         equity = conn.execute(
             "select * from gold_backtest_equity where run_id = ? order by open_time", [run_id]
@@ -363,8 +361,6 @@ def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame,
         trades = conn.execute(
             "select * from gold_backtest_trades where run_id = ? order by trade_id", [run_id]
         ).df()
-    finally:
-        conn.close()
     return run, equity, trades
 
 

@@ -243,13 +243,10 @@ def build_context(
 
 def write_walk_forward_page(settings: Settings, walk_forward_id: str) -> Path:
     """Write ``<reports_root>/<walk_forward_id>.html`` and return its path."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         folds = frame(conn, "gold_backtest_walk_forward", "walk_forward_id", walk_forward_id)
         equity, init_cash = runs_equity(conn, list(folds["run_id"]))
         stats = overfitting(conn, "walk_forward", walk_forward_id)
-    finally:
-        conn.close()
     context = build_context(folds, equity, stats, settings.reports_root, init_cash)
     path = settings.reports_root / f"{walk_forward_id}.html"
     return write_page(path, "walk_forward.html.j2", **context)

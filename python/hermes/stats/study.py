@@ -10,7 +10,7 @@ How the lake gets them (what the grid and walk-forward code calls)::
     stats = study_statistics(returns, chosen, periods_per_year)   # returns: T x N bar returns
     rows = overfitting_rows("grid", grid_id, symbol, interval, [(None, stats)])
     # ... then, in the transaction that writes the grid rows:
-    #     hermes.backtest.tables.insert(conn, "gold_backtest_overfitting", rows)
+    #     hermes.lake.insert(conn, "gold_backtest_overfitting", rows)
 
 ``returns`` holds the bar returns (``E_t / E_{t-1} - 1``, the first from the initial cash, as
 :func:`hermes.backtest.metrics.bar_returns` computes them) of every combination on the same

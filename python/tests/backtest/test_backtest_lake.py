@@ -20,8 +20,7 @@ from hermes.backtest.reproduce import reproduce
 from hermes.backtest.runs import run_backtests
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
-from hermes.features.store import DataError
-from hermes.lake import connect
+from hermes.lake import DataError, connect
 from hermes.maintenance import tidy_lake
 from hermes.report import write_report
 from hermes.signals.registry import StrategyError

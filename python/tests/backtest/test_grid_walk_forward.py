@@ -21,7 +21,7 @@ from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.runs import measure
 from hermes.backtest.walk_forward import choose, make_folds, walk_forward_series
 from hermes.config import PROJECT_ROOT
-from hermes.features.store import DataError
+from hermes.lake import DataError
 from hermes.signals import smart_momentum
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import load_strategy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hermes.features.store import DataError
+from hermes.lake import DataError
 from hermes.ml.walk_forward import Series, TrainingConfig, training_rows, walk_forward
 
 HOUR = 3600
