@@ -22,7 +22,6 @@ import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
@@ -31,6 +30,7 @@ from hermes.lake import DataError, table_columns
 from hermes.signals.errors import StrategyError
 from hermes.signals.smart_momentum import in_rsi_band
 from hermes.signals.source import SignalSource
+from hermes.stats.metrics import METRIC_NAMES
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 from rich.progress import Progress
 
-from hermes.backtest import metrics, risk
+from hermes.backtest import risk
 from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import Simulation, from_signals, value_and_assets
 from hermes.backtest.inputs import MarketSlice, load_slice, years_of
@@ -44,6 +44,7 @@ from hermes.config import Settings
 from hermes.intervals import interval_seconds
 from hermes.lake import DataError
 from hermes.signals.registry import Strategy
+from hermes.stats import metrics
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 

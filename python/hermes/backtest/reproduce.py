@@ -17,12 +17,12 @@ import numpy as np
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import load_slice
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.provenance import git_commit, package_versions
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, load_run
 from hermes.config import Settings
 from hermes.lake import connect
+from hermes.stats.metrics import METRIC_NAMES
 
 REPRODUCIBLE = ("single", "walk_forward")
 """Run kinds recomputed from their row alone (walk-forward out-of-sample runs are single runs

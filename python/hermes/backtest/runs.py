@@ -17,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 from rich.progress import Progress
 
-from hermes.backtest import metrics
 from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import Simulation, simulate
 from hermes.backtest.inputs import MarketSlice, load_slice
@@ -27,6 +26,7 @@ from hermes.backtest.tables import ensure_tables
 from hermes.config import Settings
 from hermes.lake import DataError, connect, insert, table_columns, transaction
 from hermes.signals.registry import Strategy
+from hermes.stats import metrics
 
 OPEN, CLOSED = 0, 1  # vectorbt trade status codes
 
@@ -79,7 +79,7 @@ def trades_table(
 def measure(
     sim: Simulation, close: np.ndarray, config: BacktestConfig, bar_seconds: int, years: float
 ) -> dict[str, Any]:
-    """The metrics of a one-column simulation (see :mod:`hermes.backtest.metrics`)."""
+    """The metrics of a one-column simulation (see :mod:`hermes.stats.metrics`)."""
     return measure_columns(sim, close, config, bar_seconds, years)[0]
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import duckdb
 
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.lake import table_types
+from hermes.stats.metrics import METRIC_NAMES
 
 _METRIC_TYPES = {
     "max_drawdown_duration_bars": "bigint",

@@ -32,7 +32,6 @@ from rich.progress import Progress
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.grid import Axis, best_index, grid_metrics, parameter_sets
 from hermes.backtest.inputs import load_slice, period_start, years_of
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
@@ -41,6 +40,7 @@ from hermes.lake import DataError
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import canonical_json
 from hermes.signals.source import SeriesSignals
+from hermes.stats.metrics import METRIC_NAMES
 from hermes.stats.study import StudyStatistics, equity_statistics, overfitting_rows
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")

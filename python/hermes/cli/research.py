@@ -55,9 +55,9 @@ def backtest(
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.portfolio import run_portfolio
     from hermes.backtest.runs import run_request
+    from hermes.backtest.statistics import record_run_statistics
     from hermes.report import write_report
     from hermes.report.summary import print_runs
-    from hermes.stats.lake import record_run_statistics
 
     settings = Settings.from_env()
     with usage_errors():

@@ -173,7 +173,7 @@ def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
 @task(name="record-statistics", cache_policy=NO_CACHE)
 def record_statistics(settings: Settings, run_ids: list[str]) -> int:
     """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
-    from hermes.stats.lake import record_run_statistics
+    from hermes.backtest.statistics import record_run_statistics
 
     return record_run_statistics(with_secrets(settings), run_ids)
 

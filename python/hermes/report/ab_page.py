@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from hermes.backtest import metrics
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report import charts
@@ -21,6 +20,7 @@ from hermes.report.labels import METRICS, format_metric, is_missing
 from hermes.report.render import figure_html, write_page
 from hermes.report.study_data import clean, frame, now_text, runs_equity
 from hermes.report.tearsheet import bar_seconds
+from hermes.stats import metrics
 from hermes.stats.bootstrap import paired_difference
 
 AB_METRICS = (

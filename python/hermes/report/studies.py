@@ -18,12 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from hermes.backtest.grid import GridResult
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.walk_forward import WalkForwardResult
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report.labels import MISSING, format_metric, label
 from hermes.report.study_data import compact, varying
+from hermes.stats.metrics import METRIC_NAMES
 from hermes.stats.study import StudyStatistics
 
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")

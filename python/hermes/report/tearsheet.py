@@ -1,6 +1,6 @@
 """One tearsheet per backtest run: ``<reports>/<run_id>.html``, read back from the lake.
 
-Numbers shown are the run's own (``gold_backtest_runs``, :mod:`hermes.backtest.metrics`);
+Numbers shown are the run's own (``gold_backtest_runs``, :mod:`hermes.stats.metrics`);
 buy-and-hold is measured by the same functions on the run's buy-and-hold equity. The
 strategy's indicator lines come from its signal table ``gold_signals_<strategy_id>`` read at
 the run's snapshot: numeric columns other than the contract ones are what it decides on.
@@ -18,7 +18,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from hermes.backtest import metrics
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
 from hermes.intervals import interval_seconds
@@ -29,6 +28,7 @@ from hermes.report.render import figure_html, write_page
 from hermes.signals.errors import StrategyError
 from hermes.signals.models import SignalModel, open_model
 from hermes.signals.registry import load_strategy
+from hermes.stats import metrics
 from hermes.stats.study import StudyStatistics, study_statistics
 
 CONFIG_LABELS = {

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hermes.lake import DataError
-from hermes.ml.walk_forward import Series, TrainingConfig, training_rows, walk_forward
+from hermes.ml.training import Series, TrainingConfig, training_rows
+from hermes.ml.walk_forward import walk_forward
 
 HOUR = 3600
 
