@@ -228,15 +228,13 @@ def run_walk_forward(
                         parameters=chosen.parameters,
                     )
                     run = execute(
-                        chosen,
+                        opened.context.but(
+                            strategy=chosen,
+                            period_start=fold.in_sample_end,
+                            period_end=fold.out_of_sample_end,
+                            run_kind="walk_forward",
+                        ),
                         window,
-                        request.config,
-                        snapshot=opened.snapshot,
-                        features_table=request.features_table,
-                        period_start=fold.in_sample_end,
-                        period_end=fold.out_of_sample_end,
-                        run_kind="walk_forward",
-                        signal_model_hash=opened.signals.model.sql_hash,
                     )
                     runs.append(run)
                     fold_rows.append(_fold_row(wf_id, fold, choice, run, objective, len(sets)))

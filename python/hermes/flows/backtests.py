@@ -21,31 +21,19 @@ from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.backtest.request import BacktestRequest, open_request
+from hermes.backtest.request import BacktestRequest, RunContext, open_request
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
-from hermes.features.store import FEATURE_STORE
 from hermes.flows.credentials import with_secrets, without_secrets
 from hermes.flows.scale_out import dask_task_runner
 from hermes.lake import at_snapshot
-from hermes.signals.registry import Strategy, active_strategies
+from hermes.signals.registry import active_strategies
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
-def simulate_slice(
-    strategy: Strategy, data: MarketSlice, config: BacktestConfig, snapshot: int, model_hash: str
-) -> RunResult:
+def simulate_slice(context: RunContext, data: MarketSlice) -> RunResult:
     """One backtest on data already read (runs on a Dask worker)."""
-    return execute(
-        strategy,
-        data,
-        config,
-        snapshot=snapshot,
-        features_table=FEATURE_STORE,
-        period_start=None,
-        period_end=None,
-        signal_model_hash=model_hash,
-    )
+    return execute(context, data)
 
 
 @flow(name="hermes-backtests")
@@ -59,7 +47,7 @@ def backtest_flow(
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
-    work: list[tuple[Strategy, MarketSlice, str]] = []
+    work: list[tuple[RunContext, MarketSlice]] = []
     for strategy_id in strategy_ids:
         request = BacktestRequest(
             strategy_id,
@@ -69,18 +57,11 @@ def backtest_flow(
         )
         with open_request(settings, request, snapshot=snapshot) as opened:
             work.extend(
-                (
-                    opened.strategy,
-                    load_slice(opened.signals, symbol, interval, start=None, end=None),
-                    opened.signals.model.sql_hash,
-                )
+                (opened.context, load_slice(opened.signals, symbol, interval, start=None, end=None))
                 for symbol, interval in opened.pairs
                 if (symbol, interval) in wanted
             )
-    futures = [
-        simulate_slice.submit(strategy, data, config, snapshot, model_hash)
-        for strategy, data, model_hash in work
-    ]
+    futures = [simulate_slice.submit(context, data) for context, data in work]
     results = [future.result() for future in futures]
     save(settings, results)
     logger = get_run_logger()
