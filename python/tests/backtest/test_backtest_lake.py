@@ -220,7 +220,7 @@ def test_cli_commands(moving_lake: dict) -> None:
     shown = runner.invoke(app, ["report", run_ids[1]])
     assert shown.exit_code == 0 and "sharpe" in shown.output.lower()
     assert (settings.reports_root / f"{run_ids[1]}.html").exists()
-    made = runner.invoke(app, ["signals", "--interval", "4h", "--chunk-rows", "4000"])
+    made = runner.invoke(app, ["signals", "generate", "--interval", "4h", "--chunk-rows", "4000"])
     assert made.exit_code == 0, made.output
     (count,) = _fetch(
         settings,
