@@ -64,10 +64,11 @@ def prepare_connection(conn: duckdb.DuckDBPyConnection, settings: Settings) -> N
 def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Create the DuckLake catalog on first use, recording the lake's absolute data path.
 
-    Later attaches (dbt's profile, :func:`connect`) read the data path from the catalog, so
-    relative and absolute spellings of the lake root cannot disagree. On S3 or with a shared
-    catalog the data path is checked on every connection: DuckLake refuses a catalog that
-    records another one (e.g. a local lake's catalog reused with ``HERMES_TARGET=s3``).
+    On the local target later attaches (:func:`connect`, dbt's profile) give the data path
+    again from where the lake is now (:func:`data_path_options`), so the folder can move.
+    On S3 or with a shared catalog the data path is checked on every connection: DuckLake
+    refuses a catalog that records another one (e.g. a local lake's catalog reused with
+    ``HERMES_TARGET=s3``).
     """
     if settings.s3 is None and settings.catalog_url is None and settings.catalog_path.exists():
         return
@@ -110,13 +111,29 @@ def connect(
     else:
         prepare_connection(conn, settings)
     read_only = read_only or snapshot is not None
-    snapshot_option = "" if snapshot is None else f"snapshot_version {int(snapshot)}, "
-    options = f" ({snapshot_option}read_only)" if read_only else ""
-    conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{options}")
+    options = [] if snapshot is None else [f"snapshot_version {int(snapshot)}"]
+    options += data_path_options(settings)
+    options += ["read_only"] if read_only else []
+    clause = f" ({', '.join(options)})" if options else ""
+    conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{clause}")
     conn.execute(f"use {LAKE_ALIAS}")
     if snapshot is None:
         attach_published(conn)
     return conn
+
+
+def data_path_options(settings: Settings) -> list[str]:
+    """Attach options resolving a local lake's data path from where the lake is now.
+
+    A local catalog records the absolute data path it was created with. Attached as it
+    stands, a copied or moved lake (``cp -a lake elsewhere``) would read, and write, the
+    original's parquet files; so the data path is given again on every attach, as the
+    folder beside the catalog, and overrides the recorded one (the record is left as is).
+    On S3 or with a shared catalog the recorded path must match (see :func:`ensure_catalog`).
+    """
+    if settings.s3 is not None or settings.catalog_url is not None:
+        return []
+    return [f"data_path '{_literal(settings.data_path)}'", "override_data_path true"]
 
 
 def restrict_file_access(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:

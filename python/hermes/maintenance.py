@@ -18,6 +18,7 @@ import duckdb
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
 from hermes.lake import connect, published_snapshots, table_exists
+from hermes.landing import DECODED_FOLDER, decoded_location
 
 DEFAULT_RETENTION_DAYS = 7
 
@@ -90,8 +91,11 @@ def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
 def _delete_unreferenced_decoded_files(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     if not table_exists(conn, "files", schema="landing"):
         return 0
-    referenced = {r[0] for r in conn.execute("select decoded_file from landing.files").fetchall()}
-    decoded_root = f"{settings.landing_root}/_decoded"
+    referenced = {
+        decoded_location(settings.landing_root, r[0])
+        for r in conn.execute("select decoded_file from landing.files").fetchall()
+    }
+    decoded_root = f"{settings.landing_root}/{DECODED_FOLDER}"
     stale = [
         path
         for path in storage.list_files(settings, decoded_root, suffix=".parquet")
