@@ -9,6 +9,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from hermes.dbt_runner import run_dbt
 from hermes.flows.server import STATE_FILE, prefect_home, running_server, stop_server
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
+from hermes.maintenance import tidy_lake
 
 
 class Health(BaseHTTPRequestHandler):
@@ -114,6 +116,13 @@ def test_a_copied_lake_reads_and_writes_only_its_own_files(
     assert all(name.startswith("_decoded/") for (name,) in decoded)
     files = lake_files(copy)
     assert files and all(f.startswith(f"{copy.lake_root}/data/") for f in files)
+
+    # maintenance of the copy deletes its own unreferenced files, and only those
+    stale = Path(copy.landing_root) / "_decoded" / f"{'0' * 64}.parquet"
+    stale.write_bytes(b"not referenced")
+    tidied = tidy_lake(copy, timedelta(0))
+    assert tidied.deleted_decoded_files == 1 and not stale.exists()
+    assert all((Path(copy.landing_root) / name).is_file() for (name,) in decoded)
 
     assert fingerprint(original.lake_root) == before  # byte for byte
     assert running_server(prefect_home(copy)) is None
