@@ -52,8 +52,15 @@ typecheck: setup
 
 # pytest builds the bundled data with `dbt build` (data tests included) and runs the quality
 # checkpoint on it; coverage of python/hermes below [tool.coverage.report] fail_under fails
+# on PYTEST_WORKERS pytest-xdist workers (0: one process), test files kept whole on a worker
+# (--dist loadfile) so module fixtures are built once; session lakes are built once and copied
+PYTEST_WORKERS ?= 2
 pytest: setup browser
-	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+	@start=$$(date +%s); \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+		--cov --cov-report=term-missing:skip-covered --cov-fail-under=90; \
+	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
+	echo "pytest wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; exit $$status
 
 # headless Chromium for the page tests (python/tests/report): Debian's package, installed when
 # missing and we are root (CI); otherwise say so, and the tests say they were skipped and why

@@ -1,12 +1,7 @@
 {% macro decoded_files_glob() %}
   {#-
     Glob of the decoded parquet files that `hermes ingest` writes, one per source file
-    version, under `<landing_root>/_decoded/`. The landing root comes from the
-    `landing_root` var (a local folder or an s3:// URL).
+    version, under `<landing_root>/_decoded/` (see `landing_path`).
   -#}
-  {%- set root = var('landing_root') | string -%}
-  {%- if "'" in root -%}
-    {{ exceptions.raise_compiler_error("landing_root must not contain a quote: " ~ root) }}
-  {%- endif -%}
-  '{{ root.rstrip("/") }}/_decoded/*.parquet'
+  {{- landing_path('_decoded/*.parquet') -}}
 {%- endmacro %}

@@ -11,7 +11,15 @@ with
 
 manifest as (
 
-    select * from {{ source('landing', 'files') }}
+    select
+        *,
+        -- decoded files are recorded relative to the landing root (older lakes: full paths)
+        case
+            when starts_with(decoded_file, '_decoded/')
+                then {{ landing_path('') }} || decoded_file
+            else decoded_file
+        end as decoded_path
+    from {{ source('landing', 'files') }}
     {% if is_incremental() %}
         -- only source files landed (or replaced) since the last build
         where ingested_at > (
@@ -53,7 +61,7 @@ landed as (
         manifest.ingested_at
     from decoded
     -- the join prunes the glob to the manifest's files (dynamic filter on filename)
-    inner join manifest on decoded.filename = manifest.decoded_file
+    inner join manifest on decoded.filename = manifest.decoded_path
 
 )
 

@@ -105,11 +105,8 @@ def _ensure_result_tables(settings: Settings) -> None:
     from hermes.backtest.tables import ensure_tables
     from hermes.lake import connect
 
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         ensure_tables(conn)
-    finally:
-        conn.close()
 
 
 def _node_results(result: dbtRunnerResult) -> list[NodeResult]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hermes.features.store import identifier
+from hermes.lake import identifier
 
 
 def changed_series(

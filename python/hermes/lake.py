@@ -1,8 +1,12 @@
-"""Open the lake: a DuckDB connection with the DuckLake catalog attached as ``lake``."""
+"""The ground floor every domain package stands on: open the lake (a DuckDB connection with
+the DuckLake catalog attached as ``lake``), name its tables safely, write rows in one
+transaction, and read what was published.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hermes.config import CATALOG_FILE, LAKE_ALIAS, Settings
 from hermes.extensions import create_s3_secret, load_extensions
 
 READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 """What a read-only connection runs (``show``, ``describe``, ``pragma`` parse as SELECT)."""
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class DataError(ValueError):
+    """Missing table, symbol, interval or column, or an empty period."""
 
 
 class LakeNotFound(FileNotFoundError):
@@ -52,10 +64,11 @@ def prepare_connection(conn: duckdb.DuckDBPyConnection, settings: Settings) -> N
 def ensure_catalog(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Create the DuckLake catalog on first use, recording the lake's absolute data path.
 
-    Later attaches (dbt's profile, :func:`connect`) read the data path from the catalog, so
-    relative and absolute spellings of the lake root cannot disagree. On S3 or with a shared
-    catalog the data path is checked on every connection: DuckLake refuses a catalog that
-    records another one (e.g. a local lake's catalog reused with ``HERMES_TARGET=s3``).
+    On the local target later attaches (:func:`connect`, dbt's profile) give the data path
+    again from where the lake is now (:func:`data_path_options`), so the folder can move.
+    On S3 or with a shared catalog the data path is checked on every connection: DuckLake
+    refuses a catalog that records another one (e.g. a local lake's catalog reused with
+    ``HERMES_TARGET=s3``).
     """
     if settings.s3 is None and settings.catalog_url is None and settings.catalog_path.exists():
         return
@@ -98,13 +111,29 @@ def connect(
     else:
         prepare_connection(conn, settings)
     read_only = read_only or snapshot is not None
-    snapshot_option = "" if snapshot is None else f"snapshot_version {int(snapshot)}, "
-    options = f" ({snapshot_option}read_only)" if read_only else ""
-    conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{options}")
+    options = [] if snapshot is None else [f"snapshot_version {int(snapshot)}"]
+    options += data_path_options(settings)
+    options += ["read_only"] if read_only else []
+    clause = f" ({', '.join(options)})" if options else ""
+    conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{clause}")
     conn.execute(f"use {LAKE_ALIAS}")
     if snapshot is None:
         attach_published(conn)
     return conn
+
+
+def data_path_options(settings: Settings) -> list[str]:
+    """Attach options resolving a local lake's data path from where the lake is now.
+
+    A local catalog records the absolute data path it was created with. Attached as it
+    stands, a copied or moved lake (``cp -a lake elsewhere``) would read, and write, the
+    original's parquet files; so the data path is given again on every attach, as the
+    folder beside the catalog, and overrides the recorded one (the record is left as is).
+    On S3 or with a shared catalog the recorded path must match (see :func:`ensure_catalog`).
+    """
+    if settings.s3 is not None or settings.catalog_url is not None:
+        return []
+    return [f"data_path '{_literal(settings.data_path)}'", "override_data_path true"]
 
 
 def restrict_file_access(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -130,6 +159,53 @@ def check_read_only(conn: duckdb.DuckDBPyConnection, query: str) -> None:
             )
 
 
+def identifier(name: str) -> str:
+    """``name`` if it is a plain lower-case SQL identifier, else :class:`DataError`."""
+    if not _IDENTIFIER.match(name):
+        raise DataError(f"invalid identifier {name!r}")
+    return name
+
+
+def table_types(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column -> DuckDB type of ``table`` (:class:`DataError` if the lake has no such table)."""
+    try:
+        cursor = conn.execute(f"select * from {identifier(table)} limit 0")  # noqa: S608
+    except duckdb.CatalogException as exc:
+        raise DataError(f"the lake has no table {table!r} (run `hermes build` first)") from exc
+    return {d[0]: str(d[1]) for d in cursor.description or []}
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Columns of ``table`` (raises :class:`DataError` if the lake has no such table)."""
+    return list(table_types(conn, table))
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckLake transaction: committed when the block ends, rolled back if it raises.
+
+    Everything written inside becomes one snapshot, so readers see all of it or none of it.
+    """
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append ``rows`` (matched by column name) to ``table``; call inside :func:`transaction`."""
+    view = f"_hermes_{identifier(table)}"
+    conn.register(view, rows)
+    try:
+        # table: a validated identifier; view: derived from it
+        conn.execute(f"insert into {table} by name select * from {view}")  # noqa: S608
+    finally:
+        conn.unregister(view)
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
     """Whether ``schema.table`` exists in the attached lake."""
     row = conn.execute(
@@ -151,21 +227,15 @@ def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
 @contextmanager
 def at_snapshot(settings: Settings, snapshot: int) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the lake as of ``snapshot`` (closed on exit)."""
-    conn = connect(settings, snapshot=snapshot)
-    try:
+    with connect(settings, snapshot=snapshot) as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 @contextmanager
 def pinned(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
     """A read-only connection to the lake as of its current snapshot, and that snapshot id."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         snapshot = current_snapshot(conn)
-    finally:
-        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         yield reader, snapshot
 

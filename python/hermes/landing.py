@@ -45,7 +45,7 @@ create schema if not exists {LANDING_SCHEMA};
 create table if not exists {LANDING_SCHEMA}.files (
     source_file varchar not null,      -- path relative to the landing root
     source_sha256 varchar not null,    -- sha-256 of the raw file as received
-    decoded_file varchar not null,     -- full path/URL of _decoded/<sha256>.parquet
+    decoded_file varchar not null,     -- _decoded/<sha256>.parquet, relative to the landing root
     provider varchar not null,         -- 'binance' or 'csv'
     market varchar not null,           -- 'spot'
     symbol varchar not null,
@@ -63,6 +63,33 @@ create table if not exists {LANDING_SCHEMA}.quarantine (
 """
 
 
+DECODED_FOLDER = "_decoded"
+
+
+def decoded_file(sha256: str) -> str:
+    """How the manifest names a decoded file: relative to the landing root, so that a lake
+    folder copied or moved elsewhere reads its own files."""
+    return f"{DECODED_FOLDER}/{sha256}.parquet"
+
+
+def decoded_location(landing_root: str, name: str) -> str:
+    """Where the manifest's decoded file ``name`` is (lakes written before: a full path)."""
+    if name.startswith(f"{DECODED_FOLDER}/"):
+        return f"{landing_root.rstrip('/')}/{name}"
+    return name
+
+
 def ensure_landing_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the manifest tables in the attached lake if they do not exist yet."""
+    """Create the manifest tables in the attached lake if they do not exist yet, and record
+    the decoded files of a lake written before as paths relative to the landing root."""
     conn.execute(MANIFEST_DDL)
+    relative = f"starts_with(decoded_file, '{DECODED_FOLDER}/')"
+    row = conn.execute(
+        f"select count(*) from {LANDING_SCHEMA}.files where not {relative}"  # noqa: S608
+    ).fetchone()
+    if row and row[0]:
+        conn.execute(  # constants only
+            f"update {LANDING_SCHEMA}.files "  # noqa: S608
+            f"set decoded_file = '{DECODED_FOLDER}/' || parse_filename(decoded_file) "
+            f"where not {relative}"
+        )

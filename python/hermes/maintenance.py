@@ -18,6 +18,7 @@ import duckdb
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
 from hermes.lake import connect, published_snapshots, table_exists
+from hermes.landing import DECODED_FOLDER, decoded_location
 
 DEFAULT_RETENTION_DAYS = 7
 
@@ -48,8 +49,7 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
     """Expire snapshots older than ``retention`` and delete files nothing references."""
     retention = retention_from_env() if retention is None else retention
     cutoff = datetime.now(UTC).replace(tzinfo=None) - retention
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         # the published state (hermes.publish) must stay readable as `published`
         pinned = _snapshots_recorded_by_runs(conn) | published_snapshots(conn)
         candidates = [
@@ -73,8 +73,6 @@ def tidy_lake(settings: Settings, retention: timedelta | None = None) -> Mainten
             f"call ducklake_cleanup_old_files('{LAKE_ALIAS}', cleanup_all => true)"
         ).fetchall()
         decoded = _delete_unreferenced_decoded_files(conn, settings)
-    finally:
-        conn.close()
     return MaintenanceReport(
         expired_snapshots=len(to_expire),
         kept_for_runs=len([s for s in candidates if s in pinned]),
@@ -93,8 +91,11 @@ def _snapshots_recorded_by_runs(conn: duckdb.DuckDBPyConnection) -> set[int]:
 def _delete_unreferenced_decoded_files(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     if not table_exists(conn, "files", schema="landing"):
         return 0
-    referenced = {r[0] for r in conn.execute("select decoded_file from landing.files").fetchall()}
-    decoded_root = f"{settings.landing_root}/_decoded"
+    referenced = {
+        decoded_location(settings.landing_root, r[0])
+        for r in conn.execute("select decoded_file from landing.files").fetchall()
+    }
+    decoded_root = f"{settings.landing_root}/{DECODED_FOLDER}"
     stale = [
         path
         for path in storage.list_files(settings, decoded_root, suffix=".parquet")

@@ -37,8 +37,7 @@ def run_query(
     settings: Settings, query: str, *, write: bool = False, external_access: bool = False
 ) -> QueryResult:
     """Run ``query`` on the lake and fetch its whole result."""
-    conn = connect(settings, read_only=not write)
-    try:
+    with connect(settings, read_only=not write) as conn:
         if not write:
             try:
                 check_read_only(conn, query)
@@ -54,8 +53,6 @@ def run_query(
             ) from None
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall() if columns else []
-    finally:
-        conn.close()
     return QueryResult(columns, rows)
 
 

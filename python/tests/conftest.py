@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
 from s3.local_s3 import LocalS3, build_lake, start_local_s3, unique_prefix
 
-from hermes.config import Settings
+from hermes.config import PROJECT_ROOT, Settings
 
 __all__ = ["BUNDLED_DATA", "make_settings"]
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER:
+    # dbt commands run without a target folder of their own (`hermes build`) would all write
+    # the project's target/ (partial parse, manifest): under xdist, one folder per worker
+    for _name, _folder in (("DBT_TARGET_PATH", "target"), ("DBT_LOG_PATH", "logs")):
+        os.environ.setdefault(_name, str(PROJECT_ROOT / "target" / f"pytest-{_WORKER}" / _folder))
 
 
 @pytest.fixture
@@ -23,19 +34,59 @@ def lake_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return make_settings(root)
 
 
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if needed), shared by every test process."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_lake(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """A lake built once per test session, and this process's own copy of it.
+
+    Without workers the lake is built in place. Under pytest-xdist (``-n 2``) the first
+    worker to get here builds it, under a file lock, in the folder every worker of this
+    session shares (the parent of the workers' own temporary folders); each worker then
+    copies the finished folder into its own: a lake is a folder that can be copied, and a
+    DuckDB catalog is opened by one process at a time.
+    """
+    mine = factory.mktemp(name) / "lake"
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        build(mine)
+        return mine
+    shared = factory.getbasetemp().parent / f"shared-{name}"
+    shared.mkdir(exist_ok=True)
+    with file_lock(shared / ".lock"):
+        if not (shared / ".built").exists():
+            shutil.rmtree(shared / "lake", ignore_errors=True)
+            build(shared / "lake")
+            (shared / ".built").touch()
+    shutil.copytree(shared / "lake", mine, symlinks=True)
+    return mine
+
+
 @pytest.fixture(scope="session")
 def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A lake with the bundled BTCUSDT/ETHUSDT 4h and 1d data ingested and `dbt build` run.
 
-    Session-scoped and shared: tests must only read it.
+    Session-scoped and shared (built once even across xdist workers): tests must only read it.
     """
-    import os
-
-    root = tmp_path_factory.mktemp("built") / "lake"
     previous = {k: os.environ.get(k) for k in ("HERMES_LAKE_ROOT", "HERMES_TARGET")}
-    os.environ["HERMES_LAKE_ROOT"] = str(root)
     os.environ["HERMES_TARGET"] = "local"
-    yield build_bundled_lake(root)
+
+    def build(root: Path) -> None:
+        os.environ["HERMES_LAKE_ROOT"] = str(root)
+        build_bundled_lake(root)
+
+    root = shared_lake(tmp_path_factory, "built", build)
+    os.environ["HERMES_LAKE_ROOT"] = str(root)
+    yield make_settings(root)
     for key, value in previous.items():
         if value is None:
             os.environ.pop(key, None)

@@ -67,7 +67,8 @@ def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ["maintain"],
         ["build"],
         ["backtest", "--interval", "4h"],
-        ["signals"],
+        ["signals", "generate"],
+        ["signals", "latest"],
     ],
 )
 def test_a_mistyped_lake_root_is_an_error_not_a_new_lake(args: list[str], tmp_path: Path) -> None:

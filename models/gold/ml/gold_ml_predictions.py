@@ -24,7 +24,7 @@ def model(dbt, session):
     )
     from hermes.incremental import changed_series
     from hermes.ml.records import artifact_root
-    from hermes.ml.walk_forward import TrainingConfig
+    from hermes.ml.training import TrainingConfig
 
     # dbt passes only the settings read with literal names
     settings = {
@@ -83,7 +83,8 @@ def _series_batch(session, training, schema, series, first_changed):
     """The series' prediction rows from the block of its first changed bar on (its models'
     artifacts written)."""
     from hermes.ml.records import write_artifacts
-    from hermes.ml.walk_forward import Series, block_index, walk_forward
+    from hermes.ml.training import Series, block_index
+    from hermes.ml.walk_forward import walk_forward
 
     config, root = training
     symbol, interval, seconds = series

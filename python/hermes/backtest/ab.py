@@ -22,21 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.features.store import (
-    BASE_FEATURES,
-    FEATURE_STORE,
-    DataError,
-    read_rows,
-    select_series,
-    table_columns,
-)
+from hermes.features.store import BASE_FEATURES, FEATURE_STORE, read_rows, select_series
+from hermes.lake import DataError, table_columns
 from hermes.signals.errors import StrategyError
 from hermes.signals.smart_momentum import in_rsi_band
 from hermes.signals.source import SignalSource
+from hermes.stats.metrics import METRIC_NAMES
 
 
 @dataclass(frozen=True)
@@ -95,13 +89,12 @@ def run_ab(
 ) -> Comparison:
     """Run A and B on each of the request's series; write both runs and the side-by-side rows."""
     rule = entry_filter(filter_name)
-    config = request.config
     start, end = request.start, request.end
     ab_id = new_id("ab")
     pairs_a: list[tuple[MarketSlice, MarketSlice]] = []
     base = replace(request, features_table=BASE_FEATURES)
     with open_request(settings, base) as opened:
-        strategy, reader, snapshot = opened.strategy, opened.reader, opened.snapshot
+        strategy, reader = opened.strategy, opened.reader
         missing = [p for p in rule.needs if p not in strategy.parameters]
         if missing:
             raise StrategyError(
@@ -130,7 +123,7 @@ def run_ab(
             if not np.array_equal(extra["open_time"], b.open_time):
                 raise DataError(f"{rule.column} is not aligned with the {symbol} {interval} bars")
             pairs_a.append((a, filtered(b, extra[rule.column], rule, strategy.parameters)))
-        model_hash = opened.signals.model.sql_hash
+        context = opened.context.but(run_kind="ab")
     variant_b = replace(strategy, parameters={**strategy.parameters, "entry_filter": filter_name})
     out = Comparison(ab_id, [], [])
     rows: list[dict[str, Any]] = []
@@ -139,17 +132,7 @@ def run_ab(
             ("A", strategy, a, BASE_FEATURES, None),
             ("B", variant_b, b, FEATURE_STORE, filter_name),
         ):
-            result = execute(
-                strat,
-                data,
-                config,
-                snapshot=snapshot,
-                features_table=table,
-                period_start=start,
-                period_end=end,
-                run_kind="ab",
-                signal_model_hash=model_hash,
-            )
+            result = execute(context.but(strategy=strat, features_table=table), data)
             (out.a if variant == "A" else out.b).append(result)
             rows.append(_ab_row(ab_id, variant, flt, data, result))
     save(settings, out.a + out.b, [("gold_backtest_ab", pa.Table.from_pylist(rows))])

@@ -34,7 +34,6 @@ from rich.progress import Progress
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import period_start, years_of
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.provenance import fingerprint
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import measure_columns, new_id, now, save
@@ -44,6 +43,7 @@ from hermes.intervals import interval_seconds
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy, canonical_json, check_value, validate_parameters
 from hermes.signals.source import SeriesSignals
+from hermes.stats.metrics import METRIC_NAMES
 from hermes.stats.study import StudyStatistics, equity_statistics, overfitting_rows
 
 INTEGER_METRICS = ("max_drawdown_duration_bars", "trades", "open_trades")

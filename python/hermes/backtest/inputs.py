@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from hermes.backtest.provenance import fingerprint
-from hermes.features.store import OHLCV, DataError
+from hermes.features.store import OHLCV
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.signals.source import SeriesSignals, SignalSource
 
 

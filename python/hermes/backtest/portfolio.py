@@ -26,24 +26,30 @@ Metrics are the usual ones on the total equity; trade statistics pool every symb
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from functools import reduce
 
 import numpy as np
 import pyarrow as pa
-from rich.progress import Progress
 
-from hermes.backtest import metrics, risk
-from hermes.backtest.config import BacktestConfig, run_hash
+from hermes.backtest import risk
+from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import Simulation, from_signals, value_and_assets
-from hermes.backtest.inputs import MarketSlice, load_slice, years_of
-from hermes.backtest.provenance import git_commit, package_versions_json
-from hermes.backtest.request import BacktestRequest, open_request
-from hermes.backtest.runs import CLOSED, OPEN, RunResult, new_id, now, save, trades_table
+from hermes.backtest.inputs import MarketSlice, years_of
+from hermes.backtest.request import BacktestRequest, RunContext
+from hermes.backtest.runs import (
+    CLOSED,
+    OPEN,
+    RunResult,
+    new_id,
+    run_row,
+    save,
+    simulate_request,
+    trades_table,
+)
 from hermes.config import Settings
-from hermes.features.store import DataError
 from hermes.intervals import interval_seconds
-from hermes.signals.registry import Strategy
+from hermes.lake import DataError
+from hermes.stats import metrics
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 
@@ -137,30 +143,10 @@ def run_portfolio(
 
     Everything is read and checked before any simulation; all runs are written together.
     """
-    with open_request(settings, request) as opened:
-        by_interval: dict[str, list[MarketSlice]] = {}
-        for symbol, interval in opened.pairs:
-            data = load_slice(
-                opened.signals, symbol, interval, start=request.start, end=request.end
-            )
-            by_interval.setdefault(interval, []).append(data)
-    results = []
-    with Progress(disable=not show_progress) as progress:
-        task = progress.add_task("portfolios", total=len(by_interval))
-        for slices in by_interval.values():
-            results.append(
-                execute_portfolio(
-                    opened.strategy,
-                    slices,
-                    request.config,
-                    snapshot=opened.snapshot,
-                    features_table=request.features_table,
-                    period_start=request.start,
-                    period_end=request.end,
-                    signal_model_hash=opened.signals.model.sql_hash,
-                )
-            )
-            progress.advance(task)
+    results = simulate_request(
+        settings, request, execute_portfolio, label="portfolios", by_interval=True,
+        show_progress=show_progress,
+    )  # fmt: skip
     save(settings, results)
     return [r.run_id for r in results]
 
@@ -169,19 +155,10 @@ def _combined(parts: list[str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def execute_portfolio(
-    strategy: Strategy,
-    slices: list[MarketSlice],
-    config: BacktestConfig,
-    *,
-    snapshot: int,
-    features_table: str,
-    period_start: datetime | None,
-    period_end: datetime | None,
-    signal_model_hash: str = "",
-) -> RunResult:
+def execute_portfolio(context: RunContext, slices: list[MarketSlice]) -> RunResult:
     """Simulate the symbols together and assemble the run's rows (nothing is written)."""
     run_id = new_id("bt")
+    config = context.config
     symbols = [s.symbol for s in slices]
     interval = slices[0].interval
     times, prices, entries, exits = align(slices)
@@ -201,36 +178,18 @@ def execute_portfolio(
         bar_seconds,
         years_of(times, bar_seconds),
     )[0]
-    commit, dirty = git_commit()
-    run = {
-        "run_id": run_id,
-        "created_at": now(),
-        "run_kind": "portfolio",
-        "strategy_id": strategy.strategy_id,
-        "strategy_version": strategy.version,
-        "parameters": strategy.parameters_json,
-        "parameters_hash": strategy.parameters_hash,
-        "config": config.as_json,
-        "run_hash": run_hash(strategy.parameters_json, config),
-        "symbol": ",".join(symbols),
-        "interval": interval,
-        "period_start": period_start,
-        "period_end": period_end,
-        "first_open_time": times[0].astype(datetime),
-        "last_open_time": times[-1].astype(datetime),
-        "rows": len(times),
-        "features_table": features_table,
-        "snapshot_id": snapshot,
-        "data_fingerprint": _combined([s.data_fingerprint for s in slices]),
-        "features_version": _combined([s.features_version for s in slices]),
-        "signal_source": ",".join(sorted({s.signal_source for s in slices})),
-        "signal_model_hash": signal_model_hash,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "package_versions": package_versions_json(),
-        "final_equity": float(equity[-1]),
-        **values,
-    }
+    run = run_row(
+        context.but(run_kind="portfolio"),
+        run_id,
+        sim,
+        values,
+        symbol=",".join(symbols),
+        interval=interval,
+        open_time=times,
+        data_fingerprint=_combined([s.data_fingerprint for s in slices]),
+        features_version=_combined([s.features_version for s in slices]),
+        signal_source=",".join(sorted({s.signal_source for s in slices})),
+    )
     equity_rows = pa.table(
         {
             "run_id": pa.array([run_id] * len(times), pa.string()),

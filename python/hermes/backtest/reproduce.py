@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from hermes.backtest.config import BacktestConfig
-from hermes.backtest.inputs import load_slice
-from hermes.backtest.metrics import METRIC_NAMES
+from hermes.backtest.inputs import MarketSlice
 from hermes.backtest.provenance import git_commit, package_versions
-from hermes.backtest.request import BacktestRequest, open_request
-from hermes.backtest.runs import RunResult, execute, load_run
+from hermes.backtest.request import BacktestRequest, RunContext
+from hermes.backtest.runs import RunResult, execute, load_run, simulate_request
 from hermes.config import Settings
 from hermes.lake import connect
+from hermes.stats.metrics import METRIC_NAMES
 
 REPRODUCIBLE = ("single", "walk_forward")
 """Run kinds recomputed from their row alone (walk-forward out-of-sample runs are single runs
@@ -61,29 +61,20 @@ def recompute(settings: Settings, run: dict[str, Any]) -> tuple[RunResult, str]:
         BacktestConfig.from_json(run["config"]),
         run["features_table"],
     )
-    with open_request(settings, request, snapshot=int(run["snapshot_id"])) as opened:
-        data = load_slice(
-            opened.signals, run["symbol"], run["interval"], start=request.start, end=request.end
-        )
-        model_hash = opened.signals.model.sql_hash
-    again = execute(
-        opened.strategy,
-        data,
-        request.config,
-        snapshot=opened.snapshot,
-        features_table=request.features_table,
-        period_start=request.start,
-        period_end=request.end,
-        run_id=run["run_id"],
-        signal_model_hash=model_hash,
+
+    def again(context: RunContext, slices: list[MarketSlice]) -> RunResult:
+        (data,) = slices
+        return execute(context, data, run_id=run["run_id"])
+
+    (result,) = simulate_request(
+        settings, request, again, label="reproduction", snapshot=int(run["snapshot_id"])
     )
-    return again, model_hash
+    return result, str(result.run["signal_model_hash"])
 
 
 def reproduce(settings: Settings, run_id: str) -> Reproduction:
     """Recompute ``run_id`` and compare it with what the lake recorded."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         run = load_run(conn, run_id)
         if run["run_kind"] not in REPRODUCIBLE:
             raise ValueError(
@@ -100,8 +91,6 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
             "where run_id = ? order by open_time",
             [run_id],
         ).to_arrow_table()
-    finally:
-        conn.close()
     again, model_hash = recompute(settings, run)
     out = Reproduction(run_id=run_id, snapshot_id=int(run["snapshot_id"]), identical=True)
     for name in (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +20,8 @@ import duckdb
 
 from hermes.backtest.config import BacktestConfig
 from hermes.config import Settings
-from hermes.features.store import FEATURE_STORE, DataError, select_series
-from hermes.lake import at_snapshot, pinned
+from hermes.features.store import FEATURE_STORE, select_series
+from hermes.lake import DataError, at_snapshot, pinned
 from hermes.signals.registry import Strategy, load_strategy
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import ensure_checked
@@ -50,6 +50,30 @@ class BacktestRequest:
             raise DataError(f"empty period: start {self.start} is not before end {self.end}")
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What a run records besides its bars: the strategy, how it trades, the lake snapshot and
+    features table it read, its period and the signal model's SQL hash.
+
+    Every kind of run (single, portfolio, reproduction, walk-forward fold, A/B variant, the
+    daily flow's) simulates with one of these, so the same ten facts are never passed one by
+    one; :meth:`but` derives a fold's or a variant's context.
+    """
+
+    strategy: Strategy
+    config: BacktestConfig
+    snapshot: int
+    features_table: str = FEATURE_STORE
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    signal_model_hash: str = ""
+    run_kind: str = "single"
+
+    def but(self, **changes: Any) -> RunContext:
+        """This context with ``changes`` (e.g. a fold's strategy and period)."""
+        return replace(self, **changes)
+
+
 @dataclass
 class Opened:
     """A request opened on the lake: everything a run reads, at one snapshot."""
@@ -60,6 +84,20 @@ class Opened:
     strategy: Strategy
     signals: SignalSource
     pairs: list[tuple[str, str]]
+
+    @property
+    def context(self) -> RunContext:
+        """The context of the request's runs (its period, the opened strategy and snapshot)."""
+        request = self.request
+        return RunContext(
+            self.strategy,
+            request.config,
+            self.snapshot,
+            request.features_table,
+            request.start,
+            request.end,
+            self.signals.model.sql_hash,
+        )
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,17 +17,15 @@ import numpy as np
 import pyarrow as pa
 from rich.progress import Progress
 
-from hermes.backtest import metrics
 from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import Simulation, simulate
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.provenance import git_commit, package_versions_json
-from hermes.backtest.request import BacktestRequest, open_request
-from hermes.backtest.tables import ensure_tables, insert
+from hermes.backtest.request import BacktestRequest, RunContext, open_request
+from hermes.backtest.tables import ensure_tables
 from hermes.config import Settings
-from hermes.features.store import DataError, table_columns
-from hermes.lake import connect
-from hermes.signals.registry import Strategy
+from hermes.lake import DataError, connect, insert, table_columns, transaction
+from hermes.stats import metrics
 
 OPEN, CLOSED = 0, 1  # vectorbt trade status codes
 
@@ -80,7 +78,7 @@ def trades_table(
 def measure(
     sim: Simulation, close: np.ndarray, config: BacktestConfig, bar_seconds: int, years: float
 ) -> dict[str, Any]:
-    """The metrics of a one-column simulation (see :mod:`hermes.backtest.metrics`)."""
+    """The metrics of a one-column simulation (see :mod:`hermes.stats.metrics`)."""
     return measure_columns(sim, close, config, bar_seconds, years)[0]
 
 
@@ -106,54 +104,72 @@ def measure_columns(
     )
 
 
-def execute(
-    strategy: Strategy,
-    data: MarketSlice,
-    config: BacktestConfig,
+def run_row(
+    context: RunContext,
+    run_id: str,
+    sim: Simulation,
+    values: dict[str, Any],
     *,
-    snapshot: int,
-    features_table: str,
-    period_start: datetime | None,
-    period_end: datetime | None,
-    run_id: str | None = None,
-    run_kind: str = "single",
-    signal_model_hash: str = "",
-) -> RunResult:
-    """Simulate one slice and assemble its rows (nothing is written)."""
-    run_id = run_id or new_id("bt")
-    sim = simulate(data.prices, data.entries, data.exits, config)
-    close = data.prices["close"]
-    values = measure(sim, close, config, data.bar_seconds, data.years)
+    symbol: str,
+    interval: str,
+    open_time: np.ndarray,
+    data_fingerprint: str,
+    features_version: str,
+    signal_source: str,
+) -> dict[str, Any]:
+    """The ``gold_backtest_runs`` row of a simulation: its context, data, provenance, metrics."""
     commit, dirty = git_commit()
-    run = {
+    strategy, config = context.strategy, context.config
+    return {
         "run_id": run_id,
         "created_at": now(),
-        "run_kind": run_kind,
+        "run_kind": context.run_kind,
         "strategy_id": strategy.strategy_id,
         "strategy_version": strategy.version,
         "parameters": strategy.parameters_json,
         "parameters_hash": strategy.parameters_hash,
         "config": config.as_json,
         "run_hash": run_hash(strategy.parameters_json, config),
-        "symbol": data.symbol,
-        "interval": data.interval,
-        "period_start": period_start,
-        "period_end": period_end,
-        "first_open_time": data.open_time[0].astype(datetime),
-        "last_open_time": data.open_time[-1].astype(datetime),
-        "rows": data.rows,
-        "features_table": features_table,
-        "snapshot_id": snapshot,
-        "data_fingerprint": data.data_fingerprint,
-        "features_version": data.features_version,
-        "signal_source": data.signal_source,
-        "signal_model_hash": signal_model_hash,
+        "symbol": symbol,
+        "interval": interval,
+        "period_start": context.period_start,
+        "period_end": context.period_end,
+        "first_open_time": open_time[0].astype(datetime),
+        "last_open_time": open_time[-1].astype(datetime),
+        "rows": len(open_time),
+        "features_table": context.features_table,
+        "snapshot_id": context.snapshot,
+        "data_fingerprint": data_fingerprint,
+        "features_version": features_version,
+        "signal_source": signal_source,
+        "signal_model_hash": context.signal_model_hash,
         "git_commit": commit,
         "git_dirty": dirty,
         "package_versions": package_versions_json(),
         "final_equity": float(sim.equity[-1]),
         **values,
     }
+
+
+def execute(context: RunContext, data: MarketSlice, *, run_id: str | None = None) -> RunResult:
+    """Simulate one slice and assemble its rows (nothing is written)."""
+    run_id = run_id or new_id("bt")
+    config = context.config
+    sim = simulate(data.prices, data.entries, data.exits, config)
+    close = data.prices["close"]
+    values = measure(sim, close, config, data.bar_seconds, data.years)
+    run = run_row(
+        context,
+        run_id,
+        sim,
+        values,
+        symbol=data.symbol,
+        interval=data.interval,
+        open_time=data.open_time,
+        data_fingerprint=data.data_fingerprint,
+        features_version=data.features_version,
+        signal_source=data.signal_source,
+    )
     equity = pa.table(
         {
             "run_id": pa.array([run_id] * data.rows, pa.string()),
@@ -178,18 +194,13 @@ def write_results(
 ) -> None:
     """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction."""
     ensure_tables(conn)
-    conn.execute("begin")
-    try:
+    with transaction(conn):
         for result in results:
             insert(conn, "gold_backtest_runs", pa.Table.from_pylist([result.run]))
             insert(conn, "gold_backtest_trades", result.trades)
             insert(conn, "gold_backtest_equity", result.equity)
         for table, rows in extra:
             insert(conn, table, rows)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def run_backtests(
@@ -228,30 +239,53 @@ def run_request(
     settings: Settings, request: BacktestRequest, *, show_progress: bool = False
 ) -> list[str]:
     """Backtest an opened request, one run per (symbol, interval); returns the run ids."""
-    with open_request(settings, request) as opened:
-        slices = [
-            load_slice(opened.signals, s, i, start=request.start, end=request.end)
-            for s, i in opened.pairs
-        ]
-    results = []
-    with Progress(disable=not show_progress) as progress:
-        task = progress.add_task(f"backtests of {request.strategy_id}", total=len(slices))
-        for data in slices:
-            results.append(
-                execute(
-                    opened.strategy,
-                    data,
-                    request.config,
-                    snapshot=opened.snapshot,
-                    features_table=request.features_table,
-                    period_start=request.start,
-                    period_end=request.end,
-                    signal_model_hash=opened.signals.model.sql_hash,
-                )
-            )
-            progress.advance(task)
+    results = simulate_request(
+        settings, request, single_series, label=f"backtests of {request.strategy_id}",
+        show_progress=show_progress,
+    )  # fmt: skip
     save(settings, results)
     return [r.run_id for r in results]
+
+
+Group = Callable[[RunContext, list[MarketSlice]], RunResult]
+"""How one run simulates its slices: :func:`single_series`, or a portfolio of several."""
+
+
+def single_series(context: RunContext, slices: list[MarketSlice]) -> RunResult:
+    """The run of one series (a group of one slice)."""
+    (data,) = slices
+    return execute(context, data)
+
+
+def simulate_request(
+    settings: Settings,
+    request: BacktestRequest,
+    simulate_group: Group,
+    *,
+    label: str,
+    by_interval: bool = False,
+    snapshot: int | None = None,
+    show_progress: bool = False,
+) -> list[RunResult]:
+    """The one run loop: open ``request`` (at ``snapshot``, default the current one), read
+    every series, then simulate each group (one series, or with ``by_interval`` the symbols
+    of each interval together). Everything is read and checked first; nothing is written."""
+    groups: dict[tuple[str, ...], list[MarketSlice]] = {}
+    with open_request(settings, request, snapshot=snapshot) as opened:
+        context = opened.context
+        for symbol, interval in opened.pairs:
+            data = load_slice(
+                opened.signals, symbol, interval, start=request.start, end=request.end
+            )
+            key = (interval,) if by_interval else (symbol, interval)
+            groups.setdefault(key, []).append(data)
+    results = []
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task(label, total=len(groups))
+        for slices in groups.values():
+            results.append(simulate_group(context, slices))
+            progress.advance(task)
+    return results
 
 
 def save(
@@ -259,11 +293,8 @@ def save(
     results: list[RunResult],
     extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         write_results(conn, results, extra)
-    finally:
-        conn.close()
 
 
 def load_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:

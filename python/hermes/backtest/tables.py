@@ -6,10 +6,9 @@ They are documented as dbt sources in ``models/gold/backtest/_backtest__sources.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
-from hermes.backtest.metrics import METRIC_NAMES
-from hermes.features.store import table_types
+from hermes.lake import table_types
+from hermes.stats.metrics import METRIC_NAMES
 
 _METRIC_TYPES = {
     "max_drawdown_duration_bars": "bigint",
@@ -230,14 +229,3 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         needed = column[1:] in held if column.startswith("-") else column not in held
         if needed:
             conn.execute(f"alter table {table} {change}")  # constants of MIGRATIONS
-
-
-def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
-    """Append ``rows`` (matched by column name) to ``table``; call inside a transaction."""
-    view = f"_hermes_{table}"
-    conn.register(view, rows)
-    try:
-        # table: one of TABLES' constant names; view: derived from it
-        conn.execute(f"insert into {table} by name select * from {view}")  # noqa: S608
-    finally:
-        conn.unregister(view)

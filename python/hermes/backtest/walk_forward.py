@@ -32,15 +32,15 @@ from rich.progress import Progress
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.grid import Axis, best_index, grid_metrics, parameter_sets
 from hermes.backtest.inputs import load_slice, period_start, years_of
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import RunResult, execute, new_id, now, save
 from hermes.config import Settings
-from hermes.features.store import DataError
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import canonical_json
 from hermes.signals.source import SeriesSignals
+from hermes.stats.metrics import METRIC_NAMES
 from hermes.stats.study import StudyStatistics, equity_statistics, overfitting_rows
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr")
@@ -228,15 +228,13 @@ def run_walk_forward(
                         parameters=chosen.parameters,
                     )
                     run = execute(
-                        chosen,
+                        opened.context.but(
+                            strategy=chosen,
+                            period_start=fold.in_sample_end,
+                            period_end=fold.out_of_sample_end,
+                            run_kind="walk_forward",
+                        ),
                         window,
-                        request.config,
-                        snapshot=opened.snapshot,
-                        features_table=request.features_table,
-                        period_start=fold.in_sample_end,
-                        period_end=fold.out_of_sample_end,
-                        run_kind="walk_forward",
-                        signal_model_hash=opened.signals.model.sql_hash,
                     )
                     runs.append(run)
                     fold_rows.append(_fold_row(wf_id, fold, choice, run, objective, len(sets)))

@@ -3,9 +3,11 @@
 * :mod:`hermes.cli.app`: the application object, ``--debug`` and ``--version``, shared helpers;
 * :mod:`hermes.cli.options`: shared option types; :mod:`hermes.cli.errors`: one-line errors;
 * :mod:`hermes.cli.data`: ``sql``, ``build``, ``quality``, ``maintain``, ``ingest``;
-* :mod:`hermes.cli.signals`: ``signals``, ``paper`` (tables in :mod:`hermes.cli.paper_views`);
+* :mod:`hermes.cli.signals`: ``signals generate|latest``, ``paper`` (tables in
+  :mod:`hermes.cli.paper_views`);
 * :mod:`hermes.cli.research`: ``backtest``, ``strategies``, ``report``, ``site``, ``reproduce``;
-* :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``, ``server``;
+* :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``,
+  ``server status|start|stop|url``;
 * :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``;
 * :mod:`hermes.cli.check`: ``check`` (a strategy's lookahead and recursion check).
 """
@@ -13,14 +15,17 @@
 from __future__ import annotations
 
 from hermes.cli import check, data, jobs, research, signals, studies
-from hermes.cli.app import app
+from hermes.cli.app import app, sub_app
 
 app.command()(data.sql)
 app.command()(data.build)
 app.command()(data.quality)
 app.command()(data.maintain)
 app.command()(data.ingest)
-app.command()(signals.signals)
+signals_app = sub_app("Strategy signals: generate them into the lake, or print the latest feed.")
+signals_app.command("generate")(signals.generate)
+signals_app.command("latest")(signals.latest)
+app.add_typer(signals_app, name="signals")
 app.command()(research.backtest)
 app.command()(check.check)
 app.command()(research.strategies)
@@ -32,7 +37,12 @@ app.command()(jobs.run)
 app.command()(jobs.refresh)
 app.command()(jobs.backfill)
 app.command()(jobs.serve)
-app.command()(jobs.server)
+server_app = sub_app("The local Prefect server runs use when PREFECT_API_URL is not set.")
+server_app.command("status")(jobs.server_status)
+server_app.command("start")(jobs.server_start)
+server_app.command("stop")(jobs.server_stop)
+server_app.command("url")(jobs.server_url)
+app.add_typer(server_app, name="server")
 app.command()(studies.grid)
 app.command("walk-forward")(studies.walk_forward)
 app.command()(studies.ab)

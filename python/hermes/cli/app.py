@@ -23,6 +23,13 @@ app = typer.Typer(
     help="Hermes: ingest exchange archives into the lake, build it with dbt, backtest, report. "
     "Errors are one line; hermes --debug <command> shows the traceback.",
 )
+
+
+def sub_app(help_text: str) -> typer.Typer:
+    """A command group under ``hermes`` (``hermes signals ...``), ending errors as ``app`` does."""
+    return typer.Typer(cls=HermesGroup, no_args_is_help=True, add_completion=False, help=help_text)
+
+
 console = Console()
 err_console = Console(stderr=True)
 

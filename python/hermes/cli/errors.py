@@ -56,9 +56,14 @@ class HermesGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
+        # in a sub-group (``hermes server stop``) the lake rule is the group's (``server``)
+        group = ctx
+        while group.parent is not None and group.parent.parent is not None:
+            group = group.parent
+        top = name if group.parent is None else group.info_name
         if command is not None and command.callback is not None:
             command.callback = guarded(
-                command.callback, needs_lake=name not in CREATES_LAKE | WITHOUT_LAKE
+                command.callback, needs_lake=top not in CREATES_LAKE | WITHOUT_LAKE
             )
         return name, command, rest
 

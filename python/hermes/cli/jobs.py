@@ -1,4 +1,5 @@
-"""``hermes run``, ``refresh``, ``backfill``, ``serve`` and ``server``: the jobs Prefect runs.
+"""``hermes run``, ``refresh``, ``backfill``, ``serve`` and ``server status|start|stop|url``:
+the jobs Prefect runs, and the local Prefect server they use.
 
 Each hands over to :mod:`hermes.flows.commands`, which imports Prefect only when a flow
 really runs.
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hermes.cli.app import console, err_console
+from hermes.cli.app import console
 from hermes.universe import active_symbols, universe_intervals
 
 
@@ -111,16 +112,21 @@ def serve(
     )
 
 
-def server(
-    action: Annotated[str, typer.Argument(help="status, start, stop or url.")] = "status",
-) -> None:
-    """The local Prefect server runs use when PREFECT_API_URL is not set.
+def server_status() -> None:
+    """Whether the local Prefect server runs, and where (its API and UI)."""
+    raise typer.Exit(_flows().server(console, "status"))
 
-    status, start, stop, or url (the API address, for PREFECT_API_URL).
-    """
-    if action not in ("status", "start", "stop", "url"):
-        err_console.print(
-            f"[red]error:[/red] unknown action {action!r}: status, start, stop or url"
-        )
-        raise typer.Exit(2)
-    raise typer.Exit(_flows().server(console, action))
+
+def server_start() -> None:
+    """Start the local Prefect server (or reuse the one already running for this lake)."""
+    raise typer.Exit(_flows().server(console, "start"))
+
+
+def server_stop() -> None:
+    """Stop the local Prefect server of this lake."""
+    raise typer.Exit(_flows().server(console, "stop"))
+
+
+def server_url() -> None:
+    """Print the API address of the running local Prefect server (for PREFECT_API_URL)."""
+    raise typer.Exit(_flows().server(console, "url"))

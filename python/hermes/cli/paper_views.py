@@ -18,8 +18,7 @@ class NothingYet(LookupError):
 
 
 def _read(settings: Settings, query: str, table: str) -> list[dict[str, Any]]:
-    conn = connect(settings, read_only=True)
-    try:
+    with connect(settings, read_only=True) as conn:
         restrict_file_access(conn, settings)
         if not table_exists(conn, table):
             raise NothingYet(
@@ -29,8 +28,6 @@ def _read(settings: Settings, query: str, table: str) -> list[dict[str, Any]]:
         cursor = conn.execute(query)
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        conn.close()
 
 
 def print_feed(console: Console, settings: Settings, *, as_json: bool = False) -> None:

@@ -8,67 +8,31 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hermes.cli.app import backtest_request, console, print_path
+from hermes.cli.app import console, print_path
 from hermes.cli.errors import usage_errors
-from hermes.cli.options import (
-    EndOption,
-    FillOption,
-    InitCashOption,
-    IntervalsOption,
-    OverridesOption,
-    StartOption,
-    StrategyOption,
-    SymbolsOption,
-)
+from hermes.cli.options import backtest_options
 from hermes.config import Settings
-from hermes.costs import FEES, SLIPPAGE
 
 
+@backtest_options()
 def backtest(
-    strategy: StrategyOption = "smart_momentum",
-    symbol: SymbolsOption = None,
-    interval: IntervalsOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    params: OverridesOption = None,
-    init_cash: InitCashOption = 10_000.0,
-    fees: float = typer.Option(FEES, help="Fraction of each order's value."),
-    slippage: float = typer.Option(SLIPPAGE, help="Fraction the fill price moves against us."),
-    size: float = typer.Option(1.0, help="Fraction of equity per entry (0-1]."),
-    sl_stop: float = typer.Option(None, help="Stop-loss, fraction below the entry price."),
-    tp_stop: float = typer.Option(None, help="Take-profit, fraction above the entry price."),
-    fill: FillOption = "next_open",
+    request: Any,
     report: bool = typer.Option(False, help="Also write an HTML report per run."),
     portfolio: bool = typer.Option(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
     ),
-    max_positions: int = typer.Option(
-        None, help="With --portfolio: most symbols held at once (first symbols first)."
-    ),
-    max_drawdown_halt: float = typer.Option(
-        None, help="Drawdown from the equity peak (fraction) that halts new entries."
-    ),
-    halt_bars: int = typer.Option(
-        None, help="Bars new entries stay halted after a trip (default: rest of the run)."
-    ),
 ) -> None:
     """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
-    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.portfolio import run_portfolio
     from hermes.backtest.runs import run_request
+    from hermes.backtest.statistics import record_run_statistics
     from hermes.report import write_report
     from hermes.report.summary import print_runs
-    from hermes.stats.lake import record_run_statistics
 
     settings = Settings.from_env()
     with usage_errors():
-        config = BacktestConfig(
-            init_cash, fees, slippage, size, sl_stop, tp_stop, fill,
-            max_positions, max_drawdown_halt, halt_bars,
-        )  # fmt: skip
-        if max_positions is not None and not portfolio:
+        if request.config.max_positions is not None and not portfolio:
             raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
-        request = backtest_request(strategy, symbol, interval, start, end, params, config)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True
         )

@@ -1,16 +1,16 @@
-"""Signal commands: ``hermes signals`` and ``hermes paper``."""
+"""Signal commands: ``hermes signals generate``, ``hermes signals latest`` and ``hermes paper``."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from hermes.cli.app import console, err_console
+from hermes.cli.app import console
 from hermes.cli.errors import usage_errors
 from hermes.cli.options import (
+    DEFAULT_STRATEGY,
     IntervalsOption,
     OverridesOption,
     StrategyOption,
@@ -19,30 +19,17 @@ from hermes.cli.options import (
 from hermes.config import Settings
 
 
-def signals(
-    action: Annotated[
-        str, typer.Argument(help="generate (default) or latest (print the signal feed).")
-    ] = "generate",
-    strategy: StrategyOption = "smart_momentum",
+def generate(
+    strategy: StrategyOption = DEFAULT_STRATEGY,
     symbol: SymbolsOption = None,
     interval: IntervalsOption = None,
     chunk_rows: int = typer.Option(5000, help="Rows read and computed per chunk."),
     params: OverridesOption = None,
 ) -> None:
-    """Generate a strategy's signals chunk by chunk into gold_strategy_signals, or print the
-    signal feed (`hermes signals latest`: each active strategy's decision on the last bar)."""
+    """Generate a strategy's signals chunk by chunk into gold_strategy_signals."""
     from hermes.backtest.runs import parse_overrides
     from hermes.signals.run import generate_signals
 
-    if action not in ("generate", "latest"):
-        err_console.print(f"[red]error:[/red] unknown action {action!r}: generate or latest")
-        raise typer.Exit(2)
-    if action == "latest":
-        from hermes.cli.paper_views import print_feed
-
-        with usage_errors():
-            print_feed(console, Settings.from_env())
-        return
     with usage_errors():
         summaries = generate_signals(
             Settings.from_env(),
@@ -58,6 +45,14 @@ def signals(
         counts = (s.rows, s.chunks, s.buy_signals, s.sell_signals)
         table.add_row(s.symbol, s.interval, *(str(c) for c in counts))
     console.print(table)
+
+
+def latest() -> None:
+    """Print the signal feed: each active strategy's decision on the last bar."""
+    from hermes.cli.paper_views import print_feed
+
+    with usage_errors():
+        print_feed(console, Settings.from_env())
 
 
 def paper(

@@ -6,19 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hermes.cli.app import backtest_request, console, print_path
+from hermes.cli.app import console, print_path
 from hermes.cli.errors import usage_errors
-from hermes.cli.options import (
-    AbFilterOption,
-    EndOption,
-    FillOption,
-    IntervalsOption,
-    ObjectiveOption,
-    OverridesOption,
-    StartOption,
-    StrategyOption,
-    SymbolsOption,
-)
+from hermes.cli.options import AbFilterOption, ObjectiveOption, backtest_options
 from hermes.config import Settings
 
 
@@ -44,15 +34,10 @@ GridParam = Annotated[
 ]
 
 
+@backtest_options("fill")
 def grid(
-    strategy: StrategyOption = "smart_momentum",
-    symbol: SymbolsOption = None,
-    interval: IntervalsOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
+    request: Any,
     param: GridParam = None,
-    params: OverridesOption = None,
-    fill: FillOption = "next_open",
     top: int = typer.Option(10, help="Rows of the best combinations (by Sharpe) to print."),
     report: StudyReportOption = True,
 ) -> None:
@@ -62,15 +47,11 @@ def grid(
     bootstrap intervals are printed, stored in gold_backtest_overfitting and shown on the
     grid's page.
     """
-    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.grid import run_grid_backtest
     from hermes.report.pages import write_any
     from hermes.report.studies import print_grid
 
     with usage_errors():
-        request = backtest_request(
-            strategy, symbol, interval, start, end, params, BacktestConfig(fill=fill)
-        )
         settings = Settings.from_env()
         results = run_grid_backtest(settings, request, _axes(param), show_progress=True)
     for result in results:
@@ -79,18 +60,13 @@ def grid(
             print_path("report", write_any(settings, result.grid_id, top=top))
 
 
+@backtest_options("fill")
 def walk_forward(
-    strategy: StrategyOption = "smart_momentum",
-    symbol: SymbolsOption = None,
-    interval: IntervalsOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
+    request: Any,
     in_sample_days: float = typer.Option(730, help="In-sample window length, days."),
     out_of_sample_days: float = typer.Option(182, help="Out-of-sample window (and step), days."),
     objective: ObjectiveOption = "sharpe",
     param: GridParam = None,
-    params: OverridesOption = None,
-    fill: FillOption = "next_open",
     report: StudyReportOption = True,
 ) -> None:
     """Optimise a grid on rolling in-sample windows, trade each choice out of sample.
@@ -98,15 +74,11 @@ def walk_forward(
     Each fold's choice gets its deflated Sharpe ratio and probability of backtest overfitting
     among the fold's sets (printed, stored in gold_backtest_overfitting, on the page).
     """
-    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.walk_forward import run_walk_forward
     from hermes.report.pages import write_any
     from hermes.report.studies import print_walk_forward
 
     with usage_errors():
-        request = backtest_request(
-            strategy, symbol, interval, start, end, params, BacktestConfig(fill=fill)
-        )
         settings = Settings.from_env()
         results = run_walk_forward(
             settings,
@@ -123,25 +95,13 @@ def walk_forward(
         print_path("report", write_any(settings, results[0].walk_forward_id))
 
 
-def ab(
-    strategy: StrategyOption = "smart_momentum",
-    symbol: SymbolsOption = None,
-    interval: IntervalsOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    entry_filter: AbFilterOption = "mtf_confluence",
-    params: OverridesOption = None,
-    fill: FillOption = "next_open",
-) -> None:
+@backtest_options("fill")
+def ab(request: Any, entry_filter: AbFilterOption = "mtf_confluence") -> None:
     """A/B: the strategy on gold_features vs the feature store's experimental filter."""
     from hermes.backtest.ab import run_ab
-    from hermes.backtest.config import BacktestConfig
     from hermes.report.studies import print_ab
 
     settings = Settings.from_env()
     with usage_errors():
-        request = backtest_request(
-            strategy, symbol, interval, start, end, params, BacktestConfig(fill=fill)
-        )
         comparison = run_ab(settings, request, filter_name=entry_filter)
     print_ab(settings, comparison.ab_id, console)

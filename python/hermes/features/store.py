@@ -6,7 +6,6 @@ To read the lake as of a snapshot, pass a connection from :func:`hermes.lake.at_
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,38 +13,13 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from hermes.lake import DataError, identifier, table_columns
+
 FEATURE_STORE = "gold_feature_store"
 """What strategies read: production features, plus test features when built with them."""
 BASE_FEATURES = "gold_features"
 """Production features only (the A side of an A/B comparison)."""
 OHLCV = ("open", "high", "low", "close", "volume")
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class DataError(ValueError):
-    """Missing table, symbol, interval or column, or an empty period."""
-
-
-def identifier(name: str) -> str:
-    """``name`` if it is a plain lower-case SQL identifier, else :class:`DataError`."""
-    if not _IDENTIFIER.match(name):
-        raise DataError(f"invalid identifier {name!r}")
-    return name
-
-
-def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Columns of ``table`` (raises :class:`DataError` if the lake has no such table)."""
-    return list(table_types(conn, table))
-
-
-def table_types(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column -> DuckDB type of ``table`` (:class:`DataError` if the lake has no such table)."""
-    try:
-        cursor = conn.execute(f"select * from {identifier(table)} limit 0")  # noqa: S608
-    except duckdb.CatalogException as exc:
-        raise DataError(f"the lake has no table {table!r} (run `hermes build` first)") from exc
-    return {d[0]: str(d[1]) for d in cursor.description or []}
 
 
 @dataclass(frozen=True)

@@ -26,34 +26,22 @@ from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.backtest.request import BacktestRequest, open_request
+from hermes.backtest.request import BacktestRequest, RunContext, open_request
 from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
-from hermes.features.store import FEATURE_STORE
 from hermes.flows.credentials import with_secrets, without_secrets
 from hermes.flows.scale_out import dask_task_runner
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
-from hermes.signals.registry import Strategy, active_strategies
+from hermes.signals.registry import active_strategies
 from hermes.signals.verdicts import LookaheadError, ensure_checked
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
-def simulate_slice(
-    strategy: Strategy, data: MarketSlice, config: BacktestConfig, snapshot: int, model_hash: str
-) -> RunResult:
+def simulate_slice(context: RunContext, data: MarketSlice) -> RunResult:
     """One backtest on data already read (runs on a Dask worker)."""
-    return execute(
-        strategy,
-        data,
-        config,
-        snapshot=snapshot,
-        features_table=FEATURE_STORE,
-        period_start=None,
-        period_end=None,
-        signal_model_hash=model_hash,
-    )
+    return execute(context, data)
 
 
 @flow(name="hermes-backtests")
@@ -68,7 +56,7 @@ def backtest_flow(
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
-    work: list[tuple[Strategy, MarketSlice, str]] = []
+    work: list[tuple[RunContext, MarketSlice]] = []
     refused: list[str] = []
     for strategy_id in strategy_ids:
         request = BacktestRequest(
@@ -85,33 +73,28 @@ def backtest_flow(
             continue
         with open_request(settings, request, snapshot=snapshot) as opened:
             work.extend(
-                (
-                    opened.strategy,
-                    load_slice(opened.signals, symbol, interval, start=None, end=None),
-                    opened.signals.model.sql_hash,
-                )
+                (opened.context, load_slice(opened.signals, symbol, interval, start=None, end=None))
                 for symbol, interval in opened.pairs
                 if (symbol, interval) in wanted
             )
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         stored = stored_runs(conn, strategy_ids)
-    finally:
-        conn.close()
-    todo, reused = split_reusable([input_key(s, d, config, h) for s, d, h in work], stored)
+    keys = [
+        input_key(context.strategy, data, context.config, context.signal_model_hash)
+        for context, data in work
+    ]
+    todo, reused = split_reusable(keys, stored)
     logger = get_run_logger()
     for position, run_id in reused.items():
-        strategy, data, _ = work[position]
+        context, data = work[position]
         logger.info(
             "backtest of %s %s %s: inputs unchanged, stored run %s reused",
-            strategy.strategy_id,
+            context.strategy.strategy_id,
             data.symbol,
             data.interval,
             run_id,
         )
-    futures = [
-        simulate_slice.submit(work[p][0], work[p][1], config, snapshot, work[p][2]) for p in todo
-    ]
+    futures = [simulate_slice.submit(*work[p]) for p in todo]
     results = [future.result() for future in futures]
     if results:
         save(settings, results)

@@ -59,16 +59,13 @@ class LakeState:
 
 def lake_state(settings: Settings) -> LakeState:
     """The manifest, the latest publication and what landed since then (one connection)."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         return LakeState(
             load_manifest(conn),
             pending_since_publication(conn),
             latest_publication(conn),
             held_series(conn),
         )
-    finally:
-        conn.close()
 
 
 def bundled_files() -> list[Path]:

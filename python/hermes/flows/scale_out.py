@@ -49,36 +49,27 @@ def measure_fanout(settings: Settings, mode: str, copies: int = 2) -> dict[str, 
     """
     from distributed import Client, LocalCluster
 
-    from hermes.backtest.config import BacktestConfig
     from hermes.backtest.inputs import MarketSlice, load_slice
     from hermes.backtest.request import BacktestRequest, open_request
     from hermes.backtest.runs import execute
-    from hermes.features.store import FEATURE_STORE
     from hermes.lake import connect, current_snapshot
 
     if mode not in ("threads", "processes"):
         raise ValueError(f"mode must be 'threads' or 'processes', got {mode!r}")
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         snapshot = current_snapshot(conn)
         series = conn.execute(
             "select distinct symbol from gold_feature_store where interval = '4h' order by 1"
         ).fetchall()
-    finally:
-        conn.close()
     request = BacktestRequest("smart_momentum", [s for (s,) in series], ["4h"])
     with open_request(settings, request, snapshot=snapshot) as opened:
-        strategy = opened.strategy
+        context = opened.context
         work = [
             load_slice(opened.signals, s, i, start=None, end=None) for s, i in opened.pairs
         ] * copies
-    config = BacktestConfig()
 
     def one(data: MarketSlice) -> float:
-        run = execute(
-            strategy, data, config, snapshot=snapshot, features_table=FEATURE_STORE,
-            period_start=None, period_end=None,
-        )  # fmt: skip
+        run = execute(context, data)
         return float(run.run["total_return"] or 0.0)
 
     cpus = os.cpu_count() or 2

@@ -9,8 +9,9 @@ that process is killed. Hermes instead:
   from the command that started it, and reuses it for every later run: its address and
   process id live in ``<PREFECT_HOME>/hermes-server.json``, its log in ``server.log``, its
   database (flow and task runs, logs) in ``prefect.db``, all under ``<lake>/_prefect`` by
-  default. ``hermes server status|start|stop`` shows, starts or stops it; the UI is on
-  its address too;
+  default. The record names its home: a copied lake never uses (or stops) the original's
+  server, it starts its own. ``hermes server status|start|stop`` shows, starts or stops
+  it; the UI is on its address too;
 * ``HERMES_PREFECT_SERVER=temporary`` opts back into Prefect's per-process temporary
   server (measured by ``make bench`` against the long-lived one).
 
@@ -86,12 +87,26 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
 
 def running_server(home: Path) -> ServerInfo | None:
     """The local server recorded under ``home``, if its process lives and its API answers."""
+    info = _recorded(home)
+    if info is None:
+        return None
+    # the process lives: give a busy server (a loaded machine, a flow writing logs) time
+    if not _alive(info.pid) or not healthy(info.url, timeout=BUSY_TIMEOUT_SECONDS):
+        return None
+    return info
+
+
+def _recorded(home: Path) -> ServerInfo | None:
+    """The server recorded under ``home``, if the record is this home's own.
+
+    A lake copied or moved with its ``_prefect`` folder carries the original's record: that
+    server belongs to the other lake, so it is never contacted (nor stopped) from here.
+    """
     try:
         info = ServerInfo(**json.loads((home / STATE_FILE).read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    # the process lives: give a busy server (a loaded machine, a flow writing logs) time
-    if not _alive(info.pid) or not healthy(info.url, timeout=BUSY_TIMEOUT_SECONDS):
+    if Path(info.home).resolve() != home.resolve():
         return None
     return info
 
@@ -148,9 +163,9 @@ def start_server(home: Path, *, timeout: float = START_TIMEOUT_SECONDS) -> Serve
 def stop_server(home: Path) -> ServerInfo | None:
     """Stop the local server of ``home`` (its whole process group); returns what was stopped."""
     state = home / STATE_FILE
-    try:
-        info = ServerInfo(**json.loads(state.read_text()))
-    except (OSError, ValueError, TypeError):
+    info = _recorded(home)
+    if info is None:
+        state.unlink(missing_ok=True)  # unreadable, or another lake's (a copied lake's record)
         return None
     stopped = info if _alive(info.pid) else None
     if stopped is not None:

@@ -68,8 +68,7 @@ def ingest_local(paths: list[str], settings: Settings) -> list[FileResult]:
 @task(name="count-rows", cache_policy=NO_CACHE)
 def count_rows(settings: Settings) -> dict[str, int]:
     """Rows per bronze/silver/gold table of the working state."""
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         tables = [
             row[0]
             for row in conn.execute(
@@ -84,8 +83,6 @@ def count_rows(settings: Settings) -> dict[str, int]:
             row = conn.execute(f"select count(*) from lake.main.{quoted}").fetchone()  # noqa: S608
             counts[table] = int(row[0]) if row else 0
         return counts
-    finally:
-        conn.close()
 
 
 @dataclass(frozen=True)
@@ -148,21 +145,15 @@ def publish_state(
     held: dict[tuple[str, str], str] | None = None,
 ) -> int:
     """Publish the lake's current snapshot; ``held`` series keep their last published state."""
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         return publish(conn, flow_run, stage, summary, held).snapshot_id
-    finally:
-        conn.close()
 
 
 @task(name="finish-publications", cache_policy=NO_CACHE)
 def finish_state(settings: Settings, flow_run: str, summary: dict[str, Any]) -> None:
     """Every publication row of this run gets the run's final summary (and status)."""
-    conn = connect(with_secrets(settings))
-    try:
+    with connect(with_secrets(settings)) as conn:
         finish_publications(conn, flow_run, summary)
-    finally:
-        conn.close()
 
 
 @task(name="recorded-backtests", cache_policy=NO_CACHE)
@@ -172,11 +163,8 @@ def recorded_backtests(
     """Backtests a killed run recorded at ``snapshot`` (reused), and those without statistics."""
     from hermes.flows.resume import recorded_runs
 
-    conn = connect(with_secrets(settings), read_only=True)
-    try:
+    with connect(with_secrets(settings), read_only=True) as conn:
         return recorded_runs(conn, snapshot, targets)
-    finally:
-        conn.close()
 
 
 @task(name="write-reports", cache_policy=NO_CACHE)
@@ -190,7 +178,7 @@ def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
 @task(name="record-statistics", cache_policy=NO_CACHE)
 def record_statistics(settings: Settings, run_ids: list[str]) -> int:
     """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
-    from hermes.stats.lake import record_run_statistics
+    from hermes.backtest.statistics import record_run_statistics
 
     return record_run_statistics(with_secrets(settings), run_ids)
 

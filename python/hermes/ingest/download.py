@@ -150,8 +150,7 @@ def download_archives(
     """
     archives = archives_between(list(symbols), list(intervals), start, end, period)
     report = IngestReport()
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         manifest = load_manifest(conn)
         with requests.Session() as session:
             for archive in archives:
@@ -168,6 +167,4 @@ def download_archives(
                 )
                 if on_result is not None:
                     on_result(result)
-    finally:
-        conn.close()
     return report

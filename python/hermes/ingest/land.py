@@ -24,12 +24,11 @@ from hermes.ingest.layout import MARKET, PROVIDER, ArchiveName, CsvName
 from hermes.ingest.manifest import ManifestEntry, record_file
 from hermes.ingest.quarantine import quarantine
 from hermes.ingest.report import FileResult, Outcome
-
-DECODED_FOLDER = "_decoded"
+from hermes.landing import decoded_file, decoded_location
 
 
 def decoded_path(settings: Settings, sha256: str) -> str:
-    return f"{settings.landing_root}/{DECODED_FOLDER}/{sha256}.parquet"
+    return decoded_location(settings.landing_root, decoded_file(sha256))
 
 
 def land_file(
@@ -76,15 +75,14 @@ def land_file(
         storage.write_bytes_atomic(settings, target, data)
         if checksum is not None:
             storage.write_bytes_atomic(settings, f"{target}.CHECKSUM", checksum)
-    decoded = decoded_path(settings, sha)
-    storage.write_bytes_atomic(settings, decoded, parquet_bytes(table))
+    storage.write_bytes_atomic(settings, decoded_path(settings, sha), parquet_bytes(table))
     is_archive = isinstance(name, ArchiveName)
     record_file(
         conn,
         ManifestEntry(
             source_file=source_file,
             source_sha256=sha,
-            decoded_file=decoded,
+            decoded_file=decoded_file(sha),
             provider=PROVIDER if is_archive else "csv",
             market=MARKET,
             symbol=name.symbol,

@@ -47,15 +47,12 @@ def ingest_paths(
     Folders are searched recursively. Bad files are quarantined; the others go through.
     """
     report = IngestReport()
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         manifest = load_manifest(conn)
         for path in collect_paths(paths):
             result = report.add(_ingest_one(conn, settings, path, manifest))
             if on_result is not None:
                 on_result(result)
-    finally:
-        conn.close()
     return report
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from hermes.lake import transaction
 from hermes.landing import ensure_landing_tables
 
 
@@ -33,8 +34,7 @@ def load_manifest(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def record_file(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry) -> datetime:
     """Make ``entry`` the current version of its source file, in one DuckLake transaction."""
     ingested_at = utc_now()
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         conn.execute("delete from landing.files where source_file = ?", [entry.source_file])
         conn.execute(
             "insert into landing.files (source_file, source_sha256, decoded_file, provider, "
@@ -53,10 +53,6 @@ def record_file(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry) -> dateti
                 ingested_at,
             ],
         )
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return ingested_at
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hermes.features.store import DataError
+from hermes.lake import DataError
 
 ARTIFACT_FOLDER = "ml/models"
 VERSION = re.compile(r"^[0-9a-f]{12}-[0-9a-f]{16}$")

@@ -12,12 +12,11 @@ the whole window. The trials run are recorded with the model (``gold_ml_models``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from hermes.ml.walk_forward import Series, TrainingConfig
+from hermes.ml.training import Series, TrainingConfig
 
 VALIDATION_SHARE = 0.25
 """Share of a window's training rows (the latest) its tuning validates on."""

@@ -38,10 +38,10 @@ import pyarrow as pa
 from hermes import storage
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import simulate
-from hermes.backtest.tables import insert
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE, select_series
 from hermes.intervals import interval_seconds
+from hermes.lake import insert, transaction
 from hermes.paper.activation import activation_of
 from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
@@ -184,15 +184,10 @@ def new_decisions(
 def replace_feed(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     """The table ``gold_signal_feed`` replaced by ``rows`` in one transaction."""
     ensure_paper_tables(conn)
-    conn.execute("begin")
-    try:
+    with transaction(conn):
         conn.execute("delete from gold_signal_feed")
         if rows:
             insert(conn, "gold_signal_feed", pa.Table.from_pylist(rows))
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

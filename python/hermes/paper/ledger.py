@@ -58,8 +58,8 @@ import duckdb
 import pyarrow as pa
 
 from hermes.backtest.engine import simulate
-from hermes.backtest.tables import insert
 from hermes.features.store import FEATURE_STORE, select_series
+from hermes.lake import insert, transaction
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.portfolio import compute_portfolio
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
@@ -343,8 +343,7 @@ def extend_ledgers(
     stamp = lambda t: t.append_column(  # noqa: E731
         "snapshot_id", pa.array([snapshot] * t.num_rows, pa.int64())
     )
-    conn.execute("begin")
-    try:
+    with transaction(conn):
         for ledger, orders, equity in pending:
             sid, _, symbol, interval = ledger.key
             insert(conn, "gold_paper_orders", stamp(orders))
@@ -359,8 +358,4 @@ def extend_ledgers(
                 "gold_paper_positions",
                 pa.Table.from_pylist([{**p, "snapshot_id": snapshot} for p in ledger.positions]),
             )
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return Extension(added, new_orders)

@@ -22,7 +22,7 @@ import numpy as np
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.portfolio import align, simulate_portfolio
-from hermes.features.store import DataError
+from hermes.lake import DataError
 from hermes.paper.activation import Activation
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
 from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_slice

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hermes.backtest.metrics import drawdown
+from hermes.stats.metrics import drawdown
 
 SIDES = {0: "buy", 1: "sell"}  # vectorbt OrderSide
 

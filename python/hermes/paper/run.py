@@ -20,10 +20,8 @@ import pyarrow as pa
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
-from hermes.backtest.tables import insert
 from hermes.config import Settings
-from hermes.features.store import DataError
-from hermes.lake import at_snapshot, connect
+from hermes.lake import DataError, at_snapshot, connect, insert, transaction
 from hermes.notify import notify
 from hermes.paper.deactivation import closing_ledgers, stored_positions
 from hermes.paper.drift import drift
@@ -162,13 +160,10 @@ def refresh_paper(
     as stored; the others carry on. ``skip``: (symbol, interval) series the audit held back:
     their ledgers wait and their feed rows stay as they were."""
     summary = PaperSummary()
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
         active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
-    finally:
-        conn.close()
     for line in check_each(settings, active).values():  # a model that looks ahead sits out
         summary.alerts.append(line)
         notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
@@ -185,8 +180,7 @@ def refresh_paper(
             skip=skip,
         )
         drifts = drift_rows(reader, ledgers, snapshot, known)
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         before = previous_feed(conn)
         feed += [row for key, row in before.items() if (key[1], key[2]) in skip]
         extension = extend_ledgers(conn, ledgers, snapshot=snapshot, errors=summary.errors)
@@ -197,20 +191,12 @@ def refresh_paper(
         ensure_paper_tables(conn)
         fresh = _new_drift(conn, drifts)
         if fresh:
-            conn.execute("begin")
-            try:
+            with transaction(conn):
                 insert(conn, "gold_paper_drift", pa.Table.from_pylist(fresh))
-                conn.execute("commit")
-            except BaseException:
-                conn.execute("rollback")
-                raise
         replace_feed(conn, feed)
         stored = ledger_copy(conn)
-    finally:
-        conn.close()
-    with at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
+    with stored, at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
         verdicts = verify_ledgers(stored, reader, snapshot=snapshot)
-    stored.close()
     summary.verify = [v.line for v in verdicts]
     summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.inputs import MarketSlice, load_slice
-from hermes.features.store import DataError
+from hermes.lake import DataError
 from hermes.paper.activation import Activation, PaperError
 from hermes.signals.registry import Strategy
 from hermes.signals.source import SignalSource

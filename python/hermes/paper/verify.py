@@ -17,7 +17,6 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -25,9 +24,11 @@ import pyarrow as pa
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.portfolio import execute_portfolio
+from hermes.backtest.request import RunContext
 from hermes.backtest.runs import RunResult, execute
-from hermes.features.store import FEATURE_STORE, DataError
+from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
+from hermes.lake import DataError
 from hermes.paper.ledger import CENT
 from hermes.paper.series import DELISTED
 from hermes.signals.registry import Strategy, list_strategies
@@ -133,15 +134,10 @@ def _backtest(
     features_table: str,
 ) -> RunResult:
     slices = [load_slice(signals, s, interval, start=start, end=end) for s in symbols]
-    options: dict[str, Any] = {
-        "snapshot": snapshot,
-        "features_table": features_table,
-        "period_start": start,
-        "period_end": end,
-    }
+    context = RunContext(signals.strategy, config, snapshot, features_table, start, end)
     if len(symbols) > 1:
-        return execute_portfolio(signals.strategy, slices, config, **options)
-    return execute(signals.strategy, slices[0], config, **options)
+        return execute_portfolio(context, slices)
+    return execute(context, slices[0])
 
 
 def _delisted_close(

@@ -198,8 +198,7 @@ def run_checkpoint(
     evaluated = 0
     suites: list[str] = []
     statistics: dict[str, int] = {}
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         frames.register_intervals(conn)
         frames.register_delistings(conn)
         frames.limit_memory(conn, str(settings.lake_root / ".duckdb_tmp"))
@@ -233,8 +232,6 @@ def run_checkpoint(
                         f"expectations met on {checked} rows "
                         f"({time.perf_counter() - started:.1f} s)"
                     )
-    finally:
-        conn.close()
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
     index = docs_dir / "index.html"
     return QualityResult(

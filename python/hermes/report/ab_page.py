@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from hermes.backtest import metrics
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report import charts
@@ -21,6 +20,7 @@ from hermes.report.labels import METRICS, format_metric, is_missing
 from hermes.report.render import figure_html, write_page
 from hermes.report.study_data import clean, frame, now_text, runs_equity
 from hermes.report.tearsheet import bar_seconds
+from hermes.stats import metrics
 from hermes.stats.bootstrap import paired_difference
 
 AB_METRICS = (
@@ -160,11 +160,8 @@ def build_context(rows: pd.DataFrame, equity: pd.DataFrame, init_cash: float) ->
 
 def write_ab_page(settings: Settings, ab_id: str) -> Path:
     """Write ``<reports_root>/<ab_id>.html`` and return its path."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         rows = frame(conn, "gold_backtest_ab", "ab_id", ab_id)
         equity, init_cash = runs_equity(conn, list(rows["run_id"]))
-    finally:
-        conn.close()
     context = build_context(rows, equity, init_cash)
     return write_page(settings.reports_root / f"{ab_id}.html", "ab.html.j2", **context)

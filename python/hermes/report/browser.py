@@ -14,9 +14,12 @@ each plotly chart with its number of traces and points. :func:`screenshot` saves
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -161,11 +164,16 @@ def open_browser(timeout: float = 60.0) -> Iterator[Browser]:
             "Chromium not found (looked for chromium, chromium-browser, google-chrome): "
             "install Debian's package with `apt-get install chromium`"
         )
-    with tempfile.TemporaryDirectory(prefix="hermes-chromium-") as profile:
+    # the profile is removed once every Chromium process has exited (see _stop); a file a
+    # crashed helper process left behind never fails the caller
+    with tempfile.TemporaryDirectory(
+        prefix="hermes-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [binary, f"--user-data-dir={profile}", *FLAGS],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helper processes share its process group
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -178,12 +186,41 @@ def open_browser(timeout: float = 60.0) -> Iterator[Browser]:
             with connect(f"ws://127.0.0.1:{port}{path}", max_size=None) as socket:
                 yield Browser(socket)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Stop Chromium and every helper process it started (GPU, renderers, zygote), and wait
+    until all have exited: a helper still writing into the profile would make removing the
+    profile fail (``Directory not empty: 'Default'``)."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + grace
+    while _group_alive(group):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group ``group`` still runs (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _parent, pgrp = stat.read_text().rsplit(") ", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if pgrp == str(group) and state != "Z":
+            return True
+    return False
 
 
 def _errors(events: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -233,14 +270,11 @@ def _latest_tearsheet() -> Path:
     from hermes.report.tearsheet import write_tearsheet
 
     settings = Settings.from_env()
-    conn = lake_connect(settings)
-    try:
+    with lake_connect(settings) as conn:
         row = conn.execute(
             "select run_id from gold_backtest_runs where run_kind = 'single' "
             "order by trades desc, created_at desc limit 1"
         ).fetchone()
-    finally:
-        conn.close()
     if row is None:
         raise BrowserError("the lake holds no single backtest run: run `make run` first")
     return write_tearsheet(settings, str(row[0]))

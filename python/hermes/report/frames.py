@@ -1,6 +1,6 @@
 """Tables a tearsheet derives from a run's equity and trades (pandas, no plotting).
 
-Conventions match :mod:`hermes.backtest.metrics`: a period's return is its last equity over
+Conventions match :mod:`hermes.stats.metrics`: a period's return is its last equity over
 the previous period's last equity, minus 1, the first period starting from the initial cash.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hermes.backtest import metrics
+from hermes.stats import metrics
 
 ROLLING_DAYS = 182
 

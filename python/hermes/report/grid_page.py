@@ -195,11 +195,8 @@ def write_grid_page(
     top: int = 20,
 ) -> Path:
     """Write ``<reports_root>/<grid_id>.html`` and return its path."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         rows = frame(conn, "gold_backtest_grid", "grid_id", grid_id)
         stats = overfitting(conn, "grid", grid_id)
-    finally:
-        conn.close()
     context = build_context(rows, stats, x, y, value, top)
     return write_page(settings.reports_root / f"{grid_id}.html", "grid.html.j2", **context)

@@ -23,8 +23,7 @@ import pandas as pd
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.features.store import DataError, identifier, table_columns
-from hermes.lake import connect
+from hermes.lake import DataError, connect, identifier, table_columns
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
@@ -267,11 +266,8 @@ def write_index(
 
 def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:
     """Write the pages the index links that are missing, then the index; return the paths."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         content = read_site(conn)
-    finally:
-        conn.close()
     reports = settings.reports_root
     written: list[Path] = []
     failures: list[str] = []

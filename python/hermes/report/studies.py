@@ -18,12 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from hermes.backtest.grid import GridResult
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.walk_forward import WalkForwardResult
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report.labels import MISSING, format_metric, label
 from hermes.report.study_data import compact, varying
+from hermes.stats.metrics import METRIC_NAMES
 from hermes.stats.study import StudyStatistics
 
 STUDY_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "exposure")
@@ -178,8 +178,7 @@ def print_walk_forward(
 
 def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
     """Variants A and B side by side (a column each), read back from ``gold_backtest_ab``."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         cursor = conn.execute(
             "select symbol, interval, variant, coalesce(entry_filter, '-') as entry_filter, "
             "features_table, rows, buy_signals, total_return, sharpe, max_drawdown, trades, "
@@ -188,8 +187,6 @@ def print_ab(settings: Settings, ab_id: str, console: Console) -> None:
         )
         columns = [d[0] for d in cursor.description or []]
         records = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        conn.close()
     heads = [f"{r['symbol']} {r['interval']} {r['variant']}" for r in records]
     rows = [
         [

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from hermes.features.store import DataError, table_columns
+from hermes.lake import DataError, table_columns
 from hermes.report.labels import format_metric
 
 

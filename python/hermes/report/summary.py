@@ -25,8 +25,7 @@ SUMMARY_METRICS = (
 
 def print_runs(settings: Settings, run_ids: list[str], console: Console) -> None:
     """One row per run: what ran, on what, and its headline metrics."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         cursor = conn.execute(
             "select run_id, strategy_id, symbol, interval, rows, snapshot_id, "  # noqa: S608
             f"{', '.join(SUMMARY_METRICS)} from gold_backtest_runs "  # noqa: S608 (constant names)
@@ -35,8 +34,6 @@ def print_runs(settings: Settings, run_ids: list[str], console: Console) -> None
         )
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall()
-    finally:
-        conn.close()
     records = [dict(zip(columns, row, strict=True)) for row in rows]
     table = Table("", *(f"{r['symbol']} {r['interval']}" for r in records), title="Backtest runs")
     for column in columns:

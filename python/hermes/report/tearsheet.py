@@ -1,6 +1,6 @@
 """One tearsheet per backtest run: ``<reports>/<run_id>.html``, read back from the lake.
 
-Numbers shown are the run's own (``gold_backtest_runs``, :mod:`hermes.backtest.metrics`);
+Numbers shown are the run's own (``gold_backtest_runs``, :mod:`hermes.stats.metrics`);
 buy-and-hold is measured by the same functions on the run's buy-and-hold equity. The
 strategy's indicator lines come from its signal table ``gold_signals_<strategy_id>`` read at
 the run's snapshot: numeric columns other than the contract ones are what it decides on.
@@ -18,18 +18,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from hermes.backtest import metrics
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
-from hermes.features.store import DataError, identifier, table_columns
 from hermes.intervals import interval_seconds
-from hermes.lake import at_snapshot, connect
+from hermes.lake import DataError, at_snapshot, connect, identifier, table_columns
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, write_page
 from hermes.signals.errors import StrategyError
 from hermes.signals.models import SignalModel, open_model
 from hermes.signals.registry import load_strategy
+from hermes.stats import metrics
 from hermes.stats.study import StudyStatistics, study_statistics
 
 CONFIG_LABELS = {
@@ -354,8 +353,7 @@ def build_context(
 
 
 def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         run = load_run(conn, run_id)
         equity = conn.execute(
             "select * from gold_backtest_equity where run_id = ? order by open_time", [run_id]
@@ -363,8 +361,6 @@ def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame,
         trades = conn.execute(
             "select * from gold_backtest_trades where run_id = ? order by trade_id", [run_id]
         ).df()
-    finally:
-        conn.close()
     return run, equity, trades
 
 

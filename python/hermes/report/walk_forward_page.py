@@ -3,7 +3,7 @@
 Stitched out-of-sample equity: every fold trades its out-of-sample window from the initial
 cash, so the stitched curve compounds the folds' growth, ``G_t = prod_{earlier folds}
 (E_end / C) * E_t / C``; buy-and-hold is stitched the same way over the same bars. Its
-metrics (total return, Sharpe ratio, max drawdown) are :mod:`hermes.backtest.metrics`' on the
+metrics (total return, Sharpe ratio, max drawdown) are :mod:`hermes.stats.metrics`' on the
 stitched curve, and its bootstrap interval is :mod:`hermes.stats.bootstrap`'s.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hermes.backtest import metrics
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.report import charts
@@ -35,6 +34,7 @@ from hermes.report.study_data import (
     varying,
 )
 from hermes.report.tearsheet import bar_seconds
+from hermes.stats import metrics
 from hermes.stats.bootstrap import bootstrap_intervals
 
 
@@ -243,13 +243,10 @@ def build_context(
 
 def write_walk_forward_page(settings: Settings, walk_forward_id: str) -> Path:
     """Write ``<reports_root>/<walk_forward_id>.html`` and return its path."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         folds = frame(conn, "gold_backtest_walk_forward", "walk_forward_id", walk_forward_id)
         equity, init_cash = runs_equity(conn, list(folds["run_id"]))
         stats = overfitting(conn, "walk_forward", walk_forward_id)
-    finally:
-        conn.close()
     context = build_context(folds, equity, stats, settings.reports_root, init_cash)
     path = settings.reports_root / f"{walk_forward_id}.html"
     return write_page(path, "walk_forward.html.j2", **context)

@@ -15,7 +15,8 @@ from datetime import datetime
 import duckdb
 import numpy as np
 
-from hermes.features.store import FEATURE_STORE, DataError, identifier, read_rows, table_columns
+from hermes.features.store import FEATURE_STORE, read_rows
+from hermes.lake import DataError, identifier, table_columns
 from hermes.signals.accelerators import Accelerator, accelerator_for
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy

@@ -38,8 +38,9 @@ import duckdb
 import numpy as np
 
 from hermes.config import LAKE_ALIAS
-from hermes.features.store import FEATURE_STORE, identifier, table_columns
+from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
+from hermes.lake import identifier, table_columns
 from hermes.signals.models import SignalModel, compiled_sql
 from hermes.signals.registry import Strategy, canonical_json
 

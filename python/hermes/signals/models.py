@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from hermes.features.store import OHLCV, DataError, identifier, read_rows, table_types
+from hermes.features.store import OHLCV, read_rows
+from hermes.lake import DataError, identifier, table_types
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import Strategy, canonical_json, validate_parameters
 

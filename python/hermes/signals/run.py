@@ -14,8 +14,8 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.features.store import FEATURE_STORE, DataError, select_series
-from hermes.lake import connect, pinned
+from hermes.features.store import FEATURE_STORE, select_series
+from hermes.lake import DataError, connect, pinned, transaction
 from hermes.signals.chunked import generate_in_chunks, read_chunks, require_accelerator
 from hermes.signals.registry import load_strategy
 
@@ -91,11 +91,9 @@ def generate_signals(
                     )
                 )
                 progress.advance(task)
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         conn.execute(SIGNALS_DDL)
-        conn.execute("begin")
-        try:
+        with transaction(conn):
             for symbol, interval, table in tables:
                 conn.execute(  # constant table name, bound values
                     f"delete from {SIGNALS_TABLE} where strategy_id = ? and parameters_hash = ? "  # noqa: S608
@@ -117,10 +115,4 @@ def generate_signals(
                     ],
                 )
                 conn.unregister("new_signals")
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-    finally:
-        conn.close()
     return summaries

@@ -47,11 +47,8 @@ def read_scorecard(
     """Scorecard rows (one per strategy and backtested series), filtered by tag and status."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"--status {status!r} must be one of {', '.join(STATUSES)}")
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         snapshot = published_snapshot(conn) or current_snapshot(conn)
-    finally:
-        conn.close()
     with at_snapshot(settings, snapshot) as reader:
         if table_exists(reader, SCORECARD) or _is_view(reader):
             cursor = reader.execute(

@@ -22,7 +22,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from hermes.features.store import read_rows, table_columns
+from hermes.features.store import read_rows
+from hermes.lake import table_columns
 from hermes.signals.accelerators import Accelerator, accelerator_for
 from hermes.signals.models import (
     SignalModel,

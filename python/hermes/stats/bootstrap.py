@@ -9,7 +9,7 @@ destroy. ``L`` defaults to ``ceil(T ** (1/3))``, the usual rate for block bootst
 For each of ``B`` resamples ``r*``:
 
 * Sharpe ratio = ``mean(r*) / std(r*, ddof=1) * sqrt(P)`` (annualised as in
-  :mod:`hermes.backtest.metrics`; a resample with ``std = 0`` counts as Sharpe 0)
+  :mod:`hermes.stats.metrics`; a resample with ``std = 0`` counts as Sharpe 0)
 * total return = ``prod(1 + r*) - 1``
 
 The interval at level ``c`` is the percentile interval: the ``(1 - c) / 2`` and

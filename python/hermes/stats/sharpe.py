@@ -2,7 +2,7 @@
 
 Notation: ``r_1..r_T`` are one strategy's bar returns, ``SR = mean(r) / std(r, ddof=1)`` its
 Sharpe ratio *per bar* (not annualised: multiply by ``sqrt(P)`` for ``P`` bars a year, as
-:mod:`hermes.backtest.metrics` does), ``g3 = m3 / m2^1.5`` its skewness and ``g4 = m4 / m2^2``
+:mod:`hermes.stats.metrics` does), ``g3 = m3 / m2^1.5`` its skewness and ``g4 = m4 / m2^2``
 its kurtosis (3 for a normal law; ``m_k`` the k-th central sample moment, ``1/T``), ``Phi``
 the standard normal distribution function and ``gamma`` the Euler-Mascheroni constant.
 

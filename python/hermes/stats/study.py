@@ -10,10 +10,10 @@ How the lake gets them (what the grid and walk-forward code calls)::
     stats = study_statistics(returns, chosen, periods_per_year)   # returns: T x N bar returns
     rows = overfitting_rows("grid", grid_id, symbol, interval, [(None, stats)])
     # ... then, in the transaction that writes the grid rows:
-    #     hermes.backtest.tables.insert(conn, "gold_backtest_overfitting", rows)
+    #     hermes.lake.insert(conn, "gold_backtest_overfitting", rows)
 
 ``returns`` holds the bar returns (``E_t / E_{t-1} - 1``, the first from the initial cash, as
-:func:`hermes.backtest.metrics.bar_returns` computes them) of every combination on the same
+:func:`hermes.stats.metrics.bar_returns` computes them) of every combination on the same
 bars, column ``j`` being the grid's combination ``j``: ``chosen`` is then the chosen
 combination's number, which the grid page marks. For a walk-forward, pass one
 ``(fold, study_statistics(in_sample_returns, chosen, P))`` per fold, ``in_sample_returns``
@@ -32,8 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from hermes.backtest import metrics
 from hermes.intervals import interval_seconds
+from hermes.stats import metrics
 from hermes.stats.bootstrap import (
     DEFAULT_LEVEL,
     DEFAULT_SAMPLES,

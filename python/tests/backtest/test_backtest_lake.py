@@ -20,8 +20,7 @@ from hermes.backtest.reproduce import reproduce
 from hermes.backtest.runs import run_backtests
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
-from hermes.features.store import DataError
-from hermes.lake import connect
+from hermes.lake import DataError, connect
 from hermes.maintenance import tidy_lake
 from hermes.report import write_report
 from hermes.report.render import PLOTLY_JS
@@ -224,7 +223,7 @@ def test_cli_commands(moving_lake: dict) -> None:
     shown = runner.invoke(app, ["report", run_ids[1]])
     assert shown.exit_code == 0 and "sharpe" in shown.output.lower()
     assert (settings.reports_root / f"{run_ids[1]}.html").exists()
-    made = runner.invoke(app, ["signals", "--interval", "4h", "--chunk-rows", "4000"])
+    made = runner.invoke(app, ["signals", "generate", "--interval", "4h", "--chunk-rows", "4000"])
     assert made.exit_code == 0, made.output
     (count,) = _fetch(
         settings,

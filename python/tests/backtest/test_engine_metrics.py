@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from hermes.backtest import metrics
 from hermes.backtest.config import BacktestConfig, BacktestConfigError
 from hermes.backtest.engine import simulate
+from hermes.stats import metrics
 
 OPEN = np.array([10.0, 11.0, 12.0, 13.0, 12.0, 14.0, 15.0, 13.0])
 CLOSE = np.array([11.0, 12.0, 13.0, 12.0, 14.0, 15.0, 13.0, 12.0])

@@ -17,15 +17,15 @@ from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import from_signals, simulate, value_and_assets
 from hermes.backtest.grid import grid_metrics, parameter_sets, parse_axis
 from hermes.backtest.inputs import years_of
-from hermes.backtest.metrics import METRIC_NAMES
 from hermes.backtest.runs import measure
 from hermes.backtest.walk_forward import choose, make_folds, walk_forward_series
 from hermes.config import PROJECT_ROOT
-from hermes.features.store import DataError
+from hermes.lake import DataError
 from hermes.signals import smart_momentum
 from hermes.signals.errors import StrategyError
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SeriesSignals, accelerate
+from hermes.stats.metrics import METRIC_NAMES
 
 BAR = 14_400
 GRID = ("ema_fast=8,12,30", "ema_slow=26,40", "rsi_low:rsi_high=45:55,30:70")

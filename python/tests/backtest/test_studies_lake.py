@@ -24,8 +24,7 @@ from hermes.backtest.runs import run_backtests
 from hermes.backtest.walk_forward import run_walk_forward
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.dbt_runner import run_dbt
-from hermes.features.store import DataError
-from hermes.lake import connect
+from hermes.lake import DataError, connect
 from hermes.signals.registry import StrategyError
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"

@@ -18,6 +18,7 @@ from hermes.dbt_runner import run_dbt
 from hermes.ingest import Outcome, RetryPolicy, download_archives
 from hermes.ingest.checksum import sha256_hex
 from hermes.lake import connect
+from hermes.landing import decoded_location
 
 DAYS = 12
 FIRST_DAY = date(2025, 1, 1)
@@ -66,7 +67,8 @@ def test_killed_ingest_leaves_a_readable_lake_and_rerun_completes(
         for source_file, sha, decoded_file, row_count in landed:
             raw = (Path(lake_settings.landing_root) / source_file).read_bytes()
             assert sha256_hex(raw) == sha
-            assert pq.read_table(decoded_file).num_rows == row_count == 6
+            located = decoded_location(lake_settings.landing_root, decoded_file)
+            assert pq.read_table(located).num_rows == row_count == 6
 
         control.delay_seconds = 0.0
         rerun = download_archives(

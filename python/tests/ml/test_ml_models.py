@@ -20,8 +20,7 @@ import pytest
 from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
-from hermes.features.store import DataError
-from hermes.lake import connect
+from hermes.lake import DataError, connect
 from hermes.ml.records import (
     artifact_path,
     artifact_root,

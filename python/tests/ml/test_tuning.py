@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hermes.features.store import DataError
+from hermes.lake import DataError
+from hermes.ml.training import Series, training_rows
 from hermes.ml.tuning import inner_split, tune
-from hermes.ml.walk_forward import Series, training_rows, walk_forward
+from hermes.ml.walk_forward import walk_forward
 from ml.test_walk_forward import HOUR, _config, _series
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hermes.features.store import DataError
-from hermes.ml.walk_forward import Series, TrainingConfig, training_rows, walk_forward
+from hermes.lake import DataError
+from hermes.ml.training import Series, TrainingConfig, training_rows
+from hermes.ml.walk_forward import walk_forward
 
 HOUR = 3600
 

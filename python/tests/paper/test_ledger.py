@@ -28,6 +28,7 @@ from fixtures.paper_ledger import (
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
+from hermes.backtest.request import RunContext
 from hermes.backtest.runs import execute
 from hermes.config import Settings
 from hermes.lake import connect
@@ -83,15 +84,10 @@ def test_daily_refreshes_build_the_backtest_order_for_order(
 
     for symbol, interval in SERIES:
         data = load_slice(signals, symbol, interval, start=activation.start, end=None)
-        run = execute(
-            signals.strategy,
-            data,
-            activation.config,
-            snapshot=snapshot,
-            features_table="gold_feature_store",
-            period_start=activation.start,
-            period_end=None,
+        context = RunContext(
+            signals.strategy, activation.config, snapshot, period_start=activation.start
         )
+        run = execute(context, data)
         where = f"symbol = '{symbol}' and interval = '{interval}'"
         equity = read(
             lake_settings,

@@ -20,6 +20,7 @@ from fixtures.paper_ledger import (
 
 from hermes.backtest.inputs import load_slice
 from hermes.backtest.portfolio import execute_portfolio
+from hermes.backtest.request import RunContext
 from hermes.config import Settings
 from hermes.lake import connect
 from hermes.paper import deactivation
@@ -56,15 +57,10 @@ def portfolio(
 def backtest(source: tuple[SignalSource, int], activation: Activation) -> Any:
     signals, snapshot = source
     slices = [load_slice(signals, s, "4h", start=activation.start, end=None) for s in SYMBOLS]
-    return execute_portfolio(
-        signals.strategy,
-        slices,
-        activation.config,
-        snapshot=snapshot,
-        features_table="gold_feature_store",
-        period_start=activation.start,
-        period_end=None,
+    context = RunContext(
+        signals.strategy, activation.config, snapshot, period_start=activation.start
     )
+    return execute_portfolio(context, slices)
 
 
 def test_the_registry_portfolio_settings() -> None:

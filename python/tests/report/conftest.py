@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hermes.backtest import metrics
 from hermes.backtest.grid import parse_axis
 from hermes.backtest.request import BacktestRequest
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect
+from hermes.stats import metrics
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 GRID = [

@@ -11,7 +11,7 @@ import pytest
 from report.conftest import Research, page_tables
 from typer.testing import CliRunner
 
-from hermes.backtest import metrics
+from hermes.backtest.statistics import record_run_statistics, run_statistics
 from hermes.cli import app
 from hermes.lake import connect
 from hermes.report import write_report
@@ -22,7 +22,7 @@ from hermes.report.render import PLOTLY_JS
 from hermes.report.site import write_site
 from hermes.report.tearsheet import benchmark_metrics, execution_pairs, load
 from hermes.report.walk_forward_page import write_walk_forward_page
-from hermes.stats.lake import record_run_statistics, run_statistics
+from hermes.stats import metrics
 from hermes.stats.study import study_statistics
 
 

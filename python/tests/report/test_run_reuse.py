@@ -11,7 +11,6 @@ from hermes.backtest.inputs import load_slice
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.reuse import KEY, input_key, split_reusable, stored_runs
 from hermes.backtest.runs import execute, load_run
-from hermes.features.store import FEATURE_STORE
 from hermes.lake import connect
 from hermes.stats.lake import record_run_statistics
 
@@ -21,8 +20,7 @@ def test_reused_run_equals_a_full_recompute_and_only_changed_series_run(
 ) -> None:
     settings = research.settings
     record_run_statistics(settings, [research.long_run])  # a finished run
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         stored_run = load_run(conn, research.long_run)
         equity = conn.execute(
             "select equity, position, buy_signal, sell_signal from gold_backtest_equity "
@@ -35,30 +33,21 @@ def test_reused_run_equals_a_full_recompute_and_only_changed_series_run(
             [research.long_run],
         ).fetchall()
         stored = stored_runs(conn, ["smart_momentum"])
-    finally:
-        conn.close()
     config = BacktestConfig()
     request = BacktestRequest("smart_momentum", ["BTCUSDT"], ["4h"], config=config)
     with open_request(settings, request) as opened:  # the lake as it is now
         whole = load_slice(opened.signals, "BTCUSDT", "4h", start=None, end=None)
         last = whole.open_time[-1].astype("datetime64[us]").astype(object)
         shorter = load_slice(opened.signals, "BTCUSDT", "4h", start=None, end=last)
-        strategy, model_hash = opened.strategy, opened.signals.model.sql_hash
-    keys = [input_key(strategy, d, config, model_hash) for d in (whole, shorter)]
+        context = opened.context
+    keys = [
+        input_key(context.strategy, d, config, context.signal_model_hash) for d in (whole, shorter)
+    ]
     assert keys[0] == tuple(str(stored_run[c]) for c in KEY)  # same inputs, same fingerprint
     assert keys[1] != keys[0] and shorter.rows == whole.rows - 1
     todo, reused = split_reusable(keys, stored)
     assert todo == [1] and reused == {0: research.long_run}  # one series recomputed
-    fresh = execute(
-        strategy,
-        whole,
-        config,
-        snapshot=int(stored_run["snapshot_id"]),
-        features_table=FEATURE_STORE,
-        period_start=None,
-        period_end=None,
-        signal_model_hash=model_hash,
-    )
+    fresh = execute(context.but(snapshot=int(stored_run["snapshot_id"])), whole)
     volatile = {"run_id", "created_at", "git_commit", "git_dirty", "package_versions"}
     for column, value in fresh.run.items():
         if column not in volatile:

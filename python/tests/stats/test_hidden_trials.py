@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from hermes.stats.lake import tuning_trials
+from hermes.backtest.statistics import tuning_trials
 from hermes.stats.sharpe import null_deflated_sharpe_ratio
 from hermes.stats.study import overfitting_rows, study_statistics, with_hidden_trials
 

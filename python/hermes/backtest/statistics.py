@@ -2,7 +2,7 @@
 
 * :func:`write_statistics` appends rows built by :func:`hermes.stats.study.overfitting_rows`
   (in its own transaction; a study's writer may instead insert them in the transaction that
-  writes the study, with :func:`hermes.backtest.tables.insert`);
+  writes the study, with :func:`hermes.lake.insert`);
 * :func:`record_run_statistics` computes and appends the single-run statistics (bootstrap
   intervals of Sharpe ratio and total return, PSR) of runs already in the lake, from their
   equity curves. A run whose signals come from tuned ML models (a signal model with a
@@ -19,10 +19,9 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from hermes.backtest.tables import ensure_tables, insert
+from hermes.backtest.tables import ensure_tables
 from hermes.config import Settings
-from hermes.features.store import identifier, table_columns
-from hermes.lake import connect, table_exists
+from hermes.lake import connect, identifier, insert, table_columns, table_exists, transaction
 from hermes.signals.registry import signal_model
 from hermes.stats.study import equity_statistics, overfitting_rows, with_hidden_trials
 
@@ -32,24 +31,15 @@ TABLE = "gold_backtest_overfitting"
 
 
 def write_statistics(settings: Settings, rows: pa.Table) -> None:
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         ensure_tables(conn)
-        conn.execute("begin")
-        try:
+        with transaction(conn):
             insert(conn, TABLE, rows)
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-    finally:
-        conn.close()
 
 
 def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
     """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
-    conn = connect(settings)
-    try:
+    with connect(settings) as conn:
         runs = conn.execute(
             "select run_id, symbol, interval, config, strategy_id, first_open_time, "
             "last_open_time from gold_backtest_runs where list_contains(?, run_id)",
@@ -69,8 +59,6 @@ def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
             trials = _run_tuning_trials(conn, strategy_id, symbol, interval, first, last)
             stats = with_hidden_trials(stats, trials)
             tables.append(overfitting_rows("run", run_id, symbol, interval, [(None, stats)]))
-    finally:
-        conn.close()
     return pa.concat_tables(tables) if tables else overfitting_rows("run", "", "", "", [])
 
 
