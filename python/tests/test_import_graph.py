@@ -22,11 +22,13 @@ PACKAGE = Path(hermes.__file__).parent
 LAYERS: list[set[str]] = [
     # the ground floor: settings, lake access, interval lengths, storage, alerts
     {"config", "intervals", "extensions", "lake", "storage", "notify", "landing"},
-    {"publish", "incremental", "query", "maintenance", "dbt_plugin", "indicators"},
+    # what the project's seeds and vars say: the universe of pairs, trading costs
+    {"universe", "costs"},
+    {"publish", "incremental", "query", "maintenance", "indicators"},
     {"ingest", "features", "quality", "stats", "ml"},
     {"signals"},
     {"backtest"},
-    {"paper", "dbt_runner"},
+    {"paper", "dbt_runner", "dbt_plugin"},
     {"report"},
     {"flows"},
     {"cli"},

@@ -11,8 +11,8 @@ from hermes.backtest.inputs import load_slice
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.reuse import KEY, input_key, split_reusable, stored_runs
 from hermes.backtest.runs import execute, load_run
+from hermes.backtest.statistics import record_run_statistics
 from hermes.lake import connect
-from hermes.stats.lake import record_run_statistics
 
 
 def test_reused_run_equals_a_full_recompute_and_only_changed_series_run(
