@@ -6,13 +6,17 @@
 * :mod:`hermes.cli.signals`: ``signals``, ``paper`` (tables in :mod:`hermes.cli.paper_views`);
 * :mod:`hermes.cli.research`: ``backtest``, ``strategies``, ``report``, ``site``, ``reproduce``;
 * :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``, ``server``;
-* :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``.
+* :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``;
+* :mod:`hermes.cli.live`: ``live`` (the live-signal loop) and ``live status``.
 """
 
 from __future__ import annotations
 
-from hermes.cli import data, jobs, research, signals, studies
+import typer
+
+from hermes.cli import data, jobs, live, research, signals, studies
 from hermes.cli.app import app
+from hermes.cli.errors import HermesGroup
 
 app.command()(data.sql)
 app.command()(data.build)
@@ -34,5 +38,10 @@ app.command()(jobs.server)
 app.command()(studies.grid)
 app.command("walk-forward")(studies.walk_forward)
 app.command()(studies.ab)
+
+live_app = typer.Typer(cls=HermesGroup, add_completion=False)
+live_app.callback(invoke_without_command=True)(live.live)
+live_app.command("status")(live.status)
+app.add_typer(live_app, name="live")
 
 __all__ = ["app"]

@@ -13,7 +13,9 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   edited) is an error naming the series: the ledger is never silently rewritten.
 * Re-running a day adds nothing; all series are written in one lake transaction, so a
   killed run leaves the ledger as it was; a backfill extends it exactly (the recomputation
-  covers every bar since ``paper_since``).
+  covers every bar since ``paper_since``). A ledger stored beyond the recomputation's last
+  bar (``hermes live`` extended it from API candles the build does not hold yet) is left
+  as it is.
 * A gap in the bars inside the paper period stops that strategy with an error naming the
   first missing bar (a fill across a gap would be at a price nobody could trade).
 * ``paper_since`` after the last bar (activated for a day with no data yet): nothing is
@@ -253,6 +255,11 @@ def extend_ledgers(
             )
         if last is not None:
             times = ledger.equity.column("open_time").to_pylist()
+            if times and last > times[-1]:
+                # written by `hermes live` from API candles this build does not hold yet:
+                # nothing to add (the live process checked its own extension)
+                added[(sid, symbol, interval)] = (0, 0)
+                continue
             if last not in times:
                 raise PaperError(f"{where}: its last stored bar {last} is no longer in the data")
             at = times.index(last)
