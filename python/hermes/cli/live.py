@@ -52,45 +52,39 @@ def live(
     max_steps: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many bar closes.")
     ] = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Land and decide what has closed since the last landed bar, then exit "
+            "(for a cron schedule at each interval's close).",
+        ),
+    ] = False,
 ) -> None:
     """Land closed candles as bars close and turn them into features, signals, feed rows,
     paper orders and webhook posts, as the daily build would (runs until stopped)."""
     if ctx.invoked_subcommand is not None:
         return
     from hermes.live.client import KlinesClient
-    from hermes.live.engine import LiveEngine, run_forever
+    from hermes.live.engine import LiveEngine, lake_series, run_forever
 
     settings = Settings.from_env()
     if fake_exchange:
         status = _replay(settings, symbols, intervals, replay_days, speed, max_steps)
         raise typer.Exit(status)
-    series = _series(settings, symbols, intervals)
+    series = lake_series(settings, symbols, intervals)
     client = KlinesClient(base_url)
     engine = LiveEngine(settings, client, series=series)
     console.print(f"hermes live: {len(engine.series)} series from {client.url}", highlight=False)
     try:
-        status = run_forever(engine, max_steps=max_steps)
+        status = (
+            int(bool(engine.step().alerts)) if once else run_forever(engine, max_steps=max_steps)
+        )
     except KeyboardInterrupt:
         status = 0
     finally:
         client.close()
     raise typer.Exit(status)
-
-
-def _series(
-    settings: Settings, symbols: list[str] | None, intervals: list[str] | None
-) -> list[tuple[str, str]] | None:
-    if not symbols and not intervals:
-        return None
-    from hermes.features.store import select_series
-    from hermes.lake import connect, restrict_file_access
-
-    conn = connect(settings, read_only=True)
-    try:
-        restrict_file_access(conn, settings)
-        return select_series(conn, symbols, intervals, "silver_klines")
-    finally:
-        conn.close()
 
 
 def _replay(
@@ -103,10 +97,10 @@ def _replay(
 ) -> int:
     """The live path against the fake exchange, replaying the bundled candles' last days."""
     from hermes.live.client import KlinesClient
-    from hermes.live.engine import LiveEngine, run_forever, utc
+    from hermes.live.engine import LiveEngine, lake_series, run_forever, utc
     from hermes.live.fake_exchange import CompressedClock, FakeExchange, load_bundled
 
-    series = _series(settings, symbols, intervals) or [
+    series = lake_series(settings, symbols, intervals) or [
         (s, i) for s in ("BTCUSDT", "ETHUSDT") for i in ("4h", "1d")
     ]
     data = {key: load_bundled(*key) for key in series}

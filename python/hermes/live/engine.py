@@ -58,8 +58,10 @@ class StepReport:
     alerts: list[str] = field(default_factory=list)
     ledgers: list[SeriesLedger] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
+    feed_written_at: float | None = None
+    """When the feed files holding this step's rows were written (the step's clock)."""
     posted_at: float | None = None
-    """``time.time()`` when the webhook POST returned (None: nothing posted)."""
+    """When the webhook POST returned (None: nothing posted)."""
     synced: bool = False
 
 
@@ -104,6 +106,18 @@ class LiveEngine:
         self.pending_feed: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.pending_ledgers: dict[tuple[str, str, str], SeriesLedger] = {}
         self._resume_from_store()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """The feed as of the warm state (what the next step's decisions are new against);
+        computing it also compiles the engine's kernels before the first bar closes."""
+        self.warm.show(self.series)
+        try:
+            rows = compute_feed(self.warm.conn, snapshot=self.snapshot)
+        except SERIES_ERRORS as exc:  # a series the first step will name
+            log.warning("hermes live: feed at start: %s", exc)
+            rows = []
+        self.feed = {(r["strategy_id"], r["symbol"], r["interval"]): r for r in rows}
 
     def _resume_from_store(self) -> None:
         """Candles the live store holds beyond the lake's (landed before a restart)."""
@@ -137,7 +151,8 @@ class LiveEngine:
             for row in report.feed:
                 self.feed[(row["strategy_id"], row["symbol"], row["interval"])] = row
             write_feed_files(self.settings, list(self.feed.values()))
-            report.stages["feed_files"] = now() - mark
+            report.feed_written_at = now()
+            report.stages["feed_files"] = report.feed_written_at - mark
         if report.decisions or report.alerts:
             mark = now()
             self._post(report)
@@ -285,6 +300,23 @@ class LiveEngine:
                 "pending_lake_sync": not report.synced and self.sync,
             }
         )
+
+
+def lake_series(
+    settings: Settings, symbols: list[str] | None, intervals: list[str] | None
+) -> list[SeriesKey] | None:
+    """The lake's series of these symbols and intervals (checked; None: every series)."""
+    if not symbols and not intervals:
+        return None
+    from hermes.features.store import select_series
+    from hermes.lake import connect, restrict_file_access
+
+    conn = connect(settings, read_only=True)
+    try:
+        restrict_file_access(conn, settings)
+        return select_series(conn, symbols, intervals, "silver_klines")
+    finally:
+        conn.close()
 
 
 def next_close_ms(series: list[SeriesKey], server_ms: int) -> int:

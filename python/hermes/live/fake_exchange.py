@@ -65,9 +65,13 @@ class CompressedClock:
     def now_ms(self) -> int:
         return self.start_ms + int((time.monotonic() - self.started) * self.speed * 1000)
 
+    def real_time_of(self, ms: int) -> float:
+        """The ``time.monotonic()`` at which exchange time is ``ms``."""
+        return self.started + (ms - self.start_ms) / 1000 / self.speed
+
     def real_seconds_until(self, ms: int) -> float:
         """Real seconds until exchange time ``ms``."""
-        return (ms - self.start_ms) / 1000 / self.speed - (time.monotonic() - self.started)
+        return self.real_time_of(ms) - time.monotonic()
 
 
 @dataclass

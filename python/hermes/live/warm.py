@@ -22,7 +22,10 @@ so one step computes only what changed, and the feed and ledger code of
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,15 +63,22 @@ def recursive_params() -> RecursiveParams:
     return RecursiveParams.from_config(lambda key: variables.get(f"feature_{key}"))
 
 
-def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str]:
-    """The compiled full-build SQL of ``gold_features`` and ``gold_feature_store`` (dbt)."""
-    from hermes.dbt_runner import run_dbt
+COMPILE = ["compile", "--select", "gold_features", "gold_feature_store", "--full-refresh"]
 
-    run_dbt(
-        ["--quiet", "compile", "--select", "gold_features", "gold_feature_store", "--full-refresh"],
-        settings,
-        target_path=target_path,
-    )
+
+def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str]:
+    """The compiled full-build SQL of ``gold_features`` and ``gold_feature_store``.
+
+    ``dbt compile`` runs in a child process (this module's ``__main__``): dbt's imports would
+    otherwise stay in the live process's memory for good."""
+    env = {**os.environ, **settings.dbt_env()}
+    done = subprocess.run(
+        [sys.executable, "-m", "hermes.live.warm", str(target_path)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise LiveSetupError(f"dbt compile of gold_features failed: {tail}")
     folder = target_path / "compiled" / "hermes" / "models" / "gold" / "features"
     return {name: (folder / f"{name}.sql").read_text() for name in LIVE_TABLES[2:]}
 
@@ -401,3 +411,9 @@ def _hlc(bars: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def api_source_file(symbol: str, interval: str, candle: Candle) -> str:
     """The provisional lineage of an API candle: ``api/<SYMBOL>/<INTERVAL>/<day>``."""
     return f"api/{symbol}/{interval}/{symbol}-{interval}-{candle.opened:%Y-%m-%d}"
+
+
+if __name__ == "__main__":  # the child process of compile_features_sql
+    from hermes.dbt_runner import run_dbt
+
+    run_dbt(COMPILE, Settings.from_env(), target_path=Path(sys.argv[1]))

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from fixtures.webhook_server import webhook
+from live_helpers import STEP_MS, SYMBOLS, assert_same_bits, batch_features
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.engine import simulate
@@ -28,7 +29,7 @@ from hermes.config import Settings
 from hermes.lake import pinned
 from hermes.live.client import KlinesClient
 from hermes.live.engine import LiveEngine, StepReport, utc
-from hermes.live.fake_exchange import FakeExchange, ManualClock, load_bundled
+from hermes.live.fake_exchange import FakeExchange, ManualClock, SeriesData
 from hermes.paper.activation import activation_of
 from hermes.paper.feed import compute_feed, decide
 from hermes.paper.ledger import compute_ledgers, extend_ledgers
@@ -36,11 +37,7 @@ from hermes.paper.verify import verify_ledgers
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
 
-SYMBOLS = ("BTCUSDT", "ETHUSDT")
 DAYS = 14
-STEP_MS = 4 * 3600 * 1000
-API_ONLY = {"ingested_at", "quote_asset_volume", "number_of_trades"}
-"""Lineage and fields the bundled CSV files do not carry (null in the batch, 0 from the API)."""
 
 
 @dataclass
@@ -53,8 +50,13 @@ class Replay:
 
 
 @pytest.fixture(scope="module")
-def replay(built_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
-    series = {(s, "4h"): load_bundled(s, "4h") for s in SYMBOLS}
+def replay(
+    built_lake: Settings,
+    features_sql: dict[str, str],
+    bundled_4h: dict[tuple[str, str], SeriesData],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Replay]:
+    series = bundled_4h
     last_open = int(series[("BTCUSDT", "4h")].open_time[-1])
     first_open = last_open - DAYS * 86_400_000
     clock = ManualClock(first_open)
@@ -63,7 +65,7 @@ def replay(built_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
         client = KlinesClient(exchange.url)
         engine = LiveEngine(
             built_lake, client, series=list(series), sync=False, until=utc(first_open),
-            target_path=live_lake.lake_root / "target", webhook_url=url, output=live_lake,
+            features_sql=features_sql, webhook_url=url, output=live_lake,
         )  # fmt: skip
         ledger = duckdb.connect()
         reports = []
@@ -92,27 +94,12 @@ def test_every_bar_is_landed_once_and_on_its_own_close(replay: Replay) -> None:
 
 
 def test_features_equal_the_batch_bit_for_bit(replay: Replay, built_lake: Settings) -> None:
-    with pinned(built_lake) as (reader, _):
-        for key in [(s, "4h") for s in SYMBOLS]:
-            live = replay.engine.warm.features(key)
-            live = live.filter(pa.compute.greater_equal(live.column("open_time"), replay.first_bar))
-            batch = _batch(
-                reader,
-                "select * from gold_features where symbol = ? and interval = ? "
-                "and open_time >= ? order by open_time",
-                [*key, replay.first_bar],
-            )
-            assert live.num_rows == batch.num_rows == DAYS * 6 + 1
-            assert live.column_names == batch.column_names
-            for name in batch.column_names:
-                if name in API_ONLY:
-                    continue
-                a = live.column(name).to_numpy(zero_copy_only=False)
-                b = batch.column(name).to_numpy(zero_copy_only=False)
-                if a.dtype.kind == "f":
-                    assert np.array_equal(a.view(np.int64), b.view(np.int64)), (key, name)
-                else:
-                    assert list(a) == list(b), (key, name)
+    for key in [(s, "4h") for s in SYMBOLS]:
+        live = replay.engine.warm.features(key)
+        live = live.filter(pa.compute.greater_equal(live.column("open_time"), replay.first_bar))
+        batch = batch_features(built_lake, key, replay.first_bar)
+        assert live.num_rows == DAYS * 6 + 1
+        assert_same_bits(live, batch)
 
 
 def test_signals_equal_the_batch(replay: Replay, built_lake: Settings) -> None:
@@ -160,7 +147,7 @@ def test_feed_decisions_equal_the_batch_on_every_bar(replay: Replay, built_lake:
         batch = compute_feed(reader, snapshot=snapshot, now=replay.reports[-1].server_time)
     last = {(r["strategy_id"], r["symbol"]): r for r in replay.reports[-1].feed}
     skip = {"snapshot_id", "computed_at"}
-    for row in batch:
+    for row in [r for r in batch if r["interval"] == "4h"]:
         if (row["strategy_id"], row["symbol"]) in last:
             ours = last[(row["strategy_id"], row["symbol"])]
             assert {k: v for k, v in ours.items() if k not in skip} == {
@@ -193,10 +180,14 @@ def test_paper_orders_equal_the_batch_and_verify(replay: Replay, built_lake: Set
                 .select(live.column_names)
                 .to_pylist()
             ), (table, symbol)
-    orders = replay.ledger.execute(
-        "select count(*) from gold_paper_orders where filled_at >= ?", [replay.first_bar]
-    ).fetchone()
-    assert orders is not None and orders[0] > 0  # orders happened during the replay
+    extended = replay.ledger.execute(
+        "select symbol, count(*) from gold_paper_equity where open_time >= ? group by symbol "
+        "order by symbol",
+        [replay.first_bar],
+    ).fetchall()
+    assert extended == [(s, DAYS * 6 + 1) for s in SYMBOLS]  # one ledger row per replayed bar
+    orders = replay.ledger.execute("select count(*) from gold_paper_orders").fetchone()
+    assert orders is not None and orders[0] > 0
 
 
 def test_feed_files_hold_the_last_decisions(replay: Replay) -> None:
