@@ -75,7 +75,11 @@ def live(
     series = lake_series(settings, symbols, intervals)
     client = KlinesClient(base_url)
     engine = LiveEngine(settings, client, series=series)
-    console.print(f"hermes live: {len(engine.series)} series from {client.url}", highlight=False)
+    console.print(
+        f"hermes live: {len(engine.series)} series from {client.url}",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
         status = (
             int(bool(engine.step().alerts)) if once else run_forever(engine, max_steps=max_steps)
@@ -107,7 +111,7 @@ def _replay(
     last = max(int(d.open_time[-1]) for d in data.values())
     start = last - days * 86_400_000
     clock = CompressedClock(start, speed)
-    output = Settings(lake_root=Path(settings.lake_root) / "live" / "replay")
+    output = _replay_output(settings)
     bars = max_steps or int(timedelta(days=days) / timedelta(hours=4))
     with FakeExchange(data, clock) as exchange:
         client = KlinesClient(exchange.url)
@@ -119,19 +123,34 @@ def _replay(
             f"hermes live: replaying {days} days of {len(series)} series from the fake "
             f"exchange at {exchange.url} ({speed:g}x); feed files under {output.lake_root}",
             highlight=False,
+            soft_wrap=True,
         )
         try:
-            return run_forever(engine, max_steps=bars, grace_seconds=1.0)
+            return run_forever(
+                engine, max_steps=bars, grace_seconds=1.0,
+                seconds_until=lambda close, _: clock.real_seconds_until(close),
+            )  # fmt: skip
         finally:
             client.close()
 
 
-def status() -> None:
+def _replay_output(settings: Settings) -> Settings:
+    """Where a fake-exchange replay writes (its live store and feed files), inside the lake."""
+    return Settings(lake_root=Path(settings.lake_root) / "live" / "replay")
+
+
+def status(
+    replay: Annotated[
+        bool, typer.Option("--replay", help="The last `hermes live --fake-exchange` replay.")
+    ] = False,
+) -> None:
     """Per series: the last closed bar landed, the step's latency, the lag behind the
     exchange (bars closed but not landed yet) and the last error (read only)."""
     from hermes.live.store import LiveStore
 
     settings = Settings.from_env()
+    if replay:
+        settings = _replay_output(settings)
     state = LiveStore(settings).read_status()
     if state is None:
         console.print(f"hermes live has not run on {settings.location} yet", highlight=False)

@@ -332,16 +332,22 @@ def run_forever(
     grace_seconds: float = 30.0,
     max_steps: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    seconds_until: Callable[[int, int], float] | None = None,
 ) -> int:
     """Step at each bar close (polling until every series has its candle, for at most
-    ``grace_seconds``); returns 1 if any step raised an alert, else 0."""
+    ``grace_seconds``); returns 1 if any step raised an alert, else 0.
+
+    ``seconds_until(close_ms, server_ms)``: real seconds until the exchange's clock reaches
+    ``close_ms`` (default: the exchange's milliseconds are real ones; a fake exchange's
+    compressed clock gives its own)."""
+    until = seconds_until or (lambda close, server: (close - server) / 1000)
     status = 0
     steps = 0
     report = engine.step()
     status |= bool(report.alerts)
     while max_steps is None or steps < max_steps:
         server_ms = engine.client.server_time()
-        wait = (next_close_ms(engine.series, server_ms) - server_ms) / 1000
+        wait = until(next_close_ms(engine.series, server_ms), server_ms)
         sleep(max(wait, 0.0) + 0.05)
         deadline = time.monotonic() + grace_seconds
         report = engine.step()

@@ -117,11 +117,13 @@ def test_status_command_reads_the_store(
     from typer.testing import CliRunner
 
     from hermes.cli import app
+    from hermes.cli.app import console
     from hermes.live.store import LiveStore
     from hermes.storage import write_bytes_atomic
 
     root = tmp_path / "lake"
     monkeypatch.setenv("HERMES_LAKE_ROOT", str(root))
+    monkeypatch.setattr(console, "width", 160)
     settings = Settings(lake_root=root)
     write_bytes_atomic(settings, str(settings.catalog_path), b"")  # a lake exists there
     runner = CliRunner()
@@ -146,7 +148,7 @@ def test_status_command_reads_the_store(
             },
         }  # fmt: skip
     )
-    result = runner.invoke(app, ["live", "status"], terminal_width=200)
+    result = runner.invoke(app, ["live", "status"])
     assert result.exit_code == 1  # a series is failing
     assert "BTCUSDT 4h" in result.output and "2026-01-06 12:00:00" in result.output
     assert "ETHUSDT 4h: HTTP 429" in result.output and "lake sync pending" in result.output
