@@ -123,8 +123,8 @@ def sql_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
 
 
 LIVE_SYMBOLS = 20
-LIVE_BARS = 24  # 1h bars published live (6 of them also close a 4h bar)
-LIVE_SPEED = 1200.0  # exchange seconds per real second: a 1h bar every 3 s
+LIVE_BARS = 12  # 1h bars published live (3 of them also close a 4h bar)
+LIVE_SPEED = 300.0  # exchange seconds per real second: a 1h bar every 12 s
 
 
 def live_latency(plan: Plan, runner: Runner) -> dict[str, Any]:

@@ -139,6 +139,7 @@ def measure(
                 if report.posted_at is not None:
                     posted.append(report.posted_at - available)
         client.close()
+        steady = _rss_mb()
     return {
         "series": len(data),
         "strategies": [s.strategy_id for s in engine.warm.strategies],
@@ -148,7 +149,17 @@ def measure(
         "feed_latency": _percentiles(feed),
         "webhook_latency": _percentiles(posted),
         "stage_seconds": {k: _percentiles(v) for k, v in stages.items()},
+        "steady_rss_mb": steady,
     }
+
+
+def _rss_mb() -> float:
+    """The process's resident memory now (after the steps: the steady state), in MB."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 @contextmanager

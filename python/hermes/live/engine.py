@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from hermes.config import Settings
 from hermes.features.store import DataError
 from hermes.intervals import interval_seconds
 from hermes.lake import current_snapshot, pinned
-from hermes.live.client import CandleError, ExchangeError, KlinesClient
+from hermes.live.client import Candle, CandleError, ExchangeError, KlinesClient
 from hermes.live.store import LakeBusy, LiveStore, sync_to_lake
 from hermes.live.warm import SeriesKey, WarmLake, compile_features_sql, read_sources
 from hermes.notify import notify
@@ -40,6 +41,7 @@ from hermes.signals.errors import StrategyError
 from hermes.signals.source import SignalSource
 
 log = logging.getLogger("hermes.live")
+FETCH_THREADS = 8
 SERIES_ERRORS = (CandleError, ExchangeError, DataError, PaperError, StrategyError)
 
 
@@ -85,6 +87,7 @@ class LiveEngine:
         """Where the live store and the feed files go, and the lake synced (``output``, by
         default the lake read)."""
         self.client = client
+        self._pool = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="live")
         self.store = LiveStore(self.settings)
         self.webhook_url = webhook_url
         self.sync = sync
@@ -166,16 +169,21 @@ class LiveEngine:
         return report
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:
+        """Fetch every series' new closed candles (requests in parallel: they wait on the
+        network), then store and append them one series at a time."""
         changed = []
         stamp = datetime.now(UTC).replace(tzinfo=None)
-        for key in self.series:
-            name = f"{key[0]} {key[1]}"
+        after = {key: self.warm.last_open_ms(key) for key in self.series}
+
+        def fetch(key: SeriesKey) -> list[Candle] | Exception:
             try:
-                candles = self.client.closed_candles(
-                    *key, after=self.warm.last_open_ms(key), server_time=server_ms
-                )
+                return self.client.closed_candles(*key, after=after[key], server_time=server_ms)
             except SERIES_ERRORS as exc:
-                self._alert(report, key, str(exc))
+                return exc
+
+        for key, candles in zip(self.series, self._pool.map(fetch, self.series), strict=True):
+            if isinstance(candles, Exception):
+                self._alert(report, key, str(candles))
                 continue
             if not candles:
                 continue
@@ -183,7 +191,7 @@ class LiveEngine:
             self.warm.append(key, candles, stamp)
             self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}
             report.landed[key] = len(candles)
-            self.status[name].update(last_error=None)
+            self.status[f"{key[0]} {key[1]}"].update(last_error=None)
             changed.append(key)
         return changed
 

@@ -170,6 +170,9 @@ class WarmLake:
         c.execute(f"create view gold_features as {_tail('live_features')}")
         c.execute(f"create view gold_feature_store as {self.sql['gold_feature_store']}")
         self.strategies = self._rule_strategies()
+        self._types: dict[str, pa.DataType] | None = None
+        self._last_rows: dict[SeriesKey, dict[str, Any]] = {}
+        """Each series' last recursive row, kept after a resume (the next one starts there)."""
         for strategy_id, sql in self._signal_sql.items():
             table = identifier(f"gold_signals_{strategy_id}")
             c.execute(f"create table {table} as select * from ({sql}) limit 0")  # noqa: S608
@@ -263,7 +266,7 @@ class WarmLake:
         self._resume(key, rows)
 
     def _resume(self, key: SeriesKey, new: pa.Table) -> None:
-        last = self._last_recursive(key)
+        last = self._last_rows.get(key) or self._last_recursive(key)
         if last is None or not is_resumable(last, self.params):
             self.conn.execute(
                 "delete from live_recursive where symbol = ? and interval = ?", list(key)
@@ -279,7 +282,9 @@ class WarmLake:
             bars = new.select(["open_time", "close_time", "ingested_at", "high", "low", "close"])
             warmup = int(last["warmup_bars"]) + 1 + np.arange(bars.num_rows, dtype=np.int64)
             values = resume(*_hlc(bars), self.params, last)
-        types = dict(zip(*self._recursive_schema(), strict=True))
+        if self._types is None:
+            self._types = dict(zip(*self._recursive_schema(), strict=True))
+        types = self._types
         columns = {
             "symbol": [key[0]] * bars.num_rows,
             "interval": [key[1]] * bars.num_rows,
@@ -288,11 +293,16 @@ class WarmLake:
         }
         for name in self.params.feature_columns() + self.params.state_columns():
             columns[name] = pa.array(values[name], from_pandas=True).cast(types[name])
-        self.conn.register("live_new", pa.table(columns))
+        table = pa.table(columns)
+        self.conn.register("live_new", table)
         try:
             self.conn.execute("insert into live_recursive by name select * from live_new")
         finally:
             self.conn.unregister("live_new")
+        self._last_rows[key] = {
+            name: (np.nan if value is None else value)
+            for name, value in table.slice(table.num_rows - 1).to_pylist()[0].items()
+        }
 
     def _recursive_schema(self) -> tuple[list[str], list[pa.DataType]]:
         schema = self.conn.execute("select * from live_recursive limit 0").to_arrow_table().schema
