@@ -142,7 +142,8 @@ class WarmLake:
         self.params = recursive_params()
         self.sql = sources.features_sql
         self.snapshot = sources.snapshot
-        self.conn = duckdb.connect()
+        # one thread: the queries are small, and the process stays lean next to the batch
+        self.conn = duckdb.connect(config={"threads": 1})
         exact_windows(self.conn)
         self.conn.execute("attach ':memory:' as lake")
         self.conn.execute("use lake")
