@@ -122,6 +122,30 @@ def sql_grid(plan: Plan, runner: Runner) -> dict[str, Any]:
     return out
 
 
+LIVE_SYMBOLS = 20
+LIVE_BARS = 12  # 1h bars published live (3 of them also close a 4h bar)
+LIVE_SPEED = 300.0  # exchange seconds per real second: a 1h bar every 12 s
+
+
+def live_latency(plan: Plan, runner: Runner) -> dict[str, Any]:
+    """The warm live path against the fake exchange (``bench.stages.live``)."""
+    if not module_has("hermes.live.engine", "LiveEngine"):
+        return not_available("hermes.live not found (live signals)")
+    work = plan.work / "live"
+    target = str(work / "target")
+    lake = str(work / "lake")
+    built = runner.once(
+        "bench.stages.live:build", work=lake, target_path=target, symbols=LIVE_SYMBOLS,
+        live_bars=LIVE_BARS,
+    )  # fmt: skip
+    out = runner.once(
+        "bench.stages.live:measure", work=lake, target_path=target, symbols=LIVE_SYMBOLS,
+        live_bars=LIVE_BARS, speed=LIVE_SPEED,
+    )  # fmt: skip
+    out["build_seconds"] = built["seconds"]
+    return out
+
+
 def compare_backtesting_py(plan: Plan, runner: Runner) -> dict[str, Any]:
     runs = runner.repeat(
         "bench.compare.backtesting_py:run", plan.repeat, signals_file=str(signals_file(plan.work))
@@ -453,6 +477,9 @@ def run_all(
         out["daily_job"] = _guarded(lambda: daily_job(plan, runner, say))
     if plan.wants("universe"):
         out["universe"] = _guarded(lambda: universe(plan, runner, say))
+    if plan.wants("live"):
+        say(f"live: {LIVE_SYMBOLS} synthetic symbols x 2 intervals, bar close to feed and webhook")
+        out["live"] = _guarded(lambda: live_latency(plan, runner))
     if plan.profile and profile:
         out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out

@@ -159,6 +159,11 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if "10M" in scale:
         add("full quality pass at 10M rows", _get(scale["10M"], "seconds", "median"), 20, "s")
+    live = results.get("live", {})
+    add("live: candle at the API to feed row, p50", _get(live, "feed_latency", "p50"), 1, "s")
+    add("live: candle at the API to feed row, p99", _get(live, "feed_latency", "p99"), 2, "s")
+    add("live: candle to webhook POST, p99", _get(live, "webhook_latency", "p99"), 2, "s")
+    add("live: steady memory (after the steps)", live.get("steady_rss_mb"), 500, "MB")
     add(
         "backfill of a year of unpublished archives",
         _get(job, "backfill_missing", "seconds", "median"),

@@ -116,12 +116,12 @@ in_scope as (
 
 latest as (
 
-    -- one row per candle: the latest ingest wins
+    -- one row per candle: an archive before a provisional API candle, then the latest ingest
     select * exclude (line_number)
     from in_scope
     qualify row_number() over (
         partition by symbol, interval, open_time
-        order by ingested_at desc, source_file desc, line_number desc
+        order by provider = 'api', ingested_at desc, source_file desc, line_number desc
     ) = 1
 
 ),

@@ -22,6 +22,17 @@ from hermes.extensions import create_s3_secret, load_extensions
 
 READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 """What a read-only connection runs (``show``, ``describe``, ``pragma`` parse as SELECT)."""
+WINDOW_MODE = "separate"
+"""DuckDB's window mode for every Hermes connection (and dbt's, in ``profiles.yml``).
+
+By default DuckDB sums a moving window through a segment tree built over each group of
+partitions it sorts together, so the last bits of a moving average depend on which other
+series were computed in the same query and where the series starts (measured with DuckDB
+1.5.5: 3717 of 18371 ``sma_20`` values of ETHUSDT 4h differ between a build of that series
+alone and a build of all four bundled series). ``separate`` computes each frame from its own
+rows only: a bar's value then depends on its look-back alone, so a live step over the last
+bars, an incremental build and a full rebuild give the same bits (and it was not slower on
+the bundled data)."""
 
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -104,6 +115,7 @@ def connect(
     """
     settings = settings or Settings.from_env()
     conn = duckdb.connect()
+    exact_windows(conn)
     if read_only:
         require_lake(settings)
         load_extensions(conn, settings)
@@ -134,6 +146,11 @@ def data_path_options(settings: Settings) -> list[str]:
     if settings.s3 is not None or settings.catalog_url is not None:
         return []
     return [f"data_path '{_literal(settings.data_path)}'", "override_data_path true"]
+
+
+def exact_windows(conn: duckdb.DuckDBPyConnection) -> None:
+    """Compute window aggregates frame by frame on ``conn`` (:data:`WINDOW_MODE`)."""
+    conn.execute(f"set debug_window_mode = '{WINDOW_MODE}'")
 
 
 def restrict_file_access(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:

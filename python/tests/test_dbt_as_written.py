@@ -157,6 +157,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "gold_strategy_scorecard",
+        "silver_api_revisions",
         "silver_kline_gaps",
         "silver_klines",
         "silver_quality",
@@ -171,6 +172,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
     assert models("full") == sorted(production + experimental)
     assert models("silver") == [
         "bronze_klines",
+        "silver_api_revisions",
         "silver_kline_gaps",
         "silver_klines",
         "silver_quality",

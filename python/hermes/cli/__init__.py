@@ -9,13 +9,17 @@
 * :mod:`hermes.cli.jobs`: ``run``, ``refresh``, ``backfill``, ``serve``,
   ``server status|start|stop|url``;
 * :mod:`hermes.cli.studies`: ``grid``, ``walk-forward``, ``ab``;
-* :mod:`hermes.cli.check`: ``check`` (a strategy's lookahead and recursion check).
+* :mod:`hermes.cli.check`: ``check`` (a strategy's lookahead and recursion check);
+* :mod:`hermes.cli.live`: ``live`` (the live-signal loop) and ``live status``.
 """
 
 from __future__ import annotations
 
-from hermes.cli import check, data, jobs, research, signals, studies
+import typer
+
+from hermes.cli import check, data, jobs, live, research, signals, studies
 from hermes.cli.app import app, sub_app
+from hermes.cli.errors import HermesGroup
 
 app.command()(data.sql)
 app.command()(data.build)
@@ -46,5 +50,14 @@ app.add_typer(server_app, name="server")
 app.command()(studies.grid)
 app.command("walk-forward")(studies.walk_forward)
 app.command()(studies.ab)
+
+live_app = typer.Typer(
+    cls=HermesGroup,
+    add_completion=False,
+    help="Live signals: the warm loop at each bar close, and its status.",
+)
+live_app.callback(invoke_without_command=True)(live.live)
+live_app.command("status")(live.status)
+app.add_typer(live_app, name="live")
 
 __all__ = ["app"]

@@ -13,7 +13,9 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
   edited) is an error naming the series: the ledger is never silently rewritten.
 * Re-running a day adds nothing; all series are written in one lake transaction, so a
   killed run leaves the ledger as it was; a backfill extends it exactly (the recomputation
-  covers every bar since ``paper_since``).
+  covers every bar since ``paper_since``). A ledger stored beyond the recomputation's last
+  bar (``hermes live`` extended it from API candles the build does not hold yet) is left
+  as it is.
 * A gap in the bars inside the paper period stops that strategy with an error naming the
   first missing bar (a fill across a gap would be at a price nobody could trade).
 * ``paper_since`` after the last bar (activated for a day with no data yet): nothing is
@@ -272,8 +274,10 @@ def _after(table: pa.Table, column: str, last: datetime | None) -> pa.Table:
     )
 
 
-def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> None:
-    """:class:`PaperError` when ``ledger`` cannot extend its stored rows (one line naming it)."""
+def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> bool:
+    """:class:`PaperError` when ``ledger`` cannot extend its stored rows (one line naming it);
+    True when the stored rows run past the ledger's data (written by ``hermes live`` from API
+    candles this build does not hold yet; the live process checked its own extension)."""
     sid, since, symbol, interval = ledger.key
     stored_since, last, last_equity = _stored(conn, ledger)
     where = f"paper ledger of {sid} {symbol} {interval}"
@@ -290,6 +294,8 @@ def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> N
         )
     if last is not None:
         times = ledger.equity.column("open_time").to_pylist()
+        if times and last > times[-1]:
+            return True
         if last not in times:
             raise PaperError(f"{where}: its last stored bar {last} is no longer in the data")
         at = times.index(last)
@@ -308,6 +314,7 @@ def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> N
                 f"stored, {recomputed:.2f} now; bars, signals or settings changed): "
                 "the ledger is kept as it is"
             )
+    return False
 
 
 def extend_ledgers(
@@ -327,13 +334,16 @@ def extend_ledgers(
     pending: list[tuple[SeriesLedger, pa.Table, pa.Table]] = []
     for ledger in ledgers:
         try:
-            _check_extension(conn, ledger)
+            ahead = _check_extension(conn, ledger)
         except PaperError as exc:
             if errors is None:
                 raise
             errors.append(str(exc))
             continue
         sid, _, symbol, interval = ledger.key
+        if ahead:  # `hermes live` stored bars this build does not hold yet: nothing to add
+            added[(sid, symbol, interval)] = (0, 0)
+            continue
         _, last, _ = _stored(conn, ledger)
         orders = _after(ledger.orders, "filled_at", last)
         equity = _after(ledger.equity, "open_time", last)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from fixtures.lake_reads import read_frame
@@ -17,34 +16,13 @@ from hermes.config import Settings
 from hermes.lake import connect
 
 NOT_FEATURES = ["ingested_at"]
-# Columns built on DuckDB's windowed sums (avg, stddev): DuckDB's segment trees group the
-# additions by where a series sits among the others, so these can differ in the last bits
-# (measured <= 1e-15 relative); every other column must be bit-identical.
-WINDOW_SUMS = (
-    "sma_",
-    "bb_",
-    "volatility_",
-    "volume_zscore_",
-    "rsi_vol_adjusted_",
-    "momentum_score_",
-)
-WINDOW_SUMS_RTOL = 1e-12
 
 
 def _assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    """Bit-identical frames, except window-sum columns within WINDOW_SUMS_RTOL."""
+    """Bit-identical frames, window sums included: DuckDB computes every window frame from
+    its own rows (``hermes.lake.WINDOW_MODE``), whatever other series the query holds."""
     assert list(actual.columns) == list(expected.columns)
-    sums = [c for c in actual.columns if c.startswith(WINDOW_SUMS)]
-    exact = [c for c in actual.columns if c not in sums]
-    pd.testing.assert_frame_equal(actual[exact], expected[exact], check_exact=True)
-    for column in sums:
-        a = actual[column].to_numpy(dtype=float, na_value=np.nan)
-        e = expected[column].to_numpy(dtype=float, na_value=np.nan)
-        np.testing.assert_array_equal(np.isnan(a), np.isnan(e), err_msg=column)
-        scale = np.nanmax(np.abs(e)) if (~np.isnan(e)).any() else 1.0
-        np.testing.assert_allclose(
-            a, e, rtol=WINDOW_SUMS_RTOL, atol=WINDOW_SUMS_RTOL * scale, err_msg=column
-        )
+    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
 
 
 Refreshed = tuple[Settings, dict[str, Any]]

@@ -30,7 +30,7 @@ import pytest
 from distributed import LocalCluster
 from fixtures.binance import archive, candles_for, checksum_for, kline_csv, kline_zip, publish
 from fixtures.binance import serve_site as serve_site_
-from webhook_server import webhook
+from fixtures.webhook_server import webhook
 
 from hermes.config import Settings
 from hermes.flows.daily_refresh import backfill, daily_refresh

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from webhook_server import webhook
+from fixtures.webhook_server import webhook
 
 from hermes.notify import WEBHOOK_ENV, notify
 

@@ -1,0 +1,429 @@
+"""The warm series of the live process, and the batch's own definitions evaluated on them.
+
+Everything lives in one in-memory DuckDB database attached as ``lake`` (the name dbt's
+compiled SQL uses), so the batch's SQL runs here unchanged:
+
+* ``live_klines``: the series' candles (the lake's ``silver_klines`` rows, then the API's);
+* ``live_recursive``: ``gold_recursive_indicators`` rows; a new bar's EMA, RSI, ATR,
+  SuperTrend and MACD are **resumed** from the stored state of the series' last row with the
+  numba kernels the dbt model uses (:mod:`hermes.indicators.recursive_features`);
+* ``live_features``: ``gold_features`` rows; the window indicators of a changed series are
+  computed by the **compiled SQL of the dbt model** ``gold_features`` (full-build variant)
+  over the series' whole history, as the batch evaluates them (DuckDB's windowed sums depend
+  in their last bits on where a series starts, so a shorter look-back would not be exact);
+* ``gold_signals_<id>``: each rule strategy's signal model, its compiled SQL as recorded by
+  the build in ``hermes_signal_models`` (one definition per rule, as grids use it).
+
+The views ``silver_klines``, ``gold_recursive_indicators``, ``gold_features`` and
+``gold_feature_store`` show only the series changed by the current step (``live_changed``),
+so one step computes only what changed, and the feed and ledger code of
+:mod:`hermes.paper` reads this database exactly as it reads the lake.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import yaml
+
+from hermes.config import PROJECT_ROOT, Settings
+from hermes.indicators.recursive_features import RecursiveParams, compute, is_resumable, resume
+from hermes.intervals import interval_seconds
+from hermes.lake import exact_windows, identifier
+from hermes.live.client import Candle
+from hermes.signals.models import SIGNAL_MODELS_TABLE
+from hermes.signals.registry import Strategy, list_strategies
+
+SeriesKey = tuple[str, str]
+API_PROVIDER = "api"
+"""``provider`` of candles landed from the market-data API (provisional lineage)."""
+_REFERENCE = re.compile(r'"lake"\."main"\."([a-z0-9_]+)"')
+LIVE_TABLES = ("silver_klines", "gold_recursive_indicators", "gold_features", "gold_feature_store")
+
+
+class LiveSetupError(RuntimeError):
+    """The lake lacks what the live path needs (a built lake, compiled SQL)."""
+
+
+def recursive_params() -> RecursiveParams:
+    """The recursive indicators' parameters, from the ``feature_*`` vars of dbt_project.yml."""
+    variables = _feature_vars()
+    return RecursiveParams.from_config(lambda key: variables.get(f"feature_{key}"))
+
+
+COMPILE = ["compile", "--select", "gold_features", "gold_feature_store", "--full-refresh"]
+
+
+def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str]:
+    """The compiled full-build SQL of ``gold_features`` and ``gold_feature_store``.
+
+    ``dbt compile`` runs in a child process (this module's ``__main__``): dbt's imports would
+    otherwise stay in the live process's memory for good."""
+    env = {**os.environ, **settings.dbt_env()}
+    done = subprocess.run(
+        [sys.executable, "-m", "hermes.live.warm", str(target_path)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise LiveSetupError(f"dbt compile of gold_features failed: {tail}")
+    folder = target_path / "compiled" / "hermes" / "models" / "gold" / "features"
+    return {name: (folder / f"{name}.sql").read_text() for name in LIVE_TABLES[2:]}
+
+
+def is_rule(sql: str) -> bool:
+    """Whether a signal model reads only what the live path computes (the feature store and
+    the registry): rule strategies; the ML strategy reads its recorded predictions."""
+    return set(_REFERENCE.findall(sql)) <= {"gold_feature_store", "strategies"}
+
+
+@dataclass
+class Sources:
+    """What the warm path starts from, read from the lake at one snapshot."""
+
+    klines: pa.Table
+    recursive: pa.Table
+    strategies: pa.Table
+    signal_models: pa.Table
+    features_sql: dict[str, str]
+    snapshot: int
+
+
+def read_sources(
+    reader: duckdb.DuckDBPyConnection,
+    snapshot: int,
+    series: list[SeriesKey],
+    features_sql: dict[str, str],
+    *,
+    until: datetime | None = None,
+) -> Sources:
+    """The series' candles and recursive rows (those opening before ``until``, if given), the
+    registry and the compiled signal SQL."""
+    pairs = pa.table({"symbol": [s for s, _ in series], "interval": [i for _, i in series]})
+    reader.register("live_pairs", pairs)
+    try:
+        klines = reader.execute(
+            "select * from silver_klines semi join live_pairs using (symbol, interval) "
+            "where ?::timestamp is null or open_time < ? order by symbol, interval, open_time",
+            [until, until],
+        ).to_arrow_table()
+        recursive = reader.execute(
+            "select * from gold_recursive_indicators semi join live_pairs "
+            "using (symbol, interval) where ?::timestamp is null or open_time < ? "
+            "order by symbol, interval, open_time",
+            [until, until],
+        ).to_arrow_table()
+    finally:
+        reader.unregister("live_pairs")
+    strategies = reader.execute("select * from strategies").to_arrow_table()
+    models = reader.execute(
+        f"select * from {SIGNAL_MODELS_TABLE} "  # noqa: S608 (constant)
+        "qualify row_number() over (partition by strategy_id order by built_at desc) = 1"
+    ).to_arrow_table()
+    return Sources(klines, recursive, strategies, models, features_sql, snapshot)
+
+
+class WarmLake:
+    """The in-memory database of the live path (one per process, single-threaded)."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.params = recursive_params()
+        self.sql = sources.features_sql
+        self.snapshot = sources.snapshot
+        # one thread: the queries are small, and the process stays lean next to the batch
+        self.conn = duckdb.connect(config={"threads": 1})
+        exact_windows(self.conn)
+        self.conn.execute("attach ':memory:' as lake")
+        self.conn.execute("use lake")
+        c = self.conn
+        for name, table in (
+            ("live_klines", sources.klines),
+            ("live_recursive", sources.recursive),
+            ("strategies", sources.strategies),
+            (SIGNAL_MODELS_TABLE, sources.signal_models),
+        ):
+            c.register("live_source", table)
+            c.execute(f"create table {name} as select * from live_source")  # noqa: S608 (constants)
+            c.unregister("live_source")
+        c.execute(
+            "create table live_changed (symbol varchar, interval varchar, since timestamp, "
+            "first_new timestamp)"
+        )
+        for view, table in (
+            ("silver_klines", "live_klines"),
+            ("gold_recursive_indicators", "live_recursive"),
+        ):
+            c.execute(f"create view {view} as {_tail(table)}")
+        features = self.sql["gold_features"]  # dbt's compiled SQL of the model
+        c.execute(f"create table live_features as select * from ({features}) limit 0")  # noqa: S608
+        c.execute(f"create view gold_features as {_tail('live_features')}")
+        c.execute(f"create view gold_feature_store as {self.sql['gold_feature_store']}")
+        self.strategies = self._rule_strategies()
+        self._types: dict[str, pa.DataType] | None = None
+        self._last_rows: dict[SeriesKey, dict[str, Any]] = {}
+        """Each series' last recursive row, kept after a resume (the next one starts there)."""
+        for strategy_id, sql in self._signal_sql.items():
+            table = identifier(f"gold_signals_{strategy_id}")
+            c.execute(f"create table {table} as select * from ({sql}) limit 0")  # noqa: S608
+        self.feature_lookback = _largest_integer(_feature_vars()) + 2
+        self.signal_lookback = (
+            max([_largest_integer(s.parameters) for s in self.strategies], default=0) + 2
+        )
+        self.recompute({key: None for key in self.series()})
+
+    # -- what the warm path holds
+
+    def series(self) -> list[SeriesKey]:
+        rows = self.conn.execute("select distinct symbol, interval from live_klines order by all")
+        return [(str(s), str(i)) for s, i in rows.fetchall()]
+
+    def last_open_ms(self, key: SeriesKey) -> int | None:
+        """The open time (epoch ms) of the series' last candle held, or None."""
+        row = self.conn.execute(
+            "select epoch_ms(max(open_time)) from live_klines where symbol = ? and interval = ?",
+            list(key),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _rule_strategies(self) -> list[Strategy]:
+        """Active strategies whose signal model is a rule over the feature store (the others,
+        the ML strategy, are left out of the live path and dropped from its registry)."""
+        query = f"select strategy_id, compiled_sql from {SIGNAL_MODELS_TABLE}"  # noqa: S608
+        recorded = dict(self.conn.execute(query).fetchall())
+        keep = [
+            s
+            for s in list_strategies(self.conn)
+            if s.status == "active"
+            and s.strategy_id in recorded
+            and is_rule(recorded[s.strategy_id])
+        ]
+        ids = [s.strategy_id for s in keep]
+        self.conn.execute("delete from strategies where not list_contains(?, strategy_id)", [ids])
+        self._signal_sql = {s.strategy_id: recorded[s.strategy_id] for s in keep}
+        return keep
+
+    # -- one step
+
+    def append(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> None:
+        """Add a series' new closed candles and resume its recursive indicators on them."""
+        if not candles:
+            return
+        symbol, interval = key
+        step = interval_seconds(interval) * 1000
+        rows = pa.table(
+            {
+                "provider": [API_PROVIDER] * len(candles),
+                "market": ["spot"] * len(candles),
+                "symbol": [symbol] * len(candles),
+                "interval": [interval] * len(candles),
+                "open_time": pa.array([c.open_time * 1000 for c in candles], pa.timestamp("us")),
+                "close_time": pa.array(
+                    [(c.open_time + step - 1) * 1000 for c in candles], pa.timestamp("us")
+                ),
+                "open": [c.open for c in candles],
+                "high": [c.high for c in candles],
+                "low": [c.low for c in candles],
+                "close": [c.close for c in candles],
+                "volume": [c.volume for c in candles],
+                "quote_asset_volume": [c.quote_asset_volume for c in candles],
+                "number_of_trades": [c.number_of_trades for c in candles],
+                "taker_buy_base_asset_volume": [c.taker_buy_base_asset_volume for c in candles],
+                "taker_buy_quote_asset_volume": [c.taker_buy_quote_asset_volume for c in candles],
+                "source_file": [api_source_file(symbol, interval, c) for c in candles],
+                "source_sha256": [""] * len(candles),
+                "ingested_at": pa.array([ingested_at] * len(candles), pa.timestamp("us")),
+            }
+        )
+        c = self.conn
+        c.register("live_new", rows)
+        try:
+            c.execute(
+                """
+                insert into live_klines by name
+                select *,
+                    high >= greatest(open, close) as is_high_valid,
+                    low <= least(open, close) as is_low_valid,
+                    volume >= 0 as is_volume_valid,
+                    least(open, high, low, close) > 0 as is_price_positive,
+                    (high >= greatest(open, close) and low <= least(open, close)
+                        and volume >= 0 and least(open, high, low, close) > 0) as is_valid
+                from live_new
+                """
+            )
+        finally:
+            c.unregister("live_new")
+        self._resume(key, rows)
+
+    def _resume(self, key: SeriesKey, new: pa.Table) -> None:
+        last = self._last_rows.get(key) or self._last_recursive(key)
+        if last is None or not is_resumable(last, self.params):
+            self.conn.execute(
+                "delete from live_recursive where symbol = ? and interval = ?", list(key)
+            )
+            bars = self.conn.execute(
+                "select open_time, close_time, ingested_at, high, low, close from live_klines "
+                "where symbol = ? and interval = ? order by open_time",
+                list(key),
+            ).to_arrow_table()
+            warmup = np.arange(bars.num_rows, dtype=np.int64)
+            values = compute(*_hlc(bars), self.params)
+        else:
+            bars = new.select(["open_time", "close_time", "ingested_at", "high", "low", "close"])
+            warmup = int(last["warmup_bars"]) + 1 + np.arange(bars.num_rows, dtype=np.int64)
+            values = resume(*_hlc(bars), self.params, last)
+        if self._types is None:
+            self._types = dict(zip(*self._recursive_schema(), strict=True))
+        types = self._types
+        columns = {
+            "symbol": [key[0]] * bars.num_rows,
+            "interval": [key[1]] * bars.num_rows,
+            **{n: bars.column(n) for n in ("open_time", "close_time", "ingested_at", "close")},
+            "warmup_bars": warmup,
+        }
+        for name in self.params.feature_columns() + self.params.state_columns():
+            columns[name] = pa.array(values[name], from_pandas=True).cast(types[name])
+        table = pa.table(columns)
+        self.conn.register("live_new", table)
+        try:
+            self.conn.execute("insert into live_recursive by name select * from live_new")
+        finally:
+            self.conn.unregister("live_new")
+        self._last_rows[key] = {
+            name: (np.nan if value is None else value)
+            for name, value in table.slice(table.num_rows - 1).to_pylist()[0].items()
+        }
+
+    def _recursive_schema(self) -> tuple[list[str], list[pa.DataType]]:
+        schema = self.conn.execute("select * from live_recursive limit 0").to_arrow_table().schema
+        return schema.names, schema.types
+
+    def _last_recursive(self, key: SeriesKey) -> dict[str, Any] | None:
+        cursor = self.conn.execute(
+            "select * from live_recursive where symbol = ? and interval = ? "
+            "order by open_time desc limit 1",
+            list(key),
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        names = [d[0] for d in cursor.description or []]
+        return {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
+
+    def recompute(self, changed: Mapping[SeriesKey, int | None]) -> None:
+        """Features and signals of each changed series' new rows (``changed``: series -> how
+        many new bars, None: all), evaluated over their look-back only (exact: see
+        :data:`hermes.lake.WINDOW_MODE`); then the views show the changed series' whole
+        history, as the feed and the ledger read it."""
+        c = self.conn
+        self._mark(changed, "live_klines", self.feature_lookback)
+        c.execute(_DELETE_NEW.format(table="live_features"))
+        c.execute(_INSERT_NEW.format(table="live_features", sql=self.sql["gold_features"]))
+        self._mark(changed, "live_features", self.signal_lookback)
+        for strategy_id, sql in self._signal_sql.items():
+            table = identifier(f"gold_signals_{strategy_id}")
+            c.execute(_DELETE_NEW.format(table=table))
+            c.execute(_INSERT_NEW.format(table=table, sql=sql))  # the model's own SQL
+        c.execute("update live_changed set since = null")
+
+    def show(self, keys: list[SeriesKey]) -> None:
+        """Let the views show these series' whole history (the feed and the ledger read it)."""
+        self.conn.execute("delete from live_changed")
+        self.conn.executemany(
+            "insert into live_changed values (?, ?, null, null)", [list(k) for k in keys]
+        )
+
+    def _mark(self, changed: Mapping[SeriesKey, int | None], table: str, lookback: int) -> None:
+        """``live_changed``: per series, the first new bar and the first bar of its look-back."""
+        rows = []
+        for key, new in changed.items():
+            if new is None:
+                rows.append([*key, None, None])
+                continue
+            found = self.conn.execute(
+                f"select open_time from {identifier(table)} where symbol = ? and interval = ? "  # noqa: S608
+                "order by open_time desc limit 1 offset ?",
+                [*key, new + lookback - 1],
+            ).fetchone()
+            first = self.conn.execute(
+                "select open_time from live_klines where symbol = ? and interval = ? "
+                "order by open_time desc limit 1 offset ?",
+                [*key, new - 1],
+            ).fetchone()
+            rows.append([*key, None if found is None else found[0], first[0] if first else None])
+        self.conn.execute("delete from live_changed")
+        self.conn.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+
+    def features(self, key: SeriesKey) -> pa.Table:
+        """All feature rows of a series (for comparisons and the store)."""
+        return self.conn.execute(
+            "select * from live_features where symbol = ? and interval = ? order by open_time",
+            list(key),
+        ).to_arrow_table()
+
+
+_DELETE_NEW = """
+    delete from {table} using live_changed as c
+    where {table}.symbol = c.symbol and {table}.interval = c.interval
+      and (c.first_new is null or {table}.open_time >= c.first_new)
+"""
+_INSERT_NEW = """
+    insert into {table} by name
+    select new.* from ({sql}) as new
+    inner join live_changed as c on new.symbol = c.symbol and new.interval = c.interval
+    where c.first_new is null or new.open_time >= c.first_new
+"""
+
+
+def _tail(table: str) -> str:
+    """A changed series' rows of ``table`` from the start of its look-back (all when none)."""
+    return (
+        f"select t.* from {table} as t inner join live_changed as c "  # noqa: S608
+        "on t.symbol = c.symbol and t.interval = c.interval "
+        "where c.since is null or t.open_time >= c.since"
+    )
+
+
+def _feature_vars() -> dict[str, Any]:
+    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
+        variables = yaml.safe_load(handle)["vars"]
+    return {k: v for k, v in variables.items() if k.startswith("feature_")}
+
+
+def _largest_integer(value: Any) -> int:
+    """The largest integer inside a (nested) parameter value: a bound of every window length."""
+    if isinstance(value, dict):
+        return max([_largest_integer(v) for v in value.values()], default=0)
+    if isinstance(value, list | tuple):
+        return max([_largest_integer(v) for v in value], default=0)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    return 0
+
+
+def _hlc(bars: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    high, low, close = (
+        bars.column(n).to_numpy().astype(np.float64) for n in ("high", "low", "close")
+    )
+    return high, low, close
+
+
+def api_source_file(symbol: str, interval: str, candle: Candle) -> str:
+    """The provisional lineage of an API candle: ``api/<SYMBOL>/<INTERVAL>/<day>``."""
+    return f"api/{symbol}/{interval}/{symbol}-{interval}-{candle.opened:%Y-%m-%d}"
+
+
+if __name__ == "__main__":  # the child process of compile_features_sql
+    from hermes.dbt_runner import run_dbt
+
+    run_dbt(COMPILE, Settings.from_env(), target_path=Path(sys.argv[1]))
