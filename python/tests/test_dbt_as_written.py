@@ -162,6 +162,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "silver_klines",
         "silver_quality",
         "strategies",
+        "universe",
     ]
     experimental = [
         "gold_features_test_momentum_score",
