@@ -1,8 +1,13 @@
-"""Turn ``results.json`` content into the RESULTS.md table, a console table and goal checks."""
+"""Turn ``results.json`` content into the RESULTS.md table, a console table and goal checks.
+
+Every goal is one row of :data:`GOALS` (label, where the figure sits in the results, the
+comparison and the target); ``goals`` and the Markdown goal table are generated from it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from rich.table import Table
 
@@ -15,6 +20,64 @@ STAGE_LABELS = {
     "signals": "signals (dbt model)",
     "signals_chunked": "signals (`hermes signals`, chunked)",
 }
+Results = dict[str, Any]
+
+
+def _get(results: Any, *keys: str) -> Any:
+    node: Any = results
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _median_of(value: Any) -> float | None:
+    """A figure that is one value, or a spread of repeated values (its median)."""
+    if isinstance(value, dict):
+        return float(value["median"])
+    return None if value is None else float(value)
+
+
+def _at(results: Results, path: str) -> Any:
+    return _get(results, *path.split("."))
+
+
+def _scaled(factor: float, path: str) -> Callable[[Results], float | None]:
+    def read(results: Results) -> float | None:
+        value = _median_of(_at(results, path))
+        return None if not value else value / factor
+
+    return read
+
+
+def _largest(results: Results, stage: str | None = None) -> str | None:
+    """The largest size (where ``stage`` ran, when given)."""
+    sizes = results.get("sizes", {})
+    ran = [s for s in sizes if stage is None or _get(sizes[s], "stages", stage, "status") == "ok"]
+    return max(ran or sizes, key=lambda s: sizes[s]["data"]["rows"], default=None)
+
+
+def _rate(stage: str) -> Callable[[Results], float | None]:
+    def read(results: Results) -> float | None:
+        size = _largest(results, stage)
+        return _get(results, "sizes", size or "", "stages", stage, "rows_per_second", "median")
+
+    return read
+
+
+def _build_peak_gb(results: Results) -> float | None:
+    stages = _get(results, "sizes", _largest(results) or "", "stages") or {}
+    ok = [stages[s] for s in PIPELINE_STAGES if _get(stages, s, "status") == "ok"]
+    peaks = [figure["peak_rss_mb"]["max"] for figure in ok]
+    return max(peaks) / 1024 if peaks else None
+
+
+def _grid_seconds(results: Results) -> float | None:
+    grid = results.get("grid", {})
+    if grid.get("status") != "ok" or grid.get("combinations") != 1000:
+        return None
+    return _get(grid, "seconds", "median")
 
 
 def _fmt_seconds(value: float) -> str:
@@ -48,143 +111,82 @@ def _status_cell(figure: dict[str, Any]) -> str:
     return f"{figure['status']}: {reason}" if reason else figure["status"]
 
 
-def _get(results: dict[str, Any], *keys: str) -> Any:
-    node: Any = results
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
+class Goal(NamedTuple):
+    """One goal: its label, where its figure is (a dotted key path into the results, or a
+    function of them), the comparison (``>=`` or ``<``), the target and its unit.
+
+    ``label`` may name ``{features}`` (the largest size where that stage ran; likewise any
+    pipeline stage), ``{largest}`` and ``{universe}``; an ``optional`` goal is left out when
+    its figure was not measured.
+    """
+
+    label: str
+    figure: str | Callable[[Results], float | None]
+    op: str
+    target: float
+    unit: str
+    optional: bool = False
 
 
-def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each goal of the benchmark with the measured figure and whether it is met."""
-    sizes = results.get("sizes", {})
-    largest = max(sizes, key=lambda s: sizes[s]["data"]["rows"], default=None)
-    stages = sizes[largest]["stages"] if largest else {}
-    out: list[dict[str, Any]] = []
+UNI = "{universe} synthetic symbols x (4h, 1d)"
+QUALITY = "quality step peak memory ({} lake, above imports)"
+GOALS: list[Goal] = [
+    Goal("feature layer, end to end ({features})", _rate("features"), ">=", 1e6, "rows/s"),
+    Goal("signals, dbt model, end to end ({signals})", _rate("signals"), ">=", 1e7, "rows/s"),
+    Goal("signals, `hermes signals` ({signals_chunked})", _rate("signals_chunked"), ">=", 1e7,
+         "rows/s"),
+    Goal("signals (dbt) vs notebook approach", "comparisons.notebook_signals.speed_ratio_signals",
+         ">=", 20, "x"),
+    Goal("signals (`hermes signals`) vs notebook approach",
+         "comparisons.notebook_signals.speed_ratio_signals_chunked", ">=", 20, "x"),
+    Goal("warm 8-year 4h backtest", "backtest.seconds", "<", 0.1, "s"),
+    Goal("cold backtest (fresh process)", "backtest.cold_seconds", "<", 5, "s"),
+    Goal("1,000-combination grid", _grid_seconds, "<", 30, "s"),
+    Goal("100-set grid of a SQL-only strategy (2 x 8 years of 4h)", "sql_grid.seconds", "<", 30,
+         "s"),
+    Goal("ML walk-forward, 2 x 8 years of 4h (train + predict)", "ml.seconds", "<", 60, "s"),
+    Goal("ML walk-forward peak memory", _scaled(1024, "ml.peak_rss_mb.max"), "<", 1, "GB"),
+    Goal("peak memory of the {largest} build", _build_peak_gb, "<", 4, "GB"),
+    Goal(f"one new day, {UNI}", "universe.seconds", "<", 60, "s"),
+    Goal(f"one new day peak memory, {UNI}", _scaled(1024, "universe.new_day.peak_rss_mb"), "<",
+         1.5, "GB"),
+    Goal(f"nothing new, {UNI}", "universe.no_op.seconds", "<", 2, "s"),
+    Goal("tearsheet page", _scaled(1e6, "universe.largest_page_bytes"), "<", 1, "MB"),
+    Goal("daily job, no-op `hermes run`", "daily_job.no_op.seconds", "<", 3, "s"),
+    Goal("daily job, no-op vs plain recompute", "daily_job.no_op.ratio_to_plain", "<", 0.1,
+         "ratio"),
+    Goal("daily job, one new candle vs plain recompute", "daily_job.one_candle.ratio_to_plain",
+         "<", 0.5, "ratio"),
+    Goal("quality step peak memory (bundled, above imports)",
+         "daily_job.quality_full.quality_rss_mb", "<", 300, "MB"),
+    *(Goal(QUALITY.format(size), f"quality_scale.sizes.{size}.quality_rss_mb", "<", 300, "MB",
+           optional=True) for size in ("100k", "1M", "10M", "50M")),
+    Goal("full quality pass at 10M rows", "quality_scale.sizes.10M.seconds", "<", 20, "s",
+         optional=True),
+    Goal("live: candle at the API to feed row, p50", "live.feed_latency.p50", "<", 1, "s"),
+    Goal("live: candle at the API to feed row, p99", "live.feed_latency.p99", "<", 2, "s"),
+    Goal("live: candle to webhook POST, p99", "live.webhook_latency.p99", "<", 2, "s"),
+    Goal("live: steady memory (after the steps)", "live.steady_rss_mb", "<", 500, "MB"),
+    Goal("backfill of a year of unpublished archives", "daily_job.backfill_missing.seconds", "<",
+         10, "s"),
+]  # fmt: skip
 
-    def add(goal: str, measured: float | None, target: float, unit: str) -> None:
-        higher_is_better = unit in ("rows/s", "x")
-        met = None
-        if measured is not None:
-            met = measured >= target if higher_is_better else measured < target
-        out.append({"goal": goal, "measured": measured, "target": target, "unit": unit, "met": met})
 
-    def rate(stage: str, label: str) -> None:
-        """Throughput at the largest size where the stage ran (the size is named)."""
-        ran = [s for s in sizes if sizes[s]["stages"].get(stage, {}).get("status") == "ok"]
-        size = max(ran, key=lambda s: sizes[s]["data"]["rows"], default=largest)
-        figure = sizes[size]["stages"].get(stage, {}) if size else {}
-        add(
-            f"{label} ({size})",
-            _get(figure, "rows_per_second", "median"),
-            target_rate[stage],
-            "rows/s",
-        )
-
-    target_rate = {"features": 1e6, "signals": 1e7, "signals_chunked": 1e7}
-    notebook = results.get("comparisons", {}).get("notebook_signals", {})
-    rate("features", "feature layer, end to end")
-    rate("signals", "signals, dbt model, end to end")
-    rate("signals_chunked", "signals, `hermes signals`")
-    add(
-        "signals (dbt) vs notebook approach",
-        _get(notebook, "speed_ratio_signals", "median"),
-        20,
-        "x",
-    )
-    add(
-        "signals (`hermes signals`) vs notebook approach",
-        _get(notebook, "speed_ratio_signals_chunked", "median"),
-        20,
-        "x",
-    )
-    add("warm 8-year 4h backtest", _get(results, "backtest", "seconds", "median"), 0.1, "s")
-    add(
-        "cold backtest (fresh process)", _get(results, "backtest", "cold_seconds", "median"), 5, "s"
-    )
-    add("1,000-combination grid", _grid_seconds(results), 30, "s")
-    add(
-        "100-set grid of a SQL-only strategy (2 x 8 years of 4h)",
-        _get(results, "sql_grid", "seconds", "median"),
-        30,
-        "s",
-    )
-    add(
-        "ML walk-forward, 2 x 8 years of 4h (train + predict)",
-        _get(results, "ml", "seconds", "median"),
-        60,
-        "s",
-    )
-    ml_peak = _get(results, "ml", "peak_rss_mb", "max")
-    add("ML walk-forward peak memory", None if ml_peak is None else ml_peak / 1024, 1, "GB")
-    peaks = [
-        _get(stages.get(s, {}), "peak_rss_mb", "max")
-        for s in PIPELINE_STAGES
-        if stages.get(s, {}).get("status") == "ok"
-    ]
-    add(f"peak memory of the {largest} build", max(peaks) / 1024 if peaks else None, 4, "GB")
-    uni = results.get("universe", {})
-    label = f"{uni.get('symbols', '?')} synthetic symbols x (4h, 1d)"
-    add(f"one new day, {label}", uni.get("seconds"), 60, "s")
-    new_day = uni.get("new_day", {})
-    add(
-        f"one new day peak memory, {label}", new_day.get("peak_rss_mb", 0) / 1024 or None, 1.5, "GB"
-    )
-    add(f"nothing new, {label}", uni.get("no_op", {}).get("seconds"), 2, "s")
-    add("tearsheet page", uni.get("largest_page_bytes", 0) / 1e6 or None, 1, "MB")
-    job = results.get("daily_job", {})
-    add("daily job, no-op `hermes run`", _get(job, "no_op", "seconds", "median"), 3, "s")
-    add("daily job, no-op vs plain recompute", _get(job, "no_op", "ratio_to_plain"), 0.1, "ratio")
-    add(
-        "daily job, one new candle vs plain recompute",
-        _get(job, "one_candle", "ratio_to_plain"),
-        0.5,
-        "ratio",
-    )
-    add(
-        "quality step peak memory (bundled, above imports)",
-        _median_of(_get(job, "quality_full", "quality_rss_mb")),
-        300,
-        "MB",
-    )
-    scale = results.get("quality_scale", {}).get("sizes", {})
-    for size, figure in scale.items():
-        add(
-            f"quality step peak memory ({size} lake, above imports)",
-            _median_of(figure.get("quality_rss_mb")),
-            300,
-            "MB",
-        )
-    if "10M" in scale:
-        add("full quality pass at 10M rows", _get(scale["10M"], "seconds", "median"), 20, "s")
-    live = results.get("live", {})
-    add("live: candle at the API to feed row, p50", _get(live, "feed_latency", "p50"), 1, "s")
-    add("live: candle at the API to feed row, p99", _get(live, "feed_latency", "p99"), 2, "s")
-    add("live: candle to webhook POST, p99", _get(live, "webhook_latency", "p99"), 2, "s")
-    add("live: steady memory (after the steps)", live.get("steady_rss_mb"), 500, "MB")
-    add(
-        "backfill of a year of unpublished archives",
-        _get(job, "backfill_missing", "seconds", "median"),
-        10,
-        "s",
-    )
+def goals(results: Results) -> list[dict[str, Any]]:
+    """Each goal of :data:`GOALS` with the measured figure and whether it is met."""
+    names: dict[str, Any] = {stage: _largest(results, stage) for stage in PIPELINE_STAGES}
+    names |= {"largest": _largest(results), "universe": _at(results, "universe.symbols") or "?"}
+    out = []
+    for goal in GOALS:
+        read = goal.figure
+        measured = read(results) if callable(read) else _median_of(_at(results, read))
+        if measured is None and goal.optional:
+            continue
+        met = None if measured is None else (measured >= goal.target) == (goal.op == ">=")
+        label = goal.label.format(**names)
+        out.append({"goal": label, "measured": measured, "target": goal.target} | {
+            "unit": goal.unit, "op": goal.op, "met": met})  # fmt: skip
     return out
-
-
-def _median_of(value: Any) -> float | None:
-    """A figure that is one value, or a spread of repeated values (its median)."""
-    if isinstance(value, dict):
-        return float(value["median"])
-    return None if value is None else float(value)
-
-
-def _grid_seconds(results: dict[str, Any]) -> float | None:
-    grid = results.get("grid", {})
-    if grid.get("status") != "ok" or grid.get("combinations") != 1000:
-        return None
-    return _get(grid, "seconds", "median")
 
 
 def summary_table(results: dict[str, Any]) -> Table:
@@ -227,7 +229,7 @@ def _goal_row(goal: dict[str, Any]) -> str:
     measured = goal["measured"]
     shown = "not measured" if measured is None else f"{measured:,.3g} {goal['unit']}"
     met = {True: "yes", False: "**no**", None: "–"}[goal["met"]]
-    op = "≥" if goal["unit"] in ("rows/s", "x") else "<"
+    op = "≥" if goal["op"] == ">=" else "<"
     return f"| {goal['goal']} | {op} {goal['target']:,.3g} {goal['unit']} | {shown} | {met} |"
 
 
