@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         # within what is left of the time budget (scaled estimates from the smaller size)
         first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
         results["sizes"][first] = pipeline.run_size(plan, first, runner, say, progress)
-        results.update(experiments.run_all(plan, runner, results, say, profile=False))
+        results.update(experiments.run_all(plan, runner, results, say))
         deadline = time.monotonic() + plan.budget_seconds - (time.perf_counter() - started)
         previous = results["sizes"][first]
         for size in larger:

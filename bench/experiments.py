@@ -442,9 +442,8 @@ def profile(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> di
     return _guarded(lambda: profile_slowest(plan, runner, results, say))
 
 
-def run_all(
-    plan: Plan, runner: Runner, results: dict[str, Any], say: Say, profile: bool = True
-) -> dict[str, Any]:
+def run_all(plan: Plan, runner: Runner, results: dict[str, Any], say: Say) -> dict[str, Any]:
+    """Every measurement beside the pipeline sizes (the profile runs last, from ``main``)."""
     out: dict[str, Any] = {"comparisons": {}}
     if plan.wants("compare.notebook"):
         say("signals: hermes vs the notebook approach (pandas over LIMIT/OFFSET chunks)")
@@ -480,9 +479,4 @@ def run_all(
     if plan.wants("live"):
         say(f"live: {LIVE_SYMBOLS} synthetic symbols x 2 intervals, bar close to feed and webhook")
         out["live"] = _guarded(lambda: live_latency(plan, runner))
-    if plan.profile and profile:
-        out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
-    return out
-    if plan.profile and profile:
-        out["profile"] = _guarded(lambda: profile_slowest(plan, runner, {**results, **out}, say))
     return out

@@ -18,7 +18,6 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -140,19 +139,5 @@ def count_rows(settings: Settings, table: str) -> int:
     try:
         row = conn.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 (checked above)
         return int(row[0]) if row else 0
-    finally:
-        conn.close()
-
-
-def table_exists(settings: Settings, table: str) -> bool:
-    conn = connect(settings)
-    try:
-        row = conn.execute(
-            "select count(*) from duckdb_tables() where database_name = 'lake' and table_name = ?",
-            [table],
-        ).fetchone()
-        return bool(row and row[0])
-    except duckdb.Error:
-        return False
     finally:
         conn.close()

@@ -66,7 +66,9 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
     from hermes.signals import smart_momentum
+    from hermes.signals.registry import load_strategy
 
+    defaults = load_strategy("smart_momentum").parameters
     data = dict(np.load(signals_file))
     prices = _prices(data)
     combos = grid_combinations(size)
@@ -78,12 +80,13 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     started = time.perf_counter()
     close = prices["close"]
     emas = {p: indicators.ema(close, p) for p in {c[0] for c in combos} | {c[1] for c in combos}}
-    rsi = indicators.rsi(close, 14)
-    _line, direction = indicators.supertrend(prices["high"], prices["low"], close, 10, 3.0)
+    rsi = indicators.rsi(close, defaults["rsi_period"])
+    st = (defaults["st_period"], defaults["st_multiplier"])
+    _line, direction = indicators.supertrend(prices["high"], prices["low"], close, *st)
     entries = np.empty((len(close), len(combos)), dtype=bool)
     exits = np.empty_like(entries)
     for j, (fast, slow, low, high) in enumerate(combos):
-        params = {"rsi_low": low, "rsi_high": high}
+        params = {**defaults, "ema_fast": fast, "ema_slow": slow, "rsi_low": low, "rsi_high": high}
         inputs = {"ema_fast": emas[fast], "ema_slow": emas[slow], "rsi": rsi, "st_dir": direction}
         flags = smart_momentum.generate(inputs, params)
         entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
