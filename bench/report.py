@@ -6,8 +6,9 @@ comparison and the target); ``goals`` and the Markdown goal table are generated 
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from rich.table import Table
 
@@ -109,6 +110,27 @@ def _ratio(value: float) -> str:
 def _status_cell(figure: dict[str, Any]) -> str:
     reason = str(figure.get("reason", "")).splitlines()[0][:140] if figure.get("reason") else ""
     return f"{figure['status']}: {reason}" if reason else figure["status"]
+
+
+class _Figures(string.Formatter):
+    """``str.format`` with figure specs: ``t`` seconds, ``mb`` megabytes, ``mB`` / ``mB2``
+    bytes as MB (1 or 2 decimals); a repeated figure shows its median (min – max)."""
+
+    SPECS: ClassVar[dict[str, Callable[[float], str]]] = {
+        "t": lambda v: _fmt_seconds(v),
+        "mb": lambda v: f"{v:.0f} MB",
+        "mB": lambda v: f"{v / 1e6:.1f} MB",
+        "mB2": lambda v: f"{v / 1e6:.2f} MB",
+    }
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        fmt = self.SPECS.get(format_spec)
+        if fmt is None:
+            return str(super().format_field(value, format_spec))
+        return _spread(value, fmt) if isinstance(value, dict) else fmt(value)
+
+
+_fill = _Figures().format
 
 
 class Goal(NamedTuple):
@@ -416,59 +438,32 @@ def _comparisons_md(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+BACKTEST_LINES = [
+    ("backtest", "Single backtest", "Single backtest (`hermes.backtest.engine.simulate`, "
+     "{rows:,} bars, {trades} trades): warm {seconds:t}; cold {cold_seconds:t} (fresh process: "
+     "imports, numba/vectorbt compilation or cache load, first run)."),
+    ("grid", "Grid", "Parameter grid: {combinations:,} combinations (EMA fast x EMA slow x RSI "
+     "band) on {bars:,} bars in {seconds:t}: indicators and signals {signal_seconds:t}, one "
+     "vectorbt simulation {simulate_seconds:t} (warm: kernels compiled by a 2-column run first)."),
+    ("sql_grid", "SQL-only grid", "Grid over a SQL-only strategy (`donchian_breakout`, the "
+     "model's compiled SQL evaluated in process): {parameter_sets} parameter sets on {series} "
+     "series of 8 years of 4h bars in {seconds:t}; one `dbt run` per set instead: "
+     "{dbt_run_per_set_projected_seconds:t} projected ({speed_ratio_vs_dbt_per_set:.0f}x)."),
+    ("ml", "ML walk-forward", "ML walk-forward (`dbt run --select gold_ml_predictions "
+     "gold_ml_models`, BTCUSDT and ETHUSDT 4h, {rows:,} bars, project vars): {seconds:t} end to "
+     "end, dbt model time {model_seconds:t}, peak memory {peak_rss_mb:mb} (every block's model "
+     "trained, its bars predicted, its artifact written and recorded)."),
+]  # fmt: skip
+
+
 def _backtest_md(results: dict[str, Any]) -> list[str]:
     lines = ["## Backtests (real BTCUSDT 4h, last 8 years)", ""]
-    single = results.get("backtest")
-    if single is not None:
-        if single["status"] != "ok":
-            lines += [f"Single backtest: {_status_cell(single)}", ""]
-        else:
-            lines += [
-                f"- Single backtest (`hermes.backtest.engine.simulate`, {single['rows']:,} bars, "
-                f"{single['trades']} trades): warm {_cell(single, 'seconds', _fmt_seconds)}; "
-                f"cold {_cell(single, 'cold_seconds', _fmt_seconds)} (fresh process: imports, "
-                "numba/vectorbt compilation or cache load, first run).",
-            ]
-    grid = results.get("grid")
-    if grid is not None:
-        if grid["status"] != "ok":
-            lines += [f"- Grid: {_status_cell(grid)}"]
-        else:
-            lines += [
-                f"- Parameter grid: {grid['combinations']:,} combinations (EMA fast x EMA slow x "
-                f"RSI band) on {grid['bars']:,} bars in {_cell(grid, 'seconds', _fmt_seconds)}: "
-                f"indicators and signals {_cell(grid, 'signal_seconds', _fmt_seconds)}, one "
-                f"vectorbt simulation {_cell(grid, 'simulate_seconds', _fmt_seconds)} "
-                "(warm: kernels compiled by a 2-column run first).",
-            ]
-    sql = results.get("sql_grid")
-    if sql is not None:
-        if sql["status"] != "ok":
-            lines += [f"- SQL-only grid: {_status_cell(sql)}"]
-        else:
-            lines += [
-                f"- Grid over a SQL-only strategy (`donchian_breakout`, the model's compiled SQL "
-                f"evaluated in process): {_cell(sql, 'parameter_sets', str)} parameter sets on "
-                f"{_cell(sql, 'series', str)} series of 8 years of 4h bars in "
-                f"{_cell(sql, 'seconds', _fmt_seconds)}; one `dbt run` per set instead: "
-                f"{_fmt_seconds(sql.get('dbt_run_per_set_projected_seconds'))} projected "
-                f"({sql.get('speed_ratio_vs_dbt_per_set', 0):.0f}x).",
-            ]
-    ml = results.get("ml")
-    if ml is not None:
-        if ml["status"] != "ok":
-            lines += [f"- ML walk-forward: {_status_cell(ml)}"]
-        else:
-            lines += [
-                "- ML walk-forward (`dbt run --select gold_ml_predictions gold_ml_models`, "
-                f"BTCUSDT and ETHUSDT 4h, {ml['rows']:,} bars, project vars): "
-                f"{_cell(ml, 'seconds', _fmt_seconds)} end to end, dbt model time "
-                f"{_cell(ml, 'model_seconds', _fmt_seconds)}, peak memory "
-                f"{_cell(ml, 'peak_rss_mb', lambda v: f'{v:.0f} MB')} (every block's model "
-                "trained, its bars predicted, its artifact written and recorded).",
-            ]
-    lines.append("")
-    return lines
+    for key, name, template in BACKTEST_LINES:
+        figure = results.get(key)
+        if figure is not None:
+            failed = f"{name}: {_status_cell(figure)}"
+            lines.append(f"- {_fill(template, **figure) if figure['status'] == 'ok' else failed}")
+    return [*lines, ""]
 
 
 def _refresh_md(results: dict[str, Any]) -> list[str]:
@@ -635,16 +630,14 @@ def _universe_md(results: dict[str, Any]) -> list[str]:
     lines = ["## A synthetic universe's daily job (`bench/stages/universe.py`)", ""]
     if uni["status"] != "ok":
         return [*lines, _status_cell(uni), ""]
-    day, growth = uni["new_day"], uni["growth_bytes"]
-    plain = _get(uni, "plain", "seconds", "median")
-    return [
-        *lines,
-        f"{uni['symbols']} synthetic symbols x (4h, 1d), months {uni['months']}: one new day "
-        f"(`hermes ingest` {day['ingest_seconds']:.1f} s + `hermes run` {day['run_seconds']:.1f}"
-        f" s, peak {day['peak_rss_mb']:.0f} MB; steps {day['steps']}); nothing new "
-        f"{uni['no_op']['seconds']:.2f} s; the plain recompute script on the bundled data "
-        f"{plain:.1f} s in the same run. Lake growth of the day: {growth['total'] / 1e6:.1f} MB"
-        f" ({growth['parquet'] / 1e6:.1f} MB parquet, {growth['pages'] / 1e6:.1f} MB of "
-        f"{uni['new_pages']} new pages; largest page {uni['largest_page_bytes'] / 1e6:.2f} MB).",
-        "",
-    ]
+    text = _fill(
+        "{symbols} synthetic symbols x (4h, 1d), months {months}: one new day (`hermes ingest` "
+        "{new_day[ingest_seconds]:.1f} s + `hermes run` {new_day[run_seconds]:.1f} s, peak "
+        "{new_day[peak_rss_mb]:.0f} MB; steps {new_day[steps]}); nothing new "
+        "{no_op[seconds]:.2f} s; the plain recompute script on the bundled data "
+        "{plain[seconds][median]:.1f} s in the same run. Lake growth of the day: "
+        "{growth_bytes[total]:mB} ({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} "
+        "of {new_pages} new pages; largest page {largest_page_bytes:mB2}).",
+        **uni,
+    )
+    return [*lines, text, ""]
