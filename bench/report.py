@@ -119,6 +119,7 @@ class _Figures(string.Formatter):
     SPECS: ClassVar[dict[str, Callable[[float], str]]] = {
         "t": lambda v: _fmt_seconds(v),
         "mb": lambda v: f"{v:.0f} MB",
+        "list": lambda v: ", ".join(map(str, v)),
         "mB": lambda v: f"{v / 1e6:.1f} MB",
         "mB2": lambda v: f"{v / 1e6:.2f} MB",
     }
@@ -466,13 +467,27 @@ def _backtest_md(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _section(results: dict[str, Any], key: str, title: str) -> tuple[Any, list[str]]:
+    """The section's figure and its heading; a figure that failed is the section's only line."""
+    figure = results.get(key)
+    if figure is None:
+        return None, []
+    lines = [f"## {title}", ""]
+    if figure["status"] != "ok":
+        return None, [*lines, _status_cell(figure), ""]
+    return figure, lines
+
+
+REFRESH_ROW = (
+    "| {name} | {history_rows:,} | {seconds:t} | {ingest_seconds:t} | {dbt_build_seconds:t} "
+    "| {model_seconds:t} | {test_seconds:t} | {full_build_seconds:t} | {slowest_nodes:list} |"
+)
+
+
 def _refresh_md(results: dict[str, Any]) -> list[str]:
-    refresh = results.get("refresh")
+    refresh, lines = _section(results, "refresh", "Incremental cost: daily refresh")
     if refresh is None:
-        return []
-    lines = ["## Incremental cost: daily refresh", ""]
-    if refresh["status"] != "ok":
-        return [*lines, _status_cell(refresh), ""]
+        return lines
     lines += [
         f"One new day ({refresh['new_day']}) of synthetic {refresh['interval']} candles for "
         f"{refresh['symbols']} symbols, on top of 1, 4 and 8 years of history: ingest of the "
@@ -487,26 +502,15 @@ def _refresh_md(results: dict[str, Any]) -> list[str]:
         if figure["status"] != "ok":
             lines.append(f"| {name} | | | | | | | | {_status_cell(figure)} |")
             continue
-        lines.append(
-            f"| {name} | {figure['history_rows']:,} | {_cell(figure, 'seconds', _fmt_seconds)} "
-            f"| {_cell(figure, 'ingest_seconds', _fmt_seconds)} "
-            f"| {_cell(figure, 'dbt_build_seconds', _fmt_seconds)} "
-            f"| {_cell(figure, 'model_seconds', _fmt_seconds)} "
-            f"| {_cell(figure, 'test_seconds', _fmt_seconds)} "
-            f"| {_fmt_seconds(figure['full_build_seconds'])} "
-            f"| {', '.join(figure['slowest_nodes'])} |"
-        )
+        lines.append(_fill(REFRESH_ROW, name=name, **figure))
     lines.append("")
     return lines
 
 
 def _daily_job_md(results: dict[str, Any]) -> list[str]:
-    job = results.get("daily_job")
+    job, lines = _section(results, "daily_job", "The daily job end to end (`hermes run`)")
     if job is None:
-        return []
-    lines = ["## The daily job end to end (`hermes run`)", ""]
-    if job["status"] != "ok":
-        return [*lines, _status_cell(job), ""]
+        return lines
     plain = job.get("plain", {})
     lines += [
         "Wall time of the `hermes` command as a user waits for it (start-up, imports, Prefect "
@@ -603,12 +607,9 @@ def _outside(figure: dict[str, Any], steps: dict[str, float]) -> str:
 
 
 def _profile_md(results: dict[str, Any]) -> list[str]:
-    profile = results.get("profile")
+    profile, lines = _section(results, "profile", "Profile of the slowest stage")
     if profile is None:
-        return []
-    lines = ["## Profile of the slowest stage", ""]
-    if profile["status"] != "ok":
-        return [*lines, _status_cell(profile), ""]
+        return lines
     lines += [
         f"`{profile['stage']}` on {profile['size']}, run once under cProfile "
         f"({_fmt_seconds(profile['seconds'])} profiled). Top functions by cumulative time:",
@@ -624,12 +625,10 @@ def _profile_md(results: dict[str, Any]) -> list[str]:
 
 
 def _universe_md(results: dict[str, Any]) -> list[str]:
-    uni = results.get("universe")
+    title = "A synthetic universe's daily job (`bench/stages/universe.py`)"
+    uni, lines = _section(results, "universe", title)
     if uni is None:
-        return []
-    lines = ["## A synthetic universe's daily job (`bench/stages/universe.py`)", ""]
-    if uni["status"] != "ok":
-        return [*lines, _status_cell(uni), ""]
+        return lines
     text = _fill(
         "{symbols} synthetic symbols x (4h, 1d), months {months}: one new day (`hermes ingest` "
         "{new_day[ingest_seconds]:.1f} s + `hermes run` {new_day[run_seconds]:.1f} s, peak "
