@@ -116,10 +116,10 @@ class _Figures(string.Formatter):
     """``str.format`` with figure specs: ``t`` seconds, ``mb`` megabytes, ``mB`` / ``mB2``
     bytes as MB (1 or 2 decimals); a repeated figure shows its median (min – max)."""
 
-    SPECS: ClassVar[dict[str, Callable[[float], str]]] = {
+    SPECS: ClassVar[dict[str, Callable[[Any], str]]] = {
         "t": lambda v: _fmt_seconds(v),
         "mb": lambda v: f"{v:.0f} MB",
-        "list": lambda v: ", ".join(map(str, v)),
+        "list": lambda v: ", ".join(str(item) for item in v),
         "mB": lambda v: f"{v / 1e6:.1f} MB",
         "mB2": lambda v: f"{v / 1e6:.2f} MB",
     }
