@@ -118,6 +118,7 @@ class _Figures(string.Formatter):
 
     SPECS: ClassVar[dict[str, Callable[[Any], str]]] = {
         "t": lambda v: _fmt_seconds(v),
+        "x": lambda v: _ratio(v),
         "mb": lambda v: f"{v:.0f} MB",
         "list": lambda v: ", ".join(str(item) for item in v),
         "mB": lambda v: f"{v / 1e6:.1f} MB",
@@ -414,29 +415,25 @@ def _comparisons_md(results: dict[str, Any]) -> list[str]:
             lines += [_status_cell(bt), ""]
         else:
             same = "identical" if bt["same_trades"] else "**different**"
-            lines += [
-                f"Same Smart Momentum signals on {bt['bars']:,} real BTCUSDT 4h bars, both "
-                "filling at the next bar's open, no fees or slippage, all equity per trade. "
-                "Warm runs.",
-                "",
-                "| engine | time | closed trades | total return |",
-                "|---|---|---|---|",
-                f"| hermes.backtest (vectorbt) | {_cell(bt, 'hermes_seconds', _fmt_seconds)} "
-                f"| {bt['hermes_closed_trades']} | {bt['hermes_return']:.4%} |",
-                f"| backtesting.py | {_cell(bt, 'backtesting_py_seconds', _fmt_seconds)} "
-                f"| {bt['backtesting_py_closed_trades']} | {bt['backtesting_py_return']:.4%} |",
-                "",
-                f"Speed ratio (backtesting.py / Hermes): {_cell(bt, 'speed_ratio', _ratio)}. "
-                f"Trades (entry and exit bars): {same}"
-                + (
-                    f"; first differences: {bt['first_differences']}"
-                    if not bt["same_trades"]
-                    else ""
-                )
-                + ". Returns differ slightly because backtesting.py buys whole units.",
-                "",
-            ]
+            if not bt["same_trades"]:
+                same += f"; first differences: {bt['first_differences']}"
+            lines += [*_fill(BACKTESTING_PY, same=same, **bt).splitlines(), ""]
     return lines
+
+
+BACKTESTING_PY = """\
+Same Smart Momentum signals on {bars:,} real BTCUSDT 4h bars, both filling at the next bar's \
+open, no fees or slippage, all equity per trade. Warm runs.
+
+| engine | time | closed trades | total return |
+|---|---|---|---|
+| hermes.backtest (vectorbt) | {hermes_seconds:t} | {hermes_closed_trades} | {hermes_return:.4%} |
+| backtesting.py | {backtesting_py_seconds:t} | {backtesting_py_closed_trades} \
+| {backtesting_py_return:.4%} |
+
+Speed ratio (backtesting.py / Hermes): {speed_ratio:x}. Trades (entry and exit bars): {same}. \
+Returns differ slightly because backtesting.py buys whole units.
+"""
 
 
 BACKTEST_LINES = [
