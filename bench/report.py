@@ -335,11 +335,10 @@ def _pipeline_md(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _cell(figure: dict[str, Any], key: str, fmt: Any) -> str:
-    value = figure.get(key)
-    if isinstance(value, dict):
-        return _spread(value, fmt)
-    return "" if value is None else fmt(value)
+INDICATOR_ROW = (
+    "| {name} | {hermes_seconds:t} | {talib_seconds:t} | {speed_ratio:x} "
+    "| {max_relative_difference:.1e} |"
+)
 
 
 def _comparisons_md(results: dict[str, Any]) -> list[str]:
@@ -373,7 +372,7 @@ def _comparisons_md(results: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"| {STAGE_LABELS[stage]} | {_spread(figure['seconds'], _fmt_seconds)} "
                     f"| {_spread(figure['rows_per_second'], _fmt_rate)} "
-                    f"| {_cell(notebook, f'speed_ratio_{stage}', _ratio)} |"
+                    f"| {_fill(f'{{speed_ratio_{stage}:x}}', **notebook)} |"
                 )
             if "flag_mismatches_vs_hermes" in notebook:
                 lines += [
@@ -401,12 +400,7 @@ def _comparisons_md(results: dict[str, Any]) -> list[str]:
                 if case["status"] != "ok":
                     lines.append(f"| {name} | | | | {_status_cell(case)} |")
                     continue
-                diff = case["max_relative_difference"]
-                lines.append(
-                    f"| {name} | {_spread(case['hermes_seconds'], _fmt_seconds)} "
-                    f"| {_spread(case['talib_seconds'], _fmt_seconds)} "
-                    f"| {_spread(case['speed_ratio'], _ratio)} | {diff:.1e} |"
-                )
+                lines.append(_fill(INDICATOR_ROW, name=name, **case))
             lines.append("")
     bt = comparisons.get("backtesting_py")
     if bt is not None:
