@@ -214,23 +214,10 @@ def goals(results: Results) -> list[dict[str, Any]]:
 
 
 def summary_table(results: dict[str, Any]) -> Table:
-    table = Table("size", "stage", "time (median, min–max)", "rows/s", "peak MB", "status")
-    for size, data in results.get("sizes", {}).items():
-        for stage in PIPELINE_STAGES:
-            figure = data["stages"].get(stage)
-            if figure is None:
-                continue
-            if figure["status"] != "ok":
-                table.add_row(size, stage, "", "", "", _status_cell(figure))
-                continue
-            table.add_row(
-                size,
-                stage,
-                _spread(figure["seconds"], _fmt_seconds),
-                _fmt_rate(figure["rows_per_second"]["median"]),
-                f"{figure['peak_rss_mb']['max']:.0f}",
-                "ok",
-            )
+    """The goal table for the console (the same rows as RESULTS.md's)."""
+    table = Table("goal", "target", "measured", "met")
+    for goal in results.get("goals", []):
+        table.add_row(*(cell.strip() for cell in _goal_row(goal).strip("|").split(" | ")))
     return table
 
 
