@@ -193,16 +193,11 @@ def test_half_strategies_fail_the_build_naming_them(project: tuple[Path, dict[st
         + 'bad_range,Bad Range,0.1.0,"{""x"": 5}",'
         + '"{""x"": [0, 1], ""y"": [0, 1]}",x,test,retired,,,\n'
     )
-    (folder / "models/gold/signals/gold_signals_bad_range.sql").write_text(
-        BROKEN["no_exit"][0].replace(
-            "false as buy_signal", "false as buy_signal, false as sell_signal"
-        )
-    )
-    (folder / "models/gold/signals/gold_signals_no_row.sql").write_text(
-        BROKEN["no_exit"][0].replace(
-            "false as buy_signal", "false as buy_signal, false as sell_signal"
-        )
-    )
+    whole = BROKEN["no_exit"][0].replace(
+        "false as buy_signal", "false as buy_signal, false as sell_signal"
+    )  # a model that keeps the contract: only the registry is wrong
+    for sid in ("bad_range", "no_row"):
+        (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(whole)
     out = dbt(folder, env, "build", "--select", "strategies", ok=False).replace("\n  ", " ")
     assert (
         "strategies only half defined: no_model: registry row without its model "
