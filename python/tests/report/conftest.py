@@ -22,6 +22,7 @@ from hermes.backtest.grid import parse_axis
 from hermes.backtest.request import BacktestRequest
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect
+from hermes.report.browser import Browser, find_chromium, open_browser
 from hermes.stats import metrics
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
@@ -220,3 +221,15 @@ def page_tables(path: Path) -> Tables:
     parser = Tables()
     parser.feed(path.read_text(encoding="utf-8"))
     return parser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the page tests: skipped without it on a workstation, failed in CI."""
+    if find_chromium() is None:
+        message = "Chromium is not installed: apt-get install chromium (make test does it as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with open_browser() as running:
+        yield running

@@ -7,30 +7,17 @@ skipped with that reason on a workstation, and fail under CI, where it must be t
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from report.conftest import Research
 
 from hermes.report import write_report
-from hermes.report.browser import Browser, check_page, find_chromium, open_browser, screenshot
+from hermes.report.browser import Browser, check_page, screenshot
 from hermes.report.charts import SCREEN_POINTS
 from hermes.report.grid_page import write_grid_page
 from hermes.report.site import write_site
 from hermes.report.walk_forward_page import write_walk_forward_page
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if find_chromium() is None:
-        message = "Chromium is not installed: apt-get install chromium (make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with open_browser() as running:
-        yield running
 
 
 def _charts(check: object) -> dict[str, list[int]]:

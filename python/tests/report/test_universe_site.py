@@ -8,8 +8,6 @@ monthly data health, a signal table per strategy, and the runs' equity curves.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 from report.conftest import page_tables
 
-from hermes.report.browser import Browser, check_page, find_chromium, open_browser
+from hermes.report.browser import Browser, check_page
 from hermes.report.site import read_site, write_index
 from hermes.report.universe import equal_weight
 
@@ -111,17 +109,6 @@ def test_equal_weight_portfolio_is_the_mean_of_the_series_growth() -> None:
         conn.close()
     assert portfolio["strategy"].iloc[-1] == pytest.approx(np.mean([r[0] for r in last]), 1e-12)
     assert portfolio["benchmark"].iloc[0] == pytest.approx(1.0, abs=1e-3)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if find_chromium() is None:
-        message = "Chromium is not installed: apt-get install chromium (make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with open_browser() as running:
-        yield running
 
 
 SORT_BY_BETA_SHARPE = """

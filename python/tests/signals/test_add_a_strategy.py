@@ -9,19 +9,14 @@ the strategy, the model and the column, and ``hermes backtest`` refuses it, writ
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.project_copy import BIN, copy_project, run
 
 from hermes.config import PROJECT_ROOT
 
-BIN = Path(sys.executable).parent
-PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "tests", "profiles")
 SMA_CROSS = """
 with
 
@@ -98,32 +93,10 @@ BROKEN = {
 }
 
 
-def run(*args: str, env: dict[str, str], ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
-    assert (done.returncode == 0) == ok, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     base = tmp_path_factory.mktemp("add_strategy")
-    copy = base / "project"
-    for name in PROJECT_FILES:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name)
-        else:
-            copy.mkdir(exist_ok=True)
-            shutil.copy(source, copy / name)
-    env = {
-        # no lake of another test leaks in through HERMES_* (landing root, target, S3)
-        **{k: v for k, v in os.environ.items() if not k.startswith(("HERMES_", "DBT_"))},
-        "HERMES_LAKE_ROOT": str(base / "lake"),
-        "HERMES_TARGET": "local",
-        "DBT_PROFILES_DIR": str(copy / "profiles"),
-        "DBT_TARGET_PATH": str(base / "target"),
-        "DBT_LOG_PATH": str(base / "logs"),
-    }
+    copy, env = copy_project(base)
     run(
         str(BIN / "hermes"),
         "ingest",
@@ -220,16 +193,11 @@ def test_half_strategies_fail_the_build_naming_them(project: tuple[Path, dict[st
         + 'bad_range,Bad Range,0.1.0,"{""x"": 5}",'
         + '"{""x"": [0, 1], ""y"": [0, 1]}",x,test,retired,,,\n'
     )
-    (folder / "models/gold/signals/gold_signals_bad_range.sql").write_text(
-        BROKEN["no_exit"][0].replace(
-            "false as buy_signal", "false as buy_signal, false as sell_signal"
-        )
-    )
-    (folder / "models/gold/signals/gold_signals_no_row.sql").write_text(
-        BROKEN["no_exit"][0].replace(
-            "false as buy_signal", "false as buy_signal, false as sell_signal"
-        )
-    )
+    whole = BROKEN["no_exit"][0].replace(
+        "false as buy_signal", "false as buy_signal, false as sell_signal"
+    )  # a model that keeps the contract: only the registry is wrong
+    for sid in ("bad_range", "no_row"):
+        (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(whole)
     out = dbt(folder, env, "build", "--select", "strategies", ok=False).replace("\n  ", " ")
     assert (
         "strategies only half defined: no_model: registry row without its model "

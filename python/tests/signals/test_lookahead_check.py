@@ -10,16 +10,12 @@ strategy passes.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.project_copy import BIN, copy_project, run
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect
@@ -27,8 +23,6 @@ from hermes.signals.lookahead import STORE_WARMUP, check_model, plan_copies
 from hermes.signals.models import open_model
 from hermes.signals.registry import list_strategies, load_strategy
 
-BIN = Path(sys.executable).parent
-PROJECT_FILES = ("dbt_project.yml", "models", "macros", "seeds", "tests", "profiles")
 PEEK = """
 select
     strategy_id, strategy_version, parameters, symbol, interval, open_time, close,
@@ -65,41 +59,16 @@ PEEK_LINE = (
 )
 
 
-def run(*args: str, env: dict[str, str], ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
-    assert (done.returncode == 0) == ok, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A project copy with the two strategies, BTCUSDT 4h ingested and their models built."""
     base = tmp_path_factory.mktemp("lookahead")
-    copy = base / "project"
-    for name in PROJECT_FILES:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name)
-        else:
-            copy.mkdir(exist_ok=True)
-            shutil.copy(source, copy / name)
+    copy, env = copy_project(base)
     with open(copy / "seeds" / "strategies.csv", "a", encoding="utf-8") as handle:
         handle.write(ROWS)
     (copy / "models/gold/signals/gold_signals_peek.sql").write_text(PEEK)
     (copy / "models/gold/signals/gold_signals_drift.sql").write_text(DRIFT)
     (copy / "models/gold/signals/gold_signals_churn.sql").write_text(CHURN)
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("HERMES_", "DBT_")) and k != "PROJECT_DIR"
-        },
-        "HERMES_LAKE_ROOT": str(base / "lake"),
-        "HERMES_TARGET": "local",
-        "DBT_PROFILES_DIR": str(copy / "profiles"),
-        "DBT_TARGET_PATH": str(base / "target"),
-        "DBT_LOG_PATH": str(base / "logs"),
-    }
     data = str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz")
     run(str(BIN / "hermes"), "ingest", data, env=env)
     models = (
