@@ -187,6 +187,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "gold_signals_ml_lightgbm",
         "gold_signals_smart_momentum",
         "strategies",
+        "universe",
     ]
     assert models("ml") == [
         "gold_ml_features",

@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"signals"},
     {"backtest"},
     {"paper", "dbt_runner", "dbt_plugin"},
-    {"report"},
+    {"report", "live"},
     {"flows"},
     {"cli"},
 ]

@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fixtures.lake_reads import read_frame
+from fixtures.webhook_server import webhook
 from prefect import task
-from webhook_server import webhook
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.flows import daily_refresh
