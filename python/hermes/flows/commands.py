@@ -22,6 +22,7 @@ from rich.console import Console
 
 from hermes.config import Settings
 from hermes.flows.changes import (
+    LakeState,
     bundled_files,
     changed_files,
     dailies_of,
@@ -40,7 +41,7 @@ from hermes.flows.server import (
     stop_server,
 )
 from hermes.flows.summary import RefreshFailed, RefreshSummary
-from hermes.ingest import base_url_from_env
+from hermes.ingest import ArchiveName, base_url_from_env
 from hermes.lake import Publication
 from hermes.notify import notify
 from hermes.signals.registry_file import check_registry
@@ -162,6 +163,19 @@ def run_bundled(console: Console, rebuild: bool = False) -> int:
     return 0
 
 
+def _nothing_published(
+    console: Console, archives: Sequence[ArchiveName], url: str, state: LakeState
+) -> int:
+    """The quiet no-op of ``refresh`` and ``backfill``: the site has none of ``archives`` and
+    nothing is pending, so no flow runs; says so and returns exit code 0."""
+    summary = RefreshSummary(
+        flow_run="",
+        not_available=[f"{a.source_file}: not published: {a.url(url)}" for a in archives],
+    )
+    _print(console, _quiet_no_op(summary, state.publication))
+    return 0
+
+
 def run_refresh(
     console: Console,
     *,
@@ -179,12 +193,7 @@ def run_refresh(
     wanted = plan_daily(state.landed, symbols, intervals, day, lookback_days)
     exists = probe_archives(wanted, url)
     if not any(exists.values()) and not state.pending:
-        summary = RefreshSummary(
-            flow_run="",
-            not_available=[f"{a.source_file}: not published: {a.url(url)}" for a in wanted],
-        )
-        _print(console, _quiet_no_op(summary, state.publication))
-        return 0
+        return _nothing_published(console, wanted, url, state)
 
     def call() -> RefreshSummary:
         from hermes.flows.daily_refresh import daily_refresh
@@ -227,12 +236,7 @@ def run_backfill(
     daily = daily + [d for a in missing for d in dailies_of(a, start, end)]
     found |= probe_archives(daily, url)
     if not any(found.values()) and not state.pending:
-        summary = RefreshSummary(
-            flow_run="",
-            not_available=[f"{a.source_file}: not published: {a.url(url)}" for a in daily],
-        )
-        _print(console, _quiet_no_op(summary, state.publication))
-        return 0
+        return _nothing_published(console, daily, url, state)
 
     def call() -> RefreshSummary:
         from hermes.flows.daily_refresh import backfill
