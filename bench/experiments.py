@@ -107,7 +107,10 @@ def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
 
 def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The warm live path against the fake exchange (``bench.stages.live``)."""
-    where = {"work": str(plan.work / "live" / "lake"), "target_path": str(plan.work / "live" / "t")}
+    where = {
+        "work": str(plan.work / "live" / "lake"),
+        "target_path": str(plan.work / "live" / "target"),
+    }
     size = {"symbols": LIVE_SYMBOLS, "live_bars": LIVE_BARS}
     built = runner.once("bench.stages.live:build", **where, **size)
     out = runner.once("bench.stages.live:measure", **where, **size, speed=LIVE_SPEED)
@@ -129,13 +132,9 @@ def refresh_costs(plan: Plan, runner: Runner, results: Results, say: Say) -> Res
                 daily_archive(spec, index, new_day, base / "new_day")
         where = {"work": str(base / "lake"), "target_path": str(base / "target")}
         try:
-            runner.once(
-                "bench.stages.pipeline:ingest", **where, archive_root=str(plan.work / "data" /
-                spec.key), save_to=str(base / "landed"),
-            )  # fmt: skip
             build = runner.once(
-                "bench.stages.refresh:build_history", **where, restore_from=str(base / "landed"),
-                save_to=str(base / "history"),
+                "bench.stages.refresh:build_history", **where, save_to=str(base / "history"),
+                archive_root=str(plan.work / "data" / spec.key),
             )  # fmt: skip
             figure = summarise(runner.repeat(
                 "bench.stages.refresh:daily", plan.repeat, **where,
@@ -285,7 +284,8 @@ EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
     ("compare.backtesting", "comparisons.backtesting_py",
      "backtest: hermes vs backtesting.py on the same signals",
      _once("bench.compare.backtesting_py:run", signals_file=_signals)),
-    ("refresh", "refresh", "refresh: one new day on 1, 4 and 8 years of history", refresh_costs),
+    ("refresh", "refresh", "refresh: one new day on {plan.refresh_years} year(s) of history",
+     refresh_costs),
     ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script",
      daily_job),
     ("universe", "universe", "universe: a synthetic universe's daily job", universe),

@@ -7,6 +7,7 @@ run does: ingest the new daily archives and ``dbt build`` (models and data tests
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 from bench.lakes import snapshot_tree, use_lake
 
 
-def build_history(work: str, target_path: str, restore_from: str, save_to: str) -> dict[str, Any]:
-    """A full ``dbt build`` of the landed history (restored from ``restore_from``), saved."""
+def build_history(work: str, target_path: str, archive_root: str, save_to: str) -> dict[str, Any]:
+    """Ingest the history archives into a new lake, then a full ``dbt build`` (timed); saved."""
     from hermes.dbt_runner import run_dbt
+    from hermes.ingest import ingest_paths
 
-    settings = use_lake(Path(work), restore_from)
+    shutil.rmtree(work, ignore_errors=True)
+    settings = use_lake(Path(work))
+    ingest_paths(sorted(Path(archive_root).rglob("*.zip")), settings)
     started = time.perf_counter()
     run_dbt(["build"], settings, target_path=Path(target_path))
     seconds = time.perf_counter() - started

@@ -286,3 +286,21 @@ def test_universe_line_and_goals() -> None:
     assert goals[f"one new day peak memory, {label}"]["met"] is False  # 2 GB > 1.5 GB
     assert goals[f"nothing new, {label}"]["met"] is True
     assert goals["tearsheet page"]["measured"] == 0.6
+
+
+def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_path: Path) -> None:
+    from bench.stages.daily_job import _one_new_candle, _steps, quality
+
+    one = quality(str(tmp_path / "lake"), str(built_lake.lake_root), [["BTCUSDT", "4h"]])
+    every = quality(str(tmp_path / "lake"), str(built_lake.lake_root), None)
+    # silver and gold rows of BTCUSDT 4h, then of all four bundled series
+    assert (one["rows"], every["rows"]) == (36_742, 85_744)
+    assert one["failed"] == every["failed"] == 0 and every["expectations"] > 50
+    csv = _one_new_candle(tmp_path / "lake")
+    header, row = csv.read_text().splitlines()
+    assert header == "timestamp,open,high,low,close,volume"
+    assert row.startswith("2026-01-06 ") and row.endswith(",123.456")
+    assert _steps("x\n  seconds: ingest 1.3, dbt build 21.9\n") == {
+        "ingest": 1.3,
+        "dbt build": 21.9,
+    }
