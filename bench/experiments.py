@@ -7,8 +7,7 @@ against the alternatives are computed from figures measured side by side in the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,8 @@ def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -
     if not arrays.exists():
         frame = synthetic_frame(load_source_bars(), 1, 1_704_067_200_000, rows, 7, 60_000)
         plan.work.mkdir(parents=True, exist_ok=True)
-        np.savez(arrays, **{c: frame[c].to_numpy() for c in ("open", "high", "low", "close")})
+        columns: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
+        np.savez(arrays, **columns)
     runs = runner.repeat("bench.compare.indicators:run", plan.repeat, arrays_file=str(arrays))
     cases: Results = {}
     for name, first in runs[0]["cases"].items():
@@ -130,7 +130,7 @@ def refresh_costs(plan: Plan, runner: Runner, results: Results, say: Say) -> Res
         if not (base / "new_day").exists():
             for index in range(1, spec.symbols + 1):
                 daily_archive(spec, index, new_day, base / "new_day")
-        where = {"work": str(base / "lake"), "target_path": str(base / "target")}
+        where: Results = {"work": str(base / "lake"), "target_path": str(base / "target")}
         try:
             build = runner.once(
                 "bench.stages.refresh:build_history", **where, save_to=str(base / "history"),
@@ -148,56 +148,53 @@ def refresh_costs(plan: Plan, runner: Runner, results: Results, say: Say) -> Res
     return out
 
 
-@contextmanager
-def prefect_server(runner: Runner, home: Path) -> Iterator[Results]:
-    """The long-lived local Prefect server for the block (its start as a figure)."""
-    try:
-        yield runner.figure(DAILY + "server_start", 1, prefect_home=str(home))
-    finally:
-        try:
-            runner.once(DAILY + "server_stop", prefect_home=str(home))
-        except StageError:
-            pass
+RUN, FOLDERS = DAILY + "run", ("work", "prefect_home", "restore_from", "save_to", "out_dir")
+ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state"}
+JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
+    ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
+    ("server_start", "long-lived server: first start (once)", DAILY + "server_start", "once",
+     {"prefect_home": "prefect"}),
+    ("full", "new lake, long-lived server", RUN, "full", {"work": "lake", "prefect_home": "prefect",
+     "mode": "local", "scenario": "full", "save_to": "state"}),
+    ("full_temporary", "new lake, temporary server", RUN, "once", {"work": "lake-temporary",
+     "prefect_home": "p-tmp", "mode": "temporary", "scenario": "full"}),
+    ("no_op", "nothing new", RUN, "repeat", ON_STATE | {"mode": "local", "scenario": "no_op"}),
+    ("one_candle", "one new 4h candle (ingest + run), long-lived server", RUN, "repeat",
+     ON_STATE | {"mode": "local", "scenario": "one_candle"}),
+    ("one_candle_temporary", "one new 4h candle (ingest + run), temporary server", RUN, "repeat",
+     ON_STATE | {"mode": "temporary", "scenario": "one_candle"}),
+    ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
+     {"work": "q-lake", "restore_from": "state", "partitions": None}),
+    ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
+     {"work": "q-lake", "restore_from": "state", "partitions": [["BTCUSDT", "4h"]]}),
+    ("backfill_missing", "backfill, a year of unpublished archives (2 x 2 series)",
+     DAILY + "backfill_missing", "once", {"work": "lake-backfill", "prefect_home": "prefect"}),
+]  # fmt: skip
+"""The daily job's measurements in the order they run: name, label (console and RESULTS.md),
+stage, runs (``repeat``: the plan's repetitions; ``full``: 2, 1 quick; ``once``) and
+arguments, where folders (:data:`FOLDERS`) are named under ``<work>/daily_job``."""
 
 
 def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """``hermes run`` end to end (full, no-op, one new candle; both Prefect server paths),
     the quality step, a backfill of unpublished months, and the plain recompute script,
-    all in this run: the ratios compare figures measured side by side."""
+    all in this run (:data:`JOB_SCENARIOS`): the ratios compare figures measured side by
+    side. The long-lived Prefect server is stopped at the end, whatever happened."""
     base = plan.work / "daily_job"
-    home, state = str(base / "prefect"), str(base / "state")
-    lake = {"work": str(base / "lake"), "prefect_home": home, "restore_from": state}
-    new = {"scenario": "full", "prefect_home": home}
-    quality = {"work": str(base / "q-lake"), "restore_from": state}
-    scenarios: list[tuple[str, str, str, int, Results]] = [
-        ("full", "hermes run on a new lake (long-lived server)", "run", 1 if plan.quick else 2,
-         new | {"work": str(base / "lake"), "mode": "local", "save_to": state}),
-        ("full_temporary", "hermes run on a new lake (Prefect's temporary server)", "run", 1,
-         new | {"work": str(base / "lake-temporary"), "prefect_home": str(base / "p-tmp"),
-                "mode": "temporary"}),
-        ("no_op", "hermes run with nothing new", "run", plan.repeat,
-         lake | {"mode": "local", "scenario": "no_op"}),
-        ("one_candle", "one new 4h candle, then hermes run (local server)", "run", plan.repeat,
-         lake | {"mode": "local", "scenario": "one_candle"}),
-        ("one_candle_temporary", "one new 4h candle, then hermes run (temporary server)", "run",
-         plan.repeat, lake | {"mode": "temporary", "scenario": "one_candle"}),
-        ("quality_full", "the quality checkpoint, every partition", "quality", plan.repeat,
-         quality | {"partitions": None}),
-        ("quality_one", "the quality checkpoint, one partition", "quality", plan.repeat,
-         quality | {"partitions": [["BTCUSDT", "4h"]]}),
-        ("backfill_missing", "backfill of a year of unpublished archives (2 x 2 series)",
-         "backfill_missing", 1, {"work": str(base / "lake-backfill"), "prefect_home": home}),
-    ]  # fmt: skip
     out: Results = {"status": "ok", "load_average_at_start": machine.load_average()}
-    say("daily job: the plain recompute script (polars + TA-Lib + numba + vectorbt)")
-    out["plain"] = runner.figure(PLAIN, plan.repeat, out_dir=str(base / "plain"))
-    say("daily job: starting the long-lived local Prefect server")
-    with prefect_server(runner, base / "prefect") as out["server_start"]:
-        for name, message, function, repeat, kwargs in scenarios:
+    runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
+    try:
+        for name, label, target, times, kwargs in JOB_SCENARIOS:
             if name == "no_op" and out["full"]["status"] != "ok":
                 return out  # nothing to run again on
-            say(f"daily job: {message}")
-            out[name] = runner.figure(DAILY + function, repeat, **kwargs)
+            say(f"daily job: {label}")
+            folders = {k: str(base / v) for k, v in kwargs.items() if k in FOLDERS}
+            out[name] = runner.figure(target, runs[times], **kwargs | folders)
+    finally:
+        try:
+            runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
+        except StageError:
+            pass
     out["load_average_at_end"] = machine.load_average()
     for name in ("full", "full_temporary", "no_op", "one_candle", "one_candle_temporary"):
         if out[name]["status"] == "ok" and out["plain"]["status"] == "ok":
@@ -213,11 +210,14 @@ def universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
     out: Results = {"status": "ok", "symbols": symbols, "months": f"{first}..{last}"}
     out["plain"] = summarise(runner.repeat(PLAIN, plan.repeat, out_dir=str(base / "p")))
-    with prefect_server(runner, base / "prefect"):
+    runner.once(DAILY + "server_start", prefect_home=str(base / "prefect"))
+    try:
         return out | runner.once(
             "bench.stages.universe:run", work=str(base), prefect_home=str(base / "prefect"),
             symbols=symbols, first=first, last=last,
         )  # fmt: skip
+    finally:
+        runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
 
 
 def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
@@ -247,7 +247,7 @@ def profile(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     call = results["sizes"][size]["calls"][name]
     kwargs = {k: v for k, v in call["kwargs"].items() if k != "save_to"}
     try:
-        result = runner.once(call["target"], profile=True, **kwargs)
+        result = runner.profile(call["target"], **kwargs)
     except StageError as exc:
         return failed(exc)
     return {"status": "ok", "stage": name, "size": size, **result}

@@ -43,8 +43,15 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800
 
-    def once(self, target: str, /, profile: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
+        return self._run(target, kwargs, profile=False)
+
+    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Run ``target`` once under cProfile: its top functions by cumulative time."""
+        return self._run(target, kwargs, profile=True)
+
+    def _run(self, target: str, kwargs: dict[str, Any], profile: bool) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"

@@ -9,6 +9,7 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
+from bench.experiments import JOB_SCENARIOS
 from bench.goals import GOALS, Goal, at, goal_cells, goals, median_of, summary_table
 from bench.pipeline import STAGES
 
@@ -187,22 +188,10 @@ def _same_trades(results: Results, bt: Any) -> dict[str, Any]:
     }
 
 
-JOB_SCENARIOS = {
-    "plain": "plain recompute script",
-    "server_start": "long-lived server: first start (once)",
-    "full": "new lake, long-lived server",
-    "full_temporary": "new lake, temporary server",
-    "no_op": "nothing new",
-    "one_candle": "one new 4h candle (ingest + run), long-lived server",
-    "one_candle_temporary": "one new 4h candle (ingest + run), temporary server",
-    "backfill_missing": "backfill, a year of unpublished archives (2 x 2 series)",
-}
-
-
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
     rows = []
-    for key, label in JOB_SCENARIOS.items():
-        figure = job.get(key)
+    for key, label, *_ in JOB_SCENARIOS:
+        figure = job.get(key) if not key.startswith("quality") else None
         if figure is None or figure.get("status") != "ok":
             rows += [] if figure is None else [{"label": label, "seconds": _status(figure)}]
             continue

@@ -18,6 +18,7 @@ import polars as pl
 from bench.synthetic import BUNDLED
 
 BARS_8Y_4H = int(8 * 6 * 365.25)
+PRICES = ("open", "high", "low", "close")
 
 # 10 x 10 x 10 = 1,000 combinations of Smart Momentum parameters
 GRID_FAST = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)
@@ -42,7 +43,9 @@ def signals_file(work: Path) -> Path:
         from hermes.signals import smart_momentum
 
         frame = pl.read_csv(BUNDLED / "BTCUSDT_4h.csv.gz").tail(BARS_8Y_4H)
-        ohlc = {c: frame[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")}
+        ohlc: dict[str, Any] = {
+            c: frame[c].to_numpy().astype(float) for c in ("open", "high", "low", "close")
+        }
         ohlc["open_time"] = frame["timestamp"].str.to_datetime().dt.epoch("ms").to_numpy()
         params = default_parameters()
         flags = smart_momentum.generate(smart_momentum.compute_inputs(ohlc, params), params)
@@ -52,7 +55,7 @@ def signals_file(work: Path) -> Path:
 
 
 def _prices(data: Any) -> dict[str, np.ndarray]:
-    return {k: data[k] for k in ("open", "high", "low", "close")}
+    return {k: data[k] for k in PRICES}
 
 
 def single(signals_file: str, warm_calls: int = 20) -> dict[str, Any]:
