@@ -160,13 +160,18 @@ def quality(work: str, restore_from: str, partitions: list[list[str]] | None) ->
     }  # fmt: skip
 
 
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's)
+        return
+
+
 def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     """``hermes backfill`` of a year no archive exists for (2 symbols x 2 intervals), from a
     local site that has none of them."""
     shutil.rmtree(work, ignore_errors=True)
     site = Path(work).parent / "empty-site"
     site.mkdir(parents=True, exist_ok=True)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(site))
+    handler = partial(_Quiet, directory=str(site))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
