@@ -38,19 +38,18 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--no-profile", action="store_true", help="skip profiling")
     args = parser.parse_args(argv)
     plan = Plan.quick_plan(args.work, args.out) if args.quick else Plan.full(args.work, args.out)
+    split = lambda text: tuple(s.strip() for s in text.split(",") if s.strip())  # noqa: E731
     changes: dict[str, Any] = {"profile": not args.no_profile}
     if args.sizes:
-        sizes = tuple(s.strip() for s in args.sizes.split(",") if s.strip())
-        unknown = [s for s in sizes if s not in SIZES]
-        if unknown:
+        changes["sizes"] = split(args.sizes)
+        if unknown := [s for s in changes["sizes"] if s not in SIZES]:
             parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
-        changes["sizes"] = sizes
-    if args.repeat:
+    if args.repeat is not None:
         if args.repeat < 1:
             parser.error("--repeat must be at least 1")
         changes["repeat"] = args.repeat
     if args.only:
-        changes["only"] = frozenset(s.strip() for s in args.only.split(",") if s.strip())
+        changes["only"] = frozenset(split(args.only))
     return replace(plan, **changes)
 
 
@@ -62,33 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(log_dir=plan.work / "logs")
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "synthetic": True,
-        "note": SYNTHETIC_NOTE,
-        "mode": "quick" if plan.quick else "full",
-        "repeat": plan.repeat,
-        "machine": machine.describe(),
-        "load_average_at_start": machine.load_average(),
-        "sizes": {},
-    }
-
-    def say(message: str) -> None:
-        console.log(message)
-
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "synthetic": True,
+        "note": SYNTHETIC_NOTE, "mode": "quick" if plan.quick else "full", "repeat": plan.repeat,
+        "machine": machine.describe(), "load_average_at_start": machine.load_average(),
+    }  # fmt: skip
+    sizes, say = results.setdefault("sizes", {}), console.log
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         # the smallest size first, then every other measurement, then the larger sizes
         # within what is left of the time budget (scaled estimates from the smaller size)
         first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
-        results["sizes"][first] = pipeline.run_size(plan, first, runner, say, progress)
+        sizes[first] = previous = pipeline.run_size(plan, first, runner, say, progress)
         results.update(experiments.run_all(plan, runner, results, say))
         deadline = time.monotonic() + plan.budget_seconds - (time.perf_counter() - started)
-        previous = results["sizes"][first]
         for size in larger:
-            results["sizes"][size] = pipeline.run_size(
+            sizes[size] = previous = pipeline.run_size(
                 plan, size, runner, say, progress, previous=previous, deadline=deadline
             )
-            previous = results["sizes"][size]
         if plan.wants("quality"):
             results["quality_scale"] = experiments.quality_at_scale(plan, runner, results, say)
         if plan.profile:
@@ -100,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (plan.out / "RESULTS.md").write_text(report.markdown(results))
     console.print(report.summary_table(results))
-    written = f"{plan.out / 'results.json'} and {plan.out / 'RESULTS.md'}"
-    console.print(f"wrote {written} in {results['total_seconds']} s")
+    console.print(f"wrote {plan.out}/results.json and RESULTS.md in {results['total_seconds']} s")
     return 0
 
 

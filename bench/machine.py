@@ -12,36 +12,21 @@ import psutil
 
 from hermes.backtest.provenance import git_commit
 
-PACKAGES = (
-    "hermes",
-    "duckdb",
-    "dbt-core",
-    "dbt-duckdb",
-    "polars",
-    "pyarrow",
-    "pandas",
-    "numpy",
-    "numba",
-    "vectorbt",
-    "ta-lib",
-    "backtesting",
-    "prefect",
-)
+PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib"
+PACKAGES += " backtesting prefect"
 
 
 def cpu_model() -> str:
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def describe() -> dict[str, Any]:
     """Cores, memory, CPU model, OS, Python and package versions."""
     versions: dict[str, str | None] = {}
-    for name in PACKAGES:
+    for name in PACKAGES.split():
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

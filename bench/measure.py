@@ -1,15 +1,21 @@
 """Run one measurement in a fresh subprocess and summarise repeated runs.
 
-Each repetition runs ``python -m bench.child`` so that peak memory (``ru_maxrss``) belongs
-to that stage alone and a cold start really is cold. The stage function returns its own
-timing of the measured region (setup such as restoring a lake is excluded); the child adds
-the process's peak resident memory.
+Each repetition runs ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'`` so
+that peak memory (``ru_maxrss``) belongs to that stage alone and a cold start really is cold.
+The stage function returns its own timing of the measured region (setup such as restoring a
+lake is excluded); the child adds the process's peak resident memory and lifetime, and with
+``"profile": true`` the top functions by cumulative time under cProfile.
 """
 
 from __future__ import annotations
 
+import cProfile
+import importlib
+import io
 import json
 import os
+import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,7 +26,9 @@ from typing import Any
 
 from hermes.config import PROJECT_ROOT
 
+_STARTED = time.perf_counter()
 RESULT_PREFIX = "BENCH_RESULT "
+PROFILE_TOP = 25
 
 
 class StageError(RuntimeError):
@@ -37,61 +45,56 @@ class Runner:
 
     def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
+        return self._run(target, kwargs, profile=False)
+
+    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Run ``target`` once under cProfile: its top functions by cumulative time."""
+        return self._run(target, kwargs, profile=True)
+
+    def _run(self, target: str, kwargs: dict[str, Any], profile: bool) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        name = target.split(":")[-1]
-        log = (
-            self.log_dir
-            / f"{name}-{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}.log"
-        )
-        payload = json.dumps({"target": target, "kwargs": kwargs})
+        stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+        log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
+        payload = json.dumps({"target": target, "kwargs": kwargs, "profile": profile})
         env = {**os.environ, **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(log, "w") as out:
             proc = subprocess.run(
-                [sys.executable, "-m", "bench.child", payload],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=out,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-            )
+                [sys.executable, "-m", "bench.measure", payload], cwd=PROJECT_ROOT, env=env,
+                stdout=subprocess.PIPE, stderr=out, text=True, timeout=self.timeout, check=False,
+            )  # fmt: skip
             out.write(proc.stdout)
-        result = None
-        for line in proc.stdout.splitlines():
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-        if proc.returncode != 0 or result is None:
-            raise StageError(
-                f"{_error_summary(log.read_text())} (exit {proc.returncode}; log {log})"
-            )
-        return result
+        lines = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)]
+        if proc.returncode != 0 or not lines:
+            summary = _error_summary(log.read_text())
+            raise StageError(f"{summary} (exit {proc.returncode}; log {log})")
+        return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
 
     def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
         return [self.once(target, **kwargs) for _ in range(times)]
+
+    def figure(self, target: str, times: int, /, **kwargs: Any) -> dict[str, Any]:
+        """``times`` runs summarised (:func:`summarise`), or the failure as the figure."""
+        try:
+            return summarise(self.repeat(target, times, **kwargs))
+        except StageError as exc:
+            return failed(exc)
 
 
 def _error_summary(text: str) -> str:
     """The exception a failed child raised (the lines after its traceback's last frame)."""
     lines = text.splitlines()
-    starts = [
-        i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")
-    ]
+    starts = [i for i, x in enumerate(lines) if x.startswith("Traceback (most recent call last)")]
     if not starts:
         return " ".join(line.strip() for line in lines[-3:])
     after = lines[starts[-1] + 1 :]
     body = [i for i, line in enumerate(after) if line and not line.startswith(" ")]
-    message = after[body[0] : body[0] + 4] if body else after[-3:]
-    return " ".join(line.strip() for line in message)
+    return " ".join(line.strip() for line in (after[body[0] : body[0] + 4] if body else after[-3:]))
 
 
 def spread(values: list[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)} | {
+        "n": len(values)
     }
 
 
@@ -99,7 +102,8 @@ def summarise(runs: list[dict[str, Any]], rows: int | None = None) -> dict[str, 
     """Turn repeated runs (each with ``seconds`` and ``peak_rss_mb``) into one figure.
 
     ``rows`` (or each run's ``rows``) gives throughput: rows/s is computed per run, so its
-    median, min and max are those of the runs themselves.
+    median, min and max are those of the runs themselves. Other numbers that vary between
+    runs become spreads too; the rest is the last run's.
     """
     seconds = [float(r["seconds"]) for r in runs]
     out: dict[str, Any] = {"status": "ok", "seconds": spread(seconds), "seconds_list": seconds}
@@ -109,13 +113,13 @@ def summarise(runs: list[dict[str, Any]], rows: int | None = None) -> dict[str, 
         out["rows_per_second"] = spread([n_rows / s for s in seconds])
     if all("peak_rss_mb" in r for r in runs):
         out["peak_rss_mb"] = spread([float(r["peak_rss_mb"]) for r in runs])
-    extras = {k: v for k, v in runs[-1].items() if k not in ("seconds", "rows", "peak_rss_mb")}
-    for key in list(extras):
+    for key, value in runs[-1].items():
+        if key in ("seconds", "rows", "peak_rss_mb"):
+            continue
         values = [r.get(key) for r in runs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        if numeric and len(set(values)) > 1:
-            extras[key] = spread([float(v) for v in values if v is not None])
-    out.update(extras)
+        varies = numeric and len(set(values)) > 1
+        out[key] = spread([float(v) for v in values if v is not None]) if varies else value
     return out
 
 
@@ -125,3 +129,29 @@ def not_available(reason: str) -> dict[str, Any]:
 
 def failed(error: Exception) -> dict[str, Any]:
     return {"status": "error", "reason": str(error)}
+
+
+def _child(payload: dict[str, Any]) -> dict[str, Any]:
+    """Call the payload's target (under cProfile when asked) in this fresh process."""
+    module_name, function_name = payload["target"].split(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    if not payload.get("profile"):
+        return dict(function(**payload.get("kwargs", {})))
+    profiler, started = cProfile.Profile(), time.perf_counter()
+    result = profiler.runcall(function, **payload.get("kwargs", {}))
+    seconds, text = time.perf_counter() - started, io.StringIO()
+    pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(
+        PROFILE_TOP
+    )
+    lines = [line.rstrip() for line in text.getvalue().splitlines() if line.strip()]
+    start = next((i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls")), 0)
+    top = lines[start : start + PROFILE_TOP + 1]
+    return {"seconds": seconds, "stage_seconds": result.get("seconds"), "top_cumulative": top}
+
+
+if __name__ == "__main__":
+    result = _child(json.loads(sys.argv[1]))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["process_seconds"] = time.perf_counter() - _STARTED
+    sys.stdout.flush()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -46,29 +46,8 @@ class Plan:
 
     @classmethod
     def full(cls, work: Path, out: Path) -> Plan:
-        return cls(
-            sizes=("1M", "10M"),
-            repeat=3,
-            refresh_years=(1, 4, 8),
-            refresh_symbols=10,
-            refresh_interval="1h",
-            grid_size=1000,
-            work=work,
-            out=out,
-            quick=False,
-        )
+        return cls(("1M", "10M"), 3, (1, 4, 8), 10, "1h", 1000, work, out, quick=False)
 
     @classmethod
     def quick_plan(cls, work: Path, out: Path) -> Plan:
-        return cls(
-            sizes=("100k",),
-            repeat=2,
-            refresh_years=(1, 2),
-            refresh_symbols=2,
-            refresh_interval="4h",
-            grid_size=100,
-            work=work,
-            out=out,
-            quick=True,
-            universe=(4, "2025-10", "2025-12"),
-        )
+        return cls(("100k",), 2, (1, 2), 2, "4h", 100, work, out, True, (4, "2025-10", "2025-12"))

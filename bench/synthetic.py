@@ -18,13 +18,12 @@ microseconds from 2025-01-01, as Binance does.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
 import zipfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from hermes.config import PROJECT_ROOT
+from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
 
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 SOURCE_SERIES = ("BTCUSDT_4h.csv.gz", "ETHUSDT_4h.csv.gz")
@@ -53,31 +53,24 @@ class SyntheticSpec:
 
     @property
     def key(self) -> str:
-        return (
-            f"syn-v{GENERATOR_VERSION}-{self.symbols}x{self.first_month}..{self.last_month}"
-            f"-{self.interval}-s{self.seed}"
-        )
+        months = f"{self.first_month}..{self.last_month}"
+        return f"syn-v{GENERATOR_VERSION}-{self.symbols}x{months}-{self.interval}-s{self.seed}"
 
     @property
     def step_ms(self) -> int:
-        return _interval_ms(self.interval)
+        return INTERVAL_SECONDS[self.interval] * 1000
 
     def symbol_names(self) -> list[str]:
         return [symbol_name(i) for i in range(1, self.symbols + 1)]
 
     def months(self) -> list[tuple[int, int]]:
-        year, month = (int(p) for p in self.first_month.split("-"))
-        end = tuple(int(p) for p in self.last_month.split("-"))
-        out = []
-        while (year, month) <= end:
-            out.append((year, month))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return out
+        bounds = (_month(self.first_month), _month(self.last_month))
+        months = pl.date_range(*bounds, "1mo", eager=True)
+        return [(d.year, d.month) for d in months]
 
     def rows_per_symbol(self) -> int:
-        first = _month_start_ms(*self.months()[0])
-        end = _next_month_start_ms(*self.months()[-1])
-        return (end - first) // self.step_ms
+        end = _month_ms(*self.months()[-1], after=True)
+        return (end - _month_ms(*self.months()[0])) // self.step_ms
 
     @property
     def rows(self) -> int:
@@ -89,17 +82,15 @@ def symbol_name(index: int) -> str:
     return f"SYN{index:03d}USDT"
 
 
-def _interval_ms(interval: str) -> int:
-    units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
-    return int(interval[:-1]) * units[interval[-1]]
+def _month(label: str) -> date:
+    return date.fromisoformat(f"{label}-01")
 
 
-def _month_start_ms(year: int, month: int) -> int:
+def _month_ms(year: int, month: int, after: bool = False) -> int:
+    """Epoch milliseconds of the month's start (of the next month's, ``after``)."""
+    if after:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
-
-
-def _next_month_start_ms(year: int, month: int) -> int:
-    return _month_start_ms(year + 1, 1) if month == 12 else _month_start_ms(year, month + 1)
 
 
 @dataclass(frozen=True)
@@ -117,21 +108,11 @@ def load_source_bars() -> list[SourceBars]:
     """The real 4h series, one :class:`SourceBars` per bundled symbol."""
     out = []
     for name in SOURCE_SERIES:
-        with gzip.open(BUNDLED / name, "rb") as handle:
-            frame = pl.read_csv(handle.read())
-        o, h, lo, c, v = (
-            frame[col].to_numpy() for col in ("open", "high", "low", "close", "volume")
-        )
-        body_high, body_low = np.maximum(o, c), np.minimum(o, c)
-        out.append(
-            SourceBars(
-                log_return=np.diff(np.log(c)),
-                upper_wick=np.log(h / body_high)[1:],
-                lower_wick=np.log(body_low / lo)[1:],
-                volume=(v / v.mean())[1:],
-                start_price=float(c[-1]),
-            )
-        )
+        frame = pl.read_csv(BUNDLED / name)
+        o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
+        upper, lower = np.log(h / np.maximum(o, c))[1:], np.log(np.minimum(o, c) / lo)[1:]
+        volume, start = (v / v.mean())[1:], float(c[-1])
+        out.append(SourceBars(np.diff(np.log(c)), upper, lower, volume, start))
     return out
 
 
@@ -144,18 +125,12 @@ def synthetic_frame(
     """
     rng = np.random.default_rng([seed, symbol_index, start_ms // 1000])
     source = sources[symbol_index % len(sources)]
-    n_source = source.log_return.size
     scale = np.sqrt(step_ms / (MINUTES_PER_SOURCE_BAR * 60_000))
-    blocks = -(-rows // BLOCK_BARS)
-    starts = rng.integers(0, n_source - BLOCK_BARS, size=blocks)
+    starts = rng.integers(0, source.log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
     idx = (starts[:, None] + np.arange(BLOCK_BARS)).ravel()[:rows]
-
-    log_ret = source.log_return[idx] * scale
     price0 = source.start_price * (0.5 + symbol_index % 7 / 4) * np.exp(rng.normal(0, 0.05))
-    close = price0 * np.exp(np.cumsum(log_ret))
-    open_ = np.empty_like(close)
-    open_[0] = price0
-    open_[1:] = close[:-1]
+    close = price0 * np.exp(np.cumsum(source.log_return[idx] * scale))
+    open_ = np.concatenate([[price0], close[:-1]])
     high = np.maximum(open_, close) * np.exp(source.upper_wick[idx] * scale)
     low = np.minimum(open_, close) * np.exp(-source.lower_wick[idx] * scale)
     base_volume = 50.0 * (1 + symbol_index % 5) / source.start_price * 60_000
@@ -163,52 +138,35 @@ def synthetic_frame(
     typical = (high + low + close) / 3
     taker_share = rng.uniform(0.35, 0.65, size=rows)
     open_time = start_ms + np.arange(rows, dtype=np.int64) * step_ms
-    return pl.DataFrame(
-        {
-            "open_time": open_time,
-            "open": np.round(open_, 8),
-            "high": np.round(high, 8),
-            "low": np.round(low, 8),
-            "close": np.round(close, 8),
-            "volume": np.round(volume, 8),
-            "close_time": open_time + step_ms - 1,
-            "quote_asset_volume": np.round(volume * typical, 8),
-            "number_of_trades": np.maximum(1, (volume * 40).astype(np.int64)),
-            "taker_buy_base_asset_volume": np.round(volume * taker_share, 8),
-            "taker_buy_quote_asset_volume": np.round(volume * taker_share * typical, 8),
-            "ignore": np.zeros(rows, dtype=np.int64),
-        }
-    )
+    columns = {"open_time": open_time, "open": open_, "high": high, "low": low, "close": close}
+    columns |= {"volume": volume, "close_time": open_time + step_ms - 1}
+    columns |= {"quote_asset_volume": volume * typical}
+    columns |= {"number_of_trades": np.maximum(1, (volume * 40).astype(np.int64))}
+    columns |= {"taker_buy_base_asset_volume": volume * taker_share}
+    columns |= {"taker_buy_quote_asset_volume": volume * taker_share * typical}
+    rounded = {k: np.round(v, 8) if v.dtype == np.float64 else v for k, v in columns.items()}
+    return pl.DataFrame(rounded | {"ignore": np.zeros(rows, dtype=np.int64)})
 
 
 def month_csv(frame: pl.DataFrame, microseconds: bool) -> bytes:
-    """The headerless 12-column CSV Binance puts inside a monthly archive."""
+    """The headerless 12-column CSV Binance puts inside an archive."""
     if microseconds:
         frame = frame.with_columns(pl.col("open_time") * 1000, pl.col("close_time") * 1000 + 999)
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, float_precision=8)
-    return buffer.getvalue()
+    return frame.write_csv(include_header=False, float_precision=8).encode()
 
 
-def archive_name(symbol: str, interval: str, year: int, month: int) -> str:
-    return f"{symbol}-{interval}-{year:04d}-{month:02d}.zip"
-
-
-def archive_folder(root: Path, symbol: str, interval: str) -> Path:
-    """Where an archive sits, mirroring data.binance.vision's layout."""
-    return root / "binance" / "spot" / "monthly" / "klines" / symbol / interval
-
-
-def write_archive(folder: Path, name: str, csv_bytes: bytes) -> Path:
-    """Write ``name`` (a zip holding ``name.csv``) and its ``.CHECKSUM``; returns the zip."""
-    folder.mkdir(parents=True, exist_ok=True)
+def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
+    """Write ``name`` (a zip holding one CSV) and its ``.CHECKSUM`` under ``root``, in
+    data.binance.vision's layout; returns the zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr(name.removesuffix(".zip") + ".csv", csv_bytes)
-    data = buffer.getvalue()
-    path = folder / name
-    path.write_bytes(data)
-    (folder / f"{name}.CHECKSUM").write_text(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        microseconds = name.start >= MICROSECOND_SINCE.date()
+        zf.writestr(f"{name.stem}.csv", month_csv(frame, microseconds))
+    path = root / name.source_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (root / name.checksum_file).write_text(f"{digest}  {name.filename}\n")
     return path
 
 
@@ -219,34 +177,24 @@ def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[
     interrupted generation is redone rather than reused.
     """
     root = out_root / spec.key
-    stamp = root / "spec.json"
-    if stamp.exists():
+    if (root / "spec.json").exists():
         return sorted(root.rglob("*.zip"))
-    sources = load_source_bars()
-    paths: list[Path] = []
-    months = spec.months()
-    task = (
-        progress.add_task(f"generating {spec.key}", total=spec.symbols * len(months))
-        if progress
-        else None
-    )
+    sources, months, paths = load_source_bars(), spec.months(), []
+    total = spec.symbols * len(months)
+    task = progress.add_task(f"generating {spec.key}", total=total) if progress else None
     for i, symbol in enumerate(spec.symbol_names(), start=1):
-        frame_all = synthetic_frame(
-            sources, i, _month_start_ms(*months[0]), spec.rows_per_symbol(), spec.seed, spec.step_ms
-        )
+        start, rows = _month_ms(*months[0]), spec.rows_per_symbol()
+        frame = synthetic_frame(sources, i, start, rows, spec.seed, spec.step_ms)
         for year, month in months:
-            lo, hi = _month_start_ms(year, month), _next_month_start_ms(year, month)
-            frame = frame_all.filter((pl.col("open_time") >= lo) & (pl.col("open_time") < hi))
-            us = datetime(year, month, 1, tzinfo=UTC) >= MICROSECOND_SINCE
-            name = archive_name(symbol, spec.interval, year, month)
-            paths.append(
-                write_archive(
-                    archive_folder(root, symbol, spec.interval), name, month_csv(frame, us)
-                )
+            within = pl.col("open_time").is_between(
+                _month_ms(year, month), _month_ms(year, month, after=True), closed="left"
             )
+            name = ArchiveName(symbol, spec.interval, "monthly", date(year, month, 1))
+            paths.append(write_archive(root, name, frame.filter(within)))
             if progress:
                 progress.advance(task)
-    stamp.write_text(json.dumps({**asdict(spec), "rows": spec.rows, "synthetic": True}, indent=2))
+    stamp = {**asdict(spec), "rows": spec.rows, "synthetic": True}
+    (root / "spec.json").write_text(json.dumps(stamp, indent=2))
     return sorted(paths)
 
 
@@ -256,15 +204,9 @@ def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_fol
     ``day`` follows the spec's last month; its candles continue the same price path, so the
     incremental benchmark's "new day" looks like the next file an exchange would publish.
     """
-    sources = load_source_bars()
-    first = _month_start_ms(*spec.months()[0])
-    start = int(day.timestamp() * 1000)
+    first = _month_ms(*spec.months()[0])
     per_day = 86_400_000 // spec.step_ms
-    rows = (start - first) // spec.step_ms + per_day
-    frame = synthetic_frame(sources, symbol_index, first, rows, spec.seed, spec.step_ms).tail(
-        per_day
-    )
-    symbol = symbol_name(symbol_index)
-    name = f"{symbol}-{spec.interval}-{day:%Y-%m-%d}.zip"
-    folder = out_folder / "binance" / "spot" / "daily" / "klines" / symbol / spec.interval
-    return write_archive(folder, name, month_csv(frame, day >= MICROSECOND_SINCE))
+    rows = (int(day.timestamp() * 1000) - first) // spec.step_ms + per_day
+    frame = synthetic_frame(load_source_bars(), symbol_index, first, rows, spec.seed, spec.step_ms)
+    name = ArchiveName(symbol_name(symbol_index), spec.interval, "daily", day.date())
+    return write_archive(out_folder, name, frame.tail(per_day))

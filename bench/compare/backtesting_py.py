@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,22 +20,18 @@ import pandas as pd
 CASH = 1e9
 
 
-def _frame(data: dict[str, np.ndarray]) -> pd.DataFrame:
-    index = pd.to_datetime(data["open_time"], unit="ms")
-    return pd.DataFrame(
-        {
-            "Open": data["open"],
-            "High": data["high"],
-            "Low": data["low"],
-            "Close": data["close"],
-            "Volume": np.zeros(len(index)),
-        },
-        index=index,
-    )
+def _best_of(calls: int, function: Callable[[], Any]) -> tuple[float, Any]:
+    """Median seconds of ``calls`` warm calls (after one untimed call) and the last result."""
+    result, times = function(), []
+    for _ in range(calls):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
 
 
-def backtesting_py_trades(data: dict[str, np.ndarray]) -> tuple[Any, float]:
-    """Run backtesting.py on the precomputed signals; returns (stats, seconds of ``run``)."""
+def backtesting_py(data: dict[str, np.ndarray]) -> Any:
+    """backtesting.py set up on the precomputed signals; its ``run`` is what is timed."""
     from backtesting import Backtest, Strategy
 
     entries, exits = data["entries"], data["exits"]
@@ -50,14 +47,9 @@ def backtesting_py_trades(data: dict[str, np.ndarray]) -> tuple[Any, float]:
             elif exits[i] and self.position:
                 self.position.close()
 
-    backtest = Backtest(
-        _frame(data), PrecomputedSignals, cash=CASH, commission=0.0, trade_on_close=False
-    )
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = backtest.run()
-    return stats, time.perf_counter() - started
+    columns = {k.title(): data[k] for k in ("open", "high", "low", "close")}
+    frame = pd.DataFrame(columns | {"Volume": 0.0}, pd.to_datetime(data["open_time"], unit="ms"))
+    return Backtest(frame, PrecomputedSignals, cash=CASH, commission=0.0)
 
 
 def run(signals_file: str, calls: int = 3) -> dict[str, Any]:
@@ -67,48 +59,37 @@ def run(signals_file: str, calls: int = 3) -> dict[str, Any]:
     data = dict(np.load(signals_file))
     prices = {k: data[k] for k in ("open", "high", "low", "close")}
     config = BacktestConfig(init_cash=CASH, fees=0.0, slippage=0.0, size=1.0, fill="next_open")
-    simulation = simulate(prices, data["entries"], data["exits"], config)  # warm-up
-    hermes_times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        simulation = simulate(prices, data["entries"], data["exits"], config)
-        hermes_times.append(time.perf_counter() - started)
-    backtesting_py_trades(data)  # warm-up
-    bt_times = []
-    for _ in range(calls):
-        stats, seconds = backtesting_py_trades(data)
-        bt_times.append(seconds)
-
+    hermes_seconds, simulation = _best_of(
+        calls, lambda: simulate(prices, data["entries"], data["exits"], config)
+    )
+    backtest = backtesting_py(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt_seconds, stats = _best_of(calls, backtest.run)
     records = simulation.trades
     closed = records[records["status"] == 1]
     hermes_trades = sorted(
         zip(closed["entry_idx"].tolist(), closed["exit_idx"].tolist(), strict=True)
     )
+    hermes_open = sorted(records[records["status"] == 0]["entry_idx"].tolist())
     bt = stats["_trades"]
     bt_trades = sorted(
-        zip(bt["EntryBar"].astype(int).tolist(), bt["ExitBar"].astype(int).tolist(), strict=True)
+        zip(*(bt[c].astype(int).tolist() for c in ("EntryBar", "ExitBar")), strict=True)
     )
-    hermes_open = sorted(records[records["status"] == 0]["entry_idx"].tolist())
     # backtesting.py closes a position still open at the end on the last bar: not a signal exit
     last_bar = len(data["close"]) - 1
     bt_open = sorted(e for e, x in bt_trades if x >= last_bar)
     bt_closed = [(e, x) for e, x in bt_trades if x < last_bar]
-    hermes_seconds = statistics.median(hermes_times)
-    bt_seconds = statistics.median(bt_times)
+    differences = [
+        {"hermes": h, "backtesting_py": b} for h, b in zip(hermes_trades, bt_closed, strict=False)
+    ]
     return {
-        "seconds": hermes_seconds,
-        "hermes_seconds": hermes_seconds,
-        "backtesting_py_seconds": bt_seconds,
-        "speed_ratio": bt_seconds / hermes_seconds,
-        "bars": len(data["close"]),
-        "hermes_closed_trades": len(hermes_trades),
+        "seconds": hermes_seconds, "hermes_seconds": hermes_seconds,
+        "backtesting_py_seconds": bt_seconds, "speed_ratio": bt_seconds / hermes_seconds,
+        "bars": len(data["close"]), "hermes_closed_trades": len(hermes_trades),
         "backtesting_py_closed_trades": len(bt_closed),
         "same_trades": hermes_trades == bt_closed and hermes_open == bt_open,
-        "first_differences": [
-            {"hermes": h, "backtesting_py": b}
-            for h, b in zip(hermes_trades, bt_closed, strict=False)
-            if h != b
-        ][:5],
+        "first_differences": [d for d in differences if d["hermes"] != d["backtesting_py"]][:5],
         "hermes_return": float(simulation.equity[-1] / CASH - 1),
         "backtesting_py_return": float(stats["Return [%]"] / 100),
-    }
+    }  # fmt: skip

@@ -26,25 +26,19 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any]]] = [
     ("bbands_20_2", "hermes.indicators.bollinger", "bollinger", "BBANDS", ("close",), {}),
 ]
 
-TALIB_KWARGS = {"period": "timeperiod"}
 
-
-def _best_of(function: Callable[[], Any], calls: int) -> tuple[float, Any]:
-    function()  # warm-up: numba compilation and caches
+def _best_of(function: Callable[[], Any], calls: int) -> tuple[float, np.ndarray]:
+    """Best seconds of ``calls`` warm calls (after one: numba compilation, caches) and the
+    first output array of the last."""
+    function()
     best, result = float("inf"), None
     for _ in range(calls):
         started = time.perf_counter()
         result = function()
         best = min(best, time.perf_counter() - started)
-    return best, result
-
-
-def _first_array(result: Any) -> np.ndarray:
-    if isinstance(result, tuple | list):
-        return np.asarray(result[0], dtype=np.float64)
     if isinstance(result, dict):
-        return np.asarray(next(iter(result.values())), dtype=np.float64)
-    return np.asarray(result, dtype=np.float64)
+        result = next(iter(result.values()))
+    return best, np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
 
 
 def max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,30 +57,18 @@ def run(arrays_file: str, calls: int = 5) -> dict[str, Any]:
     cases: dict[str, Any] = {}
     for name, module_name, function_name, talib_name, inputs, kwargs in CASES:
         try:
-            module = importlib.import_module(module_name)
-            function = getattr(module, function_name)
+            function = getattr(importlib.import_module(module_name), function_name)
         except (ImportError, AttributeError):
-            cases[name] = {
-                "status": "not available",
-                "reason": f"{module_name}.{function_name} not found",
-            }
+            reason = f"{module_name}.{function_name} not found"
+            cases[name] = {"status": "not available", "reason": reason}
             continue
-        args = [data[i] for i in inputs]
-        talib_kwargs = {TALIB_KWARGS.get(k, k): v for k, v in kwargs.items()}
+        args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
         talib_fn = getattr(talib, talib_name)
         hermes_s, hermes_out = _best_of(lambda f=function, a=args, k=kwargs: f(*a, **k), calls)
         talib_s, talib_out = _best_of(lambda f=talib_fn, a=args, k=talib_kwargs: f(*a, **k), calls)
-        cases[name] = {
-            "status": "ok",
-            "hermes_seconds": hermes_s,
-            "talib_seconds": talib_s,
-            "speed_ratio": talib_s / hermes_s,
-            "max_relative_difference": max_relative_difference(
-                _first_array(hermes_out), _first_array(talib_out)
-            ),
-        }
-    return {
-        "seconds": sum(c.get("hermes_seconds", 0.0) for c in cases.values()),
-        "rows": len(data["close"]),
-        "cases": cases,
-    }
+        difference = max_relative_difference(hermes_out, talib_out)
+        cases[name] = {"status": "ok", "hermes_seconds": hermes_s, "talib_seconds": talib_s} | {
+            "speed_ratio": talib_s / hermes_s, "max_relative_difference": difference
+        }  # fmt: skip
+    seconds = sum(c.get("hermes_seconds", 0.0) for c in cases.values())
+    return {"seconds": seconds, "rows": len(data["close"]), "cases": cases}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.lakes import snapshot_tree, use_lake
+from bench.lakes import use_lake
 
 FEATURES = "gold_feature_store"
 OUTPUT = "bench_notebook_signals"
@@ -24,17 +24,12 @@ CONTEXT_ROWS = 50
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """Buy/sell flags for one chunk (with its context rows) of one series."""
-    fast = frame[f"ema_{params['ema_fast']}"]
-    slow = frame[f"ema_{params['ema_slow']}"]
+    from hermes.indicators.recursive_features import suffix
+
+    fast, slow = frame[f"ema_{params['ema_fast']}"], frame[f"ema_{params['ema_slow']}"]
     rsi = frame[f"rsi_{params['rsi_period']}"]
-    multiplier = params["st_multiplier"]
-    suffix = (
-        int(multiplier) if float(multiplier).is_integer() else str(multiplier).replace(".", "_")
-    )
-    direction = frame[f"supertrend_dir_{params['st_period']}_{suffix}"]
-    out = pd.DataFrame(
-        {"symbol": frame["symbol"], "interval": frame["interval"], "open_time": frame["open_time"]}
-    )
+    direction = frame[f"supertrend_dir_{suffix(params['st_period'], params['st_multiplier'])}"]
+    out = frame[["symbol", "interval", "open_time"]].copy()
     out["ema_cross"] = (fast > slow) & (fast.shift(1) <= slow.shift(1))
     out["rsi_neutral"] = (rsi >= params["rsi_low"]) & (rsi <= params["rsi_high"])
     out["st_bullish"] = direction == 1
@@ -71,27 +66,18 @@ def run(work: str, restore_from: str, chunk_rows: int, params: dict[str, Any]) -
     """Time the baseline end to end (read features, compute, write signals)."""
     from hermes.lake import connect
 
-    lake = Path(work)
-    snapshot_tree(Path(restore_from), lake)
-    settings = use_lake(lake)
-    conn = connect(settings)
-    try:
+    with connect(use_lake(Path(work), restore_from)) as conn:
         started = time.perf_counter()
         signals = notebook_signals(conn, params, chunk_rows)
         conn.register("notebook_frame", signals)
         conn.execute(f"create or replace table {OUTPUT} as select * from notebook_frame")  # noqa: S608 (constant)
         seconds = time.perf_counter() - started
         mismatches = _mismatches(conn)
-    finally:
-        conn.close()
     return {
-        "seconds": seconds,
-        "rows": len(signals),
-        "chunk_rows": chunk_rows,
+        "seconds": seconds, "rows": len(signals), "chunk_rows": chunk_rows,
         "buy_signals": int(signals["buy_signal"].sum()),
-        "sell_signals": int(signals["sell_signal"].sum()),
-        **mismatches,
-    }
+        "sell_signals": int(signals["sell_signal"].sum()), **mismatches,
+    }  # fmt: skip
 
 
 def _mismatches(conn: Any) -> dict[str, Any]:

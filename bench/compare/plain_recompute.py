@@ -53,11 +53,13 @@ def _supertrend_direction(high: Any, low: Any, close: Any, atr: Any, period: int
 
 
 def run(out_dir: str) -> dict[str, Any]:
+    from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy
 
-    # the registry's Smart Momentum parameters (a plain script would write them in; looked up
-    # before the clock starts, so the baseline's time is its own work)
+    # the registry's Smart Momentum parameters and the daily job's costs (a plain script would
+    # write them in; looked up before the clock starts, so the baseline's time is its own work)
     p = load_strategy("smart_momentum").parameters
+    supertrend = f"supertrend_dir_{p['st_period']}_{p['st_multiplier']:g}".replace(".", "_")
     started = time.perf_counter()
     import numpy as np
     import polars as pl
@@ -94,7 +96,7 @@ def run(out_dir: str) -> dict[str, Any]:
         features["volume_zscore_20"] = (v - talib.SMA(v, 20)) / talib.STDDEV(v, 20)
         atr = talib.ATR(h, low, c, p["st_period"])
         direction = _supertrend_direction(h, low, c, atr, p["st_period"], p["st_multiplier"])
-        features["supertrend_dir_10_3"] = direction
+        features[supertrend] = direction
         previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
         with np.errstate(invalid="ignore"):
             cross = (fast > slow) & (previous(fast) <= previous(slow))
@@ -112,7 +114,7 @@ def run(out_dir: str) -> dict[str, Any]:
             exits = np.concatenate([[False], sell[:-1]])
             portfolio = vbt.Portfolio.from_signals(
                 close=c, price=o, entries=entries, exits=exits,
-                init_cash=10_000.0, fees=0.001, slippage=0.0005, freq="4h",
+                init_cash=10_000.0, fees=FEES, slippage=SLIPPAGE, freq="4h",
             )  # fmt: skip
             trades[path.name.split("_")[0]] = int(portfolio.trades.count())
     return {"seconds": time.perf_counter() - started, "rows": rows, "trades": trades}

@@ -1,1 +1,1 @@
-"""One module per measured stage; each function runs inside a ``bench.child`` process."""
+"""One module per measured stage; each function runs inside a ``bench.measure`` child process."""

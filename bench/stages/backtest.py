@@ -1,6 +1,7 @@
 """Stages: one backtest cold (fresh process) and warm, and a parameter grid in one call.
 
-Both run on the real BTCUSDT 4h candles (8 years) with ``hermes.backtest.engine``.
+Both run on the real BTCUSDT 4h candles (the last 8 years) with ``hermes.backtest.engine``,
+from Smart Momentum's signals with the registry's parameters (:func:`signals_file`).
 """
 
 from __future__ import annotations
@@ -8,9 +9,16 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
+
+from bench.synthetic import BUNDLED
+
+BARS_8Y_4H = int(8 * 6 * 365.25)
+PRICES = ("open", "high", "low", "close")
 
 # 10 x 10 x 10 = 1,000 combinations of Smart Momentum parameters
 GRID_FAST = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)
@@ -21,8 +29,33 @@ GRID_RSI_BANDS = (
 )  # fmt: skip
 
 
+def default_parameters() -> dict[str, Any]:
+    from hermes.signals.registry import load_strategy
+
+    return dict(load_strategy("smart_momentum").parameters)
+
+
+def signals_file(work: Path) -> Path:
+    """``work/btc-4h-8y-signals.npz``: OHLC, open_time, and Smart Momentum's buy and sell
+    signals as entries and exits, saved once so every backtest process starts alike."""
+    path = work / "btc-4h-8y-signals.npz"
+    if not path.exists():
+        from hermes.signals import smart_momentum
+
+        frame = pl.read_csv(BUNDLED / "BTCUSDT_4h.csv.gz").tail(BARS_8Y_4H)
+        ohlc: dict[str, Any] = {
+            c: frame[c].to_numpy().astype(float) for c in ("open", "high", "low", "close")
+        }
+        ohlc["open_time"] = frame["timestamp"].str.to_datetime().dt.epoch("ms").to_numpy()
+        params = default_parameters()
+        flags = smart_momentum.generate(smart_momentum.compute_inputs(ohlc, params), params)
+        work.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **ohlc, entries=flags["buy_signal"], exits=flags["sell_signal"])
+    return path
+
+
 def _prices(data: Any) -> dict[str, np.ndarray]:
-    return {k: data[k] for k in ("open", "high", "low", "close")}
+    return {k: data[k] for k in PRICES}
 
 
 def single(signals_file: str, warm_calls: int = 20) -> dict[str, Any]:
@@ -66,9 +99,8 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
     from hermes.signals import smart_momentum
-    from hermes.signals.registry import load_strategy
 
-    defaults = load_strategy("smart_momentum").parameters
+    defaults = default_parameters()
     data = dict(np.load(signals_file))
     prices = _prices(data)
     combos = grid_combinations(size)

@@ -20,30 +20,25 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.lakes import snapshot_tree
+from bench.lakes import snapshot_tree, use_lake
 
 HERMES = [sys.executable, "-m", "hermes.cli"]
-ONE_CANDLE_CSV = "BTCUSDT_4h.csv"
+MAXRSS = "BENCH_MAXRSS_KB"
 
 
 def _env(lake: Path, prefect_home: Path, mode: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    return {
-        **env,
-        "HERMES_LAKE_ROOT": str(lake),
-        "HERMES_TARGET": "local",
-        "PREFECT_HOME": str(prefect_home),
-        "HERMES_PREFECT_SERVER": mode,
-        "COLUMNS": "300",
-    }
-
-
-MAXRSS = "BENCH_MAXRSS_KB"
+    return env | {"HERMES_LAKE_ROOT": str(lake), "HERMES_TARGET": "local", "COLUMNS": "300"} | {
+        "PREFECT_HOME": str(prefect_home), "HERMES_PREFECT_SERVER": mode
+    }  # fmt: skip
 
 
 def _hermes(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
@@ -69,24 +64,17 @@ def _hermes(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
 def _steps(stdout: str) -> dict[str, float]:
     """The run summary's per-step seconds (``seconds: ingest 1.3, dbt build 21.9, ...``)."""
     match = re.search(r"^\s*seconds: (.+)$", stdout, re.MULTILINE)
-    if not match:
-        return {}
-    out = {}
-    for part in match.group(1).split(", "):
-        name, _, value = part.rpartition(" ")
-        out[name] = float(value)
-    return out
+    parts = [part.rpartition(" ") for part in match.group(1).split(", ")] if match else []
+    return {name: float(value) for name, _, value in parts}
 
 
 def server_start(prefect_home: str) -> dict[str, Any]:
     """Start the long-lived local Prefect server once (a new home); its start time and RSS."""
     from hermes.flows.server import start_server
 
-    home = Path(prefect_home)
-    if home.exists():
-        shutil.rmtree(home)
+    shutil.rmtree(prefect_home, ignore_errors=True)
     started = time.perf_counter()
-    info = start_server(home)
+    info = start_server(Path(prefect_home))
     seconds = time.perf_counter() - started
     rss_kb = int(Path(f"/proc/{info.pid}/status").read_text().split("VmRSS:")[1].split()[0])
     return {"seconds": seconds, "server_rss_mb": rss_kb / 1024, "url": info.url}
@@ -115,109 +103,88 @@ def run(
     elif restore_from:
         snapshot_tree(Path(restore_from), lake)
     env = _env(lake, Path(prefect_home), mode)
-    out: dict[str, Any] = {"scenario": scenario, "server": mode}
+    out: dict[str, Any] = {"scenario": scenario, "server": mode, "ingest_seconds": 0.0}
     if scenario == "one_candle":
-        csv = lake.parent / "new" / ONE_CANDLE_CSV
-        _one_new_candle(lake, csv)
-        out["ingest_seconds"], _, _ = _hermes(["ingest", str(csv)], env)
+        out["ingest_seconds"], _, _ = _hermes(["ingest", str(_one_new_candle(lake))], env)
     seconds, stdout, peak = _hermes(["run"], env)
-    out["run_seconds"] = seconds
-    out["seconds"] = seconds + out.get("ingest_seconds", 0.0)
-    out["steps"] = _steps(stdout)
-    out["status_line"] = next(
-        (line for line in stdout.splitlines() if "hermes refresh" in line), ""
-    )
-    out["hermes_peak_rss_mb"] = peak
+    status = next((line for line in stdout.splitlines() if "hermes refresh" in line), "")
+    out |= {"run_seconds": seconds, "seconds": seconds + out["ingest_seconds"]}
+    out |= {"steps": _steps(stdout), "status_line": status, "hermes_peak_rss_mb": peak}
     if save_to:
         snapshot_tree(lake, Path(save_to))
     return out
 
 
-def _one_new_candle(lake: Path, csv: Path) -> None:
+def _one_new_candle(lake: Path) -> Path:
     """A generic CSV holding the candle after the lake's last BTCUSDT 4h candle."""
-    from hermes.config import Settings
     from hermes.lake import connect
 
-    conn = connect(Settings(lake_root=lake))
-    try:
-        row = conn.execute(
+    with connect(use_lake(lake)) as conn:
+        last, price = conn.execute(
             "select open_time, close from lake.silver_klines "
             "where symbol = 'BTCUSDT' and interval = '4h' order by open_time desc limit 1"
-        ).fetchone()
-    finally:
-        conn.close()
-    assert row is not None
-    last: datetime = row[0]
-    price = float(row[1])
-    moment = last + timedelta(hours=4)
+        ).fetchone() or (None, None)
+    csv = lake.parent / "new" / "BTCUSDT_4h.csv"
     csv.parent.mkdir(parents=True, exist_ok=True)
-    csv.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        f"{moment:%Y-%m-%d %H:%M:%S},{price},{price * 1.002},{price * 0.997},"
-        f"{price * 1.001},123.456\n"
+    moment, high, low, close = (
+        last + timedelta(hours=4),
+        price * 1.002,
+        price * 0.997,
+        price * 1.001,
     )
+    csv.write_text(
+        f"timestamp,open,high,low,close,volume\n{moment:%Y-%m-%d %H:%M:%S},{price},{high},{low},"
+        f"{close},123.456\n"
+    )
+    return csv
 
 
 def quality(work: str, restore_from: str, partitions: list[list[str]] | None) -> dict[str, Any]:
     """The quality checkpoint on a restored lake: seconds and memory above the imports."""
-    from hermes.config import Settings
     from hermes.quality import run_checkpoint
 
-    lake = Path(work)
-    snapshot_tree(Path(restore_from), lake)
+    settings = use_lake(Path(work), restore_from)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     result = run_checkpoint(
-        Settings(lake_root=lake),
-        partitions=None if partitions is None else [(s, i) for s, i in partitions],
-        docs_dir=lake.parent / "quality-docs",
-    )
+        settings, partitions=None if partitions is None else [(s, i) for s, i in partitions],
+        docs_dir=Path(work).parent / "quality-docs",
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "seconds": seconds,
         "rows": sum(result.statistics.get(t, 0) for t in ("silver_klines", "gold_features")),
-        "expectations": result.evaluated,
-        "failed": len(result.errors),
-        "rss_after_imports_mb": before,
-        "quality_rss_mb": peak - before,
-    }
+        "expectations": result.evaluated, "failed": len(result.errors),
+        "rss_after_imports_mb": before, "quality_rss_mb": peak - before,
+    }  # fmt: skip
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's)
+        return
 
 
 def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
-    """``hermes backfill`` of a year no archive exists for (2 symbols x 2 intervals)."""
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    lake = Path(work)
-    shutil.rmtree(lake, ignore_errors=True)
-    site = lake.parent / "empty-site"
+    """``hermes backfill`` of a year no archive exists for (2 symbols x 2 intervals), from a
+    local site that has none of them."""
+    shutil.rmtree(work, ignore_errors=True)
+    site = Path(work).parent / "empty-site"
     site.mkdir(parents=True, exist_ok=True)
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(site), **kwargs)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    handler = partial(_Quiet, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
         seconds, stdout, peak = _hermes(
             [
-                "backfill", "--start", "2022-01-01", "--end", "2022-12-31",
-                "-s", "BTCUSDT", "-s", "ETHUSDT", "-i", "4h", "-i", "1d", "--base-url", url,
+                "backfill", "--start", "2022-01-01", "--end", "2022-12-31", "-s", "BTCUSDT",
+                "-s", "ETHUSDT", "-i", "4h", "-i", "1d",
+                "--base-url", f"http://127.0.0.1:{server.server_address[1]}",
             ],
-            _env(lake, Path(prefect_home), "local"),
+            _env(Path(work), Path(prefect_home), "local"),
         )  # fmt: skip
     finally:
         server.shutdown()
         server.server_close()
-    return {
-        "seconds": seconds,
-        "status_line": stdout.splitlines()[0] if stdout else "",
-        "hermes_peak_rss_mb": peak,
-    }
+    status = stdout.splitlines()[0] if stdout else ""
+    return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}

@@ -1,6 +1,6 @@
 """Stage setup for the ML walk-forward: the bundled BTCUSDT/ETHUSDT data up to its features.
 
-The timed stage is ``bench.stages.dbt_models:run`` of ``gold_ml_predictions`` and
+The timed stage is ``bench.stages.pipeline:dbt_run`` of ``gold_ml_predictions`` and
 ``gold_ml_models`` on the restored lake (training, prediction and the model artifacts).
 """
 

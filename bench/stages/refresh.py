@@ -1,36 +1,33 @@
 """Stage: the daily refresh (one new day for every symbol) on top of a long history.
 
-Setup builds the history once (decoded landing files + a full ``dbt build``, whose time is
-recorded for reference). Each repetition restores that state, then times what a morning
+Setup builds the history once (ingest, then a full ``dbt build``, whose time is recorded
+for reference). Each repetition restores that state, then times what a morning
 run does: ingest the new daily archives and ``dbt build`` (models and data tests).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.lakes import land_decoded, snapshot_tree, use_lake
+from bench.lakes import snapshot_tree, use_lake
 
 
-def build_history(archive_root: str, work: str, target_path: str, save_to: str) -> dict[str, Any]:
-    """Land the history archives and run a full ``dbt build``; saves the state."""
-    import shutil
-
+def build_history(work: str, target_path: str, archive_root: str, save_to: str) -> dict[str, Any]:
+    """Ingest the history archives into a new lake, then a full ``dbt build`` (timed); saved."""
     from hermes.dbt_runner import run_dbt
+    from hermes.ingest import ingest_paths
 
-    lake = Path(work)
-    if lake.exists():
-        shutil.rmtree(lake)
-    settings = use_lake(lake)
-    archives = sorted(Path(archive_root).rglob("*.zip"))
-    rows = land_decoded(settings, archives, Path(archive_root))
+    shutil.rmtree(work, ignore_errors=True)
+    settings = use_lake(Path(work))
+    ingest_paths(sorted(Path(archive_root).rglob("*.zip")), settings)
     started = time.perf_counter()
     run_dbt(["build"], settings, target_path=Path(target_path))
     seconds = time.perf_counter() - started
-    snapshot_tree(lake, Path(save_to))
-    return {"seconds": seconds, "rows": rows}
+    snapshot_tree(Path(work), Path(save_to))
+    return {"seconds": seconds}
 
 
 def daily(work: str, restore_from: str, new_day: str, target_path: str) -> dict[str, Any]:
@@ -38,9 +35,7 @@ def daily(work: str, restore_from: str, new_day: str, target_path: str) -> dict[
     from hermes.dbt_runner import run_dbt
     from hermes.ingest import ingest_paths
 
-    lake = Path(work)
-    snapshot_tree(Path(restore_from), lake)
-    settings = use_lake(lake)
+    settings = use_lake(Path(work), restore_from)
     archives = sorted(Path(new_day).rglob("*.zip"))
     started = time.perf_counter()
     report = ingest_paths(archives, settings)

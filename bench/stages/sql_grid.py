@@ -29,15 +29,12 @@ def prepare(work: str, target_path: str) -> dict[str, Any]:
     from hermes.dbt_runner import run_dbt
     from hermes.ingest import ingest_paths
 
-    lake = Path(work)
-    settings = use_lake(lake)
-    if not (lake / "hermes.ducklake").exists():
+    settings, target = use_lake(Path(work)), Path(target_path)
+    if not (Path(work) / "hermes.ducklake").exists():
         ingest_paths([BUNDLED / name for name in SERIES], settings)
-    run_dbt(["seed", "--select", "strategies"], settings, target_path=Path(target_path))
-    run_dbt(
-        ["run", "--select", "+path:models/gold/signals"], settings, target_path=Path(target_path)
-    )
-    return {"lake": str(lake)}
+    run_dbt(["seed", "--select", "strategies"], settings, target_path=target)
+    run_dbt(["run", "--select", "+path:models/gold/signals"], settings, target_path=target)
+    return {"lake": work}
 
 
 def grid(work: str) -> dict[str, Any]:
@@ -47,45 +44,30 @@ def grid(work: str) -> dict[str, Any]:
     from hermes.lake import connect
 
     settings = use_lake(Path(work))
-    conn = connect(settings)
-    try:
-        (last,) = conn.execute("select max(open_time) from gold_feature_store").fetchone() or (
-            None,
-        )
-    finally:
-        conn.close()
-    start = last - timedelta(days=8 * 365.25)
-    request = BacktestRequest(STRATEGY, None, ["4h"], start=start)
+    with connect(settings) as conn:
+        (last,) = conn.execute("select max(open_time) from gold_feature_store").fetchone() or [0]
+    request = BacktestRequest(STRATEGY, None, ["4h"], start=last - timedelta(days=8 * 365.25))
     started = time.perf_counter()
     results = run_grid_backtest(settings, request, [parse_axis(ENTRY), parse_axis(EXIT)])
     seconds = time.perf_counter() - started
     return {
-        "seconds": seconds,
-        "parameter_sets": len(results[0].parameter_sets),
-        "series": len(results),
-        "bars": sum(r.rows for r in results),
+        "seconds": seconds, "parameter_sets": len(results[0].parameter_sets),
+        "series": len(results), "bars": sum(r.rows for r in results),
         "trades": int(sum(r.results["trades"].sum() for r in results)),
-    }
+    }  # fmt: skip
 
 
 def dbt_per_set(work: str, target_path: str, sets: int = 3) -> dict[str, Any]:
     """Median seconds of one ``dbt run`` of the model with a parameter set given as vars."""
     from hermes.dbt_runner import run_dbt
 
-    settings = use_lake(Path(work))
-    seconds = []
+    settings, seconds = use_lake(Path(work)), []
+    model = ["run", "--select", f"gold_signals_{STRATEGY}"]
     for entry in (15, 25, 40)[:sets]:
         overrides = {"strategy_parameters": {STRATEGY: {"entry_period": entry}}}
         started = time.perf_counter()
-        run_dbt(
-            ["run", "--select", f"gold_signals_{STRATEGY}"],
-            settings,
-            target_path=Path(target_path),
-            vars=overrides,
-        )
+        run_dbt(model, settings, target_path=Path(target_path), vars=overrides)
         seconds.append(time.perf_counter() - started)
-    run_dbt(
-        ["run", "--select", f"gold_signals_{STRATEGY}"], settings, target_path=Path(target_path)
-    )
+    run_dbt(model, settings, target_path=Path(target_path))  # back to the registry's parameters
     median = statistics.median(seconds)
     return {"seconds_per_set": median, "projected_100_seconds": 100 * median}

@@ -12,7 +12,6 @@ import pytest
 
 from bench import report
 from bench.compare.notebook_signals import smart_momentum_flags
-from bench.lakes import decode_archive
 from bench.measure import Runner, StageError, _error_summary, spread, summarise
 from bench.synthetic import SyntheticSpec, daily_archive, generate
 from hermes.config import Settings
@@ -97,7 +96,10 @@ def test_ingest_accepts_the_synthetic_archives(
     result = ingest_paths(paths, lake_settings)
     assert result.ok
     assert result.rows_ingested == TINY.rows == 2 * 62 * 6
-    decoded = decode_archive(paths[1])
+    from hermes.ingest.decode import decode_kline_archive
+    from hermes.ingest.layout import ArchiveName
+
+    decoded = decode_kline_archive(paths[1].read_bytes(), ArchiveName.parse(paths[1].name))
     assert decoded.num_rows == 186
     assert decoded.column("time_unit")[0].as_py() == "us"
 
@@ -209,6 +211,11 @@ def test_plain_recompute_makes_the_daily_jobs_trades(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def _section(key: str) -> report.Section:
+    """The RESULTS.md part whose figure is at ``key`` (the backtest list for ``""``)."""
+    return next(s for s in report.SECTIONS if s.key == key and (key or "Backtests" in s.title))
+
+
 def test_daily_job_rows_and_goals() -> None:
     def figure(seconds: list[float], **extra: object) -> dict[str, object]:
         return {**summarise([{"seconds": s, "peak_rss_mb": 100.0} for s in seconds]), **extra}
@@ -221,7 +228,7 @@ def test_daily_job_rows_and_goals() -> None:
         "quality_full": figure([3.0], quality_rss_mb=120.0, rows=42_872, expectations=100),
         "backfill_missing": figure([4.0]),
     }
-    lines = report._daily_job_md({"daily_job": job})
+    lines = _section("daily_job").lines({"daily_job": job})
     assert "| nothing new | 1.10 s (1.00 s – 1.20 s) | 0.25x | 240 |  |  |" in lines
     assert "| plain recompute script | 4.10 s (4.00 s – 4.20 s) |  | 100 |  |  |" in lines
     assert any(
@@ -247,7 +254,7 @@ def test_ml_walk_forward_goals_and_line() -> None:
     assert goals["ML walk-forward, 2 x 8 years of 4h (train + predict)"]["met"] is True
     memory = goals["ML walk-forward peak memory"]
     assert memory["measured"] == pytest.approx(1200 / 1024) and memory["met"] is False
-    (line,) = [x for x in report._backtest_md({"ml": ml}) if x.startswith("- ML walk-forward")]
+    (line,) = [x for x in _section("").lines({"ml": ml}) if x.startswith("- ML walk-forward")]
     assert "36,742 bars" in line and "18.20 s (17.00 s – 24.20 s) end to end" in line
     assert "peak memory 473 MB (472 MB – 1200 MB)" in line
 
@@ -270,7 +277,7 @@ def test_universe_line_and_goals() -> None:
         "new_pages": 3,
         "largest_page_bytes": 600_000,
     }
-    (line,) = [s for s in report._universe_md({"universe": universe}) if s.startswith("200")]
+    (line,) = [s for s in _section("universe").lines({"universe": universe}) if s[:3] == "200"]
     assert "`hermes run` 40.0 s, peak 2048 MB" in line and "nothing new 1.50 s" in line
     assert "1.5 MB of 3 new pages; largest page 0.60 MB" in line
     goals = {g["goal"]: g for g in report.goals({"universe": universe})}
@@ -279,3 +286,21 @@ def test_universe_line_and_goals() -> None:
     assert goals[f"one new day peak memory, {label}"]["met"] is False  # 2 GB > 1.5 GB
     assert goals[f"nothing new, {label}"]["met"] is True
     assert goals["tearsheet page"]["measured"] == 0.6
+
+
+def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_path: Path) -> None:
+    from bench.stages.daily_job import _one_new_candle, _steps, quality
+
+    one = quality(str(tmp_path / "lake"), str(built_lake.lake_root), [["BTCUSDT", "4h"]])
+    every = quality(str(tmp_path / "lake"), str(built_lake.lake_root), None)
+    # silver and gold rows of BTCUSDT 4h, then of all four bundled series
+    assert (one["rows"], every["rows"]) == (36_742, 85_744)
+    assert one["failed"] == every["failed"] == 0 and every["expectations"] > 50
+    csv = _one_new_candle(tmp_path / "lake")
+    header, row = csv.read_text().splitlines()
+    assert header == "timestamp,open,high,low,close,volume"
+    assert row.startswith("2026-01-06 ") and row.endswith(",123.456")
+    assert _steps("x\n  seconds: ingest 1.3, dbt build 21.9\n") == {
+        "ingest": 1.3,
+        "dbt build": 21.9,
+    }
