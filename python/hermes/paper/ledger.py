@@ -51,7 +51,7 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -160,13 +160,16 @@ def compute_ledgers(
     waiting: list[str] | None = None,
     errors: list[str] | None = None,
     skip: Collection[tuple[str, str]] = (),
+    wants: Callable[[str, list[str], str], bool] | None = None,
 ) -> list[SeriesLedger]:
     """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
 
     Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``).
     With ``errors`` given, a ledger that cannot be computed is named there and skipped, the
     others carry on (otherwise its :class:`PaperError` is raised). ``skip``: (symbol,
-    interval) series left out (held back by the audit). Deactivated strategies:
+    interval) series left out (held back by the audit). ``wants(strategy, symbols, interval)``
+    false: that ledger is left out (nothing new for it, :mod:`hermes.paper.work`).
+    Deactivated strategies:
     :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
@@ -184,6 +187,8 @@ def compute_ledgers(
                 by_interval.setdefault(interval, []).append(symbol)
         for interval, symbols in by_interval.items():
             for group in [symbols] if activation.portfolio else [[s] for s in symbols]:
+                if wants is not None and not wants(strategy.strategy_id, group, interval):
+                    continue
                 try:
                     out.append(
                         compute_group(
