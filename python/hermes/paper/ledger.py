@@ -1,10 +1,12 @@
 """The paper-trading ledger: what following a strategy since ``paper_since`` would have done.
 
-Each refresh recomputes, for every paper-traded (strategy, symbol, interval), the backtest of
-the period ``[paper_since, last bar]`` with the activation's settings, through the backtest
-engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees, slippage, sizing
-and stops), then **appends** to ``gold_paper_orders`` / ``gold_paper_equity`` only the rows
-after the ledger's last stored bar, and replaces the series' row of ``gold_paper_positions``.
+Each refresh recomputes, for every paper-traded (strategy, symbol, interval) with a bar after
+its ledger's stored last bar (:mod:`hermes.paper.work`: the others would add nothing), the
+backtest of the period ``[paper_since, last bar]`` with the activation's settings, through
+the backtest engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees,
+slippage, sizing and stops), then **appends** to ``gold_paper_orders`` /
+``gold_paper_equity`` only the rows after the ledger's last stored bar, and replaces the
+series' row of ``gold_paper_positions``.
 
 * The engine decides a bar from that bar and earlier ones only (signals are decided on the
   closed bar and filled at the next open), so the recomputed history equals what is stored;
