@@ -378,7 +378,38 @@ def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:
         else:
             body = f"select * from lake.{name} at (version => {int(snapshot)})"  # noqa: S608
         conn.execute(f"create or replace view published.{name} as {body}")  # noqa: S608
+    _publish_views(conn, snapshot)
     return snapshot
+
+
+def _publish_views(conn: duckdb.DuckDBPyConnection, snapshot: int) -> None:
+    """The lake's views at ``snapshot`` (``gold_strategy_scorecard``, ``gold_feature_store``)
+    as ``published`` views over the published tables: DuckLake stores a view's SQL with its
+    own catalog as ``{DUCKLAKE_CATALOG}``, here ``published``. A view over another view is
+    created once that one is."""
+    rows = conn.execute(
+        """
+        select s.schema_name, v.view_name, v.sql
+        from __ducklake_metadata_lake.ducklake_view as v
+        inner join __ducklake_metadata_lake.ducklake_schema as s on v.schema_id = s.schema_id
+        where v.begin_snapshot <= $n and (v.end_snapshot is null or v.end_snapshot > $n)
+          and s.begin_snapshot <= $n and (s.end_snapshot is null or s.end_snapshot > $n)
+        order by s.schema_name, v.view_name
+        """,
+        {"n": snapshot},
+    ).fetchall()
+    todo = [(f"{_ident(str(a))}.{_ident(str(b))}", str(sql)) for a, b, sql in rows]
+    while todo:
+        failed = []
+        for name, sql in todo:
+            body = sql.replace("{DUCKLAKE_CATALOG}", "published")
+            try:
+                conn.execute(f"create or replace view published.{name} as {body}")  # noqa: S608
+            except duckdb.Error:  # reads a view not created yet, or what G does not hold
+                failed.append((name, sql))
+        if len(failed) == len(todo):  # left out: readers of `published` do not see it
+            break
+        todo = failed
 
 
 def _tables_at(conn: duckdb.DuckDBPyConnection, snapshot: int) -> list[tuple[str, str]]:

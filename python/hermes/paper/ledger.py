@@ -1,10 +1,12 @@
 """The paper-trading ledger: what following a strategy since ``paper_since`` would have done.
 
-Each refresh recomputes, for every paper-traded (strategy, symbol, interval), the backtest of
-the period ``[paper_since, last bar]`` with the activation's settings, through the backtest
-engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees, slippage, sizing
-and stops), then **appends** to ``gold_paper_orders`` / ``gold_paper_equity`` only the rows
-after the ledger's last stored bar, and replaces the series' row of ``gold_paper_positions``.
+Each refresh recomputes, for every paper-traded (strategy, symbol, interval) with a bar after
+its ledger's stored last bar (:mod:`hermes.paper.work`: the others would add nothing), the
+backtest of the period ``[paper_since, last bar]`` with the activation's settings, through
+the backtest engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees,
+slippage, sizing and stops), then **appends** to ``gold_paper_orders`` /
+``gold_paper_equity`` only the rows after the ledger's last stored bar, and replaces the
+series' row of ``gold_paper_positions``.
 
 * The engine decides a bar from that bar and earlier ones only (signals are decided on the
   closed bar and filled at the next open), so the recomputed history equals what is stored;
@@ -51,7 +53,7 @@ after the ledger's last stored bar, and replaces the series' row of ``gold_paper
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -160,13 +162,16 @@ def compute_ledgers(
     waiting: list[str] | None = None,
     errors: list[str] | None = None,
     skip: Collection[tuple[str, str]] = (),
+    wants: Callable[[str, list[str], str], bool] | None = None,
 ) -> list[SeriesLedger]:
     """Every paper-traded series' recomputed ledger, read at the reader's snapshot.
 
     Series with no bar on or after ``paper_since`` yet are skipped (named in ``waiting``).
     With ``errors`` given, a ledger that cannot be computed is named there and skipped, the
     others carry on (otherwise its :class:`PaperError` is raised). ``skip``: (symbol,
-    interval) series left out (held back by the audit). Deactivated strategies:
+    interval) series left out (held back by the audit). ``wants(strategy, symbols, interval)``
+    false: that ledger is left out (nothing new for it, :mod:`hermes.paper.work`).
+    Deactivated strategies:
     :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
@@ -184,6 +189,8 @@ def compute_ledgers(
                 by_interval.setdefault(interval, []).append(symbol)
         for interval, symbols in by_interval.items():
             for group in [symbols] if activation.portfolio else [[s] for s in symbols]:
+                if wants is not None and not wants(strategy.strategy_id, group, interval):
+                    continue
                 try:
                     out.append(
                         compute_group(

@@ -11,13 +11,23 @@ first bar and ``position`` the number of symbols held; ``gold_paper_positions`` 
 per real symbol, whose ``cash`` and ``equity`` are the portfolio's (shared). The ledger's
 guarantees are those of :mod:`hermes.paper.ledger` (the same extension); a deactivated
 strategy closes every symbol it holds at the next open.
+
+A symbol the universe lists as delisted (:func:`hermes.universe.delistings`) is closed as a
+single series is (:func:`hermes.paper.series.delisting_close`): once its last traded bar is
+known, no entry is decided there and the position still held is sold at that bar's close,
+as an order of type ``delisted`` (with ``next_open``: decided on that bar, filled on the
+portfolio's next bar, at the last close); the symbol then stays in the portfolio, flat,
+priced at that close (its slot stays in cash), and the other symbols carry on.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from functools import reduce
 
 import numpy as np
+import pyarrow as pa
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, load_slice
@@ -25,9 +35,17 @@ from hermes.backtest.portfolio import align, simulate_portfolio
 from hermes.lake import DataError
 from hermes.paper.activation import Activation
 from hermes.paper.rows import closed_returns, equity_table, order_rows, position_row
-from hermes.paper.series import SeriesLedger, Waiting, closing_signals, paper_slice
+from hermes.paper.series import (
+    DELISTED,
+    SeriesLedger,
+    Waiting,
+    closing_signals,
+    delisting_close,
+    paper_slice,
+)
 from hermes.signals.registry import Strategy
 from hermes.signals.source import SignalSource
+from hermes.universe import delisted_on, delistings
 
 
 def label(symbols: list[str] | tuple[str, ...]) -> str:
@@ -71,6 +89,7 @@ def compute_portfolio(
         paper_slice(signals, strategy, activation, s, interval, end=end, portfolio=name)
         for s in symbols
     ]
+    slices, delisted = close_delisted(slices, end)
     try:
         times, prices, entries, exits = align(slices)
     except DataError:
@@ -93,6 +112,7 @@ def compute_portfolio(
     orders = order_rows(
         sim.orders, times, exits, config.fill, sid, activation.since, interval, list(symbols)
     )
+    orders = delisted_orders(orders, delisted)
     close = prices["close"]
     position = np.asarray(sim.position, dtype=float)
     equity = np.asarray(sim.equity, dtype=float)
@@ -118,3 +138,59 @@ def compute_portfolio(
         closed_returns(sim.trades),
         tuple(symbols),
     )
+
+
+def close_delisted(
+    slices: list[MarketSlice], end: datetime | None
+) -> tuple[list[MarketSlice], dict[str, datetime]]:
+    """The slices with each delisted symbol closed at its last traded bar (once known to be
+    the last: as for one series) and carried flat at that bar's close over the other
+    symbols' later bars; and symbol -> that last bar."""
+    later = reduce(np.union1d, [s.open_time for s in slices])
+    out, closed = [], {}
+    for data in slices:
+        day = delistings().get(data.symbol)
+        if day is None:
+            out.append(data)
+            continue
+        closing = delisting_close(data, day, "same_close")  # the exit, on the last bar
+        if not (closing.final or delisted_on(data.symbol, end)):  # more bars may come
+            out.append(data)
+            continue
+        cut = closing.data
+        pad = later[later > cut.open_time[-1]]
+        last_close = cut.prices["close"][-1]
+        flat = np.zeros(len(pad), dtype=bool)
+        out.append(
+            replace(
+                cut,
+                open_time=np.append(cut.open_time, pad),
+                prices={
+                    f: np.append(v, np.full(len(pad), 0.0 if f == "volume" else last_close))
+                    for f, v in cut.prices.items()
+                },
+                entries=np.append(cut.entries, flat),
+                exits=np.append(cut.exits, flat),
+            )
+        )
+        closed[data.symbol] = closing.last_time
+    return out, closed
+
+
+def delisted_orders(orders: pa.Table, delisted: dict[str, datetime]) -> pa.Table:
+    """The portfolio's orders with each delisted symbol's closing sell (decided on its last
+    traded bar or later: no entry follows it) typed ``delisted``."""
+    if not delisted or not orders.num_rows:
+        return orders
+    kinds = [
+        DELISTED if side == "sell" and symbol in delisted and decided >= delisted[symbol] else kind
+        for symbol, side, decided, kind in zip(
+            orders.column("symbol").to_pylist(),
+            orders.column("side").to_pylist(),
+            orders.column("decided_at").to_pylist(),
+            orders.column("order_type").to_pylist(),
+            strict=True,
+        )
+    ]
+    i = orders.schema.get_field_index("order_type")
+    return orders.set_column(i, "order_type", pa.array(kinds, pa.string()))

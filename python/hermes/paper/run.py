@@ -1,9 +1,11 @@
 """One paper-trading step of a refresh: feed, ledger, drift, all at one lake snapshot.
 
 :func:`refresh_paper` reads the lake at ``snapshot`` (the one just published), recomputes
-the feed and every paper ledger, then writes them (the ledger and drift rows in one
-transaction, the feed in another) and the feed files. Nothing is written when anything
-fails to compute.
+the feed and the paper ledgers that may grow (a series with a bar after its ledger's stored
+last bar: :mod:`hermes.paper.work`; the others would add nothing), then writes them (the
+ledger and drift rows in one transaction, the feed in another) and the feed files, and
+checks each ledger it extended against its backtest. Nothing is written when anything fails
+to compute.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from hermes.paper.portfolio import portfolio_equity
 from hermes.paper.series import SeriesLedger
 from hermes.paper.tables import ensure_paper_tables
 from hermes.paper.verify import verify_ledgers
+from hermes.paper.work import Pending, data_last_bars, stored_last_bars
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import check_each
@@ -163,11 +166,13 @@ def refresh_paper(
     with connect(settings) as conn:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
+        last_bars, holding_delisted = stored_last_bars(conn)
         active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
     for line in check_each(settings, active).values():  # a model that looks ahead sits out
         summary.alerts.append(line)
         notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
     with at_snapshot(settings, snapshot) as reader:
+        work = Pending(data_last_bars(reader, end=end), last_bars, holding_delisted)
         feed = compute_feed(reader, snapshot=snapshot, now=now, skip=skip)
         ledgers = closing_ledgers(
             reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
@@ -178,6 +183,7 @@ def refresh_paper(
             waiting=summary.waiting,
             errors=summary.errors,
             skip=skip,
+            wants=work.wants,
         )
         drifts = drift_rows(reader, ledgers, snapshot, known)
     with connect(settings) as conn:
@@ -195,8 +201,9 @@ def refresh_paper(
                 insert(conn, "gold_paper_drift", pa.Table.from_pylist(fresh))
         replace_feed(conn, feed)
         stored = ledger_copy(conn)
+    extended = {key for key, (orders, bars) in extension.added.items() if orders or bars}
     with stored, at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
-        verdicts = verify_ledgers(stored, reader, snapshot=snapshot)
+        verdicts = verify_ledgers(stored, reader, snapshot=snapshot, only=extended)
     summary.verify = [v.line for v in verdicts]
     summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)

@@ -8,13 +8,15 @@ or :func:`hermes.backtest.portfolio.execute_portfolio` for a portfolio), storing
 ledger equals it when both hold the same bars with the same equity to the cent and the same
 orders (time, symbol, side, quantity, fill price, fees). A deactivated strategy's closing
 bar is its own order, not a backtest's: its series is compared up to the bar before it; so
-is a delisted series' last bar when its position was closed there (an order ``delisted``).
+is a delisted series' last bar when its position was closed there (an order ``delisted``),
+and a portfolio is compared up to the bar its first delisting order was decided on.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -141,15 +143,16 @@ def _backtest(
 
 
 def _delisted_close(
-    ledgers: duckdb.DuckDBPyConnection, sid: str, interval: str, symbols: list[str], last: datetime
-) -> bool:
-    """Whether the ledger's last bar holds a delisting's closing order (not a backtest's)."""
+    ledgers: duckdb.DuckDBPyConnection, sid: str, interval: str, symbols: list[str]
+) -> datetime | None:
+    """The bar the ledger's first delisting order was decided on (its closing order is not a
+    backtest's; in a portfolio, the portfolio goes on without the pair), or ``None``."""
     row = ledgers.execute(
-        "select count(*) from gold_paper_orders where strategy_id = ? and interval = ? "
-        "and list_contains(?, symbol) and filled_at = ? and order_type = ?",
-        [sid, interval, symbols, last, DELISTED],
+        "select min(decided_at) from gold_paper_orders where strategy_id = ? and interval = ? "
+        "and list_contains(?, symbol) and order_type = ?",
+        [sid, interval, symbols, DELISTED],
     ).fetchone()
-    return bool(row and row[0])
+    return row[0] if row else None
 
 
 def verify_series(
@@ -168,8 +171,11 @@ def verify_series(
     strategy = strategy.with_parameters(json.loads(recorded[1]))
     start = datetime(since.year, since.month, since.day)
     end = last + timedelta(seconds=interval_seconds(interval))
-    if strategy.status != "active" or _delisted_close(ledgers, sid, interval, symbols, last):
-        end = last  # its closing bar is the deactivation's or the delisting's order
+    if strategy.status != "active":
+        end = last  # its closing bar is the deactivation's order
+    delisted = _delisted_close(ledgers, sid, interval, symbols)
+    if delisted is not None:  # compared up to the bar before the delisting's order
+        end = min(end, delisted)
     equity = ledgers.execute(
         "select open_time, equity from gold_paper_equity where strategy_id = ? and symbol = ? "
         "and interval = ? and open_time < ? order by open_time",
@@ -199,8 +205,11 @@ def verify_ledgers(
     *,
     snapshot: int,
     features_table: str = FEATURE_STORE,
+    only: Collection[tuple[str, str, str]] | None = None,
 ) -> list[Verdict]:
-    """Every stored ledger series (``ledgers``) against the backtest on ``reader``'s data."""
+    """Every stored ledger series (``ledgers``) against the backtest on ``reader``'s data;
+    ``only``: those (strategy, ledger symbol, interval) alone (a refresh checks the ledgers
+    it extended)."""
     strategies = {s.strategy_id: s for s in list_strategies(reader)}
     recorded = _recorded(ledgers)
     series = ledgers.execute(
@@ -209,6 +218,8 @@ def verify_ledgers(
     ).fetchall()
     out = []
     for sid, since, symbol, interval, last in series:
+        if only is not None and (sid, symbol, interval) not in only:
+            continue
         first = symbol.split(",")[0]
         if sid not in strategies or (sid, first, interval) not in recorded:
             what = "not in the registry" if sid not in strategies else "no stored position row"

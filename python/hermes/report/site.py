@@ -5,9 +5,10 @@ of Sharpe ratios, the share of series beating buy-and-hold and the equal-weight 
 strategy x series matrix, sorted and filtered in the browser: :mod:`hermes.report.universe`),
 recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of every active
 strategy per series, and data health (last candle, gaps, completeness per month, quarantined
-files). Pages it links that do not exist yet are written first (runs and studies never change
-once recorded, so an existing page is kept). Links are relative: the folder reads the same from
-a file system or a static web server; on the ``s3`` target every page is also copied under the
+files). It reads the published state: a series the audit held back shows as last published.
+Pages it links that do not exist yet are written first (runs and studies never change once
+recorded, so an existing page is kept). Links are relative: the folder reads the same from a
+file system or a static web server; on the ``s3`` target every page is also copied under the
 bucket's ``reports/`` prefix.
 """
 
@@ -23,7 +24,7 @@ import pandas as pd
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.lake import DataError, connect, identifier, table_columns
+from hermes.lake import DataError, connect, identifier, published_snapshot, table_columns
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
@@ -264,10 +265,19 @@ def write_index(
     )
 
 
+def published_site(settings: Settings) -> dict[str, Any]:
+    """:func:`read_site` of what readers see: the published state, where a series the audit
+    held back reads at its own last published snapshot (its unchecked rows never show;
+    :func:`hermes.lake.attach_published`), or the lake as it is when nothing was published."""
+    with connect(settings) as conn:
+        if published_snapshot(conn) is not None:
+            conn.execute("use published")
+        return read_site(conn)
+
+
 def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:
     """Write the pages the index links that are missing, then the index; return the paths."""
-    with connect(settings) as conn:
-        content = read_site(conn)
+    content = published_site(settings)
     reports = settings.reports_root
     written: list[Path] = []
     failures: list[str] = []

@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from hermes.lake import table_exists
+from hermes.lake import DataError, table_columns
 from hermes.report import charts
 from hermes.report.render import figure_html
 from hermes.report.study_data import clean
@@ -42,7 +42,9 @@ class Matrix:
 
 
 def latest_runs(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    if not table_exists(conn, "gold_backtest_runs"):
+    try:  # in the database in use (the site reads ``published``)
+        table_columns(conn, "gold_backtest_runs")
+    except DataError:
         return pd.DataFrame(columns=["run_id", "strategy_id", "symbol", "interval"])
     frame = conn.execute(LATEST + " order by strategy_id, symbol, interval").df()
     frame["excess_return"] = frame["total_return"] - frame["buy_and_hold_return"]

@@ -1,7 +1,9 @@
 """``hermes strategies``: the strategy scorecard (``gold_strategy_scorecard``) as published.
 
-Read at the last published snapshot (what the daily flow audited), or at the lake's current
-one when nothing was published yet; without a built lake, the registry alone.
+Read as published (what the daily flow audited: ``published.gold_strategy_scorecard``, where
+each series reads at its own last published snapshot, so a series the audit held back shows
+its last published runs, :func:`hermes.lake.attach_published`), or at the lake's current
+snapshot when nothing was published yet; without a built lake, the registry alone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hermes.config import Settings
-from hermes.lake import at_snapshot, connect, current_snapshot, published_snapshot, table_exists
+from hermes.lake import connect, current_snapshot, published_snapshot
 from hermes.signals.registry import STATUSES, list_strategies
 
 SCORECARD = "gold_strategy_scorecard"
@@ -48,11 +50,13 @@ def read_scorecard(
     if status is not None and status not in STATUSES:
         raise ValueError(f"--status {status!r} must be one of {', '.join(STATUSES)}")
     with connect(settings) as conn:
-        snapshot = published_snapshot(conn) or current_snapshot(conn)
-    with at_snapshot(settings, snapshot) as reader:
-        if table_exists(reader, SCORECARD) or _is_view(reader):
-            cursor = reader.execute(
-                f"select {', '.join(COLUMNS)} from {SCORECARD} "  # noqa: S608 constants
+        snapshot = published_snapshot(conn)
+        database = "lake" if snapshot is None else "published"
+        if snapshot is None:
+            snapshot = current_snapshot(conn)
+        if _has_scorecard(conn, database):
+            cursor = conn.execute(
+                f"select {', '.join(COLUMNS)} from {database}.main.{SCORECARD} "  # noqa: S608 constants
                 "where (? is null or list_contains(string_split(tags, '|'), ?)) "
                 "and (? is null or status = ?) "
                 "order by strategy_id, symbol, interval",
@@ -72,9 +76,12 @@ def read_scorecard(
     return Scorecard(None, rows)
 
 
-def _is_view(conn: Any) -> bool:
+def _has_scorecard(conn: Any, database: str) -> bool:
+    """Whether ``database`` (``lake`` or ``published``) holds the scorecard (a view)."""
     row = conn.execute(
-        "select count(*) from duckdb_views() where database_name = 'lake' and view_name = ?",
-        [SCORECARD],
+        "select count(*) from (select database_name, table_name as name from duckdb_tables() "
+        "union all select database_name, view_name from duckdb_views()) "
+        "where database_name = ? and name = ?",
+        [database, SCORECARD],
     ).fetchone()
     return bool(row and row[0])

@@ -39,9 +39,9 @@ def test_the_refresh_verifies_its_ledger_and_the_command_finds_an_edit(
     ]
     assert not [a for a in summary.alerts if "verify" in a]
 
-    again = refresh_paper(settings, snapshot, write_files=False)  # nothing new: drift reused
-    assert (again.ledger_orders, again.ledger_bars) == (0, 0)
-    assert again.drift == summary.drift and again.verify == summary.verify
+    again = refresh_paper(settings, snapshot, write_files=False)  # nothing new: nothing done
+    assert (again.ledger_orders, again.ledger_bars, again.series) == (0, 0, 0)
+    assert again.drift == [] and again.verify == [] and again.feed_rows == summary.feed_rows
 
     same = hermes_cli(["paper", "--verify"], settings)
     assert same.returncode == 0, same.stderr
