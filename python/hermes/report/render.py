@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from hermes.report.charts import Figure
 from hermes.report.labels import format_metric, label
 
 SIGNED = frozenset({"total_return", "cagr", "sharpe", "sortino", "calmar"})
@@ -28,11 +30,23 @@ ASSETS = "assets"
 PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
 
 
-def figure_html(figure: go.Figure, div_id: str) -> Markup:
-    """A figure's ``<div>`` and script, without plotly.js (the page includes it once)."""
-    return Markup(  # noqa: S704 (plotly's own markup)
-        figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOT_CONFIG)
+def figure_html(figure: Figure, div_id: str) -> Markup:
+    """A figure's ``<div>`` and script, without plotly.js (the page includes it once).
+
+    The figure is a plain dict (:mod:`hermes.report.charts`): its numeric arrays are packed
+    as binary the way plotly packs them, and it is written by plotly's own HTML writer
+    without building (and validating) a ``graph_objects`` figure again.
+    """
+    convert_to_base64(figure["data"])  # the arrays are the traces' (the layout has none)
+    html = pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config=PLOT_CONFIG,
+        validate=False,
     )
+    return Markup(html)  # noqa: S704 (plotly's own markup)
 
 
 @cache

@@ -207,8 +207,8 @@ def completeness_figure(months: pd.DataFrame | None) -> Any:
         "series",
         "%",
     )
-    fig.data[0].update(colorscale="RdYlGn", zmin=90, zmax=100, texttemplate="")
-    fig.update_xaxes(type="category", tickangle=-60, nticks=24)
+    fig["data"][0].update(zmin=90, zmax=100, texttemplate="")
+    fig["layout"]["xaxis"].update(tickangle=-60, nticks=24)
     return figure_html(fig, "chart-completeness")
 
 
