@@ -3,7 +3,7 @@
 A figure is the plain dict plotly.js reads (``{"data": [...], "layout": {...}}``), built
 without plotly's ``graph_objects``: validating every property of every trace took most of
 a tearsheet's time (hundreds of milliseconds a page). The names used are plotly's own
-(``python/tests/report/test_page_upkeep.py`` checks every chart of a page against plotly's
+(``python/tests/report/test_page_batch.py`` checks every chart against plotly's
 validators), and :func:`hermes.report.render.figure_html` serialises a figure with plotly's
 JSON encoder, numeric arrays packed as binary the way plotly itself packs them.
 """
@@ -79,7 +79,8 @@ def screen(
         hits = np.flatnonzero(filled == extreme[bucket])
         first = np.diff(bucket[hits], prepend=-1) != 0  # the first hit of each bucket
         keep.append(hits[first])
-    index = np.unique(np.concatenate(keep))
+    index = np.sort(np.concatenate(keep))
+    index = index[np.diff(index, prepend=-1) != 0]  # a bar both lowest and highest once
     return times[index], values[index]
 
 
@@ -154,7 +155,7 @@ def _rows(heights: list[float], spacing: float) -> list[list[float]]:
     domains, top = [], 1.0
     for height in heights:
         bottom = top - room * height / sum(heights)
-        domains.append([max(bottom, 0.0), top])
+        domains.append([round(max(bottom, 0.0), 12), round(top, 12)])
         top = bottom - spacing
     return domains
 

@@ -8,13 +8,14 @@ with the bundle it was written with.
 
 from __future__ import annotations
 
+import base64
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import plotly
 import plotly.io as pio
-from _plotly_utils.utils import convert_to_base64
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
@@ -34,12 +35,11 @@ def figure_html(figure: Figure, div_id: str) -> Markup:
     """A figure's ``<div>`` and script, without plotly.js (the page includes it once).
 
     The figure is a plain dict (:mod:`hermes.report.charts`): its numeric arrays are packed
-    as binary the way plotly packs them, and it is written by plotly's own HTML writer
-    without building (and validating) a ``graph_objects`` figure again.
+    (:func:`packed`), and it is written by plotly's own HTML writer without building (and
+    validating) a ``graph_objects`` figure again.
     """
-    convert_to_base64(figure["data"])  # the arrays are the traces' (the layout has none)
     html = pio.to_html(
-        figure,
+        {"data": packed(figure["data"]), "layout": figure["layout"]},
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
@@ -47,6 +47,23 @@ def figure_html(figure: Figure, div_id: str) -> Markup:
         validate=False,
     )
     return Markup(html)  # noqa: S704 (plotly's own markup)
+
+
+def packed(value: Any) -> Any:
+    """``value`` with its float arrays as plotly.js typed arrays (``{"dtype": "f8", "bdata":
+    <base64 of the little-endian doubles>}``, plus ``"shape"`` for a matrix): what plotly
+    writes for numpy arrays, a quarter of the text of the numbers written out, exact."""
+    if isinstance(value, dict):
+        return {k: packed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [packed(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "f" or value.size == 0:
+            return value.tolist()
+        data = np.ascontiguousarray(value, dtype="<f8")
+        spec = {"dtype": "f8", "bdata": base64.b64encode(data.tobytes()).decode("ascii")}
+        return spec | ({"shape": str(value.shape)[1:-1]} if value.ndim > 1 else {})
+    return value
 
 
 @cache
