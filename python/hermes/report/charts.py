@@ -42,7 +42,7 @@ def template() -> dict[str, Any]:
 
 def colorscale(name: str) -> list[list[Any]]:
     """A named colour scale as (position, colour) pairs (plotly.js knows only a few names)."""
-    return [list(pair) for pair in get_colorscale(name)]
+    return [[round(position, 12), color] for position, color in get_colorscale(name)]
 
 
 def time_values(times: Any) -> np.ndarray:
