@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,36 @@ def test_a_batch_page_holds_the_lake_values_and_opens_offline(
     assert len(drawn) == 7
     assert all(1_500 <= points <= charts.SCREEN_POINTS for points in drawn["chart-growth"])
     assert len(drawn["chart-price"]) == 7 and drawn["chart-price"][3] == len(trades)
+
+
+def test_unreadable_indicator_lines_stay_a_note_on_their_own_page(
+    research: Research, tmp_path: Path
+) -> None:
+    """A run whose snapshot is gone, or whose strategy the registry no longer holds, still
+    gets its page (with a note); the other pages of the batch keep their lines."""
+    settings = Settings(lake_root=tmp_path / "lake")
+    shutil.copytree(research.settings.lake_root, settings.lake_root)
+    gone, unknown, fine = research.runs[0], research.runs[1], research.long_run
+    with connect(settings) as conn:
+        conn.execute("update gold_backtest_runs set snapshot_id = 999999 where run_id = ?", [gone])
+        conn.execute(
+            "update gold_backtest_runs set strategy_id = 'retired' where run_id = ?", [unknown]
+        )
+    run_ids = [gone, unknown, fine]
+    pages = dict(zip(run_ids, write_reports(settings, run_ids), strict=True))
+    notes = {
+        run_id: [unescape(n.split("</p>")[0]) for n in path.read_text().split('class="note">')[1:]]
+        for run_id, path in pages.items()
+    }
+    assert notes[gone][0].startswith("indicator lines not shown:") and "999999" in notes[gone][0]
+    assert notes[unknown][0].startswith("indicator lines not shown: unknown strategy 'retired'")
+    assert notes[fine] == []
+    assert (
+        page_tables(pages[gone]).tables["trust"].rows
+        == page_tables(write_report(research.settings, gone)).tables["trust"].rows
+    )  # no stored row in this copy: computed, the same
+    with pytest.raises(LookupError, match="no backtest yet"):
+        write_reports(Settings(lake_root=tmp_path / "empty"), ["bt-none"])
 
 
 def test_every_chart_is_a_valid_plotly_figure() -> None:
