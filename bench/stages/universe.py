@@ -8,8 +8,8 @@ runs ``hermes run`` once (not a goal figure). Then, timed as a user waits for it
 * ``new_day``: every series' next daily archive, ``hermes ingest`` then ``hermes run``
   (wall seconds of both, peak memory of the ``run`` process, per-step seconds);
 * ``no_op``: ``hermes run`` again with nothing new;
-* the lake's growth from that one day (bytes of parquet, of pages and in total), and the
-  largest tearsheet page written.
+* the lake's growth from that one day (bytes of parquet, of pages and in total), the
+  largest tearsheet page written, and the reports step's milliseconds per page.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
     run_seconds, stdout, peak = _hermes(["run"], env)
     after = _sizes(lake)
     new_pages = [p for p in (lake / "reports").glob("bt-*.html") if p.name not in pages_before]
+    steps = _steps(stdout)
     no_op_seconds, _, no_op_peak = _hermes(["run"], env)
     return {
         "series": symbols * len(INTERVALS),
@@ -73,7 +74,8 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
             "ingest_seconds": ingest_seconds,
             "run_seconds": run_seconds,
             "peak_rss_mb": peak,
-            "steps": _steps(stdout),
+            "steps": steps,
+            "ms_per_page": round(1000 * steps.get("reports", 0.0) / max(len(new_pages), 1)),
         },
         "no_op": {"seconds": no_op_seconds, "peak_rss_mb": no_op_peak},
         "growth_bytes": {k: after[k] - before[k] for k in after},

@@ -169,10 +169,10 @@ def recorded_backtests(
 
 @task(name="write-reports", cache_policy=NO_CACHE)
 def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
-    from hermes.report import write_report
+    """The tearsheets of the runs, as one batch (one lake connection for every page)."""
+    from hermes.report import write_reports as write_pages
 
-    settings = with_secrets(settings)
-    return [str(write_report(settings, run_id)) for run_id in run_ids]
+    return [str(path) for path in write_pages(with_secrets(settings), run_ids)]
 
 
 @task(name="record-statistics", cache_policy=NO_CACHE)

@@ -18,12 +18,33 @@ from hermes.stats import metrics
 ROLLING_DAYS = 182
 
 
-def period_returns(times: np.ndarray, equity: np.ndarray, init_cash: float, freq: str) -> pd.Series:
-    """Return of each calendar period (``"M"`` month, ``"Y"`` year), indexed by period."""
-    series = pd.Series(np.asarray(equity, dtype=float), index=pd.DatetimeIndex(times))
-    last = series.groupby(series.index.to_period(freq)).last()
-    previous = last.shift(1).fillna(init_cash)
+UNITS = {"M": "datetime64[M]", "Y": "datetime64[Y]", "D": "datetime64[D]"}
+
+
+def _period_ends(times: np.ndarray, freq: str) -> tuple[np.ndarray, np.ndarray]:
+    """(each period's label, the position of its last bar) of bars in time order."""
+    labels = np.asarray(times).astype("datetime64[ns]").astype(UNITS[freq])
+    if not len(labels):
+        return labels, np.empty(0, dtype=np.int64)
+    ends = np.flatnonzero(np.append(labels[1:] != labels[:-1], True))
+    return labels[ends], ends
+
+
+def _returns(equity: np.ndarray, ends: np.ndarray, init_cash: float) -> np.ndarray:
+    """Each period's last equity over the previous period's (the first over the cash) - 1."""
+    last = np.asarray(equity, dtype=float)[ends]
+    previous = np.append(init_cash, last[:-1]) if len(last) else last
     return last / previous - 1
+
+
+def period_returns(times: np.ndarray, equity: np.ndarray, init_cash: float, freq: str) -> pd.Series:
+    """Return of each calendar period (``"M"`` month, ``"Y"`` year), indexed by period.
+
+    ``times`` are in order (a run's bars): a period ends at its last bar.
+    """
+    labels, ends = _period_ends(times, freq)
+    index = pd.PeriodIndex(pd.DatetimeIndex(labels.astype("datetime64[ns]")), freq=freq)
+    return pd.Series(_returns(equity, ends, init_cash), index=index)
 
 
 def monthly_table(times: np.ndarray, equity: np.ndarray, init_cash: float) -> pd.DataFrame:
@@ -37,21 +58,23 @@ def monthly_table(times: np.ndarray, equity: np.ndarray, init_cash: float) -> pd
 
 def yearly_rows(equity: pd.DataFrame, init_cash: float) -> list[dict[str, Any]]:
     """Per calendar year: strategy and buy-and-hold return, their difference, max drawdown."""
-    times = equity["open_time"].to_numpy()
-    strategy = period_returns(times, equity["equity"].to_numpy(), init_cash, "Y")
-    benchmark = period_returns(times, equity["buy_and_hold_equity"].to_numpy(), init_cash, "Y")
-    years = equity["open_time"].dt.year
-    worst = equity.groupby(years)["drawdown"].max()
+    labels, ends = _period_ends(equity["open_time"].to_numpy(), "Y")
+    strategy = _returns(equity["equity"].to_numpy(), ends, init_cash)
+    benchmark = _returns(equity["buy_and_hold_equity"].to_numpy(), ends, init_cash)
+    if not len(ends):
+        return []
+    starts = np.append(0, ends[:-1] + 1)
+    worst = np.maximum.reduceat(equity["drawdown"].to_numpy(dtype=float), starts)
     return [
         {
-            "year": str(period.year),
-            "strategy": float(strategy[period]),
-            "benchmark": float(benchmark[period]),
-            "excess": float(strategy[period] - benchmark[period]),
-            "max_drawdown": float(worst[period.year]),
-            "bars": int((years == period.year).sum()),
+            "year": str(labels[k].astype(object).year),
+            "strategy": float(strategy[k]),
+            "benchmark": float(benchmark[k]),
+            "excess": float(strategy[k] - benchmark[k]),
+            "max_drawdown": float(worst[k]),
+            "bars": int(ends[k] - starts[k] + 1),
         }
-        for period in strategy.index
+        for k in range(len(ends))
     ]
 
 
@@ -69,9 +92,8 @@ def rolling_sharpe(
 
 def daily_returns(times: np.ndarray, equity: np.ndarray, init_cash: float) -> np.ndarray:
     """Returns per UTC day of the equity curve (the last equity of each day)."""
-    series = pd.Series(np.asarray(equity, dtype=float), index=pd.DatetimeIndex(times))
-    last = series.groupby(series.index.floor("D")).last()
-    return (last / last.shift(1).fillna(init_cash) - 1).to_numpy()
+    _, ends = _period_ends(times, "D")
+    return _returns(equity, ends, init_cash)
 
 
 def duration(delta: timedelta | pd.Timedelta | None) -> str:

@@ -31,7 +31,7 @@ from hermes.report.grid_page import write_grid_page
 from hermes.report.keep import RECENT
 from hermes.report.render import asset_files, figure_html, write_page
 from hermes.report.study_data import clean, now_text
-from hermes.report.tearsheet import write_tearsheet
+from hermes.report.tearsheet import write_tearsheet, write_tearsheets
 from hermes.report.universe import latest_runs, matrix, portfolio_figure, summaries
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.storage import exists, write_bytes_atomic
@@ -208,8 +208,8 @@ def completeness_figure(months: pd.DataFrame | None) -> Any:
         "series",
         "%",
     )
-    fig.data[0].update(colorscale="RdYlGn", zmin=90, zmax=100, texttemplate="")
-    fig.update_xaxes(type="category", tickangle=-60, nticks=24)
+    fig["data"][0].update(zmin=90, zmax=100, texttemplate="")
+    fig["layout"]["xaxis"].update(tickangle=-60, nticks=24)
     return figure_html(fig, "chart-completeness")
 
 
@@ -287,6 +287,11 @@ def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult
         "ab": write_ab_page,
     }
     runs = {r["run_id"] for r in (*content["latest"], *content["recent"])}
+    missing = [r for r in sorted(runs) if not (reports / f"{r}.html").exists()]
+    try:  # one batch sharing its lake connections (:func:`write_tearsheets`)
+        written += write_tearsheets(settings, missing)
+    except (LookupError, ValueError):
+        pass  # the pages are then written one by one below, each failure named
     todo: list[tuple[str, Callable[[Settings, str], Path]]]
     todo = [(run, write_tearsheet) for run in sorted(runs)]
     todo += [(s["study_id"], writers[k]) for k, rows in content["studies"].items() for s in rows]

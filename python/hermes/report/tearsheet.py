@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from hermes.backtest.runs import load_run
 from hermes.config import Settings
 from hermes.intervals import interval_seconds
-from hermes.lake import DataError, at_snapshot, connect, identifier, table_columns
+from hermes.lake import connect
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, write_page
-from hermes.signals.errors import StrategyError
-from hermes.signals.models import SignalModel, open_model
-from hermes.signals.registry import load_strategy
+from hermes.report.tearsheet_data import RunData, batches, read_run, read_runs
 from hermes.stats import metrics
-from hermes.stats.study import StudyStatistics, study_statistics
 
 CONFIG_LABELS = {
     "init_cash": "Initial cash",
@@ -74,66 +70,6 @@ def benchmark_metrics(equity: pd.DataFrame, init_cash: float, seconds: int) -> d
         years(times, seconds),
     )
     return row
-
-
-def indicator_series(
-    settings: Settings, run: dict[str, Any], times: np.ndarray
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]:
-    """(price-scale overlays, separate panels, a note if they could not be read).
-
-    The lines are the signal model's numeric columns (:func:`hermes.signals.models.open_model`)
-    at the run's snapshot, when the table was built with the run's parameters.
-    """
-    if "," in str(run["symbol"]):
-        return {}, {}, None  # a portfolio: several series, no single price panel of signals
-    try:
-        with at_snapshot(settings, int(run["snapshot_id"])) as conn:
-            model = open_model(conn, load_strategy(run["strategy_id"], conn=conn))
-            same = model.built_parameters == json.loads(run["parameters"])
-            frame = _signal_rows(conn, model, run) if same else None
-    except (DataError, StrategyError, duckdb.Error) as exc:
-        return {}, {}, f"indicator lines not shown: {exc}"
-    if frame is None:
-        return (
-            {},
-            {},
-            (
-                f"indicator lines not shown: {model.table} holds no row for this run's "
-                f"parameters at snapshot {run['snapshot_id']}"
-            ),
-        )
-    aligned = frame.reindex(pd.DatetimeIndex(times))
-    close = aligned["close"].to_numpy(dtype=float) if "close" in aligned else None
-    overlays, panels = {}, {}
-    for name in model.values:
-        values = aligned[name].to_numpy(dtype=float)
-        if close is not None and _price_scale(values, close):
-            overlays[name] = values
-        else:
-            panels[name] = values
-    return overlays, panels, None
-
-
-def _price_scale(values: np.ndarray, close: np.ndarray) -> bool:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.nanmedian(np.abs(values / close))
-    return bool(0.5 < ratio < 2)
-
-
-def _signal_rows(
-    conn: duckdb.DuckDBPyConnection, model: SignalModel, run: dict[str, Any]
-) -> pd.DataFrame | None:
-    """The model's close and numeric columns over the run's bars (``None``: no row)."""
-    close = ["close"] if "close" in table_columns(conn, model.table) else []
-    selected = ", ".join(identifier(c) for c in ["open_time", *close, *model.values])
-    frame = conn.execute(  # validated identifiers, bound values
-        f"select {selected} from {identifier(model.table)} "  # noqa: S608
-        "where symbol = ? and interval = ? and open_time between ? and ? order by open_time",
-        [run["symbol"], run["interval"], run["first_open_time"], run["last_open_time"]],
-    ).df()
-    if frame.empty:
-        return None
-    return frame.set_index("open_time")
 
 
 def _pairs(mapping: dict[str, Any]) -> list[tuple[str, str]]:
@@ -206,34 +142,47 @@ def metric_rows(run: dict[str, Any], benchmark: dict[str, Any]) -> tuple[list[di
     return rows, notes
 
 
-def trust_rows(stats: StudyStatistics) -> list[tuple[str, str]]:
-    boot = stats.bootstrap
-    level = f"{boot.level:.0%}"
+def trust_rows(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The trust table from a run's statistics row (``gold_backtest_overfitting``)."""
 
-    def interval(low: float, high: float, name: str) -> str:
+    def number(name: str) -> float:
+        value = record[name]
+        return math.nan if value is None else float(value)
+
+    level = f"{record['ci_level']:.0%}"
+    prefix = "bootstrap: "
+    note = next((n[len(prefix) :] for n in notes_of(record) if n.startswith(prefix)), None)
+
+    def interval(name: str) -> str:
+        low, high = number(f"{name}_ci_low"), number(f"{name}_ci_high")
         if math.isnan(low):
-            return f"n/a ({boot.note})"
+            return f"n/a ({note})"
         return f"{format_metric(name, low)} .. {format_metric(name, high)}"
 
     return [
-        (f"Sharpe ratio, {level} interval", interval(boot.sharpe.low, boot.sharpe.high, "sharpe")),
+        (f"Sharpe ratio, {level} interval", interval("sharpe")),
+        (f"Total return, {level} interval", interval("total_return")),
+        ("Probability the true Sharpe ratio is above 0 (PSR)", format_metric("psr", number("psr"))),
         (
-            f"Total return, {level} interval",
-            interval(boot.total_return.low, boot.total_return.high, "total_return"),
+            "Skewness / kurtosis of bar returns",
+            f"{number('skewness'):.2f} / {number('kurtosis'):.2f}",
         ),
-        ("Probability the true Sharpe ratio is above 0 (PSR)", format_metric("psr", stats.psr)),
-        ("Skewness / kurtosis of bar returns", f"{stats.skewness:.2f} / {stats.kurtosis:.2f}"),
         (
             "Bootstrap",
-            f"{boot.samples:,} circular block resamples of {boot.block} bars (seed {boot.seed})",
+            f"{record['bootstrap_samples']:,} circular block resamples of "
+            f"{record['bootstrap_block_bars']} bars (seed {record['bootstrap_seed']})",
         ),
     ]
 
 
-def build_context(
-    settings: Settings, run: dict[str, Any], equity: pd.DataFrame, trades: pd.DataFrame
-) -> dict[str, Any]:
+def notes_of(record: dict[str, Any]) -> list[str]:
+    """The notes of a statistics row (stored joined by ``"; "``)."""
+    return [n for n in (record["notes"] or "").split("; ") if n]
+
+
+def build_context(data: RunData) -> dict[str, Any]:
     """Everything the tearsheet template shows (figures already rendered to HTML)."""
+    run, equity, trades = data.run, data.equity, data.trades
     config = json.loads(run["config"])
     init_cash = float(config["init_cash"])
     seconds = bar_seconds(run["interval"])
@@ -245,13 +194,13 @@ def build_context(
     headline, footnotes = metric_rows(run, benchmark)
     returns = metrics.bar_returns(values, init_cash)
     bench_returns = metrics.bar_returns(bench_values, init_cash)
-    stats = study_statistics(returns, 0, metrics.SECONDS_PER_YEAR / seconds)
+    statistics = data.statistics_row(returns)
     curves = [
         ("strategy", values, charts.STRATEGY),
         ("buy and hold", bench_values, charts.BENCHMARK),
     ]
     bench_dd = metrics.drawdown(bench_values, init_cash)
-    overlays, panels, indicator_note = indicator_series(settings, run, times)
+    overlays, panels, indicator_note = data.lines
     if indicator_note:
         notes.append(indicator_note)
     if run["trades"] == 0 and run["open_trades"] == 0:
@@ -336,8 +285,8 @@ def build_context(
         "headline": headline,
         "footnotes": footnotes,
         "final_equity": format_metric("final_equity", run["final_equity"]),
-        "trust": trust_rows(stats),
-        "trust_notes": [n for n in stats.notes if not n.startswith("deflated")],
+        "trust": trust_rows(statistics),
+        "trust_notes": [n for n in notes_of(statistics) if not n.startswith("deflated")],
         "figures": {k: figure_html(f, f"chart-{k}") for k, f in figures.items()},
         "rolling": rolling_html,
         "rolling_missing": rolling_missing,
@@ -353,19 +302,26 @@ def build_context(
 
 
 def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The run's row, equity and trades."""
     with connect(settings) as conn:
-        run = load_run(conn, run_id)
-        equity = conn.execute(
-            "select * from gold_backtest_equity where run_id = ? order by open_time", [run_id]
-        ).df()
-        trades = conn.execute(
-            "select * from gold_backtest_trades where run_id = ? order by trade_id", [run_id]
-        ).df()
-    return run, equity, trades
+        data = read_run(conn, run_id)
+    return data.run, data.equity, data.trades
+
+
+def write_tearsheets(settings: Settings, run_ids: Sequence[str]) -> list[Path]:
+    """Write ``<reports_root>/<run_id>.html`` for each run in the lake; their paths.
+
+    Runs are read in batches sharing their lake connections (:func:`read_runs`).
+    """
+    paths = []
+    for batch in batches(run_ids):
+        for data in read_runs(settings, batch):
+            path = settings.reports_root / f"{data.run['run_id']}.html"
+            paths.append(write_page(path, "tearsheet.html.j2", **build_context(data)))
+    return paths
 
 
 def write_tearsheet(settings: Settings, run_id: str) -> Path:
     """Write ``<reports_root>/<run_id>.html`` for a run in the lake and return its path."""
-    run, equity, trades = load(settings, run_id)
-    context = build_context(settings, run, equity, trades)
-    return write_page(settings.reports_root / f"{run_id}.html", "tearsheet.html.j2", **context)
+    (path,) = write_tearsheets(settings, [run_id])
+    return path

@@ -115,18 +115,22 @@ def portfolio_figure(conn: duckdb.DuckDBPyConnection, latest: pd.DataFrame) -> A
     groups = latest.groupby(["strategy_id", "interval"], sort=True)
     for k, ((strategy, interval), group) in enumerate(groups):
         frame = equal_weight(conn, list(group["run_id"]))
-        fig.add_scatter(
-            x=frame.index.to_numpy(),
-            y=frame["strategy"].to_numpy(),
-            name=f"{strategy} {interval}",
-            line={"color": palette[k % len(palette)], "width": 1.6},
+        fig["data"].append(
+            charts.scatter(
+                charts.time_values(frame.index.to_numpy()),
+                frame["strategy"].to_numpy(),
+                f"{strategy} {interval}",
+                line={"color": palette[k % len(palette)], "width": 1.6},
+            )
         )
         benchmarks.setdefault(str(interval), frame["benchmark"])
     for interval, values in benchmarks.items():
-        fig.add_scatter(
-            x=values.index.to_numpy(),
-            y=values.to_numpy(),
-            name=f"buy and hold {interval}",
-            line={"color": charts.BENCHMARK, "width": 1.2, "dash": "dot"},
+        fig["data"].append(
+            charts.scatter(
+                charts.time_values(values.index.to_numpy()),
+                values.to_numpy(),
+                f"buy and hold {interval}",
+                line={"color": charts.BENCHMARK, "width": 1.2, "dash": "dot"},
+            )
         )
     return figure_html(fig, "chart-universe")

@@ -110,14 +110,17 @@ def drawdown(equity: np.ndarray, init_cash: float) -> np.ndarray:
 
 
 def longest_underwater(dd: np.ndarray) -> np.ndarray:
-    """Longest run of consecutive bars with drawdown > 0, per column."""
+    """Longest run of consecutive bars with drawdown > 0, per column.
+
+    Bar ``t`` of a run that started after the last bar ``k`` at its peak is ``t - k`` bars
+    under water (``t + 1`` when the curve was never at its peak): the longest run is the
+    largest such count, found without a Python loop over the bars.
+    """
     under = np.asarray(dd) > 0
     flat = under.reshape(under.shape[0], -1)
-    best = np.zeros(flat.shape[1], dtype=np.int64)
-    run = np.zeros(flat.shape[1], dtype=np.int64)
-    for row in flat:
-        run = np.where(row, run + 1, 0)
-        best = np.maximum(best, run)
+    bars = np.arange(flat.shape[0], dtype=np.int64)[:, None]
+    at_peak = np.maximum.accumulate(np.where(flat, -1, bars), axis=0)
+    best = (bars - at_peak).max(axis=0)
     return best.reshape(under.shape[1:]) if under.ndim > 1 else best[0]
 
 
