@@ -175,7 +175,7 @@ class LiveEngine:
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:
         """Fetch every series' new closed candles (requests in parallel: they wait on the
-        network), then store and append them one series at a time."""
+        network), store them (in parallel too), then append them one series at a time."""
         changed = []
         stamp = datetime.now(UTC).replace(tzinfo=None)
         after = {key: self.warm.last_open_ms(key) for key in self.series}
@@ -186,13 +186,15 @@ class LiveEngine:
             except SERIES_ERRORS as exc:
                 return exc
 
+        fetched = []
         for key, candles in zip(self.series, self._pool.map(fetch, self.series), strict=True):
             if isinstance(candles, Exception):
                 self._alert(report, key, str(candles))
-                continue
-            if not candles:
-                continue
-            self.store.save_candles(key, candles)
+            elif candles:
+                fetched.append((key, candles))
+        # stored (each file synced to disk: the threads wait on it together) before use
+        list(self._pool.map(lambda item: self.store.save_candles(*item), fetched))
+        for key, candles in fetched:
             self.warm.append(key, candles, stamp)
             self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}
             report.landed[key] = len(candles)

@@ -119,13 +119,22 @@ class LedgerTrack:
 
     @classmethod
     def start(
-        cls, source: SignalSource, strategy: Strategy, activation: Activation, key: SeriesKey,
+        cls,
+        source: SignalSource,
+        strategy: Strategy,
+        activation: Activation,
+        key: SeriesKey,
         snapshot: int,
-    ) -> LedgerTrack:  # fmt: skip
-        """The ledger as the batch computes it; :class:`Waiting` before ``paper_since``."""
+        *,
+        end: datetime | None = None,
+    ) -> LedgerTrack:
+        """The ledger as the batch computes it (bars before ``end``); :class:`Waiting`
+        before ``paper_since``."""
         symbol, interval = key
-        ledger = compute_series(source, strategy, activation, symbol, interval, snapshot=snapshot)
-        data = paper_slice(source, strategy, activation, symbol, interval, end=None)
+        ledger = compute_series(
+            source, strategy, activation, symbol, interval, snapshot=snapshot, end=end
+        )
+        data = paper_slice(source, strategy, activation, symbol, interval, end=end)
         bars = Bars(data.open_time, data.prices, data.entries, data.exits)
         equity = ledger.equity.column("equity").to_numpy()
         peak = max(activation.config.init_cash, float(equity.max()))

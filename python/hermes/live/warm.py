@@ -181,6 +181,11 @@ class WarmLake:
             max([_largest_integer(s.parameters) for s in self.strategies], default=0) + 2
         )
         self.recompute({key: None for key in self.series()})
+        held = c.execute(
+            "select symbol, interval, epoch_ms(max(open_time)) from live_klines group by all"
+        ).fetchall()
+        self._last_open: dict[SeriesKey, int] = {(str(s), str(i)): int(t) for s, i, t in held}
+        """Each series' last open time (epoch ms), kept as candles are appended."""
 
     # -- what the warm path holds
 
@@ -190,11 +195,7 @@ class WarmLake:
 
     def last_open_ms(self, key: SeriesKey) -> int | None:
         """The open time (epoch ms) of the series' last candle held, or None."""
-        row = self.conn.execute(
-            "select epoch_ms(max(open_time)) from live_klines where symbol = ? and interval = ?",
-            list(key),
-        ).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        return self._last_open.get(key)
 
     def _rule_strategies(self) -> list[Strategy]:
         """Active strategies whose signal model is a rule over the feature store (the others,
@@ -246,6 +247,7 @@ class WarmLake:
             }
         )
         c = self.conn
+        self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
         c.register("live_new", rows)
         try:
             c.execute(
@@ -344,25 +346,40 @@ class WarmLake:
         )
 
     def _mark(self, changed: Mapping[SeriesKey, int | None], table: str, lookback: int) -> None:
-        """``live_changed``: per series, the first new bar and the first bar of its look-back."""
-        rows = []
-        for key, new in changed.items():
-            if new is None:
-                rows.append([*key, None, None])
-                continue
-            found = self.conn.execute(
-                f"select open_time from {identifier(table)} where symbol = ? and interval = ? "  # noqa: S608
-                "order by open_time desc limit 1 offset ?",
-                [*key, new + lookback - 1],
-            ).fetchone()
-            first = self.conn.execute(
-                "select open_time from live_klines where symbol = ? and interval = ? "
-                "order by open_time desc limit 1 offset ?",
-                [*key, new - 1],
-            ).fetchone()
-            rows.append([*key, None if found is None else found[0], first[0] if first else None])
-        self.conn.execute("delete from live_changed")
-        self.conn.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+        """``live_changed``: per series, the first new bar and the first bar of its look-back
+        (the bar ``new + lookback - 1`` back from the last one of ``table``; the whole
+        history when it is shorter), found for every series at once."""
+        counted = {k: n for k, n in changed.items() if n is not None}
+        back = pa.table(
+            {
+                "symbol": [k[0] for k in counted],
+                "interval": [k[1] for k in counted],
+                "since_rank": [n + lookback for n in counted.values()],
+                "first_rank": list(counted.values()),
+            }
+        )
+        c = self.conn
+        c.register("live_back", back)
+        try:
+            since = dict(self._ranked(table, "since_rank"))
+            first = dict(self._ranked("live_klines", "first_rank"))
+        finally:
+            c.unregister("live_back")
+        rows = [[*key, since.get(key), first.get(key)] for key in counted]
+        rows += [[*key, None, None] for key, n in changed.items() if n is None]
+        c.execute("delete from live_changed")
+        c.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+
+    def _ranked(self, table: str, rank: str) -> list[tuple[SeriesKey, Any]]:
+        """Per series of ``live_back``, the open time of ``table``'s row ``rank`` from the end."""
+        found = self.conn.execute(
+            "select t.symbol, t.interval, t.open_time from ("  # noqa: S608 (validated identifier)
+            "select symbol, interval, open_time, row_number() over (partition by symbol, "
+            f"interval order by open_time desc) as nth from {identifier(table)} "
+            "semi join live_back using (symbol, interval)) as t "
+            f"inner join live_back as b using (symbol, interval) where t.nth = b.{rank}"
+        ).fetchall()
+        return [((str(s), str(i)), t) for s, i, t in found]
 
     def features(self, key: SeriesKey) -> pa.Table:
         """All feature rows of a series (for comparisons and the store)."""
