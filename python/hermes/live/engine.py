@@ -121,6 +121,7 @@ class LiveEngine:
         rows = self.follower.feed(self.series, now, warn)
         self.follower.ledgers(self.series, warn)
         self.feed = {(r["strategy_id"], r["symbol"], r["interval"]): r for r in rows}
+        self.warm.compact()
 
     def _resume_from_store(self) -> None:
         """Candles the live store holds beyond the lake's (landed before a restart)."""
@@ -171,6 +172,8 @@ class LiveEngine:
             report.synced = self._sync(report)
             report.stages["lake_sync"] = now() - mark
         self._write_status(report, server_ms, started, now)
+        if changed:
+            self.warm.compact()
         return report
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:

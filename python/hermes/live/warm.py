@@ -322,6 +322,11 @@ class WarmLake:
         names = [d[0] for d in cursor.description or []]
         return {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
 
+    def compact(self) -> None:
+        """Free the row versions the steps deleted (an in-memory database keeps them until a
+        checkpoint): the process's memory stays flat from bar to bar."""
+        self.conn.execute("checkpoint")
+
     def recompute(self, changed: Mapping[SeriesKey, int | None]) -> None:
         """Features and signals of each changed series' new rows (``changed``: series -> how
         many new bars, None: all), evaluated over their look-back only (exact: see

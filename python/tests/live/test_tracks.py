@@ -4,7 +4,7 @@ Real data: the bundled BTCUSDT and ETHUSDT 4h candles and every live strategy's 
 the built lake; the last bars are added one at a time (as the live path does) under the
 feed's settings, the paper settings, stops, a same-close fill and a drawdown breaker, and
 each bar's equity, position and orders are compared with one ``simulate`` of everything.
-The paper ledger extended bar by bar from its tenth bar on equals ``compute_series`` over
+The paper ledger extended bar by bar over its last 200 bars equals ``compute_series`` over
 the same bars, row for row.
 """
 
@@ -28,13 +28,14 @@ from hermes.paper.series import paper_slice
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SeriesSignals, SignalSource
 
-ADDED = 240  # bars added one at a time (40 days of 4h)
-CONFIGS = {
-    "feed defaults": BacktestConfig(),
-    "paper costs": BacktestConfig(fees=0.001, slippage=0.0005),
-    "stops": BacktestConfig(sl_stop=0.03, tp_stop=0.06),
-    "same close": BacktestConfig(fill="same_close"),
+CONFIGS = {  # settings -> bars added one at a time (the engine runs on every held bar
+    # with stops set, so fewer there)
+    "feed defaults": (BacktestConfig(), 240),
+    "paper costs": (BacktestConfig(fees=0.001, slippage=0.0005), 240),
+    "stops": (BacktestConfig(sl_stop=0.03, tp_stop=0.06), 90),
+    "same close": (BacktestConfig(fill="same_close"), 240),
 }
+LEDGER_BARS = 200
 
 
 def _bars(series: SeriesSignals, part: slice) -> Bars:
@@ -91,17 +92,17 @@ def signals(built_lake: Settings) -> dict[tuple[str, str], SeriesSignals]:
 def test_extended_bar_by_bar_equals_the_whole_run(
     signals: dict[tuple[str, str], SeriesSignals], name: str
 ) -> None:
-    config = CONFIGS[name]
+    config, added = CONFIGS[name]
     traded = 0
     for (strategy_id, symbol), series in signals.items():
-        live = _extend_each_bar(config, series, ADDED)
-        whole = _whole(config, series, ADDED)
+        live = _extend_each_bar(config, series, added)
+        whole = _whole(config, series, added)
         where = f"{strategy_id} {symbol} {name}"
         assert np.array_equal(live["equity"].view(np.int64), whole["equity"].view(np.int64)), where
         assert np.array_equal(live["position"], whole["position"]), where
         assert live["orders"] == whole["orders"], where
         traded += len(whole["orders"])
-    assert traded >= 20  # the window does trade: entries, exits (and stops) are extended
+    assert traded >= 6  # the window does trade: entries, exits (and stops) are extended
 
 
 def test_a_drawdown_breaker_re_runs_from_the_first_bar(
@@ -127,12 +128,13 @@ def test_a_paper_ledger_extended_bar_by_bar_equals_its_recomputation(
         extended = 0
         for symbol in SYMBOLS:
             data = paper_slice(source, strategy, activation, symbol, "4h", end=None)
-            cut = data.open_time[10].astype(datetime)
+            first = data.rows - LEDGER_BARS
+            cut = data.open_time[first].astype(datetime)
             follow = LedgerTrack.start(
                 source, strategy, activation, (symbol, "4h"), snapshot, end=cut
             )
-            assert follow.ledger.equity.num_rows == 10
-            for i in range(10, data.rows):
+            assert follow.ledger.equity.num_rows == first
+            for i in range(first, data.rows):
                 part = slice(i, i + 1)
                 prices = {n: v[part] for n, v in data.prices.items()}
                 bars = Bars(data.open_time[part], prices, data.entries[part], data.exits[part])
@@ -144,4 +146,4 @@ def test_a_paper_ledger_extended_bar_by_bar_equals_its_recomputation(
             assert np.array_equal(ledger.trade_returns, whole.trade_returns)
             filled = ledger.orders.column("filled_at").to_pylist()
             extended += sum(1 for t in filled if t >= cut)
-    assert extended >= 4  # the extension did buy and sell
+    assert extended >= 2  # the extension did buy and sell
