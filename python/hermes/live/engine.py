@@ -178,7 +178,7 @@ class LiveEngine:
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:
         """Fetch every series' new closed candles (requests in parallel: they wait on the
-        network), store them (in parallel too), then append them one series at a time."""
+        network), store them (in parallel too), then append them all at once."""
         changed = []
         stamp = datetime.now(UTC).replace(tzinfo=None)
         after = {key: self.warm.last_open_ms(key) for key in self.series}
@@ -197,8 +197,8 @@ class LiveEngine:
                 fetched.append((key, candles))
         # stored (each file synced to disk: the threads wait on it together) before use
         list(self._pool.map(lambda item: self.store.save_candles(*item), fetched))
+        self.warm.append_many(fetched, stamp)
         for key, candles in fetched:
-            self.warm.append(key, candles, stamp)
             self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}
             report.landed[key] = len(candles)
             self.status[f"{key[0]} {key[1]}"].update(last_error=None)

@@ -218,8 +218,32 @@ class WarmLake:
 
     def append(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> None:
         """Add a series' new closed candles and resume its recursive indicators on them."""
-        if not candles:
+        self.append_many([(key, candles)], ingested_at)
+
+    def append_many(self, items: list[tuple[SeriesKey, list[Candle]]], ingested_at: Any) -> None:
+        """:meth:`append` for several series at once: one insert of all their candles, then
+        one of all their resumed indicator rows."""
+        items = [(key, candles) for key, candles in items if candles]
+        if not items:
             return
+        tables = [self._kline_rows(key, candles, ingested_at) for key, candles in items]
+        for key, candles in items:
+            self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
+        self._insert(_INSERT_KLINES, pa.concat_tables(tables))
+        resumed = [self._resume(key, rows) for (key, _), rows in zip(items, tables, strict=True)]
+        self._insert(
+            "insert into live_recursive by name select * from live_new", pa.concat_tables(resumed)
+        )
+
+    def _insert(self, sql: str, table: pa.Table) -> None:
+        self.conn.register("live_new", table)
+        try:
+            self.conn.execute(sql)
+        finally:
+            self.conn.unregister("live_new")
+
+    def _kline_rows(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> pa.Table:
+        """A series' API candles as ``silver_klines`` rows (before the validity flags)."""
         symbol, interval = key
         step = interval_seconds(interval) * 1000
         rows = pa.table(
@@ -246,28 +270,11 @@ class WarmLake:
                 "ingested_at": pa.array([ingested_at] * len(candles), pa.timestamp("us")),
             }
         )
-        c = self.conn
-        self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
-        c.register("live_new", rows)
-        try:
-            c.execute(
-                """
-                insert into live_klines by name
-                select *,
-                    high >= greatest(open, close) as is_high_valid,
-                    low <= least(open, close) as is_low_valid,
-                    volume >= 0 as is_volume_valid,
-                    least(open, high, low, close) > 0 as is_price_positive,
-                    (high >= greatest(open, close) and low <= least(open, close)
-                        and volume >= 0 and least(open, high, low, close) > 0) as is_valid
-                from live_new
-                """
-            )
-        finally:
-            c.unregister("live_new")
-        self._resume(key, rows)
+        return rows
 
-    def _resume(self, key: SeriesKey, new: pa.Table) -> None:
+    def _resume(self, key: SeriesKey, new: pa.Table) -> pa.Table:
+        """The series' recursive indicator rows of its ``new`` candles, resumed from its last
+        state (all its rows again, the old ones deleted, when that state cannot resume)."""
         last = self._last_rows.get(key) or self._last_recursive(key)
         if last is None or not is_resumable(last, self.params):
             self.conn.execute(
@@ -296,15 +303,11 @@ class WarmLake:
         for name in self.params.feature_columns() + self.params.state_columns():
             columns[name] = pa.array(values[name], from_pandas=True).cast(types[name])
         table = pa.table(columns)
-        self.conn.register("live_new", table)
-        try:
-            self.conn.execute("insert into live_recursive by name select * from live_new")
-        finally:
-            self.conn.unregister("live_new")
         self._last_rows[key] = {
             name: (np.nan if value is None else value)
             for name, value in table.slice(table.num_rows - 1).to_pylist()[0].items()
         }
+        return table
 
     def _recursive_schema(self) -> tuple[list[str], list[pa.DataType]]:
         schema = self.conn.execute("select * from live_recursive limit 0").to_arrow_table().schema
@@ -394,6 +397,17 @@ class WarmLake:
         ).to_arrow_table()
 
 
+_INSERT_KLINES = """
+    insert into live_klines by name
+    select *,
+        high >= greatest(open, close) as is_high_valid,
+        low <= least(open, close) as is_low_valid,
+        volume >= 0 as is_volume_valid,
+        least(open, high, low, close) > 0 as is_price_positive,
+        (high >= greatest(open, close) and low <= least(open, close)
+            and volume >= 0 and least(open, high, low, close) > 0) as is_valid
+    from live_new
+"""
 _DELETE_NEW = """
     delete from {table} using live_changed as c
     where {table}.symbol = c.symbol and {table}.interval = c.interval
