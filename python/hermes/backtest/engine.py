@@ -45,6 +45,7 @@ class Simulation:
     trades: np.ndarray  # vectorbt trade records (id, col, size, entry_idx, entry_price, ...)
     fills: int  # orders filled
     orders: np.ndarray | None = None  # vectorbt order records (id, col, idx, size, price, ...)
+    cash: np.ndarray | None = None  # same shape as equity: the engine's cash after each bar
 
 
 def _shift(signal: np.ndarray) -> np.ndarray:
@@ -99,8 +100,8 @@ def simulate(
     blocked = np.zeros_like(entries)
     for _ in range(len(entries) + 2):
         run = from_signals(prices, entries & ~blocked, exits, config)
-        equity, position = value_and_assets(run)
-        equity, position = run.bars(equity), run.bars(position)
+        equity, position, cash = value_assets_cash(run)
+        equity, position, cash = run.bars(equity), run.bars(position), run.bars(cash)
         if config.max_drawdown_halt is None:
             break
         halted = risk.halted_entries(equity.reshape(entries.shape), config)
@@ -115,6 +116,7 @@ def simulate(
         trades=run.trades,
         fills=int(len(run.pf.order_records)),
         orders=run.orders,
+        cash=cash.reshape(entries.shape),
     )
 
 
@@ -207,7 +209,14 @@ def run_rows(config: BacktestConfig) -> int:
 
 
 def value_and_assets(run: Run) -> tuple[np.ndarray, np.ndarray]:
-    """``(pf.value(), pf.assets())`` of an ungrouped run as 2-D numpy arrays (one per row).
+    """``(pf.value(), pf.assets())`` of an ungrouped run (see :func:`value_assets_cash`)."""
+    value, assets, _ = value_assets_cash(run)
+    return value, assets
+
+
+def value_assets_cash(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(pf.value(), pf.assets(), pf.cash())`` of an ungrouped run as 2-D numpy arrays (one
+    per row).
 
     The same vectorbt kernels ``Portfolio.value`` / ``Portfolio.assets`` call, in the same
     order, so the numbers are identical; it skips wrapping every intermediate (n, k) array in
@@ -227,7 +236,7 @@ def value_and_assets(run: Run) -> tuple[np.ndarray, np.ndarray]:
     valued_close = np.array(np.broadcast_to(close.reshape(shape[0], -1), shape), dtype=float)
     valued_close[assets == 0] = 0.0
     value = dispatch.value(cash, dispatch.asset_value(valued_close, assets))
-    return np.asarray(value), np.asarray(assets)
+    return np.asarray(value), np.asarray(assets), np.asarray(cash)
 
 
 def _column_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:

@@ -6,9 +6,6 @@ Registered in :mod:`hermes.cli` as the sub-app ``live`` (the loop is its callbac
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -100,43 +97,14 @@ def _replay(
     max_steps: int | None,
 ) -> int:
     """The live path against the fake exchange, replaying the bundled candles' last days."""
-    from hermes.live.client import KlinesClient
-    from hermes.live.engine import LiveEngine, lake_series, run_forever, utc
-    from hermes.live.fake_exchange import CompressedClock, FakeExchange, load_bundled
+    from hermes.live.engine import lake_series
+    from hermes.live.replay import replay_bundled
 
-    series = lake_series(settings, symbols, intervals) or [
-        (s, i) for s in ("BTCUSDT", "ETHUSDT") for i in ("4h", "1d")
-    ]
-    data = {key: load_bundled(*key) for key in series}
-    last = max(int(d.open_time[-1]) for d in data.values())
-    start = last - days * 86_400_000
-    clock = CompressedClock(start, speed)
-    output = _replay_output(settings)
-    bars = max_steps or int(timedelta(days=days) / timedelta(hours=4))
-    with FakeExchange(data, clock) as exchange:
-        client = KlinesClient(exchange.url)
-        engine = LiveEngine(
-            settings, client, series=series, until=utc(start), output=output, sync=False
-        )
-        clock.started = time.monotonic()  # the clock starts once warm
-        console.print(
-            f"hermes live: replaying {days} days of {len(series)} series from the fake "
-            f"exchange at {exchange.url} ({speed:g}x); feed files under {output.lake_root}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        try:
-            return run_forever(
-                engine, max_steps=bars, grace_seconds=1.0,
-                seconds_until=lambda close, _: clock.real_seconds_until(close),
-            )  # fmt: skip
-        finally:
-            client.close()
-
-
-def _replay_output(settings: Settings) -> Settings:
-    """Where a fake-exchange replay writes (its live store and feed files), inside the lake."""
-    return Settings(lake_root=Path(settings.lake_root) / "live" / "replay")
+    return replay_bundled(
+        settings, lake_series(settings, symbols, intervals), days=days, speed=speed,
+        max_steps=max_steps,
+        announce=lambda line: console.print(line, highlight=False, soft_wrap=True),
+    )  # fmt: skip
 
 
 def status(
@@ -146,11 +114,11 @@ def status(
 ) -> None:
     """Per series: the last closed bar landed, the step's latency, the lag behind the
     exchange (bars closed but not landed yet) and the last error (read only)."""
-    from hermes.live.store import LiveStore
+    from hermes.live.store import LiveStore, replay_output
 
     settings = Settings.from_env()
     if replay:
-        settings = _replay_output(settings)
+        settings = replay_output(settings)
     state = LiveStore(settings).read_status()
     if state is None:
         console.print(f"hermes live has not run on {settings.location} yet", highlight=False)

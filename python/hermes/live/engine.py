@@ -4,10 +4,10 @@
 state, registry, compiled signal SQL), adds the candles the live store holds beyond them (a
 restarted process resumes from the last landed bar), then each :meth:`LiveEngine.step`
 fetches every series' closed candles since its last one (catching up any it missed),
-computes the changed series' features and signals (:mod:`hermes.live.warm`), their feed
-rows (:func:`hermes.paper.feed.compute_feed`) and paper ledgers
-(:func:`hermes.paper.ledger.compute_group`), exactly the functions the batch calls, writes
-the feed files, posts entries, exits and alerts to the webhook, then syncs the lake.
+computes the changed series' features and signals (:mod:`hermes.live.warm`), extends their
+feed rows (written to the feed files and posted to the webhook as soon as they exist) and
+then their paper ledgers by the new bars (:mod:`hermes.live.follow`: the rows the batch
+computes, bit for bit), then syncs the lake.
 
 A series whose API answer is refused (malformed, out of order, duplicated, wrong interval,
 price 0, OHLC inconsistent), whose request fails after the retries, or whose computation
@@ -28,20 +28,17 @@ from typing import Any
 from hermes.config import Settings
 from hermes.intervals import interval_seconds
 from hermes.lake import DataError, current_snapshot, pinned
-from hermes.live.client import Candle, CandleError, ExchangeError, KlinesClient
+from hermes.live.client import Candle, KlinesClient
+from hermes.live.follow import SERIES_ERRORS, Follower
 from hermes.live.store import LakeBusy, LiveStore, sync_to_lake
 from hermes.live.warm import SeriesKey, WarmLake, compile_features_sql, read_sources
 from hermes.notify import notify
-from hermes.paper.activation import PaperError
-from hermes.paper.feed import compute_feed, new_decisions, write_feed_files
-from hermes.paper.ledger import compute_group, paper_strategies
-from hermes.paper.series import SeriesLedger, Waiting
-from hermes.signals.errors import StrategyError
-from hermes.signals.source import SignalSource
+from hermes.paper.activation import PaperError, activation_of
+from hermes.paper.feed import new_decisions, write_feed_files
+from hermes.paper.series import SeriesLedger
 
 log = logging.getLogger("hermes.live")
 FETCH_THREADS = 8
-SERIES_ERRORS = (CandleError, ExchangeError, DataError, PaperError, StrategyError)
 
 
 def utc(ms: int) -> datetime:
@@ -111,15 +108,20 @@ class LiveEngine:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """The feed as of the warm state (what the next step's decisions are new against);
-        computing it also compiles the engine's kernels before the first bar closes."""
+        """The feed and ledgers as of the warm state, followed from now on (the feed is what
+        the next step's decisions are new against; following it compiles the engine's
+        kernels before the first bar closes)."""
         self.warm.show(self.series)
-        try:
-            rows = compute_feed(self.warm.conn, snapshot=self.snapshot)
-        except SERIES_ERRORS as exc:  # a series the first step will name
-            log.warning("hermes live: feed at start: %s", exc)
-            rows = []
+        self.follower = Follower(self.warm, self.snapshot)
+
+        def warn(key: SeriesKey, message: str) -> None:  # a series the first step will name
+            log.warning("hermes live: at start: %s %s: %s", *key, message)
+
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = self.follower.feed(self.series, now, warn)
+        self.follower.ledgers(self.series, warn)
         self.feed = {(r["strategy_id"], r["symbol"], r["interval"]): r for r in rows}
+        self.warm.compact()
 
     def _resume_from_store(self) -> None:
         """Candles the live store holds beyond the lake's (landed before a restart)."""
@@ -145,31 +147,38 @@ class LiveEngine:
             self.warm.recompute(report.landed)
             report.stages["features_and_signals"] = now() - mark
             mark = now()
-            report.feed = self._decide(report, changed)
-            report.ledgers = self._ledgers(report, changed)
-            report.stages["feed_and_ledgers"] = now() - mark
-            mark = now()
+            alert = lambda key, message: self._alert(report, key, message)  # noqa: E731
+            report.feed = self.follower.feed(changed, report.server_time, alert)
             report.decisions = new_decisions(self.feed, report.feed)
             for row in report.feed:
                 self.feed[(row["strategy_id"], row["symbol"], row["interval"])] = row
             write_feed_files(self.settings, list(self.feed.values()))
             report.feed_written_at = now()
-            report.stages["feed_files"] = report.feed_written_at - mark
-        if report.decisions or report.alerts:
+            report.stages["feed"] = report.feed_written_at - mark
+        if report.decisions or report.alerts:  # posted as soon as the feed rows exist
             mark = now()
-            self._post(report)
+            self._post(report, report.decisions + report.alerts)
             report.posted_at = now()
             report.stages["webhook"] = report.posted_at - mark
+        if changed:
+            mark = now()
+            posted = len(report.alerts)
+            report.ledgers = self._ledgers(report, changed)
+            report.stages["ledgers"] = now() - mark
+            if len(report.alerts) > posted:  # a ledger's alert goes out on its own
+                self._post(report, report.alerts[posted:])
         if self.sync:
             mark = now()
             report.synced = self._sync(report)
             report.stages["lake_sync"] = now() - mark
         self._write_status(report, server_ms, started, now)
+        if changed:
+            self.warm.compact()
         return report
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:
         """Fetch every series' new closed candles (requests in parallel: they wait on the
-        network), then store and append them one series at a time."""
+        network), store them (in parallel too), then append them all at once."""
         changed = []
         stamp = datetime.now(UTC).replace(tzinfo=None)
         after = {key: self.warm.last_open_ms(key) for key in self.series}
@@ -180,14 +189,16 @@ class LiveEngine:
             except SERIES_ERRORS as exc:
                 return exc
 
+        fetched = []
         for key, candles in zip(self.series, self._pool.map(fetch, self.series), strict=True):
             if isinstance(candles, Exception):
                 self._alert(report, key, str(candles))
-                continue
-            if not candles:
-                continue
-            self.store.save_candles(key, candles)
-            self.warm.append(key, candles, stamp)
+            elif candles:
+                fetched.append((key, candles))
+        # stored (each file synced to disk: the threads wait on it together) before use
+        list(self._pool.map(lambda item: self.store.save_candles(*item), fetched))
+        self.warm.append_many(fetched, stamp)
+        for key, candles in fetched:
             self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}
             report.landed[key] = len(candles)
             self.status[f"{key[0]} {key[1]}"].update(last_error=None)
@@ -200,59 +211,28 @@ class LiveEngine:
         report.alerts.append(f"hermes live: {line} (series skipped this bar)")
         self.status[name].update(last_error=line, error_at=report.server_time)
 
-    def _decide(self, report: StepReport, changed: list[SeriesKey]) -> list[dict[str, Any]]:
-        """Feed rows of the changed series, all at once; one at a time if that fails."""
-        try:
-            return compute_feed(self.warm.conn, snapshot=self.snapshot, now=report.server_time)
-        except SERIES_ERRORS:
-            pass
-        rows = []
-        for key in changed:
-            try:
-                self.warm.show([key])
-                rows += compute_feed(self.warm.conn, snapshot=self.snapshot, now=report.server_time)
-            except SERIES_ERRORS as exc:
-                self._alert(report, key, str(exc))
-        self.warm.show(changed)
-        return rows
-
     def _ledgers(self, report: StepReport, changed: list[SeriesKey]) -> list[SeriesLedger]:
-        """Each paper-traded changed series' ledger, recomputed as the batch does."""
-        out = []
-        for strategy, activation in paper_strategies(self.warm.conn):
-            if strategy.strategy_id not in {s.strategy_id for s in self.warm.strategies}:
-                continue
-            source = SignalSource(self.warm.conn, strategy, "gold_feature_store")
-            if source.built_parameters:
-                strategy = strategy.with_parameters(source.built_parameters)
-            if activation.portfolio:
+        """Each paper-traded changed series' ledger, extended by its new bars."""
+        for strategy, _, _ in self.follower.strategies:
+            activation = activation_of(strategy)
+            if activation is not None and activation.portfolio:
                 report.alerts.append(
                     f"hermes live: {strategy.strategy_id} trades shared capital; its ledger is "
                     "extended by the daily refresh only"
                 )
-                continue
-            for symbol, interval in changed:
-                if interval not in activation.intervals:
-                    continue
-                try:
-                    ledger = compute_group(
-                        source, strategy, activation, [symbol], interval, snapshot=self.snapshot
-                    )
-                except Waiting:
-                    continue
-                except SERIES_ERRORS as exc:
-                    self._alert(report, (symbol, interval), f"{strategy.strategy_id}: {exc}")
-                    continue
-                out.append(ledger)
-                self.pending_ledgers[(strategy.strategy_id, symbol, interval)] = ledger
+        alert = lambda key, message: self._alert(report, key, message)  # noqa: E731
+        out = self.follower.ledgers(changed, alert)
+        for ledger in out:
+            self.pending_ledgers[(ledger.strategy.strategy_id, ledger.symbol, ledger.interval)] = (
+                ledger
+            )
         return out
 
-    def _post(self, report: StepReport) -> None:
-        lines = report.decisions + report.alerts
+    def _post(self, report: StepReport, lines: list[str]) -> None:
         headline = f"hermes live {report.server_time:%Y-%m-%d %H:%M}: " + "; ".join(lines)
         details = {
-            "decisions": report.decisions,
-            "alerts": report.alerts,
+            "decisions": [line for line in lines if line in report.decisions],
+            "alerts": [line for line in lines if line in report.alerts],
             "feed": [
                 {k: str(v) for k, v in row.items()}
                 for row in report.feed

@@ -39,6 +39,7 @@ import json
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -67,6 +68,11 @@ class LakeBusy(RuntimeError):
 
 def live_root(settings: Settings) -> str:
     return f"{settings.storage_root.rstrip('/')}/live"
+
+
+def replay_output(settings: Settings) -> Settings:
+    """Where a fake-exchange replay writes (its live store and feed files), inside the lake."""
+    return Settings(lake_root=Path(settings.lake_root) / "live" / "replay")
 
 
 def candles_table(candles: list[Candle]) -> pa.Table:

@@ -181,6 +181,11 @@ class WarmLake:
             max([_largest_integer(s.parameters) for s in self.strategies], default=0) + 2
         )
         self.recompute({key: None for key in self.series()})
+        held = c.execute(
+            "select symbol, interval, epoch_ms(max(open_time)) from live_klines group by all"
+        ).fetchall()
+        self._last_open: dict[SeriesKey, int] = {(str(s), str(i)): int(t) for s, i, t in held}
+        """Each series' last open time (epoch ms), kept as candles are appended."""
 
     # -- what the warm path holds
 
@@ -190,11 +195,7 @@ class WarmLake:
 
     def last_open_ms(self, key: SeriesKey) -> int | None:
         """The open time (epoch ms) of the series' last candle held, or None."""
-        row = self.conn.execute(
-            "select epoch_ms(max(open_time)) from live_klines where symbol = ? and interval = ?",
-            list(key),
-        ).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        return self._last_open.get(key)
 
     def _rule_strategies(self) -> list[Strategy]:
         """Active strategies whose signal model is a rule over the feature store (the others,
@@ -217,8 +218,32 @@ class WarmLake:
 
     def append(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> None:
         """Add a series' new closed candles and resume its recursive indicators on them."""
-        if not candles:
+        self.append_many([(key, candles)], ingested_at)
+
+    def append_many(self, items: list[tuple[SeriesKey, list[Candle]]], ingested_at: Any) -> None:
+        """:meth:`append` for several series at once: one insert of all their candles, then
+        one of all their resumed indicator rows."""
+        items = [(key, candles) for key, candles in items if candles]
+        if not items:
             return
+        tables = [self._kline_rows(key, candles, ingested_at) for key, candles in items]
+        for key, candles in items:
+            self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
+        self._insert(_INSERT_KLINES, pa.concat_tables(tables))
+        resumed = [self._resume(key, rows) for (key, _), rows in zip(items, tables, strict=True)]
+        self._insert(
+            "insert into live_recursive by name select * from live_new", pa.concat_tables(resumed)
+        )
+
+    def _insert(self, sql: str, table: pa.Table) -> None:
+        self.conn.register("live_new", table)
+        try:
+            self.conn.execute(sql)
+        finally:
+            self.conn.unregister("live_new")
+
+    def _kline_rows(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> pa.Table:
+        """A series' API candles as ``silver_klines`` rows (before the validity flags)."""
         symbol, interval = key
         step = interval_seconds(interval) * 1000
         rows = pa.table(
@@ -245,27 +270,11 @@ class WarmLake:
                 "ingested_at": pa.array([ingested_at] * len(candles), pa.timestamp("us")),
             }
         )
-        c = self.conn
-        c.register("live_new", rows)
-        try:
-            c.execute(
-                """
-                insert into live_klines by name
-                select *,
-                    high >= greatest(open, close) as is_high_valid,
-                    low <= least(open, close) as is_low_valid,
-                    volume >= 0 as is_volume_valid,
-                    least(open, high, low, close) > 0 as is_price_positive,
-                    (high >= greatest(open, close) and low <= least(open, close)
-                        and volume >= 0 and least(open, high, low, close) > 0) as is_valid
-                from live_new
-                """
-            )
-        finally:
-            c.unregister("live_new")
-        self._resume(key, rows)
+        return rows
 
-    def _resume(self, key: SeriesKey, new: pa.Table) -> None:
+    def _resume(self, key: SeriesKey, new: pa.Table) -> pa.Table:
+        """The series' recursive indicator rows of its ``new`` candles, resumed from its last
+        state (all its rows again, the old ones deleted, when that state cannot resume)."""
         last = self._last_rows.get(key) or self._last_recursive(key)
         if last is None or not is_resumable(last, self.params):
             self.conn.execute(
@@ -294,15 +303,11 @@ class WarmLake:
         for name in self.params.feature_columns() + self.params.state_columns():
             columns[name] = pa.array(values[name], from_pandas=True).cast(types[name])
         table = pa.table(columns)
-        self.conn.register("live_new", table)
-        try:
-            self.conn.execute("insert into live_recursive by name select * from live_new")
-        finally:
-            self.conn.unregister("live_new")
         self._last_rows[key] = {
             name: (np.nan if value is None else value)
             for name, value in table.slice(table.num_rows - 1).to_pylist()[0].items()
         }
+        return table
 
     def _recursive_schema(self) -> tuple[list[str], list[pa.DataType]]:
         schema = self.conn.execute("select * from live_recursive limit 0").to_arrow_table().schema
@@ -319,6 +324,11 @@ class WarmLake:
             return None
         names = [d[0] for d in cursor.description or []]
         return {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
+
+    def compact(self) -> None:
+        """Free the row versions the steps deleted (an in-memory database keeps them until a
+        checkpoint): the process's memory stays flat from bar to bar."""
+        self.conn.execute("checkpoint")
 
     def recompute(self, changed: Mapping[SeriesKey, int | None]) -> None:
         """Features and signals of each changed series' new rows (``changed``: series -> how
@@ -344,25 +354,40 @@ class WarmLake:
         )
 
     def _mark(self, changed: Mapping[SeriesKey, int | None], table: str, lookback: int) -> None:
-        """``live_changed``: per series, the first new bar and the first bar of its look-back."""
-        rows = []
-        for key, new in changed.items():
-            if new is None:
-                rows.append([*key, None, None])
-                continue
-            found = self.conn.execute(
-                f"select open_time from {identifier(table)} where symbol = ? and interval = ? "  # noqa: S608
-                "order by open_time desc limit 1 offset ?",
-                [*key, new + lookback - 1],
-            ).fetchone()
-            first = self.conn.execute(
-                "select open_time from live_klines where symbol = ? and interval = ? "
-                "order by open_time desc limit 1 offset ?",
-                [*key, new - 1],
-            ).fetchone()
-            rows.append([*key, None if found is None else found[0], first[0] if first else None])
-        self.conn.execute("delete from live_changed")
-        self.conn.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+        """``live_changed``: per series, the first new bar and the first bar of its look-back
+        (the bar ``new + lookback - 1`` back from the last one of ``table``; the whole
+        history when it is shorter), found for every series at once."""
+        counted = {k: n for k, n in changed.items() if n is not None}
+        back = pa.table(
+            {
+                "symbol": [k[0] for k in counted],
+                "interval": [k[1] for k in counted],
+                "since_rank": [n + lookback for n in counted.values()],
+                "first_rank": list(counted.values()),
+            }
+        )
+        c = self.conn
+        c.register("live_back", back)
+        try:
+            since = dict(self._ranked(table, "since_rank"))
+            first = dict(self._ranked("live_klines", "first_rank"))
+        finally:
+            c.unregister("live_back")
+        rows = [[*key, since.get(key), first.get(key)] for key in counted]
+        rows += [[*key, None, None] for key, n in changed.items() if n is None]
+        c.execute("delete from live_changed")
+        c.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+
+    def _ranked(self, table: str, rank: str) -> list[tuple[SeriesKey, Any]]:
+        """Per series of ``live_back``, the open time of ``table``'s row ``rank`` from the end."""
+        found = self.conn.execute(
+            "select t.symbol, t.interval, t.open_time from ("  # noqa: S608 (validated identifier)
+            "select symbol, interval, open_time, row_number() over (partition by symbol, "
+            f"interval order by open_time desc) as nth from {identifier(table)} "
+            "semi join live_back using (symbol, interval)) as t "
+            f"inner join live_back as b using (symbol, interval) where t.nth = b.{rank}"
+        ).fetchall()
+        return [((str(s), str(i)), t) for s, i, t in found]
 
     def features(self, key: SeriesKey) -> pa.Table:
         """All feature rows of a series (for comparisons and the store)."""
@@ -372,6 +397,17 @@ class WarmLake:
         ).to_arrow_table()
 
 
+_INSERT_KLINES = """
+    insert into live_klines by name
+    select *,
+        high >= greatest(open, close) as is_high_valid,
+        low <= least(open, close) as is_low_valid,
+        volume >= 0 as is_volume_valid,
+        least(open, high, low, close) > 0 as is_price_positive,
+        (high >= greatest(open, close) and low <= least(open, close)
+            and volume >= 0 and least(open, high, low, close) > 0) as is_valid
+    from live_new
+"""
 _DELETE_NEW = """
     delete from {table} using live_changed as c
     where {table}.symbol = c.symbol and {table}.interval = c.interval

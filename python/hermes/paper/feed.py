@@ -45,7 +45,7 @@ from hermes.lake import insert, transaction
 from hermes.paper.activation import activation_of
 from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
-from hermes.signals.registry import list_strategies
+from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import LookaheadError
 from hermes.universe import delisted_on
@@ -82,6 +82,27 @@ def decide(held: bool, entry: bool, exit_: bool) -> str:
     return "hold"
 
 
+def feed_strategies(
+    reader: duckdb.DuckDBPyConnection, features_table: str = FEATURE_STORE
+) -> list[tuple[Strategy, SignalSource, BacktestConfig]]:
+    """The active strategies the feed follows (with the parameters their signal table was
+    built with), their signal source, and the settings their position is simulated with
+    (the paper activation's; the backtest defaults when not paper traded)."""
+    out = []
+    for strategy in list_strategies(reader):
+        if strategy.status != "active":
+            continue
+        try:
+            source = SignalSource(reader, strategy, features_table)
+        except LookaheadError:
+            continue  # refused: named by refresh_paper's alert
+        if source.built_parameters:
+            strategy = strategy.with_parameters(source.built_parameters)
+        activation = activation_of(strategy)
+        out.append((strategy, source, activation.config if activation else BacktestConfig()))
+    return out
+
+
 def compute_feed(
     reader: duckdb.DuckDBPyConnection,
     *,
@@ -95,56 +116,67 @@ def compute_feed(
     now = now or datetime.now(UTC).replace(tzinfo=None)
     rows = []
     pairs = [p for p in select_series(reader, None, None, features_table) if p not in skip]
-    for strategy in list_strategies(reader):
-        if strategy.status != "active":
-            continue
-        try:
-            source = SignalSource(reader, strategy, features_table)
-        except LookaheadError:
-            continue  # refused: named by refresh_paper's alert
-        if source.built_parameters:
-            strategy = strategy.with_parameters(source.built_parameters)
-        activation = activation_of(strategy)
-        config = activation.config if activation else BacktestConfig()
+    for strategy, source, config in feed_strategies(reader, features_table):
         for symbol, interval in pairs:
             series = source.series(symbol, interval, end=None, parameters=strategy.parameters)
             if not len(series.open_time):
                 continue
             sim = simulate(series.prices, series.entries, series.exits, config)
-            held = bool(sim.position[-1] > 0)
-            entry, exit_ = bool(series.entries[-1]), bool(series.exits[-1])
-            decision = decide(held, entry, exit_)
-            after = {"enter": 1.0, "exit": 0.0}.get(decision, float(held))
-            opened = series.open_time[-1].astype(datetime)
-            seconds = interval_seconds(interval)
-            closed = opened + timedelta(seconds=seconds)
-            age = (now - closed).total_seconds()
-            delisted = delisted_on(symbol, now) is not None
-            if delisted:  # no next bar to act on: any position is closed at the last close
-                decision, after = DELISTED, 0.0
-            flags = {name: bool(values[-1]) for name, values in sorted(series.flags.items())}
+            flags = {name: bool(values[-1]) for name, values in series.flags.items()}
             rows.append(
-                {
-                    "strategy_id": strategy.strategy_id,
-                    "strategy_version": strategy.version,
-                    "parameters": strategy.parameters_json,
-                    "symbol": symbol,
-                    "interval": interval,
-                    "open_time": opened,
-                    "close_time": closed,
-                    "decision": decision,
-                    "position_before": float(held),
-                    "position": after,
-                    "price": float(series.prices["close"][-1]),
-                    "flags": json.dumps(flags, sort_keys=True),
-                    "bar_age_seconds": age,
-                    "bar_age_intervals": age / seconds,
-                    "stale": bool(age > seconds) and not delisted,
-                    "snapshot_id": snapshot,
-                    "computed_at": now,
-                }
-            )
+                feed_row(
+                    strategy, symbol, interval, series.open_time[-1].astype(datetime),
+                    held=bool(sim.position[-1] > 0), entry=bool(series.entries[-1]),
+                    exit_=bool(series.exits[-1]), price=float(series.prices["close"][-1]),
+                    flags=flags, now=now, snapshot=snapshot,
+                )
+            )  # fmt: skip
     return rows
+
+
+def feed_row(
+    strategy: Strategy,
+    symbol: str,
+    interval: str,
+    opened: datetime,
+    *,
+    held: bool,
+    entry: bool,
+    exit_: bool,
+    price: float,
+    flags: dict[str, bool],
+    now: datetime,
+    snapshot: int,
+) -> dict[str, Any]:
+    """The feed row of one series' latest closed bar (opened at ``opened``): ``held`` after
+    it as the engine simulated, its signals, close and component flags."""
+    decision = decide(held, entry, exit_)
+    after = {"enter": 1.0, "exit": 0.0}.get(decision, float(held))
+    seconds = interval_seconds(interval)
+    closed = opened + timedelta(seconds=seconds)
+    age = (now - closed).total_seconds()
+    delisted = delisted_on(symbol, now) is not None
+    if delisted:  # no next bar to act on: any position is closed at the last close
+        decision, after = DELISTED, 0.0
+    return {
+        "strategy_id": strategy.strategy_id,
+        "strategy_version": strategy.version,
+        "parameters": strategy.parameters_json,
+        "symbol": symbol,
+        "interval": interval,
+        "open_time": opened,
+        "close_time": closed,
+        "decision": decision,
+        "position_before": float(held),
+        "position": after,
+        "price": price,
+        "flags": json.dumps(flags, sort_keys=True),
+        "bar_age_seconds": age,
+        "bar_age_intervals": age / seconds,
+        "stale": bool(age > seconds) and not delisted,
+        "snapshot_id": snapshot,
+        "computed_at": now,
+    }
 
 
 def previous_feed(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict[str, Any]]:
