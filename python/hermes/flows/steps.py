@@ -1,5 +1,6 @@
 """The steps of the refresh as Prefect tasks: download, ingest, count, build, audit, publish,
 paper trading, statistics, reports, notification (:mod:`hermes.flows.daily_refresh` chains them).
+Statistics and reports are subflows whose work fans out on Dask (:mod:`hermes.flows.scale_out`).
 
 Every task receives settings without credentials (Prefect records parameters); each resolves
 the S3 keys from the environment where it opens the lake.
@@ -167,20 +168,19 @@ def recorded_backtests(
         return recorded_runs(conn, snapshot, targets)
 
 
-@task(name="write-reports", cache_policy=NO_CACHE)
 def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
-    from hermes.report import write_report
+    """Each run's tearsheet page, rendered on Dask (:mod:`hermes.flows.pages`)."""
+    from hermes.flows.pages import write_pages
 
-    settings = with_secrets(settings)
-    return [str(write_report(settings, run_id)) for run_id in run_ids]
+    return write_pages(settings, run_ids)
 
 
-@task(name="record-statistics", cache_policy=NO_CACHE)
 def record_statistics(settings: Settings, run_ids: list[str]) -> int:
-    """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
-    from hermes.backtest.statistics import record_run_statistics
+    """Bootstrap intervals and PSR of each run, next to the runs in the lake, computed on
+    Dask (:mod:`hermes.flows.statistics`)."""
+    from hermes.flows.statistics import score_runs
 
-    return record_run_statistics(with_secrets(settings), run_ids)
+    return score_runs(settings, run_ids)
 
 
 @task(name="write-site", cache_policy=NO_CACHE)

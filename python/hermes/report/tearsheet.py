@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,14 @@ from hermes.intervals import interval_seconds
 from hermes.lake import DataError, at_snapshot, connect, identifier, table_columns
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
-from hermes.report.render import figure_html, write_page
+from hermes.report.render import figure_html, render, write_page
 from hermes.signals.errors import StrategyError
 from hermes.signals.models import SignalModel, open_model
 from hermes.signals.registry import load_strategy
 from hermes.stats import metrics
 from hermes.stats.study import StudyStatistics, study_statistics
 
+TEMPLATE = "tearsheet.html.j2"
 CONFIG_LABELS = {
     "init_cash": "Initial cash",
     "fees": "Fees (share of each order)",
@@ -230,10 +232,21 @@ def trust_rows(stats: StudyStatistics) -> list[tuple[str, str]]:
     ]
 
 
-def build_context(
-    settings: Settings, run: dict[str, Any], equity: pd.DataFrame, trades: pd.DataFrame
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TearsheetData:
+    """Everything a tearsheet is drawn from, read from the lake by :func:`page_data`: rendering
+    it needs no lake access (the daily job renders pages on Dask workers)."""
+
+    run: dict[str, Any]
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    indicators: tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]
+    """(price-scale overlays, separate panels, a note): :func:`indicator_series`."""
+
+
+def build_context(data: TearsheetData) -> dict[str, Any]:
     """Everything the tearsheet template shows (figures already rendered to HTML)."""
+    run, equity, trades = data.run, data.equity, data.trades
     config = json.loads(run["config"])
     init_cash = float(config["init_cash"])
     seconds = bar_seconds(run["interval"])
@@ -251,7 +264,7 @@ def build_context(
         ("buy and hold", bench_values, charts.BENCHMARK),
     ]
     bench_dd = metrics.drawdown(bench_values, init_cash)
-    overlays, panels, indicator_note = indicator_series(settings, run, times)
+    overlays, panels, indicator_note = data.indicators
     if indicator_note:
         notes.append(indicator_note)
     if run["trades"] == 0 and run["open_trades"] == 0:
@@ -364,8 +377,19 @@ def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame,
     return run, equity, trades
 
 
+def page_data(settings: Settings, run_id: str) -> TearsheetData:
+    """The run, its equity and trades, and its strategy's indicator lines, from the lake."""
+    run, equity, trades = load(settings, run_id)
+    indicators = indicator_series(settings, run, equity["open_time"].to_numpy())
+    return TearsheetData(run, equity, trades, indicators)
+
+
+def render_tearsheet(data: TearsheetData) -> str:
+    """The tearsheet page's HTML (no lake access, no file written)."""
+    return render(TEMPLATE, **build_context(data))
+
+
 def write_tearsheet(settings: Settings, run_id: str) -> Path:
     """Write ``<reports_root>/<run_id>.html`` for a run in the lake and return its path."""
-    run, equity, trades = load(settings, run_id)
-    context = build_context(settings, run, equity, trades)
-    return write_page(settings.reports_root / f"{run_id}.html", "tearsheet.html.j2", **context)
+    context = build_context(page_data(settings, run_id))
+    return write_page(settings.reports_root / f"{run_id}.html", TEMPLATE, **context)
