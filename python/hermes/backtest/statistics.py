@@ -5,18 +5,21 @@
   writes the study, with :func:`hermes.lake.insert`);
 * :func:`record_run_statistics` computes and appends the single-run statistics (bootstrap
   intervals of Sharpe ratio and total return, PSR) of runs already in the lake, from their
-  equity curves. A run whose signals come from tuned ML models (a signal model with a
-  ``model_version`` column, models recorded in ``gold_ml_models`` with ``tuning_trials`` > 0)
-  is deflated for those trials (:func:`tuning_trials`,
-  :func:`hermes.stats.study.with_hidden_trials`).
+  equity curves: :func:`statistics_inputs` reads them, :func:`score_run` computes one run's
+  row without the lake (so that the daily job can send it to a Dask worker). A run whose
+  signals come from tuned ML models (a signal model with a ``model_version`` column, models
+  recorded in ``gold_ml_models`` with ``tuning_trials`` > 0) is deflated for those trials
+  (:func:`tuning_trials`, :func:`hermes.stats.study.with_hidden_trials`).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.tables import ensure_tables
@@ -37,29 +40,63 @@ def write_statistics(settings: Settings, rows: pa.Table) -> None:
             insert(conn, TABLE, rows)
 
 
-def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
-    """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
+@dataclass(frozen=True)
+class RunEquity:
+    """What one run's statistics are computed from, read from the lake: its equity curve,
+    initial cash and the hidden trials behind its signals (no lake access needed after)."""
+
+    run_id: str
+    symbol: str
+    interval: str
+    equity: np.ndarray
+    init_cash: float
+    trials: int
+
+
+def statistics_inputs(settings: Settings, run_ids: list[str]) -> list[RunEquity]:
+    """The :class:`RunEquity` of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
     with connect(settings) as conn:
         runs = conn.execute(
             "select run_id, symbol, interval, config, strategy_id, first_open_time, "
-            "last_open_time from gold_backtest_runs where list_contains(?, run_id)",
+            "last_open_time from gold_backtest_runs where list_contains(?, run_id) "
+            "order by run_id",
             [run_ids],
         ).fetchall()
         missing = sorted(set(run_ids) - {r[0] for r in runs})
         if missing:
             raise LookupError(f"no backtest run {', '.join(map(repr, missing))} in the lake")
-        tables = []
-        for run_id, symbol, interval, config, strategy_id, first, last in runs:
-            equity = conn.execute(
-                "select equity from gold_backtest_equity where run_id = ? order by open_time",
-                [run_id],
-            ).fetchnumpy()["equity"]
-            init_cash = float(json.loads(config)["init_cash"])
-            stats = equity_statistics(equity, init_cash, 0, interval)
-            trials = _run_tuning_trials(conn, strategy_id, symbol, interval, first, last)
-            stats = with_hidden_trials(stats, trials)
-            tables.append(overfitting_rows("run", run_id, symbol, interval, [(None, stats)]))
+        return [
+            RunEquity(
+                run_id,
+                symbol,
+                interval,
+                conn.execute(
+                    "select equity from gold_backtest_equity where run_id = ? order by open_time",
+                    [run_id],
+                ).fetchnumpy()["equity"],
+                float(json.loads(config)["init_cash"]),
+                _run_tuning_trials(conn, strategy_id, symbol, interval, first, last),
+            )
+            for run_id, symbol, interval, config, strategy_id, first, last in runs
+        ]
+
+
+def score_run(run: RunEquity) -> pa.Table:
+    """The ``run`` row of one run: bootstrap intervals and PSR, deflated for its hidden trials
+    (pure computation: it runs wherever the work is sent, :mod:`hermes.flows.statistics`)."""
+    stats = equity_statistics(run.equity, run.init_cash, 0, run.interval)
+    stats = with_hidden_trials(stats, run.trials)
+    return overfitting_rows("run", run.run_id, run.symbol, run.interval, [(None, stats)])
+
+
+def concat_rows(tables: list[pa.Table]) -> pa.Table:
+    """Rows of several runs as one table (an empty one with the right columns for none)."""
     return pa.concat_tables(tables) if tables else overfitting_rows("run", "", "", "", [])
+
+
+def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
+    """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
+    return concat_rows([score_run(run) for run in statistics_inputs(settings, run_ids)])
 
 
 def record_run_statistics(settings: Settings, run_ids: list[str]) -> int:

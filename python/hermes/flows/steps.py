@@ -1,5 +1,6 @@
 """The steps of the refresh as Prefect tasks: download, ingest, count, build, audit, publish,
 paper trading, statistics, reports, notification (:mod:`hermes.flows.daily_refresh` chains them).
+Statistics and reports are subflows whose work fans out on Dask (:mod:`hermes.flows.scale_out`).
 
 Every task receives settings without credentials (Prefect records parameters); each resolves
 the S3 keys from the environment where it opens the lake.
@@ -167,20 +168,27 @@ def recorded_backtests(
         return recorded_runs(conn, snapshot, targets)
 
 
-@task(name="write-reports", cache_policy=NO_CACHE)
 def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
-    """The tearsheets of the runs, as one batch (one lake connection for every page)."""
-    from hermes.report import write_reports as write_pages
+    """The tearsheets of the runs: on the Dask scheduler named by ``HERMES_DASK_ADDRESS`` when
+    there is one (:mod:`hermes.flows.pages`), else here as one batch sharing its lake
+    connections (a page costs tens of milliseconds: a local cluster would only add overhead)."""
+    from hermes.flows.scale_out import dask_address
 
-    return [str(path) for path in write_pages(with_secrets(settings), run_ids)]
+    if dask_address():
+        from hermes.flows.pages import write_pages
+
+        return write_pages(settings, run_ids)
+    from hermes.report import write_reports as write_pages_here
+
+    return [str(path) for path in write_pages_here(with_secrets(settings), run_ids)]
 
 
-@task(name="record-statistics", cache_policy=NO_CACHE)
 def record_statistics(settings: Settings, run_ids: list[str]) -> int:
-    """Bootstrap intervals and PSR of each run, next to the runs in the lake."""
-    from hermes.backtest.statistics import record_run_statistics
+    """Bootstrap intervals and PSR of each run, next to the runs in the lake, computed on
+    Dask (:mod:`hermes.flows.statistics`)."""
+    from hermes.flows.statistics import score_runs
 
-    return record_run_statistics(with_secrets(settings), run_ids)
+    return score_runs(settings, run_ids)
 
 
 @task(name="write-site", cache_policy=NO_CACHE)

@@ -109,9 +109,15 @@ def ensure_assets(folder: Path) -> list[Path]:
 
 def write_page(path: Path, template: str, **context: Any) -> Path:
     """Render ``template`` to ``path`` (through a temporary file, replaced in one step)."""
+    return write_html(path, render(template, **context))
+
+
+def write_html(path: Path, html: str) -> Path:
+    """Write a rendered page to ``path`` (through a temporary file, replaced in one step),
+    with the shared scripts it loads beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_assets(path.parent)
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(template, **context), encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)
     return path

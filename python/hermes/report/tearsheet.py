@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,11 @@ from hermes.intervals import interval_seconds
 from hermes.lake import connect
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
-from hermes.report.render import figure_html, write_page
+from hermes.report.render import figure_html, render, write_page
 from hermes.report.tearsheet_data import RunData, batches, read_run, read_runs
 from hermes.stats import metrics
 
+TEMPLATE = "tearsheet.html.j2"
 CONFIG_LABELS = {
     "init_cash": "Initial cash",
     "fees": "Fees (share of each order)",
@@ -313,12 +314,23 @@ def write_tearsheets(settings: Settings, run_ids: Sequence[str]) -> list[Path]:
 
     Runs are read in batches sharing their lake connections (:func:`read_runs`).
     """
-    paths = []
+    return [
+        write_page(
+            settings.reports_root / f"{data.run['run_id']}.html", TEMPLATE, **build_context(data)
+        )
+        for data in runs_data(settings, run_ids)
+    ]
+
+
+def runs_data(settings: Settings, run_ids: Sequence[str]) -> Iterator[RunData]:
+    """What the pages of ``run_ids`` are drawn from, read in batches (:func:`read_runs`)."""
     for batch in batches(run_ids):
-        for data in read_runs(settings, batch):
-            path = settings.reports_root / f"{data.run['run_id']}.html"
-            paths.append(write_page(path, "tearsheet.html.j2", **build_context(data)))
-    return paths
+        yield from read_runs(settings, batch)
+
+
+def render_tearsheet(data: RunData) -> str:
+    """The tearsheet page's HTML (no lake access, no file written)."""
+    return render(TEMPLATE, **build_context(data))
 
 
 def write_tearsheet(settings: Settings, run_id: str) -> Path:

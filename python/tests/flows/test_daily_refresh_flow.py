@@ -8,7 +8,7 @@ One lake lives through four runs, against the session's Prefect server:
    default local Dask cluster;
 2. daily refresh of 2024-02-06..08 with faults: one archive answers 503 once (retried), one
    is not published (404), one fails its checksum (quarantined); the rest is published and
-   backtested on a Dask scheduler given by address (HERMES_DASK_ADDRESS);
+   backtested, scored and reported on a Dask scheduler given by address (HERMES_DASK_ADDRESS);
 3. the same daily refresh again: a no-op (nothing ingested, built or published);
 4. a daily refresh whose BTCUSDT archive holds a candle with its high below its close: the
    dbt test fails for that series only; BTCUSDT is held back (``published`` still shows step
@@ -300,9 +300,12 @@ def test_daily_refresh_retries_reports_missing_and_quarantines_corrupt(lake: Lak
     assert summary.rows_added["bronze"] == 4 * 6
     assert lake.silver["daily"]["published"] == candles(BACKFILLED + DAILY)
     assert len(summary.runs) == 2 * ACTIVE and len(lake.silver["daily"]["runs"]) == 4 * ACTIVE
-    # the backtests ran on the scheduler named by HERMES_DASK_ADDRESS
+    # the backtests, their statistics and pages ran on the scheduler named by
+    # HERMES_DASK_ADDRESS
     assert {name: counts["memory"] for name, counts in lake.dask_tasks.items()} == {
-        "simulate_slice": 2 * ACTIVE
+        "simulate_slice": 2 * ACTIVE,
+        "score": 2 * ACTIVE,
+        "render_page": 2 * ACTIVE,
     }
 
 
