@@ -144,12 +144,11 @@ def walk_forward_many(
 ) -> list[dict[str, Any]]:
     """:func:`walk_forward` of each (series, first block), every block on a pool of
     ``threads`` threads (the results do not depend on it)."""
+    every = config.retrain_every
     tasks = [
         (i, start)
         for i, (series, first_block) in enumerate(jobs)
-        for start in range(first_block * config.retrain_every, len(series.open_time))[
-            :: config.retrain_every
-        ]
+        for start in range(first_block * every, len(series.open_time), every)
     ]
     outs = [
         _empty(np.arange(min(first * config.retrain_every, len(s.open_time)), len(s.open_time)))
@@ -183,8 +182,3 @@ def predict_recorded(features: np.ndarray, block: Block) -> dict[str, Any]:
     out = _empty(np.arange(len(features)))
     _fill(out, slice(0, len(features)), block, features)
     return out
-
-
-def model_hash(booster: Any) -> str:
-    """A short hash of the trained model's text (its trees and parameters)."""
-    return text_sha256(booster.model_to_string())[:16]
