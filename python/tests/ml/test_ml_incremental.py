@@ -118,10 +118,13 @@ def test_a_bar_beginning_a_block_trains_that_block_only(
     assert out["models"][0].model_version == stored_version[0][0]
 
 
-def test_a_recorded_model_of_another_config_is_not_reused(
+def test_a_recorded_model_of_another_config_is_not_reused_and_nothing_new_reads_nothing(
     session: duckdb.DuckDBPyConnection,
 ) -> None:
     since = _bar(session, "BTCUSDT", "4h", 18360)
     other = TrainingConfig(**{**CONFIG.__dict__, "num_trees": 41})
     (plan,) = plan_series(session, [("BTCUSDT", "4h", since)], "gold_ml_predictions", other)
     assert plan.recorded is None and plan.needs_history(other)
+    # nothing changed: nothing planned, nothing read
+    assert plan_series(session, [], "gold_ml_predictions", CONFIG) == []
+    assert load_series(session, [], CONFIG, SECONDS) == []
