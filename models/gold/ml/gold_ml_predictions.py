@@ -83,7 +83,7 @@ def model(dbt, session):
             first_trained = block + 1
         if plan.needs_history(config):
             jobs.append((plan, part, first_trained))
-    threads = len(os.sched_getaffinity(0))
+    threads = os.cpu_count() or 1
     trained = walk_forward_many([(p.series, first) for _, p, first in jobs], config, threads)
     root = artifact_root(session)
     for (plan, part, _), out in zip(jobs, trained, strict=True):
