@@ -2,9 +2,12 @@
 
 Read from the models' artifacts (``hermes.ml.records``), each checked against its model
 version's hash: parameters, features, importances, mean |SHAP| per feature, tuning trials,
-artifact path and SHA-256; the training window comes from the predictions. Incremental runs
-record only blocks whose model version is new; see the folder's yml.
+artifact path (relative to the lake's storage root) and SHA-256; the training window comes
+from the predictions. Incremental runs record only blocks whose model version is new; see
+the folder's yml.
 """
+
+import pyarrow as pa
 
 RECORD = """
 select
@@ -35,7 +38,7 @@ def model(dbt, session):
         unique_key=["symbol", "interval", "block_start"],
         on_schema_change="fail",
     )
-    from hermes.ml.records import artifact_root, read_artifacts
+    from hermes.ml.records import artifact_root, read_artifacts, relative_artifact_path
 
     dbt.ref("gold_ml_predictions").create_view("hermes_ml_model_predictions", replace=True)
     recorded = (
@@ -64,4 +67,7 @@ def model(dbt, session):
     finally:
         session.unregister("hermes_ml_model_blocks")
         session.unregister("hermes_ml_model_artifacts")
-    return table
+    # recorded relative to the lake's storage root: a moved or copied lake reads its own
+    paths = [relative_artifact_path(v) for v in table["model_version"].to_pylist()]
+    index = table.schema.get_field_index("artifact_path")
+    return table.set_column(index, "artifact_path", pa.array(paths, pa.string()))

@@ -3,16 +3,27 @@
 One model per (symbol, interval) series and block of ``ml_retrain_every`` bars, trained by
 ``hermes.ml.walk_forward`` on ``gold_ml_features`` (columns ``ml_features``) and the
 ``ml_horizon`` labels of ``gold_ml_labels``, purged and embargoed; see the folder's yml.
-Incremental runs recompute each changed series from the block of its first new or
-re-landed bar on (earlier blocks' models only read earlier bars, so they stand). Each model
-trained is also written as an artifact (``hermes.ml.records``) beside the lake's data, which
-``gold_ml_models`` records.
+Incremental runs rewrite each changed series from its first new or re-landed bar on: bars
+of a block an earlier run trained are predicted with that block's recorded model, and only
+blocks that begin with the new bars are trained (``hermes.ml.lake_series``). The blocks of
+all series train on a pool of one thread per core. Each model trained is also written as
+an artifact (``hermes.ml.records``) beside the lake's data, which ``gold_ml_models`` records.
 """
+
+import os
 
 import numpy as np
 import pyarrow as pa
 
 VIEWS = ("hermes_ml_features", "hermes_ml_labels", "hermes_ml_klines")
+SCHEMA = pa.schema(
+    [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]
+    + [("horizon", pa.int32()), ("block_start", pa.timestamp("us"))]
+    + [("probability_up", pa.float64()), ("model_version", pa.string())]
+    + [("train_from", pa.timestamp("us")), ("train_until", pa.timestamp("us"))]
+    + [("train_label_until", pa.timestamp("us")), ("train_rows", pa.int64())]
+    + [("ingested_at", pa.timestamp("us")), ("snapshot_id", pa.int64())]
+)
 
 
 def model(dbt, session):
@@ -23,8 +34,10 @@ def model(dbt, session):
         on_schema_change="fail",
     )
     from hermes.incremental import changed_series
-    from hermes.ml.records import artifact_root
+    from hermes.ml.lake_series import load_series, plan_series
+    from hermes.ml.records import artifact_root, write_artifacts
     from hermes.ml.training import TrainingConfig
+    from hermes.ml.walk_forward import predict_recorded, walk_forward_many
 
     # dbt passes only the settings read with literal names
     settings = {
@@ -50,82 +63,49 @@ def model(dbt, session):
     # the lake snapshot the inputs were read at
     snapshot = session.execute("select max(snapshot_id) from ducklake_snapshots('lake')")
     snapshot_id = int(snapshot.fetchone()[0] or 0)
-    root = artifact_root(session)
-    schema = pa.schema(
-        [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]
-        + [("horizon", pa.int32()), ("block_start", pa.timestamp("us"))]
-        + [("probability_up", pa.float64()), ("model_version", pa.string())]
-        + [("train_from", pa.timestamp("us")), ("train_until", pa.timestamp("us"))]
-        + [("train_label_until", pa.timestamp("us")), ("train_rows", pa.int64())]
-        + [("ingested_at", pa.timestamp("us")), ("snapshot_id", pa.int64())]
-    )
-
-    def batches():
-        plan = changed_series(session, "hermes_ml_klines", this, intervals)
-        for symbol, interval, first_changed in plan:
-            batch = _series_batch(
-                session,
-                (config, root),
-                schema,
-                (symbol, interval, seconds[interval]),
-                first_changed,
-            )
-            if batch is not None:
-                yield batch.append_column("snapshot_id", pa.array([snapshot_id] * batch.num_rows))
-        # the temporary views must not outlive the run
+    try:
+        changed = changed_series(session, "hermes_ml_klines", this, intervals)
+        plans = plan_series(session, changed, this, config)
+        loaded = load_series(session, plans, config, seconds)
+    finally:  # the temporary views must not outlive the run
         for view in VIEWS:
             session.execute(f"drop view if exists {view}")
+    pieces, jobs = [], []
+    for plan, part in zip(plans, loaded, strict=True):
+        block = plan.first // config.retrain_every
+        first_trained = block
+        if plan.recorded is not None:
+            # the new bars of the recorded block: its model, no training
+            stop = min((block + 1) * config.retrain_every, plan.bars) - part.offset
+            begin = plan.first - part.offset
+            out = predict_recorded(part.series.features[begin:stop], plan.recorded)
+            pieces.append((plan, part, out, begin))
+            first_trained = block + 1
+        if plan.needs_history(config):
+            jobs.append((plan, part, first_trained))
+    threads = os.cpu_count() or 1
+    trained = walk_forward_many([(p.series, first) for _, p, first in jobs], config, threads)
+    root = artifact_root(session)
+    for (plan, part, _), out in zip(jobs, trained, strict=True):
+        write_artifacts(session, root, out["models"])
+        pieces.append((plan, part, out, 0))
+    batches = [_batch(config, plan, part, out, shift) for plan, part, out, shift in pieces]
+    batches = [b for b in batches if b.num_rows]
+    for i, b in enumerate(batches):
+        batches[i] = b.append_column("snapshot_id", pa.array([snapshot_id] * b.num_rows))
+    return pa.Table.from_batches(batches, SCHEMA)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
 
-
-def _series_batch(session, training, schema, series, first_changed):
-    """The series' prediction rows from the block of its first changed bar on (its models'
-    artifacts written)."""
-    from hermes.ml.records import write_artifacts
-    from hermes.ml.training import Series, block_index
-    from hermes.ml.walk_forward import walk_forward
-
-    config, root = training
-    symbol, interval, seconds = series
-    columns = ", ".join(f"features.{name}" for name in config.features)
-    data = session.execute(
-        f"""
-        select features.open_time, klines.ingested_at, labels.label::double as label,
-            labels.label_until, {columns}
-        from hermes_ml_features as features
-        inner join hermes_ml_klines as klines
-            on klines.symbol = features.symbol and klines.interval = features.interval
-            and klines.open_time = features.open_time
-        left join hermes_ml_labels as labels
-            on labels.symbol = features.symbol and labels.interval = features.interval
-            and labels.open_time = features.open_time and labels.horizon = ?
-        where features.symbol = ? and features.interval = ?
-        order by features.open_time
-        """,
-        [config.horizon, symbol, interval],
-    ).fetchnumpy()
-    times = data["open_time"].astype("datetime64[us]")
-    if len(times) == 0:
-        return None
-    matrix = np.column_stack([np.asarray(data[name], dtype=np.float64) for name in config.features])
-    label = np.asarray(data["label"], dtype=np.float64)
-    until = np.asarray(data["label_until"]).astype("datetime64[us]")
-    first = 0
-    if first_changed is not None:
-        position = int(np.searchsorted(times, np.datetime64(first_changed, "us")))
-        first = block_index(position, config)
-    out = walk_forward(Series(times, matrix, label, until, seconds), config, first)
-    write_artifacts(session, root, out["models"])
+def _batch(config, plan, part, out, shift):
+    """The prediction rows of ``out`` (positions ``shift`` on of the loaded bars)."""
     rows = len(out["position"])
-    if rows == 0:
-        return None
-    arrays = [pa.array([symbol] * rows), pa.array([interval] * rows)]
-    arrays += [pa.array(times[out["position"]]), pa.array(np.full(rows, config.horizon, np.int32))]
+    at = out["position"] + shift
+    arrays = [pa.array([plan.symbol] * rows, pa.string())]
+    arrays += [pa.array([plan.interval] * rows, pa.string())]
+    arrays += [pa.array(part.series.open_time[at])]
+    arrays += [pa.array(np.full(rows, config.horizon, np.int32))]
     arrays += [pa.array(out["block_start"]), pa.array(out["probability_up"], from_pandas=True)]
     arrays += [pa.array(out["model_version"], type=pa.string())]
     arrays += [pa.array(out[k]) for k in ("train_from", "train_until", "train_label_until")]
-    arrays += [pa.array(out["train_rows"])]
-    ingested = np.asarray(data["ingested_at"]).astype("datetime64[us]")
-    arrays += [pa.array(ingested[out["position"]])]
-    return pa.RecordBatch.from_arrays(arrays, names=schema.names[:-1])
+    arrays += [pa.array(out["train_rows"]), pa.array(part.ingested_at[at])]
+    return pa.RecordBatch.from_arrays(arrays, names=SCHEMA.names[:-1])

@@ -2,7 +2,8 @@
 
 Every model ``hermes.ml.walk_forward`` trains is described by a :class:`ModelRecord`: the
 LightGBM model text, its final parameters, the features, the importances (gain and split
-counts) and the mean |SHAP| value of each feature on its own training rows (TreeSHAP from
+counts) and the mean |SHAP| value of each feature on an even sample of its own training
+rows (:func:`shap_rows`; TreeSHAP from
 LightGBM's ``pred_contrib``, in log-odds), and the tuning trials run for it.
 
 The record is written as a one-row parquet file, content-addressed by the model version:
@@ -29,7 +30,9 @@ from hermes.lake import DataError
 
 ARTIFACT_FOLDER = "ml/models"
 VERSION = re.compile(r"^[0-9a-f]{12}-[0-9a-f]{16}$")
-"""``<config hash>-<model hash>`` (:func:`hermes.ml.walk_forward.model_version`)."""
+"""``<config hash>-<model hash>`` (:func:`hermes.ml.walk_forward.train_block`)."""
+SHAP_ROWS = 300
+"""At most this many training rows, evenly spaced, measure a model's mean |SHAP|."""
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,20 @@ def text_sha256(text: str) -> str:
 
 def describe(
     booster: Any,
-    version: str,
+    model: tuple[str, str],
     x_train: np.ndarray,
     params: dict[str, Any],
     tuning: tuple[int, float | None],
 ) -> ModelRecord:
-    """The record of ``booster`` trained on ``x_train`` with ``params`` (tuning: trials, score)."""
-    contributions = booster.predict(x_train, pred_contrib=True, num_threads=1)
+    """The record of ``booster`` (``model``: its version and text) trained on ``x_train``
+    with ``params`` (tuning: trials, score)."""
+    version, text = model
+    contributions = booster.predict(shap_rows(x_train), pred_contrib=True, num_threads=1)
     # the last column is the expected value (bias), not a feature
     shap = np.abs(np.asarray(contributions)[:, :-1]).mean(axis=0)
     return ModelRecord(
         model_version=version,
-        model_text=booster.model_to_string(),
+        model_text=text,
         params=params,
         features=tuple(booster.feature_name()),
         importance_gain=[float(v) for v in booster.feature_importance("gain")],
@@ -80,6 +85,14 @@ def describe(
         tuning_trials=tuning[0],
         tuning_logloss=tuning[1],
     )
+
+
+def shap_rows(x_train: np.ndarray) -> np.ndarray:
+    """The training rows the mean |SHAP| is measured on: every k-th from the first, k the
+    smallest step leaving at most :data:`SHAP_ROWS`. TreeSHAP on a whole 3,000-row window
+    costs about ten trainings; an even sample of the window estimates it at a tenth."""
+    step = -(-len(x_train) // SHAP_ROWS)
+    return x_train[:: max(step, 1)]
 
 
 ARTIFACT_SCHEMA = pa.schema(
@@ -99,8 +112,8 @@ ARTIFACT_SCHEMA = pa.schema(
 )
 
 
-def artifact_root(conn: Any, alias: str = "lake") -> str:
-    """``<storage root>/ml/models`` of the lake attached as ``alias`` (from its catalog)."""
+def storage_root(conn: Any, alias: str = "lake") -> str:
+    """The storage root of the lake attached as ``alias`` (from its catalog's data path)."""
     row = conn.execute("select data_path from ducklake_settings(?)", [alias]).fetchone()
     data_path = str(row[0]).rstrip("/") if row else ""
     if not data_path.endswith("/data"):
@@ -108,7 +121,26 @@ def artifact_root(conn: Any, alias: str = "lake") -> str:
             f"lake data path {data_path!r}: expected <lake root>/data (the catalog was not "
             "created by Hermes), so the ML model artifacts have no folder beside it"
         )
-    return f"{data_path.removesuffix('/data')}/{ARTIFACT_FOLDER}"
+    return data_path.removesuffix("/data")
+
+
+def artifact_root(conn: Any, alias: str = "lake") -> str:
+    """``<storage root>/ml/models`` of the lake attached as ``alias`` (from its catalog)."""
+    return f"{storage_root(conn, alias)}/{ARTIFACT_FOLDER}"
+
+
+def relative_artifact_path(version: str) -> str:
+    """Where the artifact of model ``version`` is, relative to the lake's storage root (what
+    ``gold_ml_models.artifact_path`` records: a moved or copied lake finds its own file)."""
+    return artifact_path(ARTIFACT_FOLDER, version)
+
+
+def resolve_artifact(conn: Any, relative: str, alias: str = "lake") -> str:
+    """The full location of a recorded ``artifact_path`` in the lake attached as ``alias``."""
+    folder, _, name = relative.rpartition("/")
+    if folder != ARTIFACT_FOLDER or not VERSION.match(name.removesuffix(".parquet")):
+        raise DataError(f"artifact path {relative!r}: expected {ARTIFACT_FOLDER}/<version>.parquet")
+    return f"{storage_root(conn, alias)}/{relative}"
 
 
 def artifact_path(root: str, version: str) -> str:

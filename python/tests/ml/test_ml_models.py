@@ -26,6 +26,8 @@ from hermes.ml.records import (
     artifact_root,
     load_booster,
     read_artifacts,
+    resolve_artifact,
+    shap_rows,
     write_artifacts,
 )
 from hermes.ml.walk_forward import walk_forward
@@ -73,10 +75,10 @@ def test_a_prediction_finds_its_model_and_reproduces_it(built_lake_on: Settings)
                 """,
                 [path, row.symbol, row.interval, row.block_start],
             ).fetchall()
-            # the record names the artifact where the lake was built (a copied lake, as each
-            # test worker's is, reads it from its own folder: the same file under the same name)
-            suffix = path.removeprefix(built_lake_on.storage_root)
-            assert recorded_path.endswith(suffix) and recorded_sha == sha
+            # the record names the artifact relative to the lake's storage root: a copied
+            # lake (as each test worker's is) reads it from its own folder
+            assert recorded_path == f"ml/models/{row.model_version}.parquet"
+            assert resolve_artifact(conn, recorded_path) == path and recorded_sha == sha
             assert hashlib.sha256(text.encode()).hexdigest() == sha
             assert row.model_version.split("-")[1] == sha[:16]
             booster = load_booster(text)
@@ -107,14 +109,17 @@ def test_a_model_record_describes_its_model_on_its_training_rows(built_lake: Set
         order by open_time desc limit 3000
         """,  # noqa: S608
         [record.block_start],
-    )
+    ).iloc[::-1]
     assert len(training) == record.train_rows == 3000
     booster = load_booster(read_text(built_lake, record.artifact_path))
     importance = pd.DataFrame(list(record.importance))
     assert list(importance.feature) == list(record.features) == FEATURES
     assert list(importance.gain) == list(booster.feature_importance("gain"))
     assert list(importance.split) == list(booster.feature_importance("split"))
-    contributions = booster.predict(training[FEATURES].to_numpy(), pred_contrib=True)
+    # on every 10th training row from the first (300 of the 3000)
+    sample = training[FEATURES].to_numpy()[::10]
+    assert np.array_equal(shap_rows(training[FEATURES].to_numpy()), sample) and len(sample) == 300
+    contributions = booster.predict(sample, pred_contrib=True)
     np.testing.assert_allclose(
         importance.mean_abs_shap, np.abs(contributions[:, :-1]).mean(axis=0), rtol=1e-12
     )
@@ -124,9 +129,12 @@ def test_a_model_record_describes_its_model_on_its_training_rows(built_lake: Set
 
 
 def read_text(settings: Settings, path: str) -> str:
+    """The model text of the artifact recorded as ``path`` (relative to the lake's root)."""
     conn = connect(settings)
     try:
-        ((text,),) = conn.execute("select model_text from read_parquet(?)", [path]).fetchall()
+        ((text,),) = conn.execute(
+            "select model_text from read_parquet(?)", [resolve_artifact(conn, path)]
+        ).fetchall()
         return str(text)
     finally:
         conn.close()
@@ -202,6 +210,8 @@ def test_a_missing_or_altered_artifact_is_refused(tmp_path: Path) -> None:
         read_artifacts(conn, root, versions)
     with pytest.raises(DataError, match="model version 'x/../y': expected"):
         artifact_path(root, "x/../y")
+    with pytest.raises(DataError, match=r"artifact path '../x.parquet': expected ml/models/"):
+        resolve_artifact(conn, "../x.parquet")
 
 
 def test_a_lake_without_a_hermes_data_path_names_it() -> None:

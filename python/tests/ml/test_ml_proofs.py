@@ -95,17 +95,26 @@ def test_incremental_predictions_equal_a_full_rebuild(
     assert len(full) > 40_000 and full.probability_up.notna().sum() > 35_000
     # the same models (hashes of the trained trees) from two separate builds: deterministic
     _same(incremental, full, "predictions")
-    # the refresh retrained from the block of the first new bar only
+    # the refresh wrote the new bars only: the block they begin in kept its earlier bars
+    # (and its model, recorded before); blocks beginning later were trained
     written = read_frame(
         settings,
-        "select block_start, min(snapshot_id) > ? as refreshed from gold_ml_predictions "
-        "where symbol = 'BTCUSDT' and interval = '4h' group by all order by block_start",
+        "select open_time, block_start, snapshot_id > ? as refreshed from gold_ml_predictions "
+        "where symbol = 'BTCUSDT' and interval = '4h' order by open_time",
         [info["first"]],
     )
-    first_new = written.block_start[written.refreshed].min()
-    assert first_new <= pd.Timestamp("2023-03-01") < first_new + pd.Timedelta(hours=4 * 500)
-    assert not written.refreshed[written.block_start < first_new].any()
-    assert written.refreshed[written.block_start >= first_new].all()
+    new = written.open_time >= pd.Timestamp("2023-03-01")
+    assert new.sum() > 500 and written.refreshed.equals(new)
+    split_block = written.block_start[new].min()
+    assert split_block < pd.Timestamp("2023-03-01") < split_block + pd.Timedelta(hours=4 * 500)
+    recorded = read_frame(
+        settings,
+        "select block_start, snapshot_id > ? as refreshed from gold_ml_models "
+        "where symbol = 'BTCUSDT' and interval = '4h' order by block_start",
+        [info["first"]],
+    )
+    assert recorded.refreshed.equals(recorded.block_start > split_block)
+    assert recorded.refreshed.sum() >= 1
 
 
 def test_out_of_sample_skill_is_measured(built_lake: Settings) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from hermes.lake import DataError
 from hermes.ml.training import Series, TrainingConfig, training_rows
-from hermes.ml.walk_forward import walk_forward
+from hermes.ml.walk_forward import walk_forward, walk_forward_many
 
 HOUR = 3600
 
@@ -95,6 +95,16 @@ def test_predictions_are_deterministic_and_blocks_stand_alone() -> None:
     np.testing.assert_array_equal(
         walk_forward(cut, config)["probability_up"], full["probability_up"][:300]
     )
+
+
+def test_threads_train_the_same_models_as_one() -> None:
+    config = _config()
+    jobs = [(_series(400, config.horizon, seed), first) for seed, first in ((7, 0), (8, 4))]
+    one, two = walk_forward_many(jobs, config), walk_forward_many(jobs, config, threads=2)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a["probability_up"], b["probability_up"])
+        assert a["models"] == b["models"] and list(a["position"]) == list(b["position"])
+    assert [len(out["models"]) for out in two] == [5, 4]
 
 
 def test_a_window_without_both_classes_or_rows_predicts_nothing() -> None:
