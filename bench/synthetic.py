@@ -161,7 +161,16 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         microseconds = name.start >= MICROSECOND_SINCE.date()
-        zf.writestr(f"{name.stem}.csv", month_csv(frame, microseconds))
+        # a fixed member time: the same seed writes the same bytes (the default is "now")
+        member = zipfile.ZipInfo(
+            f"{name.stem}.csv", date_time=(name.start.year, name.start.month, 1, 0, 0, 0)
+        )
+        zf.writestr(
+            member,
+            month_csv(frame, microseconds),
+            compress_type=zipfile.ZIP_DEFLATED,
+            compresslevel=1,
+        )
     path = root / name.source_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())

@@ -291,27 +291,52 @@ def serve(console: Console, *, cron: str, symbols: Sequence[str], intervals: Seq
 
 
 def _serve(deployments: Sequence[Any]) -> None:
-    """Prefect's ``serve``, with SIGTERM stopping it the way Ctrl-C does (cleanly)."""
+    """Prefect's ``serve``, with SIGTERM stopping it the way Ctrl-C does (cleanly), whenever
+    it arrives: the deployments are visible on the server before the runner has started, so
+    a SIGTERM in that window is kept and honoured once the runner is up."""
     import asyncio
 
     from prefect.runner import Runner
 
     class QuietRunner(Runner):
+        stop_requested = False
+
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
             # Prefect's own handler calls the runner's synchronous stop from inside its
             # event loop, which only creates a coroutine ("never awaited") and exits in the
             # middle of API calls; here the stop is scheduled on the loop and awaited there
             self._logger.info("SIGTERM received, stopping")
-            stopping.append(asyncio.get_running_loop().create_task(self.astop()))
+            self.request_stop()
+
+        def request_stop(self) -> None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not serving yet: stop as soon as the runner starts
+                self.stop_requested = True
+                return
+            stopping.append(loop.create_task(self.stop_once_started()))
+
+        async def stop_once_started(self) -> None:
+            while not self.started:
+                await asyncio.sleep(0.05)
+            await self.astop()
+
+        async def start(self, *args: Any, **kwargs: Any) -> None:
+            if self.stop_requested:
+                self.request_stop()
+            await super().start(*args, **kwargs)
 
     stopping: list[asyncio.Task[None]] = []
     runner = QuietRunner(pause_on_shutdown=True)
-    for deployment in deployments:
-        runner.add_deployment(_deployment(deployment))
+    previous = signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
     try:
+        for deployment in deployments:
+            runner.add_deployment(_deployment(deployment))
         asyncio.run(runner.start())
     except KeyboardInterrupt:
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _deployment(deployment: Any) -> RunnerDeployment:

@@ -204,7 +204,8 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             time.sleep(0.5)
         else:
             pytest.fail("hermes serve did not register its deployment")
-        time.sleep(2)  # the runner is polling
+        # at once: the deployment is visible before the runner has started, and a SIGTERM
+        # in that window must stop it cleanly too
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:
