@@ -121,21 +121,23 @@ def btc_4h_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def refreshed_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
-    """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`); read only."""
-    import os
-
+    """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`), built once
+    per session like ``built_lake``; read only."""
     from fixtures.refreshed_lake import build_refreshed_lake
 
     saved = dict(os.environ)
-    base = tmp_path_factory.mktemp("refreshed")
-    os.environ["HERMES_LAKE_ROOT"] = str(base / "lake")
-    os.environ["HERMES_TARGET"] = "local"
-    try:
-        built = build_refreshed_lake(base)
-    finally:  # the other tests keep the session's environment (built_lake's)
-        os.environ.clear()
-        os.environ.update(saved)
-    yield built
+
+    def build(root: Path) -> dict:
+        os.environ["HERMES_LAKE_ROOT"] = str(root)
+        os.environ["HERMES_TARGET"] = "local"
+        try:
+            return build_refreshed_lake(root.parent)[1]
+        finally:  # the other tests keep the session's environment (built_lake's)
+            os.environ.clear()
+            os.environ.update(saved)
+
+    root, info = shared_lake(tmp_path_factory, "refreshed", build)
+    yield make_settings(root), info
 
 
 @pytest.fixture(scope="session")
