@@ -99,27 +99,6 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
-def btc_4h_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A user's first lake: the bundled BTCUSDT 4h ingested with ``hermes ingest``, then the
-    project built with ``dbt build`` (real processes, in a copy of the project).
-
-    Built once per session, shared like ``built_lake``; the walkthroughs of a project copy
-    (adding a strategy, the lookahead check) copy it beside their own project copy and build
-    only what their new files change. Never write here: copy it.
-    """
-    from fixtures.project_copy import BIN, copy_project, run
-
-    def build(root: Path) -> None:
-        shutil.rmtree(root.parent / "project", ignore_errors=True)  # of a failed build
-        copy, env = copy_project(root.parent)  # its lake is ``root``
-        run(str(BIN / "hermes"), "ingest", str(BUNDLED_DATA / "BTCUSDT_4h.csv.gz"), env=env)
-        run(str(BIN / "dbt"), "build", "--project-dir", str(copy), env=env)
-
-    root, _ = shared_lake(tmp_path_factory, "btc-4h", build)
-    return root
-
-
-@pytest.fixture(scope="session")
 def refreshed_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
     """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`), built once
     per session like ``built_lake``; read only."""

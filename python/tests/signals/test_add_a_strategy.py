@@ -1,12 +1,10 @@
 """Adding a strategy is a registry row plus one SQL file, as a user does it.
 
-In a copy of the project, on a copy of the session's BTCUSDT 4h lake (``btc_4h_lake``:
-``hermes ingest`` and ``dbt build`` already run): a CSV row and
-``models/gold/signals/gold_signals_sma_cross.sql``, then the commands as a user types them
-(``dbt build`` of the registry and what reads it, ``hermes backtest --strategy sma_cross
---report``, ``hermes grid``, ``hermes strategies``), each a real process. Then strategies
-that break the contract: each fails ``dbt build`` with one message naming the strategy, the
-model and the column, and ``hermes backtest`` refuses it, writing nothing.
+In a copy of the project: a CSV row and ``models/gold/signals/gold_signals_sma_cross.sql``,
+then the commands as a user types them (``hermes ingest``, ``dbt build``, ``hermes backtest
+--strategy sma_cross --report``, ``hermes grid``, ``hermes strategies``), each a real process.
+Then strategies that break the contract: each fails ``dbt build`` with one message naming
+the strategy, the model and the column, and ``hermes backtest`` refuses it, writing nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from fixtures.project_copy import BIN, copy_project, run
+
+from hermes.config import PROJECT_ROOT
 
 SMA_CROSS = """
 with
@@ -93,16 +93,17 @@ BROKEN = {
 }
 
 
-# a registry row or a signal model changed: the registry, every signal model (they all read
-# it), the scorecard and their tests are built again; features and predictions are not
-REGISTRY_AND_READERS = ("--select", "strategies+")
-
-
 @pytest.fixture(scope="module")
-def project(
-    tmp_path_factory: pytest.TempPathFactory, btc_4h_lake: Path
-) -> Iterator[tuple[Path, dict[str, str]]]:
-    yield copy_project(tmp_path_factory.mktemp("add_strategy"), lake=btc_4h_lake)
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    base = tmp_path_factory.mktemp("add_strategy")
+    copy, env = copy_project(base)
+    run(
+        str(BIN / "hermes"),
+        "ingest",
+        str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz"),
+        env=env,
+    )
+    yield copy, env
 
 
 def dbt(project: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
@@ -117,9 +118,8 @@ def test_a_registry_row_and_one_sql_file_make_a_strategy(
     with open(folder / "seeds" / "strategies.csv", "a", encoding="utf-8") as handle:
         handle.write(ROW)
     (folder / "models/gold/signals/gold_signals_sma_cross.sql").write_text(SMA_CROSS)
-    out = dbt(folder, env, "build", *REGISTRY_AND_READERS)
-    assert "strategies_have_signal_models" in out and "gold_signals_sma_cross" in out
-    assert "ERROR=0" in out
+    out = dbt(folder, env, "build")
+    assert "strategies_have_signal_models" in out and "ERROR=0" in out
     hermes = str(BIN / "hermes")
     done = run(hermes, "backtest", "--strategy", "sma_cross", "--report", env=env)
     assert "BTCUSDT" in done.stdout and "report:" in done.stdout
@@ -161,7 +161,7 @@ def test_broken_contracts_fail_naming_the_strategy_and_column(
     registry.write_text(original + rows)
     for sid, (sql, _message) in BROKEN.items():
         (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(sql)
-    out = dbt(folder, env, "build", *REGISTRY_AND_READERS, ok=False).replace("\n  ", " ")
+    out = dbt(folder, env, "build", ok=False).replace("\n  ", " ")
     for _sid, (_sql, message) in BROKEN.items():
         assert message in out, message
     hermes = str(BIN / "hermes")
