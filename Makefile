@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 # mkdocs-material: no banner about its successor in every docs build
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup run test lint sql-lint py-lint typecheck pytest browser screenshot quality docs dbt-docs bench minio-up minio-down clean
+.PHONY: setup run test lint sql-lint sql-lint-full sql-lint-incremental py-lint typecheck pytest browser screenshot quality docs dbt-docs bench minio-up minio-down clean
 
 setup: $(STAMP)
 
@@ -25,21 +25,37 @@ $(STAMP): pyproject.toml requirements.lock
 run: setup
 	$(BIN)/hermes run
 
-test: setup lint pytest
+# every quality gate, then its wall time (lint and pytest together)
+test: setup
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint pytest; \
+	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
+	echo "make test wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; exit $$status
 
-lint: sql-lint py-lint typecheck docs
+# the lint steps are single-threaded: run side by side (LINT_JOBS at a time), each step's
+# output printed whole when it ends
+LINT_JOBS ?= 4
+lint: setup
+	@$(MAKE) --no-print-directory --jobs=$(LINT_JOBS) --output-sync=target \
+		sql-lint py-lint typecheck docs
 
 # sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
 # (created first: `dbt compile` only reads, and refuses a missing lake); on a fresh lake
 # is_incremental() is false, so a second pass lints the incremental models again with their
-# incremental branches rendered (.sqlfluff-incremental)
+# incremental branches rendered (.sqlfluff-incremental). The passes run side by side, each
+# on a lake of its own (a DuckDB catalog is opened by one process at a time)
 LINT_DIR := target/sqlfluff
-sql-lint: setup
+sql-lint: sql-lint-full sql-lint-incremental
+
+sql-lint-full: setup
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake $(BIN)/python -c \
 		"from hermes.lake import connect; connect().close()"
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target \
 		$(BIN)/sqlfluff lint models macros tests
-	HERMES_LAKE_ROOT=$(LINT_DIR)/lake DBT_TARGET_PATH=$(LINT_DIR)/target-incremental \
+
+sql-lint-incremental: setup
+	HERMES_LAKE_ROOT=$(LINT_DIR)/lake-incremental $(BIN)/python -c \
+		"from hermes.lake import connect; connect().close()"
+	HERMES_LAKE_ROOT=$(LINT_DIR)/lake-incremental DBT_TARGET_PATH=$(LINT_DIR)/target-incremental \
 		$(BIN)/sqlfluff lint --config .sqlfluff-incremental \
 		$$(grep -rl --include='*.sql' 'is_incremental()' models)
 
@@ -53,11 +69,12 @@ typecheck: setup
 # pytest builds the bundled data with `dbt build` (data tests included) and runs the quality
 # checkpoint on it; coverage of python/hermes below [tool.coverage.report] fail_under fails
 # on PYTEST_WORKERS pytest-xdist workers (0: one process), test files kept whole on a worker
-# (--dist loadfile) so module fixtures are built once; session lakes are built once and copied
+# (--dist loadfile) so module fixtures are built once; session lakes are built once and copied;
+# the 25 slowest steps are listed at the end, with the wall time
 PYTEST_WORKERS ?= 2
 pytest: setup browser
 	@start=$$(date +%s); \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 \
 		--cov --cov-report=term-missing:skip-covered --cov-fail-under=90; \
 	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
 	echo "pytest wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; exit $$status

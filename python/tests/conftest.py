@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
@@ -16,6 +18,8 @@ from s3.local_s3 import LocalS3, build_lake, start_local_s3, unique_prefix
 from hermes.config import PROJECT_ROOT, Settings
 
 __all__ = ["BUNDLED_DATA", "make_settings"]
+
+T = TypeVar("T")
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER:
@@ -46,29 +50,29 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def shared_lake(
-    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
-) -> Path:
-    """A lake built once per test session, and this process's own copy of it.
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]
+) -> tuple[Path, T]:
+    """A lake built once per test session, this process's own copy of it, and what the
+    build returned (kept with the lake: it must pickle).
 
     Without workers the lake is built in place. Under pytest-xdist (``-n 2``) the first
     worker to get here builds it, under a file lock, in the folder every worker of this
     session shares (the parent of the workers' own temporary folders); each worker then
     copies the finished folder into its own: a lake is a folder that can be copied, and a
-    DuckDB catalog is opened by one process at a time.
+    DuckDB catalog is opened by one process at a time. ``build`` may write beside the lake
+    (its parent folder is the build's own).
     """
     mine = factory.mktemp(name) / "lake"
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        build(mine)
-        return mine
+        return mine, build(mine)
     shared = factory.getbasetemp().parent / f"shared-{name}"
     shared.mkdir(exist_ok=True)
     with file_lock(shared / ".lock"):
         if not (shared / ".built").exists():
             shutil.rmtree(shared / "lake", ignore_errors=True)
-            build(shared / "lake")
-            (shared / ".built").touch()
+            (shared / ".built").write_bytes(pickle.dumps(build(shared / "lake")))
     shutil.copytree(shared / "lake", mine, symlinks=True)
-    return mine
+    return mine, pickle.loads((shared / ".built").read_bytes())  # noqa: S301 written above
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +88,7 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         os.environ["HERMES_LAKE_ROOT"] = str(root)
         build_bundled_lake(root)
 
-    root = shared_lake(tmp_path_factory, "built", build)
+    root, _ = shared_lake(tmp_path_factory, "built", build)
     os.environ["HERMES_LAKE_ROOT"] = str(root)
     yield make_settings(root)
     for key, value in previous.items():
@@ -96,21 +100,23 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def refreshed_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
-    """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`); read only."""
-    import os
-
+    """The two-step lake with truncated series (:mod:`fixtures.refreshed_lake`), built once
+    per session like ``built_lake``; read only."""
     from fixtures.refreshed_lake import build_refreshed_lake
 
     saved = dict(os.environ)
-    base = tmp_path_factory.mktemp("refreshed")
-    os.environ["HERMES_LAKE_ROOT"] = str(base / "lake")
-    os.environ["HERMES_TARGET"] = "local"
-    try:
-        built = build_refreshed_lake(base)
-    finally:  # the other tests keep the session's environment (built_lake's)
-        os.environ.clear()
-        os.environ.update(saved)
-    yield built
+
+    def build(root: Path) -> dict:
+        os.environ["HERMES_LAKE_ROOT"] = str(root)
+        os.environ["HERMES_TARGET"] = "local"
+        try:
+            return build_refreshed_lake(root.parent)[1]
+        finally:  # the other tests keep the session's environment (built_lake's)
+            os.environ.clear()
+            os.environ.update(saved)
+
+    root, info = shared_lake(tmp_path_factory, "refreshed", build)
+    yield make_settings(root), info
 
 
 @pytest.fixture(scope="session")
