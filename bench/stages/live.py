@@ -99,6 +99,7 @@ def measure(
         )
         for key, f in frames.items()
     }
+    del frames  # the exchange serves ``data``: the frames are the bench's, not the engine's
     import shutil
 
     from hermes.config import Settings

@@ -22,6 +22,7 @@ so one step computes only what changed, and the feed and ledger code of
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import subprocess
@@ -144,7 +145,8 @@ class WarmLake:
         # one thread: the queries are small, and the process stays lean next to the batch
         self.conn = duckdb.connect(config={"threads": 1})
         exact_windows(self.conn)
-        self.conn.execute("attach ':memory:' as lake")
+        # compressed in memory (lossless): the warm tables take a third less of the process
+        self.conn.execute("attach ':memory:' as lake (compress)")
         self.conn.execute("use lake")
         c = self.conn
         for name, table in (
@@ -327,8 +329,10 @@ class WarmLake:
 
     def compact(self) -> None:
         """Free the row versions the steps deleted (an in-memory database keeps them until a
-        checkpoint): the process's memory stays flat from bar to bar."""
+        checkpoint): the process's memory stays flat from bar to bar; then hand the heap's
+        free pages back to the system."""
         self.conn.execute("checkpoint")
+        release_free_memory()
 
     def recompute(self, changed: Mapping[SeriesKey, int | None]) -> None:
         """Features and signals of each changed series' new rows (``changed``: series -> how
@@ -419,6 +423,15 @@ _INSERT_NEW = """
     inner join live_changed as c on new.symbol = c.symbol and new.interval = c.interval
     where c.first_new is null or new.open_time >= c.first_new
 """
+
+
+def release_free_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``): what DuckDB and
+    the compilers freed would otherwise stay in the process's resident memory. A no-op where
+    the C library has no such call."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
+    if trim is not None:
+        trim(0)
 
 
 def _tail(table: str) -> str:
