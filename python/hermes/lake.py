@@ -387,17 +387,7 @@ def _publish_views(conn: duckdb.DuckDBPyConnection, snapshot: int) -> None:
     as ``published`` views over the published tables: DuckLake stores a view's SQL with its
     own catalog as ``{DUCKLAKE_CATALOG}``, here ``published``. A view over another view is
     created once that one is."""
-    rows = conn.execute(
-        """
-        select s.schema_name, v.view_name, v.sql
-        from __ducklake_metadata_lake.ducklake_view as v
-        inner join __ducklake_metadata_lake.ducklake_schema as s on v.schema_id = s.schema_id
-        where v.begin_snapshot <= $n and (v.end_snapshot is null or v.end_snapshot > $n)
-          and s.begin_snapshot <= $n and (s.end_snapshot is null or s.end_snapshot > $n)
-        order by s.schema_name, v.view_name
-        """,
-        {"n": snapshot},
-    ).fetchall()
+    rows = _catalog_at(conn, snapshot, "view")
     todo = [(f"{_ident(str(a))}.{_ident(str(b))}", str(sql)) for a, b, sql in rows]
     while todo:
         failed = []
@@ -412,19 +402,32 @@ def _publish_views(conn: duckdb.DuckDBPyConnection, snapshot: int) -> None:
         todo = failed
 
 
-def _tables_at(conn: duckdb.DuckDBPyConnection, snapshot: int) -> list[tuple[str, str]]:
-    """(schema, table) of every table of the lake at ``snapshot``."""
-    rows = conn.execute(
-        """
-        select s.schema_name, t.table_name
-        from __ducklake_metadata_lake.ducklake_table as t
+_CATALOG_AT = {
+    # kind -> (catalog table, its name column, the columns read after schema and name)
+    "table": ("ducklake_table", "table_name", ""),
+    "view": ("ducklake_view", "view_name", ", t.sql"),
+}
+
+
+def _catalog_at(conn: duckdb.DuckDBPyConnection, snapshot: int, kind: str) -> list[tuple[Any, ...]]:
+    """(schema, name, ...) of the lake's tables or views (``kind``) alive at ``snapshot``."""
+    table, name, more = _CATALOG_AT[kind]  # fixed names: nothing from outside reaches the SQL
+    return conn.execute(
+        f"""
+        select s.schema_name, t.{name}{more}
+        from __ducklake_metadata_lake.{table} as t
         inner join __ducklake_metadata_lake.ducklake_schema as s on t.schema_id = s.schema_id
         where t.begin_snapshot <= $n and (t.end_snapshot is null or t.end_snapshot > $n)
           and s.begin_snapshot <= $n and (s.end_snapshot is null or s.end_snapshot > $n)
-        order by s.schema_name, t.table_name
-        """,
+        order by s.schema_name, t.{name}
+        """,  # noqa: S608
         {"n": snapshot},
     ).fetchall()
+
+
+def _tables_at(conn: duckdb.DuckDBPyConnection, snapshot: int) -> list[tuple[str, str]]:
+    """(schema, table) of every table of the lake at ``snapshot``."""
+    rows = _catalog_at(conn, snapshot, "table")
     return [(str(schema), str(table)) for schema, table in rows]
 
 

@@ -46,8 +46,7 @@ from hermes.paper.activation import activation_of
 from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
-from hermes.signals.source import SignalSource
-from hermes.signals.verdicts import LookaheadError
+from hermes.signals.source import SignalSource, checked_source
 from hermes.universe import delisted_on
 
 COLUMNS = (
@@ -92,12 +91,10 @@ def feed_strategies(
     for strategy in list_strategies(reader):
         if strategy.status != "active":
             continue
-        try:
-            source = SignalSource(reader, strategy, features_table)
-        except LookaheadError:
+        checked = checked_source(reader, strategy, features_table)
+        if checked is None:
             continue  # refused: named by refresh_paper's alert
-        if source.built_parameters:
-            strategy = strategy.with_parameters(source.built_parameters)
+        strategy, source = checked
         activation = activation_of(strategy)
         out.append((strategy, source, activation.config if activation else BacktestConfig()))
     return out

@@ -77,8 +77,7 @@ from hermes.paper.series import (
 )
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
-from hermes.signals.source import SignalSource
-from hermes.signals.verdicts import LookaheadError
+from hermes.signals.source import SignalSource, checked_source
 from hermes.universe import delisted_on, delistings
 
 CENT = 0.005
@@ -175,12 +174,10 @@ def compute_ledgers(
     :func:`hermes.paper.deactivation.closing_ledgers`."""
     out = []
     for strategy, activation in paper_strategies(reader):
-        try:
-            source = SignalSource(reader, strategy, features_table)
-        except LookaheadError:
+        checked = checked_source(reader, strategy, features_table)
+        if checked is None:
             continue  # refused: named by refresh_paper's alert
-        if source.built_parameters:
-            strategy = strategy.with_parameters(source.built_parameters)
+        strategy, source = checked
         held = {i for _, i in select_series(reader, None, None, features_table)}
         intervals = [i for i in activation.intervals if i in held]
         by_interval: dict[str, list[str]] = {}

@@ -34,7 +34,7 @@ from hermes.signals.models import (
     read_signals,
 )
 from hermes.signals.registry import Strategy, validate_parameters
-from hermes.signals.verdicts import require_passed
+from hermes.signals.verdicts import LookaheadError, require_passed
 
 TABLE, ACCELERATOR, SQL = "table", "accelerator", "sql"
 
@@ -53,6 +53,20 @@ class SeriesSignals:
     source: str
     flags: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def checked_source(
+    conn: duckdb.DuckDBPyConnection, strategy: Strategy, prices_table: str
+) -> tuple[Strategy, SignalSource] | None:
+    """``strategy`` (with the parameters its model was built with) and its signal source, or
+    None when its model was refused by the lookahead check (the caller's step names it)."""
+    try:
+        source = SignalSource(conn, strategy, prices_table)
+    except LookaheadError:
+        return None
+    if source.built_parameters:
+        strategy = strategy.with_parameters(source.built_parameters)
+    return strategy, source
 
 
 class SignalSource:

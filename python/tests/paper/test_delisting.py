@@ -14,8 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
-from fixtures.bundled_lake import make_settings
-from fixtures.paper_ledger import midnight
+from fixtures.paper_ledger import donchian_lake, donchian_paper_row, midnight
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
@@ -26,7 +25,7 @@ from hermes.paper import ledger as ledger_module
 from hermes.paper.activation import activation_of
 from hermes.paper.rows import order_rows
 from hermes.paper.series import DELISTED, Waiting, delisted_orders, delisting_close
-from hermes.signals.registry import Strategy, load_strategy
+from hermes.signals.registry import Strategy
 from hermes.signals.source import SignalSource
 from hermes.universe import delisted_on, lists
 
@@ -40,26 +39,14 @@ FEES, SLIPPAGE, CAPITAL = 0.001, 0.0005, 10_000.0
 @pytest.fixture(scope="module")
 def matic_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The last 400 MATICUSDT 4h candles ingested, donchian_breakout's signals built."""
-    from hermes.dbt_runner import run_dbt
-    from hermes.ingest import ingest_paths
-
     base = tmp_path_factory.mktemp("delisted")
-    lines = gzip.decompress(MATIC.read_bytes()).decode().splitlines()
-    recent = base / "MATICUSDT_4h.csv.gz"
-    recent.write_bytes(gzip.compress(("\n".join([lines[0], *lines[-400:]]) + "\n").encode()))
-    settings = make_settings(base / "lake")
-    ingest_paths([recent], settings)
-    selection = ["--select", "+gold_signals_donchian_breakout", "strategies"]
-    run_dbt(["build", *selection, "--exclude", "resource_type:test"], settings,
-            target_path=base / "target")  # fmt: skip
-    yield settings
+    header, *lines = gzip.decompress(MATIC.read_bytes()).decode().splitlines()
+    yield donchian_lake(base, {"MATICUSDT": (header, lines[-400:])})
 
 
 def paper_row(reader: object) -> Strategy:
-    row = load_strategy("donchian_breakout", conn=reader)  # type: ignore[arg-type]
-    config = f'{{"intervals": ["4h"], "fees": {FEES}, "slippage": {SLIPPAGE}}}'
-    return replace(row, status="active", paper_since="2024-09-01",
-                   paper_capital=str(CAPITAL), paper_config=config)  # fmt: skip
+    config = {"intervals": ["4h"], "fees": FEES, "slippage": SLIPPAGE}
+    return donchian_paper_row(reader, config, CAPITAL)
 
 
 def test_an_open_position_is_sold_at_the_close_of_the_last_bar_and_verify_holds(

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
-from fixtures.bundled_lake import make_settings
-from fixtures.paper_ledger import midnight
+from fixtures.paper_ledger import donchian_lake, donchian_paper_row, midnight
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect, pinned
 from hermes.paper import deactivation, verify
 from hermes.paper import ledger as ledger_module
 from hermes.paper.series import DELISTED
-from hermes.signals.registry import Strategy, load_strategy
+from hermes.signals.registry import Strategy
 
 UNIVERSE = PROJECT_ROOT / "data" / "universe"
 LAST_BAR = datetime(2024, 9, 10)  # MATICUSDT's last candle (open time)
@@ -37,36 +35,21 @@ NAME = "ADAUSDT,MATICUSDT"
 @pytest.fixture(scope="module")
 def two_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """MATICUSDT's last 400 4h candles, ADAUSDT's from the same first one to ``ADA_UNTIL``."""
-    from hermes.dbt_runner import run_dbt
-    from hermes.ingest import ingest_paths
-
     base = tmp_path_factory.mktemp("portfolio-delisted")
     header, *matic = gzip.decompress((UNIVERSE / "MATICUSDT_4h.csv.gz").read_bytes()).decode(
     ).splitlines()  # fmt: skip
     first = matic[-400].split(",", 1)[0]
     ada = gzip.decompress((UNIVERSE / "ADAUSDT_4h.csv.gz").read_bytes()).decode().splitlines()
     files = {
-        "MATICUSDT": matic[-400:],
-        "ADAUSDT": [r for r in ada[1:] if first <= r.split(",", 1)[0] < ADA_UNTIL],
+        "MATICUSDT": (header, matic[-400:]),
+        "ADAUSDT": (header, [r for r in ada[1:] if first <= r.split(",", 1)[0] < ADA_UNTIL]),
     }
-    paths = []
-    for symbol, rows in files.items():
-        path = base / f"{symbol}_4h.csv.gz"
-        path.write_bytes(gzip.compress(("\n".join([header, *rows]) + "\n").encode()))
-        paths.append(path)
-    settings = make_settings(base / "lake")
-    ingest_paths(paths, settings)
-    selection = ["--select", "+gold_signals_donchian_breakout", "strategies"]
-    run_dbt(["build", *selection, "--exclude", "resource_type:test"], settings,
-            target_path=base / "target")  # fmt: skip
-    yield settings
+    yield donchian_lake(base, files)
 
 
 def portfolio_row(reader: object) -> Strategy:
-    row = load_strategy("donchian_breakout", conn=reader)  # type: ignore[arg-type]
-    config = f'{{"intervals": ["4h"], "portfolio": true, "fees": {FEES}, "slippage": {SLIPPAGE}}}'
-    return replace(row, status="active", paper_since="2024-09-01",
-                   paper_capital=str(CAPITAL), paper_config=config)  # fmt: skip
+    config = {"intervals": ["4h"], "portfolio": True, "fees": FEES, "slippage": SLIPPAGE}
+    return donchian_paper_row(reader, config, CAPITAL)
 
 
 def test_the_portfolio_sells_the_delisted_pair_at_its_last_close_and_trades_on(
