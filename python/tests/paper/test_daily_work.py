@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 from fixtures.bundled_lake import make_settings
-from fixtures.paper_ledger import LAST_DAY, SINCE, midnight
+from fixtures.paper_ledger import LAST_DAY, SINCE, midnight, use_registry
 
 from hermes.config import Settings
 from hermes.lake import connect, pinned
-from hermes.paper import ledger as ledger_module
 from hermes.paper import verify
 from hermes.paper.ledger import compute_ledgers, extend_ledgers
 from hermes.paper.work import Pending, data_last_bars, stored_last_bars
@@ -76,8 +75,7 @@ def test_only_ledgers_with_new_bars_are_recomputed_and_the_result_is_a_full_reco
     with pinned(built_lake) as (reader, snapshot):
         strategy = load_strategy("smart_momentum", conn=reader)
         registry = [replace(strategy, paper_since=SINCE.isoformat())]
-        monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
-        monkeypatch.setattr(verify, "list_strategies", lambda conn: registry)
+        use_registry(monkeypatch, registry)
         full, selective = connect(full_lake), connect(selective_lake)
         recomputed: dict[datetime, list[tuple[str, str, str]]] = {}
         try:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
-from fixtures.paper_ledger import donchian_lake, donchian_paper_row, midnight
+from fixtures.paper_ledger import donchian_lake, donchian_paper_row, refresh_on, use_registry
 
 from hermes.backtest.engine import simulate
 from hermes.backtest.inputs import load_slice
@@ -54,13 +54,10 @@ def test_an_open_position_is_sold_at_the_close_of_the_last_bar_and_verify_holds(
 ) -> None:
     with pinned(matic_lake) as (reader, snapshot):
         registry = [paper_row(reader)]
-        monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
-        monkeypatch.setattr(verify, "list_strategies", lambda conn: registry)
+        use_registry(monkeypatch, registry)
         conn = connect(lake_settings)
         try:
-            for day in (date(2024, 9, 5), date(2024, 9, 10)):  # refreshes up to its midnight
-                found = ledger_module.compute_ledgers(reader, snapshot=snapshot, end=midnight(day))
-                ledger_module.extend_ledgers(conn, found, snapshot=snapshot)
+            refresh_on(conn, reader, snapshot, (date(2024, 9, 5), date(2024, 9, 10)))
             key = ("donchian_breakout", "MATICUSDT", "4h")
             (last, held) = deactivation.stored_positions(conn)[key]
             assert last == BOUGHT_AT and held > 0  # bought at the 20:00 open, not closed yet

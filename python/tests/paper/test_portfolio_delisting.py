@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from fixtures.paper_ledger import donchian_lake, donchian_paper_row, midnight
+from fixtures.paper_ledger import (
+    donchian_lake,
+    donchian_paper_row,
+    midnight,
+    refresh_on,
+    use_registry,
+)
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect, pinned
@@ -57,13 +63,10 @@ def test_the_portfolio_sells_the_delisted_pair_at_its_last_close_and_trades_on(
 ) -> None:
     with pinned(two_pairs) as (reader, snapshot):
         registry = [portfolio_row(reader)]
-        monkeypatch.setattr(ledger_module, "list_strategies", lambda conn: registry)
-        monkeypatch.setattr(verify, "list_strategies", lambda conn: registry)
+        use_registry(monkeypatch, registry)
         conn = connect(lake_settings)
         try:
-            for day in (date(2024, 9, 5), date(2024, 9, 10)):  # refreshes up to its midnight
-                found = ledger_module.compute_ledgers(reader, snapshot=snapshot, end=midnight(day))
-                ledger_module.extend_ledgers(conn, found, snapshot=snapshot)
+            refresh_on(conn, reader, snapshot, (date(2024, 9, 5), date(2024, 9, 10)))
             key = ("donchian_breakout", "MATICUSDT", "4h")
             stored = deactivation.stored_positions(conn)
             last, held = stored[key]
