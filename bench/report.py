@@ -1,7 +1,6 @@
-"""Turn ``results.json`` content into RESULTS.md, generated from tables declared once:
-:data:`bench.goals.GOALS` (the goal table) and :data:`SECTIONS` (one entry per part of the
-page: title, where its figure sits in the results, its paragraphs, tables and list items).
-"""
+"""RESULTS.md from ``results.json``, generated from tables declared once: :data:`GOALS`
+(:mod:`bench.goals`) and :data:`SECTIONS` (each part of the page: its heading, where its
+figure sits in the results and its blocks: paragraphs, tables and list items)."""
 
 from __future__ import annotations
 
@@ -16,34 +15,26 @@ from bench.pipeline import STAGES
 __all__ = ["GOALS", "SECTIONS", "Goal", "goals", "markdown", "summary_table"]
 LABELS = {stage.name: stage.label for stage in STAGES}
 Results = dict[str, Any]
+Rows = Callable[[Results, Any], list[dict[str, Any]]]
 
 
-def _seconds(value: float) -> str:
-    if value < 0.01:
-        return f"{value * 1000:.2f} ms"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+def _seconds(v: float) -> str:
+    return f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
 
 
-def _rate_text(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    return f"{value / 1e3:.0f} k" if value >= 1e3 else f"{value:.0f}"
+def _rate(v: float) -> str:
+    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.0f} k" if v >= 1e3 else f"{v:.0f}"
 
 
 class _Figures(string.Formatter):
-    """``str.format`` with figure specs (``t`` seconds, ``rate`` rows/s, ``x`` ratio, ``mb``
-    megabytes, ``mB`` / ``mB2`` bytes as MB, ``list``); a repeated figure shows its median
-    (min – max); a missing field is an empty cell (:data:`MISSING` in ``missing``)."""
+    """``str.format`` with figure specs (:data:`SPECS`); a repeated figure shows its median
+    (min – max); a missing field is an empty cell, and is noted in ``missing``."""
 
     SPECS: ClassVar[dict[str, Callable[[Any], str]]] = {
-        "t": _seconds,
-        "rate": _rate_text,
-        "x": lambda v: f"{v:.1f}x" if v >= 10 else f"{v:.2f}x",
-        "mb": lambda v: f"{v:.0f} MB",
-        "list": lambda v: ", ".join(str(item) for item in v),
-        "mB": lambda v: f"{v / 1e6:.1f} MB",
-        "mB2": lambda v: f"{v / 1e6:.2f} MB",
-    }
+        "t": _seconds, "rate": _rate, "x": lambda v: f"{v:.1f}x" if v >= 10 else f"{v:.2f}x",
+        "mb": lambda v: f"{v:.0f} MB", "list": lambda v: ", ".join(str(item) for item in v),
+        "mB": lambda v: f"{v / 1e6:.1f} MB", "mB2": lambda v: f"{v / 1e6:.2f} MB",
+    }  # fmt: skip
 
     def __init__(self) -> None:
         self.missing: list[str] = []
@@ -58,45 +49,44 @@ class _Figures(string.Formatter):
     def format_field(self, value: Any, spec: str) -> str:
         fmt = self.SPECS.get(spec)
         if value is None or isinstance(value, str):
-            return "" if value is None else value
+            return value or ""
         if fmt is None:
             return str(super().format_field(value, spec))
-        if isinstance(value, dict):
-            if value["n"] == 1:
-                return fmt(value["median"])
+        if isinstance(value, dict) and value["n"] > 1:
             return f"{fmt(value['median'])} ({fmt(value['min'])} – {fmt(value['max'])})"
-        return fmt(value)
+        return fmt(value["median"] if isinstance(value, dict) else value)
 
 
 def fill(template: str, fields: Mapping[str, Any]) -> str:
-    """``template`` filled from ``fields`` with the figure specs of :class:`_Figures`."""
     return _Figures().vformat(template, (), fields)
 
 
 def _status(figure: Mapping[str, Any]) -> str:
-    reason = str(figure.get("reason") or "").splitlines()[0][:140] if figure.get("reason") else ""
+    reason = (str(figure.get("reason") or "").splitlines() or [""])[0][:140]
     return f"{figure['status']}: {reason}" if reason else str(figure["status"])
 
 
+def _ok(figure: Any) -> bool:
+    return isinstance(figure, dict) and figure.get("status", "ok") == "ok"
+
+
 class Table(NamedTuple):
-    """A Markdown table: header cells, a row template (cells joined by `` | ``) and the rows'
-    fields; a row whose ``status`` is not ok keeps its first ``keep`` cells, then the status."""
+    """A Markdown table: header cells, a row template (cells joined by `` | ``) and its rows;
+    a row that is not ok keeps its first ``keep`` cells, then shows its status."""
 
     header: str
     row: str
-    rows: Callable[[Results, Any], list[dict[str, Any]]]
+    rows: Rows
     keep: int = 1
 
     def lines(self, results: Results, figure: Any) -> list[str]:
         cells = self.row.split(" | ")
         lines = [f"| {self.header} |", "|" + "---|" * len(cells)]
         for row in self.rows(results, figure):
-            if row.get("status", "ok") != "ok":
-                kept = [fill(c, row) for c in cells[: self.keep]]
-                lines.append(f"| {' | '.join(kept)} |{' |' * (len(cells) - self.keep - 1)} "
-                             f"{_status(row)} |")  # fmt: skip
-            else:
-                lines.append(f"| {fill(self.row, row)} |")
+            kept = " | ".join(fill(cell, row) for cell in cells[: self.keep])
+            gap = " |" * (len(cells) - self.keep - 1)
+            lines.append(f"| {fill(self.row, row)} |" if _ok(row) else
+                         f"| {kept} |{gap} {_status(row)} |")  # fmt: skip
         return [*lines, ""]
 
 
@@ -107,11 +97,17 @@ class Bullet(NamedTuple):
     name: str
     text: str
 
+    def line(self, results: Results) -> list[str]:
+        item = results.get(self.key)
+        if item is None:
+            return []
+        return [f"- {fill(self.text, item)}" if _ok(item) else f"- {self.name}: {_status(item)}"]
+
 
 class Section(NamedTuple):
-    """A part of RESULTS.md: its heading, where its figure is (``""``: the whole results;
-    left out when missing unless ``always``) and its blocks: paragraphs (left out when they
-    name a missing field), tables and list items. ``fields`` adds computed fields."""
+    """A part of RESULTS.md: its heading, where its figure is (``""``: the whole results; left
+    out when missing unless ``always``) and its blocks; a paragraph naming a missing field is
+    left out. ``fields`` adds computed fields."""
 
     title: str
     key: str
@@ -120,79 +116,62 @@ class Section(NamedTuple):
     fields: Callable[[Results, Any], dict[str, Any]] | None = None
 
     def lines(self, results: Results) -> list[str]:
-        figure = results if not self.key else at(results, self.key)
+        figure = at(results, self.key) if self.key else results
         if figure is None and not self.always:
             return []
-        lines = [self.title, ""]
-        if isinstance(figure, dict) and figure.get("status", "ok") != "ok":
-            return [*lines, _status(figure), ""]
+        if not _ok(figure or {}):
+            return [self.title, "", _status(figure), ""]
         fields = {**(figure or {}), **(self.fields(results, figure) if self.fields else {})}
+        lines = [self.title, ""]
         for block in self.blocks:
             if isinstance(block, Table):
                 lines += block.lines(results, figure)
             elif isinstance(block, Bullet):
-                item = results.get(block.key)
-                if item is not None:
-                    ok = item["status"] == "ok"
-                    lines.append(f"- {fill(block.text, item) if ok else block.name + ': '}"
-                                 f"{'' if ok else _status(item)}")  # fmt: skip
+                lines += block.line(results)
             else:
                 formatter = _Figures()
                 text = formatter.vformat(block, (), fields)
                 lines += [] if formatter.missing else [text, ""]
-        return lines if not any(isinstance(b, Bullet) for b in self.blocks) else [*lines, ""]
+        return lines + [""] * any(isinstance(b, Bullet) for b in self.blocks)
 
 
 def _pipeline_rows(results: Results, _: Any) -> list[dict[str, Any]]:
-    return [
-        {"size": size, "label": LABELS[stage], **data["stages"][stage]}
-        for size, data in results.get("sizes", {}).items()
-        for stage in LABELS
-        if stage in data["stages"]
-    ]
+    return [{"size": size, "label": LABELS[stage], **data["stages"][stage]}
+            for size, data in results.get("sizes", {}).items()
+            for stage in LABELS if stage in data["stages"]]  # fmt: skip
 
 
-def _pipeline_data(results: Results, _: Any) -> dict[str, Any]:
-    lines = [
-        f"- {size}: {d['rows']:,} synthetic rows ({', '.join(d['symbols'])}; {d['interval']}; "
-        f"{d['months']}), {d['archives']} monthly archives ({d['archive_mb']} MB zipped)"
-        for size, d in ((s, v["data"]) for s, v in results.get("sizes", {}).items())
-    ]
-    return {"data_sets": "\n".join(lines)}
+def _data_sets(results: Results, _: Any) -> dict[str, Any]:
+    return {"data_sets": "\n".join(fill(
+        "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
+        "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
+        for s, v in results.get("sizes", {}).items())}  # fmt: skip
 
 
 def _notebook_rows(results: Results, notebook: Any) -> list[dict[str, Any]]:
-    baseline = "notebook baseline (pandas, LIMIT/OFFSET)"
     stages = results["sizes"][notebook["size"]]["stages"]
-    return [notebook | {"label": baseline, "ratio": "1x"}] + [
+    return [notebook | {"label": "notebook baseline (pandas, LIMIT/OFFSET)", "ratio": "1x"}] + [
         stages[s] | {"label": LABELS[s], "ratio": notebook[f"speed_ratio_{s}"]}
-        for s in ("signals", "signals_chunked")
-        if stages.get(s, {}).get("status") == "ok"
-    ]
-
-
-def _backtesting_rows(results: Results, bt: Any) -> list[dict[str, Any]]:
-    return [
-        {"engine": engine, **{k: bt[f"{prefix}_{k}"] for k in ("seconds", "return")},
-         "trades": bt[f"{prefix}_closed_trades"]}
-        for engine, prefix in (("hermes.backtest (vectorbt)", "hermes"),
-                               ("backtesting.py", "backtesting_py"))
+        for s in ("signals", "signals_chunked") if _ok(stages.get(s))
     ]  # fmt: skip
 
 
+def _backtesting_rows(results: Results, bt: Any) -> list[dict[str, Any]]:
+    engines = (("hermes.backtest (vectorbt)", "hermes"), ("backtesting.py", "backtesting_py"))
+    return [{"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
+             "trades": bt[f"{p}_closed_trades"]} for engine, p in engines]  # fmt: skip
+
+
 def _same_trades(results: Results, bt: Any) -> dict[str, Any]:
-    same = "identical" if bt["same_trades"] else "**different**"
-    return {
-        "same": same
-        + ("" if bt["same_trades"] else f"; first differences: {bt['first_differences']}")
-    }
+    differences = f"; first differences: {bt['first_differences']}"
+    return {"same": "identical" if bt["same_trades"] else "**different**" + differences}
 
 
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
     rows = []
     for key, label, *_ in JOB_SCENARIOS:
-        figure = job.get(key) if not key.startswith("quality") else None
-        if figure is None or figure.get("status") != "ok":
+        figure = None if key.startswith("quality") else job.get(key)
+        if not _ok(figure):
             rows += [] if figure is None else [{"label": label, "seconds": _status(figure)}]
             continue
         steps, seconds = figure.get("steps") or {}, figure.get("seconds_list") or []
@@ -203,35 +182,33 @@ def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
         outside = max(0.0, float(seconds[-1]) - sum(steps.values())) if steps and seconds else None
         rows.append(
             figure
-            | {"label": label, "peak": f"{peak:.0f}" if peak else "–"}
-            | {"steps": ", ".join(f"{k} {v:.1f}" for k, v in steps.items()), "outside": outside}
+            | {
+                "label": label,
+                "peak": f"{peak:.0f}" if peak else "–",
+                "outside": outside,
+                "steps": ", ".join(f"{k} {v:.1f}" for k, v in steps.items()),
+            }
         )
     return rows  # fmt: skip
 
 
 def _quality_rows(results: Results, job: Any) -> list[dict[str, Any]]:
-    scopes = [
-        ("every partition", job.get("quality_full")),
-        ("one partition", job.get("quality_one")),
+    scopes = [("every partition", job.get("quality_full"))]
+    scopes += [("one partition", job.get("quality_one"))]
+    scopes += [
+        (f"every partition, {size} lake", figure)
+        for size, figure in (at(results, "quality_scale.sizes") or {}).items()
     ]
-    scopes += [(f"every partition, {size} lake", figure)
-               for size, figure in (at(results, "quality_scale.sizes") or {}).items()]  # fmt: skip
-    return [
-        {"rows": 0}
-        | figure
-        | {"label": label, "memory": median_of(figure.get("quality_rss_mb")) or 0}
-        for label, figure in scopes
-        if figure and figure.get("status") == "ok"
-    ]
+    return [{"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
+            for label, f in scopes if f and _ok(f)]  # fmt: skip
 
 
 def _job_fields(results: Results, job: Any) -> dict[str, Any]:
-    return {
-        "trades": at(job, "plain.trades") or "?",
-        "at_start": job.get("load_average_at_start", "?"),
-        "at_end": job.get("load_average_at_end", "?"),
-        "in_commit": f" (commit {job['commit']})" if job.get("commit") else "",
-    } | ({"scale_note": note} if (note := at(results, "quality_scale.note")) else {})
+    note = at(results, "quality_scale.note")
+    return {"trades": at(job, "plain.trades") or "?", "at_end": job.get("load_average_at_end", "?"),
+            "at_start": job.get("load_average_at_start", "?"),
+            "in_commit": f" (commit {job['commit']})" if job.get("commit") else ""} | (
+        {"scale_note": note} if note else {})  # fmt: skip
 
 
 JOB = (
@@ -263,7 +240,7 @@ SECTIONS: list[Section] = [
         "the selected models. Rows are the stage's output rows. Peak memory is the maximum "
         "resident set size of the process running the stage (max over runs).",
         "{data_sets}",
-    ), always=True, fields=_pipeline_data),
+    ), always=True, fields=_data_sets),
     Section("## Side by side", "", (), always=True),
     Section("### Signals: Hermes vs the design notebook's approach", NOTEBOOK, (
         "Same feature store ({rows:,} synthetic rows, size {size}), same run. The baseline "
@@ -357,40 +334,27 @@ SECTIONS: list[Section] = [
         "{note}",
     ), fields=lambda results, profile: {"top": "\n".join(profile["top_cumulative"])}),
 ]  # fmt: skip
-"""RESULTS.md after the goals, part by part (each declared once, rendered by one loop)."""
 
 
 def markdown(results: Results) -> str:
+    """RESULTS.md: the machine, the goal table (:data:`GOALS`), then :data:`SECTIONS`."""
     m = results["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     lines = [
-        "# Hermes benchmark results",
-        "",
+        "# Hermes benchmark results", "",
         "Generated by `make bench` (`python -m bench`); do not edit by hand. "
         f"Mode: **{results['mode']}**. Each figure is the median of {results['repeat']} runs "
-        "with (min – max), each run in a fresh process.",
-        "",
-        f"> **Synthetic data.** {results['note']}",
-        "",
-        "## Machine",
-        "",
+        "with (min – max), each run in a fresh process.", "",
+        f"> **Synthetic data.** {results['note']}", "", "## Machine", "",
         f"- CPU: {m['cpu_model']}, {m['logical_cores']} logical cores ({m['physical_cores']} "
-        "physical)",
-        f"- Memory: {m['memory_gb']} GB; OS: {m['os']}; Python {m['python']}",
-        f"- Commit: {m['git_commit'] or 'unknown'}",
-        f"- Load average (1, 5, 15 min) at start: {results.get('load_average_at_start')}, "
-        f"at end: {results.get('load_average_at_end')} (the machine is shared; a load above "
-        f"{m['logical_cores']} means other work competed for the cores)",
-        f"- Packages: {packages}",
-        "",
-        "## Goals",
-        "",
-        "| goal | target | measured | met |",
-        "|---|---|---|---|",
-        *(f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])),
-        "",
+        f"physical)\n- Memory: {m['memory_gb']} GB; OS: {m['os']}; Python {m['python']}\n"
+        f"- Commit: {m['git_commit'] or 'unknown'}\n- Load average (1, 5, 15 min) at start: "
+        f"{results.get('load_average_at_start')}, at end: {results.get('load_average_at_end')} "
+        f"(the machine is shared; a load above {m['logical_cores']} means other work competed "
+        f"for the cores)\n- Packages: {packages}",
+        "", "## Goals", "", "| goal | target | measured | met |", "|---|---|---|---|",
+        *(f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])), "",
         *(line for section in SECTIONS for line in section.lines(results)),
-        f"Total benchmark time: {results.get('total_seconds', 0):.0f} s.",
-        "",
-    ]
+        f"Total benchmark time: {results.get('total_seconds', 0):.0f} s.", "",
+    ]  # fmt: skip
     return "\n".join(lines)

@@ -1,19 +1,12 @@
-"""Synthetic 1-minute klines for the benchmark, resampled from the bundled real data.
+"""Synthetic klines for the benchmark, resampled from the bundled real data.
 
-Everything this module makes is **synthetic**: symbols are named ``SYN001USDT``,
-``SYN002USDT``, ... so they can never be mistaken for market data.
-
-Method (seeded, reproducible): the real 4h candles of BTCUSDT and ETHUSDT give log
-returns, candle shapes (how far high and low reach beyond open/close) and volumes. A
-moving-block bootstrap draws blocks of consecutive 4h candles, so volatility clustering
-survives; each drawn 4h return is scaled to one minute by ``1 / sqrt(240)`` (variance grows
-linearly with time) and each volume by ``1 / 240``. Prices are the cumulative product of
-the returns from a per-symbol start price.
-
-Files are written in the Binance public-archive format: one zip per symbol and month
-holding a headerless 12-column CSV, next to a ``.zip.CHECKSUM`` file (``sha256sum``
-output). Open and close times are epoch milliseconds until 2024-12-31 and epoch
-microseconds from 2025-01-01, as Binance does.
+Symbols are named ``SYN001USDT``, ``SYN002USDT``, ... so they are never mistaken for market
+data. A seeded moving-block bootstrap draws weeks of consecutive real BTCUSDT/ETHUSDT 4h
+candles (log returns, wicks, volumes), so volatility clustering survives; returns are scaled
+to the target interval by ``sqrt(step / 4h)`` (variance grows linearly with time), volumes by
+``step / 4h``. Files follow the Binance public archives: one zip per symbol and month (or
+day) holding a headerless 12-column CSV, a ``.zip.CHECKSUM`` beside it, epoch milliseconds
+until 2024-12-31 and microseconds from 2025-01-01.
 """
 
 from __future__ import annotations
@@ -29,21 +22,32 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from rich.progress import Progress
 
 from hermes.config import PROJECT_ROOT
 from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
 
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
-SOURCE_SERIES = ("BTCUSDT_4h.csv.gz", "ETHUSDT_4h.csv.gz")
-MINUTES_PER_SOURCE_BAR = 240
+SOURCE_MS = 240 * 60_000  # one source bar: 4h
 BLOCK_BARS = 42  # one week of 4h candles per bootstrap block
 GENERATOR_VERSION = 1
-MICROSECOND_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+MICROSECOND_SINCE = date(2025, 1, 1)
+
+
+def _month_ms(year: int, month: int, after: bool = False) -> int:
+    """Epoch milliseconds of the month's start (of the next month's, ``after``)."""
+    if after:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def symbol_name(index: int) -> str:
+    return f"SYN{index:03d}USDT"
 
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """What to generate: ``symbols`` synthetic pairs over the months ``first`` to ``last``."""
+    """``symbols`` synthetic pairs over the months ``first_month`` to ``last_month``."""
 
     symbols: int
     first_month: str  # "YYYY-MM"
@@ -64,9 +68,8 @@ class SyntheticSpec:
         return [symbol_name(i) for i in range(1, self.symbols + 1)]
 
     def months(self) -> list[tuple[int, int]]:
-        bounds = (_month(self.first_month), _month(self.last_month))
-        months = pl.date_range(*bounds, "1mo", eager=True)
-        return [(d.year, d.month) for d in months]
+        first, last = (date.fromisoformat(f"{m}-01") for m in (self.first_month, self.last_month))
+        return [(d.year, d.month) for d in pl.date_range(first, last, "1mo", eager=True)]
 
     def rows_per_symbol(self) -> int:
         end = _month_ms(*self.months()[-1], after=True)
@@ -77,55 +80,35 @@ class SyntheticSpec:
         return self.symbols * self.rows_per_symbol()
 
 
-def symbol_name(index: int) -> str:
-    """The synthetic symbol number ``index`` (``SYN001USDT``)."""
-    return f"SYN{index:03d}USDT"
-
-
-def _month(label: str) -> date:
-    return date.fromisoformat(f"{label}-01")
-
-
-def _month_ms(year: int, month: int, after: bool = False) -> int:
-    """Epoch milliseconds of the month's start (of the next month's, ``after``)."""
-    if after:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
-
-
 @dataclass(frozen=True)
 class SourceBars:
-    """Per-bar statistics of the real 4h candles the bootstrap draws from."""
+    """Per-bar statistics of one real 4h series: the bootstrap's material."""
 
     log_return: np.ndarray  # log(close / previous close)
     upper_wick: np.ndarray  # log(high / max(open, close)) >= 0
     lower_wick: np.ndarray  # log(min(open, close) / low) >= 0
-    volume: np.ndarray  # base-asset volume, normalised to a mean of 1 per series
+    volume: np.ndarray  # normalised to a mean of 1
     start_price: float
 
 
 def load_source_bars() -> list[SourceBars]:
-    """The real 4h series, one :class:`SourceBars` per bundled symbol."""
     out = []
-    for name in SOURCE_SERIES:
+    for name in ("BTCUSDT_4h.csv.gz", "ETHUSDT_4h.csv.gz"):
         frame = pl.read_csv(BUNDLED / name)
         o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
         upper, lower = np.log(h / np.maximum(o, c))[1:], np.log(np.minimum(o, c) / lo)[1:]
-        volume, start = (v / v.mean())[1:], float(c[-1])
-        out.append(SourceBars(np.diff(np.log(c)), upper, lower, volume, start))
+        out.append(SourceBars(np.diff(np.log(c)), upper, lower, (v / v.mean())[1:], float(c[-1])))
     return out
 
 
 def synthetic_frame(
     sources: list[SourceBars], symbol_index: int, start_ms: int, rows: int, seed: int, step_ms: int
 ) -> pl.DataFrame:
-    """``rows`` consecutive synthetic candles for one symbol, as Binance archive columns.
-
-    Deterministic for a given ``(seed, symbol_index, start_ms)``.
-    """
+    """``rows`` consecutive candles of one symbol as Binance archive columns, deterministic
+    for a given ``(seed, symbol_index, start_ms)``."""
     rng = np.random.default_rng([seed, symbol_index, start_ms // 1000])
     source = sources[symbol_index % len(sources)]
-    scale = np.sqrt(step_ms / (MINUTES_PER_SOURCE_BAR * 60_000))
+    scale = np.sqrt(step_ms / SOURCE_MS)
     starts = rng.integers(0, source.log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
     idx = (starts[:, None] + np.arange(BLOCK_BARS)).ravel()[:rows]
     price0 = source.start_price * (0.5 + symbol_index % 7 / 4) * np.exp(rng.normal(0, 0.05))
@@ -134,43 +117,32 @@ def synthetic_frame(
     high = np.maximum(open_, close) * np.exp(source.upper_wick[idx] * scale)
     low = np.minimum(open_, close) * np.exp(-source.lower_wick[idx] * scale)
     base_volume = 50.0 * (1 + symbol_index % 5) / source.start_price * 60_000
-    volume = source.volume[idx] * base_volume * (step_ms / (MINUTES_PER_SOURCE_BAR * 60_000))
-    typical = (high + low + close) / 3
-    taker_share = rng.uniform(0.35, 0.65, size=rows)
+    volume = source.volume[idx] * base_volume * (step_ms / SOURCE_MS)
+    typical, taker = (high + low + close) / 3, rng.uniform(0.35, 0.65, size=rows)
     open_time = start_ms + np.arange(rows, dtype=np.int64) * step_ms
-    columns = {"open_time": open_time, "open": open_, "high": high, "low": low, "close": close}
-    columns |= {"volume": volume, "close_time": open_time + step_ms - 1}
-    columns |= {"quote_asset_volume": volume * typical}
-    columns |= {"number_of_trades": np.maximum(1, (volume * 40).astype(np.int64))}
-    columns |= {"taker_buy_base_asset_volume": volume * taker_share}
-    columns |= {"taker_buy_quote_asset_volume": volume * taker_share * typical}
+    columns = {
+        "open_time": open_time, "open": open_, "high": high, "low": low, "close": close,
+        "volume": volume, "close_time": open_time + step_ms - 1,
+        "quote_asset_volume": volume * typical,
+        "number_of_trades": np.maximum(1, (volume * 40).astype(np.int64)),
+        "taker_buy_base_asset_volume": volume * taker,
+        "taker_buy_quote_asset_volume": volume * taker * typical,
+    }  # fmt: skip
     rounded = {k: np.round(v, 8) if v.dtype == np.float64 else v for k, v in columns.items()}
     return pl.DataFrame(rounded | {"ignore": np.zeros(rows, dtype=np.int64)})
 
 
-def month_csv(frame: pl.DataFrame, microseconds: bool) -> bytes:
-    """The headerless 12-column CSV Binance puts inside an archive."""
-    if microseconds:
-        frame = frame.with_columns(pl.col("open_time") * 1000, pl.col("close_time") * 1000 + 999)
-    return frame.write_csv(include_header=False, float_precision=8).encode()
-
-
 def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
-    """Write ``name`` (a zip holding one CSV) and its ``.CHECKSUM`` under ``root``, in
-    data.binance.vision's layout; returns the zip."""
+    """Write ``name`` (a zip holding one CSV) and its ``.CHECKSUM`` under ``root`` in the
+    public site's layout; a fixed member time makes the same seed write the same bytes."""
+    if name.start >= MICROSECOND_SINCE:
+        frame = frame.with_columns(pl.col("open_time") * 1000, pl.col("close_time") * 1000 + 999)
+    csv = frame.write_csv(include_header=False, float_precision=8).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        microseconds = name.start >= MICROSECOND_SINCE.date()
-        # a fixed member time: the same seed writes the same bytes (the default is "now")
-        member = zipfile.ZipInfo(
-            f"{name.stem}.csv", date_time=(name.start.year, name.start.month, 1, 0, 0, 0)
-        )
-        zf.writestr(
-            member,
-            month_csv(frame, microseconds),
-            compress_type=zipfile.ZIP_DEFLATED,
-            compresslevel=1,
-        )
+        stamp = (name.start.year, name.start.month, 1, 0, 0, 0)
+        member = zipfile.ZipInfo(f"{name.stem}.csv", date_time=stamp)
+        zf.writestr(member, csv, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     path = root / name.source_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
@@ -180,39 +152,31 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
 
 
 def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[Path]:
-    """Write (or reuse) the archives for ``spec`` under ``out_root/<spec.key>``.
-
-    Returns the zip paths, sorted. A ``spec.json`` stamp marks a complete set, so an
-    interrupted generation is redone rather than reused.
-    """
+    """The monthly archives of ``spec`` under ``out_root/<spec.key>`` (sorted), written once:
+    a ``spec.json`` stamp marks a complete set, so an interrupted one is written again."""
     root = out_root / spec.key
     if (root / "spec.json").exists():
         return sorted(root.rglob("*.zip"))
     sources, months, paths = load_source_bars(), spec.months(), []
-    total = spec.symbols * len(months)
-    task = progress.add_task(f"generating {spec.key}", total=total) if progress else None
+    progress = progress or Progress(disable=True)
+    task = progress.add_task(f"generating {spec.key}", total=spec.symbols * len(months))
     for i, symbol in enumerate(spec.symbol_names(), start=1):
         start, rows = _month_ms(*months[0]), spec.rows_per_symbol()
         frame = synthetic_frame(sources, i, start, rows, spec.seed, spec.step_ms)
         for year, month in months:
-            within = pl.col("open_time").is_between(
-                _month_ms(year, month), _month_ms(year, month, after=True), closed="left"
-            )
+            bounds = (_month_ms(year, month), _month_ms(year, month, after=True))
             name = ArchiveName(symbol, spec.interval, "monthly", date(year, month, 1))
-            paths.append(write_archive(root, name, frame.filter(within)))
-            if progress:
-                progress.advance(task)
+            month_rows = frame.filter(pl.col("open_time").is_between(*bounds, closed="left"))
+            paths.append(write_archive(root, name, month_rows))
+            progress.advance(task)
     stamp = {**asdict(spec), "rows": spec.rows, "synthetic": True}
     (root / "spec.json").write_text(json.dumps(stamp, indent=2))
     return sorted(paths)
 
 
 def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_folder: Path) -> Path:
-    """The synthetic daily archive (``<SYMBOL>-<interval>-YYYY-MM-DD.zip``) for ``day``.
-
-    ``day`` follows the spec's last month; its candles continue the same price path, so the
-    incremental benchmark's "new day" looks like the next file an exchange would publish.
-    """
+    """The daily archive of ``day`` after the spec's months, on the same price path: the
+    next file an exchange would publish."""
     first = _month_ms(*spec.months()[0])
     per_day = 86_400_000 // spec.step_ms
     rows = (int(day.timestamp() * 1000) - first) // spec.step_ms + per_day
