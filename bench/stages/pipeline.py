@@ -1,81 +1,66 @@
-"""Stages of the lake pipeline, each timed in its own ``bench.measure`` child process.
+"""Stages of the lake pipeline on a restored lake state, timed as a user runs them.
 
-Each repetition restores the lake state the previous stage left, then times the stage as a
-user runs it: ``hermes.ingest`` of the archives, ``dbt run --select <selection>`` (project
-parsing included; dbt's own execution time of the models is reported beside it), or
-``hermes signals`` (chunked Python generation).
+``dbt run --select ...`` (project parsing included, dbt's own model time beside it),
+``hermes signals`` (chunked Python generation) and the daily refresh (one new daily archive
+per symbol ingested, then ``dbt build``). Ingest and history builds are :func:`build`.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.lakes import count_rows, snapshot_tree, use_lake
+from bench.lakes import build, count_rows, dbt, ingest, inputs, snapshot_tree, use_lake
 
-
-def ingest(work: str, target_path: str, archive_root: str, save_to: str) -> dict[str, Any]:
-    """Ingest every archive under ``archive_root`` into a fresh lake at ``work``."""
-    from hermes.ingest import ingest_paths
-
-    shutil.rmtree(work, ignore_errors=True)
-    settings = use_lake(Path(work))
-    paths = sorted(Path(archive_root).rglob("*.zip"))
-    started = time.perf_counter()
-    report = ingest_paths(paths, settings)
-    seconds = time.perf_counter() - started
-    if not report.ok:
-        problems = "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5])
-        raise RuntimeError(f"ingest rejected synthetic archives: {problems}")
-    snapshot_tree(Path(work), Path(save_to))
-    return {"seconds": seconds, "rows": report.rows_ingested, "files": len(paths)}
+__all__ = ["build", "daily", "dbt_run", "signals"]
+STRATEGIES = ("seed", "--select", "strategies")
 
 
 def dbt_run(
-    work: str,
-    target_path: str,
-    select: str,
-    table: str,
-    restore_from: str | None = None,
-    save_to: str | None = None,
-    exclude: str | None = None,
-    setup: list[list[str]] | None = None,
+    work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
+    save_to: str | None = None, exclude: str | None = None, setup: bool = False,
     vars: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Time ``dbt run --select select [--exclude exclude]`` on the restored lake; ``setup``
-    commands (``["seed", "--select", "strategies"]``) run first, untimed."""
-    from hermes.dbt_runner import run_dbt
-
-    settings, target = use_lake(Path(work), restore_from), Path(target_path)
-    for command in setup or []:
-        run_dbt(command, settings, target_path=target)
-    args = ["run", "--select", select] + (["--exclude", exclude] if exclude else [])
-    started = time.perf_counter()
-    _, nodes = run_dbt(args, settings, target_path=target, vars=vars)
-    seconds = time.perf_counter() - started
-    rows = count_rows(settings, table)
+) -> dict[str, Any]:  # fmt: skip
+    """``dbt run --select select [--exclude exclude]`` on the restored lake (the strategy
+    registry seeded first, untimed, with ``setup``)."""
+    settings = use_lake(work, restore_from)
+    if setup:
+        dbt(settings, target_path, *STRATEGIES)
+    excluded = ("--exclude", exclude) if exclude else ()
+    seconds, nodes = dbt(settings, target_path, "run", "--select", select, *excluded, vars=vars)
     if save_to:
-        snapshot_tree(Path(work), Path(save_to))
-    models = sorted(n.name for n in nodes)
-    return {"seconds": seconds, "rows": rows, "models": models} | {
-        "model_seconds": sum(n.execution_time for n in nodes)
+        snapshot_tree(work, save_to)
+    return {"seconds": seconds, "rows": count_rows(settings, table)} | {
+        "models": sorted(n.name for n in nodes),
+        "model_seconds": sum(n.execution_time for n in nodes),
     }
 
 
 def signals(work: str, target_path: str, restore_from: str, chunk_rows: int) -> dict[str, Any]:
-    """Time ``generate_signals`` for Smart Momentum over every series in the feature store."""
-    from hermes.dbt_runner import run_dbt
+    """``generate_signals`` of Smart Momentum over every series of the feature store."""
     from hermes.signals.run import generate_signals
 
-    settings = use_lake(Path(work), restore_from)
-    run_dbt(["seed", "--select", "strategies"], settings, target_path=Path(target_path))
+    settings = use_lake(work, restore_from)
+    dbt(settings, target_path, *STRATEGIES)
     started = time.perf_counter()
     summaries = generate_signals(settings, "smart_momentum", chunk_rows=chunk_rows)
-    seconds = time.perf_counter() - started
+    return {"seconds": time.perf_counter() - started, "chunk_rows": chunk_rows} | {
+        k: sum(getattr(s, k) for s in summaries) for k in ("rows", "buy_signals", "sell_signals")
+    }
+
+
+def daily(work: str, restore_from: str, new_day: str, target_path: str) -> dict[str, Any]:
+    """The morning refresh on the restored history: the new daily archives, ``dbt build``."""
+    settings = use_lake(work, restore_from)
+    started = time.perf_counter()
+    report = ingest(settings, inputs([new_day]))
+    ingest_seconds = time.perf_counter() - started
+    seconds, nodes = dbt(settings, target_path, "build")
+    slowest = sorted(nodes, key=lambda n: n.execution_time, reverse=True)[:4]
+    kind = lambda word: sum(n.execution_time for n in nodes if word in n.resource_type)  # noqa: E731
     return {
-        "seconds": seconds, "rows": sum(s.rows for s in summaries), "chunk_rows": chunk_rows,
-        "buy_signals": sum(s.buy_signals for s in summaries),
-        "sell_signals": sum(s.sell_signals for s in summaries),
+        "seconds": ingest_seconds + seconds, "rows": report.rows_ingested,
+        "ingest_seconds": ingest_seconds, "dbt_build_seconds": seconds,
+        "model_seconds": kind("model"), "test_seconds": kind("test"),
+        "slowest_nodes": [f"{n.name} {n.execution_time:.2f}s" for n in slowest],
     }  # fmt: skip

@@ -289,7 +289,7 @@ def test_universe_line_and_goals() -> None:
 
 
 def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_path: Path) -> None:
-    from bench.stages.daily_job import _one_new_candle, _steps, quality
+    from bench.stages.daily_job import _one_new_candle, quality, steps
 
     one = quality(str(tmp_path / "lake"), str(built_lake.lake_root), [["BTCUSDT", "4h"]])
     every = quality(str(tmp_path / "lake"), str(built_lake.lake_root), None)
@@ -300,7 +300,7 @@ def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_p
     header, row = csv.read_text().splitlines()
     assert header == "timestamp,open,high,low,close,volume"
     assert row.startswith("2026-01-06 ") and row.endswith(",123.456")
-    assert _steps("x\n  seconds: ingest 1.3, dbt build 21.9\n") == {
+    assert steps("x\n  seconds: ingest 1.3, dbt build 21.9\n") == {
         "ingest": 1.3,
         "dbt build": 21.9,
     }
