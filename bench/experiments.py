@@ -1,60 +1,54 @@
-"""Everything measured besides the pipeline: comparisons, backtests, refresh, daily job, live.
+"""Everything measured besides the pipeline sizes, in run order (:data:`EXPERIMENTS`).
 
-:data:`EXPERIMENTS` lists them in the order they run: the ``--only`` name, where the figure
-goes in the results, what the console says, and the function measuring it. The ratios
-against the alternatives are computed from figures measured side by side in the same run.
+Ratios against the alternatives (the notebook baseline, TA-Lib, backtesting.py, the plain
+recompute script, one dbt run per set) come from figures measured side by side in one run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench import machine
+from bench import machine, synthetic
 from bench.measure import Runner, StageError, failed, not_available, spread, summarise
 from bench.pipeline import SIGNAL_CHUNK_ROWS
 from bench.plan import Plan
-from bench.stages.backtest import default_parameters, signals_file
-from bench.synthetic import (
-    SyntheticSpec,
-    daily_archive,
-    generate,
-    load_source_bars,
-    synthetic_frame,
-)
+from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
 
 Say = Callable[[str], None]
 Results = dict[str, Any]
 Measure = Callable[[Plan, Runner, Results, Say], Results]
-DAILY = "bench.stages.daily_job:"
+DAILY, BUILD = "bench.stages.daily_job:", "bench.lakes:build"
 PLAIN = "bench.compare.plain_recompute:run"
-LIVE_SYMBOLS = 20
-LIVE_BARS = 12  # 1h bars published live (3 of them also close a 4h bar)
+LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
 LIVE_SPEED = 300.0  # exchange seconds per real second: a 1h bar every 12 s
+SIGNAL_MODELS = [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]]
+
+
+def _folders(plan: Plan, name: str) -> dict[str, str]:
+    return {"work": str(plan.work / name / "lake"), "target_path": str(plan.work / name / "target")}
 
 
 def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick):
-    per-indicator speed ratios (TA-Lib time / Hermes time)."""
+    """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick)."""
     rows = 100_000 if plan.quick else 1_000_000
     arrays = plan.work / f"indicator-arrays-{rows}.npz"
     if not arrays.exists():
-        frame = synthetic_frame(load_source_bars(), 1, 1_704_067_200_000, rows, 7, 60_000)
+        sources = synthetic.load_source_bars()
+        frame = synthetic.synthetic_frame(sources, 1, 1_704_067_200_000, rows, 7, 60_000)
         plan.work.mkdir(parents=True, exist_ok=True)
-        columns: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
-        np.savez(arrays, **columns)
+        np.savez(arrays, **{c: frame[c].to_numpy() for c in ("open", "high", "low", "close")})
     runs = runner.repeat("bench.compare.indicators:run", plan.repeat, arrays_file=str(arrays))
     cases: Results = {}
     for name, first in runs[0]["cases"].items():
         per_run = [r["cases"][name] for r in runs]
-        keys = ("hermes_seconds", "talib_seconds", "speed_ratio")
         if first["status"] != "ok":
             cases[name] = first
             continue
+        keys = ("hermes_seconds", "talib_seconds", "speed_ratio")
         cases[name] = {"status": "ok"} | {k: spread([c[k] for c in per_run]) for k in keys}
         cases[name]["max_relative_difference"] = max(c["max_relative_difference"] for c in per_run)
     return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}
@@ -71,11 +65,10 @@ def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> 
         return not_available(f"needs the gold feature store ({size}), which was not built")
     out = summarise(runner.repeat(
         "bench.compare.notebook_signals:run", plan.repeat, work=sized["lake"],
-        restore_from=restore, chunk_rows=SIGNAL_CHUNK_ROWS, params=default_parameters(),
+        restore_from=restore, chunk_rows=SIGNAL_CHUNK_ROWS, params=smart_momentum(),
     )) | {"size": size}  # fmt: skip
     for stage in ("signals", "signals_chunked"):
-        figure = sized["stages"].get(stage, {})
-        if figure.get("status") == "ok":
+        if (figure := sized["stages"].get(stage, {})).get("status") == "ok":
             hermes = figure["seconds"]["median"]
             out[f"speed_ratio_{stage}"] = spread([n / hermes for n in out["seconds_list"]])
     out["speed_ratio"] = out.get("speed_ratio_signals") or out.get("speed_ratio_signals_chunked")
@@ -84,36 +77,32 @@ def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> 
 
 def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """Walk-forward LightGBM on the bundled BTCUSDT/ETHUSDT 4h: train, predict, record."""
-    lake, saved, target = (str(plan.work / "ml" / n) for n in ("lake", "features", "target"))
-    if not Path(saved).exists():
-        runner.once("bench.stages.ml:prepare", work=lake, save_to=saved, target_path=target)
+    where, saved = _folders(plan, "ml"), str(plan.work / "ml" / "features")
+    if not (plan.work / "ml" / "features").exists():
+        runner.once(BUILD, **where, sources=[str(synthetic.BUNDLED)], save_to=saved,
+                    commands=[["seed"], ["run", "--select", "+gold_ml_labels"]])  # fmt: skip
     return summarise(runner.repeat(
-        "bench.stages.pipeline:dbt_run", plan.repeat, work=lake, target_path=target,
+        "bench.stages.pipeline:dbt_run", plan.repeat, **where, restore_from=saved,
         select="gold_ml_predictions gold_ml_models", table="gold_ml_predictions",
-        restore_from=saved, vars={"ml_intervals": ["4h"]},
+        vars={"ml_intervals": ["4h"]},
     ))  # fmt: skip
 
 
 def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
-    work, target = str(plan.work / "sql-grid" / "lake"), str(plan.work / "sql-grid" / "target")
-    runner.once("bench.stages.sql_grid:prepare", work=work, target_path=target)
-    out = summarise(runner.repeat("bench.stages.sql_grid:grid", plan.repeat, work=work))
-    other = runner.once("bench.stages.sql_grid:dbt_per_set", work=work, target_path=target)
-    out["dbt_run_per_set_projected_seconds"] = projected = other["projected_100_seconds"]
-    out["speed_ratio_vs_dbt_per_set"] = projected / out["seconds"]["median"]
-    return out
+    where = _folders(plan, "sql-grid")
+    runner.once(BUILD, **where, sources=SQL_SERIES, commands=SIGNAL_MODELS)
+    out = summarise(runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, **where))
+    projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
+    out["dbt_run_per_set_projected_seconds"] = projected
+    return out | {"speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}
 
 
 def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """The warm live path against the fake exchange (``bench.stages.live``)."""
-    where = {
-        "work": str(plan.work / "live" / "lake"),
-        "target_path": str(plan.work / "live" / "target"),
-    }
-    size = {"symbols": LIVE_SYMBOLS, "live_bars": LIVE_BARS}
-    built = runner.once("bench.stages.live:build", **where, **size)
-    out = runner.once("bench.stages.live:measure", **where, **size, speed=LIVE_SPEED)
+    """The warm live path against the fake exchange (:mod:`bench.stages.live`)."""
+    built = runner.once("bench.stages.live:build", **_folders(plan, "live"), **LIVE)
+    out = runner.once("bench.stages.live:measure", **_folders(plan, "live"), **LIVE,
+                      speed=LIVE_SPEED)  # fmt: skip
     return out | {"build_seconds": built["seconds"]}
 
 
@@ -124,24 +113,21 @@ def refresh_costs(plan: Plan, runner: Runner, results: Results, say: Say) -> Res
     out |= {"interval": plan.refresh_interval, "new_day": f"{new_day:%Y-%m-%d}"}
     for years in plan.refresh_years:
         first, last = f"{new_day.year - years}-01", f"{new_day.year - 1}-12"
-        spec = SyntheticSpec(plan.refresh_symbols, first, last, plan.refresh_interval)
+        spec = synthetic.SyntheticSpec(plan.refresh_symbols, first, last, plan.refresh_interval)
         base = plan.work / "refresh" / spec.key
-        archives = generate(spec, plan.work / "data")
+        archives = synthetic.generate(spec, plan.work / "data")
         if not (base / "new_day").exists():
             for index in range(1, spec.symbols + 1):
-                daily_archive(spec, index, new_day, base / "new_day")
-        where: Results = {"work": str(base / "lake"), "target_path": str(base / "target")}
+                synthetic.daily_archive(spec, index, new_day, base / "new_day")
+        where = {"work": str(base / "lake"), "target_path": str(base / "target")}
         try:
-            build = runner.once(
-                "bench.stages.refresh:build_history", **where, save_to=str(base / "history"),
-                archive_root=str(plan.work / "data" / spec.key),
-            )  # fmt: skip
+            build = runner.once(BUILD, **where, sources=[str(plan.work / "data" / spec.key)],
+                                commands=[["build"]], save_to=str(base / "history"))  # fmt: skip
             figure = summarise(runner.repeat(
-                "bench.stages.refresh:daily", plan.repeat, **where,
-                restore_from=str(base / "history"), new_day=str(base / "new_day"),
-            ))  # fmt: skip
-            figure |= {"history_rows": spec.rows, "archives": len(archives)}
-            figure["full_build_seconds"] = build["seconds"]
+                "bench.stages.pipeline:daily", plan.repeat, **where,
+                restore_from=str(base / "history"), new_day=str(base / "new_day")))  # fmt: skip
+            figure |= {"history_rows": spec.rows, "archives": len(archives),
+                       "full_build_seconds": build["dbt_seconds"]}  # fmt: skip
         except StageError as exc:
             figure = failed(exc)
         out["histories"][f"{years}y"] = figure
@@ -170,16 +156,15 @@ JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("backfill_missing", "backfill, a year of unpublished archives (2 x 2 series)",
      DAILY + "backfill_missing", "once", {"work": "lake-backfill", "prefect_home": "prefect"}),
 ]  # fmt: skip
-"""The daily job's measurements in the order they run: name, label (console and RESULTS.md),
-stage, runs (``repeat``: the plan's repetitions; ``full``: 2, 1 quick; ``once``) and
-arguments, where folders (:data:`FOLDERS`) are named under ``<work>/daily_job``."""
+"""The daily job's measurements in run order: name, label, stage, runs (``repeat``: the
+plan's; ``full``: 2, 1 quick; ``once``) and arguments; :data:`FOLDERS` are under
+``<work>/daily_job``."""
 
 
 def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """``hermes run`` end to end (full, no-op, one new candle; both Prefect server paths),
-    the quality step, a backfill of unpublished months, and the plain recompute script,
-    all in this run (:data:`JOB_SCENARIOS`): the ratios compare figures measured side by
-    side. The long-lived Prefect server is stopped at the end, whatever happened."""
+    """:data:`JOB_SCENARIOS` in one run, so the ratios to the plain script compare figures
+    measured side by side; the long-lived Prefect server is stopped at the end, whatever
+    happened."""
     base = plan.work / "daily_job"
     out: Results = {"status": "ok", "load_average_at_start": machine.load_average()}
     runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
@@ -204,18 +189,17 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
 
 
 def universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """The synthetic universe's daily job (:mod:`bench.stages.universe`) next to the plain
-    recompute script, measured in this run."""
+    """The synthetic universe's daily job next to the plain recompute script, in this run."""
     base, (symbols, first, last) = plan.work / "universe", plan.universe
     say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
     out: Results = {"status": "ok", "symbols": symbols, "months": f"{first}..{last}"}
     out["plain"] = summarise(runner.repeat(PLAIN, plan.repeat, out_dir=str(base / "p")))
     runner.once(DAILY + "server_start", prefect_home=str(base / "prefect"))
     try:
-        return out | runner.once(
-            "bench.stages.universe:run", work=str(base), prefect_home=str(base / "prefect"),
-            symbols=symbols, first=first, last=last,
-        )  # fmt: skip
+        prefect = str(base / "prefect")
+        stage = "bench.stages.universe:run"
+        return out | runner.once(stage, work=str(base), prefect_home=prefect, symbols=symbols,
+                                 first=first, last=last)  # fmt: skip
     finally:
         runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
 
@@ -226,41 +210,33 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
     for size, sized in results.get("sizes", {}).items():
         if restore := sized.get("states", {}).get("features"):
             say(f"quality: full checkpoint on the {size} lake")
-            out["sizes"][size] = runner.figure(
-                DAILY + "quality", 1, work=sized["lake"], restore_from=restore, partitions=None
-            )
+            out["sizes"][size] = runner.figure(DAILY + "quality", 1, work=sized["lake"],
+                                               restore_from=restore, partitions=None)  # fmt: skip
     return out
 
 
 def profile(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """cProfile of the slowest pipeline stage (on the largest size), run once more."""
-    candidates = [
-        (figure["seconds"]["median"], size, name)
-        for size, sized in results.get("sizes", {}).items()
-        for name, figure in sized["stages"].items()
-        if figure.get("status") == "ok"
-    ]
-    if not candidates:
+    ran = [(figure["seconds"]["median"], size, name)
+           for size, sized in results.get("sizes", {}).items()
+           for name, figure in sized["stages"].items() if figure.get("status") == "ok"]  # fmt: skip
+    if not ran:
         return not_available("no pipeline stage ran")
-    _seconds, size, name = max(candidates)
+    _seconds, size, name = max(ran)
     say(f"profile: {name} on {size} under cProfile")
     call = results["sizes"][size]["calls"][name]
-    kwargs = {k: v for k, v in call["kwargs"].items() if k != "save_to"}
     try:
+        kwargs = {k: v for k, v in call["kwargs"].items() if k != "save_to"}
         result = runner.profile(call["target"], **kwargs)
     except StageError as exc:
         return failed(exc)
     return {"status": "ok", "stage": name, "size": size, **result}
 
 
-def _once(target: str, **kwargs: Callable[[Plan], Any]) -> Measure:
-    """A measurement that is ``plan.repeat`` runs of ``target`` (arguments read from the plan)."""
-
-    def measure(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-        arguments = {k: read(plan) for k, read in kwargs.items()}
-        return summarise(runner.repeat(target, plan.repeat, **arguments))
-
-    return measure
+def _repeat(target: str, **kwargs: Callable[[Plan], Any]) -> Measure:
+    """``plan.repeat`` runs of ``target``, arguments read from the plan."""
+    return lambda plan, runner, results, say: summarise(runner.repeat(
+        target, plan.repeat, **{k: read(plan) for k, read in kwargs.items()}))  # fmt: skip
 
 
 def _signals(plan: Plan) -> str:
@@ -274,26 +250,25 @@ EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
     ("compare.indicators", "comparisons.indicators", "indicators: hermes vs TA-Lib",
      compare_indicators),
     ("backtest", "backtest", "backtest: single run on 8 years of BTCUSDT 4h, cold and warm",
-     _once("bench.stages.backtest:single", signals_file=_signals)),
+     _repeat("bench.stages.backtest:single", signals_file=_signals)),
     ("grid", "grid", "grid: {plan.grid_size:,} parameter combinations on 8 years of BTCUSDT 4h",
-     _once("bench.stages.backtest:grid", signals_file=_signals, size=lambda p: p.grid_size)),
+     _repeat("bench.stages.backtest:grid", signals_file=_signals, size=lambda p: p.grid_size)),
     ("sql_grid", "sql_grid",
      "grid: 100 parameter sets of the SQL-only donchian_breakout, 2 x 8 years of 4h", sql_grid),
     ("ml", "ml", "ml: walk-forward LightGBM on 2 x 8 years of 4h (train, predict, record)",
      ml_walk_forward),
     ("compare.backtesting", "comparisons.backtesting_py",
      "backtest: hermes vs backtesting.py on the same signals",
-     _once("bench.compare.backtesting_py:run", signals_file=_signals)),
+     _repeat("bench.compare.backtesting_py:run", signals_file=_signals)),
     ("refresh", "refresh", "refresh: one new day on {plan.refresh_years} year(s) of history",
      refresh_costs),
     ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script",
      daily_job),
     ("universe", "universe", "universe: a synthetic universe's daily job", universe),
-    ("live", "live", f"live: {LIVE_SYMBOLS} synthetic symbols x 2 intervals, bar close to feed "
+    ("live", "live", "live: {LIVE[symbols]} synthetic symbols x 2 intervals, bar close to feed "
      "and webhook", live_latency),
 ]  # fmt: skip
-"""Each measurement beside the pipeline sizes: ``--only`` name, results path, console line,
-function ``(plan, runner, results, say)``."""
+"""Each measurement: its ``--only`` name, results path, console line and function."""
 
 
 def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
@@ -302,7 +277,7 @@ def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     for name, path, message, measure in EXPERIMENTS:
         if not plan.wants(name):
             continue
-        say(message.format(plan=plan))
+        say(message.format(plan=plan, LIVE=LIVE))
         try:
             figure = measure(plan, runner, results, say)
         except StageError as exc:

@@ -96,4 +96,7 @@ def build(
     if save_to:
         snapshot_tree(work, save_to)
     return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested} | {
-        "dbt_seconds": dbt_seconds, "rows": report.rows_ingested, "files": len(paths)}
+        "dbt_seconds": dbt_seconds,
+        "rows": report.rows_ingested,
+        "files": len(paths),
+    }

@@ -1,8 +1,9 @@
-"""Throughput of the lake pipeline on one synthetic data set, stage by stage.
+"""Throughput of the lake pipeline on one synthetic data set, stage by stage (:data:`STAGES`).
 
-ingest -> bronze -> silver -> gold features -> signals. Every stage is repeated on the
-state the previous stage left (restored before each repetition), so each repetition does
-exactly the same work.
+Each stage is repeated on the saved state the previous stage left (restored before each
+repetition), so every repetition does the same work. With the figures of a smaller size and
+a deadline, a stage whose scaled estimate would overrun the time budget, or need more than
+half the machine's memory, is skipped with the estimate as the reason.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ DBT = "bench.stages.pipeline:dbt_run"
 
 
 class Stage(NamedTuple):
-    """A pipeline stage: its report label, the child function and its own arguments, the
-    state it starts from and the state it saves."""
+    """A stage: its name, report label, child function and arguments, the state it starts
+    from and the state it saves."""
 
     name: str
     label: str
@@ -38,9 +39,8 @@ def _dbt(select: str, table: str, **extra: Any) -> dict[str, Any]:
     return {"select": select, "table": table, **extra}
 
 
-STRATEGY_SEED = [["seed", "--select", "strategies"]]
 STAGES = [
-    Stage("ingest", "ingest (archives to landing)", "bench.stages.pipeline:ingest", {}, None,
+    Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []}, None,
           "landed"),
     Stage("bronze", "bronze_klines (dbt)", DBT, _dbt("bronze_klines", "bronze_klines"), "landed",
           "bronze"),
@@ -51,27 +51,11 @@ STAGES = [
           _dbt("+gold_feature_store", "gold_features", exclude="+silver_klines"), "silver",
           "features"),
     Stage("signals", "signals (dbt model)", DBT,
-          _dbt("gold_signals_smart_momentum", "gold_signals_smart_momentum", setup=STRATEGY_SEED),
+          _dbt("gold_signals_smart_momentum", "gold_signals_smart_momentum", setup=True),
           "features", "signals"),
     Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.stages.pipeline:signals",
           {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features", None),
 ]  # fmt: skip
-
-
-def estimate(previous: dict[str, Any] | None, stage: str, rows: int) -> tuple[float, float] | None:
-    """Seconds per process and peak MB of ``stage`` at ``rows``, scaled from a smaller size."""
-    figure = (previous or {}).get("stages", {}).get(stage, {})
-    if figure.get("status") != "ok":
-        return None
-    scale, seconds = rows / figure["rows"], figure["seconds"]["median"]
-    process = figure.get("process_seconds", seconds)
-    process = process["median"] if isinstance(process, dict) else process
-    peak, base_mb = figure["peak_rss_mb"]["max"], 300.0  # interpreter and imports
-    # dbt runs cap DuckDB at HERMES_DUCKDB_MEMORY_LIMIT (profiles/profiles.yml) and spill past
-    # it, so their peak cannot grow beyond the smaller size's peak plus that limit
-    bounded_mb = peak + duckdb_memory_limit_mb()
-    return process - seconds + seconds * scale, min(base_mb + max(0, peak - base_mb) * scale,
-                                                    bounded_mb)  # fmt: skip
 
 
 def duckdb_memory_limit_mb() -> float:
@@ -83,6 +67,21 @@ def duckdb_memory_limit_mb() -> float:
     raise ValueError(f"HERMES_DUCKDB_MEMORY_LIMIT {text!r}: expected a size such as 2GB")
 
 
+def estimate(previous: dict[str, Any] | None, stage: str, rows: int) -> tuple[float, float] | None:
+    """Seconds per process and peak MB of ``stage`` at ``rows``, scaled from a smaller size;
+    dbt caps DuckDB at its memory limit and spills past it, so a dbt stage's peak cannot
+    grow beyond the smaller size's plus that limit."""
+    figure = (previous or {}).get("stages", {}).get(stage, {})
+    if figure.get("status") != "ok":
+        return None
+    scale, seconds = rows / figure["rows"], figure["seconds"]["median"]
+    process = figure.get("process_seconds", seconds)
+    process = process["median"] if isinstance(process, dict) else process
+    peak, base_mb = figure["peak_rss_mb"]["max"], 300.0  # interpreter and imports
+    scaled_peak = base_mb + max(0, peak - base_mb) * scale
+    return process - seconds + seconds * scale, min(scaled_peak, peak + duckdb_memory_limit_mb())
+
+
 def _repeats(plan: Plan, guess: tuple[float, float] | None, deadline: float | None) -> Any:
     """Repetitions that fit what is left of the time budget, or why the stage is skipped."""
     if guess is None or deadline is None:
@@ -90,33 +89,23 @@ def _repeats(plan: Plan, guess: tuple[float, float] | None, deadline: float | No
     (seconds, peak_mb), left = guess, deadline - time.monotonic()
     if peak_mb > psutil.virtual_memory().total / 2**20 / 2:
         return not_available(
-            f"skipped: estimated peak memory {peak_mb / 1024:.1f} GB (scaled from the "
-            "smaller size) exceeds half the machine's memory"
+            f"skipped: estimated peak memory {peak_mb / 1024:.1f} GB (scaled "
+            "from the smaller size) exceeds half the machine's memory"
         )
     if seconds > left:
         return not_available(
-            f"skipped: estimated {seconds:.0f} s per run (scaled from the smaller size) "
-            f"exceeds the {max(left, 0):.0f} s left in the time budget"
+            f"skipped: estimated {seconds:.0f} s per run (scaled from the "
+            f"smaller size) exceeds the {max(left, 0):.0f} s left in the "
+            "time budget"
         )
-    return max(1, min(plan.repeat, int(left // (seconds * 1.5))))
+    return max(1, min(plan.repeat, int(left // (seconds * 1.5))))  # fmt: skip
 
 
 def run_size(
-    plan: Plan,
-    size: str,
-    runner: Runner,
-    say: Callable[[str], None],
-    progress: Any = None,
-    previous: dict[str, Any] | None = None,
-    deadline: float | None = None,
-) -> dict[str, Any]:
-    """Generate the data set ``size`` and measure every pipeline stage on it.
-
-    With ``previous`` (the figures of a smaller size) and a ``deadline`` (``time.monotonic``),
-    a stage whose scaled estimate would overrun the time budget, or need more than half the
-    machine's memory, is skipped with the estimate as the reason; one that fits only once is
-    run once.
-    """
+    plan: Plan, size: str, runner: Runner, say: Callable[[str], None], progress: Any = None,
+    previous: dict[str, Any] | None = None, deadline: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it."""
     spec, base = SIZES[size], plan.work / "lakes" / size
     started = time.perf_counter()
     archives = generate(spec, plan.work / "data", progress)
@@ -139,7 +128,7 @@ def run_size(
         kwargs |= {"restore_from": str(states / stage.restore)} if stage.restore else {}
         kwargs |= {"save_to": str(states / stage.save)} if stage.save else {}
         if stage.name == "ingest":
-            kwargs["archive_root"] = str(plan.work / "data" / spec.key)
+            kwargs["sources"] = [str(plan.work / "data" / spec.key)]
         if not plan.wants(stage.name):
             out["stages"][stage.name] = not_available("not selected (--only)")
             if stage.name == "ingest" and not done:
@@ -154,10 +143,9 @@ def run_size(
         say(f"[{size}] {stage.label}: {spec.rows:,} rows")
         out["calls"][stage.name] = {"target": stage.target, "kwargs": kwargs}
         repeat = _repeats(plan, estimate(previous, stage.name, spec.rows), deadline)
-        figure = (
-            repeat if isinstance(repeat, dict) else runner.figure(stage.target, repeat, **kwargs)
-        )
-        out["stages"][stage.name] = figure
+        if not isinstance(repeat, dict):
+            repeat = runner.figure(stage.target, repeat, **kwargs)
+        out["stages"][stage.name] = figure = repeat
         if figure["status"] == "ok" and stage.save:
             done.add(stage.save)
     out["states"] = {name: str(states / name) for name in sorted(done)}
