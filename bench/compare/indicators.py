@@ -1,18 +1,16 @@
-"""Side by side: ``hermes.indicators`` against TA-Lib on the same arrays.
-
-Both libraries get the same float64 arrays (one synthetic 1-minute series); each call is
-timed warm (after one untimed call, so numba compilation is excluded) as the best of a few
-calls, and the outputs are compared value by value.
-"""
+"""Side by side: ``hermes.indicators`` against TA-Lib on the same float64 arrays (one
+synthetic 1-minute series): each call timed warm as the best of a few, outputs compared
+value by value."""
 
 from __future__ import annotations
 
 import importlib
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
+
+from bench.compare import warm_calls
 
 # (name, hermes module, function, TA-Lib function, inputs, keyword arguments)
 CASES: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any]]] = [
@@ -27,18 +25,10 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
-def _best_of(function: Callable[[], Any], calls: int) -> tuple[float, np.ndarray]:
-    """Best seconds of ``calls`` warm calls (after one: numba compilation, caches) and the
-    first output array of the last."""
-    function()
-    best, result = float("inf"), None
-    for _ in range(calls):
-        started = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - started)
-    if isinstance(result, dict):
-        result = next(iter(result.values()))
-    return best, np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
+def _first(result: Any) -> np.ndarray:
+    """The first output array of an indicator (a dict, tuple or list of them, or one)."""
+    result = next(iter(result.values())) if isinstance(result, dict) else result
+    return np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
 
 
 def max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,12 +53,12 @@ def run(arrays_file: str, calls: int = 5) -> dict[str, Any]:
             cases[name] = {"status": "not available", "reason": reason}
             continue
         args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
-        talib_fn = getattr(talib, talib_name)
-        hermes_s, hermes_out = _best_of(lambda f=function, a=args, k=kwargs: f(*a, **k), calls)
-        talib_s, talib_out = _best_of(lambda f=talib_fn, a=args, k=talib_kwargs: f(*a, **k), calls)
-        difference = max_relative_difference(hermes_out, talib_out)
-        cases[name] = {"status": "ok", "hermes_seconds": hermes_s, "talib_seconds": talib_s} | {
-            "speed_ratio": talib_s / hermes_s, "max_relative_difference": difference
-        }  # fmt: skip
+        ours, hermes_out = warm_calls(partial(function, *args, **kwargs), calls)
+        talib_function = partial(getattr(talib, talib_name), *args, **talib_kwargs)
+        theirs, talib_out = warm_calls(talib_function, calls)
+        difference = max_relative_difference(_first(hermes_out), _first(talib_out))
+        cases[name] = {"status": "ok", "hermes_seconds": min(ours), "talib_seconds": min(theirs),
+                       "speed_ratio": min(theirs) / min(ours),
+                       "max_relative_difference": difference}  # fmt: skip
     seconds = sum(c.get("hermes_seconds", 0.0) for c in cases.values())
     return {"seconds": seconds, "rows": len(data["close"]), "cases": cases}

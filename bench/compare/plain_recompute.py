@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.compare import supertrend_column
 from hermes.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
+OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def _supertrend_direction(high: Any, low: Any, close: Any, atr: Any, period: int, mult: float):  # type: ignore[no-untyped-def]
@@ -56,65 +58,48 @@ def run(out_dir: str) -> dict[str, Any]:
     from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy
 
-    # the registry's Smart Momentum parameters and the daily job's costs (a plain script would
-    # write them in; looked up before the clock starts, so the baseline's time is its own work)
+    # the registry's parameters and the daily job's costs, looked up before the clock starts
+    # (a plain script would write them in), so the baseline's time is its own work
     p = load_strategy("smart_momentum").parameters
-    supertrend = f"supertrend_dir_{p['st_period']}_{p['st_multiplier']:g}".replace(".", "_")
     started = time.perf_counter()
     import numpy as np
     import polars as pl
     import talib
     import vectorbt as vbt
 
-    out = Path(out_dir)
+    out, trades, rows = Path(out_dir), {}, 0
     out.mkdir(parents=True, exist_ok=True)
-    trades: dict[str, int] = {}
-    rows = 0
+    previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
     for path in sorted(DATA.glob("*.csv.gz")):
         frame = pl.read_csv(path, try_parse_dates=True)
-        o, h, low, c, v = (
-            frame[k].to_numpy().astype(float) for k in ("open", "high", "low", "close", "volume")
-        )
-        features: dict[str, Any] = {}
-        for n in (20, 50, 200):
-            features[f"sma_{n}"] = talib.SMA(c, n)
-        for n in (12, 26, 50, 200):
-            features[f"ema_{n}"] = talib.EMA(c, n)
-        features["rsi_14"] = talib.RSI(c, 14)
-        fast, slow = talib.EMA(c, p["ema_fast"]), talib.EMA(c, p["ema_slow"])
-        rsi = talib.RSI(c, p["rsi_period"])
-        features["atr_14"] = talib.ATR(h, low, c, 14)
+        o, h, low, c, v = (frame[k].to_numpy().astype(float) for k in OHLCV)
+        features = {f"sma_{n}": talib.SMA(c, n) for n in (20, 50, 200)}
+        features |= {f"ema_{n}": talib.EMA(c, n) for n in (12, 26, 50, 200)}
+        features |= {"rsi_14": talib.RSI(c, 14), "atr_14": talib.ATR(h, low, c, 14)}
         upper, middle, lower = talib.BBANDS(c, 20, 2, 2)
         features |= {"bb_upper_20_2": upper, "bb_middle_20_2": middle, "bb_lower_20_2": lower}
         macd, signal, hist = talib.MACD(c, 12, 26, 9)
         features |= {"macd_12_26_9": macd, "macd_signal_12_26_9": signal, "macd_hist_12_26_9": hist}
-        features["donchian_upper_20"] = talib.MAX(h, 20)
-        features["donchian_lower_20"] = talib.MIN(low, 20)
-        features["return_1"] = talib.ROC(c, 1) / 100
-        features["log_return_1"] = np.log(c / np.roll(c, 1))
+        features |= {"donchian_upper_20": talib.MAX(h, 20), "donchian_lower_20": talib.MIN(low, 20)}
+        features |= {"return_1": talib.ROC(c, 1) / 100, "log_return_1": np.log(c / np.roll(c, 1))}
         features["true_range"] = talib.TRANGE(h, low, c)
         features["volume_zscore_20"] = (v - talib.SMA(v, 20)) / talib.STDDEV(v, 20)
-        atr = talib.ATR(h, low, c, p["st_period"])
+        fast, slow = talib.EMA(c, p["ema_fast"]), talib.EMA(c, p["ema_slow"])
+        rsi, atr = talib.RSI(c, p["rsi_period"]), talib.ATR(h, low, c, p["st_period"])
         direction = _supertrend_direction(h, low, c, atr, p["st_period"], p["st_multiplier"])
-        features[supertrend] = direction
-        previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
         with np.errstate(invalid="ignore"):
             cross = (fast > slow) & (previous(fast) <= previous(slow))
             neutral = (rsi >= p["rsi_low"]) & (rsi <= p["rsi_high"])
             buy = cross & neutral & (direction == 1)
             sell = (direction == -1) & (previous(direction) == 1)
-        features |= {"buy_signal": buy, "sell_signal": sell}
-        frame.with_columns(**{k: pl.Series(k, val) for k, val in features.items()}).write_parquet(
-            out / f"{path.name.split('.')[0]}.parquet"
-        )
+        features |= {supertrend_column(p): direction, "buy_signal": buy, "sell_signal": sell}
+        columns = [pl.Series(k, x) for k, x in features.items()]
+        frame.with_columns(columns).write_parquet(out / f"{path.name.split('.')[0]}.parquet")
         rows += frame.height
-        if "_4h" in path.name:
-            # decided on a bar's close, filled at the next bar's open
-            entries = np.concatenate([[False], buy[:-1]])
-            exits = np.concatenate([[False], sell[:-1]])
+        if "_4h" in path.name:  # decided on a bar's close, filled at the next bar's open
+            entries, exits = (np.concatenate([[False], x[:-1]]) for x in (buy, sell))
             portfolio = vbt.Portfolio.from_signals(
-                close=c, price=o, entries=entries, exits=exits,
-                init_cash=10_000.0, fees=FEES, slippage=SLIPPAGE, freq="4h",
-            )  # fmt: skip
+                close=c, price=o, entries=entries, exits=exits, init_cash=10_000.0, fees=FEES,
+                slippage=SLIPPAGE, freq="4h")  # fmt: skip
             trades[path.name.split("_")[0]] = int(portfolio.trades.count())
     return {"seconds": time.perf_counter() - started, "rows": rows, "trades": trades}
