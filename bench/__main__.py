@@ -4,27 +4,54 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import machine, report
-from bench.measure import Runner
+from bench import report
+from bench.measure import Runner, load_average
 from bench.plan import BENCH_ROOT, SIZES, Plan
 
 console = Console()
-
+PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib"
 SYNTHETIC_NOTE = (
     "Scale data sets are synthetic: 1-minute candles for symbols SYN001USDT, SYN002USDT, ... "
     "made by a seeded block bootstrap of the real BTCUSDT/ETHUSDT 4h log returns, candle "
     "shapes and volumes (returns scaled by 1/sqrt(240)), written as Binance monthly archives. "
     "Backtest figures use the real bundled BTCUSDT 4h candles."
 )
+
+
+def machine() -> dict[str, Any]:
+    """Cores, memory, CPU model, OS, Python and package versions."""
+    from hermes.backtest.provenance import git_commit
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpus = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return {
+        "cpu_model": cpus[0] if cpus else platform.processor() or platform.machine(),
+        "logical_cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+        "git_commit": (git_commit()[0] or "")[:7] or None,
+        "packages": {name: version(name) for name in f"{PACKAGES} backtesting prefect".split()},
+    }  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -44,12 +71,10 @@ def parse_args(argv: list[str] | None) -> Plan:
         changes["sizes"] = split(args.sizes)
         if unknown := [s for s in changes["sizes"] if s not in SIZES]:
             parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
-    if args.repeat is not None:
-        if args.repeat < 1:
-            parser.error("--repeat must be at least 1")
-        changes["repeat"] = args.repeat
-    if args.only:
-        changes["only"] = frozenset(split(args.only))
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    changes |= {"repeat": args.repeat} if args.repeat else {}
+    changes |= {"only": frozenset(split(args.only))} if args.only else {}
     return replace(plan, **changes)
 
 
@@ -58,12 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = parse_args(argv)
     plan.work.mkdir(parents=True, exist_ok=True)
-    runner = Runner(log_dir=plan.work / "logs")
-    started = time.perf_counter()
+    runner, started = Runner(log_dir=plan.work / "logs"), time.perf_counter()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "synthetic": True,
         "note": SYNTHETIC_NOTE, "mode": "quick" if plan.quick else "full", "repeat": plan.repeat,
-        "machine": machine.describe(), "load_average_at_start": machine.load_average(),
+        "machine": machine(), "load_average_at_start": load_average(),
     }  # fmt: skip
     sizes, say = results.setdefault("sizes", {}), console.log
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -83,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if plan.profile:
             results["profile"] = experiments.profile(plan, runner, results, say)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    results["load_average_at_end"] = machine.load_average()
+    results["load_average_at_end"] = load_average()
     results["goals"] = report.goals(results)
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from bench import machine, synthetic
-from bench.measure import Runner, StageError, failed, not_available, spread, summarise
+from bench import synthetic
+from bench.measure import Runner, StageError, failed, load_average, not_available, spread, summarise
 from bench.pipeline import SIGNAL_CHUNK_ROWS
 from bench.plan import Plan
 from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
@@ -166,7 +166,7 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
     measured side by side; the long-lived Prefect server is stopped at the end, whatever
     happened."""
     base = plan.work / "daily_job"
-    out: Results = {"status": "ok", "load_average_at_start": machine.load_average()}
+    out: Results = {"status": "ok", "load_average_at_start": load_average()}
     runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
     try:
         for name, label, target, times, kwargs in JOB_SCENARIOS:
@@ -180,7 +180,7 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
             runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
         except StageError:
             pass
-    out["load_average_at_end"] = machine.load_average()
+    out["load_average_at_end"] = load_average()
     for name in ("full", "full_temporary", "no_op", "one_candle", "one_candle_temporary"):
         if out[name]["status"] == "ok" and out["plain"]["status"] == "ok":
             ratio = out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]

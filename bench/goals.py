@@ -43,11 +43,7 @@ def _scaled(factor: float, path: str) -> Callable[[Results], float | None]:
 
 
 def _rate(stage: str) -> Callable[[Results], float | None]:
-    def read(results: Results) -> float | None:
-        path = f"sizes.{_largest(results, stage)}.stages.{stage}.rows_per_second.median"
-        return at(results, path)
-
-    return read
+    return lambda r: at(r, f"sizes.{_largest(r, stage)}.stages.{stage}.rows_per_second.median")
 
 
 def _build_peak_gb(results: Results) -> float | None:

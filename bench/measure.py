@@ -1,10 +1,10 @@
 """Run one measurement in a fresh subprocess and summarise repeated runs.
 
-Each repetition runs ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'`` so
-that peak memory (``ru_maxrss``) belongs to that stage alone and a cold start really is cold.
-The stage function returns its own timing of the measured region (setup such as restoring a
-lake is excluded); the child adds the process's peak resident memory and lifetime, and with
-``"profile": true`` the top functions by cumulative time under cProfile.
+Each run is ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'``, so peak
+memory (``ru_maxrss``) belongs to that stage alone and a cold start is cold. The stage
+function times its measured region itself (setup such as restoring a lake is excluded); the
+child adds its peak memory and lifetime, and with ``"profile": true`` runs the stage under
+cProfile and returns its top functions by cumulative time.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from typing import Any
 from hermes.config import PROJECT_ROOT
 
 _STARTED = time.perf_counter()
-RESULT_PREFIX = "BENCH_RESULT "
-PROFILE_TOP = 25
+RESULT_PREFIX, PROFILE_TOP = "BENCH_RESULT ", 25
 
 
 class StageError(RuntimeError):
-    """A stage's subprocess failed; the message carries the end of its output."""
+    """A stage's subprocess failed; the message carries the exception it raised."""
 
 
 @dataclass
@@ -43,15 +42,8 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800
 
-    def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
+    def once(self, target: str, /, profile: bool = False, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
-        return self._run(target, kwargs, profile=False)
-
-    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
-        """Run ``target`` once under cProfile: its top functions by cumulative time."""
-        return self._run(target, kwargs, profile=True)
-
-    def _run(self, target: str, kwargs: dict[str, Any], profile: bool) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
@@ -69,6 +61,10 @@ class Runner:
             raise StageError(f"{summary} (exit {proc.returncode}; log {log})")
         return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
 
+    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Run ``target`` once under cProfile: its top functions by cumulative time."""
+        return self.once(target, profile=True, **kwargs)
+
     def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
         return [self.once(target, **kwargs) for _ in range(times)]
 
@@ -84,42 +80,35 @@ def _error_summary(text: str) -> str:
     """The exception a failed child raised (the lines after its traceback's last frame)."""
     lines = text.splitlines()
     starts = [i for i, x in enumerate(lines) if x.startswith("Traceback (most recent call last)")]
-    if not starts:
-        return " ".join(line.strip() for line in lines[-3:])
-    after = lines[starts[-1] + 1 :]
+    after = lines[starts[-1] + 1 :] if starts else []
     body = [i for i, line in enumerate(after) if line and not line.startswith(" ")]
-    return " ".join(line.strip() for line in (after[body[0] : body[0] + 4] if body else after[-3:]))
+    kept = after[body[0] : body[0] + 4] if body else (after or lines)[-3:]
+    return " ".join(line.strip() for line in kept)
 
 
 def spread(values: list[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)} | {
-        "n": len(values)
-    }
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values)}  # fmt: skip
 
 
 def summarise(runs: list[dict[str, Any]], rows: int | None = None) -> dict[str, Any]:
-    """Turn repeated runs (each with ``seconds`` and ``peak_rss_mb``) into one figure.
-
-    ``rows`` (or each run's ``rows``) gives throughput: rows/s is computed per run, so its
-    median, min and max are those of the runs themselves. Other numbers that vary between
-    runs become spreads too; the rest is the last run's.
-    """
+    """Repeated runs (each with ``seconds`` and ``peak_rss_mb``) as one figure: rows/s per run
+    (``rows`` or each run's), other numbers that vary between runs as spreads too, the rest
+    as the last run's."""
     seconds = [float(r["seconds"]) for r in runs]
     out: dict[str, Any] = {"status": "ok", "seconds": spread(seconds), "seconds_list": seconds}
-    n_rows = rows if rows is not None else runs[0].get("rows")
-    if n_rows:
+    if n_rows := rows if rows is not None else runs[0].get("rows"):
         out["rows"] = int(n_rows)
         out["rows_per_second"] = spread([n_rows / s for s in seconds])
     if all("peak_rss_mb" in r for r in runs):
         out["peak_rss_mb"] = spread([float(r["peak_rss_mb"]) for r in runs])
     for key, value in runs[-1].items():
-        if key in ("seconds", "rows", "peak_rss_mb"):
-            continue
         values = [r.get(key) for r in runs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        varies = numeric and len(set(values)) > 1
-        out[key] = spread([float(v) for v in values if v is not None]) if varies else value
+        if key not in ("seconds", "rows", "peak_rss_mb"):
+            varies = numeric and len(set(values)) > 1
+            out[key] = spread([float(v) for v in values if v is not None]) if varies else value
     return out
 
 
@@ -131,18 +120,21 @@ def failed(error: Exception) -> dict[str, Any]:
     return {"status": "error", "reason": str(error)}
 
 
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load averages: other work on the machine skews timings."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _child(payload: dict[str, Any]) -> dict[str, Any]:
     """Call the payload's target (under cProfile when asked) in this fresh process."""
     module_name, function_name = payload["target"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     if not payload.get("profile"):
         return dict(function(**payload.get("kwargs", {})))
-    profiler, started = cProfile.Profile(), time.perf_counter()
+    profiler, started, text = cProfile.Profile(), time.perf_counter(), io.StringIO()
     result = profiler.runcall(function, **payload.get("kwargs", {}))
-    seconds, text = time.perf_counter() - started, io.StringIO()
-    pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(
-        PROFILE_TOP
-    )
+    seconds, stats = time.perf_counter() - started, pstats.Stats(profiler, stream=text)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_TOP)
     lines = [line.rstrip() for line in text.getvalue().splitlines() if line.strip()]
     start = next((i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls")), 0)
     top = lines[start : start + PROFILE_TOP + 1]
@@ -153,5 +145,4 @@ if __name__ == "__main__":
     result = _child(json.loads(sys.argv[1]))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["process_seconds"] = time.perf_counter() - _STARTED
-    sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
