@@ -92,7 +92,8 @@ def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
     where = _folders(plan, "sql-grid")
     runner.once(BUILD, **where, sources=SQL_SERIES, commands=SIGNAL_MODELS)
-    out = summarise(runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, **where))
+    grid = runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"])
+    out = summarise(grid)
     projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
     out["dbt_run_per_set_projected_seconds"] = projected
     return out | {"speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}

@@ -9,15 +9,11 @@ from bench.synthetic import SyntheticSpec
 
 BENCH_ROOT = Path(__file__).resolve().parent
 
-SIZES: dict[str, SyntheticSpec] = {
-    # 1 symbol x 90 days = 129,600 one-minute candles (development runs)
-    "100k": SyntheticSpec(symbols=1, first_month="2025-01", last_month="2025-03"),
-    # 2 symbols x 2025 = 1,051,200 candles
-    "1M": SyntheticSpec(symbols=2, first_month="2025-01", last_month="2025-12"),
-    # 10 symbols x 2024-2025 = 10,526,400 candles
-    "10M": SyntheticSpec(symbols=10, first_month="2024-01", last_month="2025-12"),
-    # 48 symbols x 2024-2025 = 50,526,720 candles
-    "50M": SyntheticSpec(symbols=48, first_month="2024-01", last_month="2025-12"),
+SIZES: dict[str, SyntheticSpec] = {  # symbols x months of one-minute candles
+    "100k": SyntheticSpec(1, "2025-01", "2025-03"),  # 129,600 candles (development runs)
+    "1M": SyntheticSpec(2, "2025-01", "2025-12"),  # 1,051,200
+    "10M": SyntheticSpec(10, "2024-01", "2025-12"),  # 10,526,400
+    "50M": SyntheticSpec(48, "2024-01", "2025-12"),  # 50,526,720
 }
 
 

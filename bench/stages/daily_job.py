@@ -1,11 +1,7 @@
-"""Stage: the daily job as users wait for it, the ``hermes`` command timed end to end.
-
-Each measurement runs ``hermes`` in a child process: start-up, imports, the Prefect API (the
-long-lived local server, or Prefect's temporary one), ingest, ``dbt build``, the quality
-checkpoint, publication, backtests and reports. Scenarios of :func:`run`: ``full`` (a new
-lake from the bundled files), ``no_op`` (again, nothing new), ``one_candle`` (one new BTCUSDT
-4h candle ingested, then ``hermes run``). The server's own memory is :func:`server_start`'s.
-"""
+"""Stage: the daily job as users wait for it, the ``hermes`` command timed end to end in a
+child process (start-up, imports, the Prefect API, every step of the flow). Scenarios of
+:func:`run`: ``full`` (a new lake), ``no_op`` (again, nothing new), ``one_candle`` (one new
+BTCUSDT 4h candle ingested, then ``hermes run``)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,9 @@
 """Stage: live signals, from a candle available at the (fake) exchange to its feed row and
-webhook POST.
-
-``build`` lands the history of synthetic symbols (:mod:`bench.synthetic`) at two intervals
-and runs ``dbt build``. ``measure`` starts the fake exchange (a real local HTTP server)
-publishing the next bars on a compressed clock, and steps the warm live engine at each bar
-close as ``hermes live`` does. Latency of a candle: when the feed files holding its decision
-were written (and the webhook POST returned) minus when it became available at the
-exchange, in real time. Memory after the steps is the steady bound.
-"""
+webhook POST. ``build`` lands the history of synthetic series and runs ``dbt build``;
+``measure`` steps the warm live engine at each bar close of the fake exchange (a real local
+HTTP server on a compressed clock), as ``hermes live`` does. A candle's latency is when its
+feed files were written (and its webhook POST returned) minus when the exchange published it,
+in real time; memory after the steps is the steady bound."""
 
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
-"""Stage: the daily job of a synthetic universe, ``symbols`` x (4h, 1d), through ``hermes``.
-
-A new lake ingests the synthetic months up to ``last`` and the daily archives of the next
-days up to the day before the bundled data's last one (so the freshness check passes), and
-runs ``hermes run`` once. Then, timed as a user waits: ``new_day`` (each series' next daily
-archive, ``hermes ingest`` then ``hermes run``), ``no_op`` (``hermes run`` again), the lake's
-growth from that day and the largest tearsheet page written.
-"""
+"""Stage: the daily job of a synthetic universe, ``symbols`` x (4h, 1d), through ``hermes``:
+a lake built up to the day before the bundled data's last (so the freshness check passes),
+then timed as a user waits: ``new_day`` (each series' next daily archive ingested, then
+``hermes run``), ``no_op`` (``hermes run`` again), the lake's growth and the largest page."""
 
 from __future__ import annotations
 
