@@ -40,7 +40,8 @@ def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -
         sources = synthetic.load_source_bars()
         frame = synthetic.synthetic_frame(sources, 1, 1_704_067_200_000, rows, 7, 60_000)
         plan.work.mkdir(parents=True, exist_ok=True)
-        np.savez(arrays, **{c: frame[c].to_numpy() for c in ("open", "high", "low", "close")})
+        columns: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
+        np.savez(arrays, **columns)
     runs = runner.repeat("bench.compare.indicators:run", plan.repeat, arrays_file=str(arrays))
     cases: Results = {}
     for name, first in runs[0]["cases"].items():

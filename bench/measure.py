@@ -42,8 +42,15 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800
 
-    def once(self, target: str, /, profile: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
+        return self._run(target, kwargs, profile=False)
+
+    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Run ``target`` once under cProfile: its top functions by cumulative time."""
+        return self._run(target, kwargs, profile=True)
+
+    def _run(self, target: str, kwargs: dict[str, Any], profile: bool) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
@@ -60,10 +67,6 @@ class Runner:
             summary = _error_summary(log.read_text())
             raise StageError(f"{summary} (exit {proc.returncode}; log {log})")
         return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
-
-    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
-        """Run ``target`` once under cProfile: its top functions by cumulative time."""
-        return self.once(target, profile=True, **kwargs)
 
     def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
         return [self.once(target, **kwargs) for _ in range(times)]

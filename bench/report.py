@@ -170,7 +170,7 @@ def _same_trades(results: Results, bt: Any) -> dict[str, Any]:
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
     rows = []
     for key, label, *_ in JOB_SCENARIOS:
-        figure = None if key.startswith("quality") else job.get(key)
+        figure: Any = None if key.startswith("quality") else job.get(key)
         if not _ok(figure):
             rows += [] if figure is None else [{"label": label, "seconds": _status(figure)}]
             continue

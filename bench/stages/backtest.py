@@ -123,8 +123,8 @@ def sql_grid(work: str) -> dict[str, Any]:
 
     settings = use_lake(work)
     with connect(settings) as conn:
-        (last,) = conn.execute("select max(open_time) from gold_feature_store").fetchone() or [0]
-    start = last - timedelta(days=8 * 365.25)
+        last: Any = conn.execute("select max(open_time) from gold_feature_store").fetchone()
+    start = last[0] - timedelta(days=8 * 365.25)
     request = BacktestRequest(SQL_STRATEGY, None, ["4h"], start=start)
     started = time.perf_counter()
     results = run_grid_backtest(settings, request, [parse_axis(axis) for axis in SQL_AXES])

@@ -63,7 +63,8 @@ def measure(work: str, target_path: str, symbols: int, live_bars: int, speed: fl
     settings = use_lake(work)
     output = Path(work).parent / "live-output"  # the live store and feed files, fresh each run
     shutil.rmtree(output, ignore_errors=True)
-    clock, feed, posted, stages = CompressedClock(LIVE_START, speed), [], [], {}
+    clock, feed, posted = CompressedClock(LIVE_START, speed), [], []
+    stages: dict[str, list[float]] = {}
     with FakeExchange(data, clock) as exchange, serving(output.parent / "hook") as url:
         client = KlinesClient(exchange.url)
         started = time.perf_counter()
@@ -83,6 +84,7 @@ def measure(work: str, target_path: str, symbols: int, live_bars: int, speed: fl
                 continue
             for key in report.landed:
                 last = engine.warm.last_open_ms(key)
+                assert last is not None
                 available = clock.real_time_of(exchange.published_ms(*key, last))
                 feed.append(report.feed_written_at - available)
                 if report.posted_at is not None:
