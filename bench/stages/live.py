@@ -16,16 +16,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.lakes import use_lake
-from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
 
 INTERVALS = {"1h": 3_600_000, "4h": 14_400_000}
 START = datetime(2025, 5, 1, tzinfo=UTC)  # history: May-June, live: from July 1st
@@ -35,6 +36,8 @@ SEED = 20260101
 
 def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], Any]:
     """Synthetic candles per (symbol, interval): history and the bars published live."""
+    from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
+
     sources = load_source_bars()
     start = int(START.timestamp() * 1000)
     end = int(LIVE_START.timestamp() * 1000) + (live_bars + 1) * INTERVALS["1h"]
@@ -45,6 +48,17 @@ def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], Any]:
             frame = synthetic_frame(sources, i, start, rows, SEED, step)
             out[(symbol_name(i), interval)] = frame
     return out
+
+
+def _arrays(symbols: int, live_bars: int) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """:func:`_frames` as numpy arrays: open times, and open/high/low/close/volume columns."""
+    return {
+        key: (
+            f["open_time"].cast(int).to_numpy(),
+            np.column_stack([f[c].to_numpy() for c in ("open", "high", "low", "close", "volume")]),
+        )
+        for key, f in _frames(symbols, live_bars).items()
+    }
 
 
 def build(work: str, target_path: str, symbols: int, live_bars: int) -> dict[str, Any]:
@@ -91,15 +105,11 @@ def measure(
     from hermes.live.engine import LiveEngine, next_close_ms, utc
     from hermes.live.fake_exchange import CompressedClock, FakeExchange, SeriesData
 
-    frames = _frames(symbols, live_bars)
-    data = {
-        key: SeriesData(
-            f["open_time"].cast(int).to_numpy(),
-            np.column_stack([f[c].to_numpy() for c in ("open", "high", "low", "close", "volume")]),
-        )
-        for key, f in frames.items()
-    }
-    del frames  # the exchange serves ``data``: the frames are the bench's, not the engine's
+    # the synthetic candles are made in a child process: the generator's libraries (polars)
+    # are the bench's, not the live process's, and would otherwise count in its memory
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as child:
+        arrays = child.submit(_arrays, symbols, live_bars).result()
+    data = {key: SeriesData(times, values) for key, (times, values) in arrays.items()}
     import shutil
 
     from hermes.config import Settings
