@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         # the smallest size first, then every other measurement, then the larger sizes
         # within what is left of the time budget (scaled estimates from the smaller size)
         first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
-        sizes[first] = previous = pipeline.run_size(plan, first, runner, say, progress)
+        larger = larger if plan.wants_sizes() else []
+        if plan.wants_sizes():
+            sizes[first] = previous = pipeline.run_size(plan, first, runner, say, progress)
         results.update(experiments.run_all(plan, runner, results, say))
         deadline = time.monotonic() + plan.budget_seconds - (time.perf_counter() - started)
         for size in larger:

@@ -40,6 +40,14 @@ class Plan:
     def wants(self, stage: str) -> bool:
         return not self.only or stage in self.only or stage.split(".")[0] in self.only
 
+    def wants_sizes(self) -> bool:
+        """Whether a selected measurement reads the pipeline's synthetic data sets (its
+        stages, the notebook comparison, the quality pass at scale)."""
+        from bench.pipeline import STAGES
+
+        readers = [s.name for s in STAGES] + ["compare.notebook", "quality"]
+        return any(self.wants(name) for name in readers)
+
     @classmethod
     def full(cls, work: Path, out: Path) -> Plan:
         return cls(("1M", "10M"), 3, (1, 4, 8), 10, "1h", 1000, work, out, quick=False)

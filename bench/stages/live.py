@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import psutil
 
 from bench.lakes import build as build_lake
 from bench.lakes import use_lake
 from bench.stages.daily_job import serving
-from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
 
 INTERVALS = {"1h": 3_600_000, "4h": 14_400_000}
 START = int(datetime(2025, 5, 1, tzinfo=UTC).timestamp() * 1000)  # history: May-June
@@ -28,16 +28,26 @@ LIVE_START = int(datetime(2025, 7, 1, tzinfo=UTC).timestamp() * 1000)  # = paper
 OHLCV = ("open", "high", "low", "close", "volume")
 
 
-def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], pl.DataFrame]:
+def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], Any]:
     """Synthetic candles per (symbol, interval): history and the bars published live."""
+    from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
+
     sources, end = load_source_bars(), LIVE_START + (live_bars + 1) * INTERVALS["1h"]
     return {(symbol_name(i), interval): synthetic_frame(
                 sources, i, START, (end - START) // step, 20260101, step)
             for i in range(1, symbols + 1) for interval, step in INTERVALS.items()}  # fmt: skip
 
 
+def _arrays(symbols: int, live_bars: int) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """:func:`_frames` as numpy arrays (open times; open/high/low/close/volume)."""
+    return {key: (f["open_time"].to_numpy(), f.select(OHLCV).to_numpy())
+            for key, f in _frames(symbols, live_bars).items()}  # fmt: skip
+
+
 def build(work: str, target_path: str, symbols: int, live_bars: int) -> dict[str, Any]:
     """Land the history (before the live start) of every series and run ``dbt build``."""
+    import polars as pl
+
     folder = Path(work).parent / "inputs"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -58,8 +68,11 @@ def measure(work: str, target_path: str, symbols: int, live_bars: int, speed: fl
     from hermes.live.engine import LiveEngine, next_close_ms, utc
     from hermes.live.fake_exchange import CompressedClock, FakeExchange, SeriesData
 
-    data = {key: SeriesData(f["open_time"].to_numpy(), f.select(OHLCV).to_numpy())
-            for key, f in _frames(symbols, live_bars).items()}  # fmt: skip
+    # the candles are made in a child process: the generator's libraries (polars) are the
+    # bench's, not the live process's, and would otherwise count in its memory
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as child:
+        arrays = child.submit(_arrays, symbols, live_bars).result()
+    data = {key: SeriesData(times, values) for key, (times, values) in arrays.items()}
     settings = use_lake(work)
     output = Path(work).parent / "live-output"  # the live store and feed files, fresh each run
     shutil.rmtree(output, ignore_errors=True)

@@ -30,8 +30,9 @@ from hermes.intervals import interval_seconds
 from hermes.lake import DataError, current_snapshot, pinned
 from hermes.live.client import Candle, KlinesClient
 from hermes.live.follow import SERIES_ERRORS, Follower
+from hermes.live.sources import SeriesKey, compile_features_sql, read_sources
 from hermes.live.store import LakeBusy, LiveStore, sync_to_lake
-from hermes.live.warm import SeriesKey, WarmLake, compile_features_sql, read_sources
+from hermes.live.warm import WarmLake
 from hermes.notify import notify
 from hermes.paper.activation import PaperError, activation_of
 from hermes.paper.feed import new_decisions, write_feed_files

@@ -28,8 +28,9 @@ import pyarrow as pa
 from hermes.backtest.config import BacktestConfig
 from hermes.lake import DataError, identifier
 from hermes.live.client import CandleError, ExchangeError
+from hermes.live.sources import SeriesKey
 from hermes.live.tracks import Bars, Track
-from hermes.live.warm import SeriesKey, WarmLake
+from hermes.live.warm import WarmLake
 from hermes.paper.activation import Activation, PaperError, activation_of
 from hermes.paper.feed import feed_row, feed_strategies
 from hermes.paper.ledger import compute_group, compute_series

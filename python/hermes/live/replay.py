@@ -18,8 +18,8 @@ from hermes.config import Settings
 from hermes.live.client import KlinesClient
 from hermes.live.engine import LiveEngine, run_forever, utc
 from hermes.live.fake_exchange import CompressedClock, FakeExchange, load_bundled
+from hermes.live.sources import SeriesKey
 from hermes.live.store import replay_output
-from hermes.live.warm import SeriesKey
 
 DEFAULT_SERIES = [(s, i) for s in ("BTCUSDT", "ETHUSDT") for i in ("4h", "1d")]
 

@@ -48,12 +48,12 @@ import pyarrow.parquet as pq
 
 from hermes import storage
 from hermes.config import Settings
-from hermes.ingest.land import decoded_path
 from hermes.ingest.manifest import ManifestEntry, load_manifest, record_file
 from hermes.lake import connect, insert
-from hermes.landing import DECODED_SCHEMA, decoded_file
+from hermes.landing import DECODED_SCHEMA, decoded_file, decoded_location
 from hermes.live.client import Candle
-from hermes.live.warm import API_PROVIDER, SeriesKey, api_source_file
+from hermes.live.klines import API_PROVIDER, api_source_file
+from hermes.live.sources import SeriesKey
 from hermes.paper.ledger import extend_ledgers
 from hermes.paper.series import SeriesLedger
 from hermes.paper.tables import ensure_paper_tables
@@ -177,7 +177,7 @@ def land_days(
         source = api_source_file(symbol, interval, candles[0])
         if manifest.get(source) == sha:
             continue
-        decoded = decoded_path(store.settings, sha)
+        decoded = decoded_location(store.settings.landing_root, decoded_file(sha))
         storage.write_bytes_atomic(store.settings, decoded, data)
         entry = ManifestEntry(
             source,

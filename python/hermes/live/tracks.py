@@ -17,6 +17,10 @@ keeps what the engine needs to go on instead, and gives the same numbers bit for
   engine is not called at all; otherwise it runs over the bars since the anchor;
 * with a drawdown circuit breaker (it watches the equity's peak since the first bar) the
   anchor stays on the first bar: an extension that can trade re-runs the whole period.
+
+Memory: the engine is vectorbt, whose import (with pandas, SciPy and scikit-learn) is the
+live process's largest single item, 156 MB of its 614-626 MB after the bench's steps
+(docs/live-signals.md); its numba kernels cannot be imported without the whole package.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The warm series of the live process, and the batch's own definitions evaluated on them.
 
 Everything lives in one in-memory DuckDB database attached as ``lake`` (the name dbt's
-compiled SQL uses), so the batch's SQL runs here unchanged:
+compiled SQL uses), filled once from the lake (:mod:`hermes.live.sources`), so the batch's
+SQL runs here unchanged:
 
 * ``live_klines``: the series' candles (the lake's ``silver_klines`` rows, then the API's);
 * ``live_recursive``: ``gold_recursive_indicators`` rows; a new bar's EMA, RSI, ATR,
@@ -9,8 +10,8 @@ compiled SQL uses), so the batch's SQL runs here unchanged:
   numba kernels the dbt model uses (:mod:`hermes.indicators.recursive_features`);
 * ``live_features``: ``gold_features`` rows; the window indicators of a changed series are
   computed by the **compiled SQL of the dbt model** ``gold_features`` (full-build variant)
-  over the series' whole history, as the batch evaluates them (DuckDB's windowed sums depend
-  in their last bits on where a series starts, so a shorter look-back would not be exact);
+  over their look-back, frame by frame as the batch evaluates them (exact: see
+  :data:`hermes.lake.WINDOW_MODE`);
 * ``gold_signals_<id>``: each rule strategy's signal model, its compiled SQL as recorded by
   the build in ``hermes_signal_models`` (one definition per rule, as grids use it).
 
@@ -22,117 +23,28 @@ so one step computes only what changed, and the feed and ledger code of
 
 from __future__ import annotations
 
-import ctypes
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import yaml
 
-from hermes.config import PROJECT_ROOT, Settings
-from hermes.indicators.recursive_features import RecursiveParams, compute, is_resumable, resume
-from hermes.intervals import interval_seconds
+from hermes.indicators.recursive_features import compute, is_resumable, resume
 from hermes.lake import exact_windows, identifier
 from hermes.live.client import Candle
+from hermes.live.klines import INSERT_KLINES, kline_rows
+from hermes.live.memory import release_free_memory
+from hermes.live.sources import (
+    SeriesKey,
+    Sources,
+    feature_vars,
+    is_rule,
+    largest_integer,
+    recursive_params,
+)
 from hermes.signals.models import SIGNAL_MODELS_TABLE
 from hermes.signals.registry import Strategy, list_strategies
-
-SeriesKey = tuple[str, str]
-API_PROVIDER = "api"
-"""``provider`` of candles landed from the market-data API (provisional lineage)."""
-_REFERENCE = re.compile(r'"lake"\."main"\."([a-z0-9_]+)"')
-LIVE_TABLES = ("silver_klines", "gold_recursive_indicators", "gold_features", "gold_feature_store")
-
-
-class LiveSetupError(RuntimeError):
-    """The lake lacks what the live path needs (a built lake, compiled SQL)."""
-
-
-def recursive_params() -> RecursiveParams:
-    """The recursive indicators' parameters, from the ``feature_*`` vars of dbt_project.yml."""
-    variables = _feature_vars()
-    return RecursiveParams.from_config(lambda key: variables.get(f"feature_{key}"))
-
-
-COMPILE = ["compile", "--select", "gold_features", "gold_feature_store", "--full-refresh"]
-
-
-def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str]:
-    """The compiled full-build SQL of ``gold_features`` and ``gold_feature_store``.
-
-    ``dbt compile`` runs in a child process (this module's ``__main__``): dbt's imports would
-    otherwise stay in the live process's memory for good."""
-    env = {**os.environ, **settings.dbt_env()}
-    done = subprocess.run(
-        [sys.executable, "-m", "hermes.live.warm", str(target_path)],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        raise LiveSetupError(f"dbt compile of gold_features failed: {tail}")
-    folder = target_path / "compiled" / "hermes" / "models" / "gold" / "features"
-    return {name: (folder / f"{name}.sql").read_text() for name in LIVE_TABLES[2:]}
-
-
-def is_rule(sql: str) -> bool:
-    """Whether a signal model reads only what the live path computes (the feature store and
-    the registry): rule strategies; the ML strategy reads its recorded predictions."""
-    return set(_REFERENCE.findall(sql)) <= {"gold_feature_store", "strategies"}
-
-
-@dataclass
-class Sources:
-    """What the warm path starts from, read from the lake at one snapshot."""
-
-    klines: pa.Table
-    recursive: pa.Table
-    strategies: pa.Table
-    signal_models: pa.Table
-    features_sql: dict[str, str]
-    snapshot: int
-
-
-def read_sources(
-    reader: duckdb.DuckDBPyConnection,
-    snapshot: int,
-    series: list[SeriesKey],
-    features_sql: dict[str, str],
-    *,
-    until: datetime | None = None,
-) -> Sources:
-    """The series' candles and recursive rows (those opening before ``until``, if given), the
-    registry and the compiled signal SQL."""
-    pairs = pa.table({"symbol": [s for s, _ in series], "interval": [i for _, i in series]})
-    reader.register("live_pairs", pairs)
-    try:
-        klines = reader.execute(
-            "select * from silver_klines semi join live_pairs using (symbol, interval) "
-            "where ?::timestamp is null or open_time < ? order by symbol, interval, open_time",
-            [until, until],
-        ).to_arrow_table()
-        recursive = reader.execute(
-            "select * from gold_recursive_indicators semi join live_pairs "
-            "using (symbol, interval) where ?::timestamp is null or open_time < ? "
-            "order by symbol, interval, open_time",
-            [until, until],
-        ).to_arrow_table()
-    finally:
-        reader.unregister("live_pairs")
-    strategies = reader.execute("select * from strategies").to_arrow_table()
-    models = reader.execute(
-        f"select * from {SIGNAL_MODELS_TABLE} "  # noqa: S608 (constant)
-        "qualify row_number() over (partition by strategy_id order by built_at desc) = 1"
-    ).to_arrow_table()
-    return Sources(klines, recursive, strategies, models, features_sql, snapshot)
 
 
 class WarmLake:
@@ -178,9 +90,9 @@ class WarmLake:
         for strategy_id, sql in self._signal_sql.items():
             table = identifier(f"gold_signals_{strategy_id}")
             c.execute(f"create table {table} as select * from ({sql}) limit 0")  # noqa: S608
-        self.feature_lookback = _largest_integer(_feature_vars()) + 2
+        self.feature_lookback = largest_integer(feature_vars()) + 2
         self.signal_lookback = (
-            max([_largest_integer(s.parameters) for s in self.strategies], default=0) + 2
+            max([largest_integer(s.parameters) for s in self.strategies], default=0) + 2
         )
         self.recompute({key: None for key in self.series()})
         held = c.execute(
@@ -228,10 +140,10 @@ class WarmLake:
         items = [(key, candles) for key, candles in items if candles]
         if not items:
             return
-        tables = [self._kline_rows(key, candles, ingested_at) for key, candles in items]
+        tables = [kline_rows(key, candles, ingested_at) for key, candles in items]
         for key, candles in items:
             self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
-        self._insert(_INSERT_KLINES, pa.concat_tables(tables))
+        self._insert(INSERT_KLINES, pa.concat_tables(tables))
         resumed = [self._resume(key, rows) for (key, _), rows in zip(items, tables, strict=True)]
         self._insert(
             "insert into live_recursive by name select * from live_new", pa.concat_tables(resumed)
@@ -243,36 +155,6 @@ class WarmLake:
             self.conn.execute(sql)
         finally:
             self.conn.unregister("live_new")
-
-    def _kline_rows(self, key: SeriesKey, candles: list[Candle], ingested_at: Any) -> pa.Table:
-        """A series' API candles as ``silver_klines`` rows (before the validity flags)."""
-        symbol, interval = key
-        step = interval_seconds(interval) * 1000
-        rows = pa.table(
-            {
-                "provider": [API_PROVIDER] * len(candles),
-                "market": ["spot"] * len(candles),
-                "symbol": [symbol] * len(candles),
-                "interval": [interval] * len(candles),
-                "open_time": pa.array([c.open_time * 1000 for c in candles], pa.timestamp("us")),
-                "close_time": pa.array(
-                    [(c.open_time + step - 1) * 1000 for c in candles], pa.timestamp("us")
-                ),
-                "open": [c.open for c in candles],
-                "high": [c.high for c in candles],
-                "low": [c.low for c in candles],
-                "close": [c.close for c in candles],
-                "volume": [c.volume for c in candles],
-                "quote_asset_volume": [c.quote_asset_volume for c in candles],
-                "number_of_trades": [c.number_of_trades for c in candles],
-                "taker_buy_base_asset_volume": [c.taker_buy_base_asset_volume for c in candles],
-                "taker_buy_quote_asset_volume": [c.taker_buy_quote_asset_volume for c in candles],
-                "source_file": [api_source_file(symbol, interval, c) for c in candles],
-                "source_sha256": [""] * len(candles),
-                "ingested_at": pa.array([ingested_at] * len(candles), pa.timestamp("us")),
-            }
-        )
-        return rows
 
     def _resume(self, key: SeriesKey, new: pa.Table) -> pa.Table:
         """The series' recursive indicator rows of its ``new`` candles, resumed from its last
@@ -401,17 +283,6 @@ class WarmLake:
         ).to_arrow_table()
 
 
-_INSERT_KLINES = """
-    insert into live_klines by name
-    select *,
-        high >= greatest(open, close) as is_high_valid,
-        low <= least(open, close) as is_low_valid,
-        volume >= 0 as is_volume_valid,
-        least(open, high, low, close) > 0 as is_price_positive,
-        (high >= greatest(open, close) and low <= least(open, close)
-            and volume >= 0 and least(open, high, low, close) > 0) as is_valid
-    from live_new
-"""
 _DELETE_NEW = """
     delete from {table} using live_changed as c
     where {table}.symbol = c.symbol and {table}.interval = c.interval
@@ -425,15 +296,6 @@ _INSERT_NEW = """
 """
 
 
-def release_free_memory() -> None:
-    """Return the C heap's free pages to the system (glibc's ``malloc_trim``): what DuckDB and
-    the compilers freed would otherwise stay in the process's resident memory. A no-op where
-    the C library has no such call."""
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
-    if trim is not None:
-        trim(0)
-
-
 def _tail(table: str) -> str:
     """A changed series' rows of ``table`` from the start of its look-back (all when none)."""
     return (
@@ -443,36 +305,8 @@ def _tail(table: str) -> str:
     )
 
 
-def _feature_vars() -> dict[str, Any]:
-    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
-        variables = yaml.safe_load(handle)["vars"]
-    return {k: v for k, v in variables.items() if k.startswith("feature_")}
-
-
-def _largest_integer(value: Any) -> int:
-    """The largest integer inside a (nested) parameter value: a bound of every window length."""
-    if isinstance(value, dict):
-        return max([_largest_integer(v) for v in value.values()], default=0)
-    if isinstance(value, list | tuple):
-        return max([_largest_integer(v) for v in value], default=0)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    return 0
-
-
 def _hlc(bars: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     high, low, close = (
         bars.column(n).to_numpy().astype(np.float64) for n in ("high", "low", "close")
     )
     return high, low, close
-
-
-def api_source_file(symbol: str, interval: str, candle: Candle) -> str:
-    """The provisional lineage of an API candle: ``api/<SYMBOL>/<INTERVAL>/<day>``."""
-    return f"api/{symbol}/{interval}/{symbol}-{interval}-{candle.opened:%Y-%m-%d}"
-
-
-if __name__ == "__main__":  # the child process of compile_features_sql
-    from hermes.dbt_runner import run_dbt
-
-    run_dbt(COMPILE, Settings.from_env(), target_path=Path(sys.argv[1]))

@@ -8,7 +8,7 @@ from live_helpers import SYMBOLS
 
 from hermes.config import Settings
 from hermes.live.fake_exchange import SeriesData, load_bundled
-from hermes.live.warm import compile_features_sql
+from hermes.live.sources import compile_features_sql
 
 
 @pytest.fixture(scope="session")
