@@ -135,6 +135,7 @@ def compute_feed(
     prices = price_digests(reader, features_table, end=end)
     for strategy, source, config in feed_strategies(reader, features_table):
         signals = series_digests(reader, source.model.table, end=end)
+        todo: list[tuple[str, str, str, int]] = []  # recomputed: read at once, then simulated
         for symbol, interval in pairs:
             key = (strategy.strategy_id, symbol, interval)
             fingerprint = feed_fingerprint(
@@ -145,9 +146,14 @@ def compute_feed(
             old = stored.get(key)
             if old is not None and old.get(FINGERPRINT) == fingerprint:
                 rows.append(timed(old, now=now, snapshot=snapshot))
-                continue
-            series = source.series(symbol, interval, end=end, parameters=strategy.parameters)
-            if not len(series.open_time):
+            else:
+                todo.append((symbol, interval, fingerprint, len(rows)))
+                rows.append({})
+        wanted = [(symbol, interval) for symbol, interval, _, _ in todo]
+        read = source.many(wanted, end=end, parameters=strategy.parameters) if todo else {}
+        for symbol, interval, fingerprint, position in todo:
+            series = read.get((symbol, interval))
+            if series is None:
                 continue
             sim = simulate(series.prices, series.entries, series.exits, config)
             flags = {name: bool(values[-1]) for name, values in series.flags.items()}
@@ -157,10 +163,10 @@ def compute_feed(
                 exit_=bool(series.exits[-1]), price=float(series.prices["close"][-1]),
                 flags=flags, now=now, snapshot=snapshot,
             )  # fmt: skip
-            rows.append(row | {FINGERPRINT: fingerprint})
+            rows[position] = row | {FINGERPRINT: fingerprint}
             if computed is not None:
-                computed.append(key)
-    return rows
+                computed.append((strategy.strategy_id, symbol, interval))
+    return [row for row in rows if row]
 
 
 def feed_row(

@@ -2,12 +2,12 @@
 recompute's, row for row.
 
 Real bundled data (the session's built lake: BTCUSDT/ETHUSDT, 4h and 1d, the registry's
-active strategies, read at one snapshot). Each simulated refresh sees the bars before its
-midnight (``end``) and is computed an hour later. Two feeds live through the same refreshes:
-one recomputed in full every time, the other reusing its previous rows whose inputs'
-fingerprint is unchanged. Along the way a day is refreshed twice, ETHUSDT 4h is held back by
-the audit for a day and caught up, a stored row lacks its fingerprint (as the live engine
-writes them), and a strategy's paper settings change.
+smart_momentum, paper traded, and donchian_breakout, read at one snapshot). Each simulated
+refresh sees the bars before its midnight (``end``) and is computed an hour later. Two feeds
+live through the same refreshes: one recomputed in full every time, the other reusing its
+previous rows whose inputs' fingerprint is unchanged. Along the way a day is refreshed
+twice, ETHUSDT 4h is held back by the audit for a day and caught up, a stored row lacks its
+fingerprint (as the live engine writes them), and a strategy's paper settings change.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from hermes.config import Settings
 from hermes.lake import pinned
 from hermes.paper import feed
 from hermes.paper.feed import FINGERPRINT, FeedKey, compute_feed
-from hermes.signals.registry import active_strategies, list_strategies
+from hermes.signals.registry import list_strategies
 
+STRATEGIES = ("smart_momentum", "donchian_breakout")
 HELD = datetime(2025, 12, 5)
 """The refresh at which ETHUSDT 4h is held back (both feeds keep its previous row)."""
 
@@ -35,10 +37,16 @@ def keyed(rows: list[dict]) -> dict[FeedKey, dict]:
 def test_only_changed_feed_rows_are_recomputed_and_the_feed_is_a_full_recompute(
     built_lake: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    strategies = active_strategies()
+    # two of the registry's active strategies (the paper-traded one first) keep it short
+    registry = [s for s in list_strategies() if s.strategy_id in STRATEGIES]
+    monkeypatch.setattr(feed, "list_strategies", lambda conn: registry)
+    strategies = [s.strategy_id for s in registry]
+    assert strategies == list(STRATEGIES) and all(s.status == "active" for s in registry)
     every = sorted((s, sym, i) for s in strategies for sym in ("BTCUSDT", "ETHUSDT")
                    for i in ("1d", "4h"))  # fmt: skip
     eth_4h = sorted(k for k in every if k[1:] == ("ETHUSDT", "4h"))
+    full: dict[FeedKey, dict] = {}
+    reusing: dict[FeedKey, dict] = {}
     with pinned(built_lake) as (reader, snapshot):
 
         def both(end: datetime, hours: int = 1) -> tuple[list[dict], list[FeedKey]]:
@@ -48,19 +56,25 @@ def test_only_changed_feed_rows_are_recomputed_and_the_feed_is_a_full_recompute(
             done: list[FeedKey] = []
             fresh = keyed(compute_feed(reader, snapshot=snapshot, now=now, end=end, skip=skip))
             reused = keyed(
-                compute_feed(reader, snapshot=snapshot, now=now, end=end, skip=skip,
-                             stored=reusing, computed=done)  # fmt: skip
+                compute_feed(
+                    reader,
+                    snapshot=snapshot,
+                    now=now,
+                    end=end,
+                    skip=skip,
+                    stored=reusing,
+                    computed=done,
+                )  # fmt: skip
             )
             for key in eth_4h if skip else []:  # held back: the previous rows stay
                 fresh[key], reused[key] = full[key], reusing[key]
-            assert {k: {c: v for c, v in r.items() if c != FINGERPRINT} for k, r in fresh.items()} \
-                == {k: {c: v for c, v in r.items() if c != FINGERPRINT} for k, r in reused.items()}
+            assert {
+                k: {c: v for c, v in r.items() if c != FINGERPRINT} for k, r in fresh.items()
+            } == {k: {c: v for c, v in r.items() if c != FINGERPRINT} for k, r in reused.items()}
             assert fresh == reused  # the fingerprints too
             full, reusing = fresh, reused
             return list(reused.values()), sorted(done)
 
-        full: dict[FeedKey, dict] = {}
-        reusing: dict[FeedKey, dict] = {}
         rows, done = both(datetime(2025, 12, 1))
         assert done == every and len(rows) == len(every)  # nothing stored: all computed
         # the same bars, later: reused, but for a row without its fingerprint (the live
@@ -82,8 +96,29 @@ def test_only_changed_feed_rows_are_recomputed_and_the_feed_is_a_full_recompute(
             replace(s, paper_config=json.dumps({"intervals": ["4h"], "fees": 0.002}))
             if s.strategy_id == changed
             else s
-            for s in list_strategies(reader)
+            for s in registry
         ]
-        monkeypatch.setattr(feed, "list_strategies", lambda conn: registry)
         rows, done = both(datetime(2025, 12, 6), hours=2)
         assert done == [k for k in every if k[0] == changed]
+
+
+def test_series_read_together_are_the_series_read_one_by_one(built_lake: Settings) -> None:
+    """What the feed reads in one query per table equals :meth:`SignalSource.series`."""
+    with pinned(built_lake) as (reader, _):
+        pairs = [("BTCUSDT", "1d"), ("BTCUSDT", "4h"), ("ETHUSDT", "4h"), ("NOSUCHUSDT", "4h")]
+        for strategy, source, _ in feed.feed_strategies(reader):
+            for end in (None, datetime(2024, 3, 1, 2)):
+                many = source.many(pairs, end=end, parameters=strategy.parameters)
+                assert sorted(many) == pairs[:3]
+                for (symbol, interval), got in many.items():
+                    one = source.series(symbol, interval, end=end, parameters=strategy.parameters)
+                    assert got.source == one.source == "table"
+                    assert len(got.open_time) > 700
+                    assert got.open_time.dtype == one.open_time.dtype
+                    for name in ("open_time", "entries", "exits"):
+                        np.testing.assert_array_equal(getattr(got, name), getattr(one, name))
+                    for mine, theirs in ((got.prices, one.prices), (got.flags, one.flags),
+                                         (got.values, one.values)):  # fmt: skip
+                        assert list(mine) == list(theirs)
+                        for name in mine:
+                            np.testing.assert_array_equal(mine[name], theirs[name])
