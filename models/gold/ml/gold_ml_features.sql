@@ -1,17 +1,84 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval'],
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   The model inputs the ML layer may use: scale-free transforms of `gold_feature_store`
   columns, one row per bar of the intervals of `ml_intervals`. A table rather than a view:
   creating a view while other models of the run read the feature store crashed DuckDB.
   `ml_features` picks the columns the classifier trains on; to add a feature, add a column
   here (or name any numeric column of this model) and list it in `ml_features`.
+  Each row is computed from its own bar of the store, so incremental runs rewrite each
+  changed series from its first new or re-landed candle on (the bars from which
+  `gold_features` rewrote it), the cursor `gold_features` keeps: the last bar and the last
+  `ingested_at` built. A table built before `ingested_at` was kept is rebuilt once.
 -#}
+{%- set has_cursor = is_incremental() and 'ingested_at' in (
+    adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
+) -%}
+-- depends_on: {{ ref('silver_klines') }}
 
 with
 
-features as (
+store as (
 
     select * from {{ ref('gold_feature_store') }}
     where interval in ({{ ml_interval_list() }})
+
+),
+
+{% if has_cursor %}
+
+    klines as (
+
+        select * from {{ ref('silver_klines') }}
+        where interval in ({{ ml_interval_list() }})
+
+    ),
+
+    built as (
+
+        select
+            symbol,
+            interval,
+            max(open_time) as last_open_time,
+            max(ingested_at) as last_ingested_at
+        from {{ this }}
+        group by all
+
+    ),
+
+    changed as (
+
+        -- per series, the first candle that is new or was landed again since the last build
+        select
+            klines.symbol,
+            klines.interval,
+            min(klines.open_time) as first_changed
+        from klines
+        left join built using (symbol, interval)
+        where
+            built.symbol is null
+            or klines.open_time > built.last_open_time
+            or klines.ingested_at > built.last_ingested_at
+        group by all
+
+    ),
+
+{% endif %}
+
+features as (
+
+    select store.* from store
+    {% if has_cursor %}
+        inner join changed using (symbol, interval)
+        where store.open_time >= changed.first_changed
+    {% endif %}
 
 )
 
@@ -38,5 +105,6 @@ select
     volatility_20,
     volume_zscore_20,
     (close - donchian_lower_20) / nullif(donchian_upper_20 - donchian_lower_20, 0)
-        as donchian_position_20
+        as donchian_position_20,
+    ingested_at
 from features

@@ -219,6 +219,7 @@ def paper_trading(
         get_run_logger().error("paper trading: %s", error)
     lines = [
         *(f"error: {error}" for error in result.errors),
+        f"feed: {result.feed_computed} of {result.feed_rows} row(s) recomputed",
         f"ledger of {result.series} series: +{result.ledger_orders} order(s), "
         f"+{result.ledger_bars} bar(s)",
         *(f"waiting: {line}" for line in result.waiting),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from hermes.features.store import FEATURE_STORE, select_series
 from hermes.intervals import interval_seconds
 from hermes.lake import insert, transaction
 from hermes.paper.activation import activation_of
+from hermes.paper.feed_inputs import feed_fingerprint, price_digests, series_digests
 from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
 from hermes.signals.registry import Strategy, list_strategies
@@ -68,6 +69,10 @@ COLUMNS = (
     "snapshot_id",
     "computed_at",
 )
+"""The feed's columns, as written to the feed files."""
+FINGERPRINT = "inputs_fingerprint"
+"""The column of ``gold_signal_feed`` holding the fingerprint of the row's inputs (kept out
+of the feed files)."""
 
 
 def decide(held: bool, entry: bool, exit_: bool) -> str:
@@ -100,6 +105,10 @@ def feed_strategies(
     return out
 
 
+FeedKey = tuple[str, str, str]
+"""(strategy, symbol, interval) of a feed row."""
+
+
 def compute_feed(
     reader: duckdb.DuckDBPyConnection,
     *,
@@ -107,28 +116,57 @@ def compute_feed(
     now: datetime | None = None,
     features_table: str = FEATURE_STORE,
     skip: Collection[tuple[str, str]] = (),
+    end: datetime | None = None,
+    stored: Mapping[FeedKey, dict[str, Any]] | None = None,
+    computed: list[FeedKey] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (active strategy, symbol, interval), as of the reader's snapshot;
-    ``skip``: (symbol, interval) series left out (held back by the audit)."""
+    """One row per (active strategy, symbol, interval), as of the reader's snapshot (``end``:
+    the bars before it only); ``skip``: (symbol, interval) series left out (held back by the
+    audit).
+
+    A ``stored`` row (the previous feed) whose inputs' fingerprint
+    (:mod:`hermes.paper.feed_inputs`) is unchanged is reused with its age, ``stale``, snapshot
+    and ``computed_at`` brought to this refresh: recomputing it would give the same row. The
+    keys of the rows recomputed are appended to ``computed``."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
+    stored = stored or {}
     rows = []
     pairs = [p for p in select_series(reader, None, None, features_table) if p not in skip]
+    prices = price_digests(reader, features_table, end=end)
     for strategy, source, config in feed_strategies(reader, features_table):
+        signals = series_digests(reader, source.model.table, end=end)
+        todo: list[tuple[str, str, str, int]] = []  # recomputed: read at once, then simulated
         for symbol, interval in pairs:
-            series = source.series(symbol, interval, end=None, parameters=strategy.parameters)
-            if not len(series.open_time):
+            key = (strategy.strategy_id, symbol, interval)
+            fingerprint = feed_fingerprint(
+                strategy, config, source.model.sql_hash, (symbol, interval),
+                prices.get((symbol, interval), ""), signals.get((symbol, interval), ""),
+                delisted_on(symbol, now) is not None,
+            )  # fmt: skip
+            old = stored.get(key)
+            if old is not None and old.get(FINGERPRINT) == fingerprint:
+                rows.append(timed(old, now=now, snapshot=snapshot))
+            else:
+                todo.append((symbol, interval, fingerprint, len(rows)))
+                rows.append({})
+        wanted = [(symbol, interval) for symbol, interval, _, _ in todo]
+        read = source.many(wanted, end=end, parameters=strategy.parameters) if todo else {}
+        for symbol, interval, fingerprint, position in todo:
+            series = read.get((symbol, interval))
+            if series is None:
                 continue
             sim = simulate(series.prices, series.entries, series.exits, config)
             flags = {name: bool(values[-1]) for name, values in series.flags.items()}
-            rows.append(
-                feed_row(
-                    strategy, symbol, interval, series.open_time[-1].astype(datetime),
-                    held=bool(sim.position[-1] > 0), entry=bool(series.entries[-1]),
-                    exit_=bool(series.exits[-1]), price=float(series.prices["close"][-1]),
-                    flags=flags, now=now, snapshot=snapshot,
-                )
+            row = feed_row(
+                strategy, symbol, interval, series.open_time[-1].astype(datetime),
+                held=bool(sim.position[-1] > 0), entry=bool(series.entries[-1]),
+                exit_=bool(series.exits[-1]), price=float(series.prices["close"][-1]),
+                flags=flags, now=now, snapshot=snapshot,
             )  # fmt: skip
-    return rows
+            rows[position] = row | {FINGERPRINT: fingerprint}
+            if computed is not None:
+                computed.append((strategy.strategy_id, symbol, interval))
+    return [row for row in rows if row]
 
 
 def feed_row(
@@ -149,34 +187,42 @@ def feed_row(
     it as the engine simulated, its signals, close and component flags."""
     decision = decide(held, entry, exit_)
     after = {"enter": 1.0, "exit": 0.0}.get(decision, float(held))
-    seconds = interval_seconds(interval)
-    closed = opened + timedelta(seconds=seconds)
-    age = (now - closed).total_seconds()
-    delisted = delisted_on(symbol, now) is not None
-    if delisted:  # no next bar to act on: any position is closed at the last close
+    if delisted_on(symbol, now) is not None:  # no next bar to act on: closed at the last close
         decision, after = DELISTED, 0.0
-    return {
+    row = {
         "strategy_id": strategy.strategy_id,
         "strategy_version": strategy.version,
         "parameters": strategy.parameters_json,
         "symbol": symbol,
         "interval": interval,
         "open_time": opened,
-        "close_time": closed,
+        "close_time": opened + timedelta(seconds=interval_seconds(interval)),
         "decision": decision,
         "position_before": float(held),
         "position": after,
         "price": price,
         "flags": json.dumps(flags, sort_keys=True),
+    }
+    return timed(row, now=now, snapshot=snapshot)
+
+
+def timed(row: dict[str, Any], *, now: datetime, snapshot: int) -> dict[str, Any]:
+    """``row`` with the fields that restate when the feed was computed: the bar's age at
+    ``now``, ``stale`` (more than one interval old; never for a delisted pair's final bar),
+    the snapshot and ``computed_at``."""
+    seconds = interval_seconds(row["interval"])
+    age = (now - row["close_time"]).total_seconds()
+    return row | {
         "bar_age_seconds": age,
         "bar_age_intervals": age / seconds,
-        "stale": bool(age > seconds) and not delisted,
+        "stale": bool(age > seconds) and row["decision"] != DELISTED,
         "snapshot_id": snapshot,
         "computed_at": now,
     }
 
 
-def previous_feed(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict[str, Any]]:
+def previous_feed(conn: duckdb.DuckDBPyConnection) -> dict[FeedKey, dict[str, Any]]:
+    """The stored feed's rows by (strategy, symbol, interval)."""
     ensure_paper_tables(conn)
     cursor = conn.execute("select * from gold_signal_feed")
     names = [d[0] for d in cursor.description or []]
@@ -223,12 +269,12 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: _text(v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: _text(row[k]) for k in COLUMNS} for row in rows)
     return out.getvalue()
 
 
 def as_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps([{k: _text(v) for k, v in r.items()} for r in rows], indent=2) + "\n"
+    return json.dumps([{k: _text(r[k]) for k in COLUMNS} for r in rows], indent=2) + "\n"
 
 
 def _text(value: Any) -> Any:

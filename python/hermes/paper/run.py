@@ -1,8 +1,9 @@
 """One paper-trading step of a refresh: feed, ledger, drift, all at one lake snapshot.
 
 :func:`refresh_paper` reads the lake at ``snapshot`` (the one just published), recomputes
-the feed and the paper ledgers that may grow (a series with a bar after its ledger's stored
-last bar: :mod:`hermes.paper.work`; the others would add nothing), then writes them (the
+the feed rows whose inputs changed (:mod:`hermes.paper.feed_inputs`; the others are reused)
+and the paper ledgers that may grow (a series with a bar after its ledger's stored last
+bar: :mod:`hermes.paper.work`; the others would add nothing), then writes them (the
 ledger and drift rows in one transaction, the feed in another) and the feed files, and
 checks each ledger it extended against its backtest. Nothing is written when anything fails
 to compute.
@@ -50,6 +51,7 @@ log = logging.getLogger("hermes.paper")
 @dataclass
 class PaperSummary:
     feed_rows: int = 0
+    feed_computed: int = 0  # feed rows recomputed (the others' inputs were unchanged)
     decisions: list[str] = field(default_factory=list)  # new entries / exits
     ledger_orders: int = 0
     ledger_bars: int = 0
@@ -163,17 +165,21 @@ def refresh_paper(
     as stored; the others carry on. ``skip``: (symbol, interval) series the audit held back:
     their ledgers wait and their feed rows stay as they were."""
     summary = PaperSummary()
+    computed: list[tuple[str, str, str]] = []
     with connect(settings) as conn:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
         last_bars, holding_delisted = stored_last_bars(conn)
+        before = previous_feed(conn)  # rows whose inputs are unchanged are reused
         active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
     for line in check_each(settings, active).values():  # a model that looks ahead sits out
         summary.alerts.append(line)
         notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
     with at_snapshot(settings, snapshot) as reader:
         work = Pending(data_last_bars(reader, end=end), last_bars, holding_delisted)
-        feed = compute_feed(reader, snapshot=snapshot, now=now, skip=skip)
+        feed = compute_feed(
+            reader, snapshot=snapshot, now=now, skip=skip, stored=before, computed=computed
+        )
         ledgers = closing_ledgers(
             reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
         ) + compute_ledgers(
@@ -187,7 +193,6 @@ def refresh_paper(
         )
         drifts = drift_rows(reader, ledgers, snapshot, known)
     with connect(settings) as conn:
-        before = previous_feed(conn)
         feed += [row for key, row in before.items() if (key[1], key[2]) in skip]
         extension = extend_ledgers(conn, ledgers, snapshot=snapshot, errors=summary.errors)
         ledgers = [x for x in ledgers if (x.key[0], x.key[2], x.key[3]) in extension.added]
@@ -207,6 +212,7 @@ def refresh_paper(
     summary.verify = [v.line for v in verdicts]
     summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)
+    summary.feed_computed = len(computed)
     summary.decisions = new_decisions(before, feed)
     summary.ledger_orders = extension.orders
     summary.ledger_bars = extension.bars

@@ -25,9 +25,15 @@ create table if not exists gold_signal_feed (
     bar_age_intervals double not null,
     stale boolean not null,
     snapshot_id bigint not null,
-    computed_at timestamp not null
+    computed_at timestamp not null,
+    inputs_fingerprint varchar
 )
 """
+FEED_COLUMNS_ADDED = (
+    "alter table gold_signal_feed add column if not exists inputs_fingerprint varchar",
+)
+"""Columns added since the first release, for lakes whose feed table is older (a no-op,
+and no new snapshot, when the column is there)."""
 
 ORDERS_DDL = """
 create table if not exists gold_paper_orders (
@@ -114,5 +120,5 @@ TABLES = {
 
 
 def ensure_paper_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for ddl in TABLES.values():
+    for ddl in (*TABLES.values(), *FEED_COLUMNS_ADDED):
         conn.execute(ddl)

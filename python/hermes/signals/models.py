@@ -15,8 +15,9 @@ bar without its signal row is an error naming the strategy, the model and the ba
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -204,18 +205,88 @@ def read_decisions(
         raise StrategyError(str(exc).split("Error: ", 1)[-1]) from exc
     finally:
         conn.execute("reset variable hermes_parameters")
-    keys = pa.compute.binary_join_element_wise(
-        arrow.column("symbol"), arrow.column("interval"), " "
-    ).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
-    bounds = dict(
-        zip(keys[starts], zip(starts, [*starts[1:], len(keys)], strict=True), strict=True)
-    )
+    return _aligned_each(arrow, series, model)
+
+
+def read_prices_many(
+    conn: duckdb.DuckDBPyConnection,
+    prices_table: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    end: datetime | None,
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """:func:`read_prices` of several series in one query: (symbol, interval) -> its
+    ``open_time`` and OHLCV up to ``end`` (exclusive); a series without a bar is left out."""
+    columns = "".join(f", cast({c} as double) as {c}" for c in OHLCV)
+    arrow = _many(conn, prices_table, f"open_time{columns}", pairs, end)
+    wanted, out = set(pairs), {}
+    for key, part in _split(arrow).items():
+        if key in wanted:
+            values = {name: part.column(name).to_numpy() for name in part.column_names}
+            values["open_time"] = values["open_time"].astype("datetime64[us]")
+            out[key] = values
+    return out
+
+
+def read_signals_many(
+    conn: duckdb.DuckDBPyConnection,
+    model: SignalModel,
+    series: dict[tuple[str, str], np.ndarray],
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """:func:`read_signals` from the built table for several series in one query (each
+    aligned on its prices' ``open_time``, given by (symbol, interval))."""
+    columns = ["open_time", "buy_signal", "sell_signal", *model.flags, *model.values]
+    selected = ", ".join(identifier(c) for c in columns)
+    last = max((t[-1] for t in series.values() if len(t)), default=None)
+    end = None if last is None else last.astype(datetime) + timedelta(microseconds=1)
+    return _aligned_each(_many(conn, model.table, selected, list(series), end), series, model)
+
+
+def _many(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    selected: str,
+    pairs: Sequence[tuple[str, str]],
+    end: datetime | None,
+) -> pa.Table:
+    """``selected`` columns of ``table`` (after symbol and interval) for the symbols and
+    intervals of ``pairs``, before ``end``, ordered by series and time."""
+    symbols = sorted({s for s, _ in pairs})
+    intervals = sorted({i for _, i in pairs})
+    before, params = ("and open_time < ?", [end]) if end is not None else ("", [])
+    return conn.execute(  # validated identifiers; bound values
+        f"select symbol, interval, {selected} from {identifier(table)} "  # noqa: S608
+        "where list_contains(?::varchar[], symbol) and list_contains(?::varchar[], interval) "
+        f"{before} order by symbol, interval, open_time",
+        [symbols, intervals, *params],
+    ).to_arrow_table()
+
+
+def _split(arrow: pa.Table) -> dict[tuple[str, str], pa.Table]:
+    """Rows ordered by (symbol, interval) split by series, without those two columns."""
+    symbols = arrow.column("symbol").to_numpy(zero_copy_only=False)
+    intervals = arrow.column("interval").to_numpy(zero_copy_only=False)
+    changes = (symbols[1:] != symbols[:-1]) | (intervals[1:] != intervals[:-1])
+    starts = np.flatnonzero(np.r_[True, changes]) if len(symbols) else np.array([], int)
+    ends = [*starts[1:], len(symbols)]
+    body = arrow.drop_columns(["symbol", "interval"])
+    return {
+        (str(symbols[a]), str(intervals[a])): body.slice(a, b - a)
+        for a, b in zip(starts, ends, strict=True)
+    }
+
+
+def _aligned_each(
+    arrow: pa.Table, series: dict[tuple[str, str], np.ndarray], model: SignalModel
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Each series' rows of ``arrow`` (ordered by series and time) aligned on its bars."""
+    parts = _split(arrow)
+    empty = arrow.drop_columns(["symbol", "interval"]).slice(0, 0)
     out = {}
     for (symbol, interval), open_time in series.items():
-        first, last = bounds.get(f"{symbol} {interval}", (0, 0))
-        part = arrow.slice(first, last - first).drop_columns(["symbol", "interval"])
-        part = part.filter(pa.compute.less_equal(part.column("open_time"), open_time[-1]))
+        part = parts.get((symbol, interval), empty)
+        if len(open_time):
+            part = part.filter(pa.compute.less_equal(part.column("open_time"), open_time[-1]))
         out[(symbol, interval)] = _aligned(part, open_time, model, symbol, interval)
     return out
 

@@ -31,7 +31,9 @@ from hermes.signals.models import (
     open_model,
     read_decisions,
     read_prices,
+    read_prices_many,
     read_signals,
+    read_signals_many,
 )
 from hermes.signals.registry import Strategy, validate_parameters
 from hermes.signals.verdicts import LookaheadError, require_passed
@@ -115,6 +117,28 @@ class SignalSource:
         flags = {k: v for k, v in columns.items() if v.dtype == bool}
         values = {k: v for k, v in columns.items() if v.dtype != bool}
         return SeriesSignals(symbol, interval, times, prices, entries, exits, source, flags, values)
+
+    def many(
+        self, pairs: Sequence[tuple[str, str]], *, end: datetime | None, parameters: dict[str, Any]
+    ) -> dict[tuple[str, str], SeriesSignals]:
+        """:meth:`series` of several series (those with a bar before ``end``), each table
+        read once for all of them when the signals come from the built table."""
+        if self.source_for(parameters) != TABLE:
+            found = {p: self.series(*p, end=end, parameters=parameters) for p in pairs}
+            return {p: one for p, one in found.items() if len(one.open_time)}
+        prices = read_prices_many(self.conn, self.prices_table, pairs, end=end)
+        times = {p: values.pop("open_time") for p, values in prices.items()}
+        signals = read_signals_many(self.conn, self.model, times)
+        out = {}
+        for (symbol, interval), columns in signals.items():
+            entries, exits = columns.pop("buy_signal"), columns.pop("sell_signal")
+            out[(symbol, interval)] = SeriesSignals(
+                symbol, interval, times[(symbol, interval)], prices[(symbol, interval)],
+                entries, exits, TABLE,
+                {k: v for k, v in columns.items() if v.dtype == bool},
+                {k: v for k, v in columns.items() if v.dtype != bool},
+            )  # fmt: skip
+        return out
 
     def grids(
         self,

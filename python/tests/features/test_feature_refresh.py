@@ -16,6 +16,8 @@ from hermes.config import Settings
 from hermes.lake import connect
 
 NOT_FEATURES = ["ingested_at"]
+INCREMENTAL = ("gold_features", "gold_recursive_indicators", "gold_ml_features")
+"""The incremental models compared with the lake built at once (every interval is an ML one)."""
 
 
 def _assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -38,12 +40,12 @@ def test_incremental_refresh_equals_full_rebuild(
 ) -> None:
     settings, info = refreshed
     models = {n.name: n.status for n in info["nodes"]}
-    assert models["gold_features"] == "success"
+    assert models["gold_features"] == models["gold_ml_features"] == "success"
     query = (
         "select * exclude (ingested_at) from {table} where symbol in ('BTCUSDT', 'ETHUSDT') "
         "order by symbol, interval, open_time"
     )
-    for table in ("gold_features", "gold_recursive_indicators"):
+    for table in INCREMENTAL:
         incremental = read_frame(settings, query.format(table=table))
         full = read_frame(built_lake, query.format(table=table))
         assert len(full) == len(incremental) > 40_000
@@ -53,7 +55,7 @@ def test_incremental_refresh_equals_full_rebuild(
 
 def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
     settings, info = refreshed
-    for table in ("gold_features", "gold_recursive_indicators"):
+    for table in INCREMENTAL:
         conn = connect(settings)
         try:
             changes = conn.execute(

@@ -167,3 +167,24 @@ def test_the_feed_marks_a_delisted_series_and_the_universe_lists_its_intervals(
         False,
         True,
     )
+
+
+def test_a_reused_feed_row_turns_delisted_when_the_delisting_day_begins(
+    matic_lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pinned(matic_lake) as (reader, snapshot):
+        registry = [paper_row(reader)]
+        monkeypatch.setattr(feed, "list_strategies", lambda conn: registry)
+        stored: dict = {}
+        recomputed = []
+        for now in (datetime(2024, 9, 9, 23), datetime(2024, 9, 9, 23, 30),
+                    datetime(2024, 9, 12), datetime(2024, 9, 20)):  # fmt: skip
+            done: list = []
+            rows = feed.compute_feed(reader, snapshot=snapshot, now=now, stored=stored,
+                                     computed=done)  # fmt: skip
+            assert rows == feed.compute_feed(reader, snapshot=snapshot, now=now)  # a full one
+            stored = {(r["strategy_id"], r["symbol"], r["interval"]): r for r in rows}
+            recomputed.append(len(done))
+    assert recomputed == [1, 0, 1, 0]  # no new bar; recomputed once as the pair is delisted
+    (row,) = stored.values()
+    assert (row["decision"], row["stale"], row["bar_age_intervals"]) == (DELISTED, False, 59.0)
