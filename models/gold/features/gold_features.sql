@@ -38,32 +38,9 @@ recursive_indicators as (
 
 {% if is_incremental() %}
 
-    built as (
-
-        select
-            symbol,
-            interval,
-            max(open_time) as last_open_time,
-            max(ingested_at) as last_ingested_at
-        from {{ this }}
-        group by all
-
-    ),
-
     changed as (
 
-        -- per series, the first candle that is new or was landed again since the last build
-        select
-            klines.symbol,
-            klines.interval,
-            min(klines.open_time) as first_changed
-        from klines
-        left join built using (symbol, interval)
-        where
-            built.symbol is null
-            or klines.open_time > built.last_open_time
-            or klines.ingested_at > built.last_ingested_at
-        group by all
+        {{ changed_series('klines') }}
 
     ),
 
