@@ -24,7 +24,8 @@ import pandas as pd
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.lake import DataError, connect, identifier, published_snapshot, table_columns
+from hermes.lake import DataError, connect, identifier, table_columns
+from hermes.publication import attach_published
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
@@ -268,9 +269,10 @@ def write_index(
 def published_site(settings: Settings) -> dict[str, Any]:
     """:func:`read_site` of what readers see: the published state, where a series the audit
     held back reads at its own last published snapshot (its unchecked rows never show;
-    :func:`hermes.lake.attach_published`), or the lake as it is when nothing was published."""
+    :func:`hermes.publication.attach_published`), or the lake as it is when nothing was
+    published."""
     with connect(settings) as conn:
-        if published_snapshot(conn) is not None:
+        if attach_published(conn) is not None:
             conn.execute("use published")
         return read_site(conn)
 

@@ -36,6 +36,7 @@ from hermes.config import Settings
 from hermes.flows.daily_refresh import backfill, daily_refresh
 from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.lake import connect
+from hermes.publication import attach_published
 from hermes.signals.registry import active_strategies
 
 ACTIVE = len(active_strategies())  # the flow backtests every active strategy
@@ -92,6 +93,7 @@ class Lake:
 def read_state(settings: Settings) -> dict[str, Any]:
     conn = connect(settings)
     try:
+        attach_published(conn)
         published = conn.execute("select symbol, open_time, close from published.silver_klines")
         return {
             "published": set(published.fetchall()),
