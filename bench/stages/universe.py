@@ -3,7 +3,9 @@
 A new lake ingests the synthetic monthly archives (:mod:`bench.synthetic`) up to
 ``last`` and the daily archives of the next days up to the day before the bundled data's
 last one (so the freshness check, measured against the lake's newest candle, passes), and
-runs ``hermes run`` once (not a goal figure). Then, timed as a user waits for it:
+runs ``hermes run`` once (not a goal figure); the universe in force (``HERMES_UNIVERSE``) is
+the seed's pairs plus the synthetic ones, so the job backtests every series. Then, timed as a
+user waits for it:
 
 * ``new_day``: every series' next daily archive, ``hermes ingest`` then ``hermes run``
   (wall seconds of both, peak memory of the ``run`` process, per-step seconds);
@@ -21,6 +23,7 @@ from typing import Any
 
 from bench.stages.daily_job import _env, _hermes, _steps
 from bench.synthetic import SyntheticSpec, daily_archive, generate
+from hermes.universe import UNIVERSE_CSV, UNIVERSE_ENV
 
 INTERVALS = ("4h", "1d")
 NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)
@@ -53,7 +56,10 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
             for offset in range((NEW_DAY - day).days):
                 daily_archive(spec, index, day + timedelta(days=offset), base / "days")
             daily_archive(spec, index, NEW_DAY, base / "new")
-    env = _env(lake, Path(prefect_home), "local")
+    universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
+    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active" for s in specs[0].symbol_names()]
+    universe.write_text(UNIVERSE_CSV.read_text().rstrip("\n") + "\n" + "\n".join(rows) + "\n")
+    env = _env(lake, Path(prefect_home), "local") | {UNIVERSE_ENV: str(universe)}
     folders = [base / "data" / s.key for s in specs] + [base / "days"]
     setup = [_hermes(["ingest", "--from-dir", str(f)], env) for f in folders if f.exists()]
     first_run = _hermes(["run"], env)
