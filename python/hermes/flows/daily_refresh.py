@@ -151,7 +151,8 @@ def refresh_lake(
         state = lake_state(with_secrets(settings))
     pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
-    stranded, _ = backtest_targets(stranded_targets(state.publication, backtest_intervals), (), {})
+    stranded = stranded_targets(state.publication, backtest_intervals)
+    stranded = [key for key in stranded if universe.lists(*key)]  # the universe decides
     if stranded and state.publication is not None:  # a killed run's results: complete them
         summary.published_snapshot = state.publication.snapshot_id
         _publish_results(settings, summary, stranded, state.held)

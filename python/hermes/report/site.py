@@ -6,7 +6,8 @@ strategy x series matrix, sorted and filtered in the browser: :mod:`hermes.repor
 recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of every active
 strategy per series, and data health (last candle, gaps, completeness per month, quarantined
 files). It reads the published state: a series the audit held back shows as last published;
-its runs and signals are those of the series the universe lists (:func:`hermes.universe.lists`).
+its latest runs, matrix and signals are those of the series the universe lists
+(:func:`hermes.universe.lists`).
 Pages it links that do not exist yet are written first (runs and studies never change once
 recorded, so an existing page is kept). Links are relative: the folder reads the same from a
 file system or a static web server; on the ``s3`` target every page is also copied under the
