@@ -211,10 +211,10 @@ def backtest_targets(
     intervals: Sequence[str],
     held: Mapping[tuple[str, str], str],
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The ``series`` to backtest (of ``intervals``, or any interval when empty; not held
-    back; listed by the universe, :func:`hermes.universe.lists`), and those the universe does
-    not list (named in the run's summary; their rows stay in the lake)."""
-    wanted = [(s, i) for s, i in series if (not intervals or i in intervals) and (s, i) not in held]
+    """The ``series`` to backtest (of ``intervals``, not held back, listed by the universe:
+    :func:`hermes.universe.lists`), and those the universe does not list (named in the run's
+    summary; their rows stay in the lake)."""
+    wanted = [(s, i) for s, i in series if i in intervals and (s, i) not in held]
     outside = universe.unlisted(wanted)
     return [key for key in wanted if key not in outside], outside
 

@@ -38,6 +38,7 @@ def test_the_setting_names_the_universe_and_a_missing_file_is_named(
     targets, outside = backtest_targets(pending, ["4h"], {("SYN001USDT", "1d"): "stale"})
     assert targets == [("SYN001USDT", "4h")]
     assert outside == [("BTCUSDT", "4h"), ("SYN002USDT", "4h")]
+    assert backtest_targets(pending, [], {}) == ([], [])  # no interval to backtest: none
     summary = RefreshSummary("run", unlisted=["BTCUSDT/4h"])
     assert "  not in the universe (not backtested): BTCUSDT/4h" in summary.lines()
     monkeypatch.setenv(UNIVERSE_ENV, str(tmp_path / "missing.csv"))
