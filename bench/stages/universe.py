@@ -1,6 +1,7 @@
 """Stage: the daily job of a synthetic universe, ``symbols`` x (4h, 1d), through ``hermes``:
 a lake built up to the day before the bundled data's last (so the freshness check passes),
-then timed as a user waits: ``new_day`` (each series' next daily archive ingested, then
+with the seed's pairs plus the synthetic ones as the universe (``HERMES_UNIVERSE``), then
+timed as a user waits: ``new_day`` (each series' next daily archive ingested, then
 ``hermes run``), ``no_op`` (``hermes run`` again), the lake's growth and the largest page."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from bench.stages.daily_job import env, hermes, steps
 from bench.synthetic import SyntheticSpec, daily_archive, generate
+from hermes.universe import UNIVERSE_CSV, UNIVERSE_ENV
 
 INTERVALS = ("4h", "1d")
 NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)  # the bundled data's last day
@@ -39,7 +41,10 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
             for offset in range((NEW_DAY - day).days):
                 daily_archive(spec, index, day + timedelta(days=offset), base / "days")
             daily_archive(spec, index, NEW_DAY, base / "new")
-    environment = env(lake, prefect_home)
+    universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
+    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active" for s in specs[0].symbol_names()]
+    universe.write_text(UNIVERSE_CSV.read_text().rstrip("\n") + "\n" + "\n".join(rows) + "\n")
+    environment = env(lake, prefect_home) | {UNIVERSE_ENV: str(universe)}
     folders = [base / "data" / s.key for s in specs] + [base / "days"]
     setup = [hermes(["ingest", "--from-dir", str(f)], environment) for f in folders if f.exists()]
     first_run = hermes(["run"], environment)

@@ -17,8 +17,9 @@ import duckdb
 
 from hermes import storage
 from hermes.config import LAKE_ALIAS, Settings
-from hermes.lake import connect, published_snapshots, table_exists
+from hermes.lake import connect, table_exists
 from hermes.landing import DECODED_FOLDER, decoded_location
+from hermes.publication import published_snapshots
 
 DEFAULT_RETENTION_DAYS = 7
 

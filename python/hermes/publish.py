@@ -4,8 +4,9 @@ The daily refresh writes into the lake (``lake.*``, the working state), then aud
 (``dbt build`` runs every data test, then the Great Expectations checkpoint). Only when the
 audit passes does :func:`publish` record the lake's current DuckLake snapshot in
 ``lake.main.hermes_publications``. Each DuckLake commit is an immutable snapshot, so the
-published state needs no copy: :func:`hermes.lake.attach_published` exposes it read-only as the
-``published`` database, one view per table, each reading ``lake.<table> at (version => N)``.
+published state needs no copy: :func:`hermes.publication.attach_published` exposes it
+read-only as the ``published`` database, one view per table, each reading
+``lake.<table> at (version => N)``.
 
 ``select * from published.silver_klines`` therefore returns the last good state while
 ``lake.silver_klines`` may hold a build whose tests failed. A failed audit simply never calls
@@ -17,7 +18,7 @@ publication also writes one row per series of ``silver_klines`` into
 ``lake.main.hermes_series_publications``: a healthy series is ``published`` at the new
 snapshot; a series the audit ``held`` back (a data test or an expectation failed on its rows)
 keeps the snapshot of its last publication (none if it was never published) and the reason.
-:func:`hermes.lake.attach_published` builds each ``published`` view over a table with
+:func:`hermes.publication.attach_published` builds each ``published`` view over a table with
 ``symbol`` and ``interval`` columns as the union of ``at (version => N)`` reads, one per
 snapshot group, each limited to the series published at N: readers see a held-back series
 exactly as it was last published, never a partial series. A series stays pending (rebuilt
@@ -33,13 +34,8 @@ from typing import Any
 
 import duckdb
 
-from hermes.lake import (
-    SERIES_PUBLICATIONS,
-    Publication,
-    current_snapshot,
-    latest_publication,
-    table_exists,
-)
+from hermes.lake import current_snapshot, table_exists
+from hermes.publication import SERIES_PUBLICATIONS, Publication, latest_publication
 
 _DDL = """
 create table if not exists lake.main.hermes_publications (

@@ -1,8 +1,10 @@
 """``hermes sql``: run a query on the lake, read-only by default, and print its result.
 
-By default the lake is attached read-only, only queries run (SELECT, SHOW, DESCRIBE,
-EXPLAIN), and DuckDB may touch no file outside the lake's data and landing folders.
-``write`` opens the lake read-write for any statement; ``external_access`` lifts the file
+The last published (audited) state is attached as ``published``
+(:func:`hermes.publication.attach_published`) beside the working state ``lake``. By default
+the lake is attached read-only, only queries run (SELECT, SHOW, DESCRIBE, EXPLAIN), and
+DuckDB may touch no file outside the lake's data and landing folders. ``write`` opens the
+lake read-write for any statement; ``external_access`` lifts the file
 restriction (reading a CSV elsewhere, ``COPY`` to a file, attaching another database).
 """
 
@@ -23,6 +25,7 @@ from rich.text import Text
 
 from hermes.config import Settings
 from hermes.lake import check_read_only, connect, restrict_file_access
+from hermes.publication import attach_published
 
 ELLIPSIS = "…"
 
@@ -38,6 +41,7 @@ def run_query(
 ) -> QueryResult:
     """Run ``query`` on the lake and fetch its whole result."""
     with connect(settings, read_only=not write) as conn:
+        attach_published(conn)
         if not write:
             try:
                 check_read_only(conn, query)

@@ -1,16 +1,21 @@
-"""The universe of traded pairs, read from the dbt seed ``seeds/universe.csv``.
+"""The universe of traded pairs: the dbt seed ``seeds/universe.csv``, or the CSV file (same
+columns) that ``HERMES_UNIVERSE`` names, read here and nowhere else (:func:`universe_csv`).
 
 One reader for everything that needs the list of symbols: the daily refresh's and the
-deployment's defaults (:mod:`hermes.flows.changes`, :mod:`hermes.cli.jobs`), the freshness
-checks (:mod:`hermes.quality.frames`: a delisted pair leaves them from its delisting date on)
-and whoever lists the pairs. The same file is loaded into the lake by ``dbt seed`` (table
-``universe``), so SQL reads the same rows. A delisted pair keeps its history in the lake.
+deployment's defaults (:mod:`hermes.flows.changes`, :mod:`hermes.cli.jobs`), the series the
+daily job backtests and paper trades (:func:`lists`; a series the lake holds but the universe
+does not list is left out and named in the run's summary), the freshness checks
+(:mod:`hermes.quality.frames`: a delisted pair leaves them from its delisting date on) and
+whoever lists the pairs. The seed is also loaded into the lake by ``dbt seed`` (table
+``universe``). A delisted pair keeps its history in the lake.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -19,6 +24,8 @@ from pathlib import Path
 from hermes.config import PROJECT_ROOT
 
 UNIVERSE_CSV = PROJECT_ROOT / "seeds" / "universe.csv"
+"""The default universe: the project's seed (20 real pairs)."""
+UNIVERSE_ENV = "HERMES_UNIVERSE"
 COLUMNS = ("symbol", "intervals", "listed_on", "delisted_on", "status")
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
 
@@ -51,10 +58,25 @@ def _day(path: Path, line: int, field: str, text: str) -> date:
         ) from None
 
 
+def universe_csv() -> Path:
+    """The universe file in force: ``HERMES_UNIVERSE`` (a CSV with the seed's columns, e.g. a
+    benchmark's synthetic pairs), else the seed :data:`UNIVERSE_CSV`."""
+    return Path(os.environ.get(UNIVERSE_ENV) or UNIVERSE_CSV)
+
+
+def load_universe(path: Path | None = None) -> tuple[Listing, ...]:
+    """Every listing of ``path`` (default :func:`universe_csv`), in file order;
+    :class:`UniverseError` on a bad row (or a missing file)."""
+    return _read(path or universe_csv())
+
+
 @cache
-def load_universe(path: Path = UNIVERSE_CSV) -> tuple[Listing, ...]:
-    """Every listing of the seed, in file order; :class:`UniverseError` on a bad row."""
-    with path.open(newline="") as handle:
+def _read(path: Path) -> tuple[Listing, ...]:
+    try:
+        handle = path.open(newline="")
+    except OSError as exc:
+        raise UniverseError(f"{path} ({UNIVERSE_ENV}): {exc.strerror or exc}") from None
+    with handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise UniverseError(f"{path}: columns must be {', '.join(COLUMNS)}")
@@ -115,7 +137,11 @@ def delisted_on(symbol: str, now: datetime | None = None) -> date | None:
 
 
 def lists(symbol: str, interval: str) -> bool:
-    """Whether the universe lists ``interval`` for ``symbol`` (a pair it does not hold at
-    all is not restricted: a lake may hold series of its own)."""
-    listing = next((x for x in load_universe() if x.symbol == symbol), None)
-    return listing is None or interval in listing.intervals
+    """Whether the universe lists ``interval`` for ``symbol``: only such series are
+    backtested, paper traded and shown on the research site by the daily job."""
+    return any(x.symbol == symbol and interval in x.intervals for x in load_universe())
+
+
+def unlisted(series: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (symbol, interval) ``series`` the universe does not list, sorted."""
+    return sorted({(s, i) for s, i in series if not lists(s, i)})

@@ -1,10 +1,17 @@
-"""dbt as a dbt user runs it: every dbt command of the documentation (README.md and the pages of
-the site, in the order of its navigation), as printed, from the project root.
+"""dbt as a dbt user runs it: every dbt command the documentation (README.md and the pages of
+the site, in the order of its navigation) gives to type, as printed, from the project root.
+
+A command to type is a line of a fenced ``bash`` block starting with ``dbt`` (or
+``.venv/bin/dbt``), or a ``$ dbt ...`` example of a ``text`` block, checked against the output
+printed under it. Inline code in prose (``dbt build`` named in a sentence) is prose, never
+run: a sentence may name a command of another lake or a failure message. A command meant
+for another lake names it on its line (``HERMES_LAKE_ROOT=... dbt ...``), so it does not start
+with ``dbt`` and is not run against the research lake here.
 
 The commands run in a shell in the project folder with the venv's ``bin`` on ``PATH`` and
 nothing else but the lake (``HERMES_LAKE_ROOT``) and dbt's output folders set: no
 ``--profiles-dir``, no ``--project-dir``. Skipped: commands holding a placeholder (``<...>``,
-``...``) and the ``--target s3`` one (the S3 suite runs that target).
+``...``) and ``--target s3`` ones (the S3 suite runs that target).
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ from hermes.lake import connect
 
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 _FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
-_INLINE = re.compile(r"`((?:\.venv/bin/)?dbt [^`]+)`")
 _LOG_LINE = re.compile(r"^\x1b\[0m\d\d:\d\d:\d\d|^\d\d:\d\d:\d\d")
 
 
@@ -37,8 +43,8 @@ class Command:
 
 
 def readme_dbt_commands() -> list[Command]:
-    """dbt commands of the documentation in order, each once: code lines, `$` examples with
-    their output, inline code."""
+    """dbt commands of the documentation in order, each once: lines of ``bash`` blocks, ``$``
+    examples of ``text`` blocks with their output (never inline code in prose)."""
     text = documentation()
     found: list[tuple[int, Command]] = []
     for fence in _FENCE.finditer(text):
@@ -55,10 +61,10 @@ def readme_dbt_commands() -> list[Command]:
                 rest = lines[index + 1 :]
                 end = next((i for i, x in enumerate(rest) if x.startswith("$ ")), len(rest))
                 expected = tuple(x for x in rest[:end] if x.strip())
+            if fence.group(1) == "text" and expected is None:
+                continue  # a log line quoting a command, not a command to type
             found.append((fence.start() + index, Command(command, expected)))
-    prose = _FENCE.sub(lambda m: " " * len(m.group(0)), text)
-    found += [(m.start(), Command(m.group(1))) for m in _INLINE.finditer(prose)]
-    commands: dict[str, Command] = {}  # each command once (prose repeats `dbt build`)
+    commands: dict[str, Command] = {}  # each command once (pages repeat `dbt build`)
     for _, command in sorted(found, key=lambda pair: pair[0]):
         commands.setdefault(command.line.removeprefix(".venv/bin/"), command)
     return list(commands.values())
@@ -103,6 +109,9 @@ def test_the_readme_shows_the_dbt_commands_users_need() -> None:
     assert any("--selector" in line for line in lines)
     assert not any("--profiles-dir" in line or "--project-dir" in line for line in lines)
     assert sum(_runnable(c) for c in readme_dbt_commands()) >= 6
+    # named in prose only (docs/live-signals.md, docs/ml.md): prose, not run
+    assert "dbt compile" not in lines
+    assert "dbt run --select gold_ml_predictions gold_ml_models" not in lines
 
 
 @pytest.fixture(scope="module")

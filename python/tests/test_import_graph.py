@@ -21,7 +21,7 @@ PACKAGE = Path(hermes.__file__).parent
 
 LAYERS: list[set[str]] = [
     # the ground floor: settings, lake access, interval lengths, storage, alerts
-    {"config", "intervals", "extensions", "lake", "storage", "notify", "landing"},
+    {"config", "intervals", "extensions", "lake", "publication", "storage", "notify", "landing"},
     # what the project's seeds and vars say: the universe of pairs, trading costs
     {"universe", "costs"},
     {"publish", "incremental", "query", "maintenance", "indicators"},

@@ -1,4 +1,5 @@
-"""Backtests of the changed partitions, fanned out on Dask (:mod:`hermes.flows.scale_out`).
+"""Backtests of the changed partitions, fanned out as tasks (on Dask when a scheduler is
+named, :mod:`hermes.flows.scale_out`; else on the flow's own threads).
 
 The lake's catalog takes one connection per process at a time, and remote Dask workers
 cannot reach a local lake at all, so the work is split in three:
@@ -8,7 +9,7 @@ cannot reach a local lake at all, so the work is split in three:
    (:func:`hermes.backtest.request.open_request`, :func:`hermes.backtest.inputs.load_slice`);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
-2. each simulation runs as a Dask task on that data (:func:`hermes.backtest.runs.execute`),
+2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
    needing no lake access;
 3. the flow writes every result in one lake transaction (all runs or none).
 
@@ -31,7 +32,7 @@ from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
 from hermes.flows.credentials import with_secrets, without_secrets
-from hermes.flows.scale_out import dask_task_runner
+from hermes.flows.scale_out import dask_runner
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
 from hermes.signals.registry import active_strategies
@@ -40,7 +41,7 @@ from hermes.signals.verdicts import LookaheadError, ensure_checked
 
 @task(name="backtest", cache_policy=NO_CACHE)
 def simulate_slice(context: RunContext, data: MarketSlice) -> RunResult:
-    """One backtest on data already read (runs on a Dask worker)."""
+    """One backtest on data already read (runs on a Dask worker, if any)."""
     return execute(context, data)
 
 
@@ -122,15 +123,17 @@ def backtest_partitions(
     *,
     dask_address: str | None = None,
 ) -> list[str]:
-    """Run :func:`backtest_flow` as a subflow on a Dask task runner (local or remote).
+    """Run :func:`backtest_flow` as a subflow, on Dask when a scheduler is named
+    (:func:`hermes.flows.scale_out.dask_runner`), else on Prefect's default thread pool.
 
     ``strategy_ids`` defaults to every ``active`` strategy of the registry at ``snapshot``.
     """
     if strategy_ids is None:
         with at_snapshot(with_secrets(settings), snapshot) as reader:
             strategy_ids = active_strategies(reader)
-    runner: Any = dask_task_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
-    return backtest_flow.with_options(task_runner=runner)(
+    runner: Any = dask_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
+    subflow = backtest_flow if runner is None else backtest_flow.with_options(task_runner=runner)
+    return subflow(
         without_secrets(settings),
         [(symbol, interval) for symbol, interval in partitions],
         snapshot,

@@ -30,7 +30,8 @@ from hermes.config import PROJECT_ROOT, Settings
 from hermes.flows.summary import RefreshSummary
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
 from hermes.ingest.manifest import load_manifest
-from hermes.lake import Publication, connect, latest_publication
+from hermes.lake import connect
+from hermes.publication import Publication, latest_publication
 from hermes.publish import held_series, pending_since_publication
 from hermes.universe import active_symbols, universe_intervals
 

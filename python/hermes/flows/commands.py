@@ -42,8 +42,8 @@ from hermes.flows.server import (
 )
 from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.ingest import ArchiveName, base_url_from_env
-from hermes.lake import Publication
 from hermes.notify import notify
+from hermes.publication import Publication
 from hermes.signals.registry_file import check_registry
 
 if TYPE_CHECKING:

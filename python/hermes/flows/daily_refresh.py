@@ -34,7 +34,7 @@ Run them from the ``hermes`` command line (``hermes refresh``, ``hermes backfill
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -152,6 +152,7 @@ def refresh_lake(
     pending = state.pending
     summary.partitions = [f"{s}/{i}" for s, i in pending]
     stranded = stranded_targets(state.publication, backtest_intervals)
+    stranded = [key for key in stranded if universe.lists(*key)]  # the universe decides
     if stranded and state.publication is not None:  # a killed run's results: complete them
         summary.published_snapshot = state.publication.snapshot_id
         _publish_results(settings, summary, stranded, state.held)
@@ -195,17 +196,27 @@ def refresh_lake(
     held = audit.reasons()
     summary.held = [f"{s}/{i}: {why}" for (s, i), why in held.items()]
 
-    targets = [  # an interval the universe does not list for the symbol is not backtested
-        (s, i)
-        for s, i in pending
-        if i in backtest_intervals and (s, i) not in held and universe.lists(s, i)
-    ]
+    targets, outside = backtest_targets(pending, backtest_intervals, held)
+    summary.unlisted = [f"{s}/{i}" for s, i in outside]
     summary.status = "partial" if held else "published"
     with _step(summary, "publish"):
         summary.published_snapshot = publish_state(
             settings, summary.flow_run, "data", summary.to_dict(), held
         )
     return _results(settings, summary, targets, held)
+
+
+def backtest_targets(
+    series: Sequence[tuple[str, str]],
+    intervals: Sequence[str],
+    held: Mapping[tuple[str, str], str],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The ``series`` to backtest (of ``intervals``, not held back, listed by the universe:
+    :func:`hermes.universe.lists`), and those the universe does not list (named in the run's
+    summary; their rows stay in the lake)."""
+    wanted = [(s, i) for s, i in series if i in intervals and (s, i) not in held]
+    outside = universe.unlisted(wanted)
+    return [key for key in wanted if key not in outside], outside
 
 
 def _results(

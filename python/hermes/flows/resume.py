@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import duckdb
 
-from hermes.lake import Publication, table_exists
+from hermes.lake import table_exists
+from hermes.publication import Publication
 
 Series = tuple[str, str]
 

@@ -1,16 +1,15 @@
-"""Where fanned-out work runs: a Dask cluster behind Prefect's ``DaskTaskRunner``.
+"""Where the daily job's heavy stages run: one rule for backtests, statistics and pages.
 
-The daily job's heavy stages run as subflows on it: backtests (:mod:`hermes.flows.backtests`),
-run statistics (:mod:`hermes.flows.statistics`) and tearsheet pages
-(:mod:`hermes.flows.pages`). Each reads its inputs from the lake in the flow, sends the pure
-computation to the workers (:func:`bounded_map`) and writes the results back itself.
-
-By default a local cluster in this process with one worker of several threads: vectorbt's
-numba functions are compiled (or loaded from numba's cache) once per process, so threads
-share one compilation while separate worker processes would each pay it again (measured in
-docs/operations.md, "Scale-out"). Users who outgrow one machine set ``HERMES_DASK_ADDRESS`` to a
-remote scheduler (``tcp://host:8786``); remote workers receive each task's input data and
-return results, and never open the lake themselves.
+Each stage (:mod:`hermes.flows.backtests`, :mod:`hermes.flows.statistics`,
+:mod:`hermes.flows.pages`) asks :func:`dask_runner`. When a Dask scheduler is named
+(``HERMES_DASK_ADDRESS``, e.g. ``tcp://host:8786``, or an address passed by the caller), the
+stage runs as a subflow on Prefect's ``DaskTaskRunner`` there: the flow reads its inputs from
+the lake, sends the pure computation to the workers (:func:`bounded_map`) and writes the
+results back itself; remote workers receive each task's input data, return results and never
+open the lake. Without a scheduler every stage runs in the flow's own process: backtests on
+Prefect's default thread pool, statistics and pages one batch after another. A local cluster
+of one in-process worker (the previous default for backtests and statistics) computed the
+same threads after paying its own start (measured in docs/operations.md, "Scale-out").
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from typing import Any
 from prefect_dask import DaskTaskRunner
 
 DASK_ADDRESS_ENV = "HERMES_DASK_ADDRESS"
-DASK_WORKERS_ENV = "HERMES_DASK_THREADS"
 IN_FLIGHT = 32
 """Tasks a stage keeps submitted at once: enough to keep a cluster busy, few enough that the
 inputs read for them (a run's equity and trades) stay a bounded amount of memory."""
@@ -35,22 +33,16 @@ def dask_address() -> str | None:
     return os.environ.get(DASK_ADDRESS_ENV) or None
 
 
-def dask_task_runner(address: str | None = None, threads: int | None = None) -> DaskTaskRunner:
-    """A ``DaskTaskRunner`` on ``address`` (or ``HERMES_DASK_ADDRESS``), else a local cluster."""
+def dask_runner(address: str | None = None) -> DaskTaskRunner | None:
+    """The task runner a heavy stage runs on: Dask on the scheduler at ``address`` (default
+    ``HERMES_DASK_ADDRESS``), or ``None`` when no scheduler is named: the stage then runs in
+    the flow's own process."""
     address = address or dask_address()
+    if not address:
+        return None
     # the scheduler's and workers' INFO chatter would bury the refresh's own log lines
     logging.getLogger("distributed").setLevel(logging.WARNING)
-    if address:
-        return DaskTaskRunner(address=address)
-    threads = threads or int(os.environ.get(DASK_WORKERS_ENV) or max(2, os.cpu_count() or 2))
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "processes": False,
-            "n_workers": 1,
-            "threads_per_worker": threads,
-            "dashboard_address": None,
-        }
-    )
+    return DaskTaskRunner(address=address)
 
 
 def bounded_map(task: Any, items: Iterable[Any], window: int = IN_FLIGHT) -> Iterator[Any]:

@@ -169,23 +169,16 @@ def recorded_backtests(
 
 
 def write_reports(settings: Settings, run_ids: list[str]) -> list[str]:
-    """The tearsheets of the runs: on the Dask scheduler named by ``HERMES_DASK_ADDRESS`` when
-    there is one (:mod:`hermes.flows.pages`), else here as one batch sharing its lake
-    connections (a page costs tens of milliseconds: a local cluster would only add overhead)."""
-    from hermes.flows.scale_out import dask_address
+    """The tearsheets of the runs (:mod:`hermes.flows.pages`: on Dask when a scheduler is
+    named, else here)."""
+    from hermes.flows.pages import write_pages
 
-    if dask_address():
-        from hermes.flows.pages import write_pages
-
-        return write_pages(settings, run_ids)
-    from hermes.report import write_reports as write_pages_here
-
-    return [str(path) for path in write_pages_here(with_secrets(settings), run_ids)]
+    return write_pages(settings, run_ids)
 
 
 def record_statistics(settings: Settings, run_ids: list[str]) -> int:
-    """Bootstrap intervals and PSR of each run, next to the runs in the lake, computed on
-    Dask (:mod:`hermes.flows.statistics`)."""
+    """Bootstrap intervals and PSR of each run, next to the runs in the lake
+    (:mod:`hermes.flows.statistics`: on Dask when a scheduler is named, else here)."""
     from hermes.flows.statistics import score_runs
 
     return score_runs(settings, run_ids)

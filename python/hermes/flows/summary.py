@@ -28,6 +28,7 @@ class RefreshSummary:
     tests_failed: list[str] = field(default_factory=list)  # dbt tests and GX expectations
     models_failed: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # "SYMBOL/interval: why" held back
+    unlisted: list[str] = field(default_factory=list)  # "SYMBOL/interval" not in the universe
     steps_failed: list[str] = field(default_factory=list)  # "<step>: <error>" after publishing
     published_snapshot: int | None = None
     runs: list[str] = field(default_factory=list)  # backtest run ids
@@ -86,6 +87,7 @@ class RefreshSummary:
         out += [f"  failed test: {t}" for t in self.tests_failed]
         out += [f"  failed model: {m}" for m in self.models_failed]
         out += [f"  held back: {h}" for h in self.held]
+        out += [f"  not in the universe (not backtested): {u}" for u in self.unlisted]
         out += [f"  failed step: {s}" for s in self.steps_failed]
         if self.published_snapshot is not None:
             out.append(f"  published snapshot: {self.published_snapshot}")

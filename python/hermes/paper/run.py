@@ -44,6 +44,7 @@ from hermes.paper.work import Pending, data_last_bars, stored_last_bars
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
 from hermes.signals.verdicts import check_each
+from hermes.universe import unlisted
 
 log = logging.getLogger("hermes.paper")
 
@@ -62,6 +63,7 @@ class PaperSummary:
     files: list[str] = field(default_factory=list)
     verify: list[str] = field(default_factory=list)  # hermes paper --verify's lines
     errors: list[str] = field(default_factory=list)  # ledgers skipped, one line each
+    unlisted: list[str] = field(default_factory=list)  # "SYMBOL/interval" not in the universe
 
 
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
@@ -163,7 +165,9 @@ def refresh_paper(
 
     One series whose ledger cannot be computed or extended is named in ``errors`` and left
     as stored; the others carry on. ``skip``: (symbol, interval) series the audit held back:
-    their ledgers wait and their feed rows stay as they were."""
+    their ledgers wait and their feed rows stay as they were. A series of the lake the
+    universe does not list (:func:`hermes.universe.unlisted`) is skipped the same way and
+    named in ``unlisted``."""
     summary = PaperSummary()
     computed: list[tuple[str, str, str]] = []
     with connect(settings) as conn:
@@ -176,7 +180,11 @@ def refresh_paper(
         summary.alerts.append(line)
         notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
     with at_snapshot(settings, snapshot) as reader:
-        work = Pending(data_last_bars(reader, end=end), last_bars, holding_delisted)
+        series = data_last_bars(reader, end=end)
+        outside = unlisted(series)
+        summary.unlisted = [f"{s}/{i}" for s, i in outside]
+        skip = {*skip, *outside}
+        work = Pending(series, last_bars, holding_delisted)
         feed = compute_feed(
             reader, snapshot=snapshot, now=now, skip=skip, stored=before, computed=computed
         )

@@ -5,7 +5,9 @@ of Sharpe ratios, the share of series beating buy-and-hold and the equal-weight 
 strategy x series matrix, sorted and filtered in the browser: :mod:`hermes.report.universe`),
 recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of every active
 strategy per series, and data health (last candle, gaps, completeness per month, quarantined
-files). It reads the published state: a series the audit held back shows as last published.
+files). It reads the published state: a series the audit held back shows as last published;
+its latest runs, matrix and signals are those of the series the universe lists
+(:func:`hermes.universe.lists`).
 Pages it links that do not exist yet are written first (runs and studies never change once
 recorded, so an existing page is kept). Links are relative: the folder reads the same from a
 file system or a static web server; on the ``s3`` target every page is also copied under the
@@ -24,7 +26,8 @@ import pandas as pd
 from rich.progress import Progress
 
 from hermes.config import Settings
-from hermes.lake import DataError, connect, identifier, published_snapshot, table_columns
+from hermes.lake import DataError, connect, identifier, table_columns
+from hermes.publication import attach_published
 from hermes.report import charts
 from hermes.report.ab_page import write_ab_page
 from hermes.report.grid_page import write_grid_page
@@ -35,6 +38,7 @@ from hermes.report.tearsheet import write_tearsheet, write_tearsheets
 from hermes.report.universe import latest_runs, matrix, portfolio_figure, summaries
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.storage import exists, write_bytes_atomic
+from hermes.universe import lists
 
 SCORE_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "buy_and_hold_return")
 
@@ -226,12 +230,22 @@ def _ensure(
     return True
 
 
-def read_site(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Everything the index shows, read from the lake (figures rendered)."""
+def read_site(
+    conn: duckdb.DuckDBPyConnection, listed: Callable[[str, str], bool] | None = None
+) -> dict[str, Any]:
+    """Everything the index shows, read from the lake (figures rendered). With ``listed``,
+    the latest runs, the universe's view and the signals show only the (symbol, interval)
+    series it accepts (the recent runs and data health stay the lake's)."""
     strategies, latest = scorecard(conn)
     health = data_health(conn)
     months = health.pop("months")
     universe = latest_runs(conn)
+    signals = latest_signals(conn, strategies)
+    if listed is not None:
+        latest = [r for r in latest if listed(r["symbol"], r["interval"])]
+        signals = [r for r in signals if listed(r["symbol"], r["interval"])]
+        keep = [listed(s, i) for s, i in zip(universe["symbol"], universe["interval"], strict=True)]
+        universe = universe.loc[pd.Series(keep, index=universe.index, dtype=bool)]
     portfolio = portfolio_figure(conn, universe)
     return {
         "strategies": strategies,
@@ -241,7 +255,7 @@ def read_site(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "universe": portfolio,
         "recent": recent_runs(conn),
         "studies": studies(conn),
-        "signals": latest_signals(conn, strategies),
+        "signals": signals,
         "health": health,
         "completeness": completeness_figure(months),
         "charts": (months is not None and not months.empty) or portfolio is not None,
@@ -268,11 +282,12 @@ def write_index(
 def published_site(settings: Settings) -> dict[str, Any]:
     """:func:`read_site` of what readers see: the published state, where a series the audit
     held back reads at its own last published snapshot (its unchecked rows never show;
-    :func:`hermes.lake.attach_published`), or the lake as it is when nothing was published."""
+    :func:`hermes.publication.attach_published`), or the lake as it is when nothing was
+    published; runs and signals of the series the universe lists."""
     with connect(settings) as conn:
-        if published_snapshot(conn) is not None:
+        if attach_published(conn) is not None:
             conn.execute("use published")
-        return read_site(conn)
+        return read_site(conn, lists)
 
 
 def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:

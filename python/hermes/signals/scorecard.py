@@ -2,7 +2,7 @@
 
 Read as published (what the daily flow audited: ``published.gold_strategy_scorecard``, where
 each series reads at its own last published snapshot, so a series the audit held back shows
-its last published runs, :func:`hermes.lake.attach_published`), or at the lake's current
+its last published runs, :func:`hermes.publication.attach_published`), or at the lake's current
 snapshot when nothing was published yet; without a built lake, the registry alone.
 """
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hermes.config import Settings
-from hermes.lake import connect, current_snapshot, published_snapshot
+from hermes.lake import connect, current_snapshot
+from hermes.publication import attach_published
 from hermes.signals.registry import STATUSES, list_strategies
 
 SCORECARD = "gold_strategy_scorecard"
@@ -50,7 +51,7 @@ def read_scorecard(
     if status is not None and status not in STATUSES:
         raise ValueError(f"--status {status!r} must be one of {', '.join(STATUSES)}")
     with connect(settings) as conn:
-        snapshot = published_snapshot(conn)
+        snapshot = attach_published(conn)
         database = "lake" if snapshot is None else "published"
         if snapshot is None:
             snapshot = current_snapshot(conn)

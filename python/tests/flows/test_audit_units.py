@@ -12,7 +12,8 @@ from hermes.config import Settings
 from hermes.dbt_runner import NodeResult
 from hermes.flows.audit import Audit, attribute_tests, failing_series
 from hermes.flows.resume import recorded_runs, stranded_targets
-from hermes.lake import Publication, connect
+from hermes.lake import connect
+from hermes.publication import Publication
 from hermes.universe import UniverseError, active_symbols, delistings, load_universe
 
 FAILING_OHLC = (

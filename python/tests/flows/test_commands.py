@@ -30,6 +30,7 @@ from hermes.config import PROJECT_ROOT, Settings
 from hermes.flows.changes import probe_archives
 from hermes.ingest import ArchiveName, ingest_paths
 from hermes.lake import connect
+from hermes.publication import attach_published
 from hermes.publish import publish as publish_state
 from hermes.universe import active_symbols
 
@@ -123,6 +124,7 @@ def test_the_deployment_runs_on_a_local_worker(
     assert len(finished) == 1, [r["state_type"] for r in runs]
     conn = connect(Settings(lake_root=lake))
     try:
+        attach_published(conn)
         assert conn.execute("select count(*) from published.silver_klines").fetchone() == (6,)
         status = conn.execute(
             "select distinct json_extract_string(summary, '$.status') from hermes_publications"

@@ -4,8 +4,8 @@ One lake lives through four runs, against the session's Prefect server:
 
 1. backfill 2023-12-29..2024-02-05: December's monthly archive is not published, so its
    dailies are fetched instead (ETH's are missing too: not yet available); January monthly
-   and February dailies land; everything is built, audited, published and backtested on the
-   default local Dask cluster;
+   and February dailies land; everything is built, audited, published and backtested in
+   the flow's process (no scheduler named);
 2. daily refresh of 2024-02-06..08 with faults: one archive answers 503 once (retried), one
    is not published (404), one fails its checksum (quarantined); the rest is published and
    backtested, scored and reported on a Dask scheduler given by address (HERMES_DASK_ADDRESS);
@@ -36,6 +36,7 @@ from hermes.config import Settings
 from hermes.flows.daily_refresh import backfill, daily_refresh
 from hermes.flows.summary import RefreshFailed, RefreshSummary
 from hermes.lake import connect
+from hermes.publication import attach_published
 from hermes.signals.registry import active_strategies
 
 ACTIVE = len(active_strategies())  # the flow backtests every active strategy
@@ -92,6 +93,7 @@ class Lake:
 def read_state(settings: Settings) -> dict[str, Any]:
     conn = connect(settings)
     try:
+        attach_published(conn)
         published = conn.execute("select symbol, open_time, close from published.silver_klines")
         return {
             "published": set(published.fetchall()),

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
 import pytest
 
 from hermes.config import Settings
 from hermes.ingest.manifest import ManifestEntry, record_file
-from hermes.lake import (
-    attach_published,
-    connect,
-    current_snapshot,
-    latest_publication,
-    published_snapshots,
-)
+from hermes.lake import connect, current_snapshot
 from hermes.landing import ensure_landing_tables
 from hermes.maintenance import tidy_lake
+from hermes.publication import attach_published, latest_publication, published_snapshots
 from hermes.publish import held_series, pending_since_publication, publish
 
 
@@ -58,6 +54,12 @@ def test_published_state_survives_later_writes_rebuilds_and_maintenance(
 
     reader = connect(lake_settings)
     try:
+        # a plain connection leaves `published` out: no catalog read, no view built
+        databases = reader.execute("select database_name from duckdb_databases()").fetchall()
+        assert ("published",) not in databases
+        with pytest.raises(duckdb.CatalogException, match="published"):
+            reader.execute("select * from published.gold_scores")
+        assert attach_published(reader) == audited
         assert reader.execute("select * from published.gold_scores order by symbol").fetchall() == [
             ("BTCUSDT", 1.5),
             ("ETHUSDT", 2.5),
@@ -83,6 +85,7 @@ def test_published_state_survives_later_writes_rebuilds_and_maintenance(
     reader = connect(lake_settings)
     try:
         assert published_snapshots(reader) == {audited}
+        attach_published(reader)
         assert reader.execute("select sum(score) from published.gold_scores").fetchone() == (4.0,)
         # a second publication moves `published` forward
         second = publish(reader, "run-2", "results")
@@ -91,6 +94,7 @@ def test_published_state_survives_later_writes_rebuilds_and_maintenance(
         reader.close()
     reader = connect(lake_settings)
     try:
+        assert attach_published(reader) == second.snapshot_id
         assert reader.execute("select * from published.gold_scores").fetchall() == [
             ("BTCUSDT", -99.0)
         ]
@@ -151,6 +155,7 @@ def test_a_held_series_reads_as_last_published_and_stays_pending(
         conn.close()
     reader = connect(lake_settings)
     try:
+        assert attach_published(reader) == second.snapshot_id
         rows = reader.execute(
             "select symbol, interval, close from published.silver_klines order by all"
         ).fetchall()

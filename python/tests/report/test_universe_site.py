@@ -18,6 +18,7 @@ from report.conftest import page_tables
 from hermes.report.browser import Browser, check_page
 from hermes.report.site import read_site, write_index
 from hermes.report.universe import equal_weight
+from hermes.universe import UNIVERSE_ENV, lists
 
 SYMBOLS, STRATEGIES = 200, ("alpha", "beta", "gamma", "delta")
 MB = 1_000_000
@@ -87,6 +88,27 @@ def test_universe_index_is_under_2_mb_with_every_series(universe_index: Path) ->
     assert len(tables["matrix"].head) == 1 + 3 * len(STRATEGIES)
     assert len(tables["universe-summary"].rows) == 2 * len(STRATEGIES)
     assert len(tables["latest-signals"].rows) == 2 * SYMBOLS * len(STRATEGIES)
+
+
+def test_the_site_shows_the_series_of_the_universe_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    universe = tmp_path / "universe.csv"
+    universe.write_text(
+        "symbol,intervals,listed_on,delisted_on,status\n"
+        "S000USDT,4h|1d,2018-01-01,,active\nS007USDT,1d,2018-01-01,,active\n"
+    )
+    monkeypatch.setenv(UNIVERSE_ENV, str(universe))
+    conn = universe_lake()
+    try:
+        content = read_site(conn, lists)
+    finally:
+        conn.close()
+    shown = [("S000USDT", "1d"), ("S000USDT", "4h"), ("S007USDT", "1d")]
+    assert [r["series"] for r in content["matrix"].rows] == [f"{s} {i}" for s, i in shown]
+    assert sorted((r["symbol"], r["interval"]) for r in content["latest"]) == sorted(shown * 4)
+    assert len(content["signals"]) == 3 * len(STRATEGIES)
+    assert [s["series"] for s in content["summary"] if s["strategy_id"] == "alpha"] == [2, 1]
 
 
 def test_equal_weight_portfolio_is_the_mean_of_the_series_growth() -> None:
