@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
@@ -40,26 +40,53 @@ SHARED_GROUPS = {
     "test_end_to_end.py": "s3-lake",
 }
 """Test files sharing a per-worker session fixture that is not copied between workers: one
-xdist group each, so one worker builds (or starts) it."""
-HEAVY_FIRST: tuple[str, ...] = ()
+group each, so one worker builds (or starts) it. Every other file is a group of its own."""
+HEAVY_FIRST = (
+    "s3-lake",
+    "flows",
+    "signals/test_signal_model_proofs.py",
+    "backtest/test_studies_lake.py",
+    "signals/test_lookahead_check.py",
+    "report",
+)
 """Groups sent to the workers first, the costliest first (measured), so that the suite does
 not end with one worker alone on a long file."""
 
 
-def _group(item: pytest.Item) -> str:
-    name = item.path.relative_to(TESTS).as_posix()
+def _group(name: str) -> str:
+    """The group of a test file (its path below python/tests)."""
     return next((g for prefix, g in SHARED_GROUPS.items() if name.startswith(prefix)), name)
 
 
-@pytest.hookimpl(tryfirst=True)
+def _item_group(item: pytest.Item) -> str:
+    return _group(item.path.relative_to(TESTS).as_posix())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test``: ``--dist loadgroup --no-loadscope-reorder``) a test
-    file is one unit of work, kept whole on one worker (its module fixtures are built once);
-    the files of a shared group go together; the heaviest groups are sent first."""
+    """The heaviest groups first (a stable sort: each file's tests keep their order)."""
     rank = {group: n for n, group in enumerate(HEAVY_FIRST)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+    items.sort(key=lambda item: rank.get(_item_group(item), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (``make test``): each group above is one unit of work, kept whole
+    on one worker (its module and per-worker session fixtures are built once), sent in
+    collection order (with ``--no-loadscope-reorder``: heaviest first).
+
+    pytest-xdist's own loadgroup reads groups from node ids it rewrites, which pytest 9 no
+    longer allows (pytest-xdist#1386): this scheduler finds the group from the path instead.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    root = TESTS.relative_to(config.rootpath).as_posix() + "/"
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid.split("::", 1)[0].removeprefix(root))
+
+    return FileGroups(config, log)
 
 
 @pytest.fixture
