@@ -69,12 +69,14 @@ typecheck: setup
 # pytest builds the bundled data with `dbt build` (data tests included) and runs the quality
 # checkpoint on it; coverage of python/hermes below [tool.coverage.report] fail_under fails
 # on PYTEST_WORKERS pytest-xdist workers (0: one process), test files kept whole on a worker
-# (--dist loadfile) so module fixtures are built once; session lakes are built once and copied;
-# the 25 slowest steps are listed at the end, with the wall time
+# (--dist loadgroup: python/tests/conftest.py makes each file a group, and puts the files
+# sharing a per-worker server or lake in one) so module fixtures are built once, and sent in
+# the conftest's order, heaviest first (--no-loadscope-reorder); session lakes are built once
+# and copied; the 25 slowest steps are listed at the end, with the wall time
 PYTEST_WORKERS ?= 2
 pytest: setup browser
 	@start=$$(date +%s); \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 \
 		--cov --cov-report=term-missing:skip-covered --cov-fail-under=90; \
 	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
 	echo "pytest wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; exit $$status

@@ -1,19 +1,21 @@
 """The whole pipeline on each lake target: ingest -> dbt build -> signals -> backtest.
 
-``lake_target`` runs this once on a local folder and once on the live local S3 endpoint,
-so the two targets cannot drift apart.
+Checked once on a local folder and once on the live local S3 endpoint, so the two targets
+cannot drift apart. The session builds that pipeline already (``built_lake``: ingest and
+``dbt build`` on a local folder; ``built_s3_lake``: the whole pipeline on S3): this test
+checks what those builds returned and stored, and on the local target runs the signals and
+backtests on its own copy of the built lake.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
+import pytest
+from s3.local_s3 import Built
 
 from hermes.backtest.runs import run_backtests
 from hermes.config import PROJECT_ROOT, Settings
-from hermes.dbt_runner import run_dbt
-from hermes.ingest import ingest_paths
+from hermes.ingest.report import IngestReport
 from hermes.lake import connect, current_snapshot
 from hermes.signals.run import generate_signals
 
@@ -28,16 +30,29 @@ def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = Non
     return row[0]
 
 
-def test_ingest_build_signals_backtest(lake_target: Settings, tmp_path: Path) -> None:
-    report = ingest_paths(sorted(DATA.glob("*.csv.gz")), lake_target)
-    assert sorted((r.source, r.rows) for r in report.results) == [
+@pytest.fixture(params=["local", "s3"])
+def pipeline(request: pytest.FixtureRequest) -> tuple[Settings, Built]:
+    """The bundled data through the whole pipeline on each target, and what each step returned.
+
+    Local: ``built_lake``'s ingest and ``dbt build``, then signals and backtests on a copy of
+    it (``built_lake_copy``); S3: ``built_s3_lake``, built the same way.
+    """
+    if request.param == "s3":
+        return request.getfixturevalue("built_s3_build")
+    built: tuple[Settings, IngestReport] = request.getfixturevalue("built_lake_build")
+    lake = request.getfixturevalue("built_lake_copy")
+    summaries = generate_signals(lake, "smart_momentum")
+    return lake, Built(built[1], summaries, run_backtests(lake, "smart_momentum"))
+
+
+def test_ingest_build_signals_backtest(pipeline: tuple[Settings, Built]) -> None:
+    lake_target, built = pipeline
+    summaries, run_ids = built.summaries, built.run_ids
+    assert sorted((r.source, r.rows) for r in built.report.results) == [
         (f"csv/{symbol}/{interval}/{symbol}_{interval}.csv.gz", ROWS[interval])
         for symbol in ("BTCUSDT", "ETHUSDT")
         for interval in ("1d", "4h")
     ]
-    run_dbt(["build"], lake_target, target_path=tmp_path / "target")
-    summaries = generate_signals(lake_target, "smart_momentum")
-    run_ids = run_backtests(lake_target, "smart_momentum")
 
     conn = connect(lake_target)
     try:

@@ -111,17 +111,20 @@ def _recorded(home: Path) -> ServerInfo | None:
     return info
 
 
-def start_server(home: Path, *, timeout: float = START_TIMEOUT_SECONDS) -> ServerInfo:
+def start_server(
+    home: Path, *, timeout: float = START_TIMEOUT_SECONDS, port: int | None = None
+) -> ServerInfo:
     """The local server of ``home``, started now (detached) unless one already runs.
 
     Two commands starting at once share one server: the start is serialised by a lock file.
+    ``port``: listen there (an address handed out before the server starts); else a free one.
     """
     home.mkdir(parents=True, exist_ok=True)
     with _locked(home / "hermes-server.lock"):
         info = running_server(home)
         if info is not None:
             return info
-        port = _free_port()
+        port = port or _free_port()
         url = f"http://127.0.0.1:{port}/api"
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         env |= {

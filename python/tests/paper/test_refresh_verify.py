@@ -1,9 +1,9 @@
 """A refresh's paper step ends with `hermes paper --verify`'s check, and the command reports
-an edited ledger: on a lake of its own built from the bundled data (registry activation)."""
+an edited ledger: on a lake of its own built from the bundled data (registry activation), a
+copy of the session's ``built_lake``."""
 
 from __future__ import annotations
 
-from fixtures.bundled_lake import build_bundled_lake
 from fixtures.paper_ledger import hermes_cli, read
 
 from hermes.config import Settings
@@ -12,9 +12,9 @@ from hermes.paper.run import refresh_paper
 
 
 def test_the_refresh_verifies_its_ledger_and_the_command_finds_an_edit(
-    lake_settings: Settings,
+    built_lake_copy: Settings,
 ) -> None:
-    settings = build_bundled_lake(lake_settings.lake_root)
+    settings = built_lake_copy
     conn = connect(settings)
     try:
         snapshot = current_snapshot(conn)

@@ -22,6 +22,8 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from hermes.config import S3Settings, Settings
+from hermes.ingest.report import IngestReport
+from hermes.signals.run import SignalSummary
 
 S3_POLICY = """{
   "Version": "2012-10-17",
@@ -179,8 +181,17 @@ def captured_output(log_file: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
+@dataclass(frozen=True)
+class Built:
+    """What a build's ingest, signal generation and backtests returned."""
+
+    report: IngestReport
+    summaries: list[SignalSummary]
+    run_ids: list[str]
+
+
 @contextmanager
-def build_lake(settings: Settings, sources: Sequence[Path]) -> Iterator[None]:
+def build_lake(settings: Settings, sources: Sequence[Path]) -> Iterator[Built]:
     """Ingest ``sources``, run ``dbt build``, signals and backtests, as ``hermes`` would.
 
     Output goes to ``<lake_root>/../build.log``, dbt's artifacts and logs to ``../target``.
@@ -196,8 +207,8 @@ def build_lake(settings: Settings, sources: Sequence[Path]) -> Iterator[None]:
         with captured_output(log_file):
             report = ingest_paths(sources, settings)
             run_dbt(["build"], settings, target_path=settings.lake_root.parent / "target")
-            generate_signals(settings, "smart_momentum")
-            run_backtests(settings, "smart_momentum")
+            summaries = generate_signals(settings, "smart_momentum")
+            run_ids = run_backtests(settings, "smart_momentum")
     rejected = [r for r in report.results if r.reason is not None]
     assert not rejected, rejected
-    yield
+    yield Built(report, summaries, run_ids)
