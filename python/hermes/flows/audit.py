@@ -14,7 +14,7 @@ attributed to series:
 * a failing expectation names the partitions it failed on
   (:attr:`hermes.quality.ExpectationFailure.series`); one that names none is global.
 
-Only :func:`hermes.flows.daily_refresh.refresh_lake` calls this; :mod:`hermes.publish`
+Only :func:`hermes.flows.refresh.refresh_lake` calls this; :mod:`hermes.publish`
 records the held series so that readers keep seeing their last published state.
 """
 

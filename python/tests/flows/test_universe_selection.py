@@ -11,7 +11,7 @@ import pytest
 from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
-from hermes.flows.daily_refresh import backtest_targets
+from hermes.flows.refresh import backtest_targets
 from hermes.flows.summary import RefreshSummary
 from hermes.lake import connect, current_snapshot
 from hermes.paper.run import refresh_paper
