@@ -31,7 +31,7 @@ from fixtures.webhook_server import webhook
 from prefect import task
 
 from hermes.config import PROJECT_ROOT, Settings
-from hermes.flows import daily_refresh
+from hermes.flows import refresh
 from hermes.flows.daily_refresh import bundled_refresh
 from hermes.flows.steps import record_statistics
 from hermes.flows.summary import RefreshFailed, RefreshSummary
@@ -133,10 +133,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         # 3. killed after the backtests, before their results are published
         _, xmr_1d = real_rows("XMRUSDT", "2024-02-01", END, "1d")
         killed = write(root / "third", "XMRUSDT", header, xmr_1d, "1d")
-        env.setattr(daily_refresh, "record_statistics", killed_here)
+        env.setattr(refresh, "record_statistics", killed_here)
         with pytest.raises(Killed):
             bundled_refresh(paths=[killed], backtest_intervals=["1d"])
-        env.setattr(daily_refresh, "record_statistics", record_statistics)
+        env.setattr(refresh, "record_statistics", record_statistics)
         state.killed_runs = read_frame(
             settings, "select run_id from lake.gold_backtest_runs order by run_id"
         )["run_id"].tolist()
