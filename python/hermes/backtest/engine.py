@@ -27,6 +27,7 @@ The drawdown circuit breaker (``max_drawdown_halt``) is applied by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,33 +92,47 @@ def simulate(
 ) -> Simulation:
     """Run the signals through vectorbt; ``prices`` holds open/high/low/close arrays (n,).
 
-    Each column is its own portfolio. With ``max_drawdown_halt`` set, entries are blocked
-    where :func:`hermes.backtest.risk.halted_entries` says, found by re-simulating until the
+    Each column is its own portfolio; the drawdown breaker as :func:`settle` applies it.
+    (:mod:`hermes.backtest.fills` gives the same numbers for one series without vectorbt.)
+    """
+
+    def once(allowed: np.ndarray) -> Simulation:
+        run = from_signals(prices, allowed, exits, config)
+        equity, position, cash = value_assets_cash(run)
+        shape = allowed.shape
+        return Simulation(
+            equity=run.bars(equity).reshape(shape),
+            position=run.bars(position).reshape(shape),
+            trades=run.trades,
+            fills=int(len(run.pf.order_records)),
+            orders=run.orders,
+            cash=run.bars(cash).reshape(shape),
+        )
+
+    return settle(once, entries, config)
+
+
+def settle(
+    once: Callable[[np.ndarray], Simulation], entries: np.ndarray, config: BacktestConfig
+) -> Simulation:
+    """``once(allowed entries)`` with the entries the drawdown breaker blocks removed.
+
+    With ``max_drawdown_halt`` set, entries are blocked where
+    :func:`hermes.backtest.risk.halted_entries` says, found by re-simulating until the
     blocked entries are those the simulated equity trips (the bars before a trip never
     change, so each round settles at least one more trip).
     """
     entries = np.asarray(entries, dtype=bool)
     blocked = np.zeros_like(entries)
     for _ in range(len(entries) + 2):
-        run = from_signals(prices, entries & ~blocked, exits, config)
-        equity, position, cash = value_assets_cash(run)
-        equity, position, cash = run.bars(equity), run.bars(position), run.bars(cash)
+        sim = once(entries & ~blocked)
         if config.max_drawdown_halt is None:
-            break
-        halted = risk.halted_entries(equity.reshape(entries.shape), config)
+            return sim
+        halted = risk.halted_entries(sim.equity, config)
         if np.array_equal(halted, blocked):
-            break
+            return sim
         blocked = halted
-    else:  # pragma: no cover - each round settles one more trip
-        raise RuntimeError("the drawdown circuit breaker did not settle")
-    return Simulation(
-        equity=equity.reshape(entries.shape),
-        position=position.reshape(entries.shape),
-        trades=run.trades,
-        fills=int(len(run.pf.order_records)),
-        orders=run.orders,
-        cash=cash.reshape(entries.shape),
-    )
+    raise RuntimeError("the drawdown circuit breaker did not settle")  # pragma: no cover
 
 
 def _split_bars(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -157,38 +172,25 @@ def from_signals(
     """
     import vectorbt as vbt
 
-    entries = np.asarray(entries, dtype=bool)
-    exits = np.asarray(exits, dtype=bool)
-    columns = {f: _column_like(prices[f], entries) for f in ("open", "high", "low", "close")}
+    rows = signal_rows(prices, entries, exits, config)
     use_stops = config.has_stops
-    step = run_rows(config)
-    if config.fill == "next_open":
-        entries, exits = _shift(entries), _shift(exits)
-        stop_entry_price = "fillprice"
-        if step == 2:
-            columns = _split_bars(columns)
-            entries, exits = _at_opens(entries), _at_opens(exits)
-        price = columns["open"]
-    else:
-        price = columns["close"]
-        stop_entry_price = "close"
-    close = columns["close"]
+    close = rows.close
     stops = {}
     if use_stops:
         stops = {
             "sl_stop": np.nan if config.sl_stop is None else config.sl_stop,
             "tp_stop": np.nan if config.tp_stop is None else config.tp_stop,
-            "stop_entry_price": stop_entry_price,
-            "open": columns["open"],
-            "high": columns["high"],
-            "low": columns["low"],
+            "stop_entry_price": rows.stop_entry_price,
+            "open": rows.open,
+            "high": rows.high,
+            "low": rows.low,
         }
     grouping = {"group_by": True, "cash_sharing": True} if cash_sharing else {}
     pf = vbt.Portfolio.from_signals(
         close,
-        entries,
-        exits,
-        price=price,
+        rows.entries,
+        rows.exits,
+        price=rows.price,
         size=config.size if size is None else size,
         size_type="percent",
         direction="longonly",
@@ -200,7 +202,48 @@ def from_signals(
         **grouping,
         **stops,
     )
-    return Run(pf, close, step, config.init_cash)
+    return Run(pf, close, rows.step, config.init_cash)
+
+
+@dataclass(frozen=True)
+class SignalRows:
+    """A run's rows as the engine takes them: prices, the order price and the signals of each
+    row (shifted to their fill bar; with ``step`` 2 each bar split into its open and the
+    whole bar), and what a stop is measured from (``fillprice`` or ``close``)."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    price: np.ndarray
+    entries: np.ndarray
+    exits: np.ndarray
+    step: int
+    stop_entry_price: str
+
+
+def signal_rows(
+    prices: dict[str, np.ndarray], entries: np.ndarray, exits: np.ndarray, config: BacktestConfig
+) -> SignalRows:
+    """The rows of a run of ``config`` over these bars (see the module's docstring)."""
+    entries = np.asarray(entries, dtype=bool)
+    exits = np.asarray(exits, dtype=bool)
+    columns = {f: _column_like(prices[f], entries) for f in ("open", "high", "low", "close")}
+    step = run_rows(config)
+    if config.fill == "next_open":
+        entries, exits = _shift(entries), _shift(exits)
+        stop_entry_price = "fillprice"
+        if step == 2:
+            columns = _split_bars(columns)
+            entries, exits = _at_opens(entries), _at_opens(exits)
+        price = columns["open"]
+    else:
+        price = columns["close"]
+        stop_entry_price = "close"
+    return SignalRows(
+        columns["open"], columns["high"], columns["low"], columns["close"], price,
+        entries, exits, step, stop_entry_price,
+    )  # fmt: skip
 
 
 def run_rows(config: BacktestConfig) -> int:

@@ -3,8 +3,9 @@
 Each refresh recomputes, for every paper-traded (strategy, symbol, interval) with a bar after
 its ledger's stored last bar (:mod:`hermes.paper.work`: the others would add nothing), the
 backtest of the period ``[paper_since, last bar]`` with the activation's settings, through
-the backtest engine itself (:func:`hermes.backtest.engine.simulate`: same fills, fees,
-slippage, sizing and stops), then **appends** to ``gold_paper_orders`` /
+the backtest engine's arithmetic (:func:`hermes.backtest.fills.simulate`, equal to the bit to
+:func:`hermes.backtest.engine.simulate`'s vectorbt run without importing vectorbt: same fills,
+fees, slippage, sizing and stops), then **appends** to ``gold_paper_orders`` /
 ``gold_paper_equity`` only the rows after the ledger's last stored bar, and replaces the
 series' row of ``gold_paper_positions``.
 
@@ -61,7 +62,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from hermes.backtest.engine import simulate
+from hermes.backtest.fills import simulate
 from hermes.features.store import FEATURE_STORE, select_series
 from hermes.lake import insert, transaction
 from hermes.paper.activation import Activation, PaperError, activation_of
