@@ -159,3 +159,15 @@ def test_a_price_of_zero_is_refused() -> None:
     entries = np.array([True, False, False])
     with pytest.raises(ValueError, match="order price 0.0 at row 1"):
         fills.simulate(prices, entries, ~entries, BacktestConfig())
+
+
+def test_a_buy_below_vectorbt_minimum_size_is_refused_likewise() -> None:
+    prices = _csv(PROJECT_ROOT / "data" / "binance-ohlcv" / "BTCUSDT_4h.csv.gz")
+    entries, exits = _breakout(prices["close"])
+    counts = []
+    for cash in (1e-5, 1e-3):  # a BTC buy of 1e-5 USDT is below 1e-8 BTC; of 1e-3 it is not
+        config = BacktestConfig(init_cash=cash, fees=0.001)
+        vbt = engine.simulate(prices, entries, exits, config)
+        assert_same(vbt, fills.simulate(prices, entries, exits, config), f"cash {cash}")
+        counts.append(vbt.fills)
+    assert counts[0] == 0 < counts[1]
