@@ -147,6 +147,11 @@ def _orders(rows: SignalRows, config: BacktestConfig) -> list[tuple[int, float, 
     sl_price = tp_price = sl_stop = tp_stop = math.nan
     out = []
     for i in range(len(price)):
+        if position == 0:  # flat (no stop is set): only an entry can fill
+            if not entries[i]:
+                continue
+        elif not use_stops and not exits[i]:  # holding: only an exit (or a stop) can fill
+            continue
         order_price, order_slippage = price[i], slippage
         stop_price = math.nan
         if use_stops and not (math.isnan(sl_stop) and math.isnan(tp_stop)) and position > 0:
