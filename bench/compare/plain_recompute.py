@@ -89,7 +89,7 @@ def run(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
     # the registry's parameters and the daily job's costs, looked up before the clock starts
     # (a plain script would write them in), so the baseline's time is its own work
     params = {name: load_strategy(name).parameters for name in RULES}
-    files = sorted(f for folder in (data or [DATA]) for f in Path(folder).glob("*.csv*"))
+    files = sorted(f for folder in (data or [str(DATA)]) for f in Path(folder).glob("*.csv*"))
     started = time.perf_counter()
     import numpy as np
     import polars as pl
