@@ -68,8 +68,9 @@ def real(work: str, prefect_home: str) -> dict[str, Any]:
 
 
 def split_last_day(base: Path) -> tuple[Path, Path, int]:
-    """``base``/history: each real file without the rows of :data:`NEW_DAY`; ``base``/new:
-    those rows of the files of ``data/universe``; and the number of series."""
+    """``base``/history: each real file without the rows of :data:`NEW_DAY` (``.csv``);
+    ``base``/new: those rows of the files of ``data/universe`` (``.csv.gz``: a file landed
+    again under its name would replace the history's rows); and the number of series."""
     history, day = base / "history", base / "new"
     for folder in (history, day):
         shutil.rmtree(folder, ignore_errors=True)
@@ -81,8 +82,8 @@ def split_last_day(base: Path) -> tuple[Path, Path, int]:
         new = [row for row in rows if row.startswith(f"{NEW_DAY:%Y-%m-%d}")]
         name = path.name.removesuffix(".gz")
         (history / name).write_text("\n".join([header, *rows[: len(rows) - len(new)]]) + "\n")
-        if new and path.parent == REAL[0]:
-            (day / name).write_text("\n".join([header, *new]) + "\n")
+        if new and path.parent == REAL[0]:  # another file name: a new file, not a new version
+            (day / path.name).write_bytes(gzip.compress("\n".join([header, *new, ""]).encode()))
     return history, day, len(files)
 
 
