@@ -211,6 +211,11 @@ def _job_fields(results: Results, job: Any) -> dict[str, Any]:
         {"scale_note": note} if note else {})  # fmt: skip
 
 
+def _day_fields(results: Results, day: Any) -> dict[str, Any]:
+    steps = (day.get("new_day") or {}).get("steps") or {}
+    return {"day_steps": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())}
+
+
 JOB = (
     "Wall time of the `hermes` command as a user waits for it (start-up, imports, Prefect API, "
     "ingest, `dbt build`, quality checkpoint, publication, backtests, reports) on the bundled "
@@ -231,7 +236,7 @@ OUTSIDE = (
 NOTEBOOK = "comparisons.notebook_signals"
 DAY = (
     "one new day (`hermes ingest` {new_day[ingest_seconds]:.1f} s + `hermes run` "
-    "{new_day[run_seconds]:.1f} s, peak {new_day[peak_rss_mb]:.0f} MB; steps {new_day[steps]}); "
+    "{new_day[run_seconds]:.1f} s, peak {new_day[peak_rss_mb]:.0f} MB; steps: {day_steps}); "
     "nothing new {no_op[seconds]:.2f} s. Lake growth of the day: {growth_bytes[total]:mB} "
     "({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} of {new_pages} new pages; "
     "largest page {largest_page_bytes:mB2})."
@@ -317,11 +322,11 @@ SECTIONS: list[Section] = [
         "recompute script over the same files (every active rule strategy's indicators, "
         "signals and 4h backtests): {plain[seconds]:t}; one new day costs {ratio_to_plain:x} "
         "that.",
-    )),
+    ), fields=_day_fields),
     Section("### A synthetic universe", "universe", (
         "{series} synthetic series (4h, 1d), months {months}: " + DAY + " The plain recompute "
         "script on the bundled data: {plain[seconds]:t} in the same run.",
-    )),
+    ), fields=_day_fields),
 ]  # fmt: skip
 
 

@@ -284,7 +284,8 @@ def test_universe_line_and_goals() -> None:
         "largest_page_bytes": 600_000,
     }
     (line,) = [s for s in _section("universe").lines({"universe": universe}) if s[:3] == "400"]
-    assert "`hermes run` 40.0 s, peak 2048 MB" in line and "nothing new 1.50 s" in line
+    assert "`hermes run` 40.0 s, peak 2048 MB; steps: backtests 3.5 s)" in line
+    assert "nothing new 1.50 s" in line
     assert "1.5 MB of 3 new pages; largest page 0.60 MB" in line
     goals = {g["goal"]: g for g in report.goals({"universe": universe})}
     label = "200 synthetic symbols x (4h, 1d)"
