@@ -62,11 +62,10 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--only", help="comma-separated stages or groups to run")
     parser.add_argument("--work", type=Path, default=BENCH_ROOT / "_work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=BENCH_ROOT, help="folder for the results")
-    parser.add_argument("--no-profile", action="store_true", help="skip profiling")
     args = parser.parse_args(argv)
     plan = Plan.quick_plan(args.work, args.out) if args.quick else Plan.full(args.work, args.out)
     split = lambda text: tuple(s.strip() for s in text.split(",") if s.strip())  # noqa: E731
-    changes: dict[str, Any] = {"profile": not args.no_profile}
+    changes: dict[str, Any] = {}
     if args.sizes:
         changes["sizes"] = split(args.sizes)
         if unknown := [s for s in changes["sizes"] if s not in SIZES]:
@@ -106,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         if plan.wants("quality"):
             results["quality_scale"] = experiments.quality_at_scale(plan, runner, results, say)
-        if plan.profile:
-            results["profile"] = experiments.profile(plan, runner, results, say)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["load_average_at_end"] = load_average()
     results["goals"] = report.goals(results)

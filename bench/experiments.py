@@ -7,7 +7,6 @@ recompute script, one dbt run per set) come from figures measured side by side i
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from bench.measure import Runner, StageError, failed, load_average, not_availabl
 from bench.pipeline import SIGNAL_CHUNK_ROWS
 from bench.plan import Plan
 from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
+from bench.stages.universe import REAL
 
 Say = Callable[[str], None]
 Results = dict[str, Any]
@@ -108,34 +108,6 @@ def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Resu
     return out | {"build_seconds": built["seconds"]}
 
 
-def refresh_costs(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """Daily refresh time with 1, 4 and 8 years of history (``plan.refresh_years``)."""
-    new_day = datetime(2026, 1, 1, tzinfo=UTC)
-    out: Results = {"status": "ok", "symbols": plan.refresh_symbols, "histories": {}}
-    out |= {"interval": plan.refresh_interval, "new_day": f"{new_day:%Y-%m-%d}"}
-    for years in plan.refresh_years:
-        first, last = f"{new_day.year - years}-01", f"{new_day.year - 1}-12"
-        spec = synthetic.SyntheticSpec(plan.refresh_symbols, first, last, plan.refresh_interval)
-        base = plan.work / "refresh" / spec.key
-        archives = synthetic.generate(spec, plan.work / "data")
-        if not (base / "new_day").exists():
-            for index in range(1, spec.symbols + 1):
-                synthetic.daily_archive(spec, index, new_day, base / "new_day")
-        where = {"work": str(base / "lake"), "target_path": str(base / "target")}
-        try:
-            build = runner.once(BUILD, **where, sources=[str(plan.work / "data" / spec.key)],
-                                commands=[["build"]], save_to=str(base / "history"))  # fmt: skip
-            figure = summarise(runner.repeat(
-                "bench.stages.pipeline:daily", plan.repeat, **where,
-                restore_from=str(base / "history"), new_day=str(base / "new_day")))  # fmt: skip
-            figure |= {"history_rows": spec.rows, "archives": len(archives),
-                       "full_build_seconds": build["dbt_seconds"]}  # fmt: skip
-        except StageError as exc:
-            figure = failed(exc)
-        out["histories"][f"{years}y"] = figure
-    return out
-
-
 RUN, FOLDERS = DAILY + "run", ("work", "prefect_home", "restore_from", "save_to", "out_dir")
 ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
@@ -144,13 +116,9 @@ JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
      {"prefect_home": "prefect"}),
     ("full", "new lake, long-lived server", RUN, "full", {"work": "lake", "prefect_home": "prefect",
      "mode": "local", "scenario": "full", "save_to": "state"}),
-    ("full_temporary", "new lake, temporary server", RUN, "once", {"work": "lake-temporary",
-     "prefect_home": "p-tmp", "mode": "temporary", "scenario": "full"}),
     ("no_op", "nothing new", RUN, "repeat", ON_STATE | {"mode": "local", "scenario": "no_op"}),
     ("one_candle", "one new 4h candle (ingest + run), long-lived server", RUN, "repeat",
      ON_STATE | {"mode": "local", "scenario": "one_candle"}),
-    ("one_candle_temporary", "one new 4h candle (ingest + run), temporary server", RUN, "repeat",
-     ON_STATE | {"mode": "temporary", "scenario": "one_candle"}),
     ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
      {"work": "q-lake", "restore_from": "state", "partitions": None}),
     ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
@@ -183,7 +151,7 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
         except StageError:
             pass
     out["load_average_at_end"] = load_average()
-    for name in ("full", "full_temporary", "no_op", "one_candle", "one_candle_temporary"):
+    for name in ("full", "no_op", "one_candle"):
         if out[name]["status"] == "ok" and out["plain"]["status"] == "ok":
             ratio = out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]
             out[name]["ratio_to_plain"] = ratio
@@ -192,18 +160,37 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
 
 def universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The synthetic universe's daily job next to the plain recompute script, in this run."""
-    base, (symbols, first, last) = plan.work / "universe", plan.universe
+    symbols, first, last = plan.universe
     say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
-    out: Results = {"status": "ok", "symbols": symbols, "months": f"{first}..{last}"}
-    out["plain"] = summarise(runner.repeat(PLAIN, plan.repeat, out_dir=str(base / "p")))
-    runner.once(DAILY + "server_start", prefect_home=str(base / "prefect"))
+    span = {"first": first, "last": last}
+    out = _universe_day(plan, runner, "universe", "run", symbols=symbols, **span)
+    return out | {"symbols": symbols, "months": f"{first}..{last}"}
+
+
+def real_universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
+    """One new day of the 20 real symbols (4h, 1d) next to the plain recompute script over the
+    same files, in this run."""
+    say("universe: the 20 real symbols x (4h, 1d), their last day; plain script")
+    out = _universe_day(plan, runner, "real_universe", "real", data=[str(f) for f in REAL])
+    if out.get("status") == "ok":
+        out["ratio_to_plain"] = out["seconds"] / out["plain"]["seconds"]["median"]
+    return out
+
+
+def _universe_day(plan: Plan, runner: Runner, name: str, stage: str,
+                  data: list[str] | None = None, **kwargs: Any) -> Results:  # fmt: skip
+    """The plain script (on ``data``), then :mod:`bench.stages.universe`'s ``stage`` with its
+    long-lived Prefect server, stopped at the end whatever happened."""
+    base = plan.work / name
+    out: Results = {"status": "ok"}
+    out["plain"] = summarise(runner.repeat(PLAIN, plan.repeat, out_dir=str(base / "p"), data=data))
+    prefect = str(base / "prefect")
+    runner.once(DAILY + "server_start", prefect_home=prefect)
     try:
-        prefect = str(base / "prefect")
-        stage = "bench.stages.universe:run"
-        return out | runner.once(stage, work=str(base), prefect_home=prefect, symbols=symbols,
-                                 first=first, last=last)  # fmt: skip
+        return out | runner.once(f"bench.stages.universe:{stage}", work=str(base),
+                                 prefect_home=prefect, **kwargs)  # fmt: skip
     finally:
-        runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
+        runner.once(DAILY + "server_stop", prefect_home=prefect)
 
 
 def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
@@ -215,24 +202,6 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
             out["sizes"][size] = runner.figure(DAILY + "quality", 1, work=sized["lake"],
                                                restore_from=restore, partitions=None)  # fmt: skip
     return out
-
-
-def profile(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """cProfile of the slowest pipeline stage (on the largest size), run once more."""
-    ran = [(figure["seconds"]["median"], size, name)
-           for size, sized in results.get("sizes", {}).items()
-           for name, figure in sized["stages"].items() if figure.get("status") == "ok"]  # fmt: skip
-    if not ran:
-        return not_available("no pipeline stage ran")
-    _seconds, size, name = max(ran)
-    say(f"profile: {name} on {size} under cProfile")
-    call = results["sizes"][size]["calls"][name]
-    try:
-        kwargs = {k: v for k, v in call["kwargs"].items() if k != "save_to"}
-        result = runner.profile(call["target"], **kwargs)
-    except StageError as exc:
-        return failed(exc)
-    return {"status": "ok", "stage": name, "size": size, **result}
 
 
 def _repeat(target: str, **kwargs: Callable[[Plan], Any]) -> Measure:
@@ -262,11 +231,11 @@ EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
     ("compare.backtesting", "comparisons.backtesting_py",
      "backtest: hermes vs backtesting.py on the same signals",
      _repeat("bench.compare.backtesting_py:run", signals_file=_signals)),
-    ("refresh", "refresh", "refresh: one new day on {plan.refresh_years} year(s) of history",
-     refresh_costs),
     ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script",
      daily_job),
     ("universe", "universe", "universe: a synthetic universe's daily job", universe),
+    ("universe.real", "real_universe", "universe: one new day of the 20 real symbols",
+     real_universe),
     ("live", "live", "live: {LIVE[symbols]} synthetic symbols x 2 intervals, bar close to feed "
      "and webhook", live_latency),
 ]  # fmt: skip

@@ -3,18 +3,14 @@
 Each run is ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'``, so peak
 memory (``ru_maxrss``) belongs to that stage alone and a cold start is cold. The stage
 function times its measured region itself (setup such as restoring a lake is excluded); the
-child adds its peak memory and lifetime, and with ``"profile": true`` runs the stage under
-cProfile and returns its top functions by cumulative time.
+child adds its peak memory and lifetime.
 """
 
 from __future__ import annotations
 
-import cProfile
 import importlib
-import io
 import json
 import os
-import pstats
 import resource
 import statistics
 import subprocess
@@ -27,7 +23,7 @@ from typing import Any
 from hermes.config import PROJECT_ROOT
 
 _STARTED = time.perf_counter()
-RESULT_PREFIX, PROFILE_TOP = "BENCH_RESULT ", 25
+RESULT_PREFIX = "BENCH_RESULT "
 
 
 class StageError(RuntimeError):
@@ -44,17 +40,13 @@ class Runner:
 
     def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
-        return self._run(target, kwargs, profile=False)
+        return self._run(target, kwargs)
 
-    def profile(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
-        """Run ``target`` once under cProfile: its top functions by cumulative time."""
-        return self._run(target, kwargs, profile=True)
-
-    def _run(self, target: str, kwargs: dict[str, Any], profile: bool) -> dict[str, Any]:
+    def _run(self, target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
-        payload = json.dumps({"target": target, "kwargs": kwargs, "profile": profile})
+        payload = json.dumps({"target": target, "kwargs": kwargs})
         env = {**os.environ, **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(log, "w") as out:
             proc = subprocess.run(
@@ -129,19 +121,10 @@ def load_average() -> list[float]:
 
 
 def _child(payload: dict[str, Any]) -> dict[str, Any]:
-    """Call the payload's target (under cProfile when asked) in this fresh process."""
+    """Call the payload's target in this fresh process."""
     module_name, function_name = payload["target"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    if not payload.get("profile"):
-        return dict(function(**payload.get("kwargs", {})))
-    profiler, started, text = cProfile.Profile(), time.perf_counter(), io.StringIO()
-    result = profiler.runcall(function, **payload.get("kwargs", {}))
-    seconds, stats = time.perf_counter() - started, pstats.Stats(profiler, stream=text)
-    stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_TOP)
-    lines = [line.rstrip() for line in text.getvalue().splitlines() if line.strip()]
-    start = next((i for i, x in enumerate(lines) if x.lstrip().startswith("ncalls")), 0)
-    top = lines[start : start + PROFILE_TOP + 1]
-    return {"seconds": seconds, "stage_seconds": result.get("seconds"), "top_cumulative": top}
+    return dict(function(**payload.get("kwargs", {})))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,6 @@ class Plan:
 
     sizes: tuple[str, ...]
     repeat: int
-    refresh_years: tuple[int, ...]
-    refresh_symbols: int
-    refresh_interval: str
     grid_size: int
     work: Path
     out: Path
@@ -34,7 +31,6 @@ class Plan:
     """Synthetic universe of the ``universe`` stage: symbols (x 4h and 1d), first and last
     month (the last at most 2025-12: its new day is the bundled data's last day)."""
     only: frozenset[str] = field(default_factory=frozenset)
-    profile: bool = True
     budget_seconds: float = 19 * 60  # `make bench` must finish within 20 minutes
 
     def wants(self, stage: str) -> bool:
@@ -50,8 +46,8 @@ class Plan:
 
     @classmethod
     def full(cls, work: Path, out: Path) -> Plan:
-        return cls(("1M", "10M"), 3, (1, 4, 8), 10, "1h", 1000, work, out, quick=False)
+        return cls(("1M", "10M"), 3, 1000, work, out, quick=False)
 
     @classmethod
     def quick_plan(cls, work: Path, out: Path) -> Plan:
-        return cls(("100k",), 2, (1, 2), 2, "4h", 100, work, out, True, (4, "2025-10", "2025-12"))
+        return cls(("100k",), 2, 100, work, out, True, (4, "2025-10", "2025-12"))

@@ -211,25 +211,36 @@ def _job_fields(results: Results, job: Any) -> dict[str, Any]:
         {"scale_note": note} if note else {})  # fmt: skip
 
 
+def _day_fields(results: Results, day: Any) -> dict[str, Any]:
+    steps = (day.get("new_day") or {}).get("steps") or {}
+    return {"day_steps": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())}
+
+
 JOB = (
     "Wall time of the `hermes` command as a user waits for it (start-up, imports, Prefect API, "
     "ingest, `dbt build`, quality checkpoint, publication, backtests, reports) on the bundled "
     "data (42,872 candles), against the plain recompute script "
     "(`bench/compare/plain_recompute.py`: polars + TA-Lib + numba + vectorbt, the same "
     "indicators, signals and two next-open backtests, trades {trades}) measured in the same "
-    "run. *Long-lived server*: the local Prefect server `hermes` starts once and reuses; "
-    "*temporary*: Prefect's per-process temporary server (`HERMES_PREFECT_SERVER=temporary`). "
-    "A no-op starts no server on either path."
+    "run, with the local Prefect server that `hermes` starts once and reuses (a no-op starts "
+    "none)."
 )
 OUTSIDE = (
     "*Outside the steps*: the last run's wall time not spent in a step of the flow (Python "
     "start-up, Prefect's import, the `hermes ingest` process, Prefect's flow and task "
-    "bookkeeping, the temporary server's start and stop; the imports of dbt, Great "
+    "bookkeeping; the imports of dbt, Great "
     "Expectations and vectorbt fall inside their steps). With `dbt build` (parse and run) and "
     "the quality step's GX import, these fixed costs keep a one-candle run far above the "
     "plain script."
 )
 NOTEBOOK = "comparisons.notebook_signals"
+DAY = (
+    "one new day (`hermes ingest` {new_day[ingest_seconds]:.1f} s + `hermes run` "
+    "{new_day[run_seconds]:.1f} s, peak {new_day[peak_rss_mb]:.0f} MB; steps: {day_steps}); "
+    "nothing new {no_op[seconds]:.2f} s. Lake growth of the day: {growth_bytes[total]:mB} "
+    "({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} of {new_pages} new pages; "
+    "largest page {largest_page_bytes:mB2})."
+)
 SECTIONS: list[Section] = [
     Section("## Pipeline throughput (synthetic 1-minute candles)", "", (
         Table("size | stage | rows | time | rows/s | dbt model time | peak memory | status",
@@ -289,20 +300,6 @@ SECTIONS: list[Section] = [
                "{peak_rss_mb:mb} (every block's model trained, its bars predicted, its artifact "
                "written and recorded)."),
     ), always=True),
-    Section("## Incremental cost: daily refresh", "refresh", (
-        "One new day ({new_day}) of synthetic {interval} candles for {symbols} symbols, on top "
-        "of 1, 4 and 8 years of history: ingest of the daily archives, then `dbt build` (all "
-        "models and data tests), as the morning run does. The full build of the history is "
-        "shown for reference.",
-        Table("history | history rows | daily refresh | ingest | dbt build | model time "
-              "| test time | full build | slowest nodes",
-              "{name} | {history_rows:,} | {seconds:t} | {ingest_seconds:t} "
-              "| {dbt_build_seconds:t} | {model_seconds:t} | {test_seconds:t} "
-              "| {full_build_seconds:t} | {slowest_nodes:list}",
-              lambda results, refresh: [
-                  history | {"name": name} for name, history in refresh["histories"].items()
-              ]),
-    )),
     Section("## The daily job end to end (`hermes run`)", "daily_job", (
         JOB,
         "Load average (1, 5, 15 min) at the start of this section: {at_start}, at its end: "
@@ -318,21 +315,18 @@ SECTIONS: list[Section] = [
               _quality_rows),
         "Larger lakes: {scale_note}.",
     ), fields=_job_fields),
-    Section("## A synthetic universe's daily job (`bench/stages/universe.py`)", "universe", (
-        "{symbols} synthetic symbols x (4h, 1d), months {months}: one new day (`hermes ingest` "
-        "{new_day[ingest_seconds]:.1f} s + `hermes run` {new_day[run_seconds]:.1f} s, peak "
-        "{new_day[peak_rss_mb]:.0f} MB; steps {new_day[steps]}); nothing new "
-        "{no_op[seconds]:.2f} s; the plain recompute script on the bundled data "
-        "{plain[seconds][median]:.1f} s in the same run. Lake growth of the day: "
-        "{growth_bytes[total]:mB} ({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} "
-        "of {new_pages} new pages; largest page {largest_page_bytes:mB2}).",
-    )),
-    Section("## Profile of the slowest stage", "profile", (
-        "`{stage}` on {size}, run once under cProfile ({seconds:t} profiled). Top functions by "
-        "cumulative time:",
-        "```\n{top}\n```",
-        "{note}",
-    ), fields=lambda results, profile: {"top": "\n".join(profile["top_cumulative"])}),
+    Section("## A universe's daily job (`bench/stages/universe.py`)", "", (), always=True),
+    Section("### The 20 real symbols, their last day", "real_universe", (
+        "The 20 real symbols x (4h, 1d) of `data/universe` and `data/binance-ohlcv` ({series} "
+        "series), their history landed and run, then their last day: " + DAY + " The plain "
+        "recompute script over the same files (every active rule strategy's indicators, "
+        "signals and 4h backtests): {plain[seconds]:t}; one new day costs {ratio_to_plain:x} "
+        "that.",
+    ), fields=_day_fields),
+    Section("### A synthetic universe", "universe", (
+        "{series} synthetic series (4h, 1d), months {months}: " + DAY + " The plain recompute "
+        "script on the bundled data: {plain[seconds]:t} in the same run.",
+    ), fields=_day_fields),
 ]  # fmt: skip
 
 

@@ -1,10 +1,11 @@
 """The plain baseline of the daily job: recompute everything from the CSV files, no lake.
 
-What a user could write instead of Hermes for the same core work on the bundled data:
-polars reads the four CSV files, TA-Lib computes the default indicators of every series
-(numba the SuperTrend), numpy the Smart Momentum signals, vectorbt the two next-open 4h
-backtests (the registry's parameters, the daily job's fees and slippage), and parquet
-files receive the features and signals. No catalog, tests, audit, history or
+What a user could write instead of Hermes for the same core work (the bundled data, or
+every CSV file of the folders given): polars reads the files, TA-Lib computes the default
+indicators of every series (numba the SuperTrend), numpy the signals of every active rule
+strategy (Smart Momentum, Donchian Breakout, Bollinger Reversion), vectorbt their
+next-open backtests on every 4h series (the registry's parameters, the daily job's fees and
+slippage), and parquet files receive the features and signals. No catalog, tests, audit, history or
 reproducibility: the point of comparison for what the daily job's bookkeeping costs.
 Timed from the function's start, imports included (the child process is fresh).
 """
@@ -19,6 +20,7 @@ from bench.compare import supertrend_column
 from hermes.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
+RULES = ("smart_momentum", "donchian_breakout", "bollinger_reversion")
 OHLCV = ("open", "high", "low", "close", "volume")
 
 
@@ -54,13 +56,40 @@ def _supertrend_direction(high: Any, low: Any, close: Any, atr: Any, period: int
     return out
 
 
-def run(out_dir: str) -> dict[str, Any]:
+def _signals(h: Any, low: Any, c: Any, params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """(buy, sell) of each active rule strategy, decided on each bar's close."""
+    import numpy as np
+    import talib
+
+    previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
+    p, d, b = params["smart_momentum"], params["donchian_breakout"], params["bollinger_reversion"]
+    fast, slow = talib.EMA(c, p["ema_fast"]), talib.EMA(c, p["ema_slow"])
+    rsi, atr = talib.RSI(c, p["rsi_period"]), talib.ATR(h, low, c, p["st_period"])
+    direction = _supertrend_direction(h, low, c, atr, p["st_period"], p["st_multiplier"])
+    _, middle, lower = talib.BBANDS(c, b["bb_period"], b["bb_stddevs"], b["bb_stddevs"])
+    with np.errstate(invalid="ignore"):
+        cross = (fast > slow) & (previous(fast) <= previous(slow))
+        neutral = (rsi >= p["rsi_low"]) & (rsi <= p["rsi_high"])
+        return {
+            "smart_momentum": (cross & neutral & (direction == 1),
+                               (direction == -1) & (previous(direction) == 1)),
+            "donchian_breakout": (c > previous(talib.MAX(h, d["entry_period"])),
+                                  c < previous(talib.MIN(low, d["exit_period"]))),
+            "bollinger_reversion": (
+                (previous(c) < previous(lower)) & (c >= lower)
+                & (talib.RSI(c, b["rsi_period"]) < b["rsi_max"]), c >= middle),
+            "supertrend": direction,
+        }  # fmt: skip
+
+
+def run(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
     from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy
 
     # the registry's parameters and the daily job's costs, looked up before the clock starts
     # (a plain script would write them in), so the baseline's time is its own work
-    p = load_strategy("smart_momentum").parameters
+    params = {name: load_strategy(name).parameters for name in RULES}
+    files = sorted(f for folder in (data or [str(DATA)]) for f in Path(folder).glob("*.csv*"))
     started = time.perf_counter()
     import numpy as np
     import polars as pl
@@ -69,8 +98,7 @@ def run(out_dir: str) -> dict[str, Any]:
 
     out, trades, rows = Path(out_dir), {}, 0
     out.mkdir(parents=True, exist_ok=True)
-    previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
-    for path in sorted(DATA.glob("*.csv.gz")):
+    for path in files:
         frame = pl.read_csv(path, try_parse_dates=True)
         o, h, low, c, v = (frame[k].to_numpy().astype(float) for k in OHLCV)
         features = {f"sma_{n}": talib.SMA(c, n) for n in (20, 50, 200)}
@@ -84,22 +112,20 @@ def run(out_dir: str) -> dict[str, Any]:
         features |= {"return_1": talib.ROC(c, 1) / 100, "log_return_1": np.log(c / np.roll(c, 1))}
         features["true_range"] = talib.TRANGE(h, low, c)
         features["volume_zscore_20"] = (v - talib.SMA(v, 20)) / talib.STDDEV(v, 20)
-        fast, slow = talib.EMA(c, p["ema_fast"]), talib.EMA(c, p["ema_slow"])
-        rsi, atr = talib.RSI(c, p["rsi_period"]), talib.ATR(h, low, c, p["st_period"])
-        direction = _supertrend_direction(h, low, c, atr, p["st_period"], p["st_multiplier"])
-        with np.errstate(invalid="ignore"):
-            cross = (fast > slow) & (previous(fast) <= previous(slow))
-            neutral = (rsi >= p["rsi_low"]) & (rsi <= p["rsi_high"])
-            buy = cross & neutral & (direction == 1)
-            sell = (direction == -1) & (previous(direction) == 1)
-        features |= {supertrend_column(p): direction, "buy_signal": buy, "sell_signal": sell}
+        signals = _signals(h, low, c, params)
+        features[supertrend_column(params["smart_momentum"])] = signals.pop("supertrend")
+        for name, (buy, sell) in signals.items():
+            features |= {f"{name}_buy": buy, f"{name}_sell": sell}
         columns = [pl.Series(k, x) for k, x in features.items()]
-        frame.with_columns(columns).write_parquet(out / f"{path.name.split('.')[0]}.parquet")
+        series = path.name.split(".")[0]
+        frame.with_columns(columns).write_parquet(out / f"{series}.parquet")
         rows += frame.height
-        if "_4h" in path.name:  # decided on a bar's close, filled at the next bar's open
+        if not series.endswith("_4h"):
+            continue
+        for name, (buy, sell) in signals.items():  # decided on a close, filled at the next open
             entries, exits = (np.concatenate([[False], x[:-1]]) for x in (buy, sell))
             portfolio = vbt.Portfolio.from_signals(
                 close=c, price=o, entries=entries, exits=exits, init_cash=10_000.0, fees=FEES,
                 slippage=SLIPPAGE, freq="4h")  # fmt: skip
-            trades[path.name.split("_")[0]] = int(portfolio.trades.count())
+            trades[f"{name} {series.split('_')[0]}"] = int(portfolio.trades.closed.count())
     return {"seconds": time.perf_counter() - started, "rows": rows, "trades": trades}

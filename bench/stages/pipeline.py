@@ -1,8 +1,7 @@
 """Stages of the lake pipeline on a restored lake state, timed as a user runs them.
 
-``dbt run --select ...`` (project parsing included, dbt's own model time beside it),
-``hermes signals`` (chunked Python generation) and the daily refresh (one new daily archive
-per symbol ingested, then ``dbt build``). Ingest and history builds are :func:`build`.
+``dbt run --select ...`` (project parsing included, dbt's own model time beside it) and
+``hermes signals`` (chunked Python generation). Ingest and history builds are :func:`build`.
 """
 
 from __future__ import annotations
@@ -10,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.lakes import build, count_rows, dbt, ingest, inputs, snapshot_tree, use_lake
+from bench.lakes import build, count_rows, dbt, snapshot_tree, use_lake
 
-__all__ = ["build", "daily", "dbt_run", "signals"]
+__all__ = ["build", "dbt_run", "signals"]
 STRATEGIES = ("seed", "--select", "strategies")
 
 
@@ -47,20 +46,3 @@ def signals(work: str, target_path: str, restore_from: str, chunk_rows: int) -> 
     return {"seconds": time.perf_counter() - started, "chunk_rows": chunk_rows} | {
         k: sum(getattr(s, k) for s in summaries) for k in ("rows", "buy_signals", "sell_signals")
     }
-
-
-def daily(work: str, restore_from: str, new_day: str, target_path: str) -> dict[str, Any]:
-    """The morning refresh on the restored history: the new daily archives, ``dbt build``."""
-    settings = use_lake(work, restore_from)
-    started = time.perf_counter()
-    report = ingest(settings, inputs([new_day]))
-    ingest_seconds = time.perf_counter() - started
-    seconds, nodes = dbt(settings, target_path, "build")
-    slowest = sorted(nodes, key=lambda n: n.execution_time, reverse=True)[:4]
-    kind = lambda word: sum(n.execution_time for n in nodes if word in n.resource_type)  # noqa: E731
-    return {
-        "seconds": ingest_seconds + seconds, "rows": report.rows_ingested,
-        "ingest_seconds": ingest_seconds, "dbt_build_seconds": seconds,
-        "model_seconds": kind("model"), "test_seconds": kind("test"),
-        "slowest_nodes": [f"{n.name} {n.execution_time:.2f}s" for n in slowest],
-    }  # fmt: skip

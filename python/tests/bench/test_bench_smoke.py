@@ -203,8 +203,13 @@ def test_plain_recompute_makes_the_daily_jobs_trades(tmp_path: Path) -> None:
     from bench.compare.plain_recompute import run
 
     result = run(str(tmp_path))
-    # the same trades as `hermes run`'s two next-open backtests on the bundled data
-    assert result["trades"] == {"BTCUSDT": 29, "ETHUSDT": 24}
+    # the closed trades of `hermes run`'s six next-open 4h backtests on the bundled data
+    # (`select strategy_id, symbol, trades from published.gold_backtest_runs`)
+    assert result["trades"] == {
+        "smart_momentum BTCUSDT": 29, "donchian_breakout BTCUSDT": 240,
+        "bollinger_reversion BTCUSDT": 137, "smart_momentum ETHUSDT": 24,
+        "donchian_breakout ETHUSDT": 256, "bollinger_reversion ETHUSDT": 128,
+    }  # fmt: skip
     assert result["rows"] == 42_872
     assert sorted(p.name for p in tmp_path.glob("*.parquet")) == [
         "BTCUSDT_1d.parquet", "BTCUSDT_4h.parquet", "ETHUSDT_1d.parquet", "ETHUSDT_4h.parquet",
@@ -263,6 +268,7 @@ def test_universe_line_and_goals() -> None:
     universe = {
         "status": "ok",
         "symbols": 200,
+        "series": 400,
         "months": "2024-01..2025-12",
         "plain": summarise([{"seconds": 8.0, "peak_rss_mb": 400.0}]),
         "seconds": 42.0,
@@ -277,8 +283,9 @@ def test_universe_line_and_goals() -> None:
         "new_pages": 3,
         "largest_page_bytes": 600_000,
     }
-    (line,) = [s for s in _section("universe").lines({"universe": universe}) if s[:3] == "200"]
-    assert "`hermes run` 40.0 s, peak 2048 MB" in line and "nothing new 1.50 s" in line
+    (line,) = [s for s in _section("universe").lines({"universe": universe}) if s[:3] == "400"]
+    assert "`hermes run` 40.0 s, peak 2048 MB; steps: backtests 3.5 s)" in line
+    assert "nothing new 1.50 s" in line
     assert "1.5 MB of 3 new pages; largest page 0.60 MB" in line
     goals = {g["goal"]: g for g in report.goals({"universe": universe})}
     label = "200 synthetic symbols x (4h, 1d)"
@@ -286,6 +293,29 @@ def test_universe_line_and_goals() -> None:
     assert goals[f"one new day peak memory, {label}"]["met"] is False  # 2 GB > 1.5 GB
     assert goals[f"nothing new, {label}"]["met"] is True
     assert goals["tearsheet page"]["measured"] == 0.6
+    real = universe | {"series": 40, "ratio_to_plain": 10.5}
+    (line,) = [s for s in _section("real_universe").lines({"real_universe": real}) if "series" in s]
+    assert "(40 series)" in line and "8.00 s; one new day costs 10.5x that" in line
+    goals = {g["goal"]: g for g in report.goals({"real_universe": real})}
+    assert goals["one new day, the 20 real symbols (4h, 1d), vs the plain script"]["met"] is False
+    assert goals["nothing new, the 20 real symbols"]["met"] is True
+
+
+def test_the_real_universe_splits_off_the_last_day(tmp_path: Path) -> None:
+    import gzip
+
+    from bench.stages import universe
+
+    history, new, series = universe.split_last_day(tmp_path)
+    assert series == len(list(history.iterdir())) == 41
+    # every pair still listed has its 2026-01-06 candles as the new day; BTCUSDT and ETHUSDT
+    # come whole from the bundled files, the delisted MATICUSDT and XMRUSDT have none
+    assert len(list(new.iterdir())) == 33 and not list(new.glob("BTCUSDT*"))
+    assert not list(new.glob("MATICUSDT*")) and not list(new.glob("XMRUSDT*"))
+    day = gzip.decompress((new / "ADAUSDT_4h.csv.gz").read_bytes()).decode().splitlines()
+    assert [row[:19] for row in day[1:]] == [f"2026-01-06 {h:02d}:00:00" for h in (0, 4, 8, 12)]
+    original = gzip.decompress((universe.REAL[0] / "ADAUSDT_4h.csv.gz").read_bytes()).decode()
+    assert (history / "ADAUSDT_4h.csv").read_text().splitlines() + day[1:] == original.splitlines()
 
 
 def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_path: Path) -> None:
