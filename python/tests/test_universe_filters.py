@@ -86,7 +86,7 @@ def test_recent_runs_and_data_health_show_the_universe_only(
 
 
 def test_backtest_refuses_a_symbol_outside_the_universe_unless_asked(
-    built_lake_copy: Settings, btc_universe: Path
+    built_lake_copy: Settings, btc_universe: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = CliRunner()
     refused = runner.invoke(app, ["backtest", "--symbol", "ethusdt", "--interval", "4h"])
@@ -106,6 +106,15 @@ def test_backtest_refuses_a_symbol_outside_the_universe_unless_asked(
             "select symbol, interval, rows from gold_backtest_runs order by created_at"
         ).fetchall()
     assert runs == [("BTCUSDT", "4h", 18371), ("ETHUSDT", "4h", 18371)]
+    elsewhere = btc_universe.parent / "elsewhere.csv"
+    elsewhere.write_text(HEADER + "SOLUSDT,4h,2020-08-11,,active\n")
+    monkeypatch.setenv("HERMES_UNIVERSE", str(elsewhere))
+    none = runner.invoke(app, ["backtest", "--interval", "4h"])
+    assert none.exit_code == 2
+    assert none.output.splitlines() == [
+        f"error: the lake's gold_feature_store holds no symbol of the universe ({elsewhere}); "
+        "--outside-universe backtests the symbols it holds"
+    ]
 
 
 def test_live_and_the_scaling_measure_follow_the_universe(

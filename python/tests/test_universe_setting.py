@@ -58,6 +58,11 @@ def test_the_setting_defaults_to_the_seed_and_is_checked(
     monkeypatch.setenv("HERMES_UNIVERSE", str(write_universe(tmp_path, header="pair,days\n")))
     with pytest.raises(ValueError, match="the header must be symbol,intervals,.*, not pair,days$"):
         Settings.from_env()
+    binary = tmp_path / "universe.parquet"
+    binary.write_bytes(b"PAR1\xff\xfe\x00\x15")
+    monkeypatch.setenv("HERMES_UNIVERSE", str(binary))
+    with pytest.raises(ValueError, match=f"^HERMES_UNIVERSE: {binary}: not a CSV file"):
+        Settings.from_env()
     quoted = tmp_path / "it's.csv"
     shutil.copy(path, quoted)
     monkeypatch.setenv("HERMES_UNIVERSE", str(quoted))
