@@ -75,7 +75,8 @@ def measure(settings: Settings, workers: int) -> dict[str, float]:
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             figures["cluster_start"] = time.perf_counter() - started
-            figures |= stage_seconds(Settings(lake_root=copy), cluster.scheduler_address)
+            on_copy = Settings(lake_root=copy, universe=settings.universe)
+            figures |= stage_seconds(on_copy, cluster.scheduler_address)
     figures["load_after"] = os.getloadavg()[0]
     return figures
 
