@@ -1,4 +1,5 @@
-"""Where the lake lives and how to reach it, read from the environment only.
+"""Where the lake lives, how to reach it and which universe it follows, read from the
+environment only.
 
 Nothing secret is ever stored in a file of this project: S3 credentials come from
 ``HERMES_S3_ACCESS_KEY`` / ``HERMES_S3_SECRET_KEY`` (or the standard AWS names) at run time.
@@ -6,6 +7,7 @@ Nothing secret is ever stored in a file of this project: S3 credentials come fro
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -13,6 +15,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The dbt project folder (where ``dbt_project.yml`` lives)."""
+
+UNIVERSE_SEED = PROJECT_ROOT / "seeds" / "universe.csv"
+"""The default universe (``HERMES_UNIVERSE`` unset): the project's dbt seed."""
+UNIVERSE_COLUMNS = ("symbol", "intervals", "listed_on", "delisted_on", "status")
+"""The header every universe file has (the seed's columns, in this order)."""
 
 CATALOG_FILE = "hermes.ducklake"
 LAKE_ALIAS = "lake"
@@ -65,6 +72,10 @@ class Settings:
     s3: S3Settings | None = None
     catalog_url: str | None = None
     """A shared DuckLake catalog, e.g. ``postgres:dbname=hermes host=db`` (None: local file)."""
+    universe: Path = UNIVERSE_SEED
+    """The universe file (``HERMES_UNIVERSE``): the pairs and intervals the daily job
+    refreshes, backtests, paper trades and shows (read by :mod:`hermes.universe`, and by dbt's
+    ``silver_universe``)."""
 
     def __post_init__(self) -> None:
         if self.catalog_url and self.s3 is None:
@@ -103,7 +114,13 @@ class Settings:
                 access_key=_env("HERMES_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
                 secret_key=_env("HERMES_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
             )
-        return cls(lake_root=root, target=target, s3=s3, catalog_url=_catalog_url())
+        return cls(
+            lake_root=root,
+            target=target,
+            s3=s3,
+            catalog_url=_catalog_url(),
+            universe=_universe(),
+        )
 
     @property
     def catalog_path(self) -> Path:
@@ -154,6 +171,8 @@ class Settings:
             "HERMES_TARGET": self.target,
             "HERMES_DATA_PATH": self.data_path,
             "HERMES_LANDING_ROOT": self.landing_root,
+            # dbt's silver_universe reads this file; empty: the seed table `universe`
+            "HERMES_UNIVERSE": "" if self.universe == UNIVERSE_SEED else str(self.universe),
         }
         if self.catalog_url:
             env["HERMES_CATALOG_URL"] = self.catalog_url
@@ -171,6 +190,31 @@ class Settings:
                 env["HERMES_S3_ACCESS_KEY"] = self.s3.access_key
                 env["HERMES_S3_SECRET_KEY"] = self.s3.secret_key
         return env
+
+
+def _universe() -> Path:
+    """``HERMES_UNIVERSE`` (a path, relative to the current folder), checked: an existing,
+    readable CSV file with the seed's header. Its rows are checked where they are read
+    (:func:`hermes.universe.load_universe`: file, row and field named)."""
+    value = _env("HERMES_UNIVERSE")
+    if value is None:
+        return UNIVERSE_SEED
+    path = Path(value).expanduser().resolve()
+    if "'" in str(path):  # dbt's silver_universe names it in a SQL string
+        raise ValueError(f"HERMES_UNIVERSE: {path}: the path must not contain a quote")
+    try:
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except OSError as exc:
+        raise ValueError(f"HERMES_UNIVERSE: {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"HERMES_UNIVERSE: {path}: not a CSV file ({exc})") from None
+    if tuple(header) != UNIVERSE_COLUMNS:
+        raise ValueError(
+            f"HERMES_UNIVERSE: {path}: the header must be {','.join(UNIVERSE_COLUMNS)}, "
+            f"not {','.join(header) or '(empty file)'}"
+        )
+    return path
 
 
 def _catalog_url() -> str | None:

@@ -18,6 +18,8 @@ import duckdb
 
 from hermes.lake import table_exists
 
+PUBLICATIONS = "hermes_publications"
+"""One row per publication (:class:`Publication`)."""
 SERIES_PUBLICATIONS = "hermes_series_publications"
 """Per-series rows of each publication (:mod:`hermes.publish`): the snapshot each series is
 read at, ``published`` or ``held`` back."""
@@ -36,8 +38,13 @@ class Publication:
 
 def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
     """The publication readers currently see, or ``None`` if nothing was ever published."""
-    if not table_exists(conn, "hermes_publications"):
+    if not table_exists(conn, PUBLICATIONS):
         return None
+    return _latest(conn)
+
+
+def _latest(conn: duckdb.DuckDBPyConnection) -> Publication | None:
+    """:func:`latest_publication`, its table known to exist."""
     row = conn.execute(
         "select snapshot_id, published_at, flow_run, stage, summary "
         "from lake.main.hermes_publications order by published_at desc, snapshot_id desc limit 1"
@@ -75,6 +82,11 @@ def series_snapshots(
     before per-series publication (every series is then read at ``publication``)."""
     if not table_exists(conn, SERIES_PUBLICATIONS):
         return {}
+    return _series(conn, publication)
+
+
+def _series(conn: duckdb.DuckDBPyConnection, publication: int) -> dict[tuple[str, str], int | None]:
+    """:func:`series_snapshots`, its table known to exist."""
     rows = conn.execute(
         f"select symbol, interval, snapshot_id from lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608
         "where publication_snapshot = ?",
@@ -99,11 +111,30 @@ def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:
     published state, a never-published one does not show. Returns G, or ``None`` (and
     attaches nothing) when nothing was published yet.
     """
-    snapshot = published_snapshot(conn)
-    if snapshot is None:
+    tables = _live_tables(conn, (PUBLICATIONS, SERIES_PUBLICATIONS))
+    publication = _latest(conn) if PUBLICATIONS in tables else None
+    if publication is None:
         return None
+    snapshot = publication.snapshot_id
     conn.execute("attach if not exists ':memory:' as published")
-    series = series_snapshots(conn, snapshot)
+    series = _series(conn, snapshot) if SERIES_PUBLICATIONS in tables else {}
+    # one transaction for every view: DuckLake then reads its catalog once, not per view
+    conn.execute("begin")
+    try:
+        _table_views(conn, snapshot, series)
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+    _publish_views(conn, snapshot)
+    return snapshot
+
+
+def _table_views(
+    conn: duckdb.DuckDBPyConnection, snapshot: int, series: dict[tuple[str, str], int | None]
+) -> None:
+    """One ``published`` view per table of the lake at ``snapshot`` (see
+    :func:`attach_published`); ``series``: where each series is published."""
     groups = sorted({n for n in series.values() if n is not None})
     isolated = any(n != snapshot for n in series.values())
     if isolated:
@@ -135,8 +166,6 @@ def attach_published(conn: duckdb.DuckDBPyConnection) -> int | None:
         else:
             body = f"select * from lake.{name} at (version => {int(snapshot)})"  # noqa: S608
         conn.execute(f"create or replace view published.{name} as {body}")  # noqa: S608
-    _publish_views(conn, snapshot)
-    return snapshot
 
 
 def _publish_views(conn: duckdb.DuckDBPyConnection, snapshot: int) -> None:
@@ -157,6 +186,24 @@ def _publish_views(conn: duckdb.DuckDBPyConnection, snapshot: int) -> None:
         if len(failed) == len(todo):  # left out: readers of `published` do not see it
             break
         todo = failed
+
+
+def _live_tables(conn: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> set[str]:
+    """Which of ``names`` are tables of the lake's ``main`` schema in its latest committed
+    snapshot: one query on the DuckLake catalog (``duckdb_tables()``, which
+    :func:`hermes.lake.table_exists` reads, loads every table of the lake first). Readers of
+    the published state open the lake unpinned, so the latest snapshot is theirs."""
+    rows = conn.execute(
+        """
+        select t.table_name
+        from __ducklake_metadata_lake.ducklake_table as t
+        inner join __ducklake_metadata_lake.ducklake_schema as s on t.schema_id = s.schema_id
+        where s.schema_name = 'main' and t.end_snapshot is null and s.end_snapshot is null
+          and list_contains($names, t.table_name)
+        """,
+        {"names": list(names)},
+    ).fetchall()
+    return {str(row[0]) for row in rows}
 
 
 _CATALOG_AT = {

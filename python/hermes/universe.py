@@ -1,19 +1,21 @@
 """The universe of traded pairs: the dbt seed ``seeds/universe.csv``, or the CSV file (same
-columns) that ``HERMES_UNIVERSE`` names, read here and nowhere else (:func:`universe_csv`).
+columns) that ``HERMES_UNIVERSE`` names (the setting :attr:`hermes.config.Settings.universe`),
+read here and nowhere else (:func:`universe_csv`).
 
 One reader for everything that needs the list of symbols: the daily refresh's and the
 deployment's defaults (:mod:`hermes.flows.changes`, :mod:`hermes.cli.jobs`), the series the
 daily job backtests and paper trades (:func:`lists`; a series the lake holds but the universe
 does not list is left out and named in the run's summary), the freshness checks
 (:mod:`hermes.quality.frames`: a delisted pair leaves them from its delisting date on) and
-whoever lists the pairs. The seed is also loaded into the lake by ``dbt seed`` (table
-``universe``). A delisted pair keeps its history in the lake.
+whoever lists the pairs: the research site's sections, ``hermes backtest`` and ``hermes live``
+(:func:`listed_series`). The seed is also loaded into the lake by ``dbt seed`` (table
+``universe``); dbt's ``silver_universe`` holds the series of the file in force, the rows
+:func:`listed_series` returns. A delisted pair keeps its history in the lake.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,12 +23,11 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
-from hermes.config import PROJECT_ROOT
+from hermes.config import UNIVERSE_COLUMNS as COLUMNS
+from hermes.config import Settings
+from hermes.intervals import interval_table
 
-UNIVERSE_CSV = PROJECT_ROOT / "seeds" / "universe.csv"
-"""The default universe: the project's seed (20 real pairs)."""
 UNIVERSE_ENV = "HERMES_UNIVERSE"
-COLUMNS = ("symbol", "intervals", "listed_on", "delisted_on", "status")
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
 
 
@@ -59,9 +60,10 @@ def _day(path: Path, line: int, field: str, text: str) -> date:
 
 
 def universe_csv() -> Path:
-    """The universe file in force: ``HERMES_UNIVERSE`` (a CSV with the seed's columns, e.g. a
-    benchmark's synthetic pairs), else the seed :data:`UNIVERSE_CSV`."""
-    return Path(os.environ.get(UNIVERSE_ENV) or UNIVERSE_CSV)
+    """The universe file in force: the setting ``HERMES_UNIVERSE`` (a CSV with the seed's
+    columns, e.g. a benchmark's synthetic pairs; :class:`hermes.config.Settings` checks it),
+    else the seed :data:`UNIVERSE_CSV`."""
+    return Settings.from_env().universe
 
 
 def load_universe(path: Path | None = None) -> tuple[Listing, ...]:
@@ -81,10 +83,23 @@ def _read(path: Path) -> tuple[Listing, ...]:
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise UniverseError(f"{path}: columns must be {', '.join(COLUMNS)}")
         listings = []
+        rows: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
+            if None in row or None in row.values():  # too many fields, or too few
+                raise UniverseError(f"{path}: row {line}: {len(COLUMNS)} fields expected")
             symbol = row["symbol"]
             if not _SYMBOL.fullmatch(symbol):
                 raise UniverseError(f"{path}: row {line}: symbol {symbol!r} is not a pair name")
+            if symbol in rows:
+                raise UniverseError(f"{path}: row {line}: {symbol} is listed on row {rows[symbol]}")
+            rows[symbol] = line
+            intervals = tuple(i for i in row["intervals"].split("|") if i)
+            unknown = [i for i in intervals if i not in interval_table()]
+            if unknown:
+                raise UniverseError(
+                    f"{path}: row {line}: interval {unknown[0]!r} is not one the lake accepts "
+                    f"({', '.join(interval_table())})"
+                )
             delisted = row["delisted_on"] or None
             status = row["status"]
             if status != ("delisted" if delisted else "active"):
@@ -95,7 +110,7 @@ def _read(path: Path) -> tuple[Listing, ...]:
             listings.append(
                 Listing(
                     symbol=symbol,
-                    intervals=tuple(i for i in row["intervals"].split("|") if i),
+                    intervals=intervals,
                     listed_on=_day(path, line, "listed_on", row["listed_on"]),
                     delisted_on=None
                     if delisted is None
@@ -140,6 +155,12 @@ def lists(symbol: str, interval: str) -> bool:
     """Whether the universe lists ``interval`` for ``symbol``: only such series are
     backtested, paper traded and shown on the research site by the daily job."""
     return any(x.symbol == symbol and interval in x.intervals for x in load_universe())
+
+
+def listed_series() -> list[tuple[str, str]]:
+    """Every (symbol, interval) the universe lists, delisted pairs included, sorted: the
+    series :func:`lists` accepts (and the rows of dbt's ``silver_universe``)."""
+    return sorted({(x.symbol, i) for x in load_universe() for i in x.intervals})
 
 
 def unlisted(series: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

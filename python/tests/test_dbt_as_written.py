@@ -170,6 +170,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "silver_kline_gaps",
         "silver_klines",
         "silver_quality",
+        "silver_universe",
         "strategies",
         "universe",
     ]
@@ -186,6 +187,8 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "silver_kline_gaps",
         "silver_klines",
         "silver_quality",
+        "silver_universe",
+        "universe",
     ]
     assert models("features") == sorted(
         ["gold_feature_store", "gold_features", "gold_recursive_indicators", *experimental]

@@ -24,16 +24,15 @@ def _flows() -> Any:
 
 
 FlowSymbols = Annotated[
-    list[str] | None, typer.Option("--symbol", "-s", help="Symbol (default: BTCUSDT, ETHUSDT).")
+    list[str] | None,
+    typer.Option("--symbol", "-s", help="Symbol (default: the universe's active pairs)."),
 ]
 FlowIntervals = Annotated[
-    list[str] | None, typer.Option("--interval", "-i", help="Interval (default: 4h, 1d).")
+    list[str] | None, typer.Option("--interval", "-i", help="Interval (default: the universe's).")
 ]
 FlowBaseUrl = Annotated[
     str | None, typer.Option(help="Data site (default: HERMES_BINANCE_BASE_URL).")
 ]
-DEFAULT_FLOW_SYMBOLS = active_symbols()  # the active pairs of seeds/universe.csv
-DEFAULT_FLOW_INTERVALS = universe_intervals()
 
 
 def run(
@@ -65,8 +64,8 @@ def refresh(
         _flows().run_refresh(
             console,
             day=day.date() if day else None,
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
+            symbols=symbol or active_symbols(),
+            intervals=interval or universe_intervals(),
             lookback_days=lookback_days,
             base_url=base_url,
         )
@@ -86,8 +85,8 @@ def backfill(
             console,
             start=start.date(),
             end=end.date(),
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
+            symbols=symbol or active_symbols(),
+            intervals=interval or universe_intervals(),
             base_url=base_url,
         )
     )
@@ -106,8 +105,8 @@ def serve(
         _flows().serve(
             console,
             cron=cron,
-            symbols=symbol or DEFAULT_FLOW_SYMBOLS,
-            intervals=interval or DEFAULT_FLOW_INTERVALS,
+            symbols=symbol or active_symbols(),
+            intervals=interval or universe_intervals(),
         )
     )
 

@@ -20,11 +20,14 @@ DEFAULT_REPLAY_SPEED = 14_400.0  # a 4h bar per second
 def live(
     ctx: typer.Context,
     symbols: Annotated[
-        list[str] | None, typer.Option("--symbol", "-s", help="Symbols (default: the lake's).")
+        list[str] | None,
+        typer.Option(
+            "--symbol", "-s", help="Symbols (default: the lake's that the universe lists)."
+        ),
     ] = None,
     intervals: Annotated[
         list[str] | None,
-        typer.Option("--interval", "-i", help="Intervals (default: the lake's)."),
+        typer.Option("--interval", "-i", help="Intervals (default: the universe's)."),
     ] = None,
     base_url: Annotated[
         str | None,

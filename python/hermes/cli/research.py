@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -21,8 +22,17 @@ def backtest(
     portfolio: bool = typer.Option(
         False, help="One shared-cash, equal-weight run per interval over all the symbols."
     ),
+    outside_universe: bool = typer.Option(
+        False,
+        "--outside-universe",
+        help="Also backtest symbols the universe (HERMES_UNIVERSE) does not list; without it "
+        "such a --symbol is an error and the default is the universe's symbols.",
+    ),
 ) -> None:
-    """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity."""
+    """Backtest a strategy's signal model per (symbol, interval); store runs, trades, equity.
+
+    The symbols are the universe's that the lake holds, or the --symbol ones (each listed by
+    the universe unless --outside-universe)."""
     from hermes.backtest.portfolio import run_portfolio
     from hermes.backtest.runs import run_request
     from hermes.backtest.statistics import record_run_statistics
@@ -33,6 +43,8 @@ def backtest(
     with usage_errors():
         if request.config.max_positions is not None and not portfolio:
             raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
+        if not outside_universe:
+            request = in_universe(settings, request)
         run_ids = (run_portfolio if portfolio else run_request)(
             settings, request, show_progress=True
         )
@@ -41,6 +53,33 @@ def backtest(
     if report:
         for run_id in run_ids:
             print_path("report", write_report(settings, run_id))
+
+
+def in_universe(settings: Settings, request: Any) -> Any:
+    """``request`` limited to the universe's symbols: its own ``symbols`` when the universe
+    lists each of them (else a ``ValueError`` naming the first that it does not), or the
+    universe's symbols the lake's features table holds."""
+    from hermes.features.store import list_series
+    from hermes.lake import connect
+    from hermes.universe import load_universe, universe_csv
+
+    listed = {x.symbol for x in load_universe()}
+    for symbol in request.symbols or []:
+        if symbol not in listed:
+            raise ValueError(
+                f"symbol {symbol} is not in the universe ({universe_csv()}): add its row "
+                "there, or pass --outside-universe"
+            )
+    if request.symbols:
+        return request
+    with connect(settings, read_only=True) as conn:
+        held = {s.symbol for s in list_series(conn, request.features_table)}
+    if not held & listed:
+        raise ValueError(
+            f"the lake's {request.features_table} holds no symbol of the universe "
+            f"({universe_csv()}); --outside-universe backtests the symbols it holds"
+        )
+    return replace(request, symbols=sorted(held & listed))
 
 
 def strategies(

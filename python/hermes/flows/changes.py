@@ -33,12 +33,8 @@ from hermes.ingest.manifest import load_manifest
 from hermes.lake import connect
 from hermes.publication import Publication, latest_publication
 from hermes.publish import held_series, pending_since_publication
-from hermes.universe import active_symbols, universe_intervals
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
-DEFAULT_SYMBOLS = tuple(active_symbols())
-"""The daily refresh's and the deployment's pairs: the active ones of ``seeds/universe.csv``."""
-DEFAULT_INTERVALS = tuple(universe_intervals())
 DEFAULT_CRON = "0 3 * * *"
 """03:00 UTC: Binance publishes the previous day's archives in the first hours of the day."""
 PROBE_CONNECTIONS = 16

@@ -37,8 +37,6 @@ from prefect.tasks import exponential_backoff
 
 from hermes.config import Settings
 from hermes.flows.changes import (
-    DEFAULT_INTERVALS,
-    DEFAULT_SYMBOLS,
     bundled_files,
     dailies_of,
     lake_state,
@@ -59,6 +57,7 @@ from hermes.ingest import (
     Outcome,
     base_url_from_env,
 )
+from hermes.universe import active_symbols, universe_intervals
 
 
 def _flow_run_id() -> str:
@@ -126,8 +125,8 @@ def _fetch(
 @flow(name="hermes-daily-refresh")
 def daily_refresh(
     day: date | None = None,
-    symbols: list[str] = list(DEFAULT_SYMBOLS),  # noqa: B006 (Prefect parameters are copied)
-    intervals: list[str] = list(DEFAULT_INTERVALS),  # noqa: B006
+    symbols: list[str] | None = None,
+    intervals: list[str] | None = None,
     lookback_days: int = 3,
     base_url: str | None = None,
     download_retries: int = 3,
@@ -135,8 +134,12 @@ def daily_refresh(
     backtest_intervals: list[str] = list(BACKTEST_INTERVALS),  # noqa: B006
     dbt_vars: dict[str, Any] | None = None,
 ) -> RefreshSummary:
-    """Refresh the lake with the archives published up to ``day`` (default: yesterday, UTC)."""
+    """Refresh the lake with the archives published up to ``day`` (default: yesterday, UTC);
+    ``symbols`` and ``intervals`` default to the universe's active pairs and their intervals
+    (read when the flow runs: :mod:`hermes.universe`)."""
     settings = Settings.from_env()
+    symbols = symbols or active_symbols()
+    intervals = intervals or universe_intervals()
     day = day or datetime.now(UTC).date() - timedelta(days=1)
     summary = RefreshSummary(flow_run=_flow_run_id())
     get_run_logger().info(
@@ -162,8 +165,8 @@ def daily_refresh(
 def backfill(
     start: date,
     end: date,
-    symbols: list[str] = list(DEFAULT_SYMBOLS),  # noqa: B006
-    intervals: list[str] = list(DEFAULT_INTERVALS),  # noqa: B006
+    symbols: list[str] | None = None,
+    intervals: list[str] | None = None,
     base_url: str | None = None,
     download_retries: int = 3,
     retry_backoff_seconds: float = 10.0,
@@ -174,9 +177,12 @@ def backfill(
     """Re-fetch ``start``..``end`` (inclusive) and refresh what changed.
 
     Archives already landed with the same checksum are skipped (``unchanged``); a monthly
-    archive not published yet is replaced by that month's daily archives.
+    archive not published yet is replaced by that month's daily archives. ``symbols`` and
+    ``intervals`` default as :func:`daily_refresh`'s.
     """
     settings = Settings.from_env()
+    symbols = symbols or active_symbols()
+    intervals = intervals or universe_intervals()
     public = without_secrets(settings)
     today = today or datetime.now(UTC).date()
     summary = RefreshSummary(flow_run=_flow_run_id())

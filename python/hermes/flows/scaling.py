@@ -1,7 +1,8 @@
 """How the daily job's heavy stages scale with Dask workers, measured on a lake's series.
 
 ``python -m hermes.flows.scaling 1 2`` (on the lake of ``HERMES_LAKE_ROOT``) backtests every
-active strategy on every 4h series of the lake, then computes those runs' statistics and
+active strategy on every 4h series of the lake that the universe lists (``HERMES_UNIVERSE``,
+:func:`hermes.universe.listed_series`), then computes those runs' statistics and
 writes their pages, with the daily job's own subflows (:mod:`hermes.flows.backtests`,
 :mod:`hermes.flows.statistics`, :mod:`hermes.flows.pages`) sent to a fresh local cluster of 1,
 then 2 single-threaded worker processes, each on a copy of the lake (a stored run would
@@ -24,18 +25,26 @@ from hermes.flows.backtests import backtest_partitions
 from hermes.flows.pages import write_pages
 from hermes.flows.statistics import score_runs
 from hermes.lake import connect, current_snapshot
+from hermes.universe import listed_series
+
+
+def universe_series(settings: Settings, interval: str) -> tuple[int, list[tuple[str, str]]]:
+    """The lake's current snapshot and its ``interval`` series that the universe lists."""
+    with connect(settings, read_only=True) as conn:
+        snapshot = current_snapshot(conn)
+        held = conn.execute(
+            "select distinct symbol, interval from gold_feature_store where interval = ? "
+            "order by all",
+            [interval],
+        ).fetchall()
+    listed = set(listed_series())
+    return snapshot, [(str(s), str(i)) for s, i in held if (s, i) in listed]
 
 
 def stage_seconds(settings: Settings, address: str, interval: str = "4h") -> dict[str, float]:
-    """Seconds of backtests, statistics and pages of every ``interval`` series of the lake,
-    with the work sent to the scheduler at ``address``."""
-    with connect(settings, read_only=True) as conn:
-        snapshot = current_snapshot(conn)
-        series = conn.execute(
-            "select distinct symbol, interval from gold_feature_store where interval = ? "
-            "order by 1",
-            [interval],
-        ).fetchall()
+    """Seconds of backtests, statistics and pages of every ``interval`` series of the lake
+    that the universe lists, with the work sent to the scheduler at ``address``."""
+    snapshot, series = universe_series(settings, interval)
     started = time.perf_counter()
     runs = backtest_partitions(settings, series, snapshot, dask_address=address)
     backtests = time.perf_counter()
@@ -66,7 +75,8 @@ def measure(settings: Settings, workers: int) -> dict[str, float]:
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             figures["cluster_start"] = time.perf_counter() - started
-            figures |= stage_seconds(Settings(lake_root=copy), cluster.scheduler_address)
+            on_copy = Settings(lake_root=copy, universe=settings.universe)
+            figures |= stage_seconds(on_copy, cluster.scheduler_address)
     figures["load_after"] = os.getloadavg()[0]
     return figures
 

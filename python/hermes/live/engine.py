@@ -292,19 +292,31 @@ class LiveEngine:
 
 def lake_series(
     settings: Settings, symbols: list[str] | None, intervals: list[str] | None
-) -> list[SeriesKey] | None:
-    """The lake's series of these symbols and intervals (checked; None: every series)."""
-    if not symbols and not intervals:
-        return None
+) -> list[SeriesKey]:
+    """The lake's series of these symbols and intervals (checked; None: all) that the
+    universe lists (:func:`hermes.universe.lists`). A symbol the universe does not list, or
+    no such series at all, is a ``ValueError`` naming the universe file."""
     from hermes.features.store import select_series
     from hermes.lake import connect, restrict_file_access
+    from hermes.universe import listed_series, universe_csv
 
+    listed = set(listed_series())
+    for symbol in symbols or []:
+        if not any(s == symbol for s, _ in listed):
+            raise ValueError(f"symbol {symbol} is not in the universe ({universe_csv()})")
     conn = connect(settings, read_only=True)
     try:
         restrict_file_access(conn, settings)
-        return select_series(conn, symbols, intervals, "silver_klines")
+        series = select_series(conn, symbols, intervals, "silver_klines")
     finally:
         conn.close()
+    kept = [key for key in series if key in listed]
+    if not kept:
+        raise ValueError(
+            f"the lake's silver_klines holds no series of the universe ({universe_csv()}) "
+            f"among {', '.join(f'{s} {i}' for s, i in series)}"
+        )
+    return kept
 
 
 def next_close_ms(series: list[SeriesKey], server_ms: int) -> int:

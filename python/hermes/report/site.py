@@ -6,8 +6,9 @@ strategy x series matrix, sorted and filtered in the browser: :mod:`hermes.repor
 recent runs, studies (grids, walk-forwards, A/B comparisons), the latest signal of every active
 strategy per series, and data health (last candle, gaps, completeness per month, quarantined
 files). It reads the published state: a series the audit held back shows as last published;
-its latest runs, matrix and signals are those of the series the universe lists
-(:func:`hermes.universe.lists`).
+every section but the quarantined files (which name files, not series) shows only the series
+the universe lists (:func:`hermes.universe.listed_series`; a portfolio run when every one of
+its symbols is listed at its interval).
 Pages it links that do not exist yet are written first (runs and studies never change once
 recorded, so an existing page is kept). Links are relative: the folder reads the same from a
 file system or a static web server; on the ``s3`` target every page is also copied under the
@@ -16,7 +17,7 @@ bucket's ``reports/`` prefix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from hermes.report.tearsheet import write_tearsheet, write_tearsheets
 from hermes.report.universe import latest_runs, matrix, portfolio_figure, summaries
 from hermes.report.walk_forward_page import write_walk_forward_page
 from hermes.storage import exists, write_bytes_atomic
-from hermes.universe import lists
+from hermes.universe import listed_series
 
 SCORE_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "buy_and_hold_return")
 
@@ -65,7 +66,9 @@ def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         return []
 
 
-def _records(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list:
+def _records(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
+) -> list:
     frame = conn.execute(sql, params or []).df()
     return [{k: clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
@@ -99,15 +102,31 @@ def scorecard(conn: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
     return strategies, latest
 
 
-def recent_runs(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+IN_UNIVERSE = (
+    "($series is null or list_has_all($series, "
+    "[s || ' ' || interval for s in string_split(symbol, ',')]))"
+)
+"""SQL: the row's series is one of ``$series`` (``'SYMBOL interval'`` keys; null: every
+series). A portfolio run's ``symbol`` joins its symbols with commas: each must be listed."""
+
+
+def _series_keys(universe: Collection[tuple[str, str]] | None) -> list[str] | None:
+    """The ``$series`` parameter of :data:`IN_UNIVERSE`."""
+    return None if universe is None else sorted(f"{s} {i}" for s, i in universe)
+
+
+def recent_runs(
+    conn: duckdb.DuckDBPyConnection, universe: Collection[tuple[str, str]] | None = None
+) -> list[dict]:
+    """The latest :data:`RECENT` runs, of the ``universe``'s series (None: of any series)."""
     if not _has(conn, "gold_backtest_runs"):
         return []
     return _records(
         conn,
-        "select run_id, run_kind, strategy_id, symbol, interval, created_at, total_return, "
-        "sharpe, max_drawdown, trades from gold_backtest_runs "
-        "order by created_at desc, run_id limit ?",
-        [RECENT],
+        "select run_id, run_kind, strategy_id, symbol, interval, created_at, total_return, "  # noqa: S608 (constants)
+        f"sharpe, max_drawdown, trades from gold_backtest_runs where {IN_UNIVERSE} "
+        "order by created_at desc, run_id limit $recent",
+        {"series": _series_keys(universe), "recent": RECENT},
     )
 
 
@@ -166,26 +185,36 @@ def latest_signals(conn: duckdb.DuckDBPyConnection, strategies: list[dict]) -> l
     return out
 
 
-def data_health(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def data_health(
+    conn: duckdb.DuckDBPyConnection, universe: Collection[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """Last candle, completeness and gaps of the ``universe``'s series (None: of every
+    series), and the quarantined files."""
     health: dict[str, Any] = {"series": [], "months": None, "quarantine": [], "gaps": []}
+    series = {"series": _series_keys(universe)}
     if _has(conn, "silver_quality"):
         health["series"] = _records(
             conn,
-            "select symbol, interval, max(last_open_time) as last_candle, "
+            "select symbol, interval, max(last_open_time) as last_candle, "  # noqa: S608 (constants)
             "sum(present_candles)::bigint as candles, sum(missing_candles)::bigint as missing, "
             "100.0 * sum(present_candles) / nullif(sum(expected_candles), 0) as completeness, "
-            "sum(anomaly_count)::bigint as anomalies from silver_quality group by all order by all",
+            f"sum(anomaly_count)::bigint as anomalies from silver_quality where {IN_UNIVERSE} "
+            "group by all order by all",
+            series,
         )
         months = conn.execute(
-            "select symbol || ' ' || interval as series, strftime(month, '%Y-%m') as month, "
-            "completeness_pct from silver_quality order by series, month"
+            "select symbol || ' ' || interval as series, strftime(month, '%Y-%m') as month, "  # noqa: S608 (constants)
+            f"completeness_pct from silver_quality where {IN_UNIVERSE} order by series, month",
+            series,
         ).df()
         health["months"] = months
     if _has(conn, "silver_kline_gaps"):
         health["gaps"] = _records(
             conn,
-            "select symbol, interval, gap_start, gap_end, missing_candles from "
-            "silver_kline_gaps order by missing_candles desc, symbol, interval limit 20",
+            "select symbol, interval, gap_start, gap_end, missing_candles from "  # noqa: S608 (constants)
+            f"silver_kline_gaps where {IN_UNIVERSE} "
+            "order by missing_candles desc, symbol, interval limit 20",
+            series,
         )
     try:
         health["quarantine"] = _records(
@@ -231,20 +260,22 @@ def _ensure(
 
 
 def read_site(
-    conn: duckdb.DuckDBPyConnection, listed: Callable[[str, str], bool] | None = None
+    conn: duckdb.DuckDBPyConnection, series: Collection[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
-    """Everything the index shows, read from the lake (figures rendered). With ``listed``,
-    the latest runs, the universe's view and the signals show only the (symbol, interval)
-    series it accepts (the recent runs and data health stay the lake's)."""
+    """Everything the index shows, read from the lake (figures rendered). With ``series``
+    (the universe's (symbol, interval) pairs), every section but the quarantined files shows
+    only those series; without, every series of the lake."""
     strategies, latest = scorecard(conn)
-    health = data_health(conn)
+    health = data_health(conn, series)
     months = health.pop("months")
     universe = latest_runs(conn)
     signals = latest_signals(conn, strategies)
-    if listed is not None:
-        latest = [r for r in latest if listed(r["symbol"], r["interval"])]
-        signals = [r for r in signals if listed(r["symbol"], r["interval"])]
-        keep = [listed(s, i) for s, i in zip(universe["symbol"], universe["interval"], strict=True)]
+    if series is not None:
+        listed = set(series)
+        latest = [r for r in latest if (r["symbol"], r["interval"]) in listed]
+        signals = [r for r in signals if (r["symbol"], r["interval"]) in listed]
+        pairs = zip(universe["symbol"], universe["interval"], strict=True)
+        keep = [(s, i) in listed for s, i in pairs]
         universe = universe.loc[pd.Series(keep, index=universe.index, dtype=bool)]
     portfolio = portfolio_figure(conn, universe)
     return {
@@ -253,7 +284,7 @@ def read_site(
         "summary": summaries(universe),
         "matrix": matrix(universe),
         "universe": portfolio,
-        "recent": recent_runs(conn),
+        "recent": recent_runs(conn, series),
         "studies": studies(conn),
         "signals": signals,
         "health": health,
@@ -287,7 +318,7 @@ def published_site(settings: Settings) -> dict[str, Any]:
     with connect(settings) as conn:
         if attach_published(conn) is not None:
             conn.execute("use published")
-        return read_site(conn, lists)
+        return read_site(conn, listed_series())
 
 
 def write_site(settings: Settings, *, show_progress: bool = False) -> SiteResult:

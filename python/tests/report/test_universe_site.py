@@ -18,7 +18,7 @@ from report.conftest import page_tables
 from hermes.report.browser import Browser, check_page
 from hermes.report.site import read_site, write_index
 from hermes.report.universe import equal_weight
-from hermes.universe import UNIVERSE_ENV, lists
+from hermes.universe import UNIVERSE_ENV, listed_series
 
 SYMBOLS, STRATEGIES = 200, ("alpha", "beta", "gamma", "delta")
 MB = 1_000_000
@@ -101,7 +101,7 @@ def test_the_site_shows_the_series_of_the_universe_in_force(
     monkeypatch.setenv(UNIVERSE_ENV, str(universe))
     conn = universe_lake()
     try:
-        content = read_site(conn, lists)
+        content = read_site(conn, listed_series())
     finally:
         conn.close()
     shown = [("S000USDT", "1d"), ("S000USDT", "4h"), ("S007USDT", "1d")]
@@ -109,6 +109,9 @@ def test_the_site_shows_the_series_of_the_universe_in_force(
     assert sorted((r["symbol"], r["interval"]) for r in content["latest"]) == sorted(shown * 4)
     assert len(content["signals"]) == 3 * len(STRATEGIES)
     assert [s["series"] for s in content["summary"] if s["strategy_id"] == "alpha"] == [2, 1]
+    assert len(content["recent"]) == 3 * len(STRATEGIES)  # every run of the shown series
+    assert {(r["symbol"], r["interval"]) for r in content["recent"]} == set(shown)
+    assert [(r["symbol"], r["interval"]) for r in content["health"]["series"]] == shown
 
 
 def test_equal_weight_portfolio_is_the_mean_of_the_series_growth() -> None:
