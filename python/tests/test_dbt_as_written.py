@@ -148,6 +148,7 @@ def test_selectors_hold_what_the_readme_says(
     """Each selector's ``dbt ls``, run in this process on one parse of the project (dbt's
     programmatic API; the commands as a user types them are the test above)."""
     from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
     for key, value in daily_lake.dbt_env().items():
         monkeypatch.setenv(key, value)
@@ -155,12 +156,12 @@ def test_selectors_hold_what_the_readme_says(
     project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     target = ["--target-path", str(tmp_path / "target")]
     parsed = dbtRunner().invoke(["parse", *project, *target])
-    assert parsed.success, parsed.exception
+    assert parsed.success and isinstance(parsed.result, Manifest), parsed.exception
     runner = dbtRunner(manifest=parsed.result)
 
     def listed(*args: str) -> list[str]:
         result = runner.invoke(["ls", *args, "--output", "name", "--quiet", *project, *target])
-        assert result.success, result.exception
+        assert result.success and isinstance(result.result, list), result.exception
         return sorted(result.result)
 
     def models(selector: str) -> list[str]:
