@@ -142,15 +142,30 @@ def test_every_readme_dbt_command_works_as_printed(daily_lake: Settings, tmp_pat
     assert (tmp_path / "target" / "catalog.json").is_file()
 
 
-def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Path) -> None:
+def test_selectors_hold_what_the_readme_says(
+    daily_lake: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each selector's ``dbt ls``, run in this process on one parse of the project (dbt's
+    programmatic API; the commands as a user types them are the test above)."""
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
+
+    for key, value in daily_lake.dbt_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    target = ["--target-path", str(tmp_path / "target")]
+    parsed = dbtRunner().invoke(["parse", *project, *target])
+    assert parsed.success and isinstance(parsed.result, Manifest), parsed.exception
+    runner = dbtRunner(manifest=parsed.result)
+
+    def listed(*args: str) -> list[str]:
+        result = runner.invoke(["ls", *args, "--output", "name", "--quiet", *project, *target])
+        assert result.success and isinstance(result.result, list), result.exception
+        return sorted(result.result)
+
     def models(selector: str) -> list[str]:
-        result = run_shell(
-            f"dbt ls --selector {selector} --resource-type model seed --output name",
-            daily_lake.lake_root,
-            tmp_path,
-        )
-        assert result.returncode == 0, result.stdout
-        return sorted(_output_lines(result))
+        return listed("--selector", selector, "--resource-type", "model", "seed")
 
     production = [
         "bronze_klines",
@@ -207,8 +222,7 @@ def test_selectors_hold_what_the_readme_says(daily_lake: Settings, tmp_path: Pat
         "gold_ml_models",
         "gold_ml_predictions",
     ]
-    tests = run_shell("dbt ls --selector tests_only --output name", daily_lake.lake_root, tmp_path)
-    names = _output_lines(tests)
+    names = listed("--selector", "tests_only")
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     data_tests = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"]
     assert sorted(names) == sorted(data_tests)  # every data test, generic and singular

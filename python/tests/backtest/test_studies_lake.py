@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,27 +23,25 @@ from hermes.backtest.reproduce import reproduce
 from hermes.backtest.request import BacktestRequest
 from hermes.backtest.runs import run_backtests
 from hermes.backtest.walk_forward import run_walk_forward
-from hermes.config import PROJECT_ROOT, Settings
+from hermes.config import Settings
 from hermes.dbt_runner import run_dbt
 from hermes.lake import DataError, connect
 from hermes.signals.registry import StrategyError
 
-DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
 TEST_FEATURES = ["--vars", "{use_test_features: true}"]
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    from hermes.ingest import ingest_paths
-
+def lake(built_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """This module's copy of the session's ``built_lake`` (the bundled data, built), its
+    feature store view rebuilt with the experimental features: tests may write to it."""
     base = tmp_path_factory.mktemp("studies")
     settings = Settings(lake_root=base / "lake")
+    shutil.copytree(built_lake.lake_root, settings.lake_root, symlinks=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HERMES_LAKE_ROOT", str(settings.lake_root))
         patch.setenv("HERMES_TARGET", "local")
-        ingest_paths(sorted(DATA.glob("*.csv.gz")), settings)
-        run_dbt(["seed"], settings, target_path=base / "target")
-        select = ["--select", "+gold_feature_store", "+path:models/gold/signals"]
+        select = ["--select", "gold_feature_store"]
         result = run_dbt(["run", *select, *TEST_FEATURES], settings, target_path=base / "target")
         assert result[0].success
         yield settings
