@@ -223,7 +223,7 @@ def test_fewer_candles_landed_again_equal_a_full_rebuild(
     )
     assert quality.failures == (), case
     assert quality.statistics["gold_features"] == kept
-    run_dbt(["run", "--full-refresh", *selection], settings, target_path=target)
+    run_dbt(["run", "--full-refresh", "--select", *FOLLOWERS], settings, target_path=target)
     full = _models(settings, series)
     for table in FOLLOWERS:
         rows = incremental[table]

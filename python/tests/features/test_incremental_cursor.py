@@ -38,11 +38,13 @@ def session() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _open_time(conn: duckdb.DuckDBPyConnection, symbol: str, interval: str, n: int) -> datetime:
     """Open time of the ``n``-th candle (from 0) of a series of ``klines``."""
-    return conn.execute(
+    row = conn.execute(
         "select open_time from klines where symbol = ? and interval = ? order by 1 "
         "limit 1 offset ?",
         [symbol, interval, n],
-    ).fetchone()[0]
+    ).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def test_nothing_changed_nothing_to_do(session: duckdb.DuckDBPyConnection) -> None:
