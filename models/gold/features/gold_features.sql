@@ -4,13 +4,15 @@
     incremental_strategy='delete+insert',
     unique_key=['symbol', 'interval', 'open_time'],
     partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
     on_schema_change='fail',
   )
 }}
 {#-
   Production features: one row per candle. Window indicators come from the macros in
   macros/indicators/, recursive ones from gold_recursive_indicators (Python). Incremental
-  runs write the bars from the first new or re-landed candle of each changed series on.
+  runs write the bars from the first new, re-landed or removed candle of each changed
+  series on (`changed_series`); the post-hook deletes the rows of removed candles.
   Their windows are evaluated over the whole series, as in a full build: DuckDB's windowed
   sums depend in their last bits on where the series starts, so a shorter re-read would
   not equal a full rebuild exactly.

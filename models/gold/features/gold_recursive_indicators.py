@@ -3,7 +3,8 @@
 Computed one (symbol, interval) series at a time with the numba kernels of
 ``hermes.indicators`` and streamed to the lake as Arrow batches, so memory follows the
 largest series, not the number of symbols. Incremental runs resume each series from the
-stored state (``state_*`` columns) of its last unchanged bar; see the folder's yml.
+stored state (``state_*`` columns) of its last unchanged bar, and delete the rows of
+candles gone from ``silver_klines`` (``hermes.incremental``); see the folder's yml.
 """
 
 import numpy as np
@@ -32,10 +33,11 @@ def model(dbt, session):
         }.get
     )
     dbt.ref("silver_klines").create_view("hermes_features_klines", replace=True)
-    from hermes.incremental import changed_series
+    from hermes.incremental import changed_series, delete_removed_candles
 
     this = str(dbt.this) if dbt.is_incremental else None
     plan = changed_series(session, "hermes_features_klines", this)
+    delete_removed_candles(session, "hermes_features_klines", this)
     columns = params.feature_columns() + params.state_columns()
     schema = pa.schema(
         [("symbol", pa.string()), ("interval", pa.string()), ("open_time", pa.timestamp("us"))]

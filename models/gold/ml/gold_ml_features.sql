@@ -4,6 +4,7 @@
     incremental_strategy='delete+insert',
     unique_key=['symbol', 'interval', 'open_time'],
     partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
     on_schema_change='append_new_columns',
   )
 }}
@@ -14,9 +15,11 @@
   `ml_features` picks the columns the classifier trains on; to add a feature, add a column
   here (or name any numeric column of this model) and list it in `ml_features`.
   Each row is computed from its own bar of the store, so incremental runs rewrite each
-  changed series from its first new or re-landed candle on (the bars from which
+  changed series from its first new, re-landed or removed candle on (the bars from which
   `gold_features` rewrote it), the cursor `gold_features` keeps: the last bar and the last
-  `ingested_at` built. A table built before `ingested_at` was kept is rebuilt once.
+  `ingested_at` built, and the candles built that silver_klines no longer has (their rows
+  are deleted by the post-hook). A table built before `ingested_at` was kept is rebuilt
+  once.
 -#}
 {%- set has_cursor = is_incremental() and 'ingested_at' in (
     adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list

@@ -3,7 +3,8 @@
 One model per (symbol, interval) series and block of ``ml_retrain_every`` bars, trained by
 ``hermes.ml.walk_forward`` on ``gold_ml_features`` (columns ``ml_features``) and the
 ``ml_horizon`` labels of ``gold_ml_labels``, purged and embargoed; see the folder's yml.
-Incremental runs rewrite each changed series from its first new or re-landed bar on: bars
+Incremental runs rewrite each changed series from its first new, re-landed or removed bar
+on (``hermes.incremental``, which also deletes the rows of removed candles): bars
 of a block an earlier run trained are predicted with that block's recorded model, and only
 blocks that begin with the new bars are trained (``hermes.ml.lake_series``). The blocks of
 all series train on a pool of one thread per core. Each model trained is also written as
@@ -33,7 +34,7 @@ def model(dbt, session):
         unique_key=["symbol", "interval", "open_time"],
         on_schema_change="fail",
     )
-    from hermes.incremental import changed_series
+    from hermes.incremental import changed_series, delete_removed_candles
     from hermes.ml.lake_series import load_series, plan_series
     from hermes.ml.records import artifact_root, write_artifacts
     from hermes.ml.training import TrainingConfig
@@ -66,6 +67,7 @@ def model(dbt, session):
     try:
         changed = changed_series(session, "hermes_ml_klines", this, intervals)
         plans = plan_series(session, changed, this, config)
+        delete_removed_candles(session, "hermes_ml_klines", this)
         loaded = load_series(session, plans, config, seconds)
     finally:  # the temporary views must not outlive the run
         for view in VIEWS:

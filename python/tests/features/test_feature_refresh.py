@@ -1,10 +1,14 @@
 """Incremental refresh equals a full rebuild, and no feature looks ahead (real data, dbt).
 
-On the two-step lake with truncated series of :mod:`fixtures.refreshed_lake`.
+On the two-step lake with truncated series of :mod:`fixtures.refreshed_lake`, and on a copy
+of the bundled lake whose BTCUSDT 4h file is landed again with fewer candles.
 """
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,7 +17,10 @@ from fixtures.lake_reads import read_frame
 from fixtures.refreshed_lake import SPLIT
 
 from hermes.config import Settings
+from hermes.dbt_runner import run_dbt
+from hermes.ingest import ingest_paths
 from hermes.lake import connect
+from hermes.quality.checkpoint import run_checkpoint
 
 NOT_FEATURES = ["ingested_at"]
 INCREMENTAL = ("gold_features", "gold_recursive_indicators", "gold_ml_features")
@@ -146,3 +153,85 @@ def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed
         bars.loc[bars.open_time.dt.hour == 20, "htf_open_time"].dt.date
         == bars.loc[bars.open_time.dt.hour == 20, "open_time"].dt.date
     ).all()
+
+
+SHRUNK = "BTCUSDT_4h.csv.gz"
+"""The bundled file landed again (same name: it replaces its own rows) with fewer candles."""
+FOLLOWERS = (*INCREMENTAL, "gold_ml_predictions")
+"""Every incremental model that follows silver_klines through the changed-series cursor."""
+NOT_REBUILT = ["ingested_at", "snapshot_id"]
+"""When a row was landed or written: the only columns a rebuild may change."""
+
+
+def _models(settings: Settings, where: str) -> dict[str, pd.DataFrame]:
+    """Each follower's rows of the series ``where`` selects (every column), in key order."""
+    return {
+        table: read_frame(
+            settings,
+            f"select * from {table} where {where} order by symbol, interval, open_time",  # noqa: S608
+        )
+        for table in FOLLOWERS
+    }
+
+
+def _land_shrunk(settings: Settings, folder: Path, keep: Callable[[list[str]], list[str]]) -> int:
+    """Land ``BTCUSDT_4h.csv.gz`` again holding ``keep`` of the bundled rows; rows kept."""
+    from fixtures.refreshed_lake import BUNDLED, _write
+
+    with gzip.open(BUNDLED / SHRUNK, "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    kept = keep(rows)
+    folder.mkdir(exist_ok=True)
+    report = ingest_paths(_write(folder / SHRUNK, header, kept), settings)
+    assert report.ok and report.rows_ingested == len(kept)
+    return len(kept)
+
+
+@pytest.mark.parametrize(
+    ("case", "keep"),
+    [
+        ("last 30 days", lambda rows: rows[-30 * 6 :]),
+        ("one candle removed in the middle", lambda rows: rows[:9_000] + rows[9_001:]),
+    ],
+)
+def test_fewer_candles_landed_again_equal_a_full_rebuild(
+    built_lake_copy: Settings, tmp_path: Path, case: str, keep: Callable[[list[str]], list[str]]
+) -> None:
+    settings, target = built_lake_copy, tmp_path / "target"
+    others = "not (symbol = 'BTCUSDT' and interval = '4h')"
+    before = _models(settings, others)
+    kept = _land_shrunk(settings, tmp_path / "inputs", keep)
+    selection = ["--select", "+gold_ml_predictions"]
+    run_dbt(["run", *selection], settings, target_path=target)
+    series = "symbol = 'BTCUSDT' and interval = '4h'"
+    incremental = _models(settings, series)
+    silver = read_frame(
+        settings,
+        "select open_time from silver_klines where symbol = 'BTCUSDT' and interval = '4h' "
+        "order by 1",
+    )
+    assert len(silver) == kept, case
+    # the rows of the other series are untouched (landing time and write included)
+    for table, frame in _models(settings, others).items():
+        _assert_same(frame, before[table])
+    # a checkpoint of the series passes: no row of a removed candle, no spurious null
+    quality = run_checkpoint(
+        settings,
+        tables=["gold_features"],
+        docs_dir=tmp_path / "docs",
+        partitions=[("BTCUSDT", "4h")],
+    )
+    assert quality.failures == (), case
+    assert quality.statistics["gold_features"] == kept
+    # every bar but the first has its previous bar (the bug left NULLs here)
+    assert incremental["gold_features"]["return_1"].notna().sum() == kept - 1
+    run_dbt(["run", "--full-refresh", "--select", *FOLLOWERS], settings, target_path=target)
+    full = _models(settings, series)
+    for table in FOLLOWERS:
+        rows = incremental[table]
+        assert rows["open_time"].isin(silver["open_time"]).all(), table
+        assert len(rows) == kept, table  # one row per candle left, none of a removed one
+        _assert_same(
+            rows.drop(columns=NOT_REBUILT, errors="ignore"),
+            full[table].drop(columns=NOT_REBUILT, errors="ignore"),
+        )
