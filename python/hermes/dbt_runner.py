@@ -2,7 +2,9 @@
 
 dbt is imported when a command runs, not with this module (importing dbt takes seconds).
 ``on_node`` receives each node's result as soon as dbt finishes it, so long builds show
-progress while they run.
+progress while they run. Several commands of one job parse the project once:
+:func:`parse_project` returns dbt's manifest, which later commands take as ``manifest``
+(dbt's programmatic API then skips its own parse).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hermes.config import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
+    from dbt.contracts.graph.manifest import Manifest
 
 
 class DbtError(RuntimeError):
@@ -47,12 +50,14 @@ def run_dbt(
     vars: dict[str, Any] | None = None,
     raise_on_failure: bool = True,
     on_node: Callable[[NodeResult], None] | None = None,
+    manifest: Manifest | None = None,
 ) -> tuple[dbtRunnerResult, list[NodeResult]]:
     """Invoke ``dbt <args>`` for the Hermes project; returns the result and per-node results.
 
     ``target_path`` keeps compiled artifacts out of the shared ``target/`` folder (tests and
     concurrent runs each use their own). ``on_node`` is called with each node's result as
-    dbt finishes it (from dbt's worker threads).
+    dbt finishes it (from dbt's worker threads). ``manifest``: the project as
+    :func:`parse_project` parsed it with the same ``vars`` (dbt does not parse it again).
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
@@ -81,7 +86,7 @@ def run_dbt(
         _ensure_result_tables(settings)
     try:
         callbacks = [] if on_node is None else [_node_callback(on_node)]
-        result = dbtRunner(callbacks=callbacks).invoke(cli_args)
+        result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(cli_args)
     finally:
         # dbt-duckdb keeps its DuckDB instance, and so the attached catalog, open after the
         # run; release it so that other connections of this process can attach the lake.
@@ -98,6 +103,22 @@ def run_dbt(
             failures = [str(getattr(result.exception, "msg", None) or result.exception).strip()]
         raise DbtError(f"{' '.join(args[:1])} on {settings.location}", failures)
     return result, nodes
+
+
+def parse_project(
+    settings: Settings | None = None,
+    *,
+    target_path: Path | None = None,
+    vars: dict[str, Any] | None = None,
+) -> Manifest:
+    """Parse the project once (``dbt parse``, partially when dbt's saved parse in the target
+    folder still holds) and return dbt's manifest, for the ``manifest`` of later commands.
+
+    Raises :class:`DbtError` when the project does not parse. No ``manifest.json`` is
+    written here: the command that runs next writes it.
+    """
+    result, _ = run_dbt(["parse", "--no-write-json"], settings, target_path=target_path, vars=vars)
+    return result.result  # type: ignore[return-value]  # `dbt parse` returns its Manifest
 
 
 def _ensure_result_tables(settings: Settings) -> None:

@@ -1,0 +1,77 @@
+"""dbt parses the project once for every lake: the lake's path is no part of the profile dbt
+hashes (``hermes.dbt_plugin`` gives it to each connection), so a second lake reuses the saved
+parse, and each lake's build still reads and writes that lake only."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.bundled_lake import BUNDLED_DATA, make_settings
+
+from hermes.dbt_runner import run_dbt
+from hermes.ingest import ingest_paths
+from hermes.lake import connect
+
+FULL_PARSE = "Unable to do partial parsing"
+PARTIAL_PARSE = ("Partial parsing enabled", "skipping partial parsing")
+
+
+def candles(name: str) -> int:
+    """Candles of a bundled CSV file (one per row after the header)."""
+    with gzip.open(BUNDLED_DATA / name, "rt") as handle:
+        return sum(1 for _ in csv.DictReader(handle))
+
+
+def bronze(root: Path) -> list[tuple[str, str, int]]:
+    with connect(make_settings(root), read_only=True) as conn:
+        return [
+            (str(symbol), str(interval), int(rows))
+            for symbol, interval, rows in conn.execute(
+                "select symbol, interval, count(*) from bronze_klines group by all order by all"
+            ).fetchall()
+        ]
+
+
+def data_files(root: Path) -> set[Path]:
+    return {p.relative_to(root) for p in (root / "data").rglob("*.parquet")}
+
+
+def test_a_second_lake_reuses_the_parse_and_builds_into_itself(tmp_path: Path) -> None:
+    target, log = tmp_path / "target", tmp_path / "target" / "logs" / "dbt.log"
+    lakes = {"BTCUSDT": tmp_path / "one" / "lake", "ETHUSDT": tmp_path / "two" / "lake"}
+    for symbol, root in lakes.items():
+        ingest_paths([BUNDLED_DATA / f"{symbol}_1d.csv.gz"], make_settings(root))
+
+    bronze_only = ["run", "--select", "bronze_klines"]
+    run_dbt(bronze_only, make_settings(lakes["BTCUSDT"]), target_path=target)
+    first_files = data_files(lakes["BTCUSDT"])
+    seen = log.stat().st_size
+    # the same project on another lake, the same target folder (dbt's saved parse)
+    run_dbt(bronze_only, make_settings(lakes["ETHUSDT"]), target_path=target)
+    second_run = log.read_bytes()[seen:].decode()
+
+    assert FULL_PARSE not in second_run, [s for s in second_run.splitlines() if FULL_PARSE in s]
+    assert any(marker in second_run for marker in PARTIAL_PARSE)
+    # each build read its own landing zone and wrote its own lake, nothing of the other's
+    assert bronze(lakes["BTCUSDT"]) == [("BTCUSDT", "1d", candles("BTCUSDT_1d.csv.gz"))]
+    assert bronze(lakes["ETHUSDT"]) == [("ETHUSDT", "1d", candles("ETHUSDT_1d.csv.gz"))]
+    assert data_files(lakes["BTCUSDT"]) == first_files
+    assert data_files(lakes["ETHUSDT"]) and not data_files(lakes["ETHUSDT"]) & first_files
+
+
+def test_each_dbt_connection_spills_inside_its_own_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hermes.dbt_plugin import Plugin
+
+    plugin = Plugin("hermes", {})
+    for name in ("one", "two"):
+        monkeypatch.setenv("HERMES_LAKE_ROOT", str(tmp_path / name))
+        config: dict[str, Any] = {"memory_limit": "2GB"}
+        plugin.update_connection_config(None, config)
+        spill = str(tmp_path / name / ".duckdb_tmp")
+        assert config == {"memory_limit": "2GB", "temp_directory": spill}
