@@ -10,6 +10,7 @@ progress while they run. Several commands of one job parse the project once:
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ def run_dbt(
     ]
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
+        cli_args += _saved_parse_args(target_path)
         os.environ["DBT_LOG_PATH"] = str(target_path / "logs")
     if vars:
         import json
@@ -91,6 +93,8 @@ def run_dbt(
         # dbt-duckdb keeps its DuckDB instance, and so the attached catalog, open after the
         # run; release it so that other connections of this process can attach the lake.
         DuckDBConnectionManager.close_all_connections()
+        if target_path is not None:
+            _share_saved_parse(target_path)
     nodes = _node_results(result)
     if raise_on_failure and not result.success:
         failures = [
@@ -119,6 +123,43 @@ def parse_project(
     """
     result, _ = run_dbt(["parse", "--no-write-json"], settings, target_path=target_path, vars=vars)
     return result.result  # type: ignore[return-value]  # `dbt parse` returns its Manifest
+
+
+PARSE_FILE = "partial_parse.msgpack"
+"""dbt's saved parse of the project, in its target folder."""
+
+
+def shared_target() -> Path:
+    """The target folder of dbt commands run without one of their own (``DBT_TARGET_PATH``,
+    else the project's ``target/``): it also keeps the newest parse for new target folders."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+
+
+def _saved_parse_args(target_path: Path) -> list[str]:
+    """A target folder with no saved parse yet (a new lake's) starts from the shared one.
+
+    dbt checks a saved parse as it checks its own (project files, vars, profile, version)
+    and parses again what no longer holds; the profile names no lake path (see
+    ``hermes.dbt_plugin``), so a parse made on one lake holds on every other.
+    """
+    shared = shared_target() / PARSE_FILE
+    if (target_path / PARSE_FILE).exists() or not shared.is_file():
+        return []
+    return ["--partial-parse-file-path", str(shared)]
+
+
+def _share_saved_parse(target_path: Path) -> None:
+    """Copy the parse dbt saved in ``target_path`` to the shared target folder when it is
+    newer (written to a temporary file, then renamed: a reader never sees half a file)."""
+    own, shared = target_path / PARSE_FILE, shared_target() / PARSE_FILE
+    if own == shared or not own.is_file():
+        return
+    if shared.is_file() and shared.stat().st_mtime >= own.stat().st_mtime:
+        return
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    partial = shared.with_name(f".{PARSE_FILE}.{os.getpid()}")
+    shutil.copy2(own, partial)
+    os.replace(partial, shared)
 
 
 def _ensure_result_tables(settings: Settings) -> None:

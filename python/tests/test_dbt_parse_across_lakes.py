@@ -1,6 +1,7 @@
 """dbt parses the project once for every lake: the lake's path is no part of the profile dbt
-hashes (``hermes.dbt_plugin`` gives it to each connection), so a second lake reuses the saved
-parse, and each lake's build still reads and writes that lake only."""
+hashes (``hermes.dbt_plugin`` gives it to each connection), so a new lake starts from the
+newest saved parse (``hermes.dbt_runner``), and each lake's build still reads and writes that
+lake only."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from typing import Any
 import pytest
 from fixtures.bundled_lake import BUNDLED_DATA, make_settings
 
-from hermes.dbt_runner import run_dbt
+from hermes.dbt_runner import PARSE_FILE, run_dbt
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
 
 FULL_PARSE = "Unable to do partial parsing"
-PARTIAL_PARSE = ("Partial parsing enabled", "skipping partial parsing")
 
 
 def candles(name: str) -> int:
@@ -40,22 +40,27 @@ def data_files(root: Path) -> set[Path]:
     return {p.relative_to(root) for p in (root / "data").rglob("*.parquet")}
 
 
-def test_a_second_lake_reuses_the_parse_and_builds_into_itself(tmp_path: Path) -> None:
-    target, log = tmp_path / "target", tmp_path / "target" / "logs" / "dbt.log"
+def test_a_new_lake_reuses_the_parse_and_builds_into_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "shared"))  # dbt's default folder
     lakes = {"BTCUSDT": tmp_path / "one" / "lake", "ETHUSDT": tmp_path / "two" / "lake"}
     for symbol, root in lakes.items():
         ingest_paths([BUNDLED_DATA / f"{symbol}_1d.csv.gz"], make_settings(root))
 
     bronze_only = ["run", "--select", "bronze_klines"]
-    run_dbt(bronze_only, make_settings(lakes["BTCUSDT"]), target_path=target)
+    run_dbt(bronze_only, make_settings(lakes["BTCUSDT"]), target_path=tmp_path / "one" / "target")
+    assert (tmp_path / "shared" / PARSE_FILE).is_file()  # the newest parse, shared
     first_files = data_files(lakes["BTCUSDT"])
-    seen = log.stat().st_size
-    # the same project on another lake, the same target folder (dbt's saved parse)
-    run_dbt(bronze_only, make_settings(lakes["ETHUSDT"]), target_path=target)
-    second_run = log.read_bytes()[seen:].decode()
+    # the same project on another lake, with a target folder of its own: no parse saved yet
+    second = tmp_path / "two" / "target"
+    run_dbt(bronze_only, make_settings(lakes["ETHUSDT"]), target_path=second)
+    second_run = (second / "logs" / "dbt.log").read_text()
 
     assert FULL_PARSE not in second_run, [s for s in second_run.splitlines() if FULL_PARSE in s]
-    assert any(marker in second_run for marker in PARTIAL_PARSE)
+    # only the file reading the lake's landing zone (through env_var) was parsed again
+    assert "Partial parsing: updated file: hermes://models/bronze/bronze_klines.sql" in second_run
+    assert (second / PARSE_FILE).is_file()
     # each build read its own landing zone and wrote its own lake, nothing of the other's
     assert bronze(lakes["BTCUSDT"]) == [("BTCUSDT", "1d", candles("BTCUSDT_1d.csv.gz"))]
     assert bronze(lakes["ETHUSDT"]) == [("ETHUSDT", "1d", candles("ETHUSDT_1d.csv.gz"))]

@@ -369,8 +369,7 @@ def test_each_run_parses_the_project_once(lake: Lake) -> None:
         invocations = lake.dbt_logs[step].split("Running with dbt=")[1:]
         parsed = [i for i in invocations if "partial parsing" in i.lower()]
         assert (len(invocations), len(parsed)) == (3, 1), step
-    # the first run of the lake parsed the whole project; the next ones kept its parse
-    assert "Unable to do partial parsing" in lake.dbt_logs["backfill"]
+    # the next runs of the lake kept the parse its first run saved
     assert "Unable to do partial parsing" not in lake.dbt_logs["daily"]
     assert lake.dbt_logs["again"] == ""  # nothing new: dbt never ran
 
