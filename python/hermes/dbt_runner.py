@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,16 +151,21 @@ def _saved_parse_args(target_path: Path) -> list[str]:
 
 def _share_saved_parse(target_path: Path) -> None:
     """Copy the parse dbt saved in ``target_path`` to the shared target folder when it is
-    newer (written to a temporary file, then renamed: a reader never sees half a file)."""
+    newer (written to a temporary file, then renamed: a reader never sees half a file).
+    Only a cache: a folder that cannot be written leaves the next new lake a full parse."""
     own, shared = target_path / PARSE_FILE, shared_target() / PARSE_FILE
     if own == shared or not own.is_file():
         return
     if shared.is_file() and shared.stat().st_mtime >= own.stat().st_mtime:
         return
-    shared.parent.mkdir(parents=True, exist_ok=True)
     partial = shared.with_name(f".{PARSE_FILE}.{os.getpid()}")
-    shutil.copy2(own, partial)
-    os.replace(partial, shared)
+    try:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(own, partial)
+        os.replace(partial, shared)
+    except OSError:
+        with suppress(OSError):
+            partial.unlink()
 
 
 def _ensure_result_tables(settings: Settings) -> None:

@@ -80,3 +80,26 @@ def test_each_dbt_connection_spills_inside_its_own_lake(
         plugin.update_connection_config(None, config)
         spill = str(tmp_path / name / ".duckdb_tmp")
         assert config == {"memory_limit": "2GB", "temp_directory": spill}
+
+
+def test_a_shared_folder_that_cannot_be_written_is_only_a_missed_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hermes.dbt_runner import _saved_parse_args, _share_saved_parse
+
+    own = tmp_path / "target"
+    own.mkdir()
+    (own / PARSE_FILE).write_bytes(b"a saved parse")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the shared target folder should be")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(blocked))
+    _share_saved_parse(own)  # no error: the run that saved it is not failed by the cache
+    assert blocked.read_text() == "a file where the shared target folder should be"
+    assert _saved_parse_args(tmp_path / "new") == []  # nothing shared: dbt parses in full
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "shared"))
+    _share_saved_parse(own)
+    assert (tmp_path / "shared" / PARSE_FILE).read_bytes() == b"a saved parse"
+    assert _saved_parse_args(own) == []  # a folder with its own parse keeps it
+    shared = str(tmp_path / "shared" / PARSE_FILE)
+    assert _saved_parse_args(tmp_path / "new") == ["--partial-parse-file-path", shared]
