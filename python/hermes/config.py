@@ -128,6 +128,12 @@ class Settings:
         return self.lake_root / CATALOG_FILE
 
     @property
+    def spill_path(self) -> Path:
+        """Where DuckDB spills sorts, joins and windows bigger than its memory limit: inside
+        the lake folder (one per lake, so concurrent lakes never share spill files)."""
+        return self.lake_root / ".duckdb_tmp"
+
+    @property
     def catalog_attach(self) -> str:
         """What ``attach`` takes: ``ducklake:<catalog file>`` or ``ducklake:postgres:...``."""
         return f"ducklake:{self.catalog_url or self.catalog_path}"

@@ -5,6 +5,12 @@ mistake is one line naming the line and the field), loads the DuckLake (and, on 
 target, httpfs) extensions from their PyPI packages and registers S3 credentials from the
 environment as a DuckDB secret, so no credential is ever written in ``profiles.yml``,
 compiled SQL or logs.
+
+It also gives each connection the lake's own paths, read from the environment when the
+connection opens: the spill folder, and on the local target the lake itself (a DuckLake
+secret the profile's ``attach`` names). The profile then holds no lake path, and dbt, which
+hashes the profile to decide whether its saved parse of the project still holds, parses
+the project once for every lake instead of once per lake (see ``docs/new-day-cost.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dbt.flags import get_flags
 from dbt_common.exceptions import DbtRuntimeError
 
 from hermes.config import Settings
-from hermes.lake import LakeNotFound, prepare_connection, require_lake
+from hermes.lake import LakeNotFound, create_lake_secret, prepare_connection, require_lake
 from hermes.signals.registry_file import RegistryError, check_registry
 
 REGISTRY_COMMANDS = frozenset({"build", "run", "seed"})
@@ -32,10 +38,16 @@ path, instead of creating an empty one (``dbt docs generate`` with a mistyped
 
 
 class Plugin(BasePlugin):
-    """Profile config: ``target`` (``local`` or ``s3``) overrides ``HERMES_TARGET``."""
+    """Profile config: ``target`` (``local`` or ``s3``) overrides ``HERMES_TARGET``;
+    ``lake_secret`` names the DuckLake secret the profile attaches as the lake."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.target: str | None = plugin_config.get("target")
+        self.lake_secret: str | None = plugin_config.get("lake_secret")
+
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        """The lake's spill folder, given when the DuckDB instance is created."""
+        config["temp_directory"] = str(Settings.from_env(self.target).spill_path)
 
     def configure_connection(self, conn: Any) -> None:
         settings = Settings.from_env(self.target)
@@ -53,3 +65,5 @@ class Plugin(BasePlugin):
             except LakeNotFound as exc:  # dbt prints its own errors without a traceback
                 raise DbtRuntimeError(str(exc)) from None
         prepare_connection(conn, settings)
+        if self.lake_secret:
+            create_lake_secret(conn, settings, self.lake_secret)

@@ -143,6 +143,19 @@ def data_path_options(settings: Settings) -> list[str]:
     return [f"data_path '{_literal(settings.data_path)}'", "override_data_path true"]
 
 
+def create_lake_secret(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> None:
+    """Name where the local lake lives as a DuckLake secret: ``attach 'ducklake:<name>'``
+    then opens this lake's catalog, with its data path beside it (as :func:`connect` does).
+
+    dbt's profile attaches the lake this way (``hermes.dbt_plugin`` creates the secret when
+    a connection opens), so no lake path is part of the profile dbt hashes to decide whether
+    its saved parse still holds: one parse of the project serves every lake.
+    """
+    options = {"metadata_path": str(settings.catalog_path), "data_path": settings.data_path}
+    body = ", ".join(f"{key} '{_literal(value)}'" for key, value in options.items())
+    conn.execute(f"create or replace secret {identifier(name)} (type ducklake, {body})")
+
+
 def exact_windows(conn: duckdb.DuckDBPyConnection) -> None:
     """Compute window aggregates frame by frame on ``conn`` (:data:`WINDOW_MODE`)."""
     conn.execute(f"set debug_window_mode = '{WINDOW_MODE}'")

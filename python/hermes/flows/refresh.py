@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from prefect.utilities.annotations import quote
+
 from hermes import universe
 from hermes.config import Settings
 from hermes.flows.audit import Audit, audit_quality, audit_tests
@@ -25,6 +27,7 @@ from hermes.flows.resume import stranded_targets
 from hermes.flows.steps import (
     count_rows,
     dbt_build,
+    dbt_parse,
     finish_state,
     paper_trading,
     publish_state,
@@ -121,7 +124,9 @@ def refresh_lake(
 
     before = count_rows(settings)
     with timed_step(summary, "dbt build"):  # models first: a failing test skips no healthy model
-        build = dbt_build(settings, target_path, dbt_vars, ("build", *MODELS_ONLY))
+        # parsed once for both dbt commands (quoted: Prefect does not walk the manifest)
+        manifest: Any = quote(dbt_parse(settings, target_path, dbt_vars))
+        build = dbt_build(settings, target_path, dbt_vars, ("build", *MODELS_ONLY), manifest)
     summary.models_failed = [
         f"{n.name}: {n.message}"
         for n in build.nodes
@@ -131,7 +136,7 @@ def refresh_lake(
         summary.rows_added = _rows_by_layer(before, count_rows(settings))
         raise _fail(summary, build.error)
     with timed_step(summary, "dbt test"):
-        tested = dbt_build(settings, target_path, dbt_vars, DATA_TESTS)
+        tested = dbt_build(settings, target_path, dbt_vars, DATA_TESTS, manifest)
         tests = [n for n in tested.nodes if n.resource_type == "test"]
         audit = audit_tests(settings, tests, Audit())
     if not tested.nodes and tested.error:  # dbt itself failed (no test ran)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -31,6 +31,9 @@ from hermes.ingest import (
 from hermes.lake import connect
 from hermes.notify import notify
 from hermes.publish import finish_publications, publish
+
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
 
 
 class DownloadFailed(RuntimeError):
@@ -106,19 +109,41 @@ def _log_node(logger: Any, node: NodeResult) -> None:
     )
 
 
+@task(name="dbt-parse", cache_policy=NO_CACHE)
+def dbt_parse(
+    settings: Settings, target_path: Path, vars: dict[str, Any] | None
+) -> Manifest | None:
+    """The project parsed once for the run's dbt commands (partially when the parse saved in
+    ``target_path`` still holds); None when it does not parse (the build then parses it
+    again and reports why). Pass it on to :func:`dbt_build` as ``quote(manifest)``: Prefect
+    then does not walk its thousands of objects looking for upstream results."""
+    from hermes.dbt_runner import DbtError, parse_project
+
+    logger = get_run_logger()
+    logger.info("dbt: parsing the project (partial parse kept in %s)", target_path)
+    try:
+        manifest = parse_project(with_secrets(settings), target_path=target_path, vars=vars)
+    except DbtError as exc:
+        logger.warning("%s", exc)
+        return None
+    return manifest
+
+
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def dbt_build(
     settings: Settings,
     target_path: Path,
     vars: dict[str, Any] | None,
     args: tuple[str, ...] = ("build",),
+    manifest: Manifest | None = None,
 ) -> BuildOutcome:
     """``dbt build`` (seeds, models, data tests), or ``dbt <args>``; logs each node as soon as
-    it finishes."""
+    it finishes. ``manifest``: the project as :func:`dbt_parse` parsed it with ``vars``."""
     from hermes.dbt_runner import run_dbt
 
     logger = get_run_logger()
-    logger.info("dbt %s: parsing the project (partial parse kept in %s)", args[0], target_path)
+    if manifest is None:
+        logger.info("dbt %s: parsing the project (partial parse kept in %s)", args[0], target_path)
     # dbt's own console output is replaced by the per-node lines (its log file keeps all)
     result, nodes = run_dbt(
         [*args, "--quiet", "--no-use-colors"],
@@ -127,6 +152,7 @@ def dbt_build(
         vars=vars,
         raise_on_failure=False,
         on_node=lambda node: _log_node(logger, node),
+        manifest=manifest,
     )
     error = None if result.exception is None else str(result.exception)
     outcome = BuildOutcome(bool(result.success), nodes, error)

@@ -104,7 +104,7 @@ def run_checkpoint(
     with connect(settings) as conn:
         frames.register_intervals(conn)
         frames.register_delistings(conn)
-        frames.limit_memory(conn, str(settings.lake_root / ".duckdb_tmp"))
+        frames.limit_memory(conn, str(settings.spill_path))
         frames.scope_tables(conn, partitions)
         for table in tables:
             if not table_exists(conn, table):

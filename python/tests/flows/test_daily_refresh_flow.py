@@ -88,6 +88,8 @@ class Lake:
     silver: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: list[dict] = field(default_factory=list)
     dask_tasks: dict[str, dict[str, int]] = field(default_factory=dict)
+    dbt_logs: dict[str, str] = field(default_factory=dict)
+    """What dbt logged during each run (the lake's ``target/logs/dbt.log``)."""
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -123,8 +125,11 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         env.setenv("HERMES_NOTIFY_WEBHOOK", hook_url)
         env.delenv("HERMES_DASK_ADDRESS", raising=False)
 
+        dbt_log = settings.lake_root / "target" / "logs" / "dbt.log"
+
         def run(step: str, call: Any) -> None:
             seen, heads = len(control.requests), len(control.heads)
+            logged = dbt_log.stat().st_size if dbt_log.exists() else 0
             try:
                 state.summaries[step] = call()
             except RefreshFailed as exc:
@@ -132,6 +137,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             state.requests[step] = control.requests[seen:]
             state.heads[step] = control.heads[heads:]
             state.silver[step] = read_state(settings)
+            written = dbt_log.read_bytes()[logged:] if dbt_log.exists() else b""
+            state.dbt_logs[step] = written.decode(errors="replace")
 
         # 1. backfill
         put(site, "BTCUSDT-4h-2024-01.zip")
@@ -353,6 +360,18 @@ def test_failing_data_test_holds_its_series_back_and_publishes_the_others(lake: 
     # the webhook heard about every run, the last one as a failure naming the test
     assert [n["success"] for n in lake.notifications] == [True, True, True, False]
     assert "silver_klines_ohlc_consistent" in lake.notifications[-1]["text"]
+
+
+def test_each_run_parses_the_project_once(lake: Lake) -> None:
+    """The run's dbt commands (parse, build of the models, data tests) share one parse: dbt
+    logs its parse (full or partial) in one invocation only."""
+    for step in ("backfill", "daily", "defect"):
+        invocations = lake.dbt_logs[step].split("Running with dbt=")[1:]
+        parsed = [i for i in invocations if "partial parsing" in i.lower()]
+        assert (len(invocations), len(parsed)) == (3, 1), step
+    # the next runs of the lake kept the parse its first run saved
+    assert "Unable to do partial parsing" not in lake.dbt_logs["daily"]
+    assert lake.dbt_logs["again"] == ""  # nothing new: dbt never ran
 
 
 def test_publication_rows_of_a_finished_run_say_how_it_ended(lake: Lake) -> None:
