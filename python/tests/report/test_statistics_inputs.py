@@ -25,10 +25,12 @@ def test_runs_read_together_score_as_each_run_read_alone(research: Research) -> 
     alone = []
     with connect(settings) as conn:
         for run_id in sorted(ids):
-            symbol, interval, config, bars = conn.execute(
+            row = conn.execute(
                 "select symbol, interval, config, rows from gold_backtest_runs where run_id = ?",
                 [run_id],
             ).fetchone()
+            assert row is not None
+            symbol, interval, config, bars = row
             equity = conn.execute(
                 "select equity from gold_backtest_equity where run_id = ? order by open_time",
                 [run_id],
