@@ -78,10 +78,10 @@ def resample_indices(
 def draw_blocks(values: np.ndarray, block: int, starts: np.ndarray, bars: int) -> np.ndarray:
     """``values[resample_indices(...)[:, :bars]]`` for the block ``starts`` of
     :func:`block_starts`, without the index matrix: each block is copied whole from the
-    series with its first ``block`` bars appended (the wrap around the end), and only the
+    series followed by ``block`` more bars wrapping around it, and only the
     blocks that reach into the first ``bars`` bars are copied. Same values, a fraction of the
     work: no modulo per bar, one copy per block."""
-    wrapped = np.concatenate([values, values[:block]])
+    wrapped = np.concatenate([values, np.resize(values, block)])  # bar i is bar i % T
     windows = np.lib.stride_tricks.sliding_window_view(wrapped, block)
     needed = -(-bars // block)
     return windows[starts[:, :needed]].reshape(len(starts), needed * block)[:, :bars]

@@ -56,7 +56,7 @@ def test_block_copies_are_the_index_matrix_bit_for_bit() -> None:
     assert len(returns) == 18_370 and (returns == 0).sum() == 8_651
     for bars in (2, 3, 9, 129, 1_000, len(returns)):
         values = returns[-bars:, None]
-        for block in sorted({1, 2, default_block(bars), bars}):
+        for block in sorted({1, 2, default_block(bars), bars, 2 * bars + 1}):
             samples = 150 if bars > 1_000 else 1_000
             got = _resampled(values, samples, block, 11, 100)
             want = defined(values, samples, block, 11, 100)
