@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.stages.daily_job import env, hermes, steps
 from bench.synthetic import SyntheticSpec, daily_archive, generate
-from hermes.config import PROJECT_ROOT
-from hermes.universe import UNIVERSE_CSV, UNIVERSE_ENV
+from hermes.config import PROJECT_ROOT, UNIVERSE_SEED
+from hermes.universe import UNIVERSE_ENV
 
 INTERVALS = ("4h", "1d")
 NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)  # the bundled data's last day
@@ -49,7 +49,7 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
             daily_archive(spec, index, NEW_DAY, base / "new")
     universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
     rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active" for s in specs[0].symbol_names()]
-    universe.write_text(UNIVERSE_CSV.read_text().rstrip("\n") + "\n" + "\n".join(rows) + "\n")
+    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "\n".join(rows) + "\n")
     environment = env(lake, prefect_home) | {UNIVERSE_ENV: str(universe)}
     folders = [base / "data" / s.key for s in specs] + [base / "days"]
     return _new_day(lake, environment, [f for f in folders if f.exists()], base / "new") | {

@@ -7,6 +7,7 @@ anything computed from the history sees all of it); the slice is then cut to ``[
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,25 @@ def load_slice(
     params = signals.strategy.parameters if parameters is None else parameters
     series = signals.series(symbol, interval, end=end, parameters=params)
     return cut(series, period_start(series, start, end))
+
+
+def whole_series(
+    signals: SignalSource,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    parameters: dict[str, Any] | None = None,
+) -> list[MarketSlice]:
+    """:func:`load_slice` of every bar of each of ``pairs``, in order, read together
+    (:meth:`hermes.signals.source.SignalSource.many`: one query for the prices and one for the
+    signals, not two per series). A series without a bar raises as :func:`load_slice` does."""
+    params = signals.strategy.parameters if parameters is None else parameters
+    read = signals.many(pairs, end=None, parameters=params)
+    return [
+        cut(read[pair], 0)
+        if pair in read
+        else load_slice(signals, *pair, start=None, end=None, parameters=params)
+        for pair in pairs
+    ]
 
 
 def cut(series: SeriesSignals, first: int) -> MarketSlice:

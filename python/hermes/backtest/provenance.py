@@ -1,4 +1,9 @@
-"""What a run records about the code that produced it: git commit and package versions."""
+"""What a run records about the code that produced it: git commit and package versions.
+
+Both are read once per process, on first use (a run records the code its process imported;
+reading them again for each of a day's runs cost two ``git`` processes and a scan of the
+installed packages per run).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 import json
 import platform
 import subprocess
+from functools import cache
 from importlib import metadata
 
 import numpy as np
@@ -15,6 +21,7 @@ from hermes.config import PROJECT_ROOT
 PACKAGES = ("hermes", "vectorbt", "vectorbt-rust", "numba", "numpy", "pandas", "duckdb", "pyarrow")
 
 
+@cache
 def git_commit() -> tuple[str | None, bool | None]:
     """(HEAD commit, whether tracked files differ from it), or (None, None) outside git."""
     try:
@@ -38,13 +45,18 @@ def git_commit() -> tuple[str | None, bool | None]:
 
 
 def package_versions() -> dict[str, str]:
+    return dict(_package_versions())
+
+
+@cache
+def _package_versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "missing"
-    return versions
+    return tuple(versions.items())
 
 
 def package_versions_json() -> str:

@@ -192,13 +192,20 @@ def write_results(
     results: list[RunResult],
     extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
-    """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction."""
+    """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction,
+    each table's rows of every run in one insert (not three inserts per run)."""
     ensure_tables(conn)
     with transaction(conn):
-        for result in results:
-            insert(conn, "gold_backtest_runs", pa.Table.from_pylist([result.run]))
-            insert(conn, "gold_backtest_trades", result.trades)
-            insert(conn, "gold_backtest_equity", result.equity)
+        if results:
+            runs = [r.run for r in results]
+            names = dict.fromkeys(name for run in runs for name in run)  # every run's columns
+            rows = pa.table({name: [run.get(name) for run in runs] for name in names})
+            insert(conn, "gold_backtest_runs", rows)
+            for table, parts in (
+                ("gold_backtest_trades", [r.trades for r in results]),
+                ("gold_backtest_equity", [r.equity for r in results]),
+            ):
+                insert(conn, table, pa.concat_tables(parts, promote_options="default"))
         for table, rows in extra:
             insert(conn, table, rows)
 

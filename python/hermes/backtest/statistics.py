@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,7 +56,10 @@ class RunEquity:
 
 
 def statistics_inputs(settings: Settings, run_ids: list[str]) -> list[RunEquity]:
-    """The :class:`RunEquity` of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
+    """The :class:`RunEquity` of ``run_ids`` (``LookupError`` naming a run the lake lacks).
+
+    The equity curves of every run are read by one query (not one per run), and each
+    strategy's signal table is looked up once for the hidden trials."""
     with connect(settings) as conn:
         runs = conn.execute(
             "select run_id, symbol, interval, config, strategy_id, first_open_time, "
@@ -65,20 +70,36 @@ def statistics_inputs(settings: Settings, run_ids: list[str]) -> list[RunEquity]
         missing = sorted(set(run_ids) - {r[0] for r in runs})
         if missing:
             raise LookupError(f"no backtest run {', '.join(map(repr, missing))} in the lake")
+        curves = equity_curves(conn, [r[0] for r in runs])
+        tables = _trial_tables(conn, {r[4] for r in runs})
         return [
             RunEquity(
                 run_id,
                 symbol,
                 interval,
-                conn.execute(
-                    "select equity from gold_backtest_equity where run_id = ? order by open_time",
-                    [run_id],
-                ).fetchnumpy()["equity"],
+                curves.get(run_id, np.array([], float)),
                 float(json.loads(config)["init_cash"]),
-                _run_tuning_trials(conn, strategy_id, symbol, interval, first, last),
+                _run_tuning_trials(conn, tables[strategy_id], symbol, interval, first, last),
             )
             for run_id, symbol, interval, config, strategy_id, first, last in runs
         ]
+
+
+def equity_curves(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, np.ndarray]:
+    """run id -> its equity in bar order, for every run of ``run_ids`` read at once."""
+    read = conn.execute(
+        "select run_id, equity from gold_backtest_equity where list_contains(?, run_id) "
+        "order by run_id, open_time",
+        [run_ids],
+    ).fetchnumpy()
+    ids, equity = np.asarray(read["run_id"]), np.asarray(read["equity"], dtype=float)
+    if not len(ids):
+        return {}
+    starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
+    return {
+        str(ids[first]): part
+        for first, part in zip(starts, np.split(equity, starts[1:]), strict=True)
+    }
 
 
 def score_run(run: RunEquity) -> pa.Table:
@@ -95,8 +116,15 @@ def concat_rows(tables: list[pa.Table]) -> pa.Table:
 
 
 def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
-    """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks)."""
-    return concat_rows([score_run(run) for run in statistics_inputs(settings, run_ids)])
+    """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks), scored on
+    one thread per core (numpy's resampling releases the GIL; each run has its own seeded
+    generator, so the rows do not depend on the threads)."""
+    runs = statistics_inputs(settings, run_ids)
+    threads = min(os.cpu_count() or 1, len(runs))
+    if threads < 2:
+        return concat_rows([score_run(run) for run in runs])
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="statistics") as pool:
+        return concat_rows(list(pool.map(score_run, runs)))
 
 
 def record_run_statistics(settings: Settings, run_ids: list[str]) -> int:
@@ -123,6 +151,18 @@ def tuning_trials(
         return 0
     if "model_version" not in table_columns(conn, signal_table):
         return 0
+    return _most_trials(conn, signal_table, symbol, interval, first, last)
+
+
+def _most_trials(
+    conn: duckdb.DuckDBPyConnection,
+    signal_table: str,
+    symbol: str,
+    interval: str,
+    first: datetime,
+    last: datetime,
+) -> int:
+    """:func:`tuning_trials` once the tables are known to hold what it reads."""
     row = conn.execute(
         f"""
         select coalesce(max(models.tuning_trials), 0)
@@ -138,17 +178,30 @@ def tuning_trials(
     return int(row[0]) if row else 0
 
 
+def _trial_tables(conn: duckdb.DuckDBPyConnection, strategy_ids: set[str]) -> dict[str, str | None]:
+    """Strategy -> its signal table when its runs may be deflated for tuning trials (the
+    table holds ``model_version`` and the lake holds ML models), else None."""
+    models = table_exists(conn, ML_MODELS)
+    out: dict[str, str | None] = {}
+    for strategy_id in strategy_ids:
+        table = signal_model(strategy_id)
+        tuned = (
+            models and table_exists(conn, table) and "model_version" in table_columns(conn, table)
+        )
+        out[strategy_id] = table if tuned else None
+    return out
+
+
 def _run_tuning_trials(
     conn: duckdb.DuckDBPyConnection,
-    strategy_id: str,
+    table: str | None,
     symbol: str,
     interval: str,
     first: datetime,
     last: datetime,
 ) -> int:
-    """:func:`tuning_trials` of a single-series run's strategy (0 for a portfolio run or a
-    signal model no longer in the lake)."""
-    table = signal_model(strategy_id)
-    if "," in symbol or not table_exists(conn, table):
+    """:func:`tuning_trials` of a single-series run whose strategy's signal ``table`` may hold
+    tuned models (0 for a portfolio run or a strategy without them, :func:`_trial_tables`)."""
+    if table is None or "," in symbol:
         return 0
-    return tuning_trials(conn, table, symbol, interval, first, last)
+    return _most_trials(conn, table, symbol, interval, first, last)

@@ -6,7 +6,8 @@ cannot reach a local lake at all, so the work is split in three:
 
 1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
    series and its signals from the strategy's signal model as of the published snapshot
-   (:func:`hermes.backtest.request.open_request`, :func:`hermes.backtest.inputs.load_slice`);
+   (:func:`hermes.backtest.request.open_request`; :func:`hermes.backtest.inputs.whole_series`
+   reads the series of a strategy together);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
 2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
@@ -26,7 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
-from hermes.backtest.inputs import MarketSlice, load_slice
+from hermes.backtest.inputs import MarketSlice, whole_series
 from hermes.backtest.request import BacktestRequest, RunContext, open_request
 from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
@@ -73,11 +74,8 @@ def backtest_flow(
             notify(f"hermes backtests: {exc}", {"strategy": strategy_id}, success=False)
             continue
         with open_request(settings, request, snapshot=snapshot) as opened:
-            work.extend(
-                (opened.context, load_slice(opened.signals, symbol, interval, start=None, end=None))
-                for symbol, interval in opened.pairs
-                if (symbol, interval) in wanted
-            )
+            pairs = [pair for pair in opened.pairs if pair in wanted]
+            work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
     with connect(settings) as conn:
         stored = stored_runs(conn, strategy_ids)
     keys = [

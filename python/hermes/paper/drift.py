@@ -27,7 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes.stats.bootstrap import DEFAULT_SAMPLES, DEFAULT_SEED, default_block, resample_indices
+from hermes.stats.bootstrap import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    block_starts,
+    default_block,
+    draw_blocks,
+)
 
 LEVEL = 0.95
 
@@ -81,8 +87,9 @@ def drift(
             max(n, 0), len(reference), live_return, None, None, live_dd, None, "insufficient", thin
         )
     rng = np.random.default_rng(seed)
-    indices = resample_indices(len(reference), default_block(len(reference)), samples, rng)
-    drawn = reference[indices[:, :n]]
+    block = default_block(len(reference))
+    starts = block_starts(len(reference), block, samples, rng)
+    drawn = draw_blocks(reference, block, starts, n)  # the first n bars of each resample
     paths = np.cumprod(np.c_[np.ones(samples), 1.0 + drawn], axis=1)
     totals = paths[:, -1] - 1.0
     low, high = np.quantile(totals, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])

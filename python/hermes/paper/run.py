@@ -22,8 +22,9 @@ import numpy as np
 import pyarrow as pa
 
 from hermes.backtest.engine import simulate
-from hermes.backtest.inputs import load_slice
+from hermes.backtest.inputs import cut, load_slice
 from hermes.config import Settings
+from hermes.features.store import FEATURE_STORE
 from hermes.lake import DataError, at_snapshot, connect, insert, transaction
 from hermes.notify import notify
 from hermes.paper.deactivation import closing_ledgers, stored_positions
@@ -67,8 +68,9 @@ class PaperSummary:
 
 
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
-    """The engine's equity over the history before ``paper_since``, same strategy and settings."""
-    source = SignalSource(reader, ledger.strategy, "gold_feature_store")
+    """The engine's equity over the history before ``paper_since``, same strategy and settings
+    (none when that history cannot be read: the drift is then ``insufficient``)."""
+    source = SignalSource(reader, ledger.strategy, FEATURE_STORE)
     if ledger.activation.portfolio:  # the portfolio's shared-cash equity
         return portfolio_equity(
             source, list(ledger.symbols), ledger.interval, ledger.activation.config,
@@ -80,10 +82,42 @@ def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) ->
         )
     except DataError:
         return np.array([], float)
-    if not data.rows:
-        return np.array([], float)
     sim = simulate(data.prices, data.entries, data.exits, ledger.activation.config)
     return np.asarray(sim.equity, dtype=float)
+
+
+def reference_equities(
+    reader: duckdb.DuckDBPyConnection, ledgers: list[SeriesLedger]
+) -> list[np.ndarray]:
+    """:func:`reference_equity` of each ledger; the single-series ledgers of one strategy
+    (same parameters and ``paper_since``) open its signals once and read their series
+    together (:meth:`hermes.signals.source.SignalSource.many`), not one by one."""
+    out: list[np.ndarray] = [np.array([], float)] * len(ledgers)
+    groups: dict[tuple[str, str, datetime], list[int]] = {}
+    for position, ledger in enumerate(ledgers):
+        if ledger.activation.portfolio:
+            out[position] = reference_equity(reader, ledger)
+            continue
+        strategy = ledger.strategy
+        key = (strategy.strategy_id, strategy.parameters_json, ledger.activation.start)
+        groups.setdefault(key, []).append(position)
+    for (_, _, start), positions in groups.items():
+        strategy = ledgers[positions[0]].strategy
+        source = SignalSource(reader, strategy, FEATURE_STORE)
+        pairs = [(ledgers[p].symbol, ledgers[p].interval) for p in positions]
+        try:
+            read = source.many(pairs, end=start, parameters=strategy.parameters)
+        except DataError:  # one series' signals do not line up: each is read on its own
+            for position in positions:
+                out[position] = reference_equity(reader, ledgers[position])
+            continue
+        for position, pair in zip(positions, pairs, strict=True):
+            if pair in read:  # a series without a bar before paper_since has no reference
+                data = cut(read[pair], 0)
+                config = ledgers[position].activation.config
+                sim = simulate(data.prices, data.entries, data.exits, config)
+                out[position] = np.asarray(sim.equity, dtype=float)
+    return out
 
 
 DriftKey = tuple[str, str, str, datetime]
@@ -107,15 +141,20 @@ def drift_rows(
 ) -> list[dict[str, Any]]:
     """One drift row per ledger; a ledger with no new bar reuses its ``stored`` row (the
     bootstrap of the same record and reference gives the same band)."""
+
+    def key(ledger: SeriesLedger) -> DriftKey:
+        return (ledger.strategy.strategy_id, ledger.symbol, ledger.interval, ledger.as_of)
+
+    todo = [ledger for ledger in ledgers if not (stored and key(ledger) in stored)]
+    references = dict(zip(map(id, todo), reference_equities(reader, todo), strict=True))
     rows = []
     for ledger in ledgers:
-        key = (ledger.strategy.strategy_id, ledger.symbol, ledger.interval, ledger.as_of)
-        if stored and key in stored:
-            rows.append(stored[key])
+        if stored and key(ledger) in stored:
+            rows.append(stored[key(ledger)])
             continue
         live = ledger.equity.column("equity").to_numpy()
         init = ledger.activation.config.init_cash
-        result = drift(reference_equity(reader, ledger), np.r_[init, live])
+        result = drift(references[id(ledger)], np.r_[init, live])
         rows.append(
             {
                 "strategy_id": ledger.strategy.strategy_id,

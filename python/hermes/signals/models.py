@@ -266,8 +266,10 @@ def _split(arrow: pa.Table) -> dict[tuple[str, str], pa.Table]:
     """Rows ordered by (symbol, interval) split by series, without those two columns."""
     symbols = arrow.column("symbol").to_numpy(zero_copy_only=False)
     intervals = arrow.column("interval").to_numpy(zero_copy_only=False)
+    if not len(symbols):
+        return {}
     changes = (symbols[1:] != symbols[:-1]) | (intervals[1:] != intervals[:-1])
-    starts = np.flatnonzero(np.r_[True, changes]) if len(symbols) else np.array([], int)
+    starts = np.flatnonzero(np.r_[True, changes])
     ends = [*starts[1:], len(symbols)]
     body = arrow.drop_columns(["symbol", "interval"])
     return {
