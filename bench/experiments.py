@@ -162,8 +162,7 @@ def universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The synthetic universe's daily job next to the plain recompute script, in this run."""
     symbols, first, last = plan.universe
     say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
-    span = {"first": first, "last": last}
-    out = _universe_day(plan, runner, "universe", "run", symbols=symbols, **span)
+    out = _universe_day(plan, runner, "universe", "run", symbols=symbols, first=first, last=last)
     return out | {"symbols": symbols, "months": f"{first}..{last}"}
 
 
