@@ -19,8 +19,9 @@ series' row of ``gold_paper_positions``.
   covers every bar since ``paper_since``). A ledger stored beyond the recomputation's last
   bar (``hermes live`` extended it from API candles the build does not hold yet) is left
   as it is.
-* A gap in the bars inside the paper period stops that strategy with an error naming the
-  first missing bar (a fill across a gap would be at a price nobody could trade).
+* A candle the exchange never produced (an outage) is simply not there: the ledger goes from
+  the bar before it to the bar after it, exactly as a backtest over the same bars does
+  (:func:`hermes.paper.series.missing_bars` names such gaps), so ledger == backtest holds.
 * ``paper_since`` after the last bar (activated for a day with no data yet): nothing is
   written and the refresh says the series is waiting; the ledger starts with the first bar on
   or after it. A series whose history starts after ``paper_since`` starts its ledger at its
