@@ -14,20 +14,20 @@ with
 listings as (
 
     {% if universe_csv %}
-    select * from read_csv(
-        '{{ universe_csv }}',
-        header = true,
-        auto_detect = false,
-        columns = {
-            'symbol': 'varchar',
-            'intervals': 'varchar',
-            'listed_on': 'date',
-            'delisted_on': 'date',
-            'status': 'varchar'
-        }
-    )
+        select * from read_csv(
+            '{{ universe_csv }}',
+            header = true,
+            auto_detect = false,
+            columns = {
+                'symbol': 'varchar',
+                'intervals': 'varchar',
+                'listed_on': 'date',
+                'delisted_on': 'date',
+                'status': 'varchar'
+            }
+        )
     {% else %}
-    select * from {{ ref('universe') }}
+        select * from {{ ref('universe') }}
     {% endif %}
 
 ),
