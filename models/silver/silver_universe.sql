@@ -1,7 +1,8 @@
 {#-
-  The universe in force, one row per (symbol, interval) series it lists: the dbt seed
-  `universe` by default, or the CSV file (same columns) the `universe_csv` var names, which
-  Hermes sets from its setting HERMES_UNIVERSE. The same rows as Python's
+  The universe in force, one row per (symbol, interval) series it lists: the CSV file (the
+  seed's columns) the `universe_csv` var names, which Hermes sets from its setting
+  HERMES_UNIVERSE (the seed's own file by default, so a selection without the seed still
+  builds), or the dbt seed `universe` when the var is empty (a plain `dbt build`). The same rows as Python's
   `hermes.universe.listed_series()`, so SQL readers filter by the universe Hermes follows.
 -#}
 -- depends_on: {{ ref('universe') }}

@@ -177,8 +177,9 @@ class Settings:
             "HERMES_TARGET": self.target,
             "HERMES_DATA_PATH": self.data_path,
             "HERMES_LANDING_ROOT": self.landing_root,
-            # dbt's silver_universe reads this file; empty: the seed table `universe`
-            "HERMES_UNIVERSE": "" if self.universe == UNIVERSE_SEED else str(self.universe),
+            # dbt's silver_universe reads this file (the seed's own file by default), so it
+            # never depends on the seed table having been loaded by the same selection
+            "HERMES_UNIVERSE": str(self.universe),
         }
         if self.catalog_url:
             env["HERMES_CATALOG_URL"] = self.catalog_url

@@ -37,7 +37,7 @@ def test_the_setting_defaults_to_the_seed_and_is_checked(
 ) -> None:
     monkeypatch.delenv("HERMES_UNIVERSE", raising=False)
     assert Settings.from_env().universe == UNIVERSE_SEED == universe_csv()
-    assert Settings.from_env().dbt_env()["HERMES_UNIVERSE"] == ""  # dbt: the seed table
+    assert Settings.from_env().dbt_env()["HERMES_UNIVERSE"] == str(UNIVERSE_SEED)
 
     path = write_universe(tmp_path, *CUSTOM)
     monkeypatch.chdir(tmp_path)

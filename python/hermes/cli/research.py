@@ -38,8 +38,10 @@ def backtest(
     from hermes.backtest.statistics import record_run_statistics
     from hermes.report import write_report
     from hermes.report.summary import print_runs
+    from hermes.signals.registry_file import check_registry
 
     settings = Settings.from_env()
+    check_registry()  # a broken registry is named before the universe is looked at
     with usage_errors():
         if request.config.max_positions is not None and not portfolio:
             raise ValueError("--max-positions applies to --portfolio runs (symbols sharing cash)")
