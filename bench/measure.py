@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,13 +49,20 @@ class Runner:
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
         payload = json.dumps({"target": target, "kwargs": kwargs})
         env = {**os.environ, **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
-        with open(log, "w") as out:
-            proc = subprocess.run(
+        with open(log, "w") as out:  # own session: a timeout stops the stage's whole tree
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "bench.measure", payload], cwd=PROJECT_ROOT, env=env,
-                stdout=subprocess.PIPE, stderr=out, text=True, timeout=self.timeout, check=False,
+                stdout=subprocess.PIPE, stderr=out, text=True, start_new_session=True,
             )  # fmt: skip
-            out.write(proc.stdout)
-        lines = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)]
+            try:
+                stdout, _ = proc.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                stopped = f"{target}: stopped after {self.timeout:.0f} s (log {log})"
+                raise StageError(stopped) from None
+            out.write(stdout)
+        lines = [x for x in stdout.splitlines() if x.startswith(RESULT_PREFIX)]
         if proc.returncode != 0 or not lines:
             summary = _error_summary(log.read_text())
             raise StageError(f"{summary} (exit {proc.returncode}; log {log})")

@@ -40,11 +40,14 @@ def land_file(
     *,
     checksum: bytes | None = None,
     origin: str | None = None,
+    pending: list[ManifestEntry] | None = None,
 ) -> FileResult:
     """Land ``data`` (the raw file ``name``); ``manifest`` is updated in place.
 
     ``checksum`` is the archive's ``.CHECKSUM`` content, verified when given. ``origin`` is
-    the file's current full path when it already sits in the landing zone.
+    the file's current full path when it already sits in the landing zone. With ``pending``,
+    the manifest entry is appended to it for the caller to record with others
+    (:func:`hermes.ingest.manifest.record_files`) instead of being recorded now.
     """
     source_file = name.source_file
     sha = sha256_hex(data)
@@ -77,20 +80,21 @@ def land_file(
             storage.write_bytes_atomic(settings, f"{target}.CHECKSUM", checksum)
     storage.write_bytes_atomic(settings, decoded_path(settings, sha), parquet_bytes(table))
     is_archive = isinstance(name, ArchiveName)
-    record_file(
-        conn,
-        ManifestEntry(
-            source_file=source_file,
-            source_sha256=sha,
-            decoded_file=decoded_file(sha),
-            provider=PROVIDER if is_archive else "csv",
-            market=MARKET,
-            symbol=name.symbol,
-            interval=name.interval,
-            period=name.period if isinstance(name, ArchiveName) else "file",
-            row_count=table.num_rows,
-        ),
+    entry = ManifestEntry(
+        source_file=source_file,
+        source_sha256=sha,
+        decoded_file=decoded_file(sha),
+        provider=PROVIDER if is_archive else "csv",
+        market=MARKET,
+        symbol=name.symbol,
+        interval=name.interval,
+        period=name.period if isinstance(name, ArchiveName) else "file",
+        row_count=table.num_rows,
     )
+    if pending is None:
+        record_file(conn, entry)
+    else:
+        pending.append(entry)
     manifest[source_file] = sha
     return FileResult(source_file, Outcome.INGESTED, rows=table.num_rows, sha256=sha)
 

@@ -11,7 +11,7 @@ from hermes.config import Settings
 from hermes.ingest.checksum import sha256_hex
 from hermes.ingest.land import land_file
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, safe_name
-from hermes.ingest.manifest import load_manifest
+from hermes.ingest.manifest import ManifestBatch, ManifestEntry, load_manifest
 from hermes.ingest.quarantine import quarantine
 from hermes.ingest.report import FileResult, IngestReport, Outcome
 from hermes.lake import connect
@@ -44,20 +44,26 @@ def ingest_paths(
 ) -> IngestReport:
     """Import local files (archives with their ``.CHECKSUM`` when present, CSV files).
 
-    Folders are searched recursively. Bad files are quarantined; the others go through.
+    Folders are searched recursively. Bad files are quarantined; the others go through; their
+    manifest rows are committed in batches (:class:`~hermes.ingest.manifest.ManifestBatch`).
     """
     report = IngestReport()
     with connect(settings) as conn:
         manifest = load_manifest(conn)
-        for path in collect_paths(paths):
-            result = report.add(_ingest_one(conn, settings, path, manifest))
-            if on_result is not None:
-                on_result(result)
+        with ManifestBatch(conn, report, manifest) as batch:
+            for path in collect_paths(paths):
+                result = batch.add(_ingest_one(conn, settings, path, manifest, batch.pending))
+                if on_result is not None:
+                    on_result(result)
     return report
 
 
 def _ingest_one(
-    conn: duckdb.DuckDBPyConnection, settings: Settings, path: Path, manifest: dict[str, str]
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    path: Path,
+    manifest: dict[str, str],
+    pending: list[ManifestEntry],
 ) -> FileResult:
     try:
         data = path.read_bytes()
@@ -86,7 +92,9 @@ def _ingest_one(
     ):
         origin = None  # a stray file inside the landing zone: copy it to its place
     try:
-        return land_file(conn, settings, name, data, manifest, checksum=checksum, origin=origin)
+        return land_file(
+            conn, settings, name, data, manifest, checksum=checksum, origin=origin, pending=pending
+        )
     except OSError as exc:
         return FileResult(name.source_file, Outcome.FAILED, reason=f"{path}: cannot store: {exc}")
 

@@ -158,7 +158,9 @@ def test_a_lake_held_by_another_process_is_left_for_the_next_step(
         started = time.monotonic()
         with pytest.raises(LakeBusy, match="another process holds the catalog"):
             connect_briefly(lake_settings)
-        assert time.monotonic() - started < 5  # bounded: the next step retries
+        # bounded (the next step retries), well before the holder lets go after 30 s; a
+        # loose bound: each attempt loads DuckDB's extensions, slow on a loaded machine
+        assert time.monotonic() - started < 20
     finally:
         holder.kill()
         holder.wait()
