@@ -96,7 +96,9 @@ class LiveEngine:
                 "select distinct symbol, interval from silver_klines order by all"
             ).fetchall()
             universe = series or [(str(s), str(i)) for s, i in held]
-            sources = read_sources(reader, snapshot, universe, self.features_sql, until=until)
+            sources = read_sources(
+                reader, snapshot, universe, self.features_sql, until=until, lake=settings
+            )
             self.snapshot = current_snapshot(reader)
         self.series = universe
         self.warm = WarmLake(sources)

@@ -193,12 +193,15 @@ class Follower:
         """The feed rows of these series (their last bars must be visible in the warm
         lake's views for a (strategy, series) not followed yet)."""
         rows = []
+        for key, message in self.warm.take_alerts():  # e.g. a series' ML held back
+            alert(key, message)
         for strategy, source, config in self.strategies:
             sid = strategy.strategy_id
-            known = {k: self.feed_tracks[(sid, *k)][0].last_open for k in keys
+            mine = self._followed(sid, keys, self.feed_tracks)
+            known = {k: self.feed_tracks[(sid, *k)][0].last_open for k in mine
                      if (sid, *k) in self.feed_tracks}  # fmt: skip
             new, failed = self._read(sid, source, known, alert)
-            for key in keys:
+            for key in mine:
                 if key in failed:
                     continue
                 try:
@@ -228,7 +231,8 @@ class Follower:
             if activation is None or activation.portfolio:
                 continue
             sid = strategy.strategy_id
-            mine = [k for k in keys if k[1] in activation.intervals]
+            mine = self._followed(sid, [k for k in keys if k[1] in activation.intervals],
+                                  self.ledger_tracks)  # fmt: skip
             known = {k: self.ledger_tracks[(sid, *k)].track.last_open for k in mine
                      if (sid, *k) in self.ledger_tracks}  # fmt: skip
             new, failed = self._read(sid, source, known, alert)
@@ -247,6 +251,17 @@ class Follower:
         return out
 
     # -- inside
+
+    def _followed(
+        self, sid: str, keys: list[SeriesKey], tracks: dict[TrackKey, Any]
+    ) -> list[SeriesKey]:
+        """``keys`` but the series held back from the strategy (an ML strategy whose block
+        has no model yet): their tracks are dropped, to start again from the whole history
+        once the series is predicted again."""
+        held = [k for k in keys if self.warm.ml_held(sid, k)]
+        for key in held:
+            tracks.pop((sid, *key), None)
+        return [k for k in keys if k not in held]
 
     def _read(
         self,

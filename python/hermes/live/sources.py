@@ -1,6 +1,7 @@
 """What the warm live path starts from: the lake's series at one snapshot, the registry, and
-the batch's own compiled SQL (``gold_features``, ``gold_feature_store``, each rule
-strategy's signal model), read once when the live process starts."""
+the batch's own compiled SQL (``gold_features``, ``gold_feature_store``, ``gold_ml_features``,
+each strategy's signal model), read once when the live process starts; with an active ML
+strategy also its recorded walk-forward predictions and models (:mod:`hermes.live.ml`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -20,12 +21,20 @@ import yaml
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.indicators.recursive_features import RecursiveParams
 from hermes.signals.models import SIGNAL_MODELS_TABLE
+from hermes.signals.registry import list_strategies
+
+if TYPE_CHECKING:
+    from hermes.live.ml import MlSources
 
 SeriesKey = tuple[str, str]
 """A series of the live path: (symbol, interval)."""
 LIVE_TABLES = ("silver_klines", "gold_recursive_indicators", "gold_features", "gold_feature_store")
 """The lake's tables the warm path holds, as views of its own tables."""
-COMPILE = ["compile", "--select", "gold_features", "gold_feature_store", "--full-refresh"]
+ML_FEATURES = "gold_ml_features"
+"""The ML layer's features model, compiled with the feature models (the ML strategy's input)."""
+PREDICTIONS = "gold_ml_predictions"
+"""What an ML signal model reads beyond the feature store: the live path predicts it."""
+COMPILE = ["compile", "--select", *LIVE_TABLES[2:], ML_FEATURES, "--full-refresh"]
 _REFERENCE = re.compile(r'"lake"\."main"\."([a-z0-9_]+)"')
 
 
@@ -43,6 +52,8 @@ class Sources:
     signal_models: pa.Table
     features_sql: dict[str, str]
     snapshot: int
+    ml: MlSources | None = None
+    """The ML strategy's recorded predictions and models (None: no active ML strategy)."""
 
 
 def read_sources(
@@ -52,9 +63,12 @@ def read_sources(
     features_sql: dict[str, str],
     *,
     until: datetime | None = None,
+    lake: Settings | None = None,
 ) -> Sources:
     """The series' candles and recursive rows (those opening before ``until``, if given), the
-    registry and the compiled signal SQL."""
+    registry and the compiled signal SQL; when an active strategy's signal model reads the
+    ML predictions, their rows before ``until`` and the models of their last blocks
+    (``lake``: where a later block's model is looked up once the daily refresh trained it)."""
     pairs = pa.table({"symbol": [s for s, _ in series], "interval": [i for _, i in series]})
     reader.register("live_pairs", pairs)
     try:
@@ -76,11 +90,27 @@ def read_sources(
         f"select * from {SIGNAL_MODELS_TABLE} "  # noqa: S608 (constant)
         "qualify row_number() over (partition by strategy_id order by built_at desc) = 1"
     ).to_arrow_table()
-    return Sources(klines, recursive, strategies, models, features_sql, snapshot)
+    ml = None
+    if lake is not None and ML_FEATURES in features_sql and _ml_active(reader, models):
+        from hermes.live.ml import read_ml_sources
+
+        ml = read_ml_sources(reader, lake, series, until)
+    return Sources(klines, recursive, strategies, models, features_sql, snapshot, ml)
+
+
+def _ml_active(reader: duckdb.DuckDBPyConnection, models: pa.Table) -> bool:
+    """Whether an active strategy's recorded signal model reads the ML predictions."""
+    ids, texts = models["strategy_id"].to_pylist(), models["compiled_sql"].to_pylist()
+    sql = dict(zip(ids, texts, strict=True))
+    return any(
+        s.status == "active" and reads_predictions(sql.get(s.strategy_id, ""))
+        for s in list_strategies(reader)
+    )
 
 
 def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str]:
-    """The compiled full-build SQL of ``gold_features`` and ``gold_feature_store``.
+    """The compiled full-build SQL of ``gold_features``, ``gold_feature_store`` and
+    ``gold_ml_features``.
 
     ``dbt compile`` runs in a child process (this module's ``__main__``): dbt's imports would
     otherwise stay in the live process's memory for good."""
@@ -92,14 +122,23 @@ def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str
     if done.returncode != 0:
         tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
         raise LiveSetupError(f"dbt compile of gold_features failed: {tail}")
-    folder = target_path / "compiled" / "hermes" / "models" / "gold" / "features"
-    return {name: (folder / f"{name}.sql").read_text() for name in LIVE_TABLES[2:]}
+    folder = target_path / "compiled" / "hermes" / "models" / "gold"
+    out = {name: (folder / "features" / f"{name}.sql").read_text() for name in LIVE_TABLES[2:]}
+    out[ML_FEATURES] = (folder / "ml" / f"{ML_FEATURES}.sql").read_text()
+    return out
 
 
 def is_rule(sql: str) -> bool:
     """Whether a signal model reads only what the live path computes (the feature store and
     the registry): rule strategies; the ML strategy reads its recorded predictions."""
     return set(_REFERENCE.findall(sql)) <= {"gold_feature_store", "strategies"}
+
+
+def reads_predictions(sql: str) -> bool:
+    """Whether a signal model reads the ML predictions and otherwise only what the live path
+    computes (the ML strategy): the live path predicts its bars (:mod:`hermes.live.ml`)."""
+    tables = set(_REFERENCE.findall(sql))
+    return PREDICTIONS in tables and tables <= {"gold_feature_store", "strategies", PREDICTIONS}
 
 
 def recursive_params() -> RecursiveParams:
@@ -110,9 +149,14 @@ def recursive_params() -> RecursiveParams:
 
 def feature_vars() -> dict[str, Any]:
     """The ``feature_*`` vars of dbt_project.yml (the features' parameters)."""
+    return project_vars("feature_")
+
+
+def project_vars(prefix: str) -> dict[str, Any]:
+    """The vars of dbt_project.yml whose name starts with ``prefix``."""
     with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)["vars"]
-    return {k: v for k, v in variables.items() if k.startswith("feature_")}
+    return {k: v for k, v in variables.items() if k.startswith(prefix)}
 
 
 def largest_integer(value: Any) -> int:

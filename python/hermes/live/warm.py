@@ -12,8 +12,11 @@ SQL runs here unchanged:
   computed by the **compiled SQL of the dbt model** ``gold_features`` (full-build variant)
   over their look-back, frame by frame as the batch evaluates them (exact: see
   :data:`hermes.lake.WINDOW_MODE`);
-* ``gold_signals_<id>``: each rule strategy's signal model, its compiled SQL as recorded by
-  the build in ``hermes_signal_models`` (one definition per rule, as grids use it).
+* ``gold_signals_<id>``: each live strategy's signal model, its compiled SQL as recorded by
+  the build in ``hermes_signal_models`` (one definition per rule, as grids use it);
+* ``live_ml_predictions`` (seen as ``gold_ml_predictions``), with an active ML strategy: the
+  lake's walk-forward predictions, then each new bar's, predicted with the recorded model
+  of its block (:mod:`hermes.live.ml`) before the signal models run.
 
 The views ``silver_klines``, ``gold_recursive_indicators``, ``gold_features`` and
 ``gold_feature_store`` show only the series changed by the current step (``live_changed``),
@@ -24,7 +27,7 @@ so one step computes only what changed, and the feed and ledger code of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -36,15 +39,20 @@ from hermes.live.client import Candle
 from hermes.live.klines import INSERT_KLINES, kline_rows
 from hermes.live.memory import release_free_memory
 from hermes.live.sources import (
+    ML_FEATURES,
     SeriesKey,
     Sources,
     feature_vars,
     is_rule,
     largest_integer,
+    reads_predictions,
     recursive_params,
 )
 from hermes.signals.models import SIGNAL_MODELS_TABLE
 from hermes.signals.registry import Strategy, list_strategies
+
+if TYPE_CHECKING:
+    from hermes.live.ml import LiveMl
 
 
 class WarmLake:
@@ -83,7 +91,15 @@ class WarmLake:
         c.execute(f"create table live_features as select * from ({features}) limit 0")  # noqa: S608
         c.execute(f"create view gold_features as {_tail('live_features')}")
         c.execute(f"create view gold_feature_store as {self.sql['gold_feature_store']}")
-        self.strategies = self._rule_strategies()
+        self.strategies = self._live_strategies(sources)
+        self.ml: LiveMl | None = None
+        """The ML strategies' predictions (None: no active ML strategy)."""
+        if self._ml_ids:
+            from hermes.live.ml import LIVE_TABLE, LiveMl
+
+            assert sources.ml is not None  # _live_strategies keeps ML strategies only then
+            self.ml = LiveMl(c, sources.ml, self.sql[ML_FEATURES], self._ml_ids)
+            c.execute(f"create view gold_ml_predictions as {_tail(LIVE_TABLE)}")
         self._types: dict[str, pa.DataType] | None = None
         self._last_rows: dict[SeriesKey, dict[str, Any]] = {}
         """Each series' last recursive row, kept after a resume (the next one starts there)."""
@@ -91,9 +107,10 @@ class WarmLake:
             table = identifier(f"gold_signals_{strategy_id}")
             c.execute(f"create table {table} as select * from ({sql}) limit 0")  # noqa: S608
         self.feature_lookback = largest_integer(feature_vars()) + 2
-        self.signal_lookback = (
-            max([largest_integer(s.parameters) for s in self.strategies], default=0) + 2
-        )
+        windows = [largest_integer(s.parameters) for s in self.strategies]
+        if self.ml is not None:  # the ML signal model averages its last ml_horizon predictions
+            windows.append(self.ml.config.horizon)
+        self.signal_lookback = max(windows, default=0) + 2
         self.recompute({key: None for key in self.series()})
         held = c.execute(
             "select symbol, interval, epoch_ms(max(open_time)) from live_klines group by all"
@@ -111,22 +128,35 @@ class WarmLake:
         """The open time (epoch ms) of the series' last candle held, or None."""
         return self._last_open.get(key)
 
-    def _rule_strategies(self) -> list[Strategy]:
-        """Active strategies whose signal model is a rule over the feature store (the others,
-        the ML strategy, are left out of the live path and dropped from its registry)."""
+    def _live_strategies(self, sources: Sources) -> list[Strategy]:
+        """Active strategies whose signal model is a rule over the feature store, and those
+        reading the ML predictions when the sources hold them (the others are left out of
+        the live path and dropped from its registry)."""
         query = f"select strategy_id, compiled_sql from {SIGNAL_MODELS_TABLE}"  # noqa: S608
         recorded = dict(self.conn.execute(query).fetchall())
-        keep = [
+        with_ml = sources.ml is not None and ML_FEATURES in self.sql
+        active = [
             s
             for s in list_strategies(self.conn)
-            if s.status == "active"
-            and s.strategy_id in recorded
-            and is_rule(recorded[s.strategy_id])
+            if s.status == "active" and s.strategy_id in recorded
         ]
+        keep = [s for s in active if is_rule(recorded[s.strategy_id])]
+        self._ml_ids = [
+            s.strategy_id for s in active if with_ml and reads_predictions(recorded[s.strategy_id])
+        ]
+        keep += [s for s in active if s.strategy_id in self._ml_ids]
         ids = [s.strategy_id for s in keep]
         self.conn.execute("delete from strategies where not list_contains(?, strategy_id)", [ids])
         self._signal_sql = {s.strategy_id: recorded[s.strategy_id] for s in keep}
         return keep
+
+    def ml_held(self, strategy_id: str, key: SeriesKey) -> bool:
+        """Whether the series is held back from this ML strategy (:mod:`hermes.live.ml`)."""
+        return self.ml is not None and strategy_id in self._ml_ids and key in self.ml.held
+
+    def take_alerts(self) -> list[tuple[SeriesKey, str]]:
+        """The alerts of the computation since the last call (series whose ML is held back)."""
+        return self.ml.take_alerts() if self.ml is not None else []
 
     # -- one step
 
@@ -225,7 +255,12 @@ class WarmLake:
         self._mark(changed, "live_klines", self.feature_lookback)
         c.execute(_DELETE_NEW.format(table="live_features"))
         c.execute(_INSERT_NEW.format(table="live_features", sql=self.sql["gold_features"]))
+        counted = any(n is not None for n in changed.values())
+        if self.ml is not None and counted:  # held series the lake now has a model for
+            changed = self.ml.widen(changed)
         self._mark(changed, "live_features", self.signal_lookback)
+        if self.ml is not None and counted:
+            self.ml.predict()
         for strategy_id, sql in self._signal_sql.items():
             table = identifier(f"gold_signals_{strategy_id}")
             c.execute(_DELETE_NEW.format(table=table))

@@ -88,7 +88,7 @@ def test_every_bar_is_landed_once_and_on_its_own_close(replay: Replay) -> None:
     for report in replay.reports:
         assert report.landed == {(s, "4h"): 1 for s in SYMBOLS}
         assert report.alerts == []
-        # every active rule strategy (the ML strategy is left out of the live path) x series
+        # every active strategy x series (the ML one is experimental here: test_live_ml.py)
         assert len(report.feed) == 3 * len(SYMBOLS)
         assert {r["open_time"] for r in report.feed} == {report.server_time - timedelta(hours=4)}
 
