@@ -41,7 +41,7 @@ from hermes.flows.server import (
     stop_server,
 )
 from hermes.flows.summary import RefreshFailed, RefreshSummary
-from hermes.ingest import ArchiveName, base_url_from_env
+from hermes.ingest.layout import ArchiveName
 from hermes.notify import notify
 from hermes.publication import Publication
 from hermes.signals.registry_file import check_registry
@@ -70,6 +70,14 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _base_url() -> str:
+    """The data site's address (imported here: the downloader's module loads the decoders'
+    libraries, which a run with nothing new does not need)."""
+    from hermes.ingest.download import base_url_from_env
+
+    return base_url_from_env()
 
 
 def _quiet_no_op(summary: RefreshSummary, publication: Publication | None) -> RefreshSummary:
@@ -188,7 +196,7 @@ def run_refresh(
     """``hermes refresh``: the daily refresh now (no flow when the site has nothing new)."""
     settings = Settings.from_env()
     day = day or datetime.now(UTC).date() - timedelta(days=1)
-    url = (base_url or base_url_from_env()).rstrip("/")
+    url = (base_url or _base_url()).rstrip("/")
     state = lake_state(settings)
     wanted = plan_daily(state.landed, symbols, intervals, day, lookback_days)
     exists = probe_archives(wanted, url)
@@ -228,7 +236,7 @@ def run_backfill(
     for a missing month) and nothing is pending, it says so without a flow run.
     """
     settings = Settings.from_env()
-    url = (base_url or base_url_from_env()).rstrip("/")
+    url = (base_url or _base_url()).rstrip("/")
     monthly, daily = plan_backfill(symbols, intervals, start, end, datetime.now(UTC).date())
     state = lake_state(settings)
     found = probe_archives(monthly, url)

@@ -9,9 +9,10 @@ the feed holds one row about the latest closed bar:
   last bar is final, a position is closed at its close, as the paper ledger does; such a
   row is never ``stale``);
 * ``position_before`` / ``position``: whether the strategy holds the asset (1) or not (0)
-  before and after that decision; the position comes from the backtest engine run over the
-  whole history with the strategy's paper settings (backtest defaults if it is not paper
-  traded), so stops count;
+  before and after that decision; the position comes from the backtest engine's
+  arithmetic run over the whole history with the strategy's paper settings (backtest
+  defaults if it is not paper traded), so stops count (:func:`hermes.backtest.fills.simulate`:
+  the vectorbt engine's numbers to the bit, without vectorbt's cost per call);
 * ``price``: the bar's close; ``flags``: the model's component flags on the bar (JSON);
 * ``bar_age_seconds`` / ``bar_age_intervals``: time from the bar's close to when the feed
   was computed, in seconds and in intervals; ``stale`` when more than one interval old
@@ -37,7 +38,7 @@ import pyarrow as pa
 
 from hermes import storage
 from hermes.backtest.config import BacktestConfig
-from hermes.backtest.engine import simulate
+from hermes.backtest.fills import simulate
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE, select_series
 from hermes.intervals import interval_seconds

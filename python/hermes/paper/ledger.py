@@ -187,9 +187,15 @@ def compute_ledgers(
             if interval in intervals and (symbol, interval) not in skip:
                 by_interval.setdefault(interval, []).append(symbol)
         for interval, symbols in by_interval.items():
-            for group in [symbols] if activation.portfolio else [[s] for s in symbols]:
-                if wants is not None and not wants(strategy.strategy_id, group, interval):
-                    continue
+            groups = [
+                group
+                for group in ([symbols] if activation.portfolio else [[s] for s in symbols])
+                if wants is None or wants(strategy.strategy_id, group, interval)
+            ]
+            if not activation.portfolio:  # read together, then taken one by one (load_slice)
+                pairs = [(s, interval) for (s,) in groups]
+                source.prefetch(pairs, end=end, parameters=source.strategy.parameters)
+            for group in groups:
                 try:
                     out.append(
                         compute_group(
@@ -248,28 +254,38 @@ class Extension:
         return sum(b for _, b in self.added.values())
 
 
-def _stored(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> tuple[Any, ...]:
-    sid, _, symbol, interval = ledger.key
-    row = conn.execute(
-        "select min(paper_since), max(open_time), arg_max(equity, open_time) "
-        "from gold_paper_equity where strategy_id = ? and symbol = ? and interval = ?",
-        [sid, symbol, interval],
-    ).fetchone()
-    assert row is not None
-    return row
+@dataclass(frozen=True)
+class _Stored:
+    """What the stored ledgers hold, read once for every ledger an extension checks: each
+    ledger's first day, last bar and equity there, and the fill times of the stored orders."""
 
+    ends: dict[tuple[str, str, str], tuple[Any, Any, Any]]
+    fills: dict[tuple[str, str, str], list[datetime | None]]
+    """(strategy, interval, real symbol) -> the orders' ``filled_at``."""
 
-def _orders_up_to(
-    conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger, last: datetime | None
-) -> int:
-    """Stored orders of the ledger's symbols filled up to ``last`` (``None``: all)."""
-    sid, _, _, interval = ledger.key
-    row = conn.execute(
-        "select count(*) from gold_paper_orders where strategy_id = ? and interval = ? "
-        "and list_contains(?, symbol) and (? is null or filled_at <= ?)",
-        [sid, interval, list(ledger.symbols), last, last],
-    ).fetchone()
-    return int(row[0]) if row else 0
+    @classmethod
+    def read(cls, conn: duckdb.DuckDBPyConnection) -> _Stored:
+        ends = conn.execute(
+            "select strategy_id, symbol, interval, min(paper_since), max(open_time), "
+            "arg_max(equity, open_time) from gold_paper_equity group by all"
+        ).fetchall()
+        fills: dict[tuple[str, str, str], list[datetime | None]] = {}
+        for sid, interval, symbol, at in conn.execute(
+            "select strategy_id, interval, symbol, filled_at from gold_paper_orders"
+        ).fetchall():
+            fills.setdefault((sid, interval, symbol), []).append(at)
+        return cls({(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in ends}, fills)
+
+    def end(self, ledger: SeriesLedger) -> tuple[Any, Any, Any]:
+        """(first day, last bar, equity there) of the stored ledger; Nones when none is."""
+        sid, _, symbol, interval = ledger.key
+        return self.ends.get((sid, symbol, interval), (None, None, None))
+
+    def orders_up_to(self, ledger: SeriesLedger, last: datetime | None) -> int:
+        """Stored orders of the ledger's symbols filled up to ``last`` (``None``: all)."""
+        sid, _, _, interval = ledger.key
+        times = [t for s in ledger.symbols for t in self.fills.get((sid, interval, s), [])]
+        return sum(last is None or (t is not None and t <= last) for t in times)
 
 
 def _after(table: pa.Table, column: str, last: datetime | None) -> pa.Table:
@@ -280,12 +296,12 @@ def _after(table: pa.Table, column: str, last: datetime | None) -> pa.Table:
     )
 
 
-def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> bool:
+def _check_extension(stored: _Stored, ledger: SeriesLedger) -> bool:
     """:class:`PaperError` when ``ledger`` cannot extend its stored rows (one line naming it);
     True when the stored rows run past the ledger's data (written by ``hermes live`` from API
     candles this build does not hold yet; the live process checked its own extension)."""
     sid, since, symbol, interval = ledger.key
-    stored_since, last, last_equity = _stored(conn, ledger)
+    stored_since, last, last_equity = stored.end(ledger)
     where = f"paper ledger of {sid} {symbol} {interval}"
     if stored_since is not None and stored_since != since:
         raise PaperError(
@@ -293,7 +309,7 @@ def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> b
             "one activation per strategy (restore paper_since, or give the new activation "
             "its own strategy id)"
         )
-    if last is None and _orders_up_to(conn, ledger, None):
+    if last is None and stored.orders_up_to(ledger, None):
         raise PaperError(
             f"{where}: its symbols already have paper orders in another ledger (the "
             "portfolio setting changed?): one activation per strategy"
@@ -314,13 +330,22 @@ def _check_extension(conn: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> b
             ).as_py()
             or 0
         )
-        if abs(recomputed - last_equity) > CENT or count != _orders_up_to(conn, ledger, last):
+        if abs(recomputed - last_equity) > CENT or count != stored.orders_up_to(ledger, last):
             raise PaperError(
                 f"{where} differs from its recomputation at {last} (equity {last_equity:.2f} "
                 f"stored, {recomputed:.2f} now; bars, signals or settings changed): "
                 "the ledger is kept as it is"
             )
     return False
+
+
+def _together(tables: list[pa.Table]) -> list[pa.Table]:
+    """The rows of ``tables`` as few tables as their column types allow (empty ones left out)."""
+    groups: list[list[pa.Table]] = []
+    for table in (t for t in tables if t.num_rows):
+        group = next((g for g in groups if g[0].schema.equals(table.schema)), None)
+        groups.append([table]) if group is None else group.append(table)
+    return [pa.concat_tables(group) for group in groups]
 
 
 def extend_ledgers(
@@ -338,9 +363,10 @@ def extend_ledgers(
     added: dict[tuple[str, str, str], tuple[int, int]] = {}
     new_orders: list[dict[str, Any]] = []
     pending: list[tuple[SeriesLedger, pa.Table, pa.Table]] = []
+    stored = _Stored.read(conn)
     for ledger in ledgers:
         try:
-            ahead = _check_extension(conn, ledger)
+            ahead = _check_extension(stored, ledger)
         except PaperError as exc:
             if errors is None:
                 raise
@@ -350,7 +376,7 @@ def extend_ledgers(
         if ahead:  # `hermes live` stored bars this build does not hold yet: nothing to add
             added[(sid, symbol, interval)] = (0, 0)
             continue
-        _, last, _ = _stored(conn, ledger)
+        _, last, _ = stored.end(ledger)
         orders = _after(ledger.orders, "filled_at", last)
         equity = _after(ledger.equity, "open_time", last)
         pending.append((ledger, orders, equity))
@@ -359,19 +385,26 @@ def extend_ledgers(
     stamp = lambda t: t.append_column(  # noqa: E731
         "snapshot_id", pa.array([snapshot] * t.num_rows, pa.int64())
     )
-    with transaction(conn):
-        for ledger, orders, equity in pending:
-            sid, _, symbol, interval = ledger.key
+    replaced = [
+        {"strategy_id": ledger.key[0], "interval": ledger.key[3], "symbol": symbol}
+        for ledger, _, _ in pending
+        for symbol in ledger.symbols
+    ]
+    positions = [{**p, "snapshot_id": snapshot} for x, _, _ in pending for p in x.positions]
+    with transaction(conn):  # every ledger in one statement per table, not four per ledger
+        for orders in _together([orders for _, orders, _ in pending]):
             insert(conn, "gold_paper_orders", stamp(orders))
+        for equity in _together([equity for _, _, equity in pending]):
             insert(conn, "gold_paper_equity", stamp(equity))
-            conn.execute(
-                "delete from gold_paper_positions where strategy_id = ? and interval = ? "
-                "and list_contains(?, symbol)",
-                [sid, interval, list(ledger.symbols)],
-            )
-            insert(
-                conn,
-                "gold_paper_positions",
-                pa.Table.from_pylist([{**p, "snapshot_id": snapshot} for p in ledger.positions]),
-            )
+        if replaced:
+            conn.register("_hermes_replaced_positions", pa.Table.from_pylist(replaced))
+            try:
+                conn.execute(
+                    "delete from gold_paper_positions where (strategy_id, interval, symbol) in "
+                    "(select strategy_id, interval, symbol from _hermes_replaced_positions)"
+                )
+            finally:
+                conn.unregister("_hermes_replaced_positions")
+        if positions:
+            insert(conn, "gold_paper_positions", pa.Table.from_pylist(positions))
     return Extension(added, new_orders)

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from hermes.backtest.engine import simulate
+from hermes.backtest.fills import simulate
 from hermes.backtest.inputs import cut, load_slice
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE
@@ -69,7 +69,8 @@ class PaperSummary:
 
 def reference_equity(reader: duckdb.DuckDBPyConnection, ledger: SeriesLedger) -> np.ndarray:
     """The engine's equity over the history before ``paper_since``, same strategy and settings
-    (none when that history cannot be read: the drift is then ``insufficient``)."""
+    (none when that history cannot be read: the drift is then ``insufficient``); one series
+    through :func:`hermes.backtest.fills.simulate`, the engine's numbers to the bit."""
     source = SignalSource(reader, ledger.strategy, FEATURE_STORE)
     if ledger.activation.portfolio:  # the portfolio's shared-cash equity
         return portfolio_equity(
@@ -179,16 +180,15 @@ def ledger_copy(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def _new_drift(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    fresh = []
-    for row in rows:
-        held = conn.execute(
-            "select count(*) from gold_paper_drift where strategy_id = ? and symbol = ? "
-            "and interval = ? and as_of = ?",
-            [row["strategy_id"], row["symbol"], row["interval"], row["as_of"]],
-        ).fetchone()
-        if not held or not held[0]:
-            fresh.append(row)
-    return fresh
+    """The drift ``rows`` not stored yet (one read of the stored rows' keys)."""
+    held = set(
+        conn.execute("select strategy_id, symbol, interval, as_of from gold_paper_drift").fetchall()
+    )
+    return [
+        row
+        for row in rows
+        if (row["strategy_id"], row["symbol"], row["interval"], row["as_of"]) not in held
+    ]
 
 
 def refresh_paper(

@@ -155,19 +155,27 @@ def _delisted_close(
     return row[0] if row else None
 
 
-def verify_series(
+@dataclass(frozen=True)
+class _Period:
+    """What one ledger is checked against: its strategy with the recorded parameters and
+    settings, its symbols and the period ``[start, end)`` of the backtest."""
+
+    key: tuple[str, str, str]
+    strategy: Strategy
+    config: BacktestConfig
+    symbols: list[str]
+    start: datetime
+    end: datetime
+
+
+def _period(
     ledgers: duckdb.DuckDBPyConnection,
-    reader: duckdb.DuckDBPyConnection,
     strategy: Strategy,
     key: tuple[str, date, str, str, datetime],
     recorded: tuple[str, str],
-    *,
-    snapshot: int,
-    features_table: str = FEATURE_STORE,
-) -> Verdict:
+) -> _Period:
     sid, since, symbol, interval, last = key
     symbols = symbol.split(",")
-    config = BacktestConfig.from_json(recorded[0])
     strategy = strategy.with_parameters(json.loads(recorded[1]))
     start = datetime(since.year, since.month, since.day)
     end = last + timedelta(seconds=interval_seconds(interval))
@@ -176,6 +184,19 @@ def verify_series(
     delisted = _delisted_close(ledgers, sid, interval, symbols)
     if delisted is not None:  # compared up to the bar before the delisting's order
         end = min(end, delisted)
+    config = BacktestConfig.from_json(recorded[0])
+    return _Period((sid, symbol, interval), strategy, config, symbols, start, end)
+
+
+def _verify(
+    ledgers: duckdb.DuckDBPyConnection,
+    signals: SignalSource,
+    period: _Period,
+    *,
+    snapshot: int,
+    features_table: str,
+) -> Verdict:
+    (sid, symbol, interval), symbols, end = period.key, period.symbols, period.end
     equity = ledgers.execute(
         "select open_time, equity from gold_paper_equity where strategy_id = ? and symbol = ? "
         "and interval = ? and open_time < ? order by open_time",
@@ -189,14 +210,31 @@ def verify_series(
     final = float(equity[-1][1]) if equity else math.nan
     try:
         run = _backtest(
-            SignalSource(reader, strategy, features_table),
-            symbols, interval, config, start, end, snapshot, features_table,
+            signals, symbols, interval, period.config, period.start, end, snapshot,
+            features_table,
         )  # fmt: skip
     except DataError as exc:
         return Verdict(sid, symbol, interval, len(orders), final, math.nan, f"backtest: {exc}")
     difference = first_difference([(t, float(e)) for t, e in equity], orders, run)
     backtest_final = float(run.run["final_equity"])
     return Verdict(sid, symbol, interval, len(orders), final, backtest_final, difference)
+
+
+def verify_series(
+    ledgers: duckdb.DuckDBPyConnection,
+    reader: duckdb.DuckDBPyConnection,
+    strategy: Strategy,
+    key: tuple[str, date, str, str, datetime],
+    recorded: tuple[str, str],
+    *,
+    snapshot: int,
+    features_table: str = FEATURE_STORE,
+) -> Verdict:
+    """One ledger series (``key``: strategy, ``paper_since``, ledger symbol, interval, last
+    bar) against the backtest of its period."""
+    period = _period(ledgers, strategy, key, recorded)
+    signals = SignalSource(reader, period.strategy, features_table)
+    return _verify(ledgers, signals, period, snapshot=snapshot, features_table=features_table)
 
 
 def verify_ledgers(
@@ -209,14 +247,18 @@ def verify_ledgers(
 ) -> list[Verdict]:
     """Every stored ledger series (``ledgers``) against the backtest on ``reader``'s data;
     ``only``: those (strategy, ledger symbol, interval) alone (a refresh checks the ledgers
-    it extended)."""
+    it extended).
+
+    The signals of one strategy (same recorded parameters) are opened once, and the
+    single-series ledgers that end on the same bar are read together
+    (:meth:`hermes.signals.source.SignalSource.prefetch`), not one query pair per series."""
     strategies = {s.strategy_id: s for s in list_strategies(reader)}
     recorded = _recorded(ledgers)
     series = ledgers.execute(
         "select strategy_id, min(paper_since), symbol, interval, max(open_time) "
         "from gold_paper_equity group by strategy_id, symbol, interval order by all"
     ).fetchall()
-    out = []
+    out: list[Verdict | _Period] = []
     for sid, since, symbol, interval, last in series:
         if only is not None and (sid, symbol, interval) not in only:
             continue
@@ -225,15 +267,31 @@ def verify_ledgers(
             what = "not in the registry" if sid not in strategies else "no stored position row"
             out.append(Verdict(sid, symbol, interval, 0, math.nan, math.nan, what))
             continue
-        out.append(
-            verify_series(
-                ledgers,
-                reader,
-                strategies[sid],
-                (sid, since, symbol, interval, last),
-                recorded[(sid, first, interval)],
-                snapshot=snapshot,
-                features_table=features_table,
-            )
+        key = (sid, since, symbol, interval, last)
+        out.append(_period(ledgers, strategies[sid], key, recorded[(sid, first, interval)]))
+    sources: dict[tuple[str, str], SignalSource] = {}
+    together: dict[tuple[str, str, datetime], list[tuple[str, str]]] = {}
+    for period in out:
+        if isinstance(period, _Period):
+            strategy = period.strategy
+            opened = (strategy.strategy_id, strategy.parameters_json)
+            if opened not in sources:
+                sources[opened] = SignalSource(reader, strategy, features_table)
+            if len(period.symbols) == 1:
+                group = (strategy.strategy_id, strategy.parameters_json, period.end)
+                together.setdefault(group, []).append((period.symbols[0], period.key[2]))
+    for (sid, parameters, end), pairs in together.items():
+        signals = sources[(sid, parameters)]
+        signals.prefetch(pairs, end=end, parameters=signals.strategy.parameters)
+    return [
+        _verify(
+            ledgers,
+            sources[(period.strategy.strategy_id, period.strategy.parameters_json)],
+            period,
+            snapshot=snapshot,
+            features_table=features_table,
         )
-    return out
+        if isinstance(period, _Period)
+        else period
+        for period in out
+    ]

@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 
 from hermes.features.store import read_rows
-from hermes.lake import table_columns
+from hermes.lake import DataError, table_columns
 from hermes.signals.accelerators import Accelerator, accelerator_for
 from hermes.signals.models import (
     SignalModel,
@@ -35,7 +35,7 @@ from hermes.signals.models import (
     read_signals,
     read_signals_many,
 )
-from hermes.signals.registry import Strategy, validate_parameters
+from hermes.signals.registry import Strategy, canonical_json, validate_parameters
 from hermes.signals.verdicts import LookaheadError, require_passed
 
 TABLE, ACCELERATOR, SQL = "table", "accelerator", "sql"
@@ -84,6 +84,8 @@ class SignalSource:
         require_passed(conn, self.model)  # a model that looks ahead is refused here
         self.accelerator = accelerator_for(strategy.strategy_id)
         self._sql: str | None = None
+        self._prefetched: dict[tuple[datetime | None, str], dict[tuple[str, str], SeriesSignals]]
+        self._prefetched = {}
 
     @property
     def built_parameters(self) -> dict[str, Any]:
@@ -94,10 +96,32 @@ class SignalSource:
             return TABLE
         return ACCELERATOR if self.accelerator is not None else SQL
 
+    def prefetch(
+        self, pairs: Sequence[tuple[str, str]], *, end: datetime | None, parameters: dict[str, Any]
+    ) -> None:
+        """Read ``pairs`` together now (:meth:`many`: one query per table) for the
+        :meth:`series` calls that follow with the same ``end`` and ``parameters``: a caller
+        that goes series by series (a paper ledger, its check against the backtest) then does
+        not query twice per series. Each prefetched series is handed out once, as a fresh
+        read would be; a series not prefetched (or whose signals do not line up with the
+        others') is read on its own, which names its problem."""
+        if len(pairs) < 2 or self.source_for(parameters) != TABLE:
+            return
+        try:
+            read = self.many(pairs, end=end, parameters=parameters)
+        except DataError:
+            return
+        key = (end, canonical_json(parameters))
+        self._prefetched.setdefault(key, {}).update(read)
+
     def series(
         self, symbol: str, interval: str, *, end: datetime | None, parameters: dict[str, Any]
     ) -> SeriesSignals:
         """Prices and the signals of one parameter set, every bar up to ``end``."""
+        held = self._prefetched.get((end, canonical_json(parameters)), {})
+        prefetched = held.pop((symbol, interval), None)
+        if prefetched is not None:
+            return prefetched
         prices = read_prices(self.conn, self.prices_table, symbol, interval, end=end)
         times = prices.pop("open_time")
         source = self.source_for(parameters)
