@@ -112,9 +112,10 @@ class LiveEngine:
 
     def _warm_up(self) -> None:
         """The feed and ledgers as of the warm state, followed from now on (the feed is what
-        the next step's decisions are new against; following it compiles the engine's
-        kernels before the first bar closes)."""
+        the next step's decisions are new against; following it, and resuming the indicators
+        once, compiles the engine's kernels before the first bar closes)."""
         self.warm.show(self.series)
+        self.warm.warm_kernels()
         self.follower = Follower(self.warm, self.snapshot)
 
         def warn(key: SeriesKey, message: str) -> None:  # a series the first step will name
@@ -129,8 +130,9 @@ class LiveEngine:
     def _resume_from_store(self) -> None:
         """Candles the live store holds beyond the lake's (landed before a restart)."""
         changed: dict[SeriesKey, int | None] = {}
+        stored = self.store.candles_of({key: self.warm.last_open_ms(key) for key in self.series})
         for key in self.series:
-            candles = self.store.candles(key, after=self.warm.last_open_ms(key))
+            candles = stored.get(key)
             if candles:
                 self.warm.append(key, candles, datetime.now(UTC).replace(tzinfo=None))
                 self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}
@@ -181,7 +183,7 @@ class LiveEngine:
 
     def _land(self, report: StepReport, server_ms: int) -> list[SeriesKey]:
         """Fetch every series' new closed candles (requests in parallel: they wait on the
-        network), store them (in parallel too), then append them all at once."""
+        network), store them (one file), then append them all at once."""
         changed = []
         stamp = datetime.now(UTC).replace(tzinfo=None)
         after = {key: self.warm.last_open_ms(key) for key in self.series}
@@ -198,8 +200,7 @@ class LiveEngine:
                 self._alert(report, key, str(candles))
             elif candles:
                 fetched.append((key, candles))
-        # stored (each file synced to disk: the threads wait on it together) before use
-        list(self._pool.map(lambda item: self.store.save_candles(*item), fetched))
+        self.store.save_candles(fetched)  # in one file synced to disk, before use
         self.warm.append_many(fetched, stamp)
         for key, candles in fetched:
             self.pending_days |= {(*key, f"{c.opened:%Y-%m-%d}") for c in candles}

@@ -35,31 +35,32 @@ def api_source_file(symbol: str, interval: str, candle: Candle) -> str:
     return f"api/{symbol}/{interval}/{symbol}-{interval}-{candle.opened:%Y-%m-%d}"
 
 
-def kline_rows(key: SeriesKey, candles: list[Candle], ingested_at: Any) -> pa.Table:
-    """A series' API candles as ``silver_klines`` rows (before the validity flags)."""
-    symbol, interval = key
-    step = interval_seconds(interval) * 1000
-    n = len(candles)
+def kline_rows(items: list[tuple[SeriesKey, list[Candle]]], ingested_at: Any) -> pa.Table:
+    """Several series' API candles as ``silver_klines`` rows (before the validity flags), in
+    one table: the series one after the other, each's candles in order."""
+    rows = [(key, c) for key, candles in items for c in candles]
+    step = {key: interval_seconds(key[1]) * 1000 for key, _ in items}
+    n = len(rows)
     return pa.table(
         {
             "provider": [API_PROVIDER] * n,
             "market": ["spot"] * n,
-            "symbol": [symbol] * n,
-            "interval": [interval] * n,
-            "open_time": pa.array([c.open_time * 1000 for c in candles], pa.timestamp("us")),
+            "symbol": [key[0] for key, _ in rows],
+            "interval": [key[1] for key, _ in rows],
+            "open_time": pa.array([c.open_time * 1000 for _, c in rows], pa.timestamp("us")),
             "close_time": pa.array(
-                [(c.open_time + step - 1) * 1000 for c in candles], pa.timestamp("us")
+                [(c.open_time + step[key] - 1) * 1000 for key, c in rows], pa.timestamp("us")
             ),
-            "open": [c.open for c in candles],
-            "high": [c.high for c in candles],
-            "low": [c.low for c in candles],
-            "close": [c.close for c in candles],
-            "volume": [c.volume for c in candles],
-            "quote_asset_volume": [c.quote_asset_volume for c in candles],
-            "number_of_trades": [c.number_of_trades for c in candles],
-            "taker_buy_base_asset_volume": [c.taker_buy_base_asset_volume for c in candles],
-            "taker_buy_quote_asset_volume": [c.taker_buy_quote_asset_volume for c in candles],
-            "source_file": [api_source_file(symbol, interval, c) for c in candles],
+            "open": [c.open for _, c in rows],
+            "high": [c.high for _, c in rows],
+            "low": [c.low for _, c in rows],
+            "close": [c.close for _, c in rows],
+            "volume": [c.volume for _, c in rows],
+            "quote_asset_volume": [c.quote_asset_volume for _, c in rows],
+            "number_of_trades": [c.number_of_trades for _, c in rows],
+            "taker_buy_base_asset_volume": [c.taker_buy_base_asset_volume for _, c in rows],
+            "taker_buy_quote_asset_volume": [c.taker_buy_quote_asset_volume for _, c in rows],
+            "source_file": [api_source_file(*key, c) for key, c in rows],
             "source_sha256": [""] * n,
             "ingested_at": pa.array([ingested_at] * n, pa.timestamp("us")),
         }

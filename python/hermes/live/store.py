@@ -7,10 +7,11 @@ whole ``dbt build``). The live path must not wait for that, and must lose nothin
 1. **Append-only store** ``<lake>/live/`` (only the live process writes it, one file per
    write, each written atomically under a name derived from its content's key, never
    rewritten with other content, never deleted):
-   ``candles/<SYMBOL>/<INTERVAL>/<first open ms>-<last open ms>.parquet`` (the API candles as
-   received, in the landing zone's decoded format) and ``status.json`` (the operator's view).
-   Candles are stored here *before* anything is computed from them: a killed process
-   restarts from them.
+   ``candles/<written ns>-<first open ms>-<last open ms>.parquet`` (one file per step: the API
+   candles of every series the step landed, as received, in the landing zone's decoded
+   format with their symbol and interval; synced to disk once) and ``status.json`` (the
+   operator's view). Candles are stored here *before* anything is computed from them: a
+   killed process restarts from them.
 2. **Lake sync** (:func:`sync_to_lake`): short transactions on the lake, each retried while
    another writer holds the catalog, never blocking a step: what could not be written yet
    stays pending and goes with the next step. Every write is idempotent, so a retry or a
@@ -37,7 +38,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,22 +76,30 @@ def replay_output(settings: Settings) -> Settings:
     return Settings(lake_root=Path(settings.lake_root) / "live" / "replay")
 
 
+CANDLE_FIELDS = [
+    "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_asset_volume",
+    "number_of_trades", "taker_buy_base_asset_volume", "taker_buy_quote_asset_volume",
+]  # fmt: skip
+STORE_SCHEMA = pa.schema([("symbol", pa.string()), ("interval", pa.string()), *DECODED_SCHEMA])
+"""The live store's files: whose candle each row is, then the landing zone's decoded format."""
+
+
 def candles_table(candles: list[Candle]) -> pa.Table:
     """Candles in the landing zone's decoded format (epoch milliseconds)."""
-    fields = [
-        "open_time", "open", "high", "low", "close", "volume", "close_time",
-        "quote_asset_volume", "number_of_trades", "taker_buy_base_asset_volume",
-        "taker_buy_quote_asset_volume",
-    ]  # fmt: skip
-    columns: dict[str, Any] = {"line_number": list(range(1, len(candles) + 1))}
-    columns |= {f: [getattr(c, f) for c in candles] for f in fields}
-    columns["time_unit"] = ["ms"] * len(candles)
-    return pa.Table.from_pydict(columns, schema=DECODED_SCHEMA)
+    return _table([(("", ""), candles)], DECODED_SCHEMA)
 
 
-def _candles_of(table: pa.Table) -> list[Candle]:
-    names = [f for f in Candle.__dataclass_fields__]
-    return [Candle(**{n: row[n] for n in names}) for row in table.to_pylist()]
+def _table(items: list[tuple[SeriesKey, list[Candle]]], schema: pa.Schema) -> pa.Table:
+    """Several series' candles, one row each, with the columns of ``schema``."""
+    rows = [(key, c) for key, candles in items for c in candles]
+    columns: dict[str, Any] = {
+        "symbol": [key[0] for key, _ in rows],
+        "interval": [key[1] for key, _ in rows],
+        "line_number": list(range(1, len(rows) + 1)),
+    }
+    columns |= {f: [getattr(c, f) for _, c in rows] for f in CANDLE_FIELDS}
+    columns["time_unit"] = ["ms"] * len(rows)
+    return pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
 
 
 def _parquet(table: pa.Table) -> bytes:
@@ -106,29 +115,41 @@ class LiveStore:
         self.settings = settings
         self.root = live_root(settings)
 
-    def _folder(self, key: SeriesKey) -> str:
-        return f"{self.root}/candles/{key[0]}/{key[1]}"
-
-    def save_candles(self, key: SeriesKey, candles: list[Candle]) -> None:
-        """Store a series' new candles (before anything is computed from them)."""
-        if not candles:
+    def save_candles(self, items: list[tuple[SeriesKey, list[Candle]]]) -> None:
+        """Store one step's new candles of every series (before anything is computed from
+        them): one file, written atomically and synced to disk once, named by when it was
+        written (a later file's candle wins over an earlier one's) and the open times it
+        spans (a reader skips the files that end before what it needs)."""
+        items = [(key, candles) for key, candles in items if candles]
+        if not items:
             return
-        name = f"{candles[0].open_time}-{candles[-1].open_time}.parquet"
-        data = _parquet(candles_table(candles))
-        storage.write_bytes_atomic(self.settings, f"{self._folder(key)}/{name}", data)
+        first = min(candles[0].open_time for _, candles in items)
+        last = max(candles[-1].open_time for _, candles in items)
+        name = f"{time.time_ns()}-{first}-{last}.parquet"
+        data = _parquet(_table(items, STORE_SCHEMA))
+        storage.write_bytes_atomic(self.settings, f"{self.root}/candles/{name}", data)
 
     def candles(self, key: SeriesKey, *, after: int | None = None) -> list[Candle]:
         """The series' stored API candles opening after ``after`` (epoch ms), oldest first."""
-        seen: dict[int, Candle] = {}
-        for path in storage.list_files(self.settings, self._folder(key), ".parquet"):
-            last = int(path.rsplit("/", 1)[-1].split(".")[0].split("-")[1])
-            if after is not None and last <= after:
+        return self.candles_of({key: after}).get(key, [])
+
+    def candles_of(self, after: Mapping[SeriesKey, int | None]) -> dict[SeriesKey, list[Candle]]:
+        """Each series' stored API candles opening after its ``after`` (epoch ms; None: all),
+        oldest first (series with none are left out); each file is read once."""
+        bounds = list(after.values())
+        skip_to = None if not bounds or None in bounds else min(b for b in bounds if b is not None)
+        seen: dict[SeriesKey, dict[int, Candle]] = {}
+        for path in storage.list_files(self.settings, f"{self.root}/candles", ".parquet"):
+            if skip_to is not None and int(path.rsplit("-", 1)[-1].split(".")[0]) <= skip_to:
                 continue
             table = pq.read_table(io.BytesIO(storage.read_bytes(self.settings, path)))
-            for candle in _candles_of(table):
-                if after is None or candle.open_time > after:
-                    seen[candle.open_time] = candle
-        return [seen[t] for t in sorted(seen)]
+            *_, symbol, interval, _ = path.split("/")  # the former layout: candles/<S>/<I>/...
+            for row in table.to_pylist():
+                key = (row.get("symbol", symbol), row.get("interval", interval))
+                if key in after and (after[key] is None or row["open_time"] > after[key]):
+                    candle = Candle(**{n: row[n] for n in CANDLE_FIELDS})
+                    seen.setdefault(key, {})[candle.open_time] = candle
+        return {key: [by[t] for t in sorted(by)] for key, by in seen.items()}
 
     def write_status(self, status: dict[str, Any]) -> None:
         text = json.dumps(status, indent=2, sort_keys=True, default=str) + "\n"
@@ -163,13 +184,14 @@ def land_days(
     ``api``); an unchanged day is left as it is. Returns how many files landed."""
     manifest = load_manifest(conn)
     landed = 0
-    for symbol, interval, day in sorted(set(days)):
+    days = sorted(set(days))
+    after: dict[SeriesKey, int] = {}
+    for symbol, interval, day in days:
         start = int(datetime.fromisoformat(day).timestamp() * 1000) - 1
-        candles = [
-            c
-            for c in store.candles((symbol, interval), after=start)
-            if f"{c.opened:%Y-%m-%d}" == day
-        ]
+        after[(symbol, interval)] = min(after.get((symbol, interval), start), start)
+    stored = store.candles_of(after)
+    for symbol, interval, day in days:
+        candles = [c for c in stored.get((symbol, interval), []) if f"{c.opened:%Y-%m-%d}" == day]
         if not candles:
             continue
         data = _parquet(candles_table(candles))

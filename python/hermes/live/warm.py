@@ -170,14 +170,20 @@ class WarmLake:
         items = [(key, candles) for key, candles in items if candles]
         if not items:
             return
-        tables = [kline_rows(key, candles, ingested_at) for key, candles in items]
+        rows = kline_rows(items, ingested_at)
         for key, candles in items:
             self._last_open[key] = max(self._last_open.get(key, 0), *(x.open_time for x in candles))
-        self._insert(INSERT_KLINES, pa.concat_tables(tables))
-        resumed = [self._resume(key, rows) for (key, _), rows in zip(items, tables, strict=True)]
-        self._insert(
-            "insert into live_recursive by name select * from live_new", pa.concat_tables(resumed)
-        )
+        self._insert(INSERT_KLINES, rows)
+        self._load_last_rows([key for key, _ in items])
+        resumed, offset = [], 0
+        for key, candles in items:
+            resumed.append(self._resume(key, rows.slice(offset, len(candles))))
+            offset += len(candles)
+        table = self._recursive_table(resumed)
+        self._insert("insert into live_recursive by name select * from live_new", table)
+        ends = np.cumsum([n for _, n, _ in resumed]) - 1
+        for (key, _, _), row in zip(resumed, table.take(ends).to_pylist(), strict=True):
+            self._last_rows[key] = {n: (np.nan if v is None else v) for n, v in row.items()}
 
     def _insert(self, sql: str, table: pa.Table) -> None:
         self.conn.register("live_new", table)
@@ -186,10 +192,11 @@ class WarmLake:
         finally:
             self.conn.unregister("live_new")
 
-    def _resume(self, key: SeriesKey, new: pa.Table) -> pa.Table:
-        """The series' recursive indicator rows of its ``new`` candles, resumed from its last
-        state (all its rows again, the old ones deleted, when that state cannot resume)."""
-        last = self._last_rows.get(key) or self._last_recursive(key)
+    def _resume(self, key: SeriesKey, new: pa.Table) -> tuple[SeriesKey, int, dict[str, Any]]:
+        """The series' recursive indicator columns of its ``new`` candles, resumed from its
+        last state (all its rows again, the old ones deleted, when that state cannot resume):
+        (series, rows, columns)."""
+        last = self._last_rows.get(key)
         if last is None or not is_resumable(last, self.params):
             self.conn.execute(
                 "delete from live_recursive where symbol = ? and interval = ?", list(key)
@@ -205,39 +212,63 @@ class WarmLake:
             bars = new.select(["open_time", "close_time", "ingested_at", "high", "low", "close"])
             warmup = int(last["warmup_bars"]) + 1 + np.arange(bars.num_rows, dtype=np.int64)
             values = resume(*_hlc(bars), self.params, last)
+        columns = {n: bars.column(n) for n in ("open_time", "close_time", "ingested_at", "close")}
+        return key, bars.num_rows, {**columns, "warmup_bars": warmup, **values}
+
+    def _recursive_table(self, resumed: list[tuple[SeriesKey, int, dict[str, Any]]]) -> pa.Table:
+        """Several series' resumed columns as ``live_recursive`` rows, in one table (each
+        column converted once, to the table's type)."""
         if self._types is None:
             self._types = dict(zip(*self._recursive_schema(), strict=True))
-        types = self._types
-        columns = {
-            "symbol": [key[0]] * bars.num_rows,
-            "interval": [key[1]] * bars.num_rows,
-            **{n: bars.column(n) for n in ("open_time", "close_time", "ingested_at", "close")},
-            "warmup_bars": warmup,
+        columns: dict[str, Any] = {
+            "symbol": [key[0] for key, n, _ in resumed for _ in range(n)],
+            "interval": [key[1] for key, n, _ in resumed for _ in range(n)],
         }
+        for name in ("open_time", "close_time", "ingested_at", "close"):
+            columns[name] = pa.chunked_array(
+                [c for _, _, values in resumed for c in values[name].chunks]
+            )
+        columns["warmup_bars"] = np.concatenate([values["warmup_bars"] for _, _, values in resumed])
         for name in self.params.feature_columns() + self.params.state_columns():
-            columns[name] = pa.array(values[name], from_pandas=True).cast(types[name])
-        table = pa.table(columns)
-        self._last_rows[key] = {
-            name: (np.nan if value is None else value)
-            for name, value in table.slice(table.num_rows - 1).to_pylist()[0].items()
-        }
-        return table
+            joined = np.concatenate([values[name] for _, _, values in resumed])
+            columns[name] = pa.array(joined, from_pandas=True).cast(self._types[name])
+        return pa.table(columns)
 
     def _recursive_schema(self) -> tuple[list[str], list[pa.DataType]]:
         schema = self.conn.execute("select * from live_recursive limit 0").to_arrow_table().schema
         return schema.names, schema.types
 
-    def _last_recursive(self, key: SeriesKey) -> dict[str, Any] | None:
-        cursor = self.conn.execute(
-            "select * from live_recursive where symbol = ? and interval = ? "
-            "order by open_time desc limit 1",
-            list(key),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
+    def _load_last_rows(self, keys: list[SeriesKey]) -> None:
+        """The last recursive row of each series not held yet in ``_last_rows`` (the state
+        its next bar resumes from), all read in one query."""
+        missing = [key for key in keys if key not in self._last_rows]
+        if not missing:
+            return
+        wanted = pa.table({"symbol": [k[0] for k in missing], "interval": [k[1] for k in missing]})
+        self.conn.register("live_wanted", wanted)
+        try:
+            cursor = self.conn.execute(
+                "select * from live_recursive semi join live_wanted using (symbol, interval) "
+                "qualify row_number() over (partition by symbol, interval "
+                "order by open_time desc) = 1"
+            )
+            rows = cursor.fetchall()
+        finally:
+            self.conn.unregister("live_wanted")
         names = [d[0] for d in cursor.description or []]
-        return {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
+        for row in rows:
+            last = {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
+            self._last_rows[(str(last["symbol"]), str(last["interval"]))] = last
+
+    def warm_kernels(self) -> None:
+        """Resume one series' indicators by one bar and drop the result: the kernels are
+        compiled (or loaded from numba's cache) before the first bar closes, not during it."""
+        self._load_last_rows(self.series()[:1])
+        for last in self._last_rows.values():
+            if is_resumable(last, self.params):
+                close = np.array([float(last["close"])])
+                resume(close, close, close, self.params, last)
+                return
 
     def compact(self) -> None:
         """Free the row versions the steps deleted (an in-memory database keeps them until a
@@ -269,10 +300,20 @@ class WarmLake:
 
     def show(self, keys: list[SeriesKey]) -> None:
         """Let the views show these series' whole history (the feed and the ledger read it)."""
-        self.conn.execute("delete from live_changed")
-        self.conn.executemany(
-            "insert into live_changed values (?, ?, null, null)", [list(k) for k in keys]
+        self._set_changed([(key, None, None) for key in keys])
+
+    def _set_changed(self, rows: list[tuple[SeriesKey, Any, Any]]) -> None:
+        """``live_changed`` holds these (series, since, first new) rows only."""
+        table = pa.table(
+            {
+                "symbol": pa.array([key[0] for key, _, _ in rows], pa.string()),
+                "interval": pa.array([key[1] for key, _, _ in rows], pa.string()),
+                "since": pa.array([since for _, since, _ in rows], pa.timestamp("us")),
+                "first_new": pa.array([first for _, _, first in rows], pa.timestamp("us")),
+            }
         )
+        self.conn.execute("delete from live_changed")
+        self._insert("insert into live_changed by name select * from live_new", table)
 
     def _mark(self, changed: Mapping[SeriesKey, int | None], table: str, lookback: int) -> None:
         """``live_changed``: per series, the first new bar and the first bar of its look-back
@@ -287,28 +328,31 @@ class WarmLake:
                 "first_rank": list(counted.values()),
             }
         )
-        c = self.conn
+        most, c = max(counted.values(), default=0), self.conn
         c.register("live_back", back)
         try:
-            since = dict(self._ranked(table, "since_rank"))
-            first = dict(self._ranked("live_klines", "first_rank"))
+            since = self._ranked(table, "since_rank", most + lookback if counted else 0)
+            first = self._ranked("live_klines", "first_rank", most)
         finally:
             c.unregister("live_back")
-        rows = [[*key, since.get(key), first.get(key)] for key in counted]
-        rows += [[*key, None, None] for key, n in changed.items() if n is None]
-        c.execute("delete from live_changed")
-        c.executemany("insert into live_changed values (?, ?, ?, ?)", rows)
+        rows = [(key, since.get(key), first.get(key)) for key in counted]
+        rows += [(key, None, None) for key, n in changed.items() if n is None]
+        self._set_changed(rows)
 
-    def _ranked(self, table: str, rank: str) -> list[tuple[SeriesKey, Any]]:
-        """Per series of ``live_back``, the open time of ``table``'s row ``rank`` from the end."""
+    def _ranked(self, table: str, rank: str, most: int) -> dict[SeriesKey, Any]:
+        """Per series of ``live_back``, the open time of ``table``'s row ``rank`` from the end
+        (none when the series is shorter), from the ``most`` latest of each (a top-N
+        aggregate: no sort of the whole history)."""
+        if most < 1:
+            return {}
         found = self.conn.execute(
-            "select t.symbol, t.interval, t.open_time from ("  # noqa: S608 (validated identifier)
-            "select symbol, interval, open_time, row_number() over (partition by symbol, "
-            f"interval order by open_time desc) as nth from {identifier(table)} "
-            "semi join live_back using (symbol, interval)) as t "
-            f"inner join live_back as b using (symbol, interval) where t.nth = b.{rank}"
+            f"select b.symbol, b.interval, list_extract(t.latest, b.{rank}) from ("  # noqa: S608
+            "select symbol, interval, max(open_time, ?) as latest from "
+            f"{identifier(table)} semi join live_back using (symbol, interval) "
+            "group by symbol, interval) as t inner join live_back as b using (symbol, interval)",
+            [most],
         ).fetchall()
-        return [((str(s), str(i)), t) for s, i, t in found]
+        return {(str(s), str(i)): t for s, i, t in found if t is not None}
 
     def features(self, key: SeriesKey) -> pa.Table:
         """All feature rows of a series (for comparisons and the store)."""

@@ -53,7 +53,7 @@ def test_api_candles_land_then_the_archive_supersedes_them(
     store = LiveStore(lake_settings)
     api = [_candle(line) for line in day]
     api[2] = replace(api[2], close=api[2].close + 1.5)  # the API said otherwise
-    store.save_candles(("BTCUSDT", "4h"), api)
+    store.save_candles([(("BTCUSDT", "4h"), api)])
     conn = connect_briefly(lake_settings)
     try:
         assert land_days(conn, store, {("BTCUSDT", "4h", DAY)}) == 1
@@ -87,7 +87,7 @@ def test_api_candles_land_then_the_archive_supersedes_them(
     ]  # fmt: skip
 
     # the live process lands the day again after the archive (a catch-up): the archive stays
-    store.save_candles(("BTCUSDT", "4h"), [replace(api[3], close=api[3].close + 2.0)])
+    store.save_candles([(("BTCUSDT", "4h"), [replace(api[3], close=api[3].close + 2.0)])])
     conn = connect_briefly(lake_settings)
     try:
         assert land_days(conn, store, {("BTCUSDT", "4h", DAY)}) == 1
