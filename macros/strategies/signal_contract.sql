@@ -14,10 +14,32 @@
     The compiled SQL is appended to `hermes_signal_models` when it changed (in the model's
     transaction; appends only, so models built in parallel do not conflict), so backtests
     with other parameters and grids evaluate exactly the SQL of the snapshot they read
-    (the latest row per strategy; see `strategy_parameters`).
+    (the latest row per strategy; see `strategy_parameters`). The SQL recorded is the full
+    build's: an incremental build's own parts (set between `/*hermes:incremental*/` and
+    `/*hermes:end*/` by `signal_changes`, `signal_lookback` and `signal_new_bars`) are
+    removed, so full and incremental builds record the same SQL. When an incremental build
+    runs another SQL than the one recorded (the rule or a macro changed), every bar is
+    decided again with the new SQL first, as a full build would.
     -#}
     {%- if execute -%}
         {%- set strategy_id = signal_strategy_id() -%}
+        {%- set full_sql = modules.re.sub(
+            '/\\*hermes:incremental\\*/.*?/\\*hermes:end\\*/', '', model.compiled_code,
+            flags=modules.re.DOTALL
+        ) -%}
+        {%- set records = this.database ~ "." ~ this.schema ~ ".hermes_signal_models" -%}
+        {%- set sql_hash = local_md5(full_sql) -%}
+        {%- set latest = run_query(
+            "select sql_hash from " ~ records ~ " where strategy_id = '" ~ strategy_id
+            ~ "' order by built_at desc limit 1"
+        ) -%}
+        {%- set changed_sql = latest | length == 0 or latest.rows[0][0] != sql_hash -%}
+        {%- if changed_sql and full_sql != model.compiled_code -%}
+            {%- do run_query("delete from " ~ this) -%}
+            {%- do run_query(
+                "insert into " ~ this ~ " by name select * from (" ~ full_sql ~ ")"
+            ) -%}
+        {%- endif -%}
         {%- set where = "signal model " ~ this.identifier ~ " (strategy " ~ strategy_id ~ ")" -%}
         {%- set actual = {} -%}
         {%- set expected = {} -%}
@@ -71,16 +93,10 @@
                 where ~ ": no row for " ~ strategy_id ~ " in seeds/strategies.csv"
             ) }}
         {%- endif -%}
-        {%- set records = this.database ~ "." ~ this.schema ~ ".hermes_signal_models" -%}
-        {%- set sql_hash = local_md5(model.compiled_code) -%}
-        {%- set latest = run_query(
-            "select sql_hash from " ~ records ~ " where strategy_id = '" ~ strategy_id
-            ~ "' order by built_at desc limit 1"
-        ) -%}
-        {%- if latest | length == 0 or latest.rows[0][0] != sql_hash -%}
+        {%- if changed_sql -%}
             {%- do run_query(
                 "insert into " ~ records ~ " values ('" ~ strategy_id ~ "', '"
-                ~ this.identifier ~ "', '" ~ (model.compiled_code | replace("'", "''"))
+                ~ this.identifier ~ "', '" ~ (full_sql | replace("'", "''"))
                 ~ "', '" ~ sql_hash ~ "', now()::timestamp)"
             ) -%}
         {%- endif -%}

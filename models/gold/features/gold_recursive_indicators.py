@@ -4,7 +4,10 @@ Computed one (symbol, interval) series at a time with the numba kernels of
 ``hermes.indicators`` and streamed to the lake as Arrow batches, so memory follows the
 largest series, not the number of symbols. Incremental runs resume each series from the
 stored state (``state_*`` columns) of its last unchanged bar, and delete the rows of
-candles gone from ``silver_klines`` (``hermes.incremental``); see the folder's yml.
+candles gone from ``silver_klines`` (``hermes.incremental``); see the folder's yml. The
+stored rows they resume from and the bars they resume with are read by one query each for
+all series (two queries per series cost more than the whole computation of a new day);
+series computed from their first bar are read one at a time.
 """
 
 import numpy as np
@@ -47,8 +50,12 @@ def model(dbt, session):
     )
 
     def batches():
-        for symbol, interval, first_changed in plan:
-            batch = _series_batch(session, this, params, schema, (symbol, interval), first_changed)
+        resumed = _resume_points(session, this, params, plan)
+        new_bars = _bars_after(session, resumed)
+        for symbol, interval, _first_changed in plan:
+            last = resumed.get((symbol, interval))
+            bars = new_bars.get((symbol, interval)) if last is not None else None
+            batch = _series_batch(session, params, schema, (symbol, interval), last, bars)
             # zero-copy slices of one row group each, which DuckDB converts and writes in turn
             for start in range(0, 0 if batch is None else batch.num_rows, BATCH_ROWS):
                 yield batch.slice(start, BATCH_ROWS)
@@ -57,16 +64,16 @@ def model(dbt, session):
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _series_batch(session, this, params, schema, series, first_changed):
-    """One series' rows to write, from its first changed bar on (None when there is none)."""
-    from hermes.indicators.recursive_features import compute, is_resumable, resume
+def _series_batch(session, params, schema, series, last, bars):
+    """One series' rows to write, from its first changed bar on (None when there is none):
+    resumed from the stored row ``last`` over ``bars``, or computed from its first bar
+    (``last`` None: its bars are read here)."""
+    from hermes.indicators.recursive_features import compute, resume
 
     symbol, interval = series
-    last = _last_row_before(session, this, symbol, interval, first_changed)
-    if last is not None and not is_resumable(last, params):
-        last = None
-    bars = _bars(session, symbol, interval, None if last is None else last["open_time"])
-    rows = len(bars["close"])
+    if last is None:
+        bars = _bars(session, symbol, interval)
+    rows = 0 if bars is None else len(bars["close"])
     if rows == 0:
         return None
     hlc = (bars["high"], bars["low"], bars["close"])
@@ -89,33 +96,85 @@ def _constant(value, rows):
     return pa.array([value], pa.string()).take(pa.array(np.zeros(rows, dtype=np.int32)))
 
 
-def _last_row_before(session, this, symbol, interval, first_changed):
-    """The stored row just before the first changed bar, as a dict (None when there is none)."""
-    if this is None or first_changed is None:
-        return None
+def _resume_points(session, this, params, plan):
+    """(symbol, interval) -> the stored row just before the series' first changed bar, as a
+    dict, for the series that can resume from it (one query for all of them); a series
+    missing here is computed from its first bar."""
+    from hermes.indicators.recursive_features import is_resumable
+
+    wanted = [(s, i, t) for s, i, t in plan if t is not None]
+    if this is None or not wanted:
+        return {}
     cursor = session.execute(
         f"""
-        select * from {this}
-        where symbol = ? and interval = ? and open_time < ?
-        order by open_time desc limit 1
-        """,
-        [symbol, interval, first_changed],
+        with plan as (
+            select unnest(?::varchar[]) as symbol, unnest(?::varchar[]) as interval,
+                unnest(?::timestamp[]) as first_changed
+        ),
+        last as (
+            select built.symbol, built.interval, max(built.open_time) as open_time
+            from {this} as built
+            inner join plan using (symbol, interval)
+            where built.open_time < plan.first_changed
+            group by all
+        )
+        select built.* from {this} as built
+        inner join last using (symbol, interval, open_time)
+        """,  # noqa: S608 (dbt's relation of this model)
+        [list(column) for column in zip(*wanted, strict=True)],
     )
-    row = cursor.fetchone()
-    if row is None:
-        return None
     names = [d[0] for d in cursor.description]
-    return {n: (np.nan if v is None else v) for n, v in zip(names, row)}
+    rows = cursor.fetchall()
+    out = {}
+    for row in rows:
+        last = {n: (np.nan if v is None else v) for n, v in zip(names, row, strict=True)}
+        if is_resumable(last, params):
+            out[(last["symbol"], last["interval"])] = last
+    return out
 
 
-def _bars(session, symbol, interval, after):
-    """One series' bars (all of them, or those after ``after``), oldest first, as numpy."""
+def _bars_after(session, resumed):
+    """(symbol, interval) -> the bars after each resumed series' stored row, oldest first,
+    as numpy (one query for all of them)."""
+    if not resumed:
+        return {}
+    bars = session.execute(
+        """
+        with points as (
+            select unnest(?::varchar[]) as symbol, unnest(?::varchar[]) as interval,
+                unnest(?::timestamp[]) as after
+        )
+        select klines.symbol, klines.interval, klines.open_time, klines.close_time,
+            klines.ingested_at, klines.high, klines.low, klines.close
+        from hermes_features_klines as klines
+        inner join points using (symbol, interval)
+        where klines.open_time > points.after
+        order by klines.symbol, klines.interval, klines.open_time
+        """,
+        [
+            [s for s, _ in resumed],
+            [i for _, i in resumed],
+            [r["open_time"] for r in resumed.values()],
+        ],
+    ).fetchnumpy()
+    out = {}
+    for key in resumed:
+        rows = np.flatnonzero((bars["symbol"] == key[0]) & (bars["interval"] == key[1]))
+        if len(rows):  # ordered by series: one contiguous run of rows (writable arrays)
+            part = slice(int(rows[0]), int(rows[-1]) + 1)
+            names = ("open_time", *PASSTHROUGH, "high", "low", "close")
+            out[key] = {name: np.ascontiguousarray(bars[name][part]) for name in names}
+    return out
+
+
+def _bars(session, symbol, interval):
+    """One series' bars, oldest first, as numpy."""
     return session.execute(
         """
         select open_time, close_time, ingested_at, high, low, close
         from hermes_features_klines
-        where symbol = ? and interval = ? and (?::timestamp is null or open_time > ?::timestamp)
+        where symbol = ? and interval = ?
         order by open_time
         """,
-        [symbol, interval, after, after],
+        [symbol, interval],
     ).fetchnumpy()

@@ -1,3 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Bollinger Reversion: long when the close comes back above the lower Bollinger band
   (below it on the previous bar, at or above it on this one) while RSI is below `rsi_max`;
@@ -9,7 +18,12 @@
 {%- set rsi_period = compiled.get('rsi_period', 0) | int -%}
 {%- set bb_period = strategy_constant(compiled, 'bb_period') -%}
 
+{%- set incremental = signal_incremental() %}
+-- depends_on: {{ ref('silver_klines') }}
+
 with
+
+{{ signal_changes(incremental, bb_period) }}
 
 features as (
 
@@ -19,8 +33,10 @@ features as (
         open_time,
         close,
         warmup_bars,
-        rsi_{{ rsi_period }} as rsi
+        rsi_{{ rsi_period }} as rsi,
+        ingested_at
     from {{ ref('gold_feature_store') }}
+    {{ signal_lookback(incremental, 'gold_feature_store') }}
 
 ),
 
@@ -41,6 +57,7 @@ bands as (
         features.open_time,
         features.close,
         features.rsi,
+        features.ingested_at,
         strategy.strategy_id,
         strategy.strategy_version,
         strategy.parameters,
@@ -95,5 +112,7 @@ select
     rsi_oversold,
     at_middle,
     back_inside and rsi_oversold as buy_signal,
-    at_middle as sell_signal
+    at_middle as sell_signal,
+    ingested_at
 from flagged
+{{ signal_new_bars(incremental, 'flagged') }}

@@ -1,3 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Donchian Breakout: long when the close breaks above the highest high of the previous
   `entry_period` bars, exit when it breaks below the lowest low of the previous
@@ -8,7 +17,12 @@
 {%- set entry_period = strategy_constant(compiled, 'entry_period') -%}
 {%- set exit_period = strategy_constant(compiled, 'exit_period') -%}
 
+{%- set incremental = signal_incremental() %}
+-- depends_on: {{ ref('silver_klines') }}
+
 with
+
+{{ signal_changes(incremental, 'greatest(' ~ entry_period ~ ', ' ~ exit_period ~ ')') }}
 
 features as (
 
@@ -19,8 +33,10 @@ features as (
         high,
         low,
         close,
-        warmup_bars
+        warmup_bars,
+        ingested_at
     from {{ ref('gold_feature_store') }}
+    {{ signal_lookback(incremental, 'gold_feature_store') }}
 
 ),
 
@@ -37,6 +53,7 @@ channels as (
         features.interval,
         features.open_time,
         features.close,
+        features.ingested_at,
         strategy.strategy_id,
         strategy.strategy_version,
         strategy.parameters,
@@ -85,5 +102,7 @@ select
     breakout,
     breakdown,
     breakout as buy_signal,
-    breakdown as sell_signal
+    breakdown as sell_signal,
+    ingested_at
 from flagged
+{{ signal_new_bars(incremental, 'flagged') }}

@@ -1,3 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   ML LightGBM: long when the out-of-sample probability of gold_ml_predictions (walk-forward
   LightGBM, purged and embargoed: the probability that the next `ml_horizon` bars pay for
@@ -11,7 +20,12 @@
 -#}
 {%- set horizon = var('ml_horizon') | int -%}
 
+{%- set incremental = signal_incremental() %}
+-- depends_on: {{ ref('silver_klines') }}
+
 with
+
+{{ signal_changes(incremental, horizon) }}
 
 features as (
 
@@ -19,8 +33,10 @@ features as (
         symbol,
         interval,
         open_time,
-        close
+        close,
+        ingested_at
     from {{ ref('gold_feature_store') }}
+    {{ signal_lookback(incremental, 'gold_feature_store') }}
 
 ),
 
@@ -49,6 +65,7 @@ joined as (
         features.interval,
         features.open_time,
         features.close,
+        features.ingested_at,
         predictions.probability_up,
         predictions.model_version,
         strategy.strategy_id,
@@ -102,5 +119,7 @@ select
     confident_up,
     confidence_lost,
     confident_up as buy_signal,
-    confidence_lost as sell_signal
+    confidence_lost as sell_signal,
+    ingested_at
 from flagged
+{{ signal_new_bars(incremental, 'flagged') }}

@@ -1,3 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Smart Momentum signals per (symbol, interval, open_time), decided on the closed bar.
   Indicator periods pick feature-store columns, so they are compiled into the SQL; the RSI
@@ -11,7 +20,12 @@
 {%- set st_multiplier = compiled.get('st_multiplier', 0) | float -%}
 {%- set st_suffix = feature_suffix([st_period, st_multiplier]) -%}
 
+{%- set incremental = signal_incremental() %}
+-- depends_on: {{ ref('silver_klines') }}
+
 with
+
+{{ signal_changes(incremental, 1) }}
 
 features as (
 
@@ -23,8 +37,10 @@ features as (
         ema_{{ ema_fast }} as ema_fast,
         ema_{{ ema_slow }} as ema_slow,
         rsi_{{ rsi_period }} as rsi,
-        supertrend_dir_{{ st_suffix }} as st_dir
+        supertrend_dir_{{ st_suffix }} as st_dir,
+        ingested_at
     from {{ ref('gold_feature_store') }}
+    {{ signal_lookback(incremental, 'gold_feature_store') }}
 
 ),
 
@@ -66,6 +82,7 @@ flagged as (
         with_previous.ema_slow,
         with_previous.rsi,
         with_previous.st_dir,
+        with_previous.ingested_at,
         strategy.strategy_id,
         strategy.strategy_version,
         strategy.parameters,
@@ -103,5 +120,7 @@ select
     st_bullish,
     st_exit,
     ema_cross and rsi_neutral and st_bullish as buy_signal,
-    st_exit as sell_signal
+    st_exit as sell_signal,
+    ingested_at
 from flagged
+{{ signal_new_bars(incremental, 'flagged') }}

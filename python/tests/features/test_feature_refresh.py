@@ -21,10 +21,13 @@ from hermes.dbt_runner import run_dbt
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
 from hermes.quality.checkpoint import run_checkpoint
+from hermes.signals.registry import list_strategies, signal_model
 
 NOT_FEATURES = ["ingested_at"]
 INCREMENTAL = ("gold_features", "gold_recursive_indicators", "gold_ml_features")
 """The incremental models compared with the lake built at once (every interval is an ML one)."""
+SIGNALS = tuple(signal_model(s.strategy_id) for s in list_strategies())
+"""The signal models, incremental over the changed series' new bars too."""
 
 
 def _assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -62,7 +65,8 @@ def test_incremental_refresh_equals_full_rebuild(
 
 def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
     settings, info = refreshed
-    for table in INCREMENTAL:
+    assert {"gold_signals_smart_momentum", "gold_signals_ml_lightgbm"} <= set(SIGNALS)
+    for table in (*INCREMENTAL, *SIGNALS):
         conn = connect(settings)
         try:
             changes = conn.execute(
@@ -157,7 +161,7 @@ def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed
 
 SHRUNK = "BTCUSDT_4h.csv.gz"
 """The bundled file landed again (same name: it replaces its own rows) with fewer candles."""
-FOLLOWERS = (*INCREMENTAL, "gold_ml_predictions")
+FOLLOWERS = (*INCREMENTAL, "gold_ml_predictions", *SIGNALS)
 """Every incremental model that follows silver_klines through the changed-series cursor."""
 NOT_REBUILT = ["ingested_at", "snapshot_id"]
 """When a row was landed or written: the only columns a rebuild may change."""
@@ -201,7 +205,7 @@ def test_fewer_candles_landed_again_equal_a_full_rebuild(
     others = "not (symbol = 'BTCUSDT' and interval = '4h')"
     before = _models(settings, others)
     kept = _land_shrunk(settings, tmp_path / "inputs", keep)
-    selection = ["--select", "+gold_ml_predictions"]
+    selection = ["--select", "+gold_ml_predictions", *SIGNALS]
     run_dbt(["run", *selection], settings, target_path=target)
     series = "symbol = 'BTCUSDT' and interval = '4h'"
     incremental = _models(settings, series)

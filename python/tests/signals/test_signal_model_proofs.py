@@ -17,12 +17,15 @@ may differ in the last bits between series layouts (see ``test_feature_refresh``
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from fixtures.lake_reads import read_frame
 
 from hermes.config import Settings
+from hermes.dbt_runner import run_dbt
 from hermes.lake import connect
 from hermes.signals.models import compiled_sql, open_model, read_signals
 from hermes.signals.registry import list_strategies, load_strategy, signal_model
@@ -32,11 +35,13 @@ VALUES_RTOL = 1e-12
 
 
 def _signals(settings: Settings, strategy_id: str, where: str = "true") -> pd.DataFrame:
+    """The model's rows, without ``ingested_at`` (when the candle landed: the incremental
+    builds' cursor, not a decision; it differs between lakes and truncated copies)."""
     table = signal_model(strategy_id)
     return read_frame(
         settings,
         f"select * from {table} where {where} order by symbol, interval, open_time",  # noqa: S608
-    )
+    ).drop(columns=["ingested_at"], errors="ignore")
 
 
 def _assert_same(actual: pd.DataFrame, expected: pd.DataFrame, what: str) -> None:
@@ -83,6 +88,51 @@ def test_incremental_signals_equal_a_full_rebuild(
     full = _signals(built_lake, strategy_id, where)
     assert len(full) > 40_000 and full.buy_signal.sum() > 0 and full.sell_signal.sum() > 0
     _assert_same(incremental, full, strategy_id)
+
+
+def test_incremental_builds_record_the_full_build_sql(
+    refreshed_lake: tuple[Settings, dict], built_lake: Settings
+) -> None:
+    """Both builds of the refreshed lake (full, then incremental) recorded one SQL per
+    strategy, the full build's: the one a lake built at once records, no incremental part."""
+    query = (
+        "select strategy_id, list(distinct sql_hash), bool_or(compiled_sql like '%hermes:%') "
+        "from hermes_signal_models group by all order by all"
+    )
+    refreshed, full = read_frame(refreshed_lake[0], query), read_frame(built_lake, query)
+    assert sorted(refreshed.strategy_id) == sorted(STRATEGIES)
+    for one in (refreshed, full):
+        assert one.iloc[:, 1].map(len).tolist() == [1] * len(STRATEGIES)
+        assert not one.iloc[:, 2].any()
+    assert refreshed.iloc[:, 1].map(tuple).tolist() == full.iloc[:, 1].map(tuple).tolist()
+
+
+def test_changed_parameters_or_sql_rebuild_every_bar(
+    built_lake_copy: Settings, tmp_path: Path
+) -> None:
+    """An incremental build with nothing new still decides every bar again when the
+    registry's parameters changed (the model builds in full) or the model's SQL did (the
+    post-hook rebuilds it): the table then equals a full rebuild, one parameter set."""
+    settings, target = built_lake_copy, tmp_path / "target"
+    donchian, ml = signal_model("donchian_breakout"), signal_model("ml_lightgbm")
+    other = {"strategy_parameters": {"donchian_breakout": {"entry_period": 30}}, "ml_horizon": 3}
+    query = "select * from {} order by symbol, interval, open_time"
+    before = {t: _frame(settings, query.format(t)) for t in (donchian, ml)}
+    run_dbt(["run", "--select", donchian, ml], settings, target_path=target, vars=other)
+    rebuilt = {t: _frame(settings, query.format(t)) for t in (donchian, ml)}
+    run_dbt(["run", "--full-refresh", "--select", donchian, ml], settings, target_path=target,
+            vars=other)  # fmt: skip
+    for table in (donchian, ml):
+        full = _frame(settings, query.format(table))
+        assert len(full) == len(before[table]) > 40_000
+        assert not full.equals(before[table]), table  # the parameters change the decisions
+        _assert_same(rebuilt[table], full, table)
+    assert rebuilt[donchian].parameters.nunique() == 1
+    assert '"entry_period":30' in rebuilt[donchian].parameters.iloc[0].replace(" ", "")
+
+
+def _frame(settings: Settings, sql: str) -> pd.DataFrame:
+    return read_frame(settings, sql).drop(columns=["ingested_at"], errors="ignore")
 
 
 @pytest.mark.parametrize("strategy_id", STRATEGIES)
