@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from hermes.config import Settings
 from hermes.lake import DataError, pinned
-from hermes.live.sources import PREDICTIONS, SeriesKey, project_vars
+from hermes.live.project import PREDICTIONS, SeriesKey, project_vars
 from hermes.ml.records import artifact_root, load_booster, read_artifacts
 from hermes.ml.training import TrainingConfig
 from hermes.ml.walk_forward import Block, predict_recorded

@@ -6,7 +6,6 @@ strategy also its recorded walk-forward predictions and models (:mod:`hermes.liv
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,26 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-import yaml
 
-from hermes.config import PROJECT_ROOT, Settings
+from hermes.config import Settings
 from hermes.indicators.recursive_features import RecursiveParams
-from hermes.signals.models import SIGNAL_MODELS_TABLE
+from hermes.live.project import PREDICTIONS, SeriesKey, project_vars
+from hermes.signals.models import SIGNAL_MODELS_TABLE, tables_read
 from hermes.signals.registry import list_strategies
 
 if TYPE_CHECKING:
     from hermes.live.ml import MlSources
 
-SeriesKey = tuple[str, str]
-"""A series of the live path: (symbol, interval)."""
 LIVE_TABLES = ("silver_klines", "gold_recursive_indicators", "gold_features", "gold_feature_store")
 """The lake's tables the warm path holds, as views of its own tables."""
 ML_FEATURES = "gold_ml_features"
 """The ML layer's features model, compiled with the feature models (the ML strategy's input)."""
-PREDICTIONS = "gold_ml_predictions"
-"""What an ML signal model reads beyond the feature store: the live path predicts it."""
 COMPILE = ["compile", "--select", *LIVE_TABLES[2:], ML_FEATURES, "--full-refresh"]
-_REFERENCE = re.compile(r'"lake"\."main"\."([a-z0-9_]+)"')
 
 
 class LiveSetupError(RuntimeError):
@@ -131,13 +125,13 @@ def compile_features_sql(settings: Settings, target_path: Path) -> dict[str, str
 def is_rule(sql: str) -> bool:
     """Whether a signal model reads only what the live path computes (the feature store and
     the registry): rule strategies; the ML strategy reads its recorded predictions."""
-    return set(_REFERENCE.findall(sql)) <= {"gold_feature_store", "strategies"}
+    return tables_read(sql) <= {"gold_feature_store", "strategies"}
 
 
 def reads_predictions(sql: str) -> bool:
     """Whether a signal model reads the ML predictions and otherwise only what the live path
     computes (the ML strategy): the live path predicts its bars (:mod:`hermes.live.ml`)."""
-    tables = set(_REFERENCE.findall(sql))
+    tables = tables_read(sql)
     return PREDICTIONS in tables and tables <= {"gold_feature_store", "strategies", PREDICTIONS}
 
 
@@ -150,13 +144,6 @@ def recursive_params() -> RecursiveParams:
 def feature_vars() -> dict[str, Any]:
     """The ``feature_*`` vars of dbt_project.yml (the features' parameters)."""
     return project_vars("feature_")
-
-
-def project_vars(prefix: str) -> dict[str, Any]:
-    """The vars of dbt_project.yml whose name starts with ``prefix``."""
-    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
-        variables = yaml.safe_load(handle)["vars"]
-    return {k: v for k, v in variables.items() if k.startswith(prefix)}
 
 
 def largest_integer(value: Any) -> int:

@@ -28,7 +28,6 @@ predictions of models trained on labels known before the predicted block.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +40,7 @@ from hermes.config import LAKE_ALIAS
 from hermes.features.store import FEATURE_STORE
 from hermes.intervals import interval_seconds
 from hermes.lake import identifier, table_columns
-from hermes.signals.models import SignalModel, compiled_sql
+from hermes.signals.models import SignalModel, compiled_sql, tables_read
 from hermes.signals.registry import Strategy, canonical_json
 
 STORE_WARMUP = 200
@@ -51,7 +50,6 @@ CUTS, SHIFTS = 8, 2
 DEEP_CUTS, DEEP_SHIFTS = 40, 6
 """The same for ``hermes check`` on demand."""
 KEYS = ("symbol", "interval", "open_time")
-_RELATION = re.compile(rf'"{LAKE_ALIAS}"\."main"\."([a-z_][a-z0-9_]*)"')
 _COPY = "hermes_check_copies"
 
 
@@ -215,7 +213,7 @@ def _series_relations(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, li
     """Lake tables the SQL reads that hold series (``symbol``, ``interval``, ``open_time``),
     with their columns."""
     out = {}
-    for name in sorted(set(_RELATION.findall(sql))):
+    for name in sorted(tables_read(sql)):
         columns = table_columns(conn, name)
         if all(k in columns for k in KEYS):
             out[name] = columns

@@ -15,6 +15,7 @@ bar without its signal row is an error naming the strategy, the model and the ba
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from hermes.config import LAKE_ALIAS
 from hermes.features.store import OHLCV, read_rows
 from hermes.lake import DataError, identifier, table_types
 from hermes.signals.errors import StrategyError
@@ -113,6 +115,16 @@ def _latest_sql(conn: duckdb.DuckDBPyConnection, strategy: Strategy) -> tuple[st
     except duckdb.CatalogException:
         return None
     return (str(row[0]), str(row[1])) if row else None
+
+
+_RELATION = re.compile(rf'"{LAKE_ALIAS}"\."main"\."([a-z_][a-z0-9_]*)"')
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def tables_read(sql: str) -> set[str]:
+    """The lake tables a model's compiled SQL reads, its comments left out (an incremental
+    signal model's ``-- depends_on:`` line names silver_klines, which its SQL never reads)."""
+    return set(_RELATION.findall(_COMMENT.sub(" ", sql)))
 
 
 def compiled_sql(conn: duckdb.DuckDBPyConnection, strategy: Strategy) -> str:

@@ -102,7 +102,7 @@ def test_a_peeking_strategy_is_refused_in_one_line(project: dict[str, str]) -> N
     assert "2 combinations" in grid.stdout.replace("\n", " ")
     run(hermes, "backtest", "--strategy", "donchian_breakout", env=project)
     assert checks_recorded(project, "donchian_breakout") == [
-        'True,"passed: gold_signals_donchian_breakout decides 197,692 bars of 23 truncated and '
+        'True,"passed: gold_signals_donchian_breakout decides 172,211 bars of 23 truncated and '
         '4 later-starting histories as on the full history"'
     ]
     assert checks_recorded(project, "peek") == [f"False,{PEEK_LINE}"]
