@@ -49,9 +49,9 @@ PREDICTIONS = (
     "from gold_ml_predictions where interval = '4h' and open_time >= ? and open_time < ? "
     "order by all"
 )
-SIGNALS = (
-    "select * from gold_signals_ml_lightgbm where interval = '4h' and open_time >= ? "
-    "and open_time < ? order by all"
+SIGNALS = (  # every column but ingested_at: when the candle landed, no decision
+    "select * exclude (ingested_at) from gold_signals_ml_lightgbm where interval = '4h' "
+    "and open_time >= ? and open_time < ? order by all"
 )
 BEFORE, AFTER = 6, 4
 """Bars replayed before the block's first bar, and from it on: the ML strategy enters
