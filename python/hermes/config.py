@@ -11,10 +11,23 @@ import csv
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The dbt project folder (where ``dbt_project.yml`` lives)."""
+
+
+@cache
+def project_vars() -> dict[str, Any]:
+    """The ``vars`` of ``dbt_project.yml`` (intervals, costs, ``feature_*``, ``ml_*``...): the
+    project's settings the SQL models read, read here once for every Python module."""
+    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle)["vars"])
+
 
 UNIVERSE_SEED = PROJECT_ROOT / "seeds" / "universe.csv"
 """The default universe (``HERMES_UNIVERSE`` unset): the project's dbt seed."""

@@ -9,18 +9,12 @@ cannot pay for itself, so it is labelled neutral, not a signal.
 
 from __future__ import annotations
 
-from functools import cache
-
-import yaml
-
-from hermes.config import PROJECT_ROOT
+from hermes.config import project_vars
 
 
-@cache
 def default_costs() -> tuple[float, float]:
     """(fees, slippage) as fractions of an order's value, from ``dbt_project.yml``."""
-    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
-        costs = yaml.safe_load(handle)["vars"]["costs"]
+    costs = project_vars()["costs"]
     return float(costs["fees"]), float(costs["slippage"])
 
 

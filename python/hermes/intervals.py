@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import yaml
-
-from hermes.config import PROJECT_ROOT
+from hermes.config import project_vars
 
 
 class UnknownInterval(ValueError):
@@ -20,9 +18,7 @@ class UnknownInterval(ValueError):
 @cache
 def interval_table() -> dict[str, int]:
     """Interval code -> length in seconds, in the order ``dbt_project.yml`` lists them."""
-    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
-        project = yaml.safe_load(handle)
-    return {str(code): int(seconds) for code, seconds in project["vars"]["intervals"].items()}
+    return {str(code): int(seconds) for code, seconds in project_vars()["intervals"].items()}
 
 
 def interval_seconds(interval: str) -> int:

@@ -1,12 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Bollinger Reversion: long when the close comes back above the lower Bollinger band
   (below it on the previous bar, at or above it on this one) while RSI is below `rsi_max`;

@@ -1,12 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Donchian Breakout: long when the close breaks above the highest high of the previous
   `entry_period` bars, exit when it breaks below the lowest low of the previous

@@ -1,12 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   ML LightGBM: long when the out-of-sample probability of gold_ml_predictions (walk-forward
   LightGBM, purged and embargoed: the probability that the next `ml_horizon` bars pay for

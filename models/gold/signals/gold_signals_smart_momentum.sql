@@ -1,12 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Smart Momentum signals per (symbol, interval, open_time), decided on the closed bar.
   Indicator periods pick feature-store columns, so they are compiled into the SQL; the RSI

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-from hermes.config import PROJECT_ROOT
+from hermes.config import project_vars as _all_vars
 
 SeriesKey = tuple[str, str]
 """A series of the live path: (symbol, interval)."""
@@ -17,6 +15,4 @@ PREDICTIONS = "gold_ml_predictions"
 
 def project_vars(prefix: str) -> dict[str, Any]:
     """The vars of dbt_project.yml whose name starts with ``prefix``."""
-    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as handle:
-        variables = yaml.safe_load(handle)["vars"]
-    return {k: v for k, v in variables.items() if k.startswith(prefix)}
+    return {k: v for k, v in _all_vars().items() if k.startswith(prefix)}

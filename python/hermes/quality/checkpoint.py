@@ -31,6 +31,7 @@ from great_expectations.data_context.types.base import (
 )
 
 from hermes.config import Settings
+from hermes.intervals import interval_table
 from hermes.lake import connect, table_exists
 from hermes.quality import frames
 from hermes.quality.results import ExpectationFailure, QualityResult
@@ -95,7 +96,7 @@ def run_checkpoint(
     if unknown:
         raise ValueError(f"no quality suite for table(s) {unknown}; known: {list(TABLES)}")
     docs_dir = docs_dir or settings.lake_root / "quality" / "data_docs"
-    suite_settings = SuiteSettings(intervals=tuple(frames.project_intervals()), max_lag=max_lag)
+    suite_settings = SuiteSettings(intervals=tuple(interval_table()), max_lag=max_lag)
     context = _context(docs_dir)
     failures: list[ExpectationFailure] = []
     evaluated = 0

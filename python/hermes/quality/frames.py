@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
-from hermes.config import PROJECT_ROOT
+from hermes.intervals import interval_table
 from hermes.lake import table_exists
 from hermes.quality.suites import Rule
 
@@ -31,17 +29,10 @@ SCOPE_VIEW = "quality_scope"
 CHECKED_TABLES = ("silver_klines", "silver_kline_gaps", "gold_features")
 
 
-@cache
-def project_intervals() -> dict[str, int]:
-    """Candle intervals the lake accepts (code -> seconds): the ``intervals`` dbt var."""
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return {str(code): int(seconds) for code, seconds in project["vars"]["intervals"].items()}
-
-
 def register_intervals(conn: duckdb.DuckDBPyConnection) -> None:
     """Expose the interval lengths to SQL as the view ``quality_interval_lengths``."""
     lengths = pd.DataFrame(
-        {"interval": list(project_intervals()), "seconds": list(project_intervals().values())}
+        {"interval": list(interval_table()), "seconds": list(interval_table().values())}
     )
     conn.register(INTERVALS_VIEW, lengths)
 
