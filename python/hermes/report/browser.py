@@ -187,6 +187,7 @@ def open_browser(timeout: float = 60.0) -> Iterator[Browser]:
                 yield Browser(socket)
         finally:
             _stop(process)
+            _remove_socket_folder(Path(profile))
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
@@ -209,6 +210,17 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
                 os.killpg(group, signal.SIGKILL)
             return
         time.sleep(0.05)
+
+
+def _remove_socket_folder(profile: Path) -> None:
+    """Remove the folder of Chromium's single-instance socket, which it makes in the system's
+    temporary folder (``org.chromium.Chromium.*``, linked from the profile's
+    ``SingletonSocket``) and leaves behind when stopped. (Not moved into the profile with
+    ``TMPDIR``: a socket path longer than 107 bytes makes Chromium abort.)"""
+    with contextlib.suppress(OSError):
+        folder = Path(os.readlink(profile / "SingletonSocket")).parent
+        if folder.name.startswith("org.chromium.Chromium."):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _group_alive(group: int) -> bool:

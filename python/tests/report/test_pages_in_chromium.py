@@ -7,13 +7,15 @@ skipped with that reason on a workstation, and fail under CI, where it must be t
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from report.conftest import Research
 
 from hermes.report import write_report
-from hermes.report.browser import Browser, check_page, screenshot
+from hermes.report.browser import Browser, check_page, open_browser, screenshot
 from hermes.report.charts import SCREEN_POINTS
 from hermes.report.grid_page import write_grid_page
 from hermes.report.site import write_site
@@ -112,3 +114,20 @@ def test_screenshot_command(
     out = tmp_path / "latest.png"
     assert main(["--latest", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chromium_leaves_no_temporary_folder(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chromium's single-instance socket folder (``org.chromium.Chromium.*`` in the system's
+    temporary folder, which Chromium leaves behind when stopped) is removed with the profile.
+    (``browser``: skipped or failed like the other page tests.)"""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the profile goes to tmp_path
+    with open_browser() as running:
+        assert running.call("Browser.getVersion")["product"]
+        (profile,) = tmp_path.glob("hermes-chromium-*")
+        socket = Path(os.readlink(profile / "SingletonSocket"))
+        assert socket.parent.name.startswith("org.chromium.Chromium."), socket
+        assert socket.is_socket()
+    assert not socket.parent.exists()
+    assert list(tmp_path.iterdir()) == []

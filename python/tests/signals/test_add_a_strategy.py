@@ -1,8 +1,9 @@
 """Adding a strategy is a registry row plus one SQL file, as a user does it.
 
-In a copy of the project: a CSV row and ``models/gold/signals/gold_signals_sma_cross.sql``,
-then the commands as a user types them (``hermes ingest``, ``dbt build``, ``hermes backtest
---strategy sma_cross --report``, ``hermes grid``, ``hermes strategies``), each a real process.
+In a copy of the project (the bundled BTCUSDT 4h candles ingested, ``dbt build`` run once): a
+CSV row and ``models/gold/signals/gold_signals_sma_cross.sql``, then the commands as a user
+types them (``dbt build --select`` of what was added, ``hermes backtest --strategy sma_cross
+--report``, ``hermes grid``, ``hermes strategies``), each a real process.
 Then strategies that break the contract: each fails ``dbt build`` with one message naming
 the strategy, the model and the column, and ``hermes backtest`` refuses it, writing nothing.
 """
@@ -103,6 +104,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
         str(PROJECT_ROOT / "data/binance-ohlcv/BTCUSDT_4h.csv.gz"),
         env=env,
     )
+    # the project as cloned, built and tested once: each test then builds what it adds
+    assert "ERROR=0" in dbt(copy, env, "build")
     yield copy, env
 
 
@@ -118,7 +121,7 @@ def test_a_registry_row_and_one_sql_file_make_a_strategy(
     with open(folder / "seeds" / "strategies.csv", "a", encoding="utf-8") as handle:
         handle.write(ROW)
     (folder / "models/gold/signals/gold_signals_sma_cross.sql").write_text(SMA_CROSS)
-    out = dbt(folder, env, "build")
+    out = dbt(folder, env, "build", "--select", "strategies", "gold_signals_sma_cross")
     assert "strategies_have_signal_models" in out and "ERROR=0" in out
     hermes = str(BIN / "hermes")
     done = run(hermes, "backtest", "--strategy", "sma_cross", "--report", env=env)
@@ -161,7 +164,8 @@ def test_broken_contracts_fail_naming_the_strategy_and_column(
     registry.write_text(original + rows)
     for sid, (sql, _message) in BROKEN.items():
         (folder / f"models/gold/signals/gold_signals_{sid}.sql").write_text(sql)
-    out = dbt(folder, env, "build", ok=False).replace("\n  ", " ")
+    added = ["strategies", *(f"gold_signals_{sid}" for sid in BROKEN)]
+    out = dbt(folder, env, "build", "--select", *added, ok=False).replace("\n  ", " ")
     for _sid, (_sql, message) in BROKEN.items():
         assert message in out, message
     hermes = str(BIN / "hermes")
