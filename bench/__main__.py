@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -11,24 +12,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import report
-from bench.measure import Runner, load_average
-from bench.plan import BENCH_ROOT, SIZES, Plan
+from bench import experiments, pipeline, report
+from bench.measure import Runner, load_average, stopwatch
+from bench.plan import BENCH_ROOT, GROUPS, SIZES, Plan
 
 console = Console()
-PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib"
+PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib "
 SYNTHETIC_NOTE = (
     "Scale data sets are synthetic: 1-minute candles for symbols SYN001USDT, SYN002USDT, ... "
     "made by a seeded block bootstrap of the real BTCUSDT/ETHUSDT 4h log returns, candle "
     "shapes and volumes (returns scaled by 1/sqrt(240)), written as Binance monthly archives. "
     "Backtest figures use the real bundled BTCUSDT 4h candles."
 )
+NAMES = [s.name for s in pipeline.STAGES] + [e[0] for e in experiments.EXPERIMENTS] + ["quality"]
 
 
 def machine() -> dict[str, Any]:
@@ -50,7 +52,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
         "git_commit": (git_commit()[0] or "")[:7] or None,
-        "packages": {name: version(name) for name in f"{PACKAGES} backtesting prefect".split()},
+        "packages": {name: version(name) for name in f"{PACKAGES}backtesting prefect".split()},
     }  # fmt: skip
 
 
@@ -59,7 +61,8 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions")
     parser.add_argument("--sizes", help=f"comma-separated data sizes among {', '.join(SIZES)}")
     parser.add_argument("--repeat", type=int, help="repetitions per figure (median, min, max)")
-    parser.add_argument("--only", help="comma-separated stages or groups to run")
+    parser.add_argument("--only", help=f"comma-separated stages ({', '.join(NAMES)}) or groups "
+                        f"({', '.join(GROUPS)}) to run")  # fmt: skip
     parser.add_argument("--work", type=Path, default=BENCH_ROOT / "_work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=BENCH_ROOT, help="folder for the results")
     args = parser.parse_args(argv)
@@ -72,17 +75,27 @@ def parse_args(argv: list[str] | None) -> Plan:
             parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.only and (unknown := [s for s in split(args.only) if s not in {*NAMES, *GROUPS}]):
+        parser.error(f"--only: unknown stage(s) {', '.join(unknown)}; see --help")
     changes |= {"repeat": args.repeat} if args.repeat else {}
     changes |= {"only": frozenset(split(args.only))} if args.only else {}
     return replace(plan, **changes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from bench import experiments, pipeline
+def lock(work: Path) -> IO[str]:
+    """Hold ``work``'s lock for this process's life; another bench on ``work`` stops here."""
+    work.mkdir(parents=True, exist_ok=True)
+    handle = open(work / ".bench.lock", "w")  # noqa: SIM115 (held until the process exits)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"python -m bench: another bench is running on {work}") from None
+    return handle
 
+
+def main(argv: list[str] | None = None) -> int:
     plan = parse_args(argv)
-    plan.work.mkdir(parents=True, exist_ok=True)
-    runner, started = Runner(log_dir=plan.work / "logs"), time.perf_counter()
+    held, runner, elapsed = lock(plan.work), Runner(log_dir=plan.work / "logs"), stopwatch()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "synthetic": True,
         "note": SYNTHETIC_NOTE, "mode": "quick" if plan.quick else "full", "repeat": plan.repeat,
@@ -98,21 +111,21 @@ def main(argv: list[str] | None = None) -> int:
         if plan.wants_sizes():
             sizes[first] = previous = pipeline.run_size(plan, first, runner, say, progress)
         results.update(experiments.run_all(plan, runner, results, say))
-        deadline = time.monotonic() + plan.budget_seconds - (time.perf_counter() - started)
+        deadline = time.monotonic() + plan.budget_seconds - elapsed()
         for size in larger:
             sizes[size] = previous = pipeline.run_size(
                 plan, size, runner, say, progress, previous=previous, deadline=deadline
             )
         if plan.wants("quality"):
             results["quality_scale"] = experiments.quality_at_scale(plan, runner, results, say)
-    results["total_seconds"] = round(time.perf_counter() - started, 1)
-    results["load_average_at_end"] = load_average()
-    results["goals"] = report.goals(results)
+    results["total_seconds"] = round(elapsed(), 1)
+    results["load_average_at_end"], results["goals"] = load_average(), report.goals(results)
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (plan.out / "RESULTS.md").write_text(report.markdown(results))
     console.print(report.summary_table(results))
     console.print(f"wrote {plan.out}/results.json and RESULTS.md in {results['total_seconds']} s")
+    held.close()
     return 0
 
 

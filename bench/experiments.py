@@ -6,7 +6,10 @@ recompute script, one dbt run per set) come from figures measured side by side i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,11 +24,18 @@ from bench.stages.universe import REAL
 Say = Callable[[str], None]
 Results = dict[str, Any]
 Measure = Callable[[Plan, Runner, Results, Say], Results]
-DAILY, BUILD = "bench.stages.daily_job:", "bench.lakes:build"
-PLAIN = "bench.compare.plain_recompute:run"
+DAILY, BUILD, PLAIN = (
+    "bench.stages.daily_job:",
+    "bench.lakes:build",
+    "bench.compare.plain_recompute:run",
+)
 LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
 LIVE_SPEED = 300.0  # exchange seconds per real second: a 1h bar every 12 s
 SIGNAL_MODELS = [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]]
+
+
+def _ok(**figures: Any) -> Results:
+    return {"status": "ok", **figures}
 
 
 def _folders(plan: Plan, name: str) -> dict[str, str]:
@@ -35,23 +45,20 @@ def _folders(plan: Plan, name: str) -> dict[str, str]:
 def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick)."""
     rows = 100_000 if plan.quick else 1_000_000
-    arrays = plan.work / f"indicator-arrays-{rows}.npz"
-    if not arrays.exists():
-        sources = synthetic.load_source_bars()
-        frame = synthetic.synthetic_frame(sources, 1, 1_704_067_200_000, rows, 7, 60_000)
-        plan.work.mkdir(parents=True, exist_ok=True)
-        columns: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
-        np.savez(arrays, **columns)
+    if not (arrays := plan.work / f"indicator-arrays-{rows}.npz").exists():
+        frame = synthetic.synthetic_frame(synthetic.load_source_bars(), 1, 1_704_067_200_000,
+                                          rows, 7, 60_000)  # fmt: skip
+        prices: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
+        np.savez(arrays, **prices)
     runs = runner.repeat("bench.compare.indicators:run", plan.repeat, arrays_file=str(arrays))
     cases: Results = {}
     for name, first in runs[0]["cases"].items():
         per_run = [r["cases"][name] for r in runs]
-        if first["status"] != "ok":
-            cases[name] = first
-            continue
-        keys = ("hermes_seconds", "talib_seconds", "speed_ratio")
-        cases[name] = {"status": "ok"} | {k: spread([c[k] for c in per_run]) for k in keys}
-        cases[name]["max_relative_difference"] = max(c["max_relative_difference"] for c in per_run)
+        keys = ("hermes_seconds", "talib_seconds", "speed_ratio") if first["status"] == "ok" else ()
+        cases[name] = first if not keys else {"status": "ok"} | {
+            k: spread([c[k] for c in per_run]) for k in keys} | {
+            "max_relative_difference": max(c["max_relative_difference"] for c in per_run),
+        }  # fmt: skip
     return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}
 
 
@@ -61,8 +68,7 @@ def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> 
         return not_available("no data size measured")
     size = min(results["sizes"], key=lambda k: results["sizes"][k]["data"]["rows"])
     sized = results["sizes"][size]
-    restore = sized["states"].get("signals") or sized["states"].get("features")
-    if restore is None:
+    if (restore := sized["states"].get("signals") or sized["states"].get("features")) is None:
         return not_available(f"needs the gold feature store ({size}), which was not built")
     out = summarise(runner.repeat(
         "bench.compare.notebook_signals:run", plan.repeat, work=sized["lake"],
@@ -83,42 +89,43 @@ def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> R
         runner.once(BUILD, **where, sources=[str(synthetic.BUNDLED)], save_to=saved,
                     commands=[["seed"], ["run", "--select", "+gold_ml_labels"]])  # fmt: skip
     return summarise(runner.repeat(
-        "bench.stages.pipeline:dbt_run", plan.repeat, **where, restore_from=saved,
-        select="gold_ml_predictions gold_ml_models", table="gold_ml_predictions",
+        "bench.lakes:dbt_run", plan.repeat, **where, restore_from=saved,
         vars={"ml_intervals": ["4h"]},
-    ))  # fmt: skip
+        select="gold_ml_predictions gold_ml_models", table="gold_ml_predictions"))  # fmt: skip
 
 
 def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
     where = _folders(plan, "sql-grid")
     runner.once(BUILD, **where, sources=SQL_SERIES, commands=SIGNAL_MODELS)
-    grid = runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"])
-    out = summarise(grid)
+    out = summarise(
+        runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"])
+    )
     projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
-    out["dbt_run_per_set_projected_seconds"] = projected
-    return out | {"speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}
+    return out | {"dbt_run_per_set_projected_seconds": projected,
+                  "speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}  # fmt: skip
 
 
 def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The warm live path against the fake exchange (:mod:`bench.stages.live`)."""
     built = runner.once("bench.stages.live:build", **_folders(plan, "live"), **LIVE)
-    out = runner.once("bench.stages.live:measure", **_folders(plan, "live"), **LIVE,
-                      speed=LIVE_SPEED)  # fmt: skip
+    out = runner.once(
+        "bench.stages.live:measure", **_folders(plan, "live"), **LIVE, speed=LIVE_SPEED
+    )
     return out | {"build_seconds": built["seconds"]}
 
 
 RUN, FOLDERS = DAILY + "run", ("work", "prefect_home", "restore_from", "save_to", "out_dir")
-ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state"}
+ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state", "mode": "local"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
     ("server_start", "long-lived server: first start (once)", DAILY + "server_start", "once",
      {"prefect_home": "prefect"}),
     ("full", "new lake, long-lived server", RUN, "full", {"work": "lake", "prefect_home": "prefect",
      "mode": "local", "scenario": "full", "save_to": "state"}),
-    ("no_op", "nothing new", RUN, "repeat", ON_STATE | {"mode": "local", "scenario": "no_op"}),
+    ("no_op", "nothing new", RUN, "repeat", ON_STATE | {"scenario": "no_op"}),
     ("one_candle", "one new 4h candle (ingest + run), long-lived server", RUN, "repeat",
-     ON_STATE | {"mode": "local", "scenario": "one_candle"}),
+     ON_STATE | {"scenario": "one_candle"}),
     ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
      {"work": "q-lake", "restore_from": "state", "partitions": None}),
     ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
@@ -135,61 +142,59 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
     """:data:`JOB_SCENARIOS` in one run, so the ratios to the plain script compare figures
     measured side by side; the long-lived Prefect server is stopped at the end, whatever
     happened."""
-    base = plan.work / "daily_job"
-    out: Results = {"status": "ok", "load_average_at_start": load_average()}
+    base, out = plan.work / "daily_job", _ok(load_average_at_start=load_average())
     runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
-    try:
+    with _server(runner, base / "prefect"):
         for name, label, target, times, kwargs in JOB_SCENARIOS:
             if name == "no_op" and out["full"]["status"] != "ok":
                 return out  # nothing to run again on
             say(f"daily job: {label}")
             folders = {k: str(base / v) for k, v in kwargs.items() if k in FOLDERS}
             out[name] = runner.figure(target, runs[times], **kwargs | folders)
-    finally:
-        try:
-            runner.once(DAILY + "server_stop", prefect_home=str(base / "prefect"))
-        except StageError:
-            pass
     out["load_average_at_end"] = load_average()
     for name in ("full", "no_op", "one_candle"):
         if out[name]["status"] == "ok" and out["plain"]["status"] == "ok":
-            ratio = out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]
-            out[name]["ratio_to_plain"] = ratio
+            out[name]["ratio_to_plain"] = (
+                out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]
+            )
     return out
 
 
-def universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """The synthetic universe's daily job next to the plain recompute script, in this run."""
-    symbols, first, last = plan.universe
-    say(f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script")
-    out = _universe_day(plan, runner, "universe", "run", symbols=symbols, first=first, last=last)
-    return out | {"symbols": symbols, "months": f"{first}..{last}"}
-
-
-def real_universe(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """One new day of the 20 real symbols (4h, 1d) next to the plain recompute script over the
-    same files, in this run."""
-    say("universe: the 20 real symbols x (4h, 1d), their last day; plain script")
-    out = _universe_day(plan, runner, "real_universe", "real", data=[str(f) for f in REAL])
-    if out.get("status") == "ok":
-        out["ratio_to_plain"] = out["seconds"] / out["plain"]["seconds"]["median"]
-    return out
-
-
-def _universe_day(plan: Plan, runner: Runner, name: str, stage: str,
-                  data: list[str] | None = None, **kwargs: Any) -> Results:  # fmt: skip
-    """The plain script (on ``data``), then :mod:`bench.stages.universe`'s ``stage`` with its
-    long-lived Prefect server, stopped at the end whatever happened."""
-    base = plan.work / name
-    out: Results = {"status": "ok"}
-    out["plain"] = summarise(runner.repeat(PLAIN, plan.repeat, out_dir=str(base / "p"), data=data))
-    prefect = str(base / "prefect")
-    runner.once(DAILY + "server_start", prefect_home=prefect)
+@contextmanager
+def _server(runner: Runner, prefect_home: Path, start: bool = False) -> Iterator[str]:
+    """The long-lived Prefect server of ``prefect_home`` (started first when ``start``; the
+    daily job measures its start), stopped at the end whatever happened."""
+    if start:
+        runner.once(DAILY + "server_start", prefect_home=str(prefect_home))
     try:
-        return out | runner.once(f"bench.stages.universe:{stage}", work=str(base),
-                                 prefect_home=prefect, **kwargs)  # fmt: skip
+        yield str(prefect_home)
     finally:
-        runner.once(DAILY + "server_stop", prefect_home=prefect)
+        with suppress(StageError):
+            runner.once(DAILY + "server_stop", prefect_home=str(prefect_home))
+
+
+def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool = False) -> Results:
+    """One new day of a universe through ``hermes`` next to the plain recompute script in the
+    same run: the synthetic universe of the plan, or (``real``) the 20 real symbols (4h, 1d)
+    with the plain script over the same files."""
+    symbols, first, last = plan.universe
+    name, base = ("real_universe", "real") if real else ("universe", "run")
+    say(
+        "universe: the 20 real symbols x (4h, 1d), their last day; plain script"
+        if real
+        else f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script"
+    )
+    data = [str(f) for f in REAL] if real else None
+    kwargs: Results = {} if real else {"symbols": symbols, "first": first, "last": last}
+    folder = plan.work / name
+    out: Results = {"status": "ok", "plain": summarise(runner.repeat(
+        PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data))}  # fmt: skip
+    with _server(runner, folder / "prefect", start=True) as prefect:
+        out |= runner.once(f"bench.stages.universe:{base}", work=str(folder), prefect_home=prefect,
+                           **kwargs)  # fmt: skip
+    if real:
+        return out | {"ratio_to_plain": out["seconds"] / out["plain"]["seconds"]["median"]}
+    return out | {"symbols": symbols, "months": f"{first}..{last}"}
 
 
 def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
@@ -230,11 +235,10 @@ EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
     ("compare.backtesting", "comparisons.backtesting_py",
      "backtest: hermes vs backtesting.py on the same signals",
      _repeat("bench.compare.backtesting_py:run", signals_file=_signals)),
-    ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script",
-     daily_job),
+    ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script", daily_job),
     ("universe", "universe", "universe: a synthetic universe's daily job", universe),
     ("universe.real", "real_universe", "universe: one new day of the 20 real symbols",
-     real_universe),
+     partial(universe, real=True)),
     ("live", "live", "live: {LIVE[symbols]} synthetic symbols x 2 intervals, bar close to feed "
      "and webhook", live_latency),
 ]  # fmt: skip
@@ -245,16 +249,12 @@ def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """Every measurement of :data:`EXPERIMENTS` the plan selects; a failure is its figure."""
     out: Results = {"comparisons": {}}
     for name, path, message, measure in EXPERIMENTS:
-        if not plan.wants(name):
-            continue
-        say(message.format(plan=plan, LIVE=LIVE))
-        try:
-            figure = measure(plan, runner, results, say)
-        except StageError as exc:
-            figure = failed(exc)
-        *parents, key = path.split(".")
-        node = out
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[key] = figure
+        if plan.wants(name):
+            say(message.format(plan=plan, LIVE=LIVE))
+            try:
+                figure = measure(plan, runner, results, say)
+            except StageError as exc:
+                figure = failed(exc)
+            parent, _, key = path.rpartition(".")
+            (out.setdefault(parent, {}) if parent else out)[key] = figure
     return out

@@ -1,24 +1,30 @@
-"""Benchmark lakes: one working folder per data set, saved states, and how stages build them.
+"""Benchmark lakes: one working folder per data set, saved states, and the pipeline's stages.
 
 A DuckLake catalog records absolute paths, so a lake cannot simply be copied elsewhere:
 each data set has one fixed working folder, its state after a stage is saved beside it and
 restored into that folder before each repetition of the next stage. Parquet and archive
-files never change once written, so they are hard-linked; the catalog is copied.
+files never change once written, so they are hard-linked; the catalog is copied. Stages are
+timed as a user runs them: :func:`build` (ingest, then dbt commands), :func:`dbt_run`
+(``dbt run --select ...``, project parsing included, dbt's own model time beside it) and
+:func:`signals` (``hermes signals``, chunked Python generation).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
+from bench.measure import stopwatch
 from hermes.config import Settings
 from hermes.lake import connect, identifier
 
-IMMUTABLE_SUFFIXES = (".parquet", ".zip", ".CHECKSUM", ".gz")
-INPUT_SUFFIXES = (".zip", ".csv", ".gz")
+IMMUTABLE_SUFFIXES, INPUT_SUFFIXES = (
+    (".parquet", ".zip", ".CHECKSUM", ".gz"),
+    (".zip", ".csv", ".gz"),
+)
+STRATEGIES = ("seed", "--select", "strategies")
 
 
 def _link_or_copy(src: str, dst: str) -> str:
@@ -55,13 +61,6 @@ def count_rows(settings: Settings, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def inputs(sources: list[str]) -> list[Path]:
-    """The files of ``sources`` (files, or folders searched for archives and CSV files)."""
-    found = [Path(s) for s in sources if Path(s).is_file()]
-    found += [p for s in sources if Path(s).is_dir() for p in Path(s).rglob("*")]
-    return sorted(p for p in found if p.name.endswith(INPUT_SUFFIXES))
-
-
 def ingest(settings: Settings, paths: list[Path]) -> Any:
     """``hermes.ingest`` of ``paths``; a rejected file fails the stage, naming it."""
     from hermes.ingest import ingest_paths
@@ -77,26 +76,58 @@ def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tup
     """``dbt args`` on the lake: (wall seconds, the nodes it ran)."""
     from hermes.dbt_runner import run_dbt
 
-    started = time.perf_counter()
+    elapsed = stopwatch()
     _, nodes = run_dbt(list(args), settings, target_path=Path(target_path), **options)
-    return time.perf_counter() - started, nodes
+    return elapsed(), nodes
 
 
 def build(
     work: str, target_path: str, sources: list[str], commands: list[list[str]],
     save_to: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A stage: a new lake at ``work``, ``sources`` ingested, then each dbt command; saved to
-    ``save_to``. Seconds of both parts (``seconds`` is their sum)."""
-    settings, paths = use_lake(work, fresh=True), inputs(sources)
-    started = time.perf_counter()
+    """A new lake at ``work``, ``sources`` (files, or folders searched for archives and CSV
+    files) ingested, then each dbt command; saved to ``save_to``. Seconds of both parts."""
+    settings, found = use_lake(work, fresh=True), [Path(s) for s in sources]
+    found = [p for s in found for p in (s.rglob("*") if s.is_dir() else [s])]
+    paths = sorted(p for p in found if p.name.endswith(INPUT_SUFFIXES))
+    elapsed = stopwatch()
     report = ingest(settings, paths)
-    ingested = time.perf_counter() - started
+    ingested = elapsed()
     dbt_seconds = sum(dbt(settings, target_path, *command)[0] for command in commands)
     if save_to:
         snapshot_tree(work, save_to)
-    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested} | {
-        "dbt_seconds": dbt_seconds,
-        "rows": report.rows_ingested,
-        "files": len(paths),
+    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested,
+            "dbt_seconds": dbt_seconds, "rows": report.rows_ingested,
+            "files": len(paths)}  # fmt: skip
+
+
+def dbt_run(
+    work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
+    save_to: str | None = None, exclude: str | None = None, setup: bool = False,
+    vars: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``dbt run --select select [--exclude exclude]`` on the restored lake (the strategy
+    registry seeded first, untimed, with ``setup``)."""
+    settings = use_lake(work, restore_from)
+    if setup:
+        dbt(settings, target_path, *STRATEGIES)
+    excluded = ("--exclude", exclude) if exclude else ()
+    seconds, nodes = dbt(settings, target_path, "run", "--select", select, *excluded, vars=vars)
+    if save_to:
+        snapshot_tree(work, save_to)
+    return {"seconds": seconds, "rows": count_rows(settings, table),
+            "models": sorted(n.name for n in nodes),
+            "model_seconds": sum(n.execution_time for n in nodes)}  # fmt: skip
+
+
+def signals(work: str, target_path: str, restore_from: str, chunk_rows: int) -> dict[str, Any]:
+    """``generate_signals`` of Smart Momentum over every series of the feature store."""
+    from hermes.signals.run import generate_signals
+
+    settings = use_lake(work, restore_from)
+    dbt(settings, target_path, *STRATEGIES)
+    elapsed = stopwatch()
+    summaries = generate_signals(settings, "smart_momentum", chunk_rows=chunk_rows)
+    return {"seconds": elapsed(), "chunk_rows": chunk_rows} | {
+        k: sum(getattr(s, k) for s in summaries) for k in ("rows", "buy_signals", "sell_signals")
     }

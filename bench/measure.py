@@ -1,9 +1,10 @@
 """Run one measurement in a fresh subprocess and summarise repeated runs.
 
 Each run is ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'``, so peak
-memory (``ru_maxrss``) belongs to that stage alone and a cold start is cold. The stage
-function times its measured region itself (setup such as restoring a lake is excluded); the
-child adds its peak memory and lifetime.
+memory belongs to that stage alone and a cold start is cold. The stage function times its
+measured region itself (:func:`stopwatch`; setup such as restoring a lake is excluded); the
+child adds its peak memory (:func:`peak_mb`) and lifetime. A run past the timeout is killed
+with its whole process tree.
 """
 
 from __future__ import annotations
@@ -17,14 +18,27 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermes.config import PROJECT_ROOT
-
-_STARTED = time.perf_counter()
 RESULT_PREFIX = "BENCH_RESULT "
+BENCH_PARENT = Path(__file__).resolve().parents[1]  # children import this copy of bench/
+
+
+def stopwatch() -> Callable[[], float]:
+    """A function giving the seconds since this call."""
+    started = time.perf_counter()
+    return lambda: time.perf_counter() - started
+
+
+_LIFETIME = stopwatch()
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class StageError(RuntimeError):
@@ -36,22 +50,18 @@ class Runner:
     """Launches stage subprocesses and keeps their output in ``log_dir``."""
 
     log_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800
 
     def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
-        return self._run(target, kwargs)
-
-    def _run(self, target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
         payload = json.dumps({"target": target, "kwargs": kwargs})
-        env = {**os.environ, **self.env, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(log, "w") as out:  # own session: a timeout stops the stage's whole tree
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.measure", payload], cwd=PROJECT_ROOT, env=env,
+                [sys.executable, "-m", "bench.measure", payload], cwd=BENCH_PARENT, env=env,
                 stdout=subprocess.PIPE, stderr=out, text=True, start_new_session=True,
             )  # fmt: skip
             try:
@@ -95,15 +105,13 @@ def spread(values: list[float]) -> dict[str, float]:
             "n": len(values)}  # fmt: skip
 
 
-def summarise(runs: list[dict[str, Any]], rows: int | None = None) -> dict[str, Any]:
-    """Repeated runs (each with ``seconds`` and ``peak_rss_mb``) as one figure: rows/s per run
-    (``rows`` or each run's), other numbers that vary between runs as spreads too, the rest
-    as the last run's."""
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repeated runs (each with ``seconds`` and ``peak_rss_mb``) as one figure: rows/s per run,
+    other numbers that vary between runs as spreads too, the rest as the last run's."""
     seconds = [float(r["seconds"]) for r in runs]
     out: dict[str, Any] = {"status": "ok", "seconds": spread(seconds), "seconds_list": seconds}
-    if n_rows := rows if rows is not None else runs[0].get("rows"):
-        out["rows"] = int(n_rows)
-        out["rows_per_second"] = spread([n_rows / s for s in seconds])
+    if rows := runs[0].get("rows"):
+        out["rows"], out["rows_per_second"] = int(rows), spread([rows / s for s in seconds])
     if all("peak_rss_mb" in r for r in runs):
         out["peak_rss_mb"] = spread([float(r["peak_rss_mb"]) for r in runs])
     for key, value in runs[-1].items():
@@ -128,15 +136,20 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _child(payload: dict[str, Any]) -> dict[str, Any]:
-    """Call the payload's target in this fresh process."""
+def warm_calls(function: Callable[[], Any], calls: int) -> tuple[list[float], Any]:
+    """Seconds of ``calls`` calls after one untimed (compilation, caches) and the last result."""
+    result, seconds = function(), []
+    for _ in range(calls):
+        elapsed = stopwatch()
+        result = function()
+        seconds.append(elapsed())
+    return seconds, result
+
+
+if __name__ == "__main__":  # the child: call the payload's target in this fresh process
+    payload = json.loads(sys.argv[1])
     module_name, function_name = payload["target"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    return dict(function(**payload.get("kwargs", {})))
-
-
-if __name__ == "__main__":
-    result = _child(json.loads(sys.argv[1]))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["process_seconds"] = time.perf_counter() - _STARTED
+    result = dict(function(**payload.get("kwargs", {})))
+    result |= {"peak_rss_mb": peak_mb(), "process_seconds": _LIFETIME()}
     print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from bench.measure import Runner, not_available
+from bench.measure import Runner, not_available, stopwatch
 from bench.plan import SIZES, Plan
 from bench.synthetic import generate
 
 SIGNAL_CHUNK_ROWS = 100_000  # the design notebook's chunk size, used for both sides
-DBT = "bench.stages.pipeline:dbt_run"
+DBT, MB = "bench.lakes:dbt_run", {"KB": 1 / 1024, "MB": 1.0, "GB": 1024.0, "TB": 1024.0**2}
 
 
 class Stage(NamedTuple):
@@ -31,40 +31,33 @@ class Stage(NamedTuple):
     label: str
     target: str
     kwargs: dict[str, Any]
-    restore: str | None
-    save: str | None
-
-
-def _dbt(select: str, table: str, **extra: Any) -> dict[str, Any]:
-    return {"select": select, "table": table, **extra}
+    restore: str | None = None
+    save: str | None = None
 
 
 STAGES = [
-    Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []}, None,
-          "landed"),
-    Stage("bronze", "bronze_klines (dbt)", DBT, _dbt("bronze_klines", "bronze_klines"), "landed",
-          "bronze"),
-    Stage("silver", "silver_klines (dbt)", DBT, _dbt("silver_klines", "silver_klines"), "bronze",
-          "silver"),
+    Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []},
+          save="landed"),
+    Stage("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines",
+          "table": "bronze_klines"}, "landed", "bronze"),
+    Stage("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines",
+          "table": "silver_klines"}, "bronze", "silver"),
     # the feature layer: every model between silver_klines and gold_feature_store
-    Stage("features", "gold features (dbt)", DBT,
-          _dbt("+gold_feature_store", "gold_features", exclude="+silver_klines"), "silver",
-          "features"),
-    Stage("signals", "signals (dbt model)", DBT,
-          _dbt("gold_signals_smart_momentum", "gold_signals_smart_momentum", setup=True),
-          "features", "signals"),
-    Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.stages.pipeline:signals",
-          {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features", None),
+    Stage("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store",
+          "table": "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
+    Stage("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
+          "table": "gold_signals_smart_momentum", "setup": True}, "features", "signals"),
+    Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
+          {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features"),
 ]  # fmt: skip
 
 
 def duckdb_memory_limit_mb() -> float:
     """The DuckDB memory limit dbt runs use, in MB (``HERMES_DUCKDB_MEMORY_LIMIT``, 2GB)."""
     text = os.environ.get("HERMES_DUCKDB_MEMORY_LIMIT", "2GB").strip().upper()
-    for unit, factor in {"KB": 1 / 1024, "MB": 1.0, "GB": 1024.0, "TB": 1024.0**2}.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    raise ValueError(f"HERMES_DUCKDB_MEMORY_LIMIT {text!r}: expected a size such as 2GB")
+    if (unit := text[-2:]) not in MB:
+        raise ValueError(f"HERMES_DUCKDB_MEMORY_LIMIT {text!r}: expected a size such as 2GB")
+    return float(text[:-2]) * MB[unit]
 
 
 def estimate(previous: dict[str, Any] | None, stage: str, rows: int) -> tuple[float, float] | None:
@@ -106,10 +99,8 @@ def run_size(
     previous: dict[str, Any] | None = None, deadline: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it."""
-    spec, base = SIZES[size], plan.work / "lakes" / size
-    started = time.perf_counter()
-    archives = generate(spec, plan.work / "data", progress)
-    names = spec.symbol_names()
+    spec, base, elapsed = SIZES[size], plan.work / "lakes" / size, stopwatch()
+    archives, names = generate(spec, plan.work / "data", progress), spec.symbol_names()
     out: dict[str, Any] = {
         "data": {
             "synthetic": True, "key": spec.key, "interval": spec.interval,
@@ -117,7 +108,7 @@ def run_size(
             "months": f"{spec.first_month}..{spec.last_month}", "rows": spec.rows,
             "archives": len(archives),
             "archive_mb": round(sum(p.stat().st_size for p in archives) / 2**20, 1),
-            "prepare_seconds": round(time.perf_counter() - started, 2),
+            "prepare_seconds": round(elapsed(), 2),
         },
         "stages": {}, "calls": {}, "lake": str(base / "lake"), "target": str(base / "target"),
     }  # fmt: skip
@@ -127,8 +118,9 @@ def run_size(
         kwargs = {"work": out["lake"], "target_path": out["target"], **stage.kwargs}
         kwargs |= {"restore_from": str(states / stage.restore)} if stage.restore else {}
         kwargs |= {"save_to": str(states / stage.save)} if stage.save else {}
-        if stage.name == "ingest":
-            kwargs["sources"] = [str(plan.work / "data" / spec.key)]
+        kwargs |= (
+            {"sources": [str(plan.work / "data" / spec.key)]} if stage.name == "ingest" else {}
+        )
         if not plan.wants(stage.name):
             out["stages"][stage.name] = not_available("not selected (--only)")
             if stage.name == "ingest" and not done:

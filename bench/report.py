@@ -1,6 +1,6 @@
-"""RESULTS.md from ``results.json``, generated from tables declared once: :data:`GOALS`
-(:mod:`bench.goals`) and :data:`SECTIONS` (each part of the page: its heading, where its
-figure sits in the results and its blocks: paragraphs, tables and list items)."""
+"""RESULTS.md and the console's goal table from ``results.json``, both generated from one
+table, ``bench/report.yml`` (:data:`SECTIONS`): each part of the page with its heading, where
+its figure sits in the results, its blocks (paragraphs, tables, list items) and its goals."""
 
 from __future__ import annotations
 
@@ -8,14 +8,32 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from bench.experiments import JOB_SCENARIOS
-from bench.goals import GOALS, Goal, at, goal_cells, goals, median_of, summary_table
-from bench.pipeline import STAGES
+import yaml
+from rich.table import Table as RichTable
 
-__all__ = ["GOALS", "SECTIONS", "Goal", "goals", "markdown", "summary_table"]
+from bench.experiments import JOB_SCENARIOS
+from bench.pipeline import STAGES
+from bench.plan import BENCH_ROOT
+
 LABELS = {stage.name: stage.label for stage in STAGES}
 Results = dict[str, Any]
-Rows = Callable[[Results, Any], list[dict[str, Any]]]
+Read = Callable[[Results], float | None]
+
+
+def at(results: Any, path: str) -> Any:
+    """The value at a dotted key path, or None."""
+    for key in path.split("."):
+        if not isinstance(results, dict) or key not in results:
+            return None
+        results = results[key]
+    return results
+
+
+def median_of(value: Any) -> float | None:
+    """A figure that is one value, or a spread of repeated values (its median)."""
+    if isinstance(value, dict):
+        return float(value["median"])
+    return None if value is None else float(value)
 
 
 def _seconds(v: float) -> str:
@@ -70,19 +88,51 @@ def _ok(figure: Any) -> bool:
     return isinstance(figure, dict) and figure.get("status", "ok") == "ok"
 
 
+class Goal(NamedTuple):
+    """A goal (``label | figure | op target unit [| optional]``, see ``report.yml``)."""
+
+    label: str
+    figure: str
+    op: str
+    target: float
+    unit: str
+    optional: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Goal:
+        label, figure, target, *optional = (part.strip() for part in text.split(" | "))
+        op, value, unit = target.split(" ", 2)
+        return cls(label, figure, op, float(value), unit, optional == ["optional"])
+
+    def measured(self, results: Results) -> float | None:
+        path, _, divisor = self.figure.partition(" / ")
+        reader, _, arg = path.partition(":")
+        value = READERS[reader](results, arg) if reader in READERS else at(results, path)
+        value = median_of(value)
+        return value / float(divisor) if value is not None and divisor else value
+
+    def row(self, results: Results, names: dict[str, Any]) -> dict[str, Any] | None:
+        measured = self.measured(results)
+        if measured is None and self.optional:
+            return None
+        met = None if measured is None else (measured >= self.target) == (self.op == ">=")
+        return {"goal": self.label.format(**names), "measured": measured, "target": self.target,
+                "unit": self.unit, "op": self.op, "met": met}  # fmt: skip
+
+
 class Table(NamedTuple):
     """A Markdown table: header cells, a row template (cells joined by `` | ``) and its rows;
     a row that is not ok keeps its first ``keep`` cells, then shows its status."""
 
-    header: str
+    table: str
     row: str
-    rows: Rows
+    rows: str
     keep: int = 1
 
     def lines(self, results: Results, figure: Any) -> list[str]:
         cells = self.row.split(" | ")
-        lines = [f"| {self.header} |", "|" + "---|" * len(cells)]
-        for row in self.rows(results, figure):
+        lines = [f"| {self.table} |", "|" + "---|" * len(cells)]
+        for row in ROWS[self.rows](results, figure):
             kept = " | ".join(fill(cell, row) for cell in cells[: self.keep])
             gap = " |" * (len(cells) - self.keep - 1)
             lines.append(f"| {fill(self.row, row)} |" if _ok(row) else
@@ -90,30 +140,38 @@ class Table(NamedTuple):
         return [*lines, ""]
 
 
-class Bullet(NamedTuple):
+class Item(NamedTuple):
     """A list item filled from the figure at ``key`` (left out when it was not measured)."""
 
+    item: str
     key: str
-    name: str
     text: str
 
-    def line(self, results: Results) -> list[str]:
-        item = results.get(self.key)
-        if item is None:
+    def lines(self, results: Results, figure: Any) -> list[str]:
+        if (found := results.get(self.key)) is None:
             return []
-        return [f"- {fill(self.text, item)}" if _ok(item) else f"- {self.name}: {_status(item)}"]
+        return [f"- {fill(self.text, found)}" if _ok(found) else f"- {self.item}: {_status(found)}"]
 
 
 class Section(NamedTuple):
     """A part of RESULTS.md: its heading, where its figure is (``""``: the whole results; left
-    out when missing unless ``always``) and its blocks; a paragraph naming a missing field is
-    left out. ``fields`` adds computed fields."""
+    out when missing unless ``always``), its blocks (a paragraph naming a missing field is
+    left out), computed ``fields`` and the goals its figures answer."""
 
     title: str
-    key: str
-    blocks: tuple[str | Table | Bullet, ...]
+    key: str = ""
+    blocks: tuple[str | Table | Item, ...] = ()
     always: bool = False
-    fields: Callable[[Results, Any], dict[str, Any]] | None = None
+    fields: str | None = None
+    goals: tuple[Goal, ...] = ()
+
+    @classmethod
+    def parse(cls, entry: dict[str, Any]) -> Section:
+        def block(b: Any) -> str | Table | Item:
+            return b if isinstance(b, str) else Table(**b) if "table" in b else Item(**b)
+
+        return cls(**entry | {"blocks": tuple(map(block, entry.get("blocks", []))),
+                              "goals": tuple(map(Goal.parse, entry.get("goals", [])))})  # fmt: skip
 
     def lines(self, results: Results) -> list[str]:
         figure = at(results, self.key) if self.key else results
@@ -121,50 +179,41 @@ class Section(NamedTuple):
             return []
         if not _ok(figure or {}):
             return [self.title, "", _status(figure), ""]
-        fields = {**(figure or {}), **(self.fields(results, figure) if self.fields else {})}
+        fields = {**(figure or {}), **(FIELDS[self.fields](results, figure) if self.fields else {})}
         lines = [self.title, ""]
         for block in self.blocks:
-            if isinstance(block, Table):
+            if not isinstance(block, str):
                 lines += block.lines(results, figure)
-            elif isinstance(block, Bullet):
-                lines += block.line(results)
-            else:
-                formatter = _Figures()
-                text = formatter.vformat(block, (), fields)
-                lines += [] if formatter.missing else [text, ""]
-        return lines + [""] * any(isinstance(b, Bullet) for b in self.blocks)
+                continue
+            formatter = _Figures()
+            text = formatter.vformat(block, (), fields)
+            lines += [] if formatter.missing else [text, ""]
+        return lines + [""] * any(isinstance(b, Item) for b in self.blocks)
 
 
-def _pipeline_rows(results: Results, _: Any) -> list[dict[str, Any]]:
-    return [{"size": size, "label": LABELS[stage], **data["stages"][stage]}
-            for size, data in results.get("sizes", {}).items()
-            for stage in LABELS if stage in data["stages"]]  # fmt: skip
+def _largest(results: Results, stage: str | None = None) -> str | None:
+    """The largest size (where ``stage`` ran, when given)."""
+    sizes = results.get("sizes", {})
+    ran = [s for s in sizes if stage is None or at(sizes[s], f"stages.{stage}.status") == "ok"]
+    return max(ran or sizes, key=lambda s: sizes[s]["data"]["rows"], default=None)
 
 
-def _data_sets(results: Results, _: Any) -> dict[str, Any]:
-    return {"data_sets": "\n".join(fill(
-        "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
-        "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
-        for s, v in results.get("sizes", {}).items())}  # fmt: skip
+def _build_peak(results: Results, _: str) -> float | None:
+    stages = at(results, f"sizes.{_largest(results)}.stages") or {}
+    peaks = [f["peak_rss_mb"]["max"] for f in stages.values() if f.get("status") == "ok"]
+    return max(peaks) if peaks else None
 
 
-def _notebook_rows(results: Results, notebook: Any) -> list[dict[str, Any]]:
-    stages = results["sizes"][notebook["size"]]["stages"]
-    return [notebook | {"label": "notebook baseline (pandas, LIMIT/OFFSET)", "ratio": "1x"}] + [
-        stages[s] | {"label": LABELS[s], "ratio": notebook[f"speed_ratio_{s}"]}
-        for s in ("signals", "signals_chunked") if _ok(stages.get(s))
-    ]  # fmt: skip
+def _grid(results: Results, combinations: str) -> Any:
+    grid = results.get("grid", {})
+    ok = grid.get("status") == "ok" and grid.get("combinations") == int(combinations)
+    return at(grid, "seconds") if ok else None
 
 
-def _backtesting_rows(results: Results, bt: Any) -> list[dict[str, Any]]:
-    engines = (("hermes.backtest (vectorbt)", "hermes"), ("backtesting.py", "backtesting_py"))
-    return [{"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
-             "trades": bt[f"{p}_closed_trades"]} for engine, p in engines]  # fmt: skip
-
-
-def _same_trades(results: Results, bt: Any) -> dict[str, Any]:
-    differences = f"; first differences: {bt['first_differences']}"
-    return {"same": "identical" if bt["same_trades"] else "**different**" + differences}
+READERS: dict[str, Callable[[Results, str], Any]] = {
+    "rate": lambda r, stage: at(r, f"sizes.{_largest(r, stage)}.stages.{stage}.rows_per_second"),
+    "build_peak": _build_peak, "grid": _grid,
+}  # fmt: skip
 
 
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
@@ -180,60 +229,46 @@ def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
         else:
             peak = median_of(figure.get("hermes_peak_rss_mb"))
         outside = max(0.0, float(seconds[-1]) - sum(steps.values())) if steps and seconds else None
-        rows.append(
-            figure
-            | {
-                "label": label,
-                "peak": f"{peak:.0f}" if peak else "–",
-                "outside": outside,
-                "steps": ", ".join(f"{k} {v:.1f}" for k, v in steps.items()),
-            }
-        )
-    return rows  # fmt: skip
+        rows.append(figure | {"label": label, "peak": f"{peak:.0f}" if peak else "–",
+                              "outside": outside,
+                              "steps": ", ".join(f"{k} {v:.1f}" for k, v in steps.items()),
+                              })  # fmt: skip
+    return rows
 
 
 def _quality_rows(results: Results, job: Any) -> list[dict[str, Any]]:
-    scopes = [("every partition", job.get("quality_full"))]
-    scopes += [("one partition", job.get("quality_one"))]
-    scopes += [
-        (f"every partition, {size} lake", figure)
-        for size, figure in (at(results, "quality_scale.sizes") or {}).items()
+    scopes = [
+        ("every partition", job.get("quality_full")),
+        ("one partition", job.get("quality_one")),
     ]
+    scopes += [(f"every partition, {size} lake", figure)
+               for size, figure in (at(results, "quality_scale.sizes") or {}).items()]  # fmt: skip
     return [{"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
             for label, f in scopes if f and _ok(f)]  # fmt: skip
 
 
-def _job_fields(results: Results, job: Any) -> dict[str, Any]:
-    note = at(results, "quality_scale.note")
-    return {"trades": at(job, "plain.trades") or "?", "at_end": job.get("load_average_at_end", "?"),
-            "at_start": job.get("load_average_at_start", "?"),
-            "in_commit": f" (commit {job['commit']})" if job.get("commit") else ""} | (
-        {"scale_note": note} if note else {})  # fmt: skip
+def _notebook_rows(results: Results, notebook: Any) -> list[dict[str, Any]]:
+    stages = results["sizes"][notebook["size"]]["stages"]
+    return [notebook | {"label": "notebook baseline (pandas, LIMIT/OFFSET)", "ratio": "1x"}] + [
+        stages[s] | {"label": LABELS[s], "ratio": notebook[f"speed_ratio_{s}"]}
+        for s in ("signals", "signals_chunked") if _ok(stages.get(s))
+    ]  # fmt: skip
 
 
-def _day_fields(results: Results, day: Any) -> dict[str, Any]:
-    steps = (day.get("new_day") or {}).get("steps") or {}
-    return {"day_steps": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())}
-
-
-JOB = (
-    "Wall time of the `hermes` command as a user waits for it (start-up, imports, Prefect API, "
-    "ingest, `dbt build`, quality checkpoint, publication, backtests, reports) on the bundled "
-    "data (42,872 candles), against the plain recompute script "
-    "(`bench/compare/plain_recompute.py`: polars + TA-Lib + numba + vectorbt, the same "
-    "indicators, signals and two next-open backtests, trades {trades}) measured in the same "
-    "run, with the local Prefect server that `hermes` starts once and reuses (a no-op starts "
-    "none)."
-)
-OUTSIDE = (
-    "*Outside the steps*: the last run's wall time not spent in a step of the flow (Python "
-    "start-up, Prefect's import, the `hermes ingest` process, Prefect's flow and task "
-    "bookkeeping; the imports of dbt, Great "
-    "Expectations and vectorbt fall inside their steps). With `dbt build` (parse and run) and "
-    "the quality step's GX import, these fixed costs keep a one-candle run far above the "
-    "plain script."
-)
-NOTEBOOK = "comparisons.notebook_signals"
+ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
+    "pipeline": lambda results, _: [
+        {"size": size, "label": LABELS[stage], **data["stages"][stage]}
+        for size, data in results.get("sizes", {}).items()
+        for stage in LABELS if stage in data["stages"]],
+    "notebook": _notebook_rows,
+    "indicators": lambda _, ind: [case | {"name": n} for n, case in ind["cases"].items()],
+    "engines": lambda _, bt: [
+        {"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
+         "trades": bt[f"{p}_closed_trades"]} for engine, p in (
+            ("hermes.backtest (vectorbt)", "hermes"), ("backtesting.py", "backtesting_py"))],
+    "job": _job_rows, "quality": _quality_rows,
+}  # fmt: skip
+"""The rows of each table of ``report.yml``, by name."""
 DAY = (
     "one new day (`hermes ingest` {new_day[ingest_seconds]:.1f} s + `hermes run` "
     "{new_day[run_seconds]:.1f} s, peak {new_day[peak_rss_mb]:.0f} MB; steps: {day_steps}); "
@@ -241,97 +276,63 @@ DAY = (
     "({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} of {new_pages} new pages; "
     "largest page {largest_page_bytes:mB2})."
 )
-SECTIONS: list[Section] = [
-    Section("## Pipeline throughput (synthetic 1-minute candles)", "", (
-        Table("size | stage | rows | time | rows/s | dbt model time | peak memory | status",
-              "{size} | {label} | {rows:,} | {seconds:t} | {rows_per_second:rate} "
-              "| {model_seconds:t} | {peak_rss_mb[max]:mb} | ok", _pipeline_rows, keep=2),
-        "Time is end to end as a user runs it: for dbt stages `dbt run --select ...` in a fresh "
-        "process including project parsing; *dbt model time* is dbt's own execution time of "
-        "the selected models. Rows are the stage's output rows. Peak memory is the maximum "
-        "resident set size of the process running the stage (max over runs).",
-        "{data_sets}",
-    ), always=True, fields=_data_sets),
-    Section("## Side by side", "", (), always=True),
-    Section("### Signals: Hermes vs the design notebook's approach", NOTEBOOK, (
-        "Same feature store ({rows:,} synthetic rows, size {size}), same run. The baseline "
-        "(bench/compare/notebook_signals.py) reads the store back from DuckDB in chunks of "
-        "100,000 rows with `order by ... limit ... offset`, computes the flags with pandas and "
-        "writes them to a lake table. Ratio = baseline time / Hermes time.",
-        Table("approach | time | rows/s | ratio",
-              "{label} | {seconds:t} | {rows_per_second:rate} | {ratio:x}", _notebook_rows),
-        "Output check: {flag_mismatches_vs_hermes} rows with different buy/sell flags and "
-        "{rows_missing_vs_hermes} rows present on one side only, between the baseline and "
-        "`gold_signals_smart_momentum`.",
-    )),
-    Section("### Indicators: hermes.indicators vs TA-Lib", "comparisons.indicators", (
-        "Same float64 arrays ({rows:,} synthetic 1-minute candles), warm calls (best of 5 per "
-        "run). Ratio = TA-Lib time / Hermes time (above 1: Hermes is faster).",
-        Table("indicator | Hermes | TA-Lib | ratio | max relative difference",
-              "{name} | {hermes_seconds:t} | {talib_seconds:t} | {speed_ratio:x} "
-              "| {max_relative_difference:.1e}",
-              lambda results, ind: [case | {"name": n} for n, case in ind["cases"].items()]),
-    )),
-    Section("### Backtest: hermes.backtest vs backtesting.py", "comparisons.backtesting_py", (
-        "Same Smart Momentum signals on {bars:,} real BTCUSDT 4h bars, both filling at the next "
-        "bar's open, no fees or slippage, all equity per trade. Warm runs.",
-        Table("engine | time | closed trades | total return",
-              "{engine} | {seconds:t} | {trades} | {return:.4%}", _backtesting_rows),
-        "Speed ratio (backtesting.py / Hermes): {speed_ratio:x}. Trades (entry and exit bars): "
-        "{same}. Returns differ slightly because backtesting.py buys whole units.",
-    ), fields=_same_trades),
-    Section("## Backtests (real BTCUSDT 4h, last 8 years)", "", (
-        Bullet("backtest", "Single backtest", "Single backtest (`hermes.backtest.engine."
-               "simulate`, {rows:,} bars, {trades} trades): warm {seconds:t}; cold "
-               "{cold_seconds:t} (fresh process: imports, numba/vectorbt compilation or cache "
-               "load, first run)."),
-        Bullet("grid", "Grid", "Parameter grid: {combinations:,} combinations (EMA fast x EMA "
-               "slow x RSI band) on {bars:,} bars in {seconds:t}: indicators and signals "
-               "{signal_seconds:t}, one vectorbt simulation {simulate_seconds:t} (warm: kernels "
-               "compiled by a 2-column run first)."),
-        Bullet("sql_grid", "SQL-only grid", "Grid over a SQL-only strategy "
-               "(`donchian_breakout`, the model's compiled SQL evaluated in process): "
-               "{parameter_sets} parameter sets on {series} series of 8 years of 4h bars in "
-               "{seconds:t}; one `dbt run` per set instead: {dbt_run_per_set_projected_seconds:t}"
-               " projected ({speed_ratio_vs_dbt_per_set:.0f}x)."),
-        Bullet("ml", "ML walk-forward", "ML walk-forward (`dbt run --select gold_ml_predictions "
-               "gold_ml_models`, BTCUSDT and ETHUSDT 4h, {rows:,} bars, project vars): "
-               "{seconds:t} end to end, dbt model time {model_seconds:t}, peak memory "
-               "{peak_rss_mb:mb} (every block's model trained, its bars predicted, its artifact "
-               "written and recorded)."),
-    ), always=True),
-    Section("## The daily job end to end (`hermes run`)", "daily_job", (
-        JOB,
-        "Load average (1, 5, 15 min) at the start of this section: {at_start}, at its end: "
-        "{at_end}{in_commit}.",
-        Table("scenario | time (median, min–max) | vs plain | peak MB of the process "
-              "| steps (last run, s) | outside the steps",
-              "{label} | {seconds:t} | {ratio_to_plain:x} | {peak} | {steps} | {outside:t}",
-              _job_rows),
-        OUTSIDE,
-        "Quality checkpoint (rules evaluated in DuckDB, per-partition counts validated by GX):",
-        Table("scope | rows checked | expectations | time | memory above imports",
-              "{label} | {rows:,} | {expectations} | {seconds:t} | {memory:.0f} MB",
-              _quality_rows),
-        "Larger lakes: {scale_note}.",
-    ), fields=_job_fields),
-    Section("## A universe's daily job (`bench/stages/universe.py`)", "", (), always=True),
-    Section("### The 20 real symbols, their last day", "real_universe", (
-        "The 20 real symbols x (4h, 1d) of `data/universe` and `data/binance-ohlcv` ({series} "
-        "series), their history landed and run, then their last day: " + DAY + " The plain "
-        "recompute script over the same files (every active rule strategy's indicators, "
-        "signals and 4h backtests): {plain[seconds]:t}; one new day costs {ratio_to_plain:x} "
-        "that.",
-    ), fields=_day_fields),
-    Section("### A synthetic universe", "universe", (
-        "{series} synthetic series (4h, 1d), months {months}: " + DAY + " The plain recompute "
-        "script on the bundled data: {plain[seconds]:t} in the same run.",
-    ), fields=_day_fields),
-]  # fmt: skip
+
+
+def _day(results: Results, day: Any) -> dict[str, Any]:
+    """A universe's new day as a sentence (none when a figure of it is missing)."""
+    steps = (day.get("new_day") or {}).get("steps") or {}
+    formatter = _Figures()
+    text = formatter.vformat(DAY, (), day | {
+        "day_steps": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items()),
+    })  # fmt: skip
+    return {} if formatter.missing else {"day": text}
+
+
+FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
+    "data_sets": lambda results, _: {"data_sets": "\n".join(fill(
+        "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
+        "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
+        for s, v in results.get("sizes", {}).items())},
+    "same_trades": lambda _, bt: {"same": "identical" if bt["same_trades"] else
+                                  f"**different**; first differences: {bt['first_differences']}"},
+    "job": lambda results, job: {
+        "trades": at(job, "plain.trades") or "?", "at_end": job.get("load_average_at_end", "?"),
+        "at_start": job.get("load_average_at_start", "?"),
+        "in_commit": f" (commit {job['commit']})" if job.get("commit") else "",
+    } | ({"scale_note": note} if (note := at(results, "quality_scale.note")) else {}),
+    "day": _day,
+}  # fmt: skip
+"""Computed fields of a section, by name."""
+SECTIONS = [
+    Section.parse(entry) for entry in yaml.safe_load((BENCH_ROOT / "report.yml").read_text())
+]
+GOALS = [goal for section in SECTIONS for goal in section.goals]
+
+
+def goals(results: Results) -> list[dict[str, Any]]:
+    """Each goal of :data:`SECTIONS` with the measured figure and whether it is met."""
+    names: dict[str, Any] = {stage.name: _largest(results, stage.name) for stage in STAGES}
+    names |= {"largest": _largest(results), "universe": at(results, "universe.symbols") or "?"}
+    return [row for goal in GOALS if (row := goal.row(results, names))]
+
+
+def goal_cells(goal: dict[str, Any]) -> list[str]:
+    measured, unit, op = goal["measured"], goal["unit"], "≥" if goal["op"] == ">=" else "<"
+    shown = "not measured" if measured is None else f"{measured:,.3g} {unit}"
+    met = {True: "yes", False: "**no**", None: "–"}[goal["met"]]
+    return [goal["goal"], f"{op} {goal['target']:,.3g} {unit}", shown, met]
+
+
+def summary_table(results: Results) -> RichTable:
+    """The goal table for the console (the same rows as RESULTS.md's)."""
+    table = RichTable("goal", "target", "measured", "met")
+    for goal in results.get("goals", []):
+        table.add_row(*goal_cells(goal))
+    return table
 
 
 def markdown(results: Results) -> str:
-    """RESULTS.md: the machine, the goal table (:data:`GOALS`), then :data:`SECTIONS`."""
+    """RESULTS.md: the machine, the goal table, then :data:`SECTIONS`."""
     m = results["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     lines = [

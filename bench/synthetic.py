@@ -17,6 +17,7 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,20 @@ import polars as pl
 from rich.progress import Progress
 
 from hermes.config import PROJECT_ROOT
-from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
+from hermes.ingest.layout import ArchiveName
+from hermes.intervals import interval_seconds
 
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
-SOURCE_MS = 240 * 60_000  # one source bar: 4h
-BLOCK_BARS = 42  # one week of 4h candles per bootstrap block
-GENERATOR_VERSION = 1
-MICROSECOND_SINCE = date(2025, 1, 1)
+SOURCE_MS, BLOCK_BARS = 240 * 60_000, 42  # one source bar: 4h; one bootstrap block: a week
+GENERATOR_VERSION, MICROSECOND_SINCE = 1, date(2025, 1, 1)
+Source = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
+"""Per-bar statistics of one real 4h series: log returns, upper and lower wicks (log, >= 0),
+volumes normalised to a mean of 1, and the last close."""
 
 
 def _month_ms(year: int, month: int, after: bool = False) -> int:
     """Epoch milliseconds of the month's start (of the next month's, ``after``)."""
-    if after:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    year, month = (year + month // 12, month % 12 + 1) if after else (year, month)
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 
 
@@ -62,7 +64,7 @@ class SyntheticSpec:
 
     @property
     def step_ms(self) -> int:
-        return INTERVAL_SECONDS[self.interval] * 1000
+        return interval_seconds(self.interval) * 1000
 
     def symbol_names(self) -> list[str]:
         return [symbol_name(i) for i in range(1, self.symbols + 1)]
@@ -72,52 +74,47 @@ class SyntheticSpec:
         return [(d.year, d.month) for d in pl.date_range(first, last, "1mo", eager=True)]
 
     def rows_per_symbol(self) -> int:
-        end = _month_ms(*self.months()[-1], after=True)
-        return (end - _month_ms(*self.months()[0])) // self.step_ms
+        months = self.months()
+        return (_month_ms(*months[-1], after=True) - _month_ms(*months[0])) // self.step_ms
 
     @property
     def rows(self) -> int:
         return self.symbols * self.rows_per_symbol()
 
-
-@dataclass(frozen=True)
-class SourceBars:
-    """Per-bar statistics of one real 4h series: the bootstrap's material."""
-
-    log_return: np.ndarray  # log(close / previous close)
-    upper_wick: np.ndarray  # log(high / max(open, close)) >= 0
-    lower_wick: np.ndarray  # log(min(open, close) / low) >= 0
-    volume: np.ndarray  # normalised to a mean of 1
-    start_price: float
+    def frame(self, index: int, rows: int | None = None) -> pl.DataFrame:
+        """Symbol ``index``'s candles from the first month on (``rows``, or the spec's)."""
+        start, rows = _month_ms(*self.months()[0]), rows or self.rows_per_symbol()
+        return synthetic_frame(load_source_bars(), index, start, rows, self.seed, self.step_ms)
 
 
-def load_source_bars() -> list[SourceBars]:
+@cache
+def load_source_bars() -> list[Source]:
     out = []
     for name in ("BTCUSDT_4h.csv.gz", "ETHUSDT_4h.csv.gz"):
         frame = pl.read_csv(BUNDLED / name)
         o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
         upper, lower = np.log(h / np.maximum(o, c))[1:], np.log(np.minimum(o, c) / lo)[1:]
-        out.append(SourceBars(np.diff(np.log(c)), upper, lower, (v / v.mean())[1:], float(c[-1])))
+        out.append((np.diff(np.log(c)), upper, lower, (v / v.mean())[1:], float(c[-1])))
     return out
 
 
 def synthetic_frame(
-    sources: list[SourceBars], symbol_index: int, start_ms: int, rows: int, seed: int, step_ms: int
+    sources: list[Source], symbol_index: int, start_ms: int, rows: int, seed: int, step_ms: int
 ) -> pl.DataFrame:
     """``rows`` consecutive candles of one symbol as Binance archive columns, deterministic
     for a given ``(seed, symbol_index, start_ms)``."""
     rng = np.random.default_rng([seed, symbol_index, start_ms // 1000])
-    source = sources[symbol_index % len(sources)]
+    log_return, upper, lower, volumes, start_price = sources[symbol_index % len(sources)]
     scale = np.sqrt(step_ms / SOURCE_MS)
-    starts = rng.integers(0, source.log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
+    starts = rng.integers(0, log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
     idx = (starts[:, None] + np.arange(BLOCK_BARS)).ravel()[:rows]
-    price0 = source.start_price * (0.5 + symbol_index % 7 / 4) * np.exp(rng.normal(0, 0.05))
-    close = price0 * np.exp(np.cumsum(source.log_return[idx] * scale))
+    price0 = start_price * (0.5 + symbol_index % 7 / 4) * np.exp(rng.normal(0, 0.05))
+    close = price0 * np.exp(np.cumsum(log_return[idx] * scale))
     open_ = np.concatenate([[price0], close[:-1]])
-    high = np.maximum(open_, close) * np.exp(source.upper_wick[idx] * scale)
-    low = np.minimum(open_, close) * np.exp(-source.lower_wick[idx] * scale)
-    base_volume = 50.0 * (1 + symbol_index % 5) / source.start_price * 60_000
-    volume = source.volume[idx] * base_volume * (step_ms / SOURCE_MS)
+    high = np.maximum(open_, close) * np.exp(upper[idx] * scale)
+    low = np.minimum(open_, close) * np.exp(-lower[idx] * scale)
+    base_volume = 50.0 * (1 + symbol_index % 5) / start_price * 60_000
+    volume = volumes[idx] * base_volume * (step_ms / SOURCE_MS)
     typical, taker = (high + low + close) / 3, rng.uniform(0.35, 0.65, size=rows)
     open_time = start_ms + np.arange(rows, dtype=np.int64) * step_ms
     columns = {
@@ -137,11 +134,11 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
     public site's layout; a fixed member time makes the same seed write the same bytes."""
     if name.start >= MICROSECOND_SINCE:
         frame = frame.with_columns(pl.col("open_time") * 1000, pl.col("close_time") * 1000 + 999)
-    csv = frame.write_csv(include_header=False, float_precision=8).encode()
-    buffer = io.BytesIO()
+    csv, buffer = frame.write_csv(include_header=False, float_precision=8).encode(), io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        stamp = (name.start.year, name.start.month, 1, 0, 0, 0)
-        member = zipfile.ZipInfo(f"{name.stem}.csv", date_time=stamp)
+        member = zipfile.ZipInfo(
+            f"{name.stem}.csv", (name.start.year, name.start.month, 1, 0, 0, 0)
+        )
         zf.writestr(member, csv, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     path = root / name.source_file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,32 +151,29 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
 def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[Path]:
     """The monthly archives of ``spec`` under ``out_root/<spec.key>`` (sorted), written once:
     a ``spec.json`` stamp marks a complete set, so an interrupted one is written again."""
-    root = out_root / spec.key
+    root, months, paths = out_root / spec.key, spec.months(), []
     if (root / "spec.json").exists():
         return sorted(root.rglob("*.zip"))
-    sources, months, paths = load_source_bars(), spec.months(), []
     progress = progress or Progress(disable=True)
     task = progress.add_task(f"generating {spec.key}", total=spec.symbols * len(months))
     for i, symbol in enumerate(spec.symbol_names(), start=1):
-        start, rows = _month_ms(*months[0]), spec.rows_per_symbol()
-        frame = synthetic_frame(sources, i, start, rows, spec.seed, spec.step_ms)
+        frame = spec.frame(i)
         for year, month in months:
             bounds = (_month_ms(year, month), _month_ms(year, month, after=True))
             name = ArchiveName(symbol, spec.interval, "monthly", date(year, month, 1))
             month_rows = frame.filter(pl.col("open_time").is_between(*bounds, closed="left"))
             paths.append(write_archive(root, name, month_rows))
             progress.advance(task)
-    stamp = {**asdict(spec), "rows": spec.rows, "synthetic": True}
-    (root / "spec.json").write_text(json.dumps(stamp, indent=2))
+    (root / "spec.json").write_text(
+        json.dumps(asdict(spec) | {"rows": spec.rows, "synthetic": True}, indent=2)
+    )
     return sorted(paths)
 
 
 def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_folder: Path) -> Path:
     """The daily archive of ``day`` after the spec's months, on the same price path: the
     next file an exchange would publish."""
-    first = _month_ms(*spec.months()[0])
     per_day = 86_400_000 // spec.step_ms
-    rows = (int(day.timestamp() * 1000) - first) // spec.step_ms + per_day
-    frame = synthetic_frame(load_source_bars(), symbol_index, first, rows, spec.seed, spec.step_ms)
+    rows = (int(day.timestamp() * 1000) - _month_ms(*spec.months()[0])) // spec.step_ms + per_day
     name = ArchiveName(symbol_name(symbol_index), spec.interval, "daily", day.date())
-    return write_archive(out_folder, name, frame.tail(per_day))
+    return write_archive(out_folder, name, spec.frame(symbol_index, rows).tail(per_day))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.compare import warm_calls
+from bench.measure import warm_calls
 
 CASH = 1e9
 PRICES = ("open", "high", "low", "close")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.compare import warm_calls
+from bench.measure import warm_calls
 
 # (name, hermes module, function, TA-Lib function, inputs, keyword arguments)
 CASES: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any]]] = [
@@ -49,16 +49,19 @@ def run(arrays_file: str, calls: int = 5) -> dict[str, Any]:
         try:
             function = getattr(importlib.import_module(module_name), function_name)
         except (ImportError, AttributeError):
-            reason = f"{module_name}.{function_name} not found"
-            cases[name] = {"status": "not available", "reason": reason}
+            cases[name] = {
+                "status": "not available",
+                "reason": f"{module_name}.{function_name} not found",
+            }
             continue
         args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
         ours, hermes_out = warm_calls(partial(function, *args, **kwargs), calls)
-        talib_function = partial(getattr(talib, talib_name), *args, **talib_kwargs)
-        theirs, talib_out = warm_calls(talib_function, calls)
-        difference = max_relative_difference(_first(hermes_out), _first(talib_out))
+        theirs, talib_out = warm_calls(
+            partial(getattr(talib, talib_name), *args, **talib_kwargs), calls
+        )
         cases[name] = {"status": "ok", "hermes_seconds": min(ours), "talib_seconds": min(theirs),
                        "speed_ratio": min(theirs) / min(ours),
-                       "max_relative_difference": difference}  # fmt: skip
+                       "max_relative_difference": max_relative_difference(
+                           _first(hermes_out), _first(talib_out))}  # fmt: skip
     seconds = sum(c.get("hermes_seconds", 0.0) for c in cases.values())
     return {"seconds": seconds, "rows": len(data["close"]), "cases": cases}

@@ -8,22 +8,23 @@ drops the context rows and finally writes all signals to a lake table.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pandas as pd
 
-from bench.compare import supertrend_column
 from bench.lakes import use_lake
+from bench.measure import stopwatch
 
 FEATURES, OUTPUT, CONTEXT_ROWS = "gold_feature_store", "bench_notebook_signals", 50
 FLAGS = ("ema_cross", "rsi_neutral", "st_bullish", "st_exit")
 
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Buy/sell flags for one chunk (with its context rows) of one series."""
-    fast, slow = frame[f"ema_{params['ema_fast']}"], frame[f"ema_{params['ema_slow']}"]
-    rsi, direction = frame[f"rsi_{params['rsi_period']}"], frame[supertrend_column(params)]
+    """Buy/sell flags for one chunk (with its context rows) of one series (the feature
+    store's columns for these parameters named as Smart Momentum names them)."""
+    from hermes.signals.smart_momentum import feature_columns
+
+    fast, slow, rsi, direction = (frame[c] for c in feature_columns(params).values())
     out = frame[["symbol", "interval", "open_time"]].copy()
     out["ema_cross"] = (fast > slow) & (fast.shift(1) <= slow.shift(1))
     out["rsi_neutral"] = (rsi >= params["rsi_low"]) & (rsi <= params["rsi_high"])
@@ -38,13 +39,14 @@ def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.Data
 
 def notebook_signals(conn: Any, params: dict[str, Any], chunk_rows: int) -> pd.DataFrame:
     query = f"select * from {FEATURES} where symbol = ? and interval = ? order by open_time"  # noqa: S608
-    query += " limit ? offset ?"
-    parts = []
     series = f"select symbol, interval, count(*) from {FEATURES} group by all order by all"  # noqa: S608
+    parts = []
     for symbol, interval, total in conn.execute(series).fetchall():
         context = None
         for offset in range(0, total, chunk_rows):
-            chunk = conn.execute(query, [symbol, interval, chunk_rows, offset]).df()
+            chunk = conn.execute(
+                query + " limit ? offset ?", [symbol, interval, chunk_rows, offset]
+            ).df()
             window = chunk if context is None else pd.concat([context, chunk], ignore_index=True)
             parts.append(smart_momentum_flags(window, params).iloc[len(window) - len(chunk) :])
             context = window.tail(CONTEXT_ROWS)
@@ -56,17 +58,14 @@ def run(work: str, restore_from: str, chunk_rows: int, params: dict[str, Any]) -
     from hermes.lake import connect
 
     with connect(use_lake(work, restore_from)) as conn:
-        started = time.perf_counter()
+        elapsed = stopwatch()
         signals = notebook_signals(conn, params, chunk_rows)
         conn.register("notebook_frame", signals)
         conn.execute(f"create or replace table {OUTPUT} as select * from notebook_frame")  # noqa: S608
-        seconds = time.perf_counter() - started
-        mismatches = _mismatches(conn)
-    return {
-        "seconds": seconds, "rows": len(signals), "chunk_rows": chunk_rows,
-        "buy_signals": int(signals["buy_signal"].sum()),
-        "sell_signals": int(signals["sell_signal"].sum()), **mismatches,
-    }  # fmt: skip
+        seconds, mismatches = elapsed(), _mismatches(conn)
+    return {"seconds": seconds, "rows": len(signals), "chunk_rows": chunk_rows,
+            "buy_signals": int(signals["buy_signal"].sum()),
+            "sell_signals": int(signals["sell_signal"].sum()), **mismatches}  # fmt: skip
 
 
 def _mismatches(conn: Any) -> dict[str, Any]:

@@ -12,11 +12,10 @@ Timed from the function's start, imports included (the child process is fresh).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.compare import supertrend_column
+from bench.measure import stopwatch
 from hermes.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
@@ -85,12 +84,13 @@ def _signals(h: Any, low: Any, c: Any, params: dict[str, dict[str, Any]]) -> dic
 def run(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
     from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy
+    from hermes.signals.smart_momentum import feature_columns
 
     # the registry's parameters and the daily job's costs, looked up before the clock starts
     # (a plain script would write them in), so the baseline's time is its own work
     params = {name: load_strategy(name).parameters for name in RULES}
     files = sorted(f for folder in (data or [str(DATA)]) for f in Path(folder).glob("*.csv*"))
-    started = time.perf_counter()
+    elapsed = stopwatch()
     import numpy as np
     import polars as pl
     import talib
@@ -113,7 +113,7 @@ def run(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
         features["true_range"] = talib.TRANGE(h, low, c)
         features["volume_zscore_20"] = (v - talib.SMA(v, 20)) / talib.STDDEV(v, 20)
         signals = _signals(h, low, c, params)
-        features[supertrend_column(params["smart_momentum"])] = signals.pop("supertrend")
+        features[feature_columns(params["smart_momentum"])["st_dir"]] = signals.pop("supertrend")
         for name, (buy, sell) in signals.items():
             features |= {f"{name}_buy": buy, f"{name}_sell": sell}
         columns = [pl.Series(k, x) for k, x in features.items()]
@@ -128,4 +128,4 @@ def run(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
                 close=c, price=o, entries=entries, exits=exits, init_cash=10_000.0, fees=FEES,
                 slippage=SLIPPAGE, freq="4h")  # fmt: skip
             trades[f"{name} {series.split('_')[0]}"] = int(portfolio.trades.closed.count())
-    return {"seconds": time.perf_counter() - started, "rows": rows, "trades": trades}
+    return {"seconds": elapsed(), "rows": rows, "trades": trades}

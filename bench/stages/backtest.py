@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ import numpy as np
 import polars as pl
 
 from bench.lakes import dbt, use_lake
+from bench.measure import stopwatch
 from bench.synthetic import BUNDLED
 
-BARS_8Y_4H = int(8 * 6 * 365.25)
-PRICES = ("open", "high", "low", "close")
+BARS_8Y_4H, PRICES = int(8 * 6 * 365.25), ("open", "high", "low", "close")
 GRID_FAST = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)  # x GRID_SLOW x GRID_RSI_BANDS: 1,000
 GRID_SLOW = (60, 70, 80, 90, 100, 120, 140, 160, 200, 240)
 GRID_RSI_BANDS = ((45, 55), (40, 60), (35, 65), (30, 70), (50, 60),
@@ -33,6 +32,7 @@ SQL_SERIES = [str(BUNDLED / f"{symbol}_4h.csv.gz") for symbol in ("BTCUSDT", "ET
 
 
 def smart_momentum() -> dict[str, Any]:
+    """Smart Momentum's parameters, as the strategy registry holds them."""
     from hermes.signals.registry import load_strategy
 
     return dict(load_strategy("smart_momentum").parameters)
@@ -41,15 +41,13 @@ def smart_momentum() -> dict[str, Any]:
 def signals_file(work: Path) -> Path:
     """``work/btc-4h-8y-signals.npz``: OHLC, open_time and Smart Momentum's buy and sell
     signals as entries and exits, saved once so every backtest process starts alike."""
-    path = work / "btc-4h-8y-signals.npz"
-    if not path.exists():
+    if not (path := work / "btc-4h-8y-signals.npz").exists():
         from hermes.signals import smart_momentum as rule
 
         frame = pl.read_csv(BUNDLED / "BTCUSDT_4h.csv.gz").tail(BARS_8Y_4H)
         ohlc: dict[str, Any] = {c: frame[c].to_numpy().astype(float) for c in PRICES}
         ohlc["open_time"] = frame["timestamp"].str.to_datetime().dt.epoch("ms").to_numpy()
-        params = smart_momentum()
-        flags = rule.generate(rule.compute_inputs(ohlc, params), params)
+        flags = rule.generate(rule.compute_inputs(ohlc, params := smart_momentum()), params)
         work.mkdir(parents=True, exist_ok=True)
         np.savez(path, **ohlc, entries=flags["buy_signal"], exits=flags["sell_signal"])
     return path
@@ -63,20 +61,17 @@ def _load(signals_file: str) -> tuple[dict[str, np.ndarray], Any, Any]:
 def single(signals_file: str, warm_calls: int = 20) -> dict[str, Any]:
     """Cold: import + first simulation in this fresh process. Warm: median of later calls."""
     prices, entries, exits = _load(signals_file)
-    started = time.perf_counter()
+    cold = stopwatch()
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
 
-    simulation = simulate(prices, entries, exits, BacktestConfig())
-    cold, warm = time.perf_counter() - started, []
+    simulation, cold_seconds, warm = simulate(prices, entries, exits, BacktestConfig()), cold(), []
     for _ in range(warm_calls):
-        started = time.perf_counter()
+        elapsed = stopwatch()
         simulate(prices, entries, exits, BacktestConfig())
-        warm.append(time.perf_counter() - started)
-    return {"seconds": statistics.median(warm), "cold_seconds": cold} | {
-        "rows": len(prices["close"]),
-        "trades": len(simulation.trades),
-    }
+        warm.append(elapsed())
+    return {"seconds": statistics.median(warm), "cold_seconds": cold_seconds,
+            "rows": len(prices["close"]), "trades": len(simulation.trades)}  # fmt: skip
 
 
 def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
@@ -94,24 +89,31 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     # that has already run a backtest
     simulate(prices, np.stack([entries] * 2, 1), np.stack([exits] * 2, 1), BacktestConfig())
     indicators.ema(prices["close"], 12)
-    started, close = time.perf_counter(), prices["close"]
+    elapsed, close = stopwatch(), prices["close"]
     emas = {p: indicators.ema(close, p) for p in {c[0] for c in combos} | {c[1] for c in combos}}
     rsi = indicators.rsi(close, defaults["rsi_period"])
     st = (defaults["st_period"], defaults["st_multiplier"])
     _line, direction = indicators.supertrend(prices["high"], prices["low"], close, *st)
-    entries = np.empty((len(close), len(combos)), dtype=bool)
-    exits = np.empty_like(entries)
+    entries, exits = (
+        np.empty((len(close), len(combos)), dtype=bool),
+        np.empty((len(close), len(combos)), dtype=bool),
+    )
     for j, (fast, slow, (low, high)) in enumerate(combos):
-        params = defaults | {"ema_fast": fast, "ema_slow": slow, "rsi_low": float(low)}
+        params = defaults | {
+            "ema_fast": fast,
+            "ema_slow": slow,
+            "rsi_low": float(low),
+            "rsi_high": float(high),
+        }
         inputs = {"ema_fast": emas[fast], "ema_slow": emas[slow], "rsi": rsi, "st_dir": direction}
-        flags = rule.generate(inputs, params | {"rsi_high": float(high)})
+        flags = rule.generate(inputs, params)
         entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
-    signal_seconds = time.perf_counter() - started
+    signal_seconds = elapsed()
     simulation = simulate(prices, entries, exits, BacktestConfig())
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "signal_seconds": signal_seconds} | {
-        "simulate_seconds": seconds - signal_seconds, "combinations": len(combos),
-        "bars": len(close), "trades": len(simulation.trades)}  # fmt: skip
+    seconds = elapsed()
+    return {"seconds": seconds, "signal_seconds": signal_seconds,
+            "simulate_seconds": seconds - signal_seconds, "combinations": len(combos),
+            "bars": len(close), "trades": len(simulation.trades)}  # fmt: skip
 
 
 def sql_grid(work: str) -> dict[str, Any]:
@@ -124,14 +126,14 @@ def sql_grid(work: str) -> dict[str, Any]:
     settings = use_lake(work)
     with connect(settings) as conn:
         last: Any = conn.execute("select max(open_time) from gold_feature_store").fetchone()
-    start = last[0] - timedelta(days=8 * 365.25)
-    request = BacktestRequest(SQL_STRATEGY, None, ["4h"], start=start)
-    started = time.perf_counter()
+    request = BacktestRequest(
+        SQL_STRATEGY, None, ["4h"], start=last[0] - timedelta(days=8 * 365.25)
+    )
+    elapsed = stopwatch()
     results = run_grid_backtest(settings, request, [parse_axis(axis) for axis in SQL_AXES])
-    return {"seconds": time.perf_counter() - started} | {
-        "parameter_sets": len(results[0].parameter_sets), "series": len(results),
-        "bars": sum(r.rows for r in results),
-        "trades": int(sum(r.results["trades"].sum() for r in results))}  # fmt: skip
+    return {"seconds": elapsed(), "parameter_sets": len(results[0].parameter_sets),
+            "series": len(results), "bars": sum(r.rows for r in results),
+            "trades": int(sum(r.results["trades"].sum() for r in results))}  # fmt: skip
 
 
 def dbt_per_set(work: str, target_path: str, entries: tuple[int, ...] = (15, 25, 40)) -> Any:

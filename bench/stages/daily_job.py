@@ -5,25 +5,23 @@ BTCUSDT 4h candle ingested, then ``hermes run``)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from bench.lakes import snapshot_tree, use_lake
+from bench.measure import peak_mb, stopwatch
 
 MAXRSS = "BENCH_MAXRSS_KB"
 
@@ -39,11 +37,10 @@ def env(lake: Path | str, prefect_home: Path | str, mode: str = "local") -> dict
 def hermes(args: list[str], environment: dict[str, str]) -> tuple[float, str, float]:
     """Run ``hermes args``: (wall seconds, stdout, peak resident MB of that process, from GNU
     time: this process's children's ``getrusage`` would carry its own high-water mark)."""
-    timer = [shutil.which("time") or "/usr/bin/time", "-f", f"{MAXRSS} %M"]
-    started = time.perf_counter()
+    timer, elapsed = [shutil.which("time") or "/usr/bin/time", "-f", f"{MAXRSS} %M"], stopwatch()
     proc = subprocess.run([*timer, sys.executable, "-m", "hermes.cli", *args], env=environment,
                           capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
-    seconds = time.perf_counter() - started
+    seconds = elapsed()
     if proc.returncode != 0:
         tail = " ".join((proc.stdout + proc.stderr).splitlines()[-4:])
         raise RuntimeError(f"hermes {' '.join(args)} exited {proc.returncode}: {tail}")
@@ -63,18 +60,18 @@ def server_start(prefect_home: str) -> dict[str, Any]:
     from hermes.flows.server import start_server
 
     shutil.rmtree(prefect_home, ignore_errors=True)
-    started = time.perf_counter()
+    elapsed = stopwatch()
     info = start_server(Path(prefect_home))
-    seconds, rss = time.perf_counter() - started, psutil.Process(info.pid).memory_info().rss
+    seconds, rss = elapsed(), psutil.Process(info.pid).memory_info().rss
     return {"seconds": seconds, "server_rss_mb": rss / 2**20, "url": info.url}
 
 
 def server_stop(prefect_home: str) -> dict[str, Any]:
     from hermes.flows.server import stop_server
 
-    started = time.perf_counter()
+    elapsed = stopwatch()
     stop_server(Path(prefect_home))
-    return {"seconds": time.perf_counter() - started}
+    return {"seconds": elapsed()}
 
 
 def run(work: str, prefect_home: str, mode: str, scenario: str, restore_from: str | None = None,
@@ -90,10 +87,9 @@ def run(work: str, prefect_home: str, mode: str, scenario: str, restore_from: st
     status = next((line for line in stdout.splitlines() if "hermes refresh" in line), "")
     if save_to:
         snapshot_tree(lake, save_to)
-    return out | {
-        "run_seconds": seconds, "seconds": seconds + out["ingest_seconds"],
-        "steps": steps(stdout), "status_line": status, "hermes_peak_rss_mb": peak,
-    }  # fmt: skip
+    return out | {"run_seconds": seconds, "seconds": seconds + out["ingest_seconds"],
+                  "steps": steps(stdout), "status_line": status,
+                  "hermes_peak_rss_mb": peak}  # fmt: skip
 
 
 def _one_new_candle(lake: Path) -> Path:
@@ -107,9 +103,9 @@ def _one_new_candle(lake: Path) -> Path:
         ).fetchone() or (None, None)
     csv = lake.parent / "new" / "BTCUSDT_4h.csv"
     csv.parent.mkdir(parents=True, exist_ok=True)
-    moment = last + timedelta(hours=4)
-    csv.write_text(f"timestamp,open,high,low,close,volume\n{moment:%Y-%m-%d %H:%M:%S},{price},"
-                   f"{price * 1.002},{price * 0.997},{price * 1.001},123.456\n")  # fmt: skip
+    moment = f"{last + timedelta(hours=4):%Y-%m-%d %H:%M:%S}"
+    prices = f"{price},{price * 1.002},{price * 0.997},{price * 1.001}"
+    csv.write_text(f"timestamp,open,high,low,close,volume\n{moment},{prices},123.456\n")
     return csv
 
 
@@ -118,43 +114,35 @@ def quality(work: str, restore_from: str, partitions: list[list[str]] | None) ->
     from hermes.quality import run_checkpoint
 
     settings = use_lake(work, restore_from)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    started = time.perf_counter()
-    result = run_checkpoint(
-        settings,
-        partitions=None if partitions is None else [(s, i) for s, i in partitions],
-        docs_dir=Path(work).parent / "quality-docs",
-    )
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before, elapsed = peak_mb(), stopwatch()
+    result = run_checkpoint(settings, partitions=None if partitions is None else [
+        (s, i) for s, i in partitions], docs_dir=Path(work).parent / "quality-docs")  # fmt: skip
     return {
-        "seconds": seconds,
+        "seconds": elapsed(),
         "rows": sum(result.statistics.get(t, 0) for t in ("silver_klines", "gold_features")),
         "expectations": result.evaluated, "failed": len(result.errors),
-        "rss_after_imports_mb": before, "quality_rss_mb": peak - before,
+        "rss_after_imports_mb": before, "quality_rss_mb": peak_mb() - before,
     }  # fmt: skip
 
 
-class Site(SimpleHTTPRequestHandler):
-    """A quiet local peer: serves a folder's files, and accepts POSTs (a webhook's)."""
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's)
-        return
-
-
 @contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """:class:`Site` over ``folder`` on a free local port, as its URL."""
-    folder.mkdir(parents=True, exist_ok=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Site, directory=str(folder)))
+def serving() -> Iterator[str]:
+    """A quiet local peer on a free port, as its URL: a site with no files (every GET a 404),
+    that accepts POSTs (a webhook's)."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+
+    @Request.application
+    def peer(request: Request) -> Response:
+        request.get_data()
+        return Response(status=200 if request.method == "POST" else 404)
+
+    server = make_server("127.0.0.1", 0, peer, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -163,26 +151,8 @@ def serving(folder: Path) -> Iterator[str]:
 def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     """``hermes backfill`` of a year (2 symbols x 2 intervals) from a site that has none."""
     shutil.rmtree(work, ignore_errors=True)
-    with serving(Path(work).parent / "empty-site") as url:
-        seconds, stdout, peak = hermes(
-            [
-                "backfill",
-                "--start",
-                "2022-01-01",
-                "--end",
-                "2022-12-31",
-                "-s",
-                "BTCUSDT",
-                "-s",
-                "ETHUSDT",
-                "-i",
-                "4h",
-                "-i",
-                "1d",
-                "--base-url",
-                url,
-            ],
-            env(work, prefect_home),
-        )
+    with serving() as url:
+        args = "backfill --start 2022-01-01 --end 2022-12-31 -s BTCUSDT -s ETHUSDT -i 4h -i 1d"
+        seconds, stdout, peak = hermes([*args.split(), "--base-url", url], env(work, prefect_home))
     status = stdout.splitlines()[0] if stdout else ""
-    return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}  # fmt: skip
+    return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}

@@ -20,9 +20,11 @@ import psutil
 
 from bench.lakes import build as build_lake
 from bench.lakes import use_lake
+from bench.measure import stopwatch
 from bench.stages.daily_job import serving
+from hermes.intervals import interval_seconds
 
-INTERVALS = {"1h": 3_600_000, "4h": 14_400_000}
+INTERVALS = ("1h", "4h")
 START = int(datetime(2025, 5, 1, tzinfo=UTC).timestamp() * 1000)  # history: May-June
 LIVE_START = int(datetime(2025, 7, 1, tzinfo=UTC).timestamp() * 1000)  # = paper_since
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -32,10 +34,13 @@ def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], Any]:
     """Synthetic candles per (symbol, interval): history and the bars published live."""
     from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
 
-    sources, end = load_source_bars(), LIVE_START + (live_bars + 1) * INTERVALS["1h"]
+    end, steps = (
+        LIVE_START + (live_bars + 1) * 3_600_000,
+        {i: interval_seconds(i) * 1000 for i in INTERVALS},
+    )
     return {(symbol_name(i), interval): synthetic_frame(
-                sources, i, START, (end - START) // step, 20260101, step)
-            for i in range(1, symbols + 1) for interval, step in INTERVALS.items()}  # fmt: skip
+                load_source_bars(), i, START, (end - START) // step, 20260101, step)
+            for i in range(1, symbols + 1) for interval, step in steps.items()}  # fmt: skip
 
 
 def _arrays(symbols: int, live_bars: int) -> dict[tuple[str, str], tuple[Any, Any]]:
@@ -78,15 +83,14 @@ def measure(work: str, target_path: str, symbols: int, live_bars: int, speed: fl
     shutil.rmtree(output, ignore_errors=True)
     clock, feed, posted = CompressedClock(LIVE_START, speed), [], []
     stages: dict[str, list[float]] = {}
-    with FakeExchange(data, clock) as exchange, serving(output.parent / "hook") as url:
-        client = KlinesClient(exchange.url)
-        started = time.perf_counter()
+    with FakeExchange(data, clock) as exchange, serving() as url:
+        client, elapsed = KlinesClient(exchange.url), stopwatch()
         engine = LiveEngine(
             settings, client, series=sorted(data), until=utc(LIVE_START),
             webhook_url=f"{url}/hook", target_path=Path(target_path), sync=False,
             output=Settings(lake_root=output),
         )  # fmt: skip
-        startup, clock.started = time.perf_counter() - started, time.monotonic()
+        startup, clock.started = elapsed(), time.monotonic()
         for _ in range(live_bars):
             close = next_close_ms(engine.series, clock.now_ms())
             time.sleep(max(0.0, clock.real_seconds_until(close)) + 0.005)

@@ -26,17 +26,16 @@ REAL = (PROJECT_ROOT / "data" / "universe", PROJECT_ROOT / "data" / "binance-ohl
 
 
 def _sizes(lake: Path) -> dict[str, int]:
-    size = lambda folder, pattern="*": sum(  # noqa: E731
-        p.stat().st_size for p in folder.rglob(pattern) if p.is_file()
-    )
+    def size(folder: Path, pattern: str = "*") -> int:
+        return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
+
     return {"total": size(lake), "parquet": size(lake, "*.parquet"),
             "pages": size(lake / "reports", "*.html")}  # fmt: skip
 
 
 def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> dict[str, Any]:
     base = Path(work)
-    lake = base / "lake"
-    for folder in (lake, base / "new"):
+    for folder in (base / "lake", base / "new"):
         shutil.rmtree(folder, ignore_errors=True)
     year, month = (int(p) for p in last.split("-"))
     day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
@@ -48,11 +47,11 @@ def run(work: str, prefect_home: str, symbols: int, first: str, last: str) -> di
                 daily_archive(spec, index, day + timedelta(days=offset), base / "days")
             daily_archive(spec, index, NEW_DAY, base / "new")
     universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
-    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active" for s in specs[0].symbol_names()]
-    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "\n".join(rows) + "\n")
-    environment = env(lake, prefect_home) | {UNIVERSE_ENV: str(universe)}
-    folders = [base / "data" / s.key for s in specs] + [base / "days"]
-    return _new_day(lake, environment, [f for f in folders if f.exists()], base / "new") | {
+    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
+    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
+    environment = env(base / "lake", prefect_home) | {UNIVERSE_ENV: str(universe)}
+    folders = [f for f in [base / "data" / s.key for s in specs] + [base / "days"] if f.exists()]
+    return _new_day(base / "lake", environment, folders, base / "new") | {
         "series": symbols * len(INTERVALS)}  # fmt: skip
 
 
@@ -63,8 +62,8 @@ def real(work: str, prefect_home: str) -> dict[str, Any]:
     base = Path(work)
     shutil.rmtree(base / "lake", ignore_errors=True)
     history, day, series = split_last_day(base)
-    environment = env(base / "lake", prefect_home)
-    return _new_day(base / "lake", environment, [history], day) | {"series": series}
+    return _new_day(base / "lake", env(base / "lake", prefect_home), [history], day) | {
+        "series": series}  # fmt: skip
 
 
 def split_last_day(base: Path) -> tuple[Path, Path, int]:
@@ -90,14 +89,13 @@ def split_last_day(base: Path) -> tuple[Path, Path, int]:
 def _new_day(lake: Path, environment: dict[str, str], history: list[Path], new: Path,
              ) -> dict[str, Any]:  # fmt: skip
     """Land ``history`` and run, then time the new day ``new`` and a run with nothing new."""
-    pages = lake / "reports"
     setup = [hermes(["ingest", "--from-dir", str(folder)], environment) for folder in history]
     first_run = hermes(["run"], environment)
-    before, pages_before = _sizes(lake), {p.name for p in pages.glob("bt-*.html")}
+    before, pages_before = _sizes(lake), {p.name for p in (lake / "reports").glob("bt-*.html")}
     ingest_seconds = hermes(["ingest", "--from-dir", str(new)], environment)[0]
     run_seconds, stdout, peak = hermes(["run"], environment)
     after, day_steps = _sizes(lake), steps(stdout)
-    new_pages = [p for p in pages.glob("bt-*.html") if p.name not in pages_before]
+    new_pages = [p for p in (lake / "reports").glob("bt-*.html") if p.name not in pages_before]
     no_op_seconds, _, no_op_peak = hermes(["run"], environment)
     return {
         "first_run_steps": steps(first_run[1]),

@@ -334,3 +334,37 @@ def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_p
         "ingest": 1.3,
         "dbt build": 21.9,
     }
+
+
+def test_only_takes_exact_stage_names_or_a_group(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import parse_args
+
+    plan = parse_args(["--quick", "--only", "universe"])
+    assert plan.wants("universe") and not plan.wants("universe.real")
+    assert not plan.wants("live") and not plan.wants_sizes()
+    plan = parse_args(["--only", "compare,universe.real"])
+    assert [n for n in ("compare.notebook", "compare.indicators", "universe.real", "universe",
+            "backtest") if plan.wants(n)] == ["compare.notebook", "compare.indicators",
+                                              "universe.real"]  # fmt: skip
+    assert plan.wants_sizes()  # the notebook comparison reads the pipeline's data sets
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "univers,live"])
+    assert "--only: unknown stage(s) univers; see --help" in capsys.readouterr().err
+
+
+def test_a_second_bench_on_the_same_work_folder_stops_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bench.__main__ import lock
+    from hermes.config import PROJECT_ROOT
+
+    held = lock(tmp_path)
+    command = [sys.executable, "-m", "bench", "--quick", "--only", "live", "--work", str(tmp_path)]
+    proc = subprocess.run([*command, "--out", str(tmp_path / "out")], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == f"python -m bench: another bench is running on {tmp_path}\n"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "logs").exists()
+    held.close()
+    lock(tmp_path).close()  # free again once the holder is gone
