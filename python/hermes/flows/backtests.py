@@ -6,8 +6,8 @@ cannot reach a local lake at all, so the work is split in three:
 
 1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
    series and its signals from the strategy's signal model as of the published snapshot
-   (:func:`hermes.backtest.request.open_request`; :func:`hermes.backtest.inputs.whole_series`
-   reads the series of a strategy together);
+   (:func:`hermes.backtest.request.open_on`, one reader for every strategy;
+   :func:`hermes.backtest.inputs.whole_series` reads the series of a strategy together);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
 2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, whole_series
-from hermes.backtest.request import BacktestRequest, RunContext, open_request
+from hermes.backtest.request import BacktestRequest, RunContext, open_on
 from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
@@ -37,7 +37,7 @@ from hermes.flows.scale_out import dask_runner
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
 from hermes.signals.registry import active_strategies
-from hermes.signals.verdicts import LookaheadError, ensure_checked
+from hermes.signals.verdicts import LookaheadError, check_each_on
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
@@ -60,24 +60,30 @@ def backtest_flow(
     wanted = {(symbol, interval) for symbol, interval in partitions}
     work: list[tuple[RunContext, MarketSlice]] = []
     refused: list[str] = []
-    for strategy_id in strategy_ids:
-        request = BacktestRequest(
-            strategy_id,
-            sorted({s for s, _ in wanted}),
-            sorted({i for _, i in wanted}),
-            config=config,
-        )
-        try:
-            ensure_checked(settings, strategy_id)
-        except LookaheadError as exc:  # held back, named; the other strategies carry on
-            refused.append(str(exc))
-            notify(f"hermes backtests: {exc}", {"strategy": strategy_id}, success=False)
-            continue
-        with open_request(settings, request, snapshot=snapshot) as opened:
+    # one connection checks every model and reads the stored runs, one reader at the
+    # snapshot opens every request
+    with connect(settings) as conn:
+        checks = check_each_on(conn, strategy_ids)
+        stored = stored_runs(conn, strategy_ids)
+    with at_snapshot(settings, snapshot) as reader:
+        for strategy_id in strategy_ids:
+            if strategy_id in checks:  # held back, named; the other strategies carry on
+                refused.append(checks[strategy_id])
+                notify(
+                    f"hermes backtests: {checks[strategy_id]}",
+                    {"strategy": strategy_id},
+                    success=False,
+                )
+                continue
+            request = BacktestRequest(
+                strategy_id,
+                sorted({s for s, _ in wanted}),
+                sorted({i for _, i in wanted}),
+                config=config,
+            )
+            opened = open_on(request, reader, snapshot)
             pairs = [pair for pair in opened.pairs if pair in wanted]
             work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
-    with connect(settings) as conn:
-        stored = stored_runs(conn, strategy_ids)
     keys = [
         input_key(context.strategy, data, context.config, context.signal_model_hash)
         for context, data in work

@@ -44,7 +44,7 @@ from hermes.paper.verify import verify_ledgers
 from hermes.paper.work import Pending, data_last_bars, stored_last_bars
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
-from hermes.signals.verdicts import check_each
+from hermes.signals.verdicts import check_each_on
 from hermes.universe import unlisted
 
 log = logging.getLogger("hermes.paper")
@@ -215,7 +215,8 @@ def refresh_paper(
         last_bars, holding_delisted = stored_last_bars(conn)
         before = previous_feed(conn)  # rows whose inputs are unchanged are reused
         active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
-    for line in check_each(settings, active).values():  # a model that looks ahead sits out
+        refused = check_each_on(conn, active)  # a model that looks ahead sits out
+    for line in refused.values():
         summary.alerts.append(line)
         notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
     with at_snapshot(settings, snapshot) as reader:
