@@ -149,7 +149,7 @@ def _reattach(
     read_only: bool = False,
 ) -> None:
     conn.execute("use memory")
-    conn.execute(f"detach {LAKE_ALIAS}")
+    conn.execute(f"detach database if exists {LAKE_ALIAS}")
     _attach(conn, settings, snapshot=snapshot, read_only=read_only)
 
 
@@ -166,7 +166,11 @@ def as_of(
     re-attaching the catalog does not. The catalog is attached once at a time in a process,
     so the working state is detached for the block; objects registered on ``conn`` stay.
     """
-    _reattach(conn, settings, snapshot=snapshot)
+    try:
+        _reattach(conn, settings, snapshot=snapshot)
+    except BaseException:  # e.g. a snapshot expired by maintenance: the working state again
+        _reattach(conn, settings, read_only=read_only)
+        raise
     try:
         yield conn
     finally:

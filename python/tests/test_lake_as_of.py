@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+import duckdb
 import pytest
 
 import hermes.lake
@@ -41,3 +42,16 @@ def test_one_connection_reads_a_snapshot_between_writes(built_lake_copy: Setting
         with pytest.raises(Exception, match="read-only|read only"):  # read only again
             conn.execute("insert into later values (3)")
         assert conn.execute("select count(*) from later").fetchall() == [(2,)]
+
+
+def test_a_snapshot_that_cannot_be_read_leaves_the_working_state(built_lake_copy: Settings) -> None:
+    """A run's snapshot gone (e.g. expired by ``hermes maintain``): the error is raised and
+    the connection reads and writes the working state as before."""
+    with connect(built_lake_copy) as conn:
+        now = current_snapshot(conn)
+        gone = now + 1000
+        with pytest.raises(duckdb.Error, match=str(gone)), as_of(conn, built_lake_copy, gone):
+            pass
+        with transaction(conn):
+            conn.execute("create table after_error as select 1 as x")
+        assert current_snapshot(conn) == now + 1
