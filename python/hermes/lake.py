@@ -119,6 +119,19 @@ def connect(
         create_s3_secret(conn, settings)
     else:
         prepare_connection(conn, settings)
+    _attach(conn, settings, snapshot=snapshot, read_only=read_only)
+    return conn
+
+
+def _attach(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    snapshot: int | None = None,
+    read_only: bool = False,
+) -> None:
+    """Attach the lake as ``lake`` on ``conn`` (at ``snapshot``, read only, if given) and
+    select it."""
     read_only = read_only or snapshot is not None
     options = [] if snapshot is None else [f"snapshot_version {int(snapshot)}"]
     options += data_path_options(settings)
@@ -126,7 +139,42 @@ def connect(
     clause = f" ({', '.join(options)})" if options else ""
     conn.execute(f"attach '{_literal(settings.catalog_attach)}' as {LAKE_ALIAS}{clause}")
     conn.execute(f"use {LAKE_ALIAS}")
-    return conn
+
+
+def _reattach(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    snapshot: int | None = None,
+    read_only: bool = False,
+) -> None:
+    conn.execute("use memory")
+    conn.execute(f"detach database if exists {LAKE_ALIAS}")
+    _attach(conn, settings, snapshot=snapshot, read_only=read_only)
+
+
+@contextmanager
+def as_of(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, snapshot: int, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``conn`` (a :func:`connect` connection) reading the lake as of ``snapshot`` for the
+    block, then the working state again (read only if ``read_only``, as it was opened).
+
+    A step that reads a pinned snapshot between writes moves its one connection back and
+    forth instead of opening another: a new connection loads the extensions again (DuckDB
+    checks the ducklake extension's signature on every load, most of a connection's cost),
+    re-attaching the catalog does not. The catalog is attached once at a time in a process,
+    so the working state is detached for the block; objects registered on ``conn`` stay.
+    """
+    try:
+        _reattach(conn, settings, snapshot=snapshot)
+    except BaseException:  # e.g. a snapshot expired by maintenance: the working state again
+        _reattach(conn, settings, read_only=read_only)
+        raise
+    try:
+        yield conn
+    finally:
+        _reattach(conn, settings, read_only=read_only)
 
 
 def data_path_options(settings: Settings) -> list[str]:

@@ -37,9 +37,14 @@ TABLE = "gold_backtest_overfitting"
 
 def write_statistics(settings: Settings, rows: pa.Table) -> None:
     with connect(settings) as conn:
-        ensure_tables(conn)
-        with transaction(conn):
-            insert(conn, TABLE, rows)
+        store_statistics(conn, rows)
+
+
+def store_statistics(conn: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Append statistics ``rows`` on ``conn`` in one transaction."""
+    ensure_tables(conn)
+    with transaction(conn):
+        insert(conn, TABLE, rows)
 
 
 @dataclass(frozen=True)
@@ -61,28 +66,33 @@ def statistics_inputs(settings: Settings, run_ids: list[str]) -> list[RunEquity]
     The equity curves of every run are read by one query (not one per run), and each
     strategy's signal table is looked up once for the hidden trials."""
     with connect(settings) as conn:
-        runs = conn.execute(
-            "select run_id, symbol, interval, config, strategy_id, first_open_time, "
-            "last_open_time from gold_backtest_runs where list_contains(?, run_id) "
-            "order by run_id",
-            [run_ids],
-        ).fetchall()
-        missing = sorted(set(run_ids) - {r[0] for r in runs})
-        if missing:
-            raise LookupError(f"no backtest run {', '.join(map(repr, missing))} in the lake")
-        curves = equity_curves(conn, [r[0] for r in runs])
-        tables = _trial_tables(conn, {r[4] for r in runs})
-        return [
-            RunEquity(
-                run_id,
-                symbol,
-                interval,
-                curves.get(run_id, np.array([], float)),
-                float(json.loads(config)["init_cash"]),
-                _run_tuning_trials(conn, tables[strategy_id], symbol, interval, first, last),
-            )
-            for run_id, symbol, interval, config, strategy_id, first, last in runs
-        ]
+        return read_inputs(conn, run_ids)
+
+
+def read_inputs(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[RunEquity]:
+    """:func:`statistics_inputs` on a connection the caller holds."""
+    runs = conn.execute(
+        "select run_id, symbol, interval, config, strategy_id, first_open_time, "
+        "last_open_time from gold_backtest_runs where list_contains(?, run_id) "
+        "order by run_id",
+        [run_ids],
+    ).fetchall()
+    missing = sorted(set(run_ids) - {r[0] for r in runs})
+    if missing:
+        raise LookupError(f"no backtest run {', '.join(map(repr, missing))} in the lake")
+    curves = equity_curves(conn, [r[0] for r in runs])
+    tables = _trial_tables(conn, {r[4] for r in runs})
+    return [
+        RunEquity(
+            run_id,
+            symbol,
+            interval,
+            curves.get(run_id, np.array([], float)),
+            float(json.loads(config)["init_cash"]),
+            _run_tuning_trials(conn, tables[strategy_id], symbol, interval, first, last),
+        )
+        for run_id, symbol, interval, config, strategy_id, first, last in runs
+    ]
 
 
 def equity_curves(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, np.ndarray]:
@@ -119,7 +129,11 @@ def run_statistics(settings: Settings, run_ids: list[str]) -> pa.Table:
     """The ``run`` rows of ``run_ids`` (``LookupError`` naming a run the lake lacks), scored on
     one thread per core (numpy's resampling releases the GIL; each run has its own seeded
     generator, so the rows do not depend on the threads)."""
-    runs = statistics_inputs(settings, run_ids)
+    return score_all(statistics_inputs(settings, run_ids))
+
+
+def score_all(runs: list[RunEquity]) -> pa.Table:
+    """The statistics rows of ``runs``, on one thread per core."""
     threads = min(os.cpu_count() or 1, len(runs))
     if threads < 2:
         return concat_rows([score_run(run) for run in runs])
@@ -131,8 +145,9 @@ def record_run_statistics(settings: Settings, run_ids: list[str]) -> int:
     """Compute and append the statistics of ``run_ids``; returns the rows written."""
     if not run_ids:
         return 0
-    rows = run_statistics(settings, run_ids)
-    write_statistics(settings, rows)
+    with connect(settings) as conn:  # one connection reads the inputs and writes the rows
+        rows = score_all(read_inputs(conn, run_ids))
+        store_statistics(conn, rows)
     return rows.num_rows
 
 

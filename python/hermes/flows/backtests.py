@@ -6,8 +6,8 @@ cannot reach a local lake at all, so the work is split in three:
 
 1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
    series and its signals from the strategy's signal model as of the published snapshot
-   (:func:`hermes.backtest.request.open_request`; :func:`hermes.backtest.inputs.whole_series`
-   reads the series of a strategy together);
+   (:func:`hermes.backtest.request.open_on`, one reader for every strategy;
+   :func:`hermes.backtest.inputs.whole_series` reads the series of a strategy together);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
 2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
@@ -23,21 +23,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, whole_series
-from hermes.backtest.request import BacktestRequest, RunContext, open_request
-from hermes.backtest.reuse import input_key, split_reusable, stored_runs
-from hermes.backtest.runs import RunResult, execute, save
+from hermes.backtest.request import BacktestRequest, RunContext, open_on
+from hermes.backtest.reuse import Key, input_key, split_reusable, stored_runs
+from hermes.backtest.runs import RunResult, execute, write_results
 from hermes.config import Settings
 from hermes.flows.credentials import with_secrets, without_secrets
 from hermes.flows.scale_out import dask_runner
-from hermes.lake import at_snapshot, connect
+from hermes.lake import as_of, connect
 from hermes.notify import notify
 from hermes.signals.registry import active_strategies
-from hermes.signals.verdicts import LookaheadError, ensure_checked
+from hermes.signals.verdicts import LookaheadError, check_each_on
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
@@ -51,33 +52,72 @@ def backtest_flow(
     settings: Settings,
     partitions: list[tuple[str, str]],
     snapshot: int,
-    strategy_ids: list[str],
+    strategy_ids: list[str] | None = None,
 ) -> list[str]:
-    """Backtest every strategy on every partition as of ``snapshot``; returns the new run ids
-    (series whose inputs a stored run already covers are reused, not run again)."""
+    """Backtest every strategy (default: the registry's ``active`` ones at ``snapshot``) on
+    every partition as of ``snapshot``; returns the new run ids (series whose inputs a stored
+    run already covers are reused, not run again).
+
+    One lake connection serves the whole flow: the lookahead checks and the stored runs on
+    the working state, every request's inputs at ``snapshot`` (:func:`hermes.lake.as_of`),
+    then the results."""
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
+    with connect(settings) as conn:
+        if strategy_ids is None:
+            with as_of(conn, settings, snapshot) as reader:
+                strategy_ids = active_strategies(reader)
+        checks = check_each_on(conn, strategy_ids)
+        stored = stored_runs(conn, strategy_ids)
+        with as_of(conn, settings, snapshot) as reader:
+            work, refused = _inputs(reader, snapshot, partitions, strategy_ids, checks)
+        run_ids = _simulate(conn, work, stored)
+    if refused:
+        raise LookaheadError("; ".join(refused))
+    return run_ids
+
+
+def _inputs(
+    reader: duckdb.DuckDBPyConnection,
+    snapshot: int,
+    partitions: list[tuple[str, str]],
+    strategy_ids: list[str],
+    checks: dict[str, str],
+) -> tuple[list[tuple[RunContext, MarketSlice]], list[str]]:
+    """Every strategy's series and signals on ``reader`` (pinned at ``snapshot``), and the
+    refusal lines of the strategies whose model failed its lookahead check (``checks``:
+    held back and named, the other strategies carry on)."""
     config = BacktestConfig()
     wanted = {(symbol, interval) for symbol, interval in partitions}
     work: list[tuple[RunContext, MarketSlice]] = []
     refused: list[str] = []
     for strategy_id in strategy_ids:
+        if strategy_id in checks:
+            refused.append(checks[strategy_id])
+            notify(
+                f"hermes backtests: {checks[strategy_id]}",
+                {"strategy": strategy_id},
+                success=False,
+            )
+            continue
         request = BacktestRequest(
             strategy_id,
             sorted({s for s, _ in wanted}),
             sorted({i for _, i in wanted}),
             config=config,
         )
-        try:
-            ensure_checked(settings, strategy_id)
-        except LookaheadError as exc:  # held back, named; the other strategies carry on
-            refused.append(str(exc))
-            notify(f"hermes backtests: {exc}", {"strategy": strategy_id}, success=False)
-            continue
-        with open_request(settings, request, snapshot=snapshot) as opened:
-            pairs = [pair for pair in opened.pairs if pair in wanted]
-            work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
-    with connect(settings) as conn:
-        stored = stored_runs(conn, strategy_ids)
+        opened = open_on(request, reader, snapshot)
+        pairs = [pair for pair in opened.pairs if pair in wanted]
+        work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
+    return work, refused
+
+
+def _simulate(
+    conn: duckdb.DuckDBPyConnection,
+    work: list[tuple[RunContext, MarketSlice]],
+    stored: dict[Key, str],
+) -> list[str]:
+    """Simulate the ``work`` no stored run covers (as tasks), write the results on ``conn``
+    in one transaction; returns the new run ids."""
     keys = [
         input_key(context.strategy, data, context.config, context.signal_model_hash)
         for context, data in work
@@ -96,7 +136,7 @@ def backtest_flow(
     futures = [simulate_slice.submit(*work[p]) for p in todo]
     results = [future.result() for future in futures]
     if results:
-        save(settings, results)
+        write_results(conn, results)
     for result in results:
         run = result.run
         logger.info(
@@ -108,8 +148,6 @@ def backtest_flow(
             run["rows"],
             run["trades"],
         )
-    if refused:
-        raise LookaheadError("; ".join(refused))
     return [result.run_id for result in results]
 
 
@@ -126,14 +164,11 @@ def backtest_partitions(
 
     ``strategy_ids`` defaults to every ``active`` strategy of the registry at ``snapshot``.
     """
-    if strategy_ids is None:
-        with at_snapshot(with_secrets(settings), snapshot) as reader:
-            strategy_ids = active_strategies(reader)
     runner: Any = dask_runner(dask_address)  # a TaskRunner; prefect-dask is untyped
     subflow = backtest_flow if runner is None else backtest_flow.with_options(task_runner=runner)
     return subflow(
         without_secrets(settings),
         [(symbol, interval) for symbol, interval in partitions],
         snapshot,
-        list(strategy_ids),
+        None if strategy_ids is None else list(strategy_ids),
     )

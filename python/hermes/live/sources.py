@@ -20,7 +20,7 @@ from hermes.config import Settings
 from hermes.indicators.recursive_features import RecursiveParams
 from hermes.live.project import PREDICTIONS, SeriesKey, project_vars
 from hermes.signals.models import SIGNAL_MODELS_TABLE, tables_read
-from hermes.signals.registry import list_strategies
+from hermes.signals.registry import Strategy, strategies_of
 
 if TYPE_CHECKING:
     from hermes.live.ml import MlSources
@@ -79,26 +79,32 @@ def read_sources(
         ).to_arrow_table()
     finally:
         reader.unregister("live_pairs")
-    strategies = reader.execute("select * from strategies").to_arrow_table()
+    strategies = reader.execute("select * from strategies order by strategy_id").to_arrow_table()
     models = reader.execute(
         f"select * from {SIGNAL_MODELS_TABLE} "  # noqa: S608 (constant)
         "qualify row_number() over (partition by strategy_id order by built_at desc) = 1"
     ).to_arrow_table()
     ml = None
-    if lake is not None and ML_FEATURES in features_sql and _ml_active(reader, models):
+    registry = registry_of(strategies)
+    if lake is not None and ML_FEATURES in features_sql and _ml_active(registry, models):
         from hermes.live.ml import read_ml_sources
 
         ml = read_ml_sources(reader, lake, series, until)
     return Sources(klines, recursive, strategies, models, features_sql, snapshot, ml)
 
 
-def _ml_active(reader: duckdb.DuckDBPyConnection, models: pa.Table) -> bool:
+def registry_of(strategies: pa.Table) -> list[Strategy]:
+    """The strategies of the registry rows the sources hold (read from the lake once, when
+    the live path starts)."""
+    return strategies_of(strategies.to_pylist())
+
+
+def _ml_active(registry: list[Strategy], models: pa.Table) -> bool:
     """Whether an active strategy's recorded signal model reads the ML predictions."""
     ids, texts = models["strategy_id"].to_pylist(), models["compiled_sql"].to_pylist()
     sql = dict(zip(ids, texts, strict=True))
     return any(
-        s.status == "active" and reads_predictions(sql.get(s.strategy_id, ""))
-        for s in list_strategies(reader)
+        s.status == "active" and reads_predictions(sql.get(s.strategy_id, "")) for s in registry
     )
 
 

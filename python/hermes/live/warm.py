@@ -47,9 +47,10 @@ from hermes.live.sources import (
     largest_integer,
     reads_predictions,
     recursive_params,
+    registry_of,
 )
 from hermes.signals.models import SIGNAL_MODELS_TABLE
-from hermes.signals.registry import Strategy, list_strategies
+from hermes.signals.registry import Strategy
 
 if TYPE_CHECKING:
     from hermes.live.ml import LiveMl
@@ -137,7 +138,7 @@ class WarmLake:
         with_ml = sources.ml is not None and ML_FEATURES in self.sql
         active = [
             s
-            for s in list_strategies(self.conn)
+            for s in registry_of(sources.strategies)
             if s.status == "active" and s.strategy_id in recorded
         ]
         keep = [s for s in active if is_rule(recorded[s.strategy_id])]

@@ -25,7 +25,7 @@ from hermes.backtest.fills import simulate
 from hermes.backtest.inputs import cut, load_slice
 from hermes.config import Settings
 from hermes.features.store import FEATURE_STORE
-from hermes.lake import DataError, at_snapshot, connect, insert, transaction
+from hermes.lake import DataError, as_of, connect, insert, transaction
 from hermes.notify import notify
 from hermes.paper.deactivation import closing_ledgers, stored_positions
 from hermes.paper.drift import drift
@@ -44,7 +44,7 @@ from hermes.paper.verify import verify_ledgers
 from hermes.paper.work import Pending, data_last_bars, stored_last_bars
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
-from hermes.signals.verdicts import check_each
+from hermes.signals.verdicts import check_each_on
 from hermes.universe import unlisted
 
 log = logging.getLogger("hermes.paper")
@@ -209,37 +209,38 @@ def refresh_paper(
     named in ``unlisted``."""
     summary = PaperSummary()
     computed: list[tuple[str, str, str]] = []
+    # one connection for the step: the working state, the published snapshot (as_of) in turn
     with connect(settings) as conn:
         positions = stored_positions(conn)  # deactivated strategies close what they hold
         known = stored_drift(conn)
         last_bars, holding_delisted = stored_last_bars(conn)
         before = previous_feed(conn)  # rows whose inputs are unchanged are reused
         active = [s.strategy_id for s in list_strategies(conn) if s.status == "active"]
-    for line in check_each(settings, active).values():  # a model that looks ahead sits out
-        summary.alerts.append(line)
-        notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
-    with at_snapshot(settings, snapshot) as reader:
-        series = data_last_bars(reader, end=end)
-        outside = unlisted(series)
-        summary.unlisted = [f"{s}/{i}" for s, i in outside]
-        skip = {*skip, *outside}
-        work = Pending(series, last_bars, holding_delisted)
-        feed = compute_feed(
-            reader, snapshot=snapshot, now=now, skip=skip, stored=before, computed=computed
-        )
-        ledgers = closing_ledgers(
-            reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
-        ) + compute_ledgers(
-            reader,
-            snapshot=snapshot,
-            end=end,
-            waiting=summary.waiting,
-            errors=summary.errors,
-            skip=skip,
-            wants=work.wants,
-        )
-        drifts = drift_rows(reader, ledgers, snapshot, known)
-    with connect(settings) as conn:
+        refused = check_each_on(conn, active)  # a model that looks ahead sits out
+        for line in refused.values():
+            summary.alerts.append(line)
+            notify(f"hermes paper: {line}", {"step": "paper"}, success=False, logger=log)
+        with as_of(conn, settings, snapshot) as reader:
+            series = data_last_bars(reader, end=end)
+            outside = unlisted(series)
+            summary.unlisted = [f"{s}/{i}" for s, i in outside]
+            skip = {*skip, *outside}
+            work = Pending(series, last_bars, holding_delisted)
+            feed = compute_feed(
+                reader, snapshot=snapshot, now=now, skip=skip, stored=before, computed=computed
+            )
+            ledgers = closing_ledgers(
+                reader, positions, snapshot=snapshot, end=end, waiting=summary.waiting
+            ) + compute_ledgers(
+                reader,
+                snapshot=snapshot,
+                end=end,
+                waiting=summary.waiting,
+                errors=summary.errors,
+                skip=skip,
+                wants=work.wants,
+            )
+            drifts = drift_rows(reader, ledgers, snapshot, known)
         feed += [row for key, row in before.items() if (key[1], key[2]) in skip]
         extension = extend_ledgers(conn, ledgers, snapshot=snapshot, errors=summary.errors)
         ledgers = [x for x in ledgers if (x.key[0], x.key[2], x.key[3]) in extension.added]
@@ -253,9 +254,9 @@ def refresh_paper(
                 insert(conn, "gold_paper_drift", pa.Table.from_pylist(fresh))
         replace_feed(conn, feed)
         stored = ledger_copy(conn)
-    extended = {key for key, (orders, bars) in extension.added.items() if orders or bars}
-    with stored, at_snapshot(settings, snapshot) as reader:  # the stored ledger == its backtest
-        verdicts = verify_ledgers(stored, reader, snapshot=snapshot, only=extended)
+        extended = {key for key, (orders, bars) in extension.added.items() if orders or bars}
+        with stored, as_of(conn, settings, snapshot) as reader:  # the stored ledger == backtest
+            verdicts = verify_ledgers(stored, reader, snapshot=snapshot, only=extended)
     summary.verify = [v.line for v in verdicts]
     summary.alerts += [f"hermes paper verify: {v.line}" for v in verdicts if v.difference]
     summary.feed_rows = len(feed)

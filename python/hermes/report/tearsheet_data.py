@@ -27,7 +27,7 @@ import pandas as pd
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
 from hermes.intervals import interval_seconds
-from hermes.lake import DataError, at_snapshot, connect, identifier, table_columns, table_exists
+from hermes.lake import DataError, as_of, connect, identifier, table_columns, table_exists
 from hermes.signals.errors import StrategyError
 from hermes.signals.models import SignalModel, open_model
 from hermes.signals.registry import load_strategy
@@ -138,23 +138,23 @@ def _missing(value: Any) -> bool:
 
 def read_runs(settings: Settings, run_ids: Sequence[str]) -> list[RunData]:
     """Every page's data of ``run_ids`` (one batch: see :data:`BATCH`)."""
-    with connect(settings) as conn:
+    with connect(settings) as conn:  # one connection, moved to each run's snapshot in turn
         stored = stored_statistics(conn, run_ids)
         runs = read_rows(conn, run_ids)
-    for data in runs:
-        data.statistics = stored.get(data.run["run_id"])
-    by_snapshot: dict[int, list[RunData]] = defaultdict(list)
-    for data in runs:
-        if "," not in str(data.run["symbol"]):  # a portfolio has no single price panel
-            by_snapshot[int(data.run["snapshot_id"])].append(data)
-    for snapshot, group in sorted(by_snapshot.items()):
-        try:
-            with at_snapshot(settings, snapshot) as conn:
-                for data, lines in zip(group, snapshot_lines(conn, group), strict=True):
-                    data.lines = lines
-        except (DataError, duckdb.Error) as exc:
-            for data in group:
-                data.lines = ({}, {}, f"indicator lines not shown: {exc}")
+        for data in runs:
+            data.statistics = stored.get(data.run["run_id"])
+        by_snapshot: dict[int, list[RunData]] = defaultdict(list)
+        for data in runs:
+            if "," not in str(data.run["symbol"]):  # a portfolio has no single price panel
+                by_snapshot[int(data.run["snapshot_id"])].append(data)
+        for snapshot, group in sorted(by_snapshot.items()):
+            try:
+                with as_of(conn, settings, snapshot) as reader:
+                    for data, lines in zip(group, snapshot_lines(reader, group), strict=True):
+                        data.lines = lines
+            except (DataError, duckdb.Error) as exc:
+                for data in group:
+                    data.lines = ({}, {}, f"indicator lines not shown: {exc}")
     return runs
 
 

@@ -153,13 +153,56 @@ def _rows_from_csv() -> list[dict[str, str]]:
     return check_registry()
 
 
-def _rows_from_lake(conn: duckdb.DuckDBPyConnection) -> list[dict[str, str]] | None:
+_LAKE_ROWS: dict[tuple[tuple[str, str | None], ...], list[dict[str, Any]]] = {}
+"""Registry rows read from lakes, keyed by the parquet files that hold them.
+
+DuckLake never rewrites a data file (a change writes new files under new names), so the list
+of files behind ``strategies`` at a connection's snapshot names its rows exactly: a run that
+asks for the registry at many snapshots (the build, the audit, paper trading, backtests,
+reports) reads the table once, and a rebuilt seed (new files) is read again."""
+_LAKE_ROWS_KEPT = 16
+
+
+def _rows_from_lake(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]] | None:
+    """The ``strategies`` table of the connection's current database, None when it has none.
+
+    On a DuckLake catalog the rows are read once per set of data files (:data:`_LAKE_ROWS`);
+    rows kept in the catalog itself (data inlining, switched off by :mod:`hermes.lake`) and
+    other databases (the live path's in-memory copy) are read every time."""
+    kind = conn.execute(
+        "select database_name, type from duckdb_databases() "
+        "where database_name = current_database()"
+    ).fetchone()
+    if kind is None or kind[1] != "ducklake":
+        return _read_rows(conn) if _has_strategies(conn) else None
+    try:
+        files = conn.execute(
+            "select data_file, delete_file from ducklake_list_files(?, 'strategies') "
+            "order by data_file",
+            [kind[0]],
+        ).fetchall()
+    except duckdb.CatalogException:  # no such table: nothing built yet
+        return None
+    key = tuple((str(data), None if delete is None else str(delete)) for data, delete in files)
+    if not key:  # rows inlined in the catalog: no file names them
+        return _read_rows(conn)
+    if key not in _LAKE_ROWS:
+        while len(_LAKE_ROWS) >= _LAKE_ROWS_KEPT:
+            _LAKE_ROWS.pop(next(iter(_LAKE_ROWS)))
+        _LAKE_ROWS[key] = _read_rows(conn)
+    return [dict(row) for row in _LAKE_ROWS[key]]
+
+
+def _has_strategies(conn: duckdb.DuckDBPyConnection) -> bool:
     exists = conn.execute(
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_name = 'strategies'"
     ).fetchone()
-    if not exists or not exists[0]:
-        return None
+    return bool(exists and exists[0])
+
+
+def _read_rows(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every row of the ``strategies`` table (the one read the cache saves)."""
     cursor = conn.execute("select * from strategies order by strategy_id")
     columns = [d[0] for d in cursor.description or []]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -194,6 +237,11 @@ def _strategy(row: dict[str, Any]) -> Strategy:
 def list_strategies(conn: duckdb.DuckDBPyConnection | None = None) -> list[Strategy]:
     """Every registry row (lake table if ``conn`` holds it, else the seed CSV)."""
     rows = (_rows_from_lake(conn) if conn is not None else None) or _rows_from_csv()
+    return strategies_of(rows)
+
+
+def strategies_of(rows: list[dict[str, Any]]) -> list[Strategy]:
+    """The strategies of registry rows already read (e.g. a copy of the ``strategies`` table)."""
     return [_strategy(row) for row in rows]
 
 

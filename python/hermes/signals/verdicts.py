@@ -99,27 +99,30 @@ def verify(
 
 
 def check_each(settings: Settings, strategy_ids: Iterable[str]) -> dict[str, str]:
-    """Check each strategy's current model unless its hash has a verdict; record new verdicts.
+    """:func:`check_each_on` on a connection of its own."""
+    with connect(settings) as conn:
+        return check_each_on(conn, strategy_ids)
+
+
+def check_each_on(conn: duckdb.DuckDBPyConnection, strategy_ids: Iterable[str]) -> dict[str, str]:
+    """Check each strategy's current model unless its hash has a verdict; record new verdicts
+    on ``conn`` (a writable lake connection the caller already holds).
 
     Returns the refusal line of each strategy whose verdict failed (the others carry on). A
     strategy that is unknown or not built is left to the caller's own checks (they name it).
     """
     refused = {}
-    conn = connect(settings)
-    try:
-        for strategy_id in strategy_ids:
-            try:
-                strategy = load_strategy(strategy_id, conn=conn)
-                model = open_model(conn, strategy)
-            except ValueError:
-                continue
-            if not model.sql_hash:
-                continue
-            verdict = stored_verdict(conn, model.sql_hash) or verify(conn, strategy, model)
-            if not verdict.passed:
-                refused[strategy_id] = verdict.line
-    finally:
-        conn.close()
+    for strategy_id in strategy_ids:
+        try:
+            strategy = load_strategy(strategy_id, conn=conn)
+            model = open_model(conn, strategy)
+        except ValueError:
+            continue
+        if not model.sql_hash:
+            continue
+        verdict = stored_verdict(conn, model.sql_hash) or verify(conn, strategy, model)
+        if not verdict.passed:
+            refused[strategy_id] = verdict.line
     return refused
 
 

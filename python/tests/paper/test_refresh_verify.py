@@ -4,11 +4,17 @@ copy of the session's ``built_lake``."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 from fixtures.paper_ledger import hermes_cli, read
 
+import hermes.lake
 from hermes.config import Settings
 from hermes.lake import connect, current_snapshot
 from hermes.paper.run import refresh_paper
+
+LOAD = hermes.lake.load_extensions
+"""Called once by every lake connection opened: counting its calls counts connections."""
 
 
 def test_the_refresh_verifies_its_ledger_and_the_command_finds_an_edit(
@@ -20,7 +26,11 @@ def test_the_refresh_verifies_its_ledger_and_the_command_finds_an_edit(
         snapshot = current_snapshot(conn)
     finally:
         conn.close()
-    summary = refresh_paper(settings, snapshot, write_files=False)
+    # counted: the step opens one lake connection (each loads the extensions), moving it
+    # between the working state and the snapshot instead of opening others
+    with mock.patch.object(hermes.lake, "load_extensions", wraps=LOAD) as opened:
+        summary = refresh_paper(settings, snapshot, write_files=False)
+    assert opened.call_count == 1
     assert summary.series == 2 and summary.ledger_orders > 0
     finals = read(
         settings,
