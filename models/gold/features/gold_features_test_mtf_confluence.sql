@@ -36,13 +36,10 @@ features as (
 
 pairs as (
 
-    select *
-    from (
-        values
-        {%- for lower, higher in pairs.items() %}
-            ('{{ lower }}', '{{ higher }}'){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as pairs (interval, htf_interval)
+    -- one row per (lower, higher) pair of `feature_higher_timeframes`
+    select
+        unnest([{{ "'" ~ (pairs.keys() | join("', '")) ~ "'" }}]) as interval,
+        unnest([{{ "'" ~ (pairs.values() | join("', '")) ~ "'" }}]) as htf_interval
 
 ),
 

@@ -269,11 +269,6 @@ def _other_close(rows: list[str], index: int) -> list[str]:
         (SHRUNK, "one candle landed again with another close", lambda r: _other_close(r, 9_000)),
         (
             "BTCUSDT_1d.csv.gz",
-            "daily: one candle removed, another with another close",
-            lambda rows: _other_close(rows[:1_500] + rows[1_501:], 2_000),
-        ),
-        (
-            "BTCUSDT_1d.csv.gz",
             "daily: the last 30 days, one with another close",
             lambda rows: _other_close(rows[-30:], 10),
         ),
