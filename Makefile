@@ -41,9 +41,10 @@ lint: setup
 # sqlfluff's dbt templater compiles the project against a throw-away lake and target folder
 # (created first: `dbt compile` only reads, and refuses a missing lake); on a fresh lake
 # is_incremental() is false, so a second pass lints the incremental models (and the signal
-# models, through signal_incremental()) again with their incremental branches rendered
-# (.sqlfluff-incremental). The passes run side by side, each
-# on a lake of its own (a DuckDB catalog is opened by one process at a time)
+# models and the cursor's followers, through signal_incremental() and cursor_incremental())
+# again with their incremental branches rendered (.sqlfluff-incremental). The passes run
+# side by side, each on a lake of its own (a DuckDB catalog is opened by one process at a
+# time)
 LINT_DIR := target/sqlfluff
 sql-lint: sql-lint-full sql-lint-incremental
 
@@ -58,7 +59,7 @@ sql-lint-incremental: setup
 		"from hermes.lake import connect; connect().close()"
 	HERMES_LAKE_ROOT=$(LINT_DIR)/lake-incremental DBT_TARGET_PATH=$(LINT_DIR)/target-incremental \
 		$(BIN)/sqlfluff lint --config .sqlfluff-incremental \
-		$$(grep -rlE --include='*.sql' 'is_incremental\(\)|signal_incremental\(\)' models)
+		$$(grep -rlE --include='*.sql' 'is_incremental\(\)|signal_incremental\(\)|cursor_incremental\(\)' models)
 
 py-lint: setup
 	$(BIN)/ruff check python bench

@@ -35,7 +35,7 @@ final as (
 
     select  -- noqa: LT09
         features.*{% for name in (test_models if use_test_features else []) %},
-        {{ name }}.* exclude (symbol, interval, open_time)
+        {{ name }}.* exclude (symbol, interval, open_time, ingested_at)
         {%- endfor %}
     from features
     {%- for name in (test_models if use_test_features else []) %}

@@ -1,14 +1,61 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Experimental: 20-bar momentum in units of its expected noise, a t-statistic-like score:
   ln(close / close 20 bars earlier) / (volatility_20 * sqrt(20)).
+  Incremental as gold_features: each changed series (`changed_series`) is read whole and
+  written from its first new, re-landed or removed candle on; the post-hook deletes the
+  rows of removed candles.
 -#}
 {%- set bars = 20 -%}
+{%- set has_cursor = cursor_incremental() -%}
+-- depends_on: {{ ref('silver_klines') }}
 
 with
 
 features as (
 
     select * from {{ ref('gold_features') }}
+
+),
+
+{% if has_cursor %}
+
+    klines as (
+
+        select * from {{ ref('silver_klines') }}
+
+    ),
+
+    changed as (
+
+        {{ changed_series('klines') }}
+
+    ),
+
+{% endif %}
+
+series as (
+
+    select
+        features.*,
+        {% if has_cursor %}
+            changed.first_changed
+        {% else %}
+            null::timestamp as first_changed
+        {% endif %}
+    from features
+    {% if has_cursor %}
+        inner join changed using (symbol, interval)
+    {% endif %}
 
 ),
 
@@ -20,8 +67,10 @@ momentum as (
         open_time,
         warmup_bars,
         volatility_20,
+        ingested_at,
+        first_changed,
         {{ log_return('close', bars) }} as log_return_20
-    from features
+    from series
 
 ),
 
@@ -33,8 +82,12 @@ final as (
         open_time,
         {{ after_warmup(
             'log_return_20 / nullif(volatility_20 * sqrt(' ~ bars ~ '), 0)', bars
-        ) }} as momentum_score_20
+        ) }} as momentum_score_20,
+        ingested_at
     from momentum
+    {%- if has_cursor %}
+        where open_time >= first_changed
+    {%- endif %}
 
 )
 

@@ -1,3 +1,13 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Experimental multi-timeframe confluence: each lower-interval bar (e.g. 4h) gets the
   features of the last higher-interval candle (e.g. 1d) that had closed when the bar
@@ -5,8 +15,16 @@
   come from the var `feature_higher_timeframes` (lower -> higher).
   mtf_confluence = mean of sign(ema_12 - ema_26) and supertrend_dir_10_3 on both intervals,
   in [-1, 1]; NULL until both intervals are out of their warm-up.
+  Incremental: `changed_series` runs over the lower series' candles and over their higher
+  series' candles, each of those dated one higher candle earlier (a bar from that time on
+  may align onto it); bars aligned onto a higher candle that is gone are changed too. Each
+  changed lower series is read whole (with its higher series) and written from its first
+  changed bar on; the post-hook deletes the rows of removed lower candles. `ingested_at` is
+  the later of the bar's and its higher candle's landing.
 -#}
 {%- set pairs = var('feature_higher_timeframes') -%}
+{%- set has_cursor = cursor_incremental() -%}
+-- depends_on: {{ ref('silver_klines') }}
 
 with
 
@@ -16,22 +34,104 @@ features as (
 
 ),
 
+pairs as (
+
+    -- one row per (lower, higher) pair of `feature_higher_timeframes`
+    select
+        unnest([{{ "'" ~ (pairs.keys() | join("', '")) ~ "'" }}]) as interval,
+        unnest([{{ "'" ~ (pairs.values() | join("', '")) ~ "'" }}]) as htf_interval
+
+),
+
+{% if has_cursor %}
+
+    silver as (
+
+        select
+            symbol,
+            interval,
+            open_time,
+            ingested_at
+        from {{ ref('silver_klines') }}
+
+    ),
+
+    klines as (
+
+        -- the lower candles, and each higher candle on its lower series one candle early
+        select silver.*
+        from silver
+        semi join pairs using (interval)
+        union all
+        select
+            silver.symbol,
+            pairs.interval,
+            silver.open_time - {{ interval_length('silver.interval') }} as open_time,
+            silver.ingested_at
+        from silver
+        inner join pairs on silver.interval = pairs.htf_interval
+
+    ),
+
+    changed as (
+
+        {{ changed_series('klines') }}
+        union all
+        -- bars aligned onto a higher candle that silver_klines no longer has
+        select
+            built.symbol,
+            built.interval,
+            min(built.open_time) as first_changed
+        from {{ this }} as built
+        inner join pairs using (interval)
+        where
+            built.htf_open_time is not null
+            and not exists (
+                select 1
+                from silver
+                where
+                    silver.symbol = built.symbol
+                    and silver.interval = pairs.htf_interval
+                    and silver.open_time = built.htf_open_time
+            )
+        group by all
+
+    ),
+
+    first_changes as (
+
+        select
+            symbol,
+            interval,
+            min(first_changed) as first_changed
+        from changed
+        group by all
+
+    ),
+
+{% endif %}
+
 lower_bars as (
 
     select
-        symbol,
-        interval,
-        open_time,
-        close_time,
-        case interval
-            {%- for lower, higher in pairs.items() %}
-                when '{{ lower }}' then '{{ higher }}'
-            {%- endfor %}
-        end as htf_interval,
-        sign(ema_12 - ema_26) as ema_trend_12_26,
-        supertrend_dir_10_3
+        features.symbol,
+        features.interval,
+        features.open_time,
+        features.close_time,
+        pairs.htf_interval,
+        sign(features.ema_12 - features.ema_26) as ema_trend_12_26,
+        features.supertrend_dir_10_3,
+        features.ingested_at,
+        {% if has_cursor %}
+            first_changes.first_changed
+        {% else %}
+            null::timestamp as first_changed
+        {% endif %}
     from features
-    where interval in ({{ "'" ~ (pairs.keys() | join("', '")) ~ "'" }})
+    inner join pairs using (interval)
+    {% if has_cursor %}
+        inner join first_changes using (symbol, interval)
+    {% endif %}
 
 ),
 
@@ -44,9 +144,10 @@ higher_bars as (
         close_time as htf_close_time,
         rsi_14 as htf_rsi_14,
         sign(ema_12 - ema_26) as htf_ema_trend_12_26,
-        supertrend_dir_10_3 as htf_supertrend_dir_10_3
+        supertrend_dir_10_3 as htf_supertrend_dir_10_3,
+        ingested_at as htf_ingested_at
     from features
-    where interval in ({{ "'" ~ (pairs.values() | join("', '")) ~ "'" }})
+    where interval in (select pairs.htf_interval from pairs)
 
 ),
 
@@ -57,7 +158,8 @@ aligned as (
         higher_bars.htf_open_time,
         higher_bars.htf_rsi_14,
         higher_bars.htf_ema_trend_12_26,
-        higher_bars.htf_supertrend_dir_10_3
+        higher_bars.htf_supertrend_dir_10_3,
+        higher_bars.htf_ingested_at
     from lower_bars
     asof left join higher_bars
         on
@@ -81,8 +183,12 @@ final as (
         (
             ema_trend_12_26 + supertrend_dir_10_3
             + htf_ema_trend_12_26 + htf_supertrend_dir_10_3
-        ) / 4.0 as mtf_confluence
+        ) / 4.0 as mtf_confluence,
+        greatest(ingested_at, htf_ingested_at) as ingested_at
     from aligned
+    {%- if has_cursor %}
+        where open_time >= first_changed
+    {%- endif %}
 
 )
 

@@ -1,15 +1,62 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time'],
+    partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Experimental: RSI 14 pulled towards 50 when volatility is high relative to its recent
   average, so that readings in calm and stormy regimes compare:
   50 + (rsi_14 - 50) * avg(volatility_20 over the last 100 bars) / volatility_20.
+  Incremental as gold_features: each changed series (`changed_series`) is read whole and
+  written from its first new, re-landed or removed candle on; the post-hook deletes the
+  rows of removed candles.
 -#}
 {%- set regime_bars = 100 -%}
+{%- set has_cursor = cursor_incremental() -%}
+-- depends_on: {{ ref('silver_klines') }}
 
 with
 
 features as (
 
     select * from {{ ref('gold_features') }}
+
+),
+
+{% if has_cursor %}
+
+    klines as (
+
+        select * from {{ ref('silver_klines') }}
+
+    ),
+
+    changed as (
+
+        {{ changed_series('klines') }}
+
+    ),
+
+{% endif %}
+
+series as (
+
+    select
+        features.*,
+        {% if has_cursor %}
+            changed.first_changed
+        {% else %}
+            null::timestamp as first_changed
+        {% endif %}
+    from features
+    {% if has_cursor %}
+        inner join changed using (symbol, interval)
+    {% endif %}
 
 ),
 
@@ -22,8 +69,10 @@ regimes as (
         warmup_bars,
         rsi_14,
         volatility_20,
+        ingested_at,
+        first_changed,
         {{ sma('volatility_20', regime_bars) }} as volatility_20_regime
-    from features
+    from series
 
 ),
 
@@ -36,8 +85,12 @@ final as (
         {{ after_warmup(
             '50 + (rsi_14 - 50) * volatility_20_regime / nullif(volatility_20, 0)',
             20 + regime_bars - 1,
-        ) }} as rsi_vol_adjusted_14_20
+        ) }} as rsi_vol_adjusted_14_20,
+        ingested_at
     from regimes
+    {%- if has_cursor %}
+        where open_time >= first_changed
+    {%- endif %}
 
 )
 

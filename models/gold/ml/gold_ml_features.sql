@@ -21,9 +21,7 @@
   are deleted by the post-hook). A table built before `ingested_at` was kept is rebuilt
   once.
 -#}
-{%- set has_cursor = is_incremental() and 'ingested_at' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
-) -%}
+{%- set has_cursor = cursor_incremental() -%}
 -- depends_on: {{ ref('silver_klines') }}
 
 with

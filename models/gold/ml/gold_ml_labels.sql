@@ -1,3 +1,13 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['symbol', 'interval', 'open_time', 'horizon'],
+    partitioned_by=['symbol', 'interval'],
+    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
+    on_schema_change='append_new_columns',
+  )
+}}
 {#-
   Forward-return labels per (symbol, interval, open_time, horizon), for the intervals of
   `ml_intervals` and the horizons (in bars) of `ml_label_horizons`. The forward return runs
@@ -9,21 +19,64 @@
   last `horizon` bars of a series have no label yet (NULL label, return and label_until).
   Read from gold_ml_features (its bars and closes, not its features); kept apart from the
   features on purpose: no feature model may read this one.
+  Incremental runs follow silver_klines with `changed_series` (the cursor of
+  gold_ml_features: the last bar and the last `ingested_at` built): each changed series is
+  read whole and its rows are written from the first bar whose label looks at a new,
+  re-landed or removed candle on (the longest horizon's bars before the first changed
+  one); the post-hook deletes the rows of removed candles. A table built before it kept
+  `ingested_at` is rebuilt once.
 -#}
 {%- set horizons = var('ml_label_horizons') -%}
 {%- set band = round_trip_cost() | float -%}
+{%- set longest = horizons | map('int') | max -%}
+{%- set has_cursor = cursor_incremental() -%}
+-- depends_on: {{ ref('silver_klines') }}
 
 with
 
-bars as (
+features as (
 
     select
         symbol,
         interval,
         open_time,
         close_time,
-        close
+        close,
+        ingested_at
     from {{ ref('gold_ml_features') }}
+
+),
+
+{% if has_cursor %}
+
+    klines as (
+
+        select * from {{ ref('silver_klines') }}
+        where interval in ({{ ml_interval_list() }})
+
+    ),
+
+    changed as (
+
+        {{ changed_series('klines') }}
+
+    ),
+
+{% endif %}
+
+bars as (
+
+    select
+        features.*,
+        {% if has_cursor %}
+            changed.first_changed
+        {% else %}
+            null::timestamp as first_changed
+        {% endif %}
+    from features
+    {% if has_cursor %}
+        inner join changed using (symbol, interval)
+    {% endif %}
 
 ),
 
@@ -41,8 +94,12 @@ forward as (
         bars.open_time,
         horizons.horizon,
         bars.close,
+        bars.ingested_at,
+        bars.first_changed,
         lead(bars.close, horizons.horizon) over series as future_close,
-        lead(bars.close_time, horizons.horizon) over series as label_until
+        lead(bars.close_time, horizons.horizon) over series as label_until,
+        -- the last bar this row's labels look at (NULL: the series ends before it)
+        lead(bars.open_time, {{ longest }}) over series as last_seen
     from bars
     cross join horizons
     window series as (
@@ -60,8 +117,12 @@ labelled as (
         horizon,
         close,
         label_until,
-        future_close / close - 1 as forward_return
+        future_close / close - 1 as forward_return,
+        ingested_at
     from forward
+    {%- if has_cursor %}
+        where last_seen is null or last_seen >= first_changed
+    {%- endif %}
 
 )
 
@@ -77,5 +138,6 @@ select
         when forward_return > {{ band }} then 1
         when forward_return < -{{ band }} then -1
         when forward_return is not null then 0
-    end::tinyint as label
+    end::tinyint as label,
+    ingested_at
 from labelled

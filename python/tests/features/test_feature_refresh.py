@@ -26,6 +26,16 @@ from hermes.signals.registry import list_strategies, signal_model
 NOT_FEATURES = ["ingested_at"]
 INCREMENTAL = ("gold_features", "gold_recursive_indicators", "gold_ml_features")
 """The incremental models compared with the lake built at once (every interval is an ML one)."""
+NEW_BARS_ONLY = (
+    *INCREMENTAL,
+    "gold_features_test_momentum_score",
+    "gold_features_test_vol_adjusted_rsi",
+)
+"""The incremental models a refresh of new bars only inserts rows into."""
+REWRITTEN = ("gold_ml_labels", "gold_features_test_mtf_confluence")
+"""The incremental models whose last rows a new bar changes: a label looks ahead up to its
+horizon; a 4h bar's daily candle may be the one the new bars start."""
+COMPARED = (*NEW_BARS_ONLY, *REWRITTEN)
 SIGNALS = tuple(signal_model(s.strategy_id) for s in list_strategies())
 """The signal models, incremental over the changed series' new bars too."""
 
@@ -53,12 +63,12 @@ def test_incremental_refresh_equals_full_rebuild(
     assert models["gold_features"] == models["gold_ml_features"] == "success"
     query = (
         "select * exclude (ingested_at) from {table} where symbol in ('BTCUSDT', 'ETHUSDT') "
-        "order by symbol, interval, open_time"
+        "order by all"
     )
-    for table in INCREMENTAL:
+    for table in COMPARED:
         incremental = read_frame(settings, query.format(table=table))
         full = read_frame(built_lake, query.format(table=table))
-        assert len(full) == len(incremental) > 40_000
+        assert len(full) == len(incremental) > 18_000, table
         assert (incremental["open_time"] >= pd.Timestamp(SPLIT)).sum() > 2_000
         _assert_same(incremental, full)
 
@@ -66,7 +76,7 @@ def test_incremental_refresh_equals_full_rebuild(
 def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
     settings, info = refreshed
     assert {"gold_signals_smart_momentum", "gold_signals_ml_lightgbm"} <= set(SIGNALS)
-    for table in (*INCREMENTAL, *SIGNALS):
+    for table in (*NEW_BARS_ONLY, *SIGNALS):
         conn = connect(settings)
         try:
             changes = conn.execute(
@@ -87,6 +97,51 @@ def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
             conn.close()
         # the refresh only inserted the new bars of the refreshed series, and deleted nothing
         assert changes == [("insert", *row) for row in new_bars], table
+
+
+def test_refresh_rewrites_only_the_bars_that_change(refreshed: Refreshed) -> None:
+    """Besides the new bars, a refresh writes again the labels of the last `horizon` bars
+    before them (their horizon reaches the new bars) and the 4h bars of the day before them
+    (a new daily candle may align onto them), and nothing else."""
+    settings, info = refreshed
+    split = pd.Timestamp(SPLIT)
+    bars = read_frame(
+        settings,
+        "select symbol, interval, open_time from silver_klines "
+        "where symbol in ('BTCUSDT', 'ETHUSDT') order by all",
+    )
+    rewritten = {
+        "gold_ml_labels": bars[bars.open_time < split].groupby(["symbol", "interval"]).tail(6),
+        "gold_features_test_mtf_confluence": bars[
+            (bars.interval == "4h")
+            & (bars.open_time < split)
+            & (bars.open_time >= split - pd.Timedelta(days=1))
+        ],
+    }
+    for table, old in rewritten.items():
+        expected = []
+        for (symbol, interval), rows in old.groupby(["symbol", "interval"]):
+            new = bars[(bars.symbol == symbol) & (bars.interval == interval)]
+            new = new[new.open_time >= split]
+            assert len(rows) == 6 and len(new) > 100
+            first = rows.open_time.min().to_pydatetime()
+            expected += [
+                ("delete", symbol, interval, len(rows), first),
+                ("insert", symbol, interval, len(rows) + len(new), first),
+            ]
+        conn = connect(settings)
+        try:
+            changes = conn.execute(
+                """
+                select change_type, symbol, interval, count(*), min(open_time)
+                from lake.table_changes(?, ?, ?)
+                group by all order by all
+                """,
+                [table, info["first"] + 1, info["last"]],
+            ).fetchall()
+        finally:
+            conn.close()
+        assert changes == sorted(expected), table
 
 
 def test_no_feature_looks_ahead(refreshed: Refreshed) -> None:
@@ -161,7 +216,12 @@ def test_higher_timeframe_uses_the_last_closed_daily_candle(refreshed: Refreshed
 
 SHRUNK = "BTCUSDT_4h.csv.gz"
 """The bundled file landed again (same name: it replaces its own rows) with fewer candles."""
-FOLLOWERS = (*INCREMENTAL, "gold_ml_predictions", *SIGNALS)
+EXPERIMENTAL = (
+    "gold_features_test_momentum_score",
+    "gold_features_test_vol_adjusted_rsi",
+    "gold_features_test_mtf_confluence",
+)
+FOLLOWERS = (*INCREMENTAL, "gold_ml_labels", *EXPERIMENTAL, "gold_ml_predictions", *SIGNALS)
 """Every incremental model that follows silver_klines through the changed-series cursor."""
 NOT_REBUILT = ["ingested_at", "snapshot_id"]
 """When a row was landed or written: the only columns a rebuild may change."""
@@ -172,48 +232,67 @@ def _models(settings: Settings, where: str) -> dict[str, pd.DataFrame]:
     return {
         table: read_frame(
             settings,
-            f"select * from {table} where {where} order by symbol, interval, open_time",  # noqa: S608
+            f"select * from {table} where {where} order by all",  # noqa: S608
         )
         for table in FOLLOWERS
     }
 
 
-def _land_shrunk(settings: Settings, folder: Path, keep: Callable[[list[str]], list[str]]) -> int:
-    """Land ``BTCUSDT_4h.csv.gz`` again holding ``keep`` of the bundled rows; rows kept."""
+def _land_again(
+    settings: Settings, folder: Path, keep: Callable[[list[str]], list[str]], name: str
+) -> int:
+    """Land the bundled file ``name`` again holding ``keep`` of its rows; rows kept."""
     from fixtures.refreshed_lake import BUNDLED, _write
 
-    with gzip.open(BUNDLED / SHRUNK, "rt") as handle:
+    with gzip.open(BUNDLED / name, "rt") as handle:
         header, *rows = handle.read().splitlines()
     kept = keep(rows)
     folder.mkdir(exist_ok=True)
-    report = ingest_paths(_write(folder / SHRUNK, header, kept), settings)
+    report = ingest_paths(_write(folder / name, header, kept), settings)
     assert report.ok and report.rows_ingested == len(kept)
     return len(kept)
 
 
+def _other_close(rows: list[str], index: int) -> list[str]:
+    """``rows`` with the close of row ``index`` set to its open (inside its high-low range)."""
+    fields = rows[index].split(",")
+    fields[4] = fields[1]
+    assert fields[4] != rows[index].split(",")[4]
+    return [*rows[:index], ",".join(fields), *rows[index + 1 :]]
+
+
 @pytest.mark.parametrize(
-    ("case", "keep"),
+    ("name", "case", "keep"),
     [
-        ("last 30 days", lambda rows: rows[-30 * 6 :]),
-        ("one candle removed in the middle", lambda rows: rows[:9_000] + rows[9_001:]),
+        (SHRUNK, "last 30 days", lambda rows: rows[-30 * 6 :]),
+        (SHRUNK, "one candle removed in the middle", lambda rows: rows[:9_000] + rows[9_001:]),
+        (SHRUNK, "one candle landed again with another close", lambda r: _other_close(r, 9_000)),
+        (
+            "BTCUSDT_1d.csv.gz",
+            "daily: the last 30 days, one with another close",
+            lambda rows: _other_close(rows[-30:], 10),
+        ),
     ],
 )
-def test_fewer_candles_landed_again_equal_a_full_rebuild(
-    built_lake_copy: Settings, tmp_path: Path, case: str, keep: Callable[[list[str]], list[str]]
+def test_candles_landed_again_equal_a_full_rebuild(
+    built_lake_copy: Settings,
+    tmp_path: Path,
+    name: str,
+    case: str,
+    keep: Callable[[list[str]], list[str]],
 ) -> None:
     settings, target = built_lake_copy, tmp_path / "target"
-    others = "not (symbol = 'BTCUSDT' and interval = '4h')"
+    interval = name.removesuffix(".csv.gz").split("_")[1]
+    # a daily candle reaches the 4h bars aligned onto it (gold_features_test_mtf_confluence)
+    touched = "symbol = 'BTCUSDT'" + (" and interval = '4h'" if interval == "4h" else "")
+    others = f"not ({touched})"
     before = _models(settings, others)
-    kept = _land_shrunk(settings, tmp_path / "inputs", keep)
-    selection = ["--select", "+gold_ml_predictions", *SIGNALS]
+    kept = _land_again(settings, tmp_path / "inputs", keep, name)
+    selection = ["--select", "+gold_ml_predictions", *EXPERIMENTAL, *SIGNALS]
     run_dbt(["run", *selection], settings, target_path=target)
-    series = "symbol = 'BTCUSDT' and interval = '4h'"
-    incremental = _models(settings, series)
-    silver = read_frame(
-        settings,
-        "select open_time from silver_klines where symbol = 'BTCUSDT' and interval = '4h' "
-        "order by 1",
-    )
+    series = f"symbol = 'BTCUSDT' and interval = '{interval}'"
+    incremental = _models(settings, touched)
+    silver = read_frame(settings, f"select open_time from silver_klines where {series} order by 1")  # noqa: S608
     assert len(silver) == kept, case
     # the rows of the other series are untouched (landing time and write included)
     for table, frame in _models(settings, others).items():
@@ -223,18 +302,21 @@ def test_fewer_candles_landed_again_equal_a_full_rebuild(
         settings,
         tables=["gold_features"],
         docs_dir=tmp_path / "docs",
-        partitions=[("BTCUSDT", "4h")],
+        partitions=[("BTCUSDT", interval)],
     )
     assert quality.failures == (), case
     assert quality.statistics["gold_features"] == kept
+    landed = incremental["gold_features"].query(f"interval == '{interval}'")
     # every bar but the first has its previous bar (the bug left NULLs here)
-    assert incremental["gold_features"]["return_1"].notna().sum() == kept - 1
+    assert landed["return_1"].notna().sum() == kept - 1
     run_dbt(["run", "--full-refresh", "--select", *FOLLOWERS], settings, target_path=target)
-    full = _models(settings, series)
+    full = _models(settings, touched)
     for table in FOLLOWERS:
         rows = incremental[table]
-        assert rows["open_time"].isin(silver["open_time"]).all(), table
-        assert len(rows) == kept, table  # one row per candle left, none of a removed one
+        if table != "gold_features_test_mtf_confluence" or interval == "4h":
+            landed = rows[rows["interval"] == interval]
+            assert landed["open_time"].isin(silver["open_time"]).all(), table
+            assert len(landed) == kept, table  # one row per candle left, none of a removed one
         _assert_same(
             rows.drop(columns=NOT_REBUILT, errors="ignore"),
             full[table].drop(columns=NOT_REBUILT, errors="ignore"),
