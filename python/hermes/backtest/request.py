@@ -113,13 +113,16 @@ def open_request(
     if snapshot is None:
         ensure_checked(settings, request.strategy_id)
         with pinned(settings) as (reader, current):
-            yield _open(request, reader, current)
+            yield open_on(request, reader, current)
     else:
         with at_snapshot(settings, snapshot) as reader:
-            yield _open(request, reader, snapshot)
+            yield open_on(request, reader, snapshot)
 
 
-def _open(request: BacktestRequest, reader: duckdb.DuckDBPyConnection, snapshot: int) -> Opened:
+def open_on(request: BacktestRequest, reader: duckdb.DuckDBPyConnection, snapshot: int) -> Opened:
+    """:func:`open_request` on a ``reader`` already pinned at ``snapshot`` (the daily flow
+    opens every strategy's request on one connection: each connection costs more than a
+    strategy's reads), with no lookahead check (the caller checked first)."""
     strategy = load_strategy(request.strategy_id, request.overrides, reader)
     signals = SignalSource(reader, strategy, request.features_table)
     if not request.overrides and signals.built_parameters:

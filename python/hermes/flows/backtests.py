@@ -1,17 +1,18 @@
-"""Backtests of the changed partitions, fanned out as tasks (on Dask when a scheduler is
-named, :mod:`hermes.flows.scale_out`; else on the flow's own threads).
+"""Backtests of the changed partitions, fanned out as tasks on Dask when a scheduler is
+named (:mod:`hermes.flows.scale_out`), else simulated in the flow's process.
 
 The lake's catalog takes one connection per process at a time, and remote Dask workers
 cannot reach a local lake at all, so the work is split in three:
 
 1. the flow reads, for every ``active`` strategy of the registry, each (symbol, interval)
    series and its signals from the strategy's signal model as of the published snapshot
-   (:func:`hermes.backtest.request.open_request`; :func:`hermes.backtest.inputs.whole_series`
-   reads the series of a strategy together);
+   (:func:`hermes.backtest.request.open_on`, every strategy on one reader;
+   :func:`hermes.backtest.inputs.whole_series` reads the series of a strategy together);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
-2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
-   needing no lake access;
+2. each simulation runs on that data (:func:`hermes.backtest.runs.execute`), needing no
+   lake access: as a task on Dask's workers, else in the flow one after another (a
+   task run's API calls cost more than a series' simulation);
 3. the flow writes every result in one lake transaction (all runs or none).
 
 A series whose inputs' fingerprint matches a stored run (:mod:`hermes.backtest.reuse`) is
@@ -28,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hermes.backtest.config import BacktestConfig
 from hermes.backtest.inputs import MarketSlice, whole_series
-from hermes.backtest.request import BacktestRequest, RunContext, open_request
+from hermes.backtest.request import BacktestRequest, RunContext, open_on
 from hermes.backtest.reuse import input_key, split_reusable, stored_runs
 from hermes.backtest.runs import RunResult, execute, save
 from hermes.config import Settings
@@ -37,7 +38,7 @@ from hermes.flows.scale_out import dask_runner
 from hermes.lake import at_snapshot, connect
 from hermes.notify import notify
 from hermes.signals.registry import active_strategies
-from hermes.signals.verdicts import LookaheadError, ensure_checked
+from hermes.signals.verdicts import LookaheadError, check_each
 
 
 @task(name="backtest", cache_policy=NO_CACHE)
@@ -46,36 +47,55 @@ def simulate_slice(context: RunContext, data: MarketSlice) -> RunResult:
     return execute(context, data)
 
 
+def read_work(
+    settings: Settings,
+    partitions: list[tuple[str, str]],
+    snapshot: int,
+    strategy_ids: list[str],
+    refused: list[str],
+) -> list[tuple[RunContext, MarketSlice]]:
+    """Each strategy's (context, series) of ``partitions`` as of ``snapshot``. Every
+    strategy's model is checked for lookahead on one connection, and every request is opened
+    on one reader at the snapshot (a connection costs more than a strategy's reads); a
+    strategy refused by the check is named in ``refused`` (and notified), the others go on."""
+    config = BacktestConfig()
+    wanted = {(symbol, interval) for symbol, interval in partitions}
+    refusals = check_each(settings, strategy_ids)
+    for strategy_id, line in refusals.items():  # held back, named; the others carry on
+        refused.append(line)
+        notify(f"hermes backtests: {line}", {"strategy": strategy_id}, success=False)
+    work: list[tuple[RunContext, MarketSlice]] = []
+    with at_snapshot(settings, snapshot) as reader:
+        for strategy_id in [s for s in strategy_ids if s not in refusals]:
+            request = BacktestRequest(
+                strategy_id,
+                sorted({s for s, _ in wanted}),
+                sorted({i for _, i in wanted}),
+                config=config,
+            )
+            opened = open_on(request, reader, snapshot)
+            pairs = [pair for pair in opened.pairs if pair in wanted]
+            work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
+    return work
+
+
 @flow(name="hermes-backtests")
 def backtest_flow(
     settings: Settings,
     partitions: list[tuple[str, str]],
     snapshot: int,
     strategy_ids: list[str],
+    distributed: bool = False,
 ) -> list[str]:
     """Backtest every strategy on every partition as of ``snapshot``; returns the new run ids
-    (series whose inputs a stored run already covers are reused, not run again)."""
+    (series whose inputs a stored run already covers are reused, not run again).
+
+    ``distributed`` (a Dask task runner): each simulation is a task sent to the workers;
+    otherwise they run here one after another (a task run costs the API calls of its states,
+    more than the simulation of a series)."""
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
-    config = BacktestConfig()
-    wanted = {(symbol, interval) for symbol, interval in partitions}
-    work: list[tuple[RunContext, MarketSlice]] = []
     refused: list[str] = []
-    for strategy_id in strategy_ids:
-        request = BacktestRequest(
-            strategy_id,
-            sorted({s for s, _ in wanted}),
-            sorted({i for _, i in wanted}),
-            config=config,
-        )
-        try:
-            ensure_checked(settings, strategy_id)
-        except LookaheadError as exc:  # held back, named; the other strategies carry on
-            refused.append(str(exc))
-            notify(f"hermes backtests: {exc}", {"strategy": strategy_id}, success=False)
-            continue
-        with open_request(settings, request, snapshot=snapshot) as opened:
-            pairs = [pair for pair in opened.pairs if pair in wanted]
-            work.extend((opened.context, data) for data in whole_series(opened.signals, pairs))
+    work = read_work(settings, partitions, snapshot, strategy_ids, refused)
     with connect(settings) as conn:
         stored = stored_runs(conn, strategy_ids)
     keys = [
@@ -93,8 +113,11 @@ def backtest_flow(
             data.interval,
             run_id,
         )
-    futures = [simulate_slice.submit(*work[p]) for p in todo]
-    results = [future.result() for future in futures]
+    if distributed:
+        futures = [simulate_slice.submit(*work[p]) for p in todo]
+        results = [future.result() for future in futures]
+    else:
+        results = [execute(*work[p]) for p in todo]
     if results:
         save(settings, results)
     for result in results:
@@ -122,7 +145,7 @@ def backtest_partitions(
     dask_address: str | None = None,
 ) -> list[str]:
     """Run :func:`backtest_flow` as a subflow, on Dask when a scheduler is named
-    (:func:`hermes.flows.scale_out.dask_runner`), else on Prefect's default thread pool.
+    (:func:`hermes.flows.scale_out.dask_runner`), else here, one after another.
 
     ``strategy_ids`` defaults to every ``active`` strategy of the registry at ``snapshot``.
     """
@@ -136,4 +159,5 @@ def backtest_partitions(
         [(symbol, interval) for symbol, interval in partitions],
         snapshot,
         list(strategy_ids),
+        runner is not None,
     )
