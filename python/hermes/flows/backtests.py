@@ -1,5 +1,5 @@
-"""Backtests of the changed partitions, fanned out as tasks (on Dask when a scheduler is
-named, :mod:`hermes.flows.scale_out`; else on the flow's own threads).
+"""Backtests of the changed partitions, fanned out as tasks on Dask when a scheduler is
+named (:mod:`hermes.flows.scale_out`), else simulated in the flow's process.
 
 The lake's catalog takes one connection per process at a time, and remote Dask workers
 cannot reach a local lake at all, so the work is split in three:
@@ -10,8 +10,9 @@ cannot reach a local lake at all, so the work is split in three:
    :func:`hermes.backtest.inputs.whole_series` reads the series of a strategy together);
    a strategy whose model fails the lookahead check is held back and named, the others
    carry on, and the flow fails at the end;
-2. each simulation runs as a task on that data (:func:`hermes.backtest.runs.execute`),
-   needing no lake access;
+2. each simulation runs on that data (:func:`hermes.backtest.runs.execute`), needing no
+   lake access: as a task on Dask's workers, else in the flow one after another (a task
+   run's API calls cost more than a series' simulation);
 3. the flow writes every result in one lake transaction (all runs or none).
 
 A series whose inputs' fingerprint matches a stored run (:mod:`hermes.backtest.reuse`) is
@@ -53,6 +54,7 @@ def backtest_flow(
     partitions: list[tuple[str, str]],
     snapshot: int,
     strategy_ids: list[str] | None = None,
+    distributed: bool = False,
 ) -> list[str]:
     """Backtest every strategy (default: the registry's ``active`` ones at ``snapshot``) on
     every partition as of ``snapshot``; returns the new run ids (series whose inputs a stored
@@ -60,7 +62,11 @@ def backtest_flow(
 
     One lake connection serves the whole flow: the lookahead checks and the stored runs on
     the working state, every request's inputs at ``snapshot`` (:func:`hermes.lake.as_of`),
-    then the results."""
+    then the results.
+
+    ``distributed`` (a Dask task runner): each simulation is a task sent to the workers;
+    otherwise they run here one after another (a task run costs the API calls of its states,
+    more than the simulation of a series)."""
     settings = with_secrets(settings)  # the flow's parameters carry no credentials
     with connect(settings) as conn:
         if strategy_ids is None:
@@ -70,7 +76,7 @@ def backtest_flow(
         stored = stored_runs(conn, strategy_ids)
         with as_of(conn, settings, snapshot) as reader:
             work, refused = _inputs(reader, snapshot, partitions, strategy_ids, checks)
-        run_ids = _simulate(conn, work, stored)
+        run_ids = _simulate(conn, work, stored, distributed)
     if refused:
         raise LookaheadError("; ".join(refused))
     return run_ids
@@ -115,9 +121,10 @@ def _simulate(
     conn: duckdb.DuckDBPyConnection,
     work: list[tuple[RunContext, MarketSlice]],
     stored: dict[Key, str],
+    distributed: bool,
 ) -> list[str]:
-    """Simulate the ``work`` no stored run covers (as tasks), write the results on ``conn``
-    in one transaction; returns the new run ids."""
+    """Simulate the ``work`` no stored run covers (as tasks on Dask when ``distributed``),
+    write the results on ``conn`` in one transaction; returns the new run ids."""
     keys = [
         input_key(context.strategy, data, context.config, context.signal_model_hash)
         for context, data in work
@@ -133,8 +140,11 @@ def _simulate(
             data.interval,
             run_id,
         )
-    futures = [simulate_slice.submit(*work[p]) for p in todo]
-    results = [future.result() for future in futures]
+    if distributed:
+        futures = [simulate_slice.submit(*work[p]) for p in todo]
+        results = [future.result() for future in futures]
+    else:
+        results = [execute(*work[p]) for p in todo]
     if results:
         write_results(conn, results)
     for result in results:
@@ -171,4 +181,5 @@ def backtest_partitions(
         [(symbol, interval) for symbol, interval in partitions],
         snapshot,
         None if strategy_ids is None else list(strategy_ids),
+        runner is not None,
     )

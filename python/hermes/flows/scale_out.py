@@ -6,8 +6,9 @@ Each stage (:mod:`hermes.flows.backtests`, :mod:`hermes.flows.statistics`,
 stage runs as a subflow on Prefect's ``DaskTaskRunner`` there: the flow reads its inputs from
 the lake, sends the pure computation to the workers (:func:`bounded_map`) and writes the
 results back itself; remote workers receive each task's input data, return results and never
-open the lake. Without a scheduler every stage runs in the flow's own process: backtests on
-Prefect's default thread pool, statistics and pages one batch after another. A local cluster
+open the lake. Without a scheduler every stage runs in the flow's own process, with no task
+per run (a task run's API calls cost more than a series' simulation): backtests one after
+another, statistics on one thread per core, pages one batch after another. A local cluster
 of one in-process worker (the previous default for backtests and statistics) computed the
 same threads after paying its own start (measured in docs/operations.md, "Scale-out").
 """

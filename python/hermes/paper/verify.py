@@ -142,17 +142,85 @@ def _backtest(
     return execute(context, slices[0])
 
 
-def _delisted_close(
-    ledgers: duckdb.DuckDBPyConnection, sid: str, interval: str, symbols: list[str]
-) -> datetime | None:
-    """The bar the ledger's first delisting order was decided on (its closing order is not a
-    backtest's; in a portfolio, the portfolio goes on without the pair), or ``None``."""
-    row = ledgers.execute(
-        "select min(decided_at) from gold_paper_orders where strategy_id = ? and interval = ? "
-        "and list_contains(?, symbol) and order_type = ?",
-        [sid, interval, symbols, DELISTED],
-    ).fetchone()
-    return row[0] if row else None
+@dataclass(frozen=True)
+class _Stored:
+    """The stored rows a check compares, for the ledgers checked: equity by (strategy, ledger
+    symbol, interval), orders and the first delisting order's bar by (strategy, interval,
+    real symbol). :meth:`read` reads them once for every ledger (three queries, not three per
+    ledger: each scanned the whole table); :meth:`one` reads one ledger's, as the check of a
+    single ledger did."""
+
+    equity: dict[tuple[str, str, str], list[tuple[datetime, float]]]
+    orders: dict[tuple[str, str, str], list[Order]]
+    delisted: dict[tuple[str, str, str], datetime]
+
+    @classmethod
+    def read(cls, ledgers: duckdb.DuckDBPyConnection) -> _Stored:
+        equity: dict[tuple[str, str, str], list[tuple[datetime, float]]] = {}
+        for sid, symbol, interval, at, value in ledgers.execute(
+            "select strategy_id, symbol, interval, open_time, equity from gold_paper_equity "
+            "order by strategy_id, symbol, interval, open_time"
+        ).fetchall():
+            equity.setdefault((sid, symbol, interval), []).append((at, value))
+        orders: dict[tuple[str, str, str], list[Order]] = {}
+        for sid, interval, at, symbol, side, quantity, price, fees in ledgers.execute(
+            "select strategy_id, interval, filled_at, symbol, side, quantity, fill_price, fees "
+            "from gold_paper_orders"
+        ).fetchall():
+            orders.setdefault((sid, interval, symbol), []).append(
+                (at, symbol, side, quantity, price, fees)
+            )
+        delisted = ledgers.execute(
+            "select strategy_id, interval, symbol, min(decided_at) from gold_paper_orders "
+            "where order_type = ? group by all",
+            [DELISTED],
+        ).fetchall()
+        return cls(equity, orders, {(r[0], r[1], r[2]): r[3] for r in delisted})
+
+    @classmethod
+    def one(cls, ledgers: duckdb.DuckDBPyConnection, key: tuple[str, str, str]) -> _Stored:
+        """The stored rows of the one ledger ``key`` (strategy, ledger symbol, interval)."""
+        sid, symbol, interval = key
+        symbols = symbol.split(",")
+        equity = ledgers.execute(
+            "select open_time, equity from gold_paper_equity where strategy_id = ? "
+            "and symbol = ? and interval = ? order by open_time",
+            [sid, symbol, interval],
+        ).fetchall()
+        orders: dict[tuple[str, str, str], list[Order]] = {}
+        for order in ledgers.execute(
+            "select filled_at, symbol, side, quantity, fill_price, fees from gold_paper_orders "
+            "where strategy_id = ? and interval = ? and list_contains(?, symbol)",
+            [sid, interval, symbols],
+        ).fetchall():
+            orders.setdefault((sid, interval, order[1]), []).append(order)
+        delisted = ledgers.execute(
+            "select symbol, min(decided_at) from gold_paper_orders where strategy_id = ? "
+            "and interval = ? and list_contains(?, symbol) and order_type = ? group by all",
+            [sid, interval, symbols, DELISTED],
+        ).fetchall()
+        return cls(
+            {key: [(t, e) for t, e in equity]}, orders,
+            {(sid, interval, s): at for s, at in delisted},
+        )  # fmt: skip
+
+    def delisted_close(self, sid: str, interval: str, symbols: list[str]) -> datetime | None:
+        """The bar the ledger's first delisting order was decided on (its closing order is
+        not a backtest's; in a portfolio, the portfolio goes on without the pair), or None."""
+        found = [self.delisted[k] for s in symbols if (k := (sid, interval, s)) in self.delisted]
+        return min(found, default=None)
+
+    def ledger(self, period: _Period) -> tuple[list[tuple[datetime, float]], list[Order]]:
+        """The ledger's equity rows (by time) and orders filled before the period's end."""
+        (sid, symbol, interval), end = period.key, period.end
+        equity = [(t, e) for t, e in self.equity.get((sid, symbol, interval), []) if t < end]
+        orders = [
+            order
+            for s in period.symbols
+            for order in self.orders.get((sid, interval, s), [])
+            if order[0] is not None and order[0] < end
+        ]
+        return equity, orders
 
 
 @dataclass(frozen=True)
@@ -169,7 +237,7 @@ class _Period:
 
 
 def _period(
-    ledgers: duckdb.DuckDBPyConnection,
+    stored: _Stored,
     strategy: Strategy,
     key: tuple[str, date, str, str, datetime],
     recorded: tuple[str, str],
@@ -181,7 +249,7 @@ def _period(
     end = last + timedelta(seconds=interval_seconds(interval))
     if strategy.status != "active":
         end = last  # its closing bar is the deactivation's order
-    delisted = _delisted_close(ledgers, sid, interval, symbols)
+    delisted = stored.delisted_close(sid, interval, symbols)
     if delisted is not None:  # compared up to the bar before the delisting's order
         end = min(end, delisted)
     config = BacktestConfig.from_json(recorded[0])
@@ -189,7 +257,7 @@ def _period(
 
 
 def _verify(
-    ledgers: duckdb.DuckDBPyConnection,
+    stored: _Stored,
     signals: SignalSource,
     period: _Period,
     *,
@@ -197,16 +265,7 @@ def _verify(
     features_table: str,
 ) -> Verdict:
     (sid, symbol, interval), symbols, end = period.key, period.symbols, period.end
-    equity = ledgers.execute(
-        "select open_time, equity from gold_paper_equity where strategy_id = ? and symbol = ? "
-        "and interval = ? and open_time < ? order by open_time",
-        [sid, symbol, interval, end],
-    ).fetchall()
-    orders = ledgers.execute(
-        "select filled_at, symbol, side, quantity, fill_price, fees from gold_paper_orders "
-        "where strategy_id = ? and interval = ? and list_contains(?, symbol) and filled_at < ?",
-        [sid, interval, symbols, end],
-    ).fetchall()
+    equity, orders = stored.ledger(period)
     final = float(equity[-1][1]) if equity else math.nan
     try:
         run = _backtest(
@@ -232,9 +291,10 @@ def verify_series(
 ) -> Verdict:
     """One ledger series (``key``: strategy, ``paper_since``, ledger symbol, interval, last
     bar) against the backtest of its period."""
-    period = _period(ledgers, strategy, key, recorded)
+    stored = _Stored.one(ledgers, (key[0], key[2], key[3]))
+    period = _period(stored, strategy, key, recorded)
     signals = SignalSource(reader, period.strategy, features_table)
-    return _verify(ledgers, signals, period, snapshot=snapshot, features_table=features_table)
+    return _verify(stored, signals, period, snapshot=snapshot, features_table=features_table)
 
 
 def verify_ledgers(
@@ -258,6 +318,7 @@ def verify_ledgers(
         "select strategy_id, min(paper_since), symbol, interval, max(open_time) "
         "from gold_paper_equity group by strategy_id, symbol, interval order by all"
     ).fetchall()
+    stored = _Stored.read(ledgers)
     out: list[Verdict | _Period] = []
     for sid, since, symbol, interval, last in series:
         if only is not None and (sid, symbol, interval) not in only:
@@ -268,7 +329,7 @@ def verify_ledgers(
             out.append(Verdict(sid, symbol, interval, 0, math.nan, math.nan, what))
             continue
         key = (sid, since, symbol, interval, last)
-        out.append(_period(ledgers, strategies[sid], key, recorded[(sid, first, interval)]))
+        out.append(_period(stored, strategies[sid], key, recorded[(sid, first, interval)]))
     sources: dict[tuple[str, str], SignalSource] = {}
     together: dict[tuple[str, str, datetime], list[tuple[str, str]]] = {}
     for period in out:
@@ -285,7 +346,7 @@ def verify_ledgers(
         signals.prefetch(pairs, end=end, parameters=signals.strategy.parameters)
     return [
         _verify(
-            ledgers,
+            stored,
             sources[(period.strategy.strategy_id, period.strategy.parameters_json)],
             period,
             snapshot=snapshot,

@@ -21,11 +21,12 @@ from fixtures.paper_ledger import (
     midnight,
     refresh_on,
     use_registry,
+    verified_together,
 )
 
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.lake import connect, pinned
-from hermes.paper import deactivation, verify
+from hermes.paper import deactivation
 from hermes.paper import ledger as ledger_module
 from hermes.paper.series import DELISTED
 from hermes.signals.registry import Strategy
@@ -100,7 +101,7 @@ def test_the_portfolio_sells_the_delisted_pair_at_its_last_close_and_trades_on(
                 [filled],
             ).fetchone()
             assert ada is not None and ada[0] > 0  # and traded ADAUSDT after the sale
-            (verdict,) = verify.verify_ledgers(conn, reader, snapshot=snapshot)
+            (verdict,) = verified_together(conn, reader, snapshot)
             assert verdict.difference is None, verdict.line
         finally:
             conn.close()

@@ -16,6 +16,7 @@ from fixtures.paper_ledger import (
     daily_refreshes,
     read,
     refresh_until_held,
+    verified_together,
 )
 
 from hermes.backtest.inputs import load_slice
@@ -29,7 +30,7 @@ from hermes.paper.activation import Activation, activation_of
 from hermes.paper.ledger import compute_series, extend_ledgers
 from hermes.paper.portfolio import compute_portfolio
 from hermes.paper.series import SeriesLedger
-from hermes.paper.verify import backtest_orders, canonical, verify_ledgers
+from hermes.paper.verify import backtest_orders, canonical
 from hermes.signals.registry import load_strategy
 from hermes.signals.source import SignalSource
 
@@ -145,7 +146,7 @@ def test_daily_refreshes_build_the_portfolio_backtest_order_for_order(
 
     conn = connect(lake_settings)  # the ledger equals the backtest: `hermes paper --verify`
     try:
-        (verdict,) = verify_ledgers(conn, signals.conn, snapshot=snapshot)
+        (verdict,) = verified_together(conn, signals.conn, snapshot)
     finally:
         conn.close()
     assert verdict.difference is None
@@ -171,7 +172,7 @@ def test_verify_names_the_first_difference_of_an_edited_order(
                 ],
                 snapshot=snapshot,
             )
-        verdicts = verify_ledgers(conn, signals.conn, snapshot=snapshot)
+        verdicts = verified_together(conn, signals.conn, snapshot)
         assert [(v.symbol, v.difference) for v in verdicts] == [(s, None) for s in SYMBOLS]
         assert all(v.orders >= 2 for v in verdicts)
         assert all(abs(v.final_equity - v.backtest_equity) < 0.005 for v in verdicts)
@@ -183,7 +184,7 @@ def test_verify_names_the_first_difference_of_an_edited_order(
             "update gold_paper_orders set fill_price = fill_price + 1 "
             "where symbol = 'ETHUSDT' and order_id = 1"
         )
-        eth = verify_ledgers(conn, signals.conn, snapshot=snapshot)[1]
+        eth = verified_together(conn, signals.conn, snapshot)[1]
     finally:
         conn.close()
     assert eth.difference is not None
