@@ -95,12 +95,25 @@ def publish(
                 json.dumps(body, default=str, sort_keys=True),
             ],
         )
-        if series:
-            conn.executemany(
+        if series:  # one statement, so one data file (a statement per row wrote a file each)
+            columns = [list(column) for column in zip(*series, strict=True)]
+            symbols, intervals, snapshots, statuses, reasons = columns
+            conn.execute(
                 f"insert into lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608 (a constant name)
                 "(publication_snapshot, symbol, interval, snapshot_id, status, reason, "
-                "flow_run, published_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[snapshot, *row, flow_run, published_at] for row in series],
+                "flow_run, published_at) "
+                "select ?, unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::bigint[]), "
+                "unnest(?::varchar[]), unnest(?::varchar[]), ?, ?",
+                [
+                    snapshot,
+                    symbols,
+                    intervals,
+                    snapshots,
+                    statuses,
+                    reasons,
+                    flow_run,
+                    published_at,
+                ],
             )
         conn.execute("commit")
     except BaseException:

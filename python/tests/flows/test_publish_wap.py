@@ -146,7 +146,12 @@ def test_a_held_series_reads_as_last_published_and_stays_pending(
         conn.execute("insert into silver_klines values ('XRPUSDT', '4h', -5.0)")
         conn.execute("insert into gold_runs values ('ETHUSDT', 2.0)")
         held = {("BTCUSDT", "4h"): "dbt test ohlc", ("XRPUSDT", "4h"): "gx freshness"}
+        files = "select count(*) from ducklake_list_files('lake', 'hermes_series_publications')"
+        before = conn.execute(files).fetchone()
         second = publish(conn, "run-2", "data", held=held)
+        # the publication's four series rows are one statement: one data file, not four
+        after = conn.execute(files).fetchone()
+        assert before is not None and after is not None and after[0] == before[0] + 1
         assert held_series(conn) == held
         # both held series stay pending; the published one is not
         assert pending_since_publication(conn) == [("BTCUSDT", "4h"), ("XRPUSDT", "4h")]
