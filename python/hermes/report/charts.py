@@ -42,7 +42,13 @@ def template() -> dict[str, Any]:
 
 def colorscale(name: str) -> list[list[Any]]:
     """A named colour scale as (position, colour) pairs (plotly.js knows only a few names)."""
-    return [[round(position, 12), color] for position, color in get_colorscale(name)]
+    return [list(pair) for pair in _colorscale(name)]
+
+
+@cache
+def _colorscale(name: str) -> tuple[tuple[float, str], ...]:
+    """:func:`colorscale`, looked up once a process (plotly lists every named scale)."""
+    return tuple((round(position, 12), color) for position, color in get_colorscale(name))
 
 
 def time_values(times: Any) -> np.ndarray:

@@ -37,23 +37,19 @@ def _returns(equity: np.ndarray, ends: np.ndarray, init_cash: float) -> np.ndarr
     return last / previous - 1
 
 
-def period_returns(times: np.ndarray, equity: np.ndarray, init_cash: float, freq: str) -> pd.Series:
-    """Return of each calendar period (``"M"`` month, ``"Y"`` year), indexed by period.
-
-    ``times`` are in order (a run's bars): a period ends at its last bar.
-    """
-    labels, ends = _period_ends(times, freq)
-    index = pd.PeriodIndex(pd.DatetimeIndex(labels.astype("datetime64[ns]")), freq=freq)
-    return pd.Series(_returns(equity, ends, init_cash), index=index)
-
-
 def monthly_table(times: np.ndarray, equity: np.ndarray, init_cash: float) -> pd.DataFrame:
     """Monthly returns pivoted: one row per year, columns 1..12 (NaN where no bar)."""
-    returns = period_returns(times, equity, init_cash, "M")
-    frame = pd.DataFrame(
-        {"year": returns.index.year, "month": returns.index.month, "ret": returns.to_numpy()}
+    labels, ends = _period_ends(times, "M")
+    months = labels.astype(np.int64)  # months since 1970-01
+    years, month = months // 12 + 1970, months % 12
+    index = np.unique(years)
+    table = np.full((len(index), 12), np.nan)
+    table[np.searchsorted(index, years), month] = _returns(equity, ends, init_cash)
+    return pd.DataFrame(
+        table,
+        index=pd.Index(index, name="year"),
+        columns=pd.Index(range(1, 13), name="month"),
     )
-    return frame.pivot(index="year", columns="month", values="ret").reindex(columns=range(1, 13))
 
 
 def yearly_rows(equity: pd.DataFrame, init_cash: float) -> list[dict[str, Any]]:
@@ -103,17 +99,16 @@ def duration(delta: timedelta | pd.Timedelta | None) -> str:
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.0f} h"
 
 
-def exit_reason(
-    trade: dict[str, Any], sell_times: set[pd.Timestamp], fill: str, stops: dict[str, Any]
-) -> str:
+def exit_reason(trade: dict[str, Any], sell_signal: bool, fill: str, stops: dict[str, Any]) -> str:
     """Why a trade ended: its sell signal, a stop, or not at all (still open at the end).
 
-    With ``next_open`` fills a sell signal on bar t exits at bar t+1's open, so the signal
-    is looked for on the bar before the exit; with ``same_close`` on the exit bar itself.
+    ``sell_signal``: whether the bar the exit was decided on had a sell signal. With
+    ``next_open`` fills a sell signal on bar t exits at bar t+1's open, so that is the bar
+    before the exit; with ``same_close`` the exit bar itself.
     """
     if trade["status"] != "closed":
         return "open at the end"
-    if trade["signal_bar"] in sell_times:
+    if sell_signal:
         return "sell signal"
     if stops.get("sl_stop") and trade["return"] < 0:
         return "stop-loss"
@@ -122,23 +117,28 @@ def exit_reason(
     return "stop" if fill == "next_open" else "sell signal"
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")``, built column by column (the same Python values:
+    ``Timestamp``, ``int``, ``float``, ``str``) without pandas' cost per row."""
+    columns = list(frame.columns)
+    values = [frame[c].tolist() for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
 def trade_rows(trades: pd.DataFrame, equity: pd.DataFrame, config: dict[str, Any]) -> list[dict]:
     """The trades as display rows: times, prices, return, pnl, duration and exit reason."""
-    times = pd.DatetimeIndex(equity["open_time"])
-    sells = set(times[equity["sell_signal"].to_numpy(dtype=bool)])
+    times = pd.DatetimeIndex(equity["open_time"]).to_numpy()
+    sells = equity["sell_signal"].to_numpy(dtype=bool)
     fill = str(config.get("fill", "next_open"))
-    last_time = times[-1] if len(times) else None
+    last_time = pd.Timestamp(times[-1]) if len(times) else None
     out = []
-    for record in trades.to_dict("records"):
+    for record in _records(trades):
         exit_time = record["exit_time"] if record["status"] == "closed" else None
-        signal_bar = None
-        if exit_time is not None:
-            position = times.searchsorted(pd.Timestamp(exit_time))
-            signal_bar = (
-                times[position - 1]
-                if fill == "next_open" and position > 0
-                else (times[min(position, len(times) - 1)])
-            )
+        sell_signal = False
+        if exit_time is not None:  # the bar the exit was decided on
+            position = int(times.searchsorted(pd.Timestamp(exit_time).to_datetime64()))
+            bar = position - 1 if fill == "next_open" and position > 0 else position
+            sell_signal = bool(sells[min(bar, len(times) - 1)])
         end = exit_time if exit_time is not None else last_time
         out.append(
             {
@@ -151,7 +151,7 @@ def trade_rows(trades: pd.DataFrame, equity: pd.DataFrame, config: dict[str, Any
                 "return": float(record["return"]),
                 "pnl": float(record["pnl"]),
                 "duration": duration(pd.Timestamp(end) - pd.Timestamp(record["entry_time"])),
-                "reason": exit_reason({**record, "signal_bar": signal_bar}, sells, fill, config),
+                "reason": exit_reason(record, sell_signal, fill, config),
             }
         )
     return out

@@ -24,7 +24,7 @@ from hermes.lake import connect
 from hermes.report import charts, frames
 from hermes.report.labels import HEADLINE, METRICS, TRADE_METRICS, format_metric, why_missing
 from hermes.report.render import figure_html, render, write_page
-from hermes.report.tearsheet_data import RunData, batches, read_run, read_runs
+from hermes.report.tearsheet_data import RunData, read_batches, read_run
 from hermes.stats import metrics
 
 TEMPLATE = "tearsheet.html.j2"
@@ -312,7 +312,7 @@ def load(settings: Settings, run_id: str) -> tuple[dict[str, Any], pd.DataFrame,
 def write_tearsheets(settings: Settings, run_ids: Sequence[str]) -> list[Path]:
     """Write ``<reports_root>/<run_id>.html`` for each run in the lake; their paths.
 
-    Runs are read in batches sharing their lake connections (:func:`read_runs`).
+    Runs are read in batches on one lake connection (:func:`read_batches`).
     """
     return [
         write_page(
@@ -323,9 +323,8 @@ def write_tearsheets(settings: Settings, run_ids: Sequence[str]) -> list[Path]:
 
 
 def runs_data(settings: Settings, run_ids: Sequence[str]) -> Iterator[RunData]:
-    """What the pages of ``run_ids`` are drawn from, read in batches (:func:`read_runs`)."""
-    for batch in batches(run_ids):
-        yield from read_runs(settings, batch)
+    """What the pages of ``run_ids`` are drawn from, read in batches (:func:`read_batches`)."""
+    yield from read_batches(settings, run_ids)
 
 
 def render_tearsheet(data: RunData) -> str:

@@ -1,13 +1,13 @@
-"""What tearsheets read from the lake, for a batch of runs through shared connections.
+"""What tearsheets read from the lake, for batches of runs through one shared connection.
 
 Opening a lake connection (extensions, catalog, the published view) costs more than reading
-one run, and a daily run writes a page per changed series: :func:`read_runs` reads a batch
-of runs' rows through one connection, then the strategies' indicator lines through one
-connection per snapshot the runs were made at (the daily runs share one; DuckDB attaches a
-lake once a process, so the two are opened one after the other). Each run's bootstrap
-intervals and PSR are read as the statistics step stored them (``gold_backtest_overfitting``)
-rather than resampled again; a run without stored statistics (``hermes report`` on a run
-made outside the daily job) gets them computed as the statistics step computes them.
+one run, and a daily run writes a page per changed series: :func:`read_batches` reads every
+batch of runs on one connection, a batch's rows first, then the strategies' indicator lines
+with the connection moved to each snapshot the runs were made at (the daily runs share one;
+:func:`hermes.lake.as_of`). Each run's bootstrap intervals and PSR are read as the
+statistics step stored them (``gold_backtest_overfitting``) rather than resampled again; a
+run without stored statistics (``hermes report`` on a run made outside the daily job) gets
+them computed as the statistics step computes them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,8 +42,7 @@ STORED = (
 """The latest stored statistics row of each of a list of runs."""
 BATCH = 64
 """Runs read at once: their equity curves are held in memory until their pages are written
-(64 runs of 13,000 4h bars: about 100 MB), and each batch opens its lake connections again
-(each costs more than a page)."""
+(64 runs of 13,000 4h bars: about 100 MB)."""
 
 Lines = tuple[dict[str, np.ndarray], dict[str, np.ndarray], str | None]
 """(price-scale overlays, separate panels, a note if they could not be read)."""
@@ -136,25 +135,35 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
-def read_runs(settings: Settings, run_ids: Sequence[str]) -> list[RunData]:
-    """Every page's data of ``run_ids`` (one batch: see :data:`BATCH`)."""
-    with connect(settings) as conn:  # one connection, moved to each run's snapshot in turn
-        stored = stored_statistics(conn, run_ids)
-        runs = read_rows(conn, run_ids)
-        for data in runs:
-            data.statistics = stored.get(data.run["run_id"])
-        by_snapshot: dict[int, list[RunData]] = defaultdict(list)
-        for data in runs:
-            if "," not in str(data.run["symbol"]):  # a portfolio has no single price panel
-                by_snapshot[int(data.run["snapshot_id"])].append(data)
-        for snapshot, group in sorted(by_snapshot.items()):
-            try:
-                with as_of(conn, settings, snapshot) as reader:
-                    for data, lines in zip(group, snapshot_lines(reader, group), strict=True):
-                        data.lines = lines
-            except (DataError, duckdb.Error) as exc:
-                for data in group:
-                    data.lines = ({}, {}, f"indicator lines not shown: {exc}")
+def read_batches(settings: Settings, run_ids: Sequence[str]) -> Iterator[RunData]:
+    """Every page's data of ``run_ids``, read :data:`BATCH` runs at a time on one connection
+    (open until the last batch has been handed out)."""
+    with connect(settings) as conn:
+        for batch in batches(run_ids):
+            yield from read_batch(conn, settings, batch)
+
+
+def read_batch(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, run_ids: Sequence[str]
+) -> list[RunData]:
+    """The data of one batch of runs on ``conn`` (a :func:`connect` connection on the working
+    state), moved to each run's snapshot in turn for the indicator lines."""
+    stored = stored_statistics(conn, run_ids)
+    runs = read_rows(conn, run_ids)
+    for data in runs:
+        data.statistics = stored.get(data.run["run_id"])
+    by_snapshot: dict[int, list[RunData]] = defaultdict(list)
+    for data in runs:
+        if "," not in str(data.run["symbol"]):  # a portfolio has no single price panel
+            by_snapshot[int(data.run["snapshot_id"])].append(data)
+    for snapshot, group in sorted(by_snapshot.items()):
+        try:
+            with as_of(conn, settings, snapshot) as reader:
+                for data, lines in zip(group, snapshot_lines(reader, group), strict=True):
+                    data.lines = lines
+        except (DataError, duckdb.Error) as exc:
+            for data in group:
+                data.lines = ({}, {}, f"indicator lines not shown: {exc}")
     return runs
 
 
@@ -163,14 +172,14 @@ def snapshot_lines(conn: duckdb.DuckDBPyConnection, group: list[RunData]) -> lis
     model opened once, its rows of every series of ``group`` read in one query."""
     out: list[Lines] = []
     models: dict[str, SignalModel | Exception] = {}
-    rows: dict[str, pd.DataFrame] = {}
+    rows: dict[str, dict[tuple[str, str], pd.DataFrame]] = {}
     for data in group:
         strategy_id = data.run["strategy_id"]
         if strategy_id not in models:
             try:
                 opened = open_model(conn, load_strategy(strategy_id, conn=conn))
                 series = [d.run for d in group if d.run["strategy_id"] == strategy_id]
-                rows[strategy_id] = _signal_rows(conn, opened, series)
+                rows[strategy_id] = _by_series(_signal_rows(conn, opened, series))
                 models[strategy_id] = opened
             except (DataError, StrategyError, duckdb.Error) as exc:
                 models[strategy_id] = exc
@@ -179,20 +188,31 @@ def snapshot_lines(conn: duckdb.DuckDBPyConnection, group: list[RunData]) -> lis
             out.append(({}, {}, f"indicator lines not shown: {model}"))
             continue
         times = data.equity["open_time"].to_numpy()
-        out.append(indicator_series(model, rows[strategy_id], data.run, times))
+        key = (str(data.run["symbol"]), str(data.run["interval"]))
+        mine = rows[strategy_id].get(key, _NO_ROWS)
+        out.append(indicator_series(model, mine, data.run, times))
     return out
+
+
+_NO_ROWS = pd.DataFrame({"open_time": pd.Series([], dtype="datetime64[us]")})
+
+
+def _by_series(rows: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """A model's rows split per (symbol, interval), each in the order read (by time): each
+    run then filters its own series' rows, not every series' of its batch."""
+    return {(str(s), str(i)): g for (s, i), g in rows.groupby(["symbol", "interval"], sort=False)}
 
 
 def indicator_series(
     model: SignalModel, rows: pd.DataFrame, run: dict[str, Any], times: np.ndarray
 ) -> Lines:
-    """The run's indicator lines from its model's ``rows`` (at the run's snapshot).
+    """The run's indicator lines from its model's ``rows`` of the run's series (at the
+    run's snapshot).
 
     They are the signal model's numeric columns (:func:`hermes.signals.models.open_model`)
     when the table was built with the run's parameters and holds rows in the run's period.
     """
-    mine = rows[(rows["symbol"] == run["symbol"]) & (rows["interval"] == run["interval"])]
-    mine = mine[mine["open_time"].between(run["first_open_time"], run["last_open_time"])]
+    mine = rows[rows["open_time"].between(run["first_open_time"], run["last_open_time"])]
     if model.built_parameters != json.loads(run["parameters"]) or mine.empty:
         return (
             {},

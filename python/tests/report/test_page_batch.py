@@ -5,9 +5,12 @@ lake, <= 1 MB, drawn in Chromium with no network; and every chart a valid plotly
 from __future__ import annotations
 
 import math
+import re
 import shutil
+from functools import partial
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +21,10 @@ from report.conftest import Research, page_tables
 from hermes.backtest.statistics import record_run_statistics
 from hermes.config import Settings
 from hermes.lake import connect
-from hermes.report import charts, write_report, write_reports
+from hermes.report import charts, tearsheet_data, write_report, write_reports
 from hermes.report.browser import Browser, check_page
 from hermes.report.labels import HEADLINE, METRICS, format_metric
+from hermes.report.tearsheet_data import read_rows
 from hermes.stats.metrics import longest_underwater
 
 MB = 1_000_000
@@ -51,6 +55,34 @@ def test_a_batch_writes_the_pages_one_at_a_time_writes(
     assert write_reports(copied, []) == []
     with pytest.raises(LookupError, match="bt-missing"):
         write_reports(copied, [research.runs[0], "bt-missing"])
+
+
+def test_every_batch_is_read_on_one_connection(
+    research: Research, copied: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs read two at a time (three batches) open one lake connection, not one a batch;
+    the pages are those of one batch."""
+    run_ids = [*research.runs, research.long_run, research.portfolio, research.quiet_run]
+    whole = {p.name: p.read_text() for p in write_reports(copied, run_ids)}
+    opened, batches = [], []
+
+    def counted_connect(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return connect(*args, **kwargs)
+
+    def counted_rows(conn: Any, ids: Any) -> Any:
+        batches.append(list(ids))
+        return read_rows(conn, ids)
+
+    monkeypatch.setattr(tearsheet_data, "connect", counted_connect)
+    monkeypatch.setattr(tearsheet_data, "read_rows", counted_rows)
+    monkeypatch.setattr(tearsheet_data, "batches", partial(tearsheet_data.batches, size=2))
+    paths = write_reports(copied, run_ids)
+    assert len(batches) == 3 and len(opened) == 1
+    assert [p.name for p in paths] == list(whole)
+    written = "Written by hermes [0-9: -]+ UTC"
+    for path in paths:
+        assert re.sub(written, "", path.read_text()) == re.sub(written, "", whole[path.name])
 
 
 def test_a_batch_page_holds_the_lake_values_and_opens_offline(
