@@ -10,12 +10,15 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from hermes.config import CATALOG_FILE, LAKE_ALIAS, Settings
 from hermes.extensions import create_s3_secret, load_extensions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 """What a read-only connection runs (``show``, ``describe``, ``pragma`` parse as SELECT)."""
@@ -280,13 +283,13 @@ def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
-    """Whether ``schema.table`` exists in the attached lake."""
-    row = conn.execute(
-        "select count(*) from duckdb_tables() "
-        "where database_name = ? and schema_name = ? and table_name = ?",
-        [LAKE_ALIAS, schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    """Whether ``schema.table`` exists in the attached lake.
+
+    The catalog's table names are compared here rather than bound as parameters: DuckDB's
+    Python module imports pandas at the first query with a bound parameter, which a run with
+    nothing new would otherwise pay for this check alone."""
+    names = "select database_name, schema_name, table_name from duckdb_tables()"
+    return (LAKE_ALIAS, schema, table) in conn.execute(names).fetchall()
 
 
 def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:

@@ -16,29 +16,48 @@ reads the decoded files listed in the manifest.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LANDING_SCHEMA = "landing"
 
-DECODED_SCHEMA = pa.schema(
-    [
-        ("line_number", pa.int32()),
-        ("open_time", pa.int64()),  # as in the file: epoch ms or epoch us (see time_unit)
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.float64()),
-        ("close_time", pa.int64()),
-        ("quote_asset_volume", pa.float64()),
-        ("number_of_trades", pa.int64()),
-        ("taker_buy_base_asset_volume", pa.float64()),
-        ("taker_buy_quote_asset_volume", pa.float64()),
-        ("time_unit", pa.string()),  # 'ms' or 'us'
-    ]
+DECODED_COLUMNS = (
+    ("line_number", "int32"),
+    ("open_time", "int64"),  # as in the file: epoch ms or epoch us (see time_unit)
+    ("open", "float64"),
+    ("high", "float64"),
+    ("low", "float64"),
+    ("close", "float64"),
+    ("volume", "float64"),
+    ("close_time", "int64"),
+    ("quote_asset_volume", "float64"),
+    ("number_of_trades", "int64"),
+    ("taker_buy_base_asset_volume", "float64"),
+    ("taker_buy_quote_asset_volume", "float64"),
+    ("time_unit", "string"),  # 'ms' or 'us'
 )
-"""Columns of a decoded file. Columns a source does not carry (generic CSV) are null."""
+"""Columns of a decoded file (name, pyarrow type). Columns a source does not carry (generic
+CSV) are null. ``DECODED_SCHEMA`` is their pyarrow schema, built on first use: reading the
+manifest (a run with nothing new) does not load pyarrow."""
+
+
+@cache
+def _decoded_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in DECODED_COLUMNS])
+
+
+def __getattr__(name: str) -> pa.Schema:
+    if name == "DECODED_SCHEMA":
+        return _decoded_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MANIFEST_DDL = f"""
 create schema if not exists {LANDING_SCHEMA};

@@ -11,8 +11,6 @@ import logging
 import os
 from typing import Any
 
-import requests
-
 WEBHOOK_ENV = "HERMES_NOTIFY_WEBHOOK"
 TIMEOUT_SECONDS = 10
 
@@ -34,6 +32,8 @@ def notify(
     url = webhook_url or os.environ.get(WEBHOOK_ENV)
     if not url:
         return False
+    import requests  # here: a run with nothing new and no webhook never loads it
+
     payload: dict[str, Any] = {"text": headline, "success": success, "details": details}
     try:
         response = requests.post(url, json=payload, timeout=TIMEOUT_SECONDS)

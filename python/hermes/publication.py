@@ -43,12 +43,16 @@ def latest_publication(conn: duckdb.DuckDBPyConnection) -> Publication | None:
     return _latest(conn)
 
 
+LATEST = (
+    "select snapshot_id, published_at, flow_run, stage, summary "
+    "from lake.main.hermes_publications order by published_at desc, snapshot_id desc limit 1"
+)
+"""The latest publication's row (a query without parameters: it also serves as a subquery)."""
+
+
 def _latest(conn: duckdb.DuckDBPyConnection) -> Publication | None:
     """:func:`latest_publication`, its table known to exist."""
-    row = conn.execute(
-        "select snapshot_id, published_at, flow_run, stage, summary "
-        "from lake.main.hermes_publications order by published_at desc, snapshot_id desc limit 1"
-    ).fetchone()
+    row = conn.execute(LATEST).fetchone()
     if row is None:
         return None
     return Publication(int(row[0]), row[1], row[2], row[3], json.loads(row[4]))

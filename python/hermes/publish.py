@@ -35,7 +35,15 @@ from typing import Any
 import duckdb
 
 from hermes.lake import current_snapshot, table_exists
-from hermes.publication import SERIES_PUBLICATIONS, Publication, latest_publication
+from hermes.publication import (
+    LATEST,
+    PUBLICATIONS,
+    SERIES_PUBLICATIONS,
+    Publication,
+)
+
+EPOCH = "timestamp '1970-01-01'"
+"""Before any publication: every landed file is pending."""
 
 _DDL = """
 create table if not exists lake.main.hermes_publications (
@@ -157,13 +165,12 @@ def last_published_series(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, st
 
 def held_series(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """Series the latest publication held back, with the reason (empty if none)."""
-    publication = latest_publication(conn)
-    if publication is None or not table_exists(conn, SERIES_PUBLICATIONS):
+    if not table_exists(conn, PUBLICATIONS) or not table_exists(conn, SERIES_PUBLICATIONS):
         return {}
-    rows = conn.execute(
+    rows = conn.execute(  # the latest publication's rows (no bound value: see table_exists)
         f"select symbol, interval, reason from lake.main.{SERIES_PUBLICATIONS} "  # noqa: S608
-        "where publication_snapshot = ? and status = 'held' order by symbol, interval",
-        [publication.snapshot_id],
+        f"where publication_snapshot = (select snapshot_id from ({LATEST})) "
+        "and status = 'held' order by symbol, interval"
     ).fetchall()
     return {(str(s), str(i)): str(r or "") for s, i, r in rows}
 
@@ -194,13 +201,17 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
     """
     if not table_exists(conn, "files", schema="landing"):
         return []
-    publication = latest_publication(conn)
-    since = datetime(1970, 1, 1) if publication is None else publication.published_at
+    # Constant SQL only (no bound value: see table_exists): the latest publication's time,
+    # or the epoch before the first one.
+    since = (
+        f"coalesce((select published_at from ({LATEST})), {EPOCH})"  # noqa: S608 (constants)
+        if table_exists(conn, PUBLICATIONS)
+        else EPOCH
+    )
     if not table_exists(conn, SERIES_PUBLICATIONS):  # a lake published before series rows
         rows = conn.execute(
-            "select distinct symbol, interval from lake.landing.files "
-            "where ingested_at > ? order by symbol, interval",
-            [since],
+            "select distinct symbol, interval from lake.landing.files "  # noqa: S608
+            f"where ingested_at > {since} order by symbol, interval"
         ).fetchall()
         return [(str(s), str(i)) for s, i in rows]
     rows = conn.execute(
@@ -215,11 +226,10 @@ def pending_since_publication(conn: duckdb.DuckDBPyConnection) -> list[tuple[str
         from lake.landing.files as files
         left join last using (symbol, interval)
         where files.ingested_at > case
-            when last.symbol is null then ?::timestamp  -- no series row: the publication's time
-            else coalesce(last.at, ?::timestamp)
+            when last.symbol is null then {since}  -- no series row: the publication's time
+            else coalesce(last.at, {EPOCH})
         end
         order by files.symbol, files.interval
-        """,  # noqa: S608 (a constant table name)
-        [since, datetime(1970, 1, 1)],
+        """  # noqa: S608 (constant table names and subqueries)
     ).fetchall()
     return [(str(s), str(i)) for s, i in rows]

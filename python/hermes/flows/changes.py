@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from hermes.config import PROJECT_ROOT, Settings
 from hermes.flows.summary import RefreshSummary
 from hermes.ingest.layout import ArchiveName, CsvName, InvalidName, archives_between
@@ -168,6 +165,9 @@ def probe_archives(
     """
     if not archives:
         return {}
+    import requests  # here: ``hermes run`` and a run with nothing new never probe the site
+    from requests.adapters import HTTPAdapter
+
     workers = max(1, min(connections, len(archives)))
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=workers, max_retries=0)
     with requests.Session() as session:

@@ -33,8 +33,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import requests
-
 from hermes.config import Settings
 
 SERVER_MODE_ENV = "HERMES_PREFECT_SERVER"
@@ -79,6 +77,8 @@ def server_mode() -> str:
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
     """Whether a Prefect API answers its health check at ``url``."""
+    import requests  # here: a run with nothing new never asks for a server
+
     try:
         return requests.get(f"{url}/health", timeout=timeout).status_code == 200
     except requests.RequestException:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
 
 from hermes.ingest.report import FileResult, IngestReport, Outcome
 from hermes.lake import transaction
@@ -43,6 +42,8 @@ def record_files(conn: duckdb.DuckDBPyConnection, entries: Sequence[ManifestEntr
     """Make each entry the current version of its source file, all in one DuckLake
     transaction (one snapshot: a commit per file made a large landing's catalog the cost).
     A source file given twice keeps its last entry, as one commit each would."""
+    import pyarrow as pa  # here: reading the manifest (a run with nothing new) does not need it
+
     ingested_at = utc_now()
     entries = list({e.source_file: e for e in entries}.values())
     rows = pa.Table.from_pylist(

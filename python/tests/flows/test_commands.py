@@ -172,6 +172,24 @@ def test_run_on_an_unchanged_lake_runs_no_flow(tmp_path: Path) -> None:
     assert lines[0].startswith("hermes refresh: nothing new (0 file(s) ingested")
     assert "  unchanged (already landed): 4 file(s)" in lines
     assert flow_run_count() == before
+    loaded = run([sys.executable, "-c", NO_OP_MODULES], env_for(lake))
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "hermes refresh: nothing new" in loaded.stdout
+    assert loaded.stdout.splitlines()[-1] == "loaded: []"  # none of the heavy libraries
+
+
+NO_OP_MODULES = """
+import sys
+from hermes.cli import app
+try:
+    app(["run"])
+except SystemExit:
+    pass
+heavy = ("prefect", "dbt", "great_expectations", "vectorbt", "polars", "pandas", "pyarrow",
+         "numpy", "requests")
+print("loaded:", sorted(m for m in heavy if m in sys.modules))
+"""
+"""``hermes run`` with nothing new, reporting which heavy libraries it imported."""
 
 
 def test_serve_refuses_without_a_server(tmp_path: Path) -> None:
