@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hermes.backtest.config import BacktestConfig
+from hermes.backtest.equity import read_equity
 from hermes.backtest.inputs import MarketSlice
 from hermes.backtest.provenance import git_commit, package_versions
 from hermes.backtest.request import BacktestRequest, RunContext
@@ -86,11 +87,7 @@ def reproduce(settings: Settings, run_id: str) -> Reproduction:
             "where run_id = ? order by trade_id",
             [run_id],
         ).to_arrow_table()
-        equity = conn.execute(
-            "select * exclude (run_id) from gold_backtest_equity "
-            "where run_id = ? order by open_time",
-            [run_id],
-        ).to_arrow_table()
+        equity = read_equity(conn, [run_id]).drop_columns(["run_id"])
     again, model_hash = recompute(settings, run)
     out = Reproduction(run_id=run_id, snapshot_id=int(run["snapshot_id"]), identical=True)
     for name in (

@@ -19,6 +19,7 @@ from rich.progress import Progress
 
 from hermes.backtest.config import BacktestConfig, run_hash
 from hermes.backtest.engine import Simulation, simulate
+from hermes.backtest.equity import as_changes
 from hermes.backtest.inputs import MarketSlice, load_slice
 from hermes.backtest.provenance import git_commit, package_versions_json
 from hermes.backtest.request import BacktestRequest, RunContext, open_request
@@ -193,17 +194,20 @@ def write_results(
     extra: Sequence[tuple[str, pa.Table]] = (),
 ) -> None:
     """Append runs, trades and equity, and ``extra`` (table name, rows) in one transaction,
-    each table's rows of every run in one insert (not three inserts per run)."""
+    each table's rows of every run in one insert (not three inserts per run). A run
+    extending an earlier one stores only the equity rows that differ from it
+    (:func:`hermes.backtest.equity.as_changes`)."""
     ensure_tables(conn)
+    stored = as_changes(conn, [(r.run, r.equity) for r in results])
     with transaction(conn):
         if results:
-            runs = [r.run for r in results]
+            runs = [run for run, _ in stored]
             names = dict.fromkeys(name for run in runs for name in run)  # every run's columns
             rows = pa.table({name: [run.get(name) for run in runs] for name in names})
             insert(conn, "gold_backtest_runs", rows)
             for table, parts in (
                 ("gold_backtest_trades", [r.trades for r in results]),
-                ("gold_backtest_equity", [r.equity for r in results]),
+                ("gold_backtest_equity", [equity for _, equity in stored]),
             ):
                 insert(conn, table, pa.concat_tables(parts, promote_options="default"))
         for table, rows in extra:

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from hermes.backtest.equity import equity_query
 from hermes.backtest.tables import ensure_tables
 from hermes.config import Settings
 from hermes.lake import connect, identifier, insert, table_columns, table_exists, transaction
@@ -97,10 +98,10 @@ def read_inputs(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[Run
 
 def equity_curves(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, np.ndarray]:
     """run id -> its equity in bar order, for every run of ``run_ids`` read at once."""
+    sql, params = equity_query(conn, run_ids)
     read = conn.execute(
-        "select run_id, equity from gold_backtest_equity where list_contains(?, run_id) "
-        "order by run_id, open_time",
-        [run_ids],
+        f"select run_id, equity from ({sql}) as e order by run_id, open_time",  # noqa: S608
+        params,
     ).fetchnumpy()
     ids, equity = np.asarray(read["run_id"]), np.asarray(read["equity"], dtype=float)
     if not len(ids):

@@ -45,7 +45,9 @@ create table if not exists gold_backtest_runs (
     git_dirty boolean,
     package_versions varchar not null,
     final_equity double not null,
-{METRIC_DDL}
+{METRIC_DDL},
+    equity_base_run_id varchar,
+    equity_from timestamp
 )
 """
 
@@ -204,6 +206,10 @@ MIGRATIONS = (
     # signals come from the strategy's signal model: record from where, and which SQL
     ("gold_backtest_runs", "signal_source", "add column signal_source varchar"),
     ("gold_backtest_runs", "signal_model_hash", "add column signal_model_hash varchar"),
+    # a run extending an earlier one stores its equity from the first bar that differs
+    # (hermes.backtest.equity)
+    ("gold_backtest_runs", "equity_base_run_id", "add column equity_base_run_id varchar"),
+    ("gold_backtest_runs", "equity_from", "add column equity_from timestamp"),
     ("gold_backtest_grid", "signal_source", "add column signal_source varchar"),
     # grids are generic over any strategy: their parameters live in the `parameters` JSON
     *(

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from hermes.backtest.equity import equity_query
 from hermes.lake import DataError, table_columns
 from hermes.report.labels import format_metric
 
@@ -31,10 +32,11 @@ def frame(conn: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> 
 
 def runs_equity(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> tuple[pd.DataFrame, float]:
     """The equity rows of ``run_ids`` (by run, then time) and their initial cash."""
+    sql, params = equity_query(conn, run_ids)
     equity = conn.execute(
-        "select run_id, open_time, equity, buy_and_hold_equity from gold_backtest_equity "
-        "where list_contains(?, run_id) order by run_id, open_time",
-        [run_ids],
+        "select run_id, open_time, equity, buy_and_hold_equity "  # noqa: S608 (constant)
+        f"from ({sql}) as e order by run_id, open_time",
+        params,
     ).df()
     configs = conn.execute(
         "select distinct config from gold_backtest_runs where list_contains(?, run_id)",

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from hermes.backtest.equity import equity_query
 from hermes.backtest.runs import load_run
 from hermes.config import Settings
 from hermes.intervals import interval_seconds
@@ -110,8 +111,9 @@ def read_rows(conn: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[R
     for run_id in ids:
         if run_id not in runs:
             load_run(conn, run_id)  # raises "no backtest run ... in the lake"
+    whole, params = equity_query(conn, ids)
     order = "order by run_id, open_time"
-    equity = conn.execute(f"select * from gold_backtest_equity {where} {order}", ids).df()  # noqa: S608
+    equity = conn.execute(f"select * from ({whole}) as e {order}", params).df()  # noqa: S608
     order = "order by run_id, trade_id"
     trades = conn.execute(f"select * from gold_backtest_trades {where} {order}", ids).df()  # noqa: S608
     curves, fills = _by_run(equity, ids), _by_run(trades, ids)

@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from hermes.backtest.equity import equity_query
 from hermes.lake import DataError, table_columns
 from hermes.report import charts
 from hermes.report.render import figure_html
@@ -87,14 +88,15 @@ def summaries(latest: pd.DataFrame) -> list[dict[str, Any]]:
 
 def equal_weight(conn: duckdb.DuckDBPyConnection, run_ids: list[str]) -> pd.DataFrame:
     """Weekly growth of 1 of the equal-weight portfolio of ``run_ids``: strategy, benchmark."""
+    curves, params = equity_query(conn, run_ids)
     weekly = conn.execute(
-        "select e.run_id, date_trunc('week', e.open_time) as week, "
+        "select e.run_id, date_trunc('week', e.open_time) as week, "  # noqa: S608 (constant)
         "arg_max(e.equity, e.open_time) / any_value(r.init) as strategy, "
         "arg_max(e.buy_and_hold_equity, e.open_time) / any_value(r.init) as benchmark "
-        "from gold_backtest_equity e join (select run_id, "
+        f"from ({curves}) e join (select run_id, "
         "json_extract(config, '$.init_cash')::double as init from gold_backtest_runs "
         "where list_contains(?, run_id)) r using (run_id) group by all order by week",
-        [run_ids],
+        [*params, run_ids],
     ).df()
     out = {}
     for column in ("strategy", "benchmark"):

@@ -5,8 +5,10 @@ every strategy on one connection, opens every strategy's request on one reader, 
 strategy's series together and simulates them in the flow (no task per run). ``hermes
 backtest``'s path (:func:`hermes.backtest.runs.run_backtests`) opens one request per
 strategy and series and reads it alone. Real bundled data (BTCUSDT and ETHUSDT, 4h and 1d):
-the runs, trades and equity both write are equal row for row (``except all`` both ways),
-all but what names a run (its id, when it was made, the snapshot it was read at); each
+the runs, trades and equity curves both write are equal row for row (``except all`` both
+ways), all but what names a run (its id, when it was made, the snapshot it was read at, the
+run its equity extends: the second runs store no equity row, their curves are their bases');
+each
 series' stored equity and positions equal vectorbt's run of it
 (:func:`hermes.backtest.engine.simulate`) to the bit.
 """
@@ -19,6 +21,7 @@ import pytest
 
 from hermes.backtest import engine
 from hermes.backtest.config import BacktestConfig
+from hermes.backtest.equity import equity_query
 from hermes.backtest.inputs import whole_series
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import run_backtests
@@ -29,8 +32,8 @@ from hermes.lake import connect, pinned
 from hermes.signals.registry import active_strategies
 
 PARTITIONS = [("BTCUSDT", "4h"), ("ETHUSDT", "4h"), ("ETHUSDT", "1d")]
-NAMING = "run_id, created_at, snapshot_id"
-"""What names a run rather than its result."""
+NAMING = "run_id, created_at, snapshot_id, equity_base_run_id, equity_from"
+"""What names a run (and the run its equity extends) rather than its result."""
 
 
 def _difference(
@@ -40,14 +43,20 @@ def _difference(
     keyed by its strategy, symbol and interval instead of its id)."""
     # fixed table names; the run ids are bound
     runs = f"select * exclude ({NAMING}) from gold_backtest_runs where list_contains(?, run_id)"  # noqa: S608
+    sources: list[tuple[str, list]] = [(table, []), (table, [])]
+    if table == "gold_backtest_equity":  # each run's whole curve, however it is stored
+        sources = [equity_query(conn, first), equity_query(conn, second)]
     if table != "gold_backtest_runs":
         runs = (
             "select r.strategy_id, r.symbol as run_symbol, r.interval as run_interval, "  # noqa: S608
-            f"t.* exclude (run_id) from {table} as t join gold_backtest_runs as r "
+            "t.* exclude (run_id) from {} as t join gold_backtest_runs as r "
             "using (run_id) where list_contains(?, t.run_id)"
         )
-    query = f"select count(*) from (({runs}) except all ({runs}))"  # noqa: S608
-    row = conn.execute(query, [first, second]).fetchone()
+    (one, one_params), (two, two_params) = (
+        (f"({sql})" if params else sql, params) for sql, params in sources
+    )
+    query = f"select count(*) from (({runs.format(one)}) except all ({runs.format(two)}))"  # noqa: S608
+    row = conn.execute(query, [*one_params, first, *two_params, second]).fetchone()
     return int(row[0]) if row else -1
 
 
@@ -98,3 +107,8 @@ def test_daily_backtests_equal_each_series_backtested_alone(
     assert counts["gold_backtest_runs"] == 9
     assert counts["gold_backtest_trades"] > 50
     assert counts["gold_backtest_equity"] == 2 * 3 * 18_371 + 3 * 3_065
+    with connect(settings) as conn:  # the same curves again: stored as their base's, no row
+        row = conn.execute(
+            "select count(*) from gold_backtest_equity where list_contains(?, run_id)", [alone]
+        ).fetchone()
+    assert row == (0,)
