@@ -1,13 +1,4 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='fail',
-  )
-}}
+{{ config(on_schema_change='fail') }}
 {#-
   Production features: one row per candle. Window indicators come from the macros in
   macros/indicators/, recursive ones from gold_recursive_indicators (Python). Incremental

@@ -1,13 +1,4 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time', 'horizon'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
+{{ config(unique_key=['symbol', 'interval', 'open_time', 'horizon']) }}
 {#-
   Forward-return labels per (symbol, interval, open_time, horizon), for the intervals of
   `ml_intervals` and the horizons (in bars) of `ml_label_horizons`. The forward return runs
@@ -47,38 +38,7 @@ features as (
 
 ),
 
-{% if has_cursor %}
-
-    klines as (
-
-        select * from {{ ref('silver_klines') }}
-        where interval in ({{ ml_interval_list() }})
-
-    ),
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-bars as (
-
-    select
-        features.*,
-        {% if has_cursor %}
-            changed.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from features
-    {% if has_cursor %}
-        inner join changed using (symbol, interval)
-    {% endif %}
-
-),
+{{ changed_series_rows('bars', 'features', has_cursor, intervals=ml_interval_list()) }}
 
 horizons as (
 
