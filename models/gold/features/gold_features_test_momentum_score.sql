@@ -1,9 +1,9 @@
 {#-
   Experimental: 20-bar momentum in units of its expected noise, a t-statistic-like score:
   ln(close / close 20 bars earlier) / (volatility_20 * sqrt(20)).
-  Incremental as gold_features: each changed series (`changed_series`) is read whole and
-  written from its first new, re-landed or removed candle on; the post-hook deletes the
-  rows of removed candles.
+  Incremental as gold_features: each changed series (`changed_series`) is read from 20
+  bars before its first new, re-landed or removed candle (the return's lag) and written
+  from that candle on; the post-hook deletes the rows of removed candles.
 -#}
 {%- set bars = 20 -%}
 {%- set has_cursor = cursor_incremental() -%}
@@ -17,7 +17,7 @@ features as (
 
 ),
 
-{{ changed_series_rows('series', 'features', has_cursor) }}
+{{ changed_series_rows('series', 'features', has_cursor, lookback=bars) }}
 
 momentum as (
 

@@ -8,9 +8,10 @@
   Incremental: `changed_series` runs over the lower series' candles and over their higher
   series' candles, each of those dated one higher candle earlier (a bar from that time on
   may align onto it); bars aligned onto a higher candle that is gone are changed too. Each
-  changed lower series is read whole (with its higher series) and written from its first
-  changed bar on; the post-hook deletes the rows of removed lower candles. `ingested_at` is
-  the later of the bar's and its higher candle's landing.
+  changed lower series is read and written from its first changed bar on (each bar
+  aligns on its own; the higher series are read whole); the post-hook deletes the rows of
+  removed lower candles. `ingested_at` is the later of the bar's and its higher candle's
+  landing.
 -#}
 {%- set pairs = var('feature_higher_timeframes') -%}
 {%- set has_cursor = cursor_incremental() -%}
@@ -86,7 +87,8 @@ pairs as (
 {% endif %}
 
 {{ changed_series_rows(
-    'series', 'features', has_cursor, klines='klines', more_changes=removed_higher
+    'series', 'features', has_cursor, klines='klines', more_changes=removed_higher,
+    lookback=0
 ) }}
 
 lower_bars as (

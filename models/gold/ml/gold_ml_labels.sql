@@ -12,9 +12,9 @@
   features on purpose: no feature model may read this one.
   Incremental runs follow silver_klines with `changed_series` (the cursor of
   gold_ml_features: the last bar and the last `ingested_at` built): each changed series is
-  read whole and its rows are written from the first bar whose label looks at a new,
-  re-landed or removed candle on (the longest horizon's bars before the first changed
-  one); the post-hook deletes the rows of removed candles. A table built before it kept
+  read and its rows are written from the first bar whose label looks at a new, re-landed
+  or removed candle on (the longest horizon's bars before the first changed one: `lead()`
+  looks forward only); the post-hook deletes the rows of removed candles. A table built before it kept
   `ingested_at` is rebuilt once.
 -#}
 {%- set horizons = var('ml_label_horizons') -%}
@@ -38,7 +38,9 @@ features as (
 
 ),
 
-{{ changed_series_rows('bars', 'features', has_cursor, intervals=ml_interval_list()) }}
+{{ changed_series_rows(
+    'bars', 'features', has_cursor, intervals=ml_interval_list(), lookback=longest
+) }}
 
 horizons as (
 
