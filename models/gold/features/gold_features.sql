@@ -1,21 +1,13 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='fail',
-  )
-}}
+{{ config(on_schema_change='fail') }}
 {#-
   Production features: one row per candle. Window indicators come from the macros in
   macros/indicators/, recursive ones from gold_recursive_indicators (Python). Incremental
   runs write the bars from the first new, re-landed or removed candle of each changed
   series on (`changed_series`); the post-hook deletes the rows of removed candles.
-  Their windows are evaluated over the whole series, as in a full build: DuckDB's windowed
-  sums depend in their last bits on where the series starts, so a shorter re-read would
-  not equal a full rebuild exactly.
+  Each changed series is read from `lookback` bars before that candle, the longest window
+  of the feature vars and one bar more (a return's lag before a volatility's window):
+  DuckDB computes each window frame from its own rows (`debug_window_mode` of the
+  profile), so these bars' windows equal a full build's to the bit.
 -#}
 {%- set sma_periods = var('feature_sma_periods') -%}
 {%- set bollinger_params = var('feature_bollinger_params') -%}
@@ -23,6 +15,10 @@
 {%- set volatility_periods = var('feature_volatility_periods') -%}
 {%- set zscore_periods = var('feature_volume_zscore_periods') -%}
 {%- set donchian_periods = var('feature_donchian_periods') -%}
+{%- set lookback = (
+    sma_periods + bollinger_params | map('first') | list + return_periods + volatility_periods
+    + zscore_periods + donchian_periods + [1]
+) | map('int') | max + 1 -%}
 
 with
 
@@ -38,31 +34,9 @@ recursive_indicators as (
 
 ),
 
-{% if is_incremental() %}
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-series as (
-
-    select
-        klines.*,
-        {% if is_incremental() %}
-            changed.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from klines
-    {% if is_incremental() %}
-        inner join changed using (symbol, interval)
-    {% endif %}
-
-),
+{{ changed_series_rows(
+    'series', 'klines', is_incremental(), klines='klines', lookback=lookback
+) }}
 
 bars as (
 

@@ -1,19 +1,9 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Experimental: 20-bar momentum in units of its expected noise, a t-statistic-like score:
   ln(close / close 20 bars earlier) / (volatility_20 * sqrt(20)).
-  Incremental as gold_features: each changed series (`changed_series`) is read whole and
-  written from its first new, re-landed or removed candle on; the post-hook deletes the
-  rows of removed candles.
+  Incremental as gold_features: each changed series (`changed_series`) is read from 20
+  bars before its first new, re-landed or removed candle (the return's lag) and written
+  from that candle on; the post-hook deletes the rows of removed candles.
 -#}
 {%- set bars = 20 -%}
 {%- set has_cursor = cursor_incremental() -%}
@@ -27,37 +17,7 @@ features as (
 
 ),
 
-{% if has_cursor %}
-
-    klines as (
-
-        select * from {{ ref('silver_klines') }}
-
-    ),
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-series as (
-
-    select
-        features.*,
-        {% if has_cursor %}
-            changed.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from features
-    {% if has_cursor %}
-        inner join changed using (symbol, interval)
-    {% endif %}
-
-),
+{{ changed_series_rows('series', 'features', has_cursor, lookback=bars) }}
 
 momentum as (
 

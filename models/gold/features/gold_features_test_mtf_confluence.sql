@@ -1,13 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Experimental multi-timeframe confluence: each lower-interval bar (e.g. 4h) gets the
   features of the last higher-interval candle (e.g. 1d) that had closed when the bar
@@ -18,12 +8,33 @@
   Incremental: `changed_series` runs over the lower series' candles and over their higher
   series' candles, each of those dated one higher candle earlier (a bar from that time on
   may align onto it); bars aligned onto a higher candle that is gone are changed too. Each
-  changed lower series is read whole (with its higher series) and written from its first
-  changed bar on; the post-hook deletes the rows of removed lower candles. `ingested_at` is
-  the later of the bar's and its higher candle's landing.
+  changed lower series is read and written from its first changed bar on (each bar
+  aligns on its own; the higher series are read whole); the post-hook deletes the rows of
+  removed lower candles. `ingested_at` is the later of the bar's and its higher candle's
+  landing.
 -#}
 {%- set pairs = var('feature_higher_timeframes') -%}
 {%- set has_cursor = cursor_incremental() -%}
+{%- set removed_higher -%}
+    -- bars aligned onto a higher candle that silver_klines no longer has
+    select
+        built.symbol,
+        built.interval,
+        min(built.open_time) as first_changed
+    from {{ this }} as built
+    inner join pairs using (interval)
+    where
+        built.htf_open_time is not null
+        and not exists (
+            select 1
+            from silver
+            where
+                silver.symbol = built.symbol
+                and silver.interval = pairs.htf_interval
+                and silver.open_time = built.htf_open_time
+        )
+    group by all
+{%- endset -%}
 -- depends_on: {{ ref('silver_klines') }}
 
 with
@@ -73,65 +84,27 @@ pairs as (
 
     ),
 
-    changed as (
-
-        {{ changed_series('klines') }}
-        union all
-        -- bars aligned onto a higher candle that silver_klines no longer has
-        select
-            built.symbol,
-            built.interval,
-            min(built.open_time) as first_changed
-        from {{ this }} as built
-        inner join pairs using (interval)
-        where
-            built.htf_open_time is not null
-            and not exists (
-                select 1
-                from silver
-                where
-                    silver.symbol = built.symbol
-                    and silver.interval = pairs.htf_interval
-                    and silver.open_time = built.htf_open_time
-            )
-        group by all
-
-    ),
-
-    first_changes as (
-
-        select
-            symbol,
-            interval,
-            min(first_changed) as first_changed
-        from changed
-        group by all
-
-    ),
-
 {% endif %}
+
+{{ changed_series_rows(
+    'series', 'features', has_cursor, klines='klines', more_changes=removed_higher,
+    lookback=0
+) }}
 
 lower_bars as (
 
     select
-        features.symbol,
-        features.interval,
-        features.open_time,
-        features.close_time,
+        series.symbol,
+        series.interval,
+        series.open_time,
+        series.close_time,
         pairs.htf_interval,
-        sign(features.ema_12 - features.ema_26) as ema_trend_12_26,
-        features.supertrend_dir_10_3,
-        features.ingested_at,
-        {% if has_cursor %}
-            first_changes.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from features
+        sign(series.ema_12 - series.ema_26) as ema_trend_12_26,
+        series.supertrend_dir_10_3,
+        series.ingested_at,
+        series.first_changed
+    from series
     inner join pairs using (interval)
-    {% if has_cursor %}
-        inner join first_changes using (symbol, interval)
-    {% endif %}
 
 ),
 

@@ -1,20 +1,11 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   Experimental: RSI 14 pulled towards 50 when volatility is high relative to its recent
   average, so that readings in calm and stormy regimes compare:
   50 + (rsi_14 - 50) * avg(volatility_20 over the last 100 bars) / volatility_20.
-  Incremental as gold_features: each changed series (`changed_series`) is read whole and
-  written from its first new, re-landed or removed candle on; the post-hook deletes the
-  rows of removed candles.
+  Incremental as gold_features: each changed series (`changed_series`) is read from
+  `regime_bars` bars before its first new, re-landed or removed candle (the average's
+  window, computed from its own rows as in a full build) and written from that candle on;
+  the post-hook deletes the rows of removed candles.
 -#}
 {%- set regime_bars = 100 -%}
 {%- set has_cursor = cursor_incremental() -%}
@@ -28,37 +19,7 @@ features as (
 
 ),
 
-{% if has_cursor %}
-
-    klines as (
-
-        select * from {{ ref('silver_klines') }}
-
-    ),
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-series as (
-
-    select
-        features.*,
-        {% if has_cursor %}
-            changed.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from features
-    {% if has_cursor %}
-        inner join changed using (symbol, interval)
-    {% endif %}
-
-),
+{{ changed_series_rows('series', 'features', has_cursor, lookback=regime_bars) }}
 
 regimes as (
 

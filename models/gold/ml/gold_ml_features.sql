@@ -1,13 +1,3 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
 {#-
   The model inputs the ML layer may use: scale-free transforms of `gold_feature_store`
   columns, one row per bar of the intervals of `ml_intervals`. A table rather than a view:
@@ -33,56 +23,39 @@ store as (
 
 ),
 
-{% if has_cursor %}
+{{ changed_series_rows(
+    'features', 'store', has_cursor, intervals=ml_interval_list(), lookback=0
+) }}
 
-    klines as (
+final as (
 
-        select * from {{ ref('silver_klines') }}
-        where interval in ({{ ml_interval_list() }})
-
-    ),
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-features as (
-
-    select store.* from store
-    {% if has_cursor %}
-        inner join changed using (symbol, interval)
-        where store.open_time >= changed.first_changed
-    {% endif %}
+    select
+        symbol,
+        interval,
+        open_time,
+        close_time,
+        close,
+        warmup_bars,
+        return_1,
+        log_return_1,
+        rsi_14 / 100 as rsi_14,
+        close / ema_12 - 1 as close_to_ema_12,
+        close / ema_26 - 1 as close_to_ema_26,
+        close / ema_50 - 1 as close_to_ema_50,
+        close / ema_200 - 1 as close_to_ema_200,
+        ema_12 / ema_26 - 1 as ema_12_to_26,
+        macd_hist_12_26_9 / close as macd_hist_to_close,
+        atr_14 / close as atr_14_to_close,
+        supertrend_dir_10_3::double as supertrend_dir_10_3,
+        close / sma_20 - 1 as close_to_sma_20,
+        (close - bb_lower_20_2) / nullif(bb_upper_20_2 - bb_lower_20_2, 0) as bb_position_20_2,
+        volatility_20,
+        volume_zscore_20,
+        (close - donchian_lower_20) / nullif(donchian_upper_20 - donchian_lower_20, 0)
+            as donchian_position_20,
+        ingested_at
+    from features
 
 )
 
-select
-    symbol,
-    interval,
-    open_time,
-    close_time,
-    close,
-    warmup_bars,
-    return_1,
-    log_return_1,
-    rsi_14 / 100 as rsi_14,
-    close / ema_12 - 1 as close_to_ema_12,
-    close / ema_26 - 1 as close_to_ema_26,
-    close / ema_50 - 1 as close_to_ema_50,
-    close / ema_200 - 1 as close_to_ema_200,
-    ema_12 / ema_26 - 1 as ema_12_to_26,
-    macd_hist_12_26_9 / close as macd_hist_to_close,
-    atr_14 / close as atr_14_to_close,
-    supertrend_dir_10_3::double as supertrend_dir_10_3,
-    close / sma_20 - 1 as close_to_sma_20,
-    (close - bb_lower_20_2) / nullif(bb_upper_20_2 - bb_lower_20_2, 0) as bb_position_20_2,
-    volatility_20,
-    volume_zscore_20,
-    (close - donchian_lower_20) / nullif(donchian_upper_20 - donchian_lower_20, 0)
-        as donchian_position_20,
-    ingested_at
-from features
+select * from final

@@ -1,13 +1,4 @@
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['symbol', 'interval', 'open_time', 'horizon'],
-    partitioned_by=['symbol', 'interval'],
-    post_hook="{{ delete_removed_candles(ref('silver_klines')) }}",
-    on_schema_change='append_new_columns',
-  )
-}}
+{{ config(unique_key=['symbol', 'interval', 'open_time', 'horizon']) }}
 {#-
   Forward-return labels per (symbol, interval, open_time, horizon), for the intervals of
   `ml_intervals` and the horizons (in bars) of `ml_label_horizons`. The forward return runs
@@ -21,9 +12,9 @@
   features on purpose: no feature model may read this one.
   Incremental runs follow silver_klines with `changed_series` (the cursor of
   gold_ml_features: the last bar and the last `ingested_at` built): each changed series is
-  read whole and its rows are written from the first bar whose label looks at a new,
-  re-landed or removed candle on (the longest horizon's bars before the first changed
-  one); the post-hook deletes the rows of removed candles. A table built before it kept
+  read and its rows are written from the first bar whose label looks at a new, re-landed
+  or removed candle on (the longest horizon's bars before the first changed one: `lead()`
+  looks forward only); the post-hook deletes the rows of removed candles. A table built before it kept
   `ingested_at` is rebuilt once.
 -#}
 {%- set horizons = var('ml_label_horizons') -%}
@@ -47,38 +38,9 @@ features as (
 
 ),
 
-{% if has_cursor %}
-
-    klines as (
-
-        select * from {{ ref('silver_klines') }}
-        where interval in ({{ ml_interval_list() }})
-
-    ),
-
-    changed as (
-
-        {{ changed_series('klines') }}
-
-    ),
-
-{% endif %}
-
-bars as (
-
-    select
-        features.*,
-        {% if has_cursor %}
-            changed.first_changed
-        {% else %}
-            null::timestamp as first_changed
-        {% endif %}
-    from features
-    {% if has_cursor %}
-        inner join changed using (symbol, interval)
-    {% endif %}
-
-),
+{{ changed_series_rows(
+    'bars', 'features', has_cursor, intervals=ml_interval_list(), lookback=longest
+) }}
 
 horizons as (
 
