@@ -13,15 +13,16 @@ as its base stores no row (and no ``equity_from``: all of the base's rows are it
 shorter one stores at least its last row, so its curve never ends on its base's later bars.
 
 A run's curve is its base's curve before ``equity_from`` then its own rows, the base's in
-turn its own base's and so on: :func:`equity_query` is the one reader of curves
-(statistics, reproduction, pages), and reconstructs them bit for bit equal to the whole
-curve the run computed. Runs are never deleted from the lake (maintenance expires snapshots,
-not rows), so a base stays while runs depend on it; a missing base is an error that names it,
-never a truncated curve.
+turn its own base's and so on (at most :data:`MAX_CHAIN` runs): :func:`equity_query` is
+the one reader of curves (statistics, reproduction, pages), and reconstructs them bit for
+bit equal to the whole curve the run computed. Runs are never deleted from the lake
+(maintenance expires snapshots, not rows), so a base stays while runs depend on it; a missing
+base is an error that names it, never a truncated curve.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from hermes.config import LAKE_ALIAS
 from hermes.lake import table_columns
 
 BASE, FROM = "equity_base_run_id", "equity_from"
@@ -57,6 +59,54 @@ LINEAGE = (
 """What a run and its base share: the same strategy, parameters, config and model, on the
 same series (the data and signals may differ: that is what the base saves storing again)."""
 
+MAX_CHAIN = 32
+"""The most runs a curve is read from (the run and its bases): a run whose base's curve
+already reads from this many stores its whole curve again, so reading a curve extended every
+day for years still joins at most this many runs' rows."""
+
+CURVES_VIEW = "gold_backtest_curves"
+"""The lake view of every run's whole equity curve, for SQL readers (``hermes sql``, dbt):
+the same rows :func:`read_equity` returns, reconstructed in SQL from the same chains."""
+
+
+def _chain(anchor: str, schema: str = "") -> str:
+    """The recursive CTE ``chain`` (run id, a run its curve reads rows of, that run's base, its
+    first stored bar, the open time the rows read end before or NULL) of the runs
+    ``gold_backtest_runs`` (in ``schema``: ``catalog.schema.`` or empty) selects with the
+    ``anchor`` clause."""
+    return f"""
+        with recursive chain (run_id, source_id, base_id, from_time, until) as (
+            select run_id, run_id, {BASE}, {FROM}, null::timestamp
+            from {schema}gold_backtest_runs
+            {anchor}
+            union all
+            select
+                chain.run_id,
+                runs.run_id,
+                runs.{BASE},
+                runs.{FROM},
+                least(chain.until, chain.from_time)
+            from chain
+            inner join {schema}gold_backtest_runs as runs on runs.run_id = chain.base_id
+        )
+        """  # noqa: S608 (constant names; the anchor is one of this module's clauses)
+
+
+def create_curves_view(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create :data:`CURVES_VIEW` if the lake has none (the tables and their columns exist:
+    :func:`hermes.backtest.tables.ensure_tables` calls it). Its tables are named with the
+    lake's catalog, which the lake stores as its own: the ``published`` database recreates
+    the view over the published tables (:mod:`hermes.publication`)."""
+    schema = f"{LAKE_ALIAS}.main."
+    rows = (
+        f"select chain.run_id, rows.* exclude (run_id) "  # noqa: S608 (constant names)
+        f"from chain inner join {schema}gold_backtest_equity as rows "
+        "on rows.run_id = chain.source_id "
+        "where chain.until is null or rows.open_time < chain.until"
+    )
+    conn.execute(f"create view if not exists {CURVES_VIEW} as {_chain('', schema)} {rows}")
+
+
 BATCH = 64
 """Base curves read and compared at a time (bounds the memory of a large daily run)."""
 
@@ -71,26 +121,8 @@ def chains(conn: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[tupl
         return []
     if BASE not in table_columns(conn, "gold_backtest_runs"):  # a lake from before bases
         return [(run_id, run_id, None) for run_id in ids]
-    rows = conn.execute(
-        f"""
-        with recursive chain (run_id, source_id, base_id, from_time, until) as (
-            select run_id, run_id, {BASE}, {FROM}, null::timestamp
-            from gold_backtest_runs
-            where list_contains(?, run_id)
-            union all
-            select
-                chain.run_id,
-                runs.run_id,
-                runs.{BASE},
-                runs.{FROM},
-                least(chain.until, chain.from_time)
-            from chain
-            inner join gold_backtest_runs as runs on runs.run_id = chain.base_id
-        )
-        select run_id, source_id, base_id, until from chain
-        """,  # noqa: S608 (constant names)
-        [ids],
-    ).fetchall()
+    sql = _chain("where list_contains(?, run_id)") + "select run_id, source_id, base_id, until"
+    rows = conn.execute(f"{sql} from chain", [ids]).fetchall()  # noqa: S608 (constants)
     held = {(run_id, source) for run_id, source, _, _ in rows}
     for run_id, source, base, _ in rows:
         if base is not None and (run_id, base) not in held:
@@ -195,6 +227,8 @@ def as_changes(conn: duckdb.DuckDBPyConnection, results: Sequence[Stored]) -> li
         for position, (run, _) in enumerate(results)
         if extends(run) and (key := tuple(run[c] for c in LINEAGE)) in latest
     }
+    links = Counter(run_id for run_id, _, _ in chains(conn, sorted(set(bases.values()))))
+    bases = {position: base for position, base in bases.items() if links[base] < MAX_CHAIN}
     out = [({**run, BASE: None, FROM: None}, equity) for run, equity in results]
     positions = list(bases)
     for start in range(0, len(positions), BATCH):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
+from hermes.backtest.equity import create_curves_view
 from hermes.lake import table_types
 from hermes.stats.metrics import METRIC_NAMES
 
@@ -222,7 +223,8 @@ prefixed with ``-`` is one the change removes. Each runs only where it is still 
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the backtest tables if needed, and bring older ones up to date.
+    """Create the backtest tables if needed, bring older ones up to date, and create the
+    view of whole equity curves (:data:`hermes.backtest.equity.CURVES_VIEW`).
 
     Recorded metrics read back bit for bit (reproduction compares them exactly) because the
     lake stores every row in parquet, never inlined in the catalog
@@ -235,3 +237,4 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         needed = column[1:] in held if column.startswith("-") else column not in held
         if needed:
             conn.execute(f"alter table {table} {change}")  # constants of MIGRATIONS
+    create_curves_view(conn)

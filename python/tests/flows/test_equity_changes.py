@@ -6,7 +6,8 @@ bundled BTCUSDT and ETHUSDT history up to 2023-03-01, then the rest landed and a
 the first run of its strategy and series as its base and stores only the bars that landed
 since; its curve, read back through :func:`hermes.backtest.equity.read_equity`, equals the
 whole curve recomputed (and ``hermes reproduce``) bit for bit. A re-landed older candle (a
-changed close) stores from that bar on. Maintenance keeps every curve; a missing base is an
+changed close) stores from that bar on; a curve already read from ``MAX_CHAIN`` runs is
+stored whole again. Maintenance keeps every curve; a missing base is an
 error, not a shorter curve.
 """
 
@@ -22,8 +23,8 @@ import pyarrow as pa
 import pytest
 from fixtures.bundled_lake import make_settings
 
-from hermes.backtest import inputs
-from hermes.backtest.equity import COMPARED, read_equity
+from hermes.backtest import equity, inputs
+from hermes.backtest.equity import COMPARED, CURVES_VIEW, read_equity
 from hermes.backtest.reproduce import reproduce
 from hermes.backtest.request import BacktestRequest, open_request
 from hermes.backtest.runs import execute
@@ -150,12 +151,26 @@ def test_curves_read_whole_and_a_relanded_candle_stores_from_its_bar(
         assert run["stored"] == (run["rows"] - bar if relanded_here else 0), key
     monkeypatch.setattr(inputs, "whole_series", relanded)
     _assert_whole(settings, third, info["last"])  # a chain: third -> second -> first
+
+    monkeypatch.setattr(equity, "MAX_CHAIN", 3)  # third's curve reads three runs: start again
+    fourth = _runs(settings, backtest_partitions(settings, PARTITIONS, info["last"]))
+    for key, run in fourth.items():
+        assert run["equity_base_run_id"] is None and run["stored"] == run["rows"], key
+    _assert_whole(settings, fourth, info["last"])
     monkeypatch.undo()
 
-    everything = {**first, **second, **{("3",) + k: v for k, v in third.items()}}
-    ids = [r["run_id"] for r in everything.values()]
+    later = {(n,) + k: v for n, runs in (("3", third), ("4", fourth)) for k, v in runs.items()}
+    every = [*first.values(), *second.values(), *later.values()]
+    ids = [r["run_id"] for r in every]
     with connect(settings) as conn:
         before = read_equity(conn, ids)
+        assert before.num_rows == sum(r["rows"] for r in every)
+        view = conn.execute(  # what SQL readers see: the same whole curves
+            f"select * from {CURVES_VIEW} where list_contains(?, run_id) "  # noqa: S608
+            "order by run_id, open_time",
+            [ids],
+        ).to_arrow_table()
+        assert view.equals(before)
     tidy_lake(settings, retention=timedelta(0))
     with connect(settings) as conn:
         assert read_equity(conn, ids).equals(before)
