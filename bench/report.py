@@ -56,7 +56,7 @@ class _Figures(string.Formatter):
             return format(value, spec)
         if isinstance(value, dict) and value["n"] > 1:
             return f"{fmt(value['median'])} ({fmt(value['min'])} – {fmt(value['max'])})"
-        return fmt(median_of(value))
+        return fmt(value["median"] if isinstance(value, dict) else value)
 
 
 def fill(template: str, fields: Mapping[str, Any], strict: bool = False) -> str | None:

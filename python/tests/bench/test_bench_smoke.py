@@ -367,3 +367,13 @@ def test_a_second_bench_on_the_same_work_folder_stops_with_one_line(tmp_path: Pa
     assert not (tmp_path / "out").exists() and not (tmp_path / "logs").exists()
     held.close()
     lock(tmp_path).close()  # free again once the holder is gone
+
+
+def test_data_sets_line_lists_the_symbols() -> None:
+    data = {"rows": 10, "symbols": ["SYN001USDT", "...", "SYN010USDT"], "interval": "1m",
+            "months": "2024-01..2025-12", "archives": 240, "archive_mb": 706.8}  # fmt: skip
+    line = report.FIELDS["data_sets"]({"sizes": {"10M": {"data": data}}}, None)["data_sets"]
+    assert line == (
+        "- 10M: 10 synthetic rows (SYN001USDT, ..., SYN010USDT; 1m; 2024-01..2025-12), "
+        "240 monthly archives (706.8 MB zipped)"
+    )
