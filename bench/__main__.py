@@ -18,9 +18,9 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import experiments, pipeline, report
+from bench import experiments, report
+from bench.experiments import BENCH_ROOT, EXPERIMENTS, GROUPS, SIZES, STAGES, Plan
 from bench.measure import Runner, load_average, stopwatch
-from bench.plan import BENCH_ROOT, GROUPS, SIZES, Plan
 
 console = Console()
 PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib "
@@ -30,29 +30,23 @@ SYNTHETIC_NOTE = (
     "shapes and volumes (returns scaled by 1/sqrt(240)), written as Binance monthly archives. "
     "Backtest figures use the real bundled BTCUSDT 4h candles."
 )
-NAMES = [s.name for s in pipeline.STAGES] + [e[0] for e in experiments.EXPERIMENTS] + ["quality"]
+NAMES = [s.name for s in STAGES] + [e[0] for e in EXPERIMENTS] + ["quality"]
 
 
 def machine() -> dict[str, Any]:
     """Cores, memory, CPU model, OS, Python and package versions."""
     from hermes.backtest.provenance import git_commit
 
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    cpus = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    cpus = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []  # fmt: skip
+    installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
+    packages = {name: installed.get(name) for name in f"{PACKAGES}backtesting prefect".split()}
     return {
         "cpu_model": cpus[0] if cpus else platform.processor() or platform.machine(),
         "logical_cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "git_commit": (git_commit()[0] or "")[:7] or None,
-        "packages": {name: version(name) for name in f"{PACKAGES}backtesting prefect".split()},
+        "git_commit": (git_commit()[0] or "")[:7] or None, "packages": packages,
     }  # fmt: skip
 
 
@@ -109,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
         larger = larger if plan.wants_sizes() else []
         if plan.wants_sizes():
-            sizes[first] = previous = pipeline.run_size(plan, first, runner, say, progress)
+            sizes[first] = previous = experiments.run_size(plan, first, runner, say, progress)
         results.update(experiments.run_all(plan, runner, results, say))
         deadline = time.monotonic() + plan.budget_seconds - elapsed()
         for size in larger:
-            sizes[size] = previous = pipeline.run_size(
+            sizes[size] = previous = experiments.run_size(
                 plan, size, runner, say, progress, previous=previous, deadline=deadline
             )
         if plan.wants("quality"):

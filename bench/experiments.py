@@ -1,41 +1,182 @@
-"""Everything measured besides the pipeline sizes, in run order (:data:`EXPERIMENTS`).
+"""What a run measures, from tables: the data sizes (:data:`SIZES`), the pipeline's stages on
+each (:data:`STAGES`), every other measurement in run order (:data:`EXPERIMENTS`) and the
+daily job's scenarios (:data:`JOB_SCENARIOS`).
 
-Ratios against the alternatives (the notebook baseline, TA-Lib, backtesting.py, the plain
-recompute script, one dbt run per set) come from figures measured side by side in one run.
+Each pipeline stage is repeated on the saved state the previous stage left (restored before
+each repetition). With the figures of a smaller size and a deadline, a stage whose scaled
+estimate would overrun the time budget is skipped with the estimate as the reason. Ratios
+against the alternatives (the notebook baseline, TA-Lib, backtesting.py, the plain recompute
+script, one dbt run per set) come from figures measured side by side in one run.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from bench import synthetic
-from bench.measure import Runner, StageError, failed, load_average, not_available, spread, summarise
-from bench.pipeline import SIGNAL_CHUNK_ROWS
-from bench.plan import Plan
+from bench.measure import Runner, StageError, load_average, median_of, spread, status, stopwatch
+from bench.measure import summarise as summary
 from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
-from bench.stages.universe import REAL
+from bench.stages.daily_job import REAL
+from bench.synthetic import SyntheticSpec
 
+BENCH_ROOT = Path(__file__).resolve().parent
+SIZES: dict[str, SyntheticSpec] = {  # symbols x months of one-minute candles
+    "100k": SyntheticSpec(1, "2025-01", "2025-03"),  # 129,600 candles (development runs)
+    "1M": SyntheticSpec(2, "2025-01", "2025-12"),  # 1,051,200
+    "10M": SyntheticSpec(10, "2024-01", "2025-12"),  # 10,526,400
+    "50M": SyntheticSpec(48, "2024-01", "2025-12"),  # 50,526,720
+}
+GROUPS = frozenset({"compare"})
+"""``--only`` names that select every ``<group>.<name>`` measurement (no stage is named so)."""
 Say = Callable[[str], None]
 Results = dict[str, Any]
-Measure = Callable[[Plan, Runner, Results, Say], Results]
-DAILY, BUILD, PLAIN = (
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Settings of one run (``python -m bench --help`` explains each)."""
+
+    sizes: tuple[str, ...]
+    repeat: int
+    grid_size: int
+    work: Path
+    out: Path
+    quick: bool
+    universe: tuple[int, str, str] = (200, "2024-01", "2025-12")
+    """Synthetic universe of the ``universe`` stage: symbols (x 4h and 1d), first and last
+    month (the last at most 2025-12: its new day is the bundled data's last day)."""
+    only: frozenset[str] = field(default_factory=frozenset)
+    budget_seconds: float = 19 * 60  # `make bench` must finish within 20 minutes
+
+    def wants(self, stage: str) -> bool:
+        """Whether ``--only`` names ``stage`` exactly, or its group (``compare``)."""
+        group = stage.split(".")[0]
+        return not self.only or stage in self.only or (group in GROUPS and group in self.only)
+
+    def wants_sizes(self) -> bool:
+        """Whether a selected measurement reads the pipeline's synthetic data sets."""
+        return any(map(self.wants, [s.name for s in STAGES] + ["compare.notebook", "quality"]))
+
+    @classmethod
+    def full(cls, work: Path, out: Path) -> Plan:
+        return cls(("1M", "10M"), 3, 1000, work, out, quick=False)
+
+    @classmethod
+    def quick_plan(cls, work: Path, out: Path) -> Plan:
+        return cls(("100k",), 2, 100, work, out, True, (4, "2025-10", "2025-12"))
+
+
+class Stage(NamedTuple):
+    """A pipeline stage: its name, report label, child function and arguments, the state it
+    starts from and the state it saves."""
+
+    name: str
+    label: str
+    target: str
+    kwargs: dict[str, Any]
+    restore: str | None = None
+    save: str | None = None
+
+
+SIGNAL_CHUNK_ROWS = 100_000  # the design notebook's chunk size, used for both sides
+DBT, DAILY, PLAIN = (
+    "bench.lakes:dbt_run",
     "bench.stages.daily_job:",
-    "bench.lakes:build",
-    "bench.compare.plain_recompute:run",
+    "bench.compare:plain_recompute",
 )
-LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
-LIVE_SPEED = 300.0  # exchange seconds per real second: a 1h bar every 12 s
-SIGNAL_MODELS = [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]]
+STAGES = [
+    Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []},
+          save="landed"),
+    Stage("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines",
+          "table": "bronze_klines"}, "landed", "bronze"),
+    Stage("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines",
+          "table": "silver_klines"}, "bronze", "silver"),
+    # the feature layer: every model between silver_klines and gold_feature_store
+    Stage("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store",
+          "table": "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
+    Stage("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
+          "table": "gold_signals_smart_momentum", "setup": True}, "features", "signals"),
+    Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
+          {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features"),
+]  # fmt: skip
 
 
-def _ok(**figures: Any) -> Results:
-    return {"status": "ok", **figures}
+def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> Any:
+    """Repetitions that fit what is left of the time budget, estimated from a smaller size's
+    ``figure`` (its fixed cost plus its time scaled by the rows), or why the stage is skipped."""
+    if deadline is None or figure.get("status") != "ok":
+        return plan.repeat
+    seconds, left = figure["seconds"]["median"], deadline - time.monotonic()
+    fixed = (median_of(figure.get("process_seconds")) or seconds) - seconds  # start-up, imports
+    seconds = fixed + seconds * rows / figure["rows"]
+    if seconds > left:
+        return status(
+            "not available",
+            f"skipped: estimated {seconds:.0f} s per run (scaled from "
+            f"the smaller size) exceeds the {max(left, 0):.0f} s left in the time budget",
+        )
+    return max(1, min(plan.repeat, int(left // (seconds * 1.5))))  # fmt: skip
+
+
+def run_size(
+    plan: Plan,
+    size: str,
+    runner: Runner,
+    say: Say,
+    progress: Any = None,
+    previous: Results | None = None,
+    deadline: float | None = None,
+) -> Results:
+    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it."""
+    spec, base, elapsed = SIZES[size], plan.work / "lakes" / size, stopwatch()
+    archives, names = synthetic.generate(spec, plan.work / "data", progress), spec.symbol_names()
+    out: Results = {"data": {
+        "synthetic": True, "key": spec.key, "interval": spec.interval, "rows": spec.rows,
+        "symbols": [names[0], "...", names[-1]] if spec.symbols > 2 else names,
+        "months": f"{spec.first_month}..{spec.last_month}", "archives": len(archives),
+        "archive_mb": round(sum(p.stat().st_size for p in archives) / 2**20, 1),
+        "prepare_seconds": round(elapsed(), 2),
+    }, "stages": {}, "lake": str(base / "lake"), "target": str(base / "target")}  # fmt: skip
+    states = base / "states"
+    done = {"landed"} if (states / "landed" / "hermes.ducklake").exists() else set()
+    for stage in STAGES:
+        kwargs = {"work": out["lake"], "target_path": out["target"], **stage.kwargs}
+        kwargs |= {"restore_from": str(states / stage.restore)} if stage.restore else {}
+        kwargs |= {"save_to": str(states / stage.save)} if stage.save else {}
+        kwargs |= (
+            {"sources": [str(plan.work / "data" / spec.key)]} if stage.name == "ingest" else {}
+        )
+        figure: Any = status("not available", "not selected (--only)")
+        if not plan.wants(stage.name):
+            if stage.name == "ingest" and not done:
+                say(f"[{size}] landing the archives (ingest not measured)")
+                runner.once(stage.target, **kwargs)
+                done.add("landed")
+        elif stage.restore and stage.restore not in done:
+            figure = status(
+                "not available", f"needs the {stage.restore} stage, which did not complete"
+            )
+        else:
+            say(f"[{size}] {stage.label}: {spec.rows:,} rows")
+            before = (previous or {}).get("stages", {}).get(stage.name, {})
+            figure = _repeats(plan, before, spec.rows, deadline)
+            figure = (
+                figure
+                if isinstance(figure, dict)
+                else runner.figure(stage.target, figure, **kwargs)
+            )
+            done |= {stage.save} if figure["status"] == "ok" and stage.save else set()
+        out["stages"][stage.name] = figure
+    return out | {"states": {name: str(states / name) for name in sorted(done)}}
 
 
 def _folders(plan: Plan, name: str) -> dict[str, str]:
@@ -46,86 +187,84 @@ def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -
     """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick)."""
     rows = 100_000 if plan.quick else 1_000_000
     if not (arrays := plan.work / f"indicator-arrays-{rows}.npz").exists():
-        frame = synthetic.synthetic_frame(synthetic.load_source_bars(), 1, 1_704_067_200_000,
-                                          rows, 7, 60_000)  # fmt: skip
+        frame = SyntheticSpec(1, "2024-01", "2024-01", seed=7).frame(1, rows)
         prices: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
         np.savez(arrays, **prices)
-    runs = runner.repeat("bench.compare.indicators:run", plan.repeat, arrays_file=str(arrays))
-    cases: Results = {}
-    for name, first in runs[0]["cases"].items():
-        per_run = [r["cases"][name] for r in runs]
-        keys = ("hermes_seconds", "talib_seconds", "speed_ratio") if first["status"] == "ok" else ()
-        cases[name] = first if not keys else {"status": "ok"} | {
-            k: spread([c[k] for c in per_run]) for k in keys} | {
-            "max_relative_difference": max(c["max_relative_difference"] for c in per_run),
-        }  # fmt: skip
-    return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}
+    runs = runner.repeat("bench.compare:indicators", plan.repeat, arrays_file=str(arrays))
+    cases = {name: summary([r["cases"][name] for r in runs]) for name in runs[0]["cases"]}
+    for name, case in cases.items():
+        case["max_relative_difference"] = max(
+            r["cases"][name]["max_relative_difference"] for r in runs
+        )
+    return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}  # fmt: skip
 
 
 def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The notebook baseline on the smallest measured size, against both Hermes signal paths."""
     if not results.get("sizes"):
-        return not_available("no data size measured")
+        return status("not available", "no data size measured")
     size = min(results["sizes"], key=lambda k: results["sizes"][k]["data"]["rows"])
     sized = results["sizes"][size]
     if (restore := sized["states"].get("signals") or sized["states"].get("features")) is None:
-        return not_available(f"needs the gold feature store ({size}), which was not built")
-    out = summarise(runner.repeat(
-        "bench.compare.notebook_signals:run", plan.repeat, work=sized["lake"],
-        restore_from=restore, chunk_rows=SIGNAL_CHUNK_ROWS, params=smart_momentum(),
-    )) | {"size": size}  # fmt: skip
+        return status(
+            "not available", f"needs the gold feature store ({size}), which was not built"
+        )
+    out = summary(runner.repeat("bench.compare:notebook", plan.repeat, work=sized["lake"],
+                                restore_from=restore, chunk_rows=SIGNAL_CHUNK_ROWS,
+                                params=smart_momentum())) | {"size": size}  # fmt: skip
     for stage in ("signals", "signals_chunked"):
         if (figure := sized["stages"].get(stage, {})).get("status") == "ok":
             hermes = figure["seconds"]["median"]
             out[f"speed_ratio_{stage}"] = spread([n / hermes for n in out["seconds_list"]])
-    out["speed_ratio"] = out.get("speed_ratio_signals") or out.get("speed_ratio_signals_chunked")
     return out
 
 
 def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """Walk-forward LightGBM on the bundled BTCUSDT/ETHUSDT 4h: train, predict, record."""
     where, saved = _folders(plan, "ml"), str(plan.work / "ml" / "features")
-    if not (plan.work / "ml" / "features").exists():
-        runner.once(BUILD, **where, sources=[str(synthetic.BUNDLED)], save_to=saved,
+    if not Path(saved).exists():
+        runner.once("bench.lakes:build", **where, sources=[str(synthetic.BUNDLED)], save_to=saved,
                     commands=[["seed"], ["run", "--select", "+gold_ml_labels"]])  # fmt: skip
-    return summarise(runner.repeat(
-        "bench.lakes:dbt_run", plan.repeat, **where, restore_from=saved,
-        vars={"ml_intervals": ["4h"]},
-        select="gold_ml_predictions gold_ml_models", table="gold_ml_predictions"))  # fmt: skip
+    return summary(runner.repeat(DBT, plan.repeat, **where, restore_from=saved,
+                                 vars={"ml_intervals": ["4h"]}, table="gold_ml_predictions",
+                                 select="gold_ml_predictions gold_ml_models"))  # fmt: skip
 
 
 def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
-    where = _folders(plan, "sql-grid")
-    runner.once(BUILD, **where, sources=SQL_SERIES, commands=SIGNAL_MODELS)
-    out = summarise(
-        runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"])
+    where, signal_models = (
+        _folders(plan, "sql-grid"),
+        [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]],
     )
+    runner.once("bench.lakes:build", **where, sources=SQL_SERIES, commands=signal_models)
+    out = summary(runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"]))
     projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
     return out | {"dbt_run_per_set_projected_seconds": projected,
                   "speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}  # fmt: skip
 
 
+LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
+
+
 def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """The warm live path against the fake exchange (:mod:`bench.stages.live`)."""
+    """The warm live path against the fake exchange (:mod:`bench.stages.live`), a 1h bar every
+    12 s (300 exchange seconds per real second)."""
     built = runner.once("bench.stages.live:build", **_folders(plan, "live"), **LIVE)
-    out = runner.once(
-        "bench.stages.live:measure", **_folders(plan, "live"), **LIVE, speed=LIVE_SPEED
-    )
+    out = runner.once("bench.stages.live:measure", **_folders(plan, "live"), **LIVE, speed=300.0)
     return out | {"build_seconds": built["seconds"]}
 
 
-RUN, FOLDERS = DAILY + "run", ("work", "prefect_home", "restore_from", "save_to", "out_dir")
+FOLDERS = ("work", "prefect_home", "restore_from", "save_to", "out_dir")
 ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state", "mode": "local"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
-    ("server_start", "long-lived server: first start (once)", DAILY + "server_start", "once",
+    ("server_start", "long-lived server: first start (once)", DAILY + "server", "once",
      {"prefect_home": "prefect"}),
-    ("full", "new lake, long-lived server", RUN, "full", {"work": "lake", "prefect_home": "prefect",
-     "mode": "local", "scenario": "full", "save_to": "state"}),
-    ("no_op", "nothing new", RUN, "repeat", ON_STATE | {"scenario": "no_op"}),
-    ("one_candle", "one new 4h candle (ingest + run), long-lived server", RUN, "repeat",
-     ON_STATE | {"scenario": "one_candle"}),
+    ("full", "new lake, long-lived server", DAILY + "run", "full", {"work": "lake",
+     "prefect_home": "prefect", "mode": "local", "scenario": "full", "save_to": "state"}),
+    ("no_op", "nothing new", DAILY + "run", "repeat", ON_STATE | {"scenario": "no_op"}),
+    ("one_candle", "one new 4h candle (ingest + run), long-lived server", DAILY + "run",
+     "repeat", ON_STATE | {"scenario": "one_candle"}),
     ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
      {"work": "q-lake", "restore_from": "state", "partitions": None}),
     ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
@@ -138,11 +277,24 @@ plan's; ``full``: 2, 1 quick; ``once``) and arguments; :data:`FOLDERS` are under
 ``<work>/daily_job``."""
 
 
+@contextmanager
+def _server(runner: Runner, prefect_home: Path, start: bool = False) -> Iterator[str]:
+    """The long-lived Prefect server of ``prefect_home`` (started first when ``start``; the
+    daily job measures its start), stopped at the end whatever happened."""
+    if start:
+        runner.once(DAILY + "server", prefect_home=str(prefect_home))
+    try:
+        yield str(prefect_home)
+    finally:
+        with suppress(StageError):
+            runner.once(DAILY + "server", prefect_home=str(prefect_home), start=False)
+
+
 def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """:data:`JOB_SCENARIOS` in one run, so the ratios to the plain script compare figures
-    measured side by side; the long-lived Prefect server is stopped at the end, whatever
-    happened."""
-    base, out = plan.work / "daily_job", _ok(load_average_at_start=load_average())
+    measured side by side."""
+    base = plan.work / "daily_job"
+    out: Results = {"status": "ok", "load_average_at_start": load_average()}
     runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
     with _server(runner, base / "prefect"):
         for name, label, target, times, kwargs in JOB_SCENARIOS:
@@ -151,26 +303,12 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
             say(f"daily job: {label}")
             folders = {k: str(base / v) for k, v in kwargs.items() if k in FOLDERS}
             out[name] = runner.figure(target, runs[times], **kwargs | folders)
-    out["load_average_at_end"] = load_average()
-    for name in ("full", "no_op", "one_candle"):
-        if out[name]["status"] == "ok" and out["plain"]["status"] == "ok":
+    for name in ("full", "no_op", "one_candle") if out["plain"]["status"] == "ok" else ():
+        if out[name]["status"] == "ok":
             out[name]["ratio_to_plain"] = (
                 out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]
             )
-    return out
-
-
-@contextmanager
-def _server(runner: Runner, prefect_home: Path, start: bool = False) -> Iterator[str]:
-    """The long-lived Prefect server of ``prefect_home`` (started first when ``start``; the
-    daily job measures its start), stopped at the end whatever happened."""
-    if start:
-        runner.once(DAILY + "server_start", prefect_home=str(prefect_home))
-    try:
-        yield str(prefect_home)
-    finally:
-        with suppress(StageError):
-            runner.once(DAILY + "server_stop", prefect_home=str(prefect_home))
+    return out | {"load_average_at_end": load_average()}
 
 
 def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool = False) -> Results:
@@ -178,20 +316,14 @@ def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool 
     same run: the synthetic universe of the plan, or (``real``) the 20 real symbols (4h, 1d)
     with the plain script over the same files."""
     symbols, first, last = plan.universe
-    name, base = ("real_universe", "real") if real else ("universe", "run")
-    say(
-        "universe: the 20 real symbols x (4h, 1d), their last day; plain script"
-        if real
-        else f"universe: {symbols} synthetic symbols x (4h, 1d), {first}..{last}; plain script"
-    )
-    data = [str(f) for f in REAL] if real else None
+    folder = plan.work / ("real_universe" if real else "universe")
     kwargs: Results = {} if real else {"symbols": symbols, "first": first, "last": last}
-    folder = plan.work / name
-    out: Results = {"status": "ok", "plain": summarise(runner.repeat(
-        PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data))}  # fmt: skip
+    data = [str(f) for f in REAL] if real else None
+    plain = summary(runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data))
+    out: Results = {"status": "ok", "plain": plain}
     with _server(runner, folder / "prefect", start=True) as prefect:
-        out |= runner.once(f"bench.stages.universe:{base}", work=str(folder), prefect_home=prefect,
-                           **kwargs)  # fmt: skip
+        out |= runner.once(DAILY + ("universe_real" if real else "universe"), work=str(folder),
+                           prefect_home=prefect, **kwargs)  # fmt: skip
     if real:
         return out | {"ratio_to_plain": out["seconds"] / out["plain"]["seconds"]["median"]}
     return out | {"symbols": symbols, "months": f"{first}..{last}"}
@@ -208,17 +340,17 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
     return out
 
 
-def _repeat(target: str, **kwargs: Callable[[Plan], Any]) -> Measure:
+def _repeat(target: str, **read: Callable[[Plan], Any]) -> Callable[..., Results]:
     """``plan.repeat`` runs of ``target``, arguments read from the plan."""
-    return lambda plan, runner, results, say: summarise(runner.repeat(
-        target, plan.repeat, **{k: read(plan) for k, read in kwargs.items()}))  # fmt: skip
+    return lambda plan, runner, results, say: summary(runner.repeat(
+        target, plan.repeat, **{k: f(plan) for k, f in read.items()}))  # fmt: skip
 
 
 def _signals(plan: Plan) -> str:
     return str(signals_file(plan.work))
 
 
-EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
+EXPERIMENTS: list[tuple[str, str, str, Callable[..., Results]]] = [
     ("compare.notebook", "comparisons.notebook_signals",
      "signals: hermes vs the notebook approach (pandas over LIMIT/OFFSET chunks)",
      compare_notebook),
@@ -234,11 +366,12 @@ EXPERIMENTS: list[tuple[str, str, str, Measure]] = [
      ml_walk_forward),
     ("compare.backtesting", "comparisons.backtesting_py",
      "backtest: hermes vs backtesting.py on the same signals",
-     _repeat("bench.compare.backtesting_py:run", signals_file=_signals)),
+     _repeat("bench.compare:backtesting_py", signals_file=_signals)),
     ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script", daily_job),
-    ("universe", "universe", "universe: a synthetic universe's daily job", universe),
-    ("universe.real", "real_universe", "universe: one new day of the 20 real symbols",
-     partial(universe, real=True)),
+    ("universe", "universe", "universe: {plan.universe[0]} synthetic symbols x (4h, 1d); "
+     "plain script", universe),
+    ("universe.real", "real_universe", "universe: one new day of the 20 real symbols x (4h, 1d)"
+     "; plain script", partial(universe, real=True)),
     ("live", "live", "live: {LIVE[symbols]} synthetic symbols x 2 intervals, bar close to feed "
      "and webhook", live_latency),
 ]  # fmt: skip
@@ -254,7 +387,7 @@ def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
             try:
                 figure = measure(plan, runner, results, say)
             except StageError as exc:
-                figure = failed(exc)
+                figure = status("error", str(exc))
             parent, _, key = path.rpartition(".")
             (out.setdefault(parent, {}) if parent else out)[key] = figure
     return out

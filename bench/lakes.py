@@ -11,6 +11,7 @@ timed as a user runs them: :func:`build` (ingest, then dbt commands), :func:`dbt
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -20,21 +21,16 @@ from bench.measure import stopwatch
 from hermes.config import Settings
 from hermes.lake import connect, identifier
 
-IMMUTABLE_SUFFIXES, INPUT_SUFFIXES = (
-    (".parquet", ".zip", ".CHECKSUM", ".gz"),
-    (".zip", ".csv", ".gz"),
-)
+IMMUTABLE, INPUTS = (".parquet", ".zip", ".CHECKSUM", ".gz"), (".zip", ".csv", ".gz")
 STRATEGIES = ("seed", "--select", "strategies")
 
 
 def _link_or_copy(src: str, dst: str) -> str:
-    if src.endswith(IMMUTABLE_SUFFIXES):
-        try:
-            os.link(src, dst)
-            return dst
-        except OSError:
-            pass
-    return str(shutil.copy2(src, dst))
+    try:
+        os.link(src, dst) if src.endswith(IMMUTABLE) else shutil.copy2(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
 
 
 def snapshot_tree(source: Path | str, destination: Path | str) -> None:
@@ -55,18 +51,15 @@ def use_lake(work: Path | str, restore_from: str | None = None, fresh: bool = Fa
 
 
 def count_rows(settings: Settings, table: str) -> int:
-    """Rows in a lake table (``table`` is a fixed name chosen by the benchmark)."""
     with connect(settings) as conn:
-        row = conn.execute(f"select count(*) from {identifier(table)}").fetchone()  # noqa: S608
-    return int(row[0]) if row else 0
+        return int(conn.execute(f"select count(*) from {identifier(table)}").fetchone()[0])  # type: ignore[index]  # noqa: S608
 
 
 def ingest(settings: Settings, paths: list[Path]) -> Any:
     """``hermes.ingest`` of ``paths``; a rejected file fails the stage, naming it."""
     from hermes.ingest import ingest_paths
 
-    report = ingest_paths(paths, settings)
-    if not report.ok:
+    if not (report := ingest_paths(paths, settings)).ok:
         problems = "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5])
         raise RuntimeError(f"ingest rejected benchmark input: {problems}")
     return report
@@ -81,31 +74,25 @@ def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tup
     return elapsed(), nodes
 
 
-def build(
-    work: str, target_path: str, sources: list[str], commands: list[list[str]],
-    save_to: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+def build(work: str, target_path: str, sources: list[str], commands: list[list[str]],
+          save_to: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A new lake at ``work``, ``sources`` (files, or folders searched for archives and CSV
     files) ingested, then each dbt command; saved to ``save_to``. Seconds of both parts."""
     settings, found = use_lake(work, fresh=True), [Path(s) for s in sources]
-    found = [p for s in found for p in (s.rglob("*") if s.is_dir() else [s])]
-    paths = sorted(p for p in found if p.name.endswith(INPUT_SUFFIXES))
+    paths = sorted(p for s in found for p in (s.rglob("*") if s.is_dir() else [s])
+                   if p.name.endswith(INPUTS))  # fmt: skip
     elapsed = stopwatch()
-    report = ingest(settings, paths)
-    ingested = elapsed()
+    report, ingested = ingest(settings, paths), elapsed()
     dbt_seconds = sum(dbt(settings, target_path, *command)[0] for command in commands)
     if save_to:
         snapshot_tree(work, save_to)
-    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested,
-            "dbt_seconds": dbt_seconds, "rows": report.rows_ingested,
-            "files": len(paths)}  # fmt: skip
+    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested, "files": len(paths),
+            "dbt_seconds": dbt_seconds, "rows": report.rows_ingested}  # fmt: skip
 
 
-def dbt_run(
-    work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
-    save_to: str | None = None, exclude: str | None = None, setup: bool = False,
-    vars: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+def dbt_run(work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
+            save_to: str | None = None, exclude: str | None = None, setup: bool = False,
+            vars: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """``dbt run --select select [--exclude exclude]`` on the restored lake (the strategy
     registry seeded first, untimed, with ``setup``)."""
     settings = use_lake(work, restore_from)
@@ -124,10 +111,29 @@ def signals(work: str, target_path: str, restore_from: str, chunk_rows: int) -> 
     """``generate_signals`` of Smart Momentum over every series of the feature store."""
     from hermes.signals.run import generate_signals
 
-    settings = use_lake(work, restore_from)
-    dbt(settings, target_path, *STRATEGIES)
+    dbt(settings := use_lake(work, restore_from), target_path, *STRATEGIES)
     elapsed = stopwatch()
     summaries = generate_signals(settings, "smart_momentum", chunk_rows=chunk_rows)
     return {"seconds": elapsed(), "chunk_rows": chunk_rows} | {
         k: sum(getattr(s, k) for s in summaries) for k in ("rows", "buy_signals", "sell_signals")
     }
+
+
+def split_day(files: list[Path], day: str, base: Path, new_of: Path | None = None) -> list[Path]:
+    """``base``/history: each CSV file (gzipped or not) with its rows before ``day``
+    (``YYYY-MM-DD``), the paths returned; ``base``/new: the rows of ``day`` as ``<name>.csv.gz``
+    (a file landed again under its name would replace the history's rows), of the files in
+    the folder ``new_of`` only when given."""
+    for folder in (history := base / "history", new := base / "new"):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    for path in files:
+        text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else None
+        header, *rows = (text or path.read_text()).splitlines()
+        name, of_day = path.name.removesuffix(".gz"), [r for r in rows if r.startswith(day)]
+        (history / name).write_text("\n".join([header, *(r for r in rows if r < day)]) + "\n")
+        if of_day and new_of in (None, path.parent):
+            (new / f"{name}.gz").write_bytes(
+                gzip.compress("\n".join([header, *of_day, ""]).encode())
+            )
+    return sorted(history.iterdir())

@@ -2,9 +2,8 @@
 
 Each run is ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'``, so peak
 memory belongs to that stage alone and a cold start is cold. The stage function times its
-measured region itself (:func:`stopwatch`; setup such as restoring a lake is excluded); the
-child adds its peak memory (:func:`peak_mb`) and lifetime. A run past the timeout is killed
-with its whole process tree.
+measured region itself (:func:`stopwatch`); the child adds its peak memory and lifetime, or
+the exception it raised. A run past the timeout is killed with its whole process tree.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RESULT_PREFIX = "BENCH_RESULT "
+RESULT, ERROR = "BENCH_RESULT ", "BENCH_FAILED "
 BENCH_PARENT = Path(__file__).resolve().parents[1]  # children import this copy of bench/
 
 
@@ -33,9 +32,6 @@ def stopwatch() -> Callable[[], float]:
     return lambda: time.perf_counter() - started
 
 
-_LIFETIME = stopwatch()
-
-
 def peak_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -43,6 +39,11 @@ def peak_mb() -> float:
 
 class StageError(RuntimeError):
     """A stage's subprocess failed; the message carries the exception it raised."""
+
+
+def status(status: str, reason: str) -> dict[str, Any]:
+    """A figure that was not measured: ``not available`` or ``error``, and why."""
+    return {"status": status, "reason": reason}
 
 
 @dataclass
@@ -55,28 +56,27 @@ class Runner:
     def once(self, target: str, /, **kwargs: Any) -> dict[str, Any]:
         """Run ``target`` (``"bench.stages.x:function"``) once in a new process."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        stamp = f"{time.strftime('%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
-        log = self.log_dir / f"{target.split(':')[-1]}-{stamp}.log"
+        log = self.log_dir / f"{target.split(':')[-1]}-{time.monotonic_ns()}.log"
         payload = json.dumps({"target": target, "kwargs": kwargs})
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with open(log, "w") as out:  # own session: a timeout stops the stage's whole tree
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.measure", payload], cwd=BENCH_PARENT, env=env,
-                stdout=subprocess.PIPE, stderr=out, text=True, start_new_session=True,
+                [sys.executable, "-m", "bench.measure", payload], cwd=BENCH_PARENT, stdout=-1,
+                stderr=out, text=True, start_new_session=True,
+                env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},
             )  # fmt: skip
             try:
-                stdout, _ = proc.communicate(timeout=self.timeout)
+                stdout = proc.communicate(timeout=self.timeout)[0]
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
                 stopped = f"{target}: stopped after {self.timeout:.0f} s (log {log})"
                 raise StageError(stopped) from None
             out.write(stdout)
-        lines = [x for x in stdout.splitlines() if x.startswith(RESULT_PREFIX)]
-        if proc.returncode != 0 or not lines:
-            summary = _error_summary(log.read_text())
-            raise StageError(f"{summary} (exit {proc.returncode}; log {log})")
-        return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
+        found = {x[: len(RESULT)]: x[len(RESULT) :] for x in stdout.splitlines()}
+        if proc.returncode != 0 or RESULT not in found:
+            error = found.get(ERROR, "no result")
+            raise StageError(f"{error} (exit {proc.returncode}; log {log})")
+        return dict(json.loads(found[RESULT]))
 
     def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
         return [self.once(target, **kwargs) for _ in range(times)]
@@ -86,23 +86,24 @@ class Runner:
         try:
             return summarise(self.repeat(target, times, **kwargs))
         except StageError as exc:
-            return failed(exc)
-
-
-def _error_summary(text: str) -> str:
-    """The exception a failed child raised (the lines after its traceback's last frame)."""
-    lines = text.splitlines()
-    starts = [i for i, x in enumerate(lines) if x.startswith("Traceback (most recent call last)")]
-    after = lines[starts[-1] + 1 :] if starts else []
-    body = [i for i, line in enumerate(after) if line and not line.startswith(" ")]
-    kept = after[body[0] : body[0] + 4] if body else (after or lines)[-3:]
-    return " ".join(line.strip() for line in kept)
+            return status("error", str(exc))
 
 
 def spread(values: list[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "n": len(values)}  # fmt: skip
+
+
+def median_of(value: Any) -> float | None:
+    """A figure that is one value, or a spread of repeated values (its median)."""
+    return (
+        float(value["median"])
+        if isinstance(value, dict)
+        else None
+        if value is None
+        else float(value)
+    )
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,23 +113,14 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "ok", "seconds": spread(seconds), "seconds_list": seconds}
     if rows := runs[0].get("rows"):
         out["rows"], out["rows_per_second"] = int(rows), spread([rows / s for s in seconds])
-    if all("peak_rss_mb" in r for r in runs):
-        out["peak_rss_mb"] = spread([float(r["peak_rss_mb"]) for r in runs])
     for key, value in runs[-1].items():
         values = [r.get(key) for r in runs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        if key not in ("seconds", "rows", "peak_rss_mb"):
-            varies = numeric and len(set(values)) > 1
-            out[key] = spread([float(v) for v in values if v is not None]) if varies else value
+        if key not in out and (key == "peak_rss_mb" or (numeric and len(set(values)) > 1)):
+            out[key] = spread([float(v) for v in values if v is not None])
+        elif key not in out:
+            out[key] = value
     return out
-
-
-def not_available(reason: str) -> dict[str, Any]:
-    return {"status": "not available", "reason": reason}
-
-
-def failed(error: Exception) -> dict[str, Any]:
-    return {"status": "error", "reason": str(error)}
 
 
 def load_average() -> list[float]:
@@ -147,9 +139,13 @@ def warm_calls(function: Callable[[], Any], calls: int) -> tuple[list[float], An
 
 
 if __name__ == "__main__":  # the child: call the payload's target in this fresh process
-    payload = json.loads(sys.argv[1])
+    lifetime, payload = stopwatch(), json.loads(sys.argv[1])
     module_name, function_name = payload["target"].split(":")
-    function = getattr(importlib.import_module(module_name), function_name)
-    result = dict(function(**payload.get("kwargs", {})))
-    result |= {"peak_rss_mb": peak_mb(), "process_seconds": _LIFETIME()}
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+        result = dict(function(**payload.get("kwargs", {})))
+    except Exception as exc:
+        print(f"{ERROR}{type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+        raise
+    result |= {"peak_rss_mb": peak_mb(), "process_seconds": lifetime()}
+    print(RESULT + json.dumps(result), flush=True)

@@ -6,53 +6,38 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 from rich.table import Table as RichTable
 
-from bench.experiments import JOB_SCENARIOS
-from bench.pipeline import STAGES
-from bench.plan import BENCH_ROOT
+from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, STAGES
+from bench.measure import median_of
 
-LABELS = {stage.name: stage.label for stage in STAGES}
 Results = dict[str, Any]
-Read = Callable[[Results], float | None]
+LABELS = {stage.name: stage.label for stage in STAGES}
+SPECS: dict[str, Callable[[Any], str]] = {
+    "t": lambda v: f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.0f} ms" if v < 1
+    else f"{v:.2f} s",
+    "rate": lambda v: f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.0f} k" if v >= 1e3
+    else f"{v:.0f}",
+    "x": lambda v: f"{v:.1f}x" if v >= 10 else f"{v:.2f}x", "mb": lambda v: f"{v:.0f} MB",
+    "list": lambda v: ", ".join(map(str, v)), "mB": lambda v: f"{v / 1e6:.1f} MB",
+    "mB2": lambda v: f"{v / 1e6:.2f} MB",
+}  # fmt: skip
+"""Figure specs of the templates (``{x:t}`` seconds...); a repeated figure shows its median
+(min – max)."""
 
 
 def at(results: Any, path: str) -> Any:
     """The value at a dotted key path, or None."""
     for key in path.split("."):
-        if not isinstance(results, dict) or key not in results:
-            return None
-        results = results[key]
+        results = results.get(key) if isinstance(results, dict) else None
     return results
 
 
-def median_of(value: Any) -> float | None:
-    """A figure that is one value, or a spread of repeated values (its median)."""
-    if isinstance(value, dict):
-        return float(value["median"])
-    return None if value is None else float(value)
-
-
-def _seconds(v: float) -> str:
-    return f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
-
-
-def _rate(v: float) -> str:
-    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.0f} k" if v >= 1e3 else f"{v:.0f}"
-
-
 class _Figures(string.Formatter):
-    """``str.format`` with figure specs (:data:`SPECS`); a repeated figure shows its median
-    (min – max); a missing field is an empty cell, and is noted in ``missing``."""
-
-    SPECS: ClassVar[dict[str, Callable[[Any], str]]] = {
-        "t": _seconds, "rate": _rate, "x": lambda v: f"{v:.1f}x" if v >= 10 else f"{v:.2f}x",
-        "mb": lambda v: f"{v:.0f} MB", "list": lambda v: ", ".join(str(item) for item in v),
-        "mB": lambda v: f"{v / 1e6:.1f} MB", "mB2": lambda v: f"{v / 1e6:.2f} MB",
-    }  # fmt: skip
+    """``str.format`` with :data:`SPECS`; a missing field is an empty cell, noted in ``missing``."""
 
     def __init__(self) -> None:
         self.missing: list[str] = []
@@ -65,18 +50,20 @@ class _Figures(string.Formatter):
             return None, name
 
     def format_field(self, value: Any, spec: str) -> str:
-        fmt = self.SPECS.get(spec)
         if value is None or isinstance(value, str):
             return value or ""
-        if fmt is None:
-            return str(super().format_field(value, spec))
+        if (fmt := SPECS.get(spec)) is None:
+            return format(value, spec)
         if isinstance(value, dict) and value["n"] > 1:
             return f"{fmt(value['median'])} ({fmt(value['min'])} – {fmt(value['max'])})"
         return fmt(value["median"] if isinstance(value, dict) else value)
 
 
-def fill(template: str, fields: Mapping[str, Any]) -> str:
-    return _Figures().vformat(template, (), fields)
+def fill(template: str, fields: Mapping[str, Any], strict: bool = False) -> str | None:
+    """``template`` filled from ``fields`` (None when ``strict`` and a field is missing)."""
+    formatter = _Figures()
+    text = formatter.vformat(template, (), fields)
+    return None if strict and formatter.missing else text
 
 
 def _status(figure: Mapping[str, Any]) -> str:
@@ -104,91 +91,59 @@ class Goal(NamedTuple):
         op, value, unit = target.split(" ", 2)
         return cls(label, figure, op, float(value), unit, optional == ["optional"])
 
-    def measured(self, results: Results) -> float | None:
+    def row(self, results: Results, names: dict[str, Any]) -> dict[str, Any] | None:
         path, _, divisor = self.figure.partition(" / ")
         reader, _, arg = path.partition(":")
-        value = READERS[reader](results, arg) if reader in READERS else at(results, path)
-        value = median_of(value)
-        return value / float(divisor) if value is not None and divisor else value
-
-    def row(self, results: Results, names: dict[str, Any]) -> dict[str, Any] | None:
-        measured = self.measured(results)
-        if measured is None and self.optional:
+        value = median_of(READERS[reader](results, arg) if reader in READERS else at(results, path))
+        value = value / float(divisor) if value is not None and divisor else value
+        if value is None and self.optional:
             return None
-        met = None if measured is None else (measured >= self.target) == (self.op == ">=")
-        return {"goal": self.label.format(**names), "measured": measured, "target": self.target,
+        met = None if value is None else (value >= self.target) == (self.op == ">=")
+        return {"goal": self.label.format(**names), "measured": value, "target": self.target,
                 "unit": self.unit, "op": self.op, "met": met}  # fmt: skip
 
 
-class Table(NamedTuple):
-    """A Markdown table: header cells, a row template (cells joined by `` | ``) and its rows;
-    a row that is not ok keeps its first ``keep`` cells, then shows its status."""
-
-    table: str
-    row: str
-    rows: str
-    keep: int = 1
-
-    def lines(self, results: Results, figure: Any) -> list[str]:
-        cells = self.row.split(" | ")
-        lines = [f"| {self.table} |", "|" + "---|" * len(cells)]
-        for row in ROWS[self.rows](results, figure):
-            kept = " | ".join(fill(cell, row) for cell in cells[: self.keep])
-            gap = " |" * (len(cells) - self.keep - 1)
-            lines.append(f"| {fill(self.row, row)} |" if _ok(row) else
-                         f"| {kept} |{gap} {_status(row)} |")  # fmt: skip
-        return [*lines, ""]
+def _table(block: dict[str, Any], results: Results, figure: Any) -> list[str]:
+    """A Markdown table: header cells, a row template (cells joined by `` | ``) and its rows
+    (:data:`ROWS`); a row that is not ok keeps its first ``keep`` cells, then its status."""
+    cells, keep = block["row"].split(" | "), block.get("keep", 1)
+    lines = [f"| {block['table']} |", "|" + "---|" * len(cells)]
+    for row in ROWS[block["rows"]](results, figure):
+        kept = " | ".join(fill(cell, row) or "" for cell in cells[:keep])
+        lines.append(f"| {fill(block['row'], row)} |" if _ok(row) else
+                     f"| {kept} |{' |' * (len(cells) - keep - 1)} {_status(row)} |")  # fmt: skip
+    return [*lines, ""]
 
 
-class Item(NamedTuple):
-    """A list item filled from the figure at ``key`` (left out when it was not measured)."""
-
-    item: str
-    key: str
-    text: str
-
-    def lines(self, results: Results, figure: Any) -> list[str]:
-        if (found := results.get(self.key)) is None:
-            return []
-        return [f"- {fill(self.text, found)}" if _ok(found) else f"- {self.item}: {_status(found)}"]
-
-
-class Section(NamedTuple):
-    """A part of RESULTS.md: its heading, where its figure is (``""``: the whole results; left
-    out when missing unless ``always``), its blocks (a paragraph naming a missing field is
-    left out), computed ``fields`` and the goals its figures answer."""
-
-    title: str
-    key: str = ""
-    blocks: tuple[str | Table | Item, ...] = ()
-    always: bool = False
-    fields: str | None = None
-    goals: tuple[Goal, ...] = ()
-
-    @classmethod
-    def parse(cls, entry: dict[str, Any]) -> Section:
-        def block(b: Any) -> str | Table | Item:
-            return b if isinstance(b, str) else Table(**b) if "table" in b else Item(**b)
-
-        return cls(**entry | {"blocks": tuple(map(block, entry.get("blocks", []))),
-                              "goals": tuple(map(Goal.parse, entry.get("goals", [])))})  # fmt: skip
-
-    def lines(self, results: Results) -> list[str]:
-        figure = at(results, self.key) if self.key else results
-        if figure is None and not self.always:
-            return []
-        if not _ok(figure or {}):
-            return [self.title, "", _status(figure), ""]
-        fields = {**(figure or {}), **(FIELDS[self.fields](results, figure) if self.fields else {})}
-        lines = [self.title, ""]
-        for block in self.blocks:
-            if not isinstance(block, str):
-                lines += block.lines(results, figure)
-                continue
-            formatter = _Figures()
-            text = formatter.vformat(block, (), fields)
-            lines += [] if formatter.missing else [text, ""]
-        return lines + [""] * any(isinstance(b, Item) for b in self.blocks)
+def lines(section: dict[str, Any], results: Results) -> list[str]:
+    """A part of RESULTS.md (a section of ``report.yml``): its heading, then its blocks from its
+    figure (``key``; ``""``: the whole results; left out when missing unless ``always``) and
+    computed ``fields``; a paragraph naming a missing field is left out, so is a list item
+    whose figure was not measured."""
+    figure, blocks = (
+        at(results, section["key"]) if section.get("key") else results,
+        section.get("blocks", []),
+    )
+    if figure is None and not section.get("always"):
+        return []
+    if not _ok(figure or {}):
+        return [section["title"], "", _status(figure), ""]
+    fields = (figure or {}) | (
+        FIELDS[section["fields"]](results, figure) if "fields" in section else {}
+    )
+    out = [section["title"], ""]
+    for block in blocks:
+        if isinstance(block, str):
+            out += [text, ""] if (text := fill(block, fields, strict=True)) is not None else []
+        elif "table" in block:
+            out += _table(block, results, figure)
+        elif (found := results.get(block["key"])) is not None:
+            out.append(
+                f"- {fill(block['text'], found)}"
+                if _ok(found)
+                else f"- {block['item']}: {_status(found)}"
+            )
+    return out + [""] * any("item" in block for block in blocks if isinstance(block, dict))
 
 
 def _largest(results: Results, stage: str | None = None) -> str | None:
@@ -200,59 +155,35 @@ def _largest(results: Results, stage: str | None = None) -> str | None:
 
 def _build_peak(results: Results, _: str) -> float | None:
     stages = at(results, f"sizes.{_largest(results)}.stages") or {}
-    peaks = [f["peak_rss_mb"]["max"] for f in stages.values() if f.get("status") == "ok"]
-    return max(peaks) if peaks else None
-
-
-def _grid(results: Results, combinations: str) -> Any:
-    grid = results.get("grid", {})
-    ok = grid.get("status") == "ok" and grid.get("combinations") == int(combinations)
-    return at(grid, "seconds") if ok else None
+    return max((f["peak_rss_mb"]["max"] for f in stages.values() if _ok(f)), default=None)
 
 
 READERS: dict[str, Callable[[Results, str], Any]] = {
     "rate": lambda r, stage: at(r, f"sizes.{_largest(r, stage)}.stages.{stage}.rows_per_second"),
-    "build_peak": _build_peak, "grid": _grid,
+    "build_peak": _build_peak,
+    "grid": lambda r, combinations: at(r, "grid.seconds") if _ok(r.get("grid")) and at(
+        r, "grid.combinations") == int(combinations) else None,
 }  # fmt: skip
 
 
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
     rows = []
     for key, label, *_ in JOB_SCENARIOS:
-        figure: Any = None if key.startswith("quality") else job.get(key)
-        if not _ok(figure):
+        if (figure := None if key.startswith("quality") else job.get(key)) is None or not _ok(
+            figure
+        ):
             rows += [] if figure is None else [{"label": label, "seconds": _status(figure)}]
             continue
         steps, seconds = figure.get("steps") or {}, figure.get("seconds_list") or []
-        if key in ("plain", "server_start"):
-            peak = figure.get("server_rss_mb") or at(figure, "peak_rss_mb.max")
-        else:
-            peak = median_of(figure.get("hermes_peak_rss_mb"))
-        outside = max(0.0, float(seconds[-1]) - sum(steps.values())) if steps and seconds else None
-        rows.append(figure | {"label": label, "peak": f"{peak:.0f}" if peak else "–",
-                              "outside": outside,
-                              "steps": ", ".join(f"{k} {v:.1f}" for k, v in steps.items()),
-                              })  # fmt: skip
+        peak = (figure.get("server_rss_mb") or at(figure, "peak_rss_mb.max") if key in (
+            "plain", "server_start") else median_of(figure.get("hermes_peak_rss_mb")))  # fmt: skip
+        outside = max(0.0, seconds[-1] - sum(steps.values())) if steps and seconds else None
+        steps_text = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+        peak_text = f"{peak:.0f}" if peak else "–"
+        rows.append(
+            figure | {"label": label, "peak": peak_text, "outside": outside, "steps": steps_text}
+        )
     return rows
-
-
-def _quality_rows(results: Results, job: Any) -> list[dict[str, Any]]:
-    scopes = [
-        ("every partition", job.get("quality_full")),
-        ("one partition", job.get("quality_one")),
-    ]
-    scopes += [(f"every partition, {size} lake", figure)
-               for size, figure in (at(results, "quality_scale.sizes") or {}).items()]  # fmt: skip
-    return [{"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
-            for label, f in scopes if f and _ok(f)]  # fmt: skip
-
-
-def _notebook_rows(results: Results, notebook: Any) -> list[dict[str, Any]]:
-    stages = results["sizes"][notebook["size"]]["stages"]
-    return [notebook | {"label": "notebook baseline (pandas, LIMIT/OFFSET)", "ratio": "1x"}] + [
-        stages[s] | {"label": LABELS[s], "ratio": notebook[f"speed_ratio_{s}"]}
-        for s in ("signals", "signals_chunked") if _ok(stages.get(s))
-    ]  # fmt: skip
 
 
 ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
@@ -260,39 +191,41 @@ ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
         {"size": size, "label": LABELS[stage], **data["stages"][stage]}
         for size, data in results.get("sizes", {}).items()
         for stage in LABELS if stage in data["stages"]],
-    "notebook": _notebook_rows,
+    "notebook": lambda results, nb: [nb | {"label": "notebook baseline (pandas, LIMIT/OFFSET)",
+                                           "ratio": "1x"}] + [
+        results["sizes"][nb["size"]]["stages"][s]
+        | {"label": LABELS[s], "ratio": nb[f"speed_ratio_{s}"]}
+        for s in ("signals", "signals_chunked") if f"speed_ratio_{s}" in nb],
     "indicators": lambda _, ind: [case | {"name": n} for n, case in ind["cases"].items()],
     "engines": lambda _, bt: [
         {"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
          "trades": bt[f"{p}_closed_trades"]} for engine, p in (
             ("hermes.backtest (vectorbt)", "hermes"), ("backtesting.py", "backtesting_py"))],
-    "job": _job_rows, "quality": _quality_rows,
+    "job": _job_rows,
+    "quality": lambda results, job: [
+        {"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
+        for label, f in [("every partition", job.get("quality_full")),
+                         ("one partition", job.get("quality_one"))]
+        + [(f"every partition, {size} lake", figure)
+           for size, figure in (at(results, "quality_scale.sizes") or {}).items()] if f and _ok(f)],
 }  # fmt: skip
 """The rows of each table of ``report.yml``, by name."""
-DAY = (
-    "one new day (`hermes ingest` {new_day[ingest_seconds]:.1f} s + `hermes run` "
-    "{new_day[run_seconds]:.1f} s, peak {new_day[peak_rss_mb]:.0f} MB; steps: {day_steps}); "
-    "nothing new {no_op[seconds]:.2f} s. Lake growth of the day: {growth_bytes[total]:mB} "
-    "({growth_bytes[parquet]:mB} parquet, {growth_bytes[pages]:mB} of {new_pages} new pages; "
-    "largest page {largest_page_bytes:mB2})."
-)
 
 
 def _day(results: Results, day: Any) -> dict[str, Any]:
     """A universe's new day as a sentence (none when a figure of it is missing)."""
-    steps = (day.get("new_day") or {}).get("steps") or {}
-    formatter = _Figures()
-    text = formatter.vformat(DAY, (), day | {
-        "day_steps": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items()),
-    })  # fmt: skip
-    return {} if formatter.missing else {"day": text}
+    steps = at(day, "new_day.steps") or {}
+    text = fill(
+        DAY, day | {"day_steps": ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())}, True
+    )
+    return {} if text is None else {"day": text}
 
 
 FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
     "data_sets": lambda results, _: {"data_sets": "\n".join(fill(
         "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
         "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
-        for s, v in results.get("sizes", {}).items())},
+        or "" for s, v in results.get("sizes", {}).items())},
     "same_trades": lambda _, bt: {"same": "identical" if bt["same_trades"] else
                                   f"**different**; first differences: {bt['first_differences']}"},
     "job": lambda results, job: {
@@ -303,10 +236,9 @@ FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
     "day": _day,
 }  # fmt: skip
 """Computed fields of a section, by name."""
-SECTIONS = [
-    Section.parse(entry) for entry in yaml.safe_load((BENCH_ROOT / "report.yml").read_text())
-]
-GOALS = [goal for section in SECTIONS for goal in section.goals]
+TABLE = yaml.safe_load((BENCH_ROOT / "report.yml").read_text())
+DAY, SECTIONS = TABLE["day"], TABLE["sections"]
+GOALS = [Goal.parse(goal) for section in SECTIONS for goal in section.get("goals", [])]
 
 
 def goals(results: Results) -> list[dict[str, Any]]:
@@ -335,7 +267,7 @@ def markdown(results: Results) -> str:
     """RESULTS.md: the machine, the goal table, then :data:`SECTIONS`."""
     m = results["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
-    lines = [
+    return "\n".join([
         "# Hermes benchmark results", "",
         "Generated by `make bench` (`python -m bench`); do not edit by hand. "
         f"Mode: **{results['mode']}**. Each figure is the median of {results['repeat']} runs "
@@ -349,7 +281,6 @@ def markdown(results: Results) -> str:
         f"for the cores)\n- Packages: {packages}",
         "", "## Goals", "", "| goal | target | measured | met |", "|---|---|---|---|",
         *(f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])), "",
-        *(line for section in SECTIONS for line in section.lines(results)),
+        *(line for section in SECTIONS for line in lines(section, results)),
         f"Total benchmark time: {results.get('total_seconds', 0):.0f} s.", "",
-    ]  # fmt: skip
-    return "\n".join(lines)
+    ])  # fmt: skip

@@ -43,10 +43,6 @@ def _month_ms(year: int, month: int, after: bool = False) -> int:
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 
 
-def symbol_name(index: int) -> str:
-    return f"SYN{index:03d}USDT"
-
-
 @dataclass(frozen=True)
 class SyntheticSpec:
     """``symbols`` synthetic pairs over the months ``first_month`` to ``last_month``."""
@@ -67,7 +63,7 @@ class SyntheticSpec:
         return interval_seconds(self.interval) * 1000
 
     def symbol_names(self) -> list[str]:
-        return [symbol_name(i) for i in range(1, self.symbols + 1)]
+        return [f"SYN{i:03d}USDT" for i in range(1, self.symbols + 1)]
 
     def months(self) -> list[tuple[int, int]]:
         first, last = (date.fromisoformat(f"{m}-01") for m in (self.first_month, self.last_month))
@@ -82,51 +78,49 @@ class SyntheticSpec:
         return self.symbols * self.rows_per_symbol()
 
     def frame(self, index: int, rows: int | None = None) -> pl.DataFrame:
-        """Symbol ``index``'s candles from the first month on (``rows``, or the spec's)."""
-        start, rows = _month_ms(*self.months()[0]), rows or self.rows_per_symbol()
-        return synthetic_frame(load_source_bars(), index, start, rows, self.seed, self.step_ms)
+        """Symbol ``index``'s candles from the first month on (``rows``, or the spec's) as
+        Binance archive columns, deterministic for a given ``(seed, index, first month)``."""
+        start, rows, step = (
+            _month_ms(*self.months()[0]),
+            rows or self.rows_per_symbol(),
+            self.step_ms,
+        )
+        rng = np.random.default_rng([self.seed, index, start // 1000])
+        sources = load_source_bars()
+        log_return, upper, lower, volumes, start_price = sources[index % len(sources)]
+        scale = np.sqrt(step / SOURCE_MS)
+        starts = rng.integers(0, log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
+        idx = (starts[:, None] + np.arange(BLOCK_BARS)).ravel()[:rows]
+        price0 = start_price * (0.5 + index % 7 / 4) * np.exp(rng.normal(0, 0.05))
+        close = price0 * np.exp(np.cumsum(log_return[idx] * scale))
+        open_ = np.concatenate([[price0], close[:-1]])
+        high = np.maximum(open_, close) * np.exp(upper[idx] * scale)
+        low = np.minimum(open_, close) * np.exp(-lower[idx] * scale)
+        volume = volumes[idx] * (50.0 * (1 + index % 5) / start_price * 60_000) * (step / SOURCE_MS)
+        typical, taker = (high + low + close) / 3, rng.uniform(0.35, 0.65, size=rows)
+        open_time = start + np.arange(rows, dtype=np.int64) * step
+        columns = {
+            "open_time": open_time, "open": open_, "high": high, "low": low, "close": close,
+            "volume": volume, "close_time": open_time + step - 1,
+            "quote_asset_volume": volume * typical,
+            "number_of_trades": np.maximum(1, (volume * 40).astype(np.int64)),
+            "taker_buy_base_asset_volume": volume * taker,
+            "taker_buy_quote_asset_volume": volume * taker * typical,
+        }  # fmt: skip
+        rounded = {k: np.round(v, 8) if v.dtype == np.float64 else v for k, v in columns.items()}
+        return pl.DataFrame(rounded | {"ignore": np.zeros(rows, dtype=np.int64)})
 
 
 @cache
 def load_source_bars() -> list[Source]:
+    from hermes.live.fake_exchange import load_bundled
+
     out = []
-    for name in ("BTCUSDT_4h.csv.gz", "ETHUSDT_4h.csv.gz"):
-        frame = pl.read_csv(BUNDLED / name)
-        o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        o, h, lo, c, v = load_bundled(symbol, "4h").ohlcv.T
         upper, lower = np.log(h / np.maximum(o, c))[1:], np.log(np.minimum(o, c) / lo)[1:]
         out.append((np.diff(np.log(c)), upper, lower, (v / v.mean())[1:], float(c[-1])))
     return out
-
-
-def synthetic_frame(
-    sources: list[Source], symbol_index: int, start_ms: int, rows: int, seed: int, step_ms: int
-) -> pl.DataFrame:
-    """``rows`` consecutive candles of one symbol as Binance archive columns, deterministic
-    for a given ``(seed, symbol_index, start_ms)``."""
-    rng = np.random.default_rng([seed, symbol_index, start_ms // 1000])
-    log_return, upper, lower, volumes, start_price = sources[symbol_index % len(sources)]
-    scale = np.sqrt(step_ms / SOURCE_MS)
-    starts = rng.integers(0, log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
-    idx = (starts[:, None] + np.arange(BLOCK_BARS)).ravel()[:rows]
-    price0 = start_price * (0.5 + symbol_index % 7 / 4) * np.exp(rng.normal(0, 0.05))
-    close = price0 * np.exp(np.cumsum(log_return[idx] * scale))
-    open_ = np.concatenate([[price0], close[:-1]])
-    high = np.maximum(open_, close) * np.exp(upper[idx] * scale)
-    low = np.minimum(open_, close) * np.exp(-lower[idx] * scale)
-    base_volume = 50.0 * (1 + symbol_index % 5) / start_price * 60_000
-    volume = volumes[idx] * base_volume * (step_ms / SOURCE_MS)
-    typical, taker = (high + low + close) / 3, rng.uniform(0.35, 0.65, size=rows)
-    open_time = start_ms + np.arange(rows, dtype=np.int64) * step_ms
-    columns = {
-        "open_time": open_time, "open": open_, "high": high, "low": low, "close": close,
-        "volume": volume, "close_time": open_time + step_ms - 1,
-        "quote_asset_volume": volume * typical,
-        "number_of_trades": np.maximum(1, (volume * 40).astype(np.int64)),
-        "taker_buy_base_asset_volume": volume * taker,
-        "taker_buy_quote_asset_volume": volume * taker * typical,
-    }  # fmt: skip
-    rounded = {k: np.round(v, 8) if v.dtype == np.float64 else v for k, v in columns.items()}
-    return pl.DataFrame(rounded | {"ignore": np.zeros(rows, dtype=np.int64)})
 
 
 def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
@@ -175,5 +169,5 @@ def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_fol
     next file an exchange would publish."""
     per_day = 86_400_000 // spec.step_ms
     rows = (int(day.timestamp() * 1000) - _month_ms(*spec.months()[0])) // spec.step_ms + per_day
-    name = ArchiveName(symbol_name(symbol_index), spec.interval, "daily", day.date())
+    name = ArchiveName(spec.symbol_names()[symbol_index - 1], spec.interval, "daily", day.date())
     return write_archive(out_folder, name, spec.frame(symbol_index, rows).tail(per_day))

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from bench.lakes import dbt, use_lake
-from bench.measure import stopwatch
+from bench.measure import stopwatch, warm_calls
 from bench.synthetic import BUNDLED
 
 BARS_8Y_4H, PRICES = int(8 * 6 * 365.25), ("open", "high", "low", "close")
@@ -42,11 +41,12 @@ def signals_file(work: Path) -> Path:
     """``work/btc-4h-8y-signals.npz``: OHLC, open_time and Smart Momentum's buy and sell
     signals as entries and exits, saved once so every backtest process starts alike."""
     if not (path := work / "btc-4h-8y-signals.npz").exists():
+        from hermes.live.fake_exchange import load_bundled
         from hermes.signals import smart_momentum as rule
 
-        frame = pl.read_csv(BUNDLED / "BTCUSDT_4h.csv.gz").tail(BARS_8Y_4H)
-        ohlc: dict[str, Any] = {c: frame[c].to_numpy().astype(float) for c in PRICES}
-        ohlc["open_time"] = frame["timestamp"].str.to_datetime().dt.epoch("ms").to_numpy()
+        bars = load_bundled("BTCUSDT", "4h")
+        ohlc: dict[str, Any] = dict(zip(PRICES, bars.ohlcv[-BARS_8Y_4H:, :4].T.copy(), strict=True))
+        ohlc["open_time"] = bars.open_time[-BARS_8Y_4H:]
         flags = rule.generate(rule.compute_inputs(ohlc, params := smart_momentum()), params)
         work.mkdir(parents=True, exist_ok=True)
         np.savez(path, **ohlc, entries=flags["buy_signal"], exits=flags["sell_signal"])
@@ -58,18 +58,15 @@ def _load(signals_file: str) -> tuple[dict[str, np.ndarray], Any, Any]:
     return {k: data[k] for k in PRICES}, data["entries"], data["exits"]
 
 
-def single(signals_file: str, warm_calls: int = 20) -> dict[str, Any]:
+def single(signals_file: str, calls: int = 20) -> dict[str, Any]:
     """Cold: import + first simulation in this fresh process. Warm: median of later calls."""
     prices, entries, exits = _load(signals_file)
     cold = stopwatch()
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
 
-    simulation, cold_seconds, warm = simulate(prices, entries, exits, BacktestConfig()), cold(), []
-    for _ in range(warm_calls):
-        elapsed = stopwatch()
-        simulate(prices, entries, exits, BacktestConfig())
-        warm.append(elapsed())
+    simulation, cold_seconds = simulate(prices, entries, exits, BacktestConfig()), cold()
+    warm, _ = warm_calls(lambda: simulate(prices, entries, exits, BacktestConfig()), calls)
     return {"seconds": statistics.median(warm), "cold_seconds": cold_seconds,
             "rows": len(prices["close"]), "trades": len(simulation.trades)}  # fmt: skip
 
@@ -91,13 +88,13 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     indicators.ema(prices["close"], 12)
     elapsed, close = stopwatch(), prices["close"]
     emas = {p: indicators.ema(close, p) for p in {c[0] for c in combos} | {c[1] for c in combos}}
-    rsi = indicators.rsi(close, defaults["rsi_period"])
-    st = (defaults["st_period"], defaults["st_multiplier"])
-    _line, direction = indicators.supertrend(prices["high"], prices["low"], close, *st)
-    entries, exits = (
-        np.empty((len(close), len(combos)), dtype=bool),
-        np.empty((len(close), len(combos)), dtype=bool),
-    )
+    inputs = {
+        "rsi": indicators.rsi(close, defaults["rsi_period"]),
+        "st_dir": indicators.supertrend(
+            prices["high"], prices["low"], close, defaults["st_period"], defaults["st_multiplier"]
+        )[1],
+    }
+    entries, exits = (np.empty((len(close), len(combos)), dtype=bool) for _ in range(2))
     for j, (fast, slow, (low, high)) in enumerate(combos):
         params = defaults | {
             "ema_fast": fast,
@@ -105,8 +102,7 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
             "rsi_low": float(low),
             "rsi_high": float(high),
         }
-        inputs = {"ema_fast": emas[fast], "ema_slow": emas[slow], "rsi": rsi, "st_dir": direction}
-        flags = rule.generate(inputs, params)
+        flags = rule.generate(inputs | {"ema_fast": emas[fast], "ema_slow": emas[slow]}, params)
         entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
     signal_seconds = elapsed()
     simulation = simulate(prices, entries, exits, BacktestConfig())
@@ -123,14 +119,12 @@ def sql_grid(work: str) -> dict[str, Any]:
     from hermes.backtest.request import BacktestRequest
     from hermes.lake import connect
 
-    settings = use_lake(work)
-    with connect(settings) as conn:
+    with connect(settings := use_lake(work)) as conn:
         last: Any = conn.execute("select max(open_time) from gold_feature_store").fetchone()
-    request = BacktestRequest(
-        SQL_STRATEGY, None, ["4h"], start=last[0] - timedelta(days=8 * 365.25)
-    )
+    start = last[0] - timedelta(days=8 * 365.25)
     elapsed = stopwatch()
-    results = run_grid_backtest(settings, request, [parse_axis(axis) for axis in SQL_AXES])
+    results = run_grid_backtest(settings, BacktestRequest(SQL_STRATEGY, None, ["4h"], start=start),
+                                [parse_axis(axis) for axis in SQL_AXES])  # fmt: skip
     return {"seconds": elapsed(), "parameter_sets": len(results[0].parameter_sets),
             "series": len(results), "bars": sum(r.rows for r in results),
             "trades": int(sum(r.results["trades"].sum() for r in results))}  # fmt: skip

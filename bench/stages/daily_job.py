@@ -1,7 +1,15 @@
 """Stage: the daily job as users wait for it, the ``hermes`` command timed end to end in a
-child process (start-up, imports, the Prefect API, every step of the flow). Scenarios of
-:func:`run`: ``full`` (a new lake), ``no_op`` (again, nothing new), ``one_candle`` (one new
-BTCUSDT 4h candle ingested, then ``hermes run``)."""
+child process (start-up, imports, the Prefect API, every step of the flow).
+
+:func:`run` on the bundled data: ``full`` (a new lake), ``no_op`` (again, nothing new),
+``one_candle`` (one new BTCUSDT 4h candle ingested, then ``hermes run``); :func:`quality`,
+the checkpoint alone; :func:`backfill_missing`. A universe's day: ``new_day`` (each series'
+next day ingested, then ``hermes run``), ``no_op``, the lake's growth and the largest page,
+of ``symbols`` synthetic symbols x (4h, 1d) (:func:`universe`: built up to the day before
+the bundled data's last, so the freshness check passes, the seed's pairs plus the synthetic
+ones as the universe) or of the 20 real symbols (:func:`universe_real`, :data:`REAL`, their
+last day held back as the new day).
+"""
 
 from __future__ import annotations
 
@@ -14,16 +22,22 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench.lakes import snapshot_tree, use_lake
+from bench.lakes import snapshot_tree, split_day, use_lake
 from bench.measure import peak_mb, stopwatch
+from bench.synthetic import SyntheticSpec, daily_archive, generate
+from hermes.config import PROJECT_ROOT, UNIVERSE_SEED
+from hermes.universe import UNIVERSE_ENV
 
-MAXRSS = "BENCH_MAXRSS_KB"
+MAXRSS, INTERVALS = "BENCH_MAXRSS_KB", ("4h", "1d")
+NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)  # the bundled data's last day
+REAL = (PROJECT_ROOT / "data" / "universe", PROJECT_ROOT / "data" / "binance-ohlcv")
+"""The real 4h and 1d files: the 18 symbols of ``data/universe`` and the bundled two."""
 
 
 def env(lake: Path | str, prefect_home: Path | str, mode: str = "local") -> dict[str, str]:
@@ -55,23 +69,18 @@ def steps(stdout: str) -> dict[str, float]:
     return {name: float(value) for name, _, value in parts}
 
 
-def server_start(prefect_home: str) -> dict[str, Any]:
-    """Start the long-lived local Prefect server once (a new home): start time and memory."""
-    from hermes.flows.server import start_server
+def server(prefect_home: str, start: bool = True) -> dict[str, Any]:
+    """Start the long-lived local Prefect server of a new home (start time and memory), or
+    stop it."""
+    from hermes.flows.server import start_server, stop_server
 
+    if not start:
+        return {"stopped": stop_server(Path(prefect_home)) is not None}
     shutil.rmtree(prefect_home, ignore_errors=True)
     elapsed = stopwatch()
     info = start_server(Path(prefect_home))
     seconds, rss = elapsed(), psutil.Process(info.pid).memory_info().rss
     return {"seconds": seconds, "server_rss_mb": rss / 2**20, "url": info.url}
-
-
-def server_stop(prefect_home: str) -> dict[str, Any]:
-    from hermes.flows.server import stop_server
-
-    elapsed = stopwatch()
-    stop_server(Path(prefect_home))
-    return {"seconds": elapsed()}
 
 
 def run(work: str, prefect_home: str, mode: str, scenario: str, restore_from: str | None = None,
@@ -133,13 +142,9 @@ def serving() -> Iterator[str]:
     from werkzeug.wrappers import Request, Response
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-
-    @Request.application
-    def peer(request: Request) -> Response:
-        request.get_data()
-        return Response(status=200 if request.method == "POST" else 404)
-
-    server = make_server("127.0.0.1", 0, peer, threaded=True)
+    server = make_server("127.0.0.1", 0, Request.application(lambda request: Response(
+        request.get_data() and None, status=200 if request.method == "POST" else 404)),
+        threaded=True)  # fmt: skip
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -156,3 +161,77 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
         seconds, stdout, peak = hermes([*args.split(), "--base-url", url], env(work, prefect_home))
     status = stdout.splitlines()[0] if stdout else ""
     return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}
+
+
+def universe(work: str, prefect_home: str, symbols: int, first: str, last: str) -> dict[str, Any]:
+    base = Path(work)
+    for folder in (base / "lake", base / "new"):
+        shutil.rmtree(folder, ignore_errors=True)
+    year, month = (int(p) for p in last.split("-"))
+    day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
+    for spec in specs:
+        generate(spec, base / "data")
+        for index in range(1, symbols + 1):
+            for offset in range((NEW_DAY - day).days):
+                daily_archive(spec, index, day + timedelta(days=offset), base / "days")
+            daily_archive(spec, index, NEW_DAY, base / "new")
+    universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
+    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
+    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
+    environment = env(base / "lake", prefect_home) | {UNIVERSE_ENV: str(universe)}
+    folders = [f for f in [base / "data" / s.key for s in specs] + [base / "days"] if f.exists()]
+    return _new_day(base / "lake", environment, folders, base / "new") | {
+        "series": symbols * len(INTERVALS)}  # fmt: skip
+
+
+def real_files() -> list[Path]:
+    """The 4h and 1d files of :data:`REAL`."""
+    return [f for folder in REAL for interval in INTERVALS
+            for f in sorted(folder.glob(f"*_{interval}.csv.gz"))]  # fmt: skip
+
+
+def universe_real(work: str, prefect_home: str) -> dict[str, Any]:
+    """The real files of :data:`REAL` (4h, 1d): their history, then the bundled data's last
+    day (``hermes run`` lands the bundled BTCUSDT and ETHUSDT files whole, so the new files
+    are the 18 others'; a delisted pair has no new day)."""
+    base = Path(work)
+    shutil.rmtree(base / "lake", ignore_errors=True)
+    series = len(split_day(real_files(), f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
+    return _new_day(base / "lake", env(base / "lake", prefect_home), [base / "history"],
+                    base / "new") | {"series": series}  # fmt: skip
+
+
+def _sizes(lake: Path) -> dict[str, int]:
+    def size(folder: Path, pattern: str = "*") -> int:
+        return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
+
+    return {"total": size(lake), "parquet": size(lake, "*.parquet"),
+            "pages": size(lake / "reports", "*.html")}  # fmt: skip
+
+
+def _new_day(lake: Path, environment: dict[str, str], history: list[Path], new: Path,
+             ) -> dict[str, Any]:  # fmt: skip
+    """Land ``history`` and run, then time the new day ``new`` and a run with nothing new."""
+    setup = [hermes(["ingest", "--from-dir", str(folder)], environment) for folder in history]
+    first_run = hermes(["run"], environment)
+    before, pages_before = _sizes(lake), {p.name for p in (lake / "reports").glob("bt-*.html")}
+    ingest_seconds = hermes(["ingest", "--from-dir", str(new)], environment)[0]
+    run_seconds, stdout, peak = hermes(["run"], environment)
+    after, day_steps = _sizes(lake), steps(stdout)
+    new_pages = [p for p in (lake / "reports").glob("bt-*.html") if p.name not in pages_before]
+    no_op_seconds, _, no_op_peak = hermes(["run"], environment)
+    return {
+        "first_run_steps": steps(first_run[1]),
+        "setup_seconds": sum(s[0] for s in setup) + first_run[0],
+        "seconds": ingest_seconds + run_seconds,
+        "new_day": {
+            "ingest_seconds": ingest_seconds, "run_seconds": run_seconds, "peak_rss_mb": peak,
+            "steps": day_steps,
+            "ms_per_page": round(1000 * day_steps.get("reports", 0.0) / max(len(new_pages), 1)),
+        },
+        "no_op": {"seconds": no_op_seconds, "peak_rss_mb": no_op_peak},
+        "growth_bytes": {k: after[k] - before[k] for k in after}, "lake_bytes": after,
+        "new_pages": len(new_pages),
+        "largest_page_bytes": max((p.stat().st_size for p in new_pages), default=0),
+    }  # fmt: skip

@@ -22,9 +22,8 @@ from bench.lakes import build as build_lake
 from bench.lakes import use_lake
 from bench.measure import stopwatch
 from bench.stages.daily_job import serving
-from hermes.intervals import interval_seconds
+from bench.synthetic import SyntheticSpec
 
-INTERVALS = ("1h", "4h")
 START = int(datetime(2025, 5, 1, tzinfo=UTC).timestamp() * 1000)  # history: May-June
 LIVE_START = int(datetime(2025, 7, 1, tzinfo=UTC).timestamp() * 1000)  # = paper_since
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -32,15 +31,10 @@ OHLCV = ("open", "high", "low", "close", "volume")
 
 def _frames(symbols: int, live_bars: int) -> dict[tuple[str, str], Any]:
     """Synthetic candles per (symbol, interval): history and the bars published live."""
-    from bench.synthetic import load_source_bars, symbol_name, synthetic_frame
-
-    end, steps = (
-        LIVE_START + (live_bars + 1) * 3_600_000,
-        {i: interval_seconds(i) * 1000 for i in INTERVALS},
-    )
-    return {(symbol_name(i), interval): synthetic_frame(
-                load_source_bars(), i, START, (end - START) // step, 20260101, step)
-            for i in range(1, symbols + 1) for interval, step in steps.items()}  # fmt: skip
+    end = LIVE_START + (live_bars + 1) * 3_600_000
+    specs = [SyntheticSpec(symbols, "2025-05", "2025-06", interval) for interval in ("1h", "4h")]
+    return {(name, spec.interval): spec.frame(i, (end - START) // spec.step_ms)
+            for spec in specs for i, name in enumerate(spec.symbol_names(), 1)}  # fmt: skip
 
 
 def _arrays(symbols: int, live_bars: int) -> dict[tuple[str, str], tuple[Any, Any]]:

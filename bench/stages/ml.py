@@ -6,17 +6,18 @@ docs/ml.md): ``python -m bench.stages.ml [work folder]``. The bench's own ML sta
 from __future__ import annotations
 
 import gzip
+import json
 import os
-import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.lakes import count_rows, dbt, ingest, snapshot_tree, use_lake
+from bench.lakes import count_rows, dbt, ingest, snapshot_tree, split_day, use_lake
 
 UNIVERSE = Path("/work/shared/data/binance-ohlcv")
-ML_MODELS = ("run", "--select", "gold_ml_predictions", "gold_ml_models")
-FEATURES = ("run", "--select", "+gold_ml_labels")
+ML_MODELS, FEATURES = ("run", "--select", "gold_ml_predictions", "gold_ml_models"), (
+    "run", "--select", "+gold_ml_labels")  # fmt: skip
 TIMES = ("seconds", "model_seconds", "cpu_seconds")
 
 
@@ -24,28 +25,27 @@ def universe(work: str, data: str = str(UNIVERSE), day: str = "2026-01-05") -> d
     """Every 4h and 1h series of ``data`` before ``day``: the full walk-forward, timed; then
     ``day``'s bars land and the incremental walk-forward is timed (features built untimed)."""
     root = Path(work)
-    lake, saved, target, landed = (root / n for n in ("lake", "features", "target", "files"))
+    lake, saved, target = root / "lake", root / "features", str(root / "target")
 
     def timed(args: tuple[str, ...]) -> tuple[float, float, float]:
         """(seconds end to end, dbt's model seconds, CPU seconds of this process)."""
         cpu = time.process_time()
-        seconds, nodes = dbt(settings, str(target), *args, vars={"ml_intervals": ["4h", "1h"]})
+        seconds, nodes = dbt(settings, target, *args, vars={"ml_intervals": ["4h", "1h"]})
         return seconds, sum(n.execution_time for n in nodes), time.process_time() - cpu
 
     if not saved.exists():  # the features of the history, built once and saved
-        settings = use_lake(lake, fresh=True)
-        ingest(settings, _split(Path(data), day, landed))
-        dbt(settings, str(target), "seed")
+        files = sorted(Path(data).glob("*_4h.csv")) + sorted(Path(data).glob("*_1h.csv"))
+        ingest(settings := use_lake(lake, fresh=True), split_day(files, day, root))
+        dbt(settings, target, "seed")
         timed(FEATURES)
         snapshot_tree(lake, saved)
-    settings = use_lake(lake, str(saved))
-    new = sorted(landed.glob("*.csv.gz"))
+    settings, new = use_lake(lake, str(saved)), sorted((root / "new").iterdir())
     full = timed(ML_MODELS)
     ingest(settings, new)
     timed(FEATURES)
     one_day = timed(ML_MODELS)
     return {
-        "series": len(list(landed.glob("*.csv"))),
+        "series": len(list((root / "history").iterdir())),
         "bars": count_rows(settings, "gold_ml_predictions"),
         "new_day_bars": sum(len(gzip.decompress(p.read_bytes()).splitlines()) - 1 for p in new),
         **{f"{run}_{name}": value for run, values in (("full", full), ("new_day", one_day))
@@ -54,26 +54,5 @@ def universe(work: str, data: str = str(UNIVERSE), day: str = "2026-01-05") -> d
     }  # fmt: skip
 
 
-def _split(data: Path, day: str, landed: Path) -> list[Path]:
-    """Each 4h and 1h file of ``data`` cut in two in ``landed``: the bars before ``day`` (the
-    paths returned) and those of ``day`` (the same name gzipped: another file to land)."""
-    shutil.rmtree(landed, ignore_errors=True)
-    landed.mkdir(parents=True)
-    history = []
-    for path in sorted(data.glob("*_4h.csv")) + sorted(data.glob("*_1h.csv")):
-        header, *rows = path.read_text().splitlines()
-        before = [r for r in rows if r < day]
-        after = [r for r in rows[len(before) :] if r[:10] == day]
-        (landed / path.name).write_text("\n".join([header, *before]) + "\n")
-        history.append(landed / path.name)
-        if after:
-            text = "\n".join([header, *after]) + "\n"
-            (landed / f"{path.name}.gz").write_bytes(gzip.compress(text.encode()))
-    return history
-
-
 if __name__ == "__main__":
-    import json
-    import sys
-
     print(json.dumps(universe(sys.argv[1] if len(sys.argv) > 1 else "/tmp/hermes-ml-universe")))

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from bench import report
-from bench.compare.notebook_signals import smart_momentum_flags
-from bench.measure import Runner, StageError, _error_summary, spread, summarise
+from bench.compare import smart_momentum_flags
+from bench.measure import Runner, StageError, spread, summarise
 from bench.synthetic import SyntheticSpec, daily_archive, generate
 from hermes.config import Settings
 
@@ -158,16 +158,8 @@ def test_runner_measures_in_a_subprocess_and_reports_failures(tmp_path: Path) ->
     runner = Runner(log_dir=tmp_path)
     result = runner.once("bench.measure:spread", values=[1.0, 3.0, 2.0])
     assert result["median"] == 2.0 and result["peak_rss_mb"] > 10
-    with pytest.raises(StageError, match="not_a_function"):
+    with pytest.raises(StageError, match="^AttributeError: .*not_a_function.* \\(exit 1; log "):
         runner.once("bench.measure:not_a_function")
-
-
-def test_error_summary_keeps_the_exception_line() -> None:
-    log = (
-        "noise\nTraceback (most recent call last):\n"
-        '  File "x.py", line 1\n    boom()\nValueError: bad size\n'
-    )
-    assert _error_summary(log) == "ValueError: bad size"
 
 
 def test_goals_compare_measured_figures_with_targets() -> None:
@@ -200,9 +192,9 @@ def test_goals_compare_measured_figures_with_targets() -> None:
 
 
 def test_plain_recompute_makes_the_daily_jobs_trades(tmp_path: Path) -> None:
-    from bench.compare.plain_recompute import run
+    from bench.compare import plain_recompute
 
-    result = run(str(tmp_path))
+    result = plain_recompute(str(tmp_path))
     # the closed trades of `hermes run`'s six next-open 4h backtests on the bundled data
     # (`select strategy_id, symbol, trades from published.gold_backtest_runs`)
     assert result["trades"] == {
@@ -216,9 +208,13 @@ def test_plain_recompute_makes_the_daily_jobs_trades(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
-def _section(key: str) -> report.Section:
+def _lines(key: str, results: dict[str, object]) -> list[str]:
     """The RESULTS.md part whose figure is at ``key`` (the backtest list for ``""``)."""
-    return next(s for s in report.SECTIONS if s.key == key and (key or "Backtests" in s.title))
+    sections = report.SECTIONS
+    section = next(
+        s for s in sections if s.get("key", "") == key and (key or "Backtests" in s["title"])
+    )
+    return report.lines(section, results)
 
 
 def test_daily_job_rows_and_goals() -> None:
@@ -233,7 +229,7 @@ def test_daily_job_rows_and_goals() -> None:
         "quality_full": figure([3.0], quality_rss_mb=120.0, rows=42_872, expectations=100),
         "backfill_missing": figure([4.0]),
     }
-    lines = _section("daily_job").lines({"daily_job": job})
+    lines = _lines("daily_job", {"daily_job": job})
     assert "| nothing new | 1.10 s (1.00 s – 1.20 s) | 0.25x | 240 |  |  |" in lines
     assert "| plain recompute script | 4.10 s (4.00 s – 4.20 s) |  | 100 |  |  |" in lines
     assert any(
@@ -259,7 +255,7 @@ def test_ml_walk_forward_goals_and_line() -> None:
     assert goals["ML walk-forward, 2 x 8 years of 4h (train + predict)"]["met"] is True
     memory = goals["ML walk-forward peak memory"]
     assert memory["measured"] == pytest.approx(1200 / 1024) and memory["met"] is False
-    (line,) = [x for x in _section("").lines({"ml": ml}) if x.startswith("- ML walk-forward")]
+    (line,) = [x for x in _lines("", {"ml": ml}) if x.startswith("- ML walk-forward")]
     assert "36,742 bars" in line and "18.20 s (17.00 s – 24.20 s) end to end" in line
     assert "peak memory 473 MB (472 MB – 1200 MB)" in line
 
@@ -283,7 +279,7 @@ def test_universe_line_and_goals() -> None:
         "new_pages": 3,
         "largest_page_bytes": 600_000,
     }
-    (line,) = [s for s in _section("universe").lines({"universe": universe}) if s[:3] == "400"]
+    (line,) = [s for s in _lines("universe", {"universe": universe}) if s[:3] == "400"]
     assert "`hermes run` 40.0 s, peak 2048 MB; steps: backtests 3.5 s)" in line
     assert "nothing new 1.50 s" in line
     assert "1.5 MB of 3 new pages; largest page 0.60 MB" in line
@@ -294,7 +290,7 @@ def test_universe_line_and_goals() -> None:
     assert goals[f"nothing new, {label}"]["met"] is True
     assert goals["tearsheet page"]["measured"] == 0.6
     real = universe | {"series": 40, "ratio_to_plain": 10.5}
-    (line,) = [s for s in _section("real_universe").lines({"real_universe": real}) if "series" in s]
+    (line,) = [s for s in _lines("real_universe", {"real_universe": real}) if "series" in s]
     assert "(40 series)" in line and "8.00 s; one new day costs 10.5x that" in line
     goals = {g["goal"]: g for g in report.goals({"real_universe": real})}
     assert goals["one new day, the 20 real symbols (4h, 1d), vs the plain script"]["met"] is False
@@ -304,18 +300,21 @@ def test_universe_line_and_goals() -> None:
 def test_the_real_universe_splits_off_the_last_day(tmp_path: Path) -> None:
     import gzip
 
-    from bench.stages import universe
+    from bench.lakes import split_day
+    from bench.stages.daily_job import REAL, real_files
 
-    history, new, series = universe.split_last_day(tmp_path)
-    assert series == len(list(history.iterdir())) == 41
+    history, new = split_day(real_files(), "2026-01-06", tmp_path, new_of=REAL[0]), tmp_path / "new"
+    assert len(history) == 41
     # every pair still listed has its 2026-01-06 candles as the new day; BTCUSDT and ETHUSDT
     # come whole from the bundled files, the delisted MATICUSDT and XMRUSDT have none
     assert len(list(new.iterdir())) == 33 and not list(new.glob("BTCUSDT*"))
     assert not list(new.glob("MATICUSDT*")) and not list(new.glob("XMRUSDT*"))
     day = gzip.decompress((new / "ADAUSDT_4h.csv.gz").read_bytes()).decode().splitlines()
     assert [row[:19] for row in day[1:]] == [f"2026-01-06 {h:02d}:00:00" for h in (0, 4, 8, 12)]
-    original = gzip.decompress((universe.REAL[0] / "ADAUSDT_4h.csv.gz").read_bytes()).decode()
-    assert (history / "ADAUSDT_4h.csv").read_text().splitlines() + day[1:] == original.splitlines()
+    original = gzip.decompress((REAL[0] / "ADAUSDT_4h.csv.gz").read_bytes()).decode()
+    assert (tmp_path / "history" / "ADAUSDT_4h.csv").read_text().splitlines() + day[
+        1:
+    ] == original.splitlines()
 
 
 def test_daily_job_stage_helpers_on_the_bundled_lake(built_lake: Settings, tmp_path: Path) -> None:
@@ -368,3 +367,13 @@ def test_a_second_bench_on_the_same_work_folder_stops_with_one_line(tmp_path: Pa
     assert not (tmp_path / "out").exists() and not (tmp_path / "logs").exists()
     held.close()
     lock(tmp_path).close()  # free again once the holder is gone
+
+
+def test_data_sets_line_lists_the_symbols() -> None:
+    data = {"rows": 10, "symbols": ["SYN001USDT", "...", "SYN010USDT"], "interval": "1m",
+            "months": "2024-01..2025-12", "archives": 240, "archive_mb": 706.8}  # fmt: skip
+    line = report.FIELDS["data_sets"]({"sizes": {"10M": {"data": data}}}, None)["data_sets"]
+    assert line == (
+        "- 10M: 10 synthetic rows (SYN001USDT, ..., SYN010USDT; 1m; 2024-01..2025-12), "
+        "240 monthly archives (706.8 MB zipped)"
+    )

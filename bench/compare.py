@@ -1,0 +1,285 @@
+"""Side by side: what users would otherwise use or write, each function a child process's
+stage (:mod:`bench.measure`), times warm unless said otherwise.
+
+- :func:`indicators`: ``hermes.indicators`` against TA-Lib on the same float64 arrays (best of
+  a few calls each), outputs compared value by value;
+- :func:`backtesting_py`: ``hermes.backtest`` against backtesting.py on the same signals, both
+  filling at the next bar's open after the signal bar, no fees, slippage or stops, long only,
+  all equity per trade (backtesting.py trades whole units, so both start with enough cash for
+  rounding not to matter); trades compared by entry and exit bar;
+- :func:`notebook`: the design notebook's way of generating signals, with pandas: per series
+  the feature table is read back in chunks of ``chunk_rows`` (``order by open_time limit ?
+  offset ?``, every column), the previous chunk's last rows prepended as context, Smart
+  Momentum's flags computed with ``shift``, the context dropped, all signals written to a
+  lake table;
+- :func:`plain_recompute`: the plain baseline of the daily job, no lake: polars reads the CSV
+  files, TA-Lib computes the feature store's indicators (its periods from ``dbt_project.yml``;
+  ``hermes.indicators`` the SuperTrend, which TA-Lib lacks), numpy the signals of every active
+  rule strategy, vectorbt their next-open backtests on every 4h series (the registry's
+  parameters, the daily job's fees and slippage), parquet files receive features and signals.
+  No catalog, tests, audit, history or reproducibility: what the daily job's bookkeeping costs
+  is measured against it. Timed from the function's start, imports included.
+"""
+
+from __future__ import annotations
+
+import importlib
+import statistics
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.lakes import use_lake
+from bench.measure import stopwatch, warm_calls
+from hermes.config import PROJECT_ROOT
+
+PRICES, OHLCV = ("open", "high", "low", "close"), ("open", "high", "low", "close", "volume")
+INDICATORS: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = [
+    ("sma_20", "moving_average:sma", "SMA", ("close",), {"period": 20}),
+    ("ema_12", "moving_average:ema", "EMA", ("close",), {"period": 12}),
+    ("ema_200", "moving_average:ema", "EMA", ("close",), {"period": 200}),
+    ("rsi_14", "rsi:rsi", "RSI", ("close",), {"period": 14}),
+    ("atr_14", "atr:atr", "ATR", ("high", "low", "close"), {"period": 14}),
+    ("true_range", "atr:true_range", "TRANGE", ("high", "low", "close"), {}),
+    ("macd_12_26_9", "macd:macd", "MACD", ("close",), {}),
+]
+"""(name, ``hermes.indicators`` module:function, TA-Lib function, inputs, keyword arguments);
+Bollinger bands are a SQL macro (macros/indicators), compared with TA-Lib in the tests."""
+
+
+def _first(result: Any) -> np.ndarray:
+    """The first output array of an indicator (a dict, tuple or list of them, or one)."""
+    result = next(iter(result.values())) if isinstance(result, dict) else result
+    return np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
+
+
+def indicators(arrays_file: str, calls: int = 5) -> dict[str, Any]:
+    """Time every case of :data:`INDICATORS` on the arrays of ``arrays_file`` (``.npz``)."""
+    import talib
+
+    data = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in np.load(arrays_file).items()}
+    cases: dict[str, Any] = {}
+    for name, function, talib_name, inputs, kwargs in INDICATORS:
+        module, _, function = function.partition(":")
+        ours = getattr(importlib.import_module(f"hermes.indicators.{module}"), function)
+        args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
+        hermes_times, a = warm_calls(partial(ours, *args, **kwargs), calls)
+        talib_times, b = warm_calls(
+            partial(getattr(talib, talib_name), *args, **talib_kwargs), calls
+        )
+        (a, b), seconds = (_first(a), _first(b)), min(hermes_times)
+        both = ~np.isnan(a) & ~np.isnan(b)
+        difference = np.abs(a[both] - b[both]) / np.maximum(np.abs(b[both]), 1e-12)
+        cases[name] = {"seconds": seconds, "hermes_seconds": seconds,
+                       "talib_seconds": min(talib_times), "speed_ratio": min(talib_times) / seconds,
+                       "max_relative_difference": float(np.max(difference, initial=0))}  # fmt: skip
+    return {"seconds": sum(c["seconds"] for c in cases.values()), "rows": len(data["close"]),
+            "cases": cases}  # fmt: skip
+
+
+def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict[str, Any]:
+    from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
+
+    from hermes.backtest.config import BacktestConfig
+    from hermes.backtest.engine import simulate
+
+    data = dict(np.load(signals_file))
+    entries, exits, prices = data["entries"], data["exits"], {k: data[k] for k in PRICES}
+
+    class PrecomputedSignals(Strategy):
+        def init(self) -> None:
+            pass
+
+        def next(self) -> None:
+            i = len(self.data) - 1
+            if entries[i] and not self.position:
+                self.buy()
+            elif exits[i] and self.position:
+                self.position.close()
+
+    config = BacktestConfig(init_cash=cash, fees=0.0, slippage=0.0, size=1.0, fill="next_open")
+    hermes_times, simulation = warm_calls(lambda: simulate(prices, entries, exits, config), calls)
+    frame = pd.DataFrame({k.title(): data[k] for k in PRICES} | {"Volume": 0.0},
+                         pd.to_datetime(data["open_time"], unit="ms"))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(frame, PrecomputedSignals, cash=cash, commission=0.0)
+        bt_times, stats = warm_calls(bt.run, calls)
+    records = simulation.trades
+    closed = records[records["status"] == 1]
+    ours = sorted(zip(closed["entry_idx"].tolist(), closed["exit_idx"].tolist(), strict=True))
+    ours_open = sorted(records[records["status"] == 0]["entry_idx"].tolist())
+    bars = (stats["_trades"][c].astype(int).tolist() for c in ("EntryBar", "ExitBar"))
+    theirs = sorted(zip(*bars, strict=True))
+    # backtesting.py closes a position still open at the end on the last bar: not a signal exit
+    last_bar = len(data["close"]) - 1
+    theirs_open, theirs = (
+        [e for e, x in theirs if x >= last_bar],
+        [t for t in theirs if t[1] < last_bar],
+    )
+    hermes_seconds, bt_seconds = statistics.median(hermes_times), statistics.median(bt_times)
+    return {
+        "seconds": hermes_seconds, "hermes_seconds": hermes_seconds,
+        "backtesting_py_seconds": bt_seconds, "speed_ratio": bt_seconds / hermes_seconds,
+        "bars": len(data["close"]), "hermes_closed_trades": len(ours),
+        "backtesting_py_closed_trades": len(theirs),
+        "same_trades": ours == theirs and ours_open == theirs_open,
+        "first_differences": [{"hermes": h, "backtesting_py": b}
+                              for h, b in zip(ours, theirs, strict=False) if h != b][:5],
+        "hermes_return": float(simulation.equity[-1] / cash - 1),
+        "backtesting_py_return": float(stats["Return [%]"] / 100),
+    }  # fmt: skip
+
+
+def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Buy/sell flags for one chunk (with its context rows) of one series (the feature
+    store's columns for these parameters named as Smart Momentum names them)."""
+    from hermes.signals.smart_momentum import FLAGS, feature_columns
+
+    fast, slow, rsi, direction = (frame[c] for c in feature_columns(params).values())
+    out = frame[["symbol", "interval", "open_time"]].copy()
+    out["ema_cross"] = (fast > slow) & (fast.shift(1) <= slow.shift(1))
+    out["rsi_neutral"] = (rsi >= params["rsi_low"]) & (rsi <= params["rsi_high"])
+    out["st_bullish"] = direction == 1
+    out["st_exit"] = (direction.shift(1) == 1) & (direction == -1)
+    # a comparison with a missing value (warm-up rows) is false, not missing
+    out[list(FLAGS)] = out[list(FLAGS)].fillna(False).astype(bool)
+    out["buy_signal"] = out["ema_cross"] & out["rsi_neutral"] & out["st_bullish"]
+    out["sell_signal"] = out["st_exit"]
+    return out
+
+
+def notebook(work: str, restore_from: str, chunk_rows: int, params: dict[str, Any]) -> Any:
+    """Time the baseline end to end (read features, compute, write signals), then count the
+    rows where it and Hermes' dbt signals disagree (when the dbt table exists)."""
+    from hermes.lake import connect, table_exists
+
+    query = "select * from gold_feature_store where symbol = ? and interval = ? order by open_time"
+    series = "select symbol, interval, count(*) from gold_feature_store group by all order by all"
+    with connect(use_lake(work, restore_from)) as conn:
+        elapsed, parts = stopwatch(), []
+        for symbol, interval, total in conn.execute(series).fetchall():
+            context = None
+            for offset in range(0, total, chunk_rows):
+                chunk = conn.execute(
+                    f"{query} limit ? offset ?", [symbol, interval, chunk_rows, offset]
+                ).df()
+                window = (
+                    chunk if context is None else pd.concat([context, chunk], ignore_index=True)
+                )
+                parts.append(smart_momentum_flags(window, params).iloc[len(window) - len(chunk) :])
+                context = window.tail(50)
+        conn.register("notebook_frame", signals := pd.concat(parts, ignore_index=True))
+        conn.execute(
+            "create or replace table bench_notebook_signals as select * from notebook_frame"
+        )
+        out = {"seconds": elapsed(), "rows": len(signals), "chunk_rows": chunk_rows,
+               "buy_signals": int(signals["buy_signal"].sum()),
+               "sell_signals": int(signals["sell_signal"].sum())}  # fmt: skip
+        if table_exists(conn, "gold_signals_smart_momentum"):
+            missing, different = conn.execute("""
+                select count(*) filter (where h.open_time is null or n.open_time is null),
+                    count(*) filter (where h.buy_signal is distinct from n.buy_signal
+                                     or h.sell_signal is distinct from n.sell_signal)
+                from gold_signals_smart_momentum as h
+                full join bench_notebook_signals as n using (symbol, interval, open_time)
+            """).fetchone()  # type: ignore[misc]  # fmt: skip
+            out |= {"rows_missing_vs_hermes": missing, "flag_mismatches_vs_hermes": different}
+    return out
+
+
+RULES = ("smart_momentum", "donchian_breakout", "bollinger_reversion")
+
+
+def _signals(h: Any, low: Any, c: Any, direction: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """(buy, sell) of each active rule strategy, decided on each bar's close."""
+    import talib
+
+    previous = lambda a: np.concatenate([[np.nan], a[:-1]])  # noqa: E731
+    p, d, b = (params[rule] for rule in RULES)
+    fast, slow = talib.EMA(c, p["ema_fast"]), talib.EMA(c, p["ema_slow"])
+    rsi, (_, middle, lower) = talib.RSI(c, p["rsi_period"]), talib.BBANDS(
+        c, b["bb_period"], b["bb_stddevs"], b["bb_stddevs"])  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        cross = (fast > slow) & (previous(fast) <= previous(slow))
+        neutral = (rsi >= p["rsi_low"]) & (rsi <= p["rsi_high"])
+        return {
+            "smart_momentum": (cross & neutral & (direction == 1),
+                               (direction == -1) & (previous(direction) == 1)),
+            "donchian_breakout": (c > previous(talib.MAX(h, d["entry_period"])),
+                                  c < previous(talib.MIN(low, d["exit_period"]))),
+            "bollinger_reversion": (
+                (previous(c) < previous(lower)) & (c >= lower)
+                & (talib.RSI(c, b["rsi_period"]) < b["rsi_max"]), c >= middle),
+        }  # fmt: skip
+
+
+def plain_recompute(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
+    from hermes.config import project_vars
+    from hermes.costs import FEES, SLIPPAGE
+    from hermes.signals.registry import load_strategy
+    from hermes.signals.smart_momentum import feature_columns
+
+    # the registry's parameters, the project's feature periods and the daily job's costs,
+    # looked up before the clock starts (a plain script would write them in)
+    params, v = {name: load_strategy(name).parameters for name in RULES}, project_vars()
+    folders = data or [str(PROJECT_ROOT / "data" / "binance-ohlcv")]
+    files = sorted(f for folder in folders for f in Path(folder).glob("*.csv*"))
+    elapsed = stopwatch()
+    import polars as pl
+    import talib
+    import vectorbt as vbt
+
+    from hermes.indicators import supertrend
+
+    out, trades, rows = Path(out_dir), {}, 0
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        frame = pl.read_csv(path, try_parse_dates=True)
+        o, h, low, c, volume = (frame[k].to_numpy().astype(float) for k in OHLCV)
+        features = {f"sma_{n}": talib.SMA(c, n) for n in v["feature_sma_periods"]}
+        features |= {f"ema_{n}": talib.EMA(c, n) for n in v["feature_ema_periods"]}
+        features |= {f"rsi_{n}": talib.RSI(c, n) for n in v["feature_rsi_periods"]}
+        features |= {f"atr_{n}": talib.ATR(h, low, c, n) for n in v["feature_atr_periods"]}
+        for n, k in v["feature_bollinger_params"]:
+            bands = zip(("upper", "middle", "lower"), talib.BBANDS(c, n, k, k), strict=True)
+            features |= {f"bb_{band}_{n}_{k}": x for band, x in bands}
+        for f, s, n in v["feature_macd_params"]:
+            lines = zip(("macd", "macd_signal", "macd_hist"), talib.MACD(c, f, s, n), strict=True)
+            features |= {f"{name}_{f}_{s}_{n}": x for name, x in lines}
+        for n in v["feature_donchian_periods"]:
+            features |= {
+                f"donchian_upper_{n}": talib.MAX(h, n),
+                f"donchian_lower_{n}": talib.MIN(low, n),
+            }
+        for n in v["feature_return_periods"]:
+            features |= {
+                f"return_{n}": talib.ROC(c, n) / 100,
+                f"log_return_{n}": np.log(c / np.roll(c, n)),
+            }
+        features["true_range"] = talib.TRANGE(h, low, c)
+        features |= {f"volume_zscore_{n}": (volume - talib.SMA(volume, n)) / talib.STDDEV(volume, n)
+                     for n in v["feature_volume_zscore_periods"]}  # fmt: skip
+        sm = params["smart_momentum"]
+        direction = supertrend(h, low, c, sm["st_period"], sm["st_multiplier"])[1]
+        features[feature_columns(sm)["st_dir"]] = direction
+        signals = _signals(h, low, c, direction, params)
+        for name, (buy, sell) in signals.items():
+            features |= {f"{name}_buy": buy, f"{name}_sell": sell}
+        series = path.name.split(".")[0]
+        frame.with_columns(pl.Series(k, x) for k, x in features.items()).write_parquet(
+            out / f"{series}.parquet"
+        )
+        rows += frame.height
+        for name, (buy, sell) in signals.items() if series.endswith("_4h") else ():
+            # decided on a close, filled at the next open
+            entries, exits = (np.concatenate([[False], x[:-1]]) for x in (buy, sell))
+            portfolio = vbt.Portfolio.from_signals(
+                close=c, price=o, entries=entries, exits=exits, init_cash=10_000.0, fees=FEES,
+                slippage=SLIPPAGE, freq="4h")  # fmt: skip
+            trades[f"{name} {series.split('_')[0]}"] = int(portfolio.trades.closed.count())
+    return {"seconds": elapsed(), "rows": rows, "trades": trades}
