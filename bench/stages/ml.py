@@ -1,6 +1,7 @@
 """The ML walk-forward on the real universe, full and one new day (the figures of
-docs/ml.md): ``python -m bench.stages.ml [work folder]``. The bench's own ML stage is
-``dbt_run`` of the ML models on the bundled data (:mod:`bench.experiments`).
+docs/ml.md): ``python -m bench.stages.ml DATA [WORK]``, DATA a folder of Binance klines CSV
+files with 1h series (the repository bundles only 4h and 1d: ``data/universe``). The bench's
+own ML stage is ``dbt_run`` of the ML models on the bundled data (:mod:`bench.experiments`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Any
 
 from bench.lakes import count_rows, dbt, ingest, snapshot_tree, split_day, use_lake
 
-UNIVERSE = Path("/work/shared/data/binance-ohlcv")
 ML_MODELS, FEATURES = ("run", "--select", "gold_ml_predictions", "gold_ml_models"), (
     "run", "--select", "+gold_ml_labels")  # fmt: skip
 TIMES = ("seconds", "model_seconds", "cpu_seconds")
 
 
-def universe(work: str, data: str = str(UNIVERSE), day: str = "2026-01-05") -> dict[str, Any]:
+def universe(work: str, data: str, day: str = "2026-01-05") -> dict[str, Any]:
     """Every 4h and 1h series of ``data`` before ``day``: the full walk-forward, timed; then
     ``day``'s bars land and the incremental walk-forward is timed (features built untimed)."""
     root = Path(work)
@@ -55,4 +55,7 @@ def universe(work: str, data: str = str(UNIVERSE), day: str = "2026-01-05") -> d
 
 
 if __name__ == "__main__":
-    print(json.dumps(universe(sys.argv[1] if len(sys.argv) > 1 else "/tmp/hermes-ml-universe")))
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m bench.stages.ml DATA [WORK]: DATA holds the klines CSV files")
+    work = sys.argv[2] if len(sys.argv) > 2 else "/tmp/hermes-ml-universe"
+    print(json.dumps(universe(work, sys.argv[1])))
