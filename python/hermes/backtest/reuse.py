@@ -18,21 +18,14 @@ from collections.abc import Iterable, Sequence
 import duckdb
 
 from hermes.backtest.config import BacktestConfig, run_hash
+from hermes.backtest.equity import LINEAGE
 from hermes.backtest.inputs import MarketSlice
 from hermes.lake import table_exists
 from hermes.signals.registry import Strategy
 
-KEY = (
-    "strategy_id",
-    "strategy_version",
-    "run_hash",
-    "signal_model_hash",
-    "symbol",
-    "interval",
-    "data_fingerprint",
-    "features_version",
-)
-"""Columns of ``gold_backtest_runs`` that make up a run's inputs' fingerprint."""
+KEY = (*LINEAGE, "data_fingerprint", "features_version")
+"""Columns of ``gold_backtest_runs`` that make up a run's inputs' fingerprint: its lineage
+(strategy, parameters, config, model, series) and the data and signals it read."""
 
 Key = tuple[str, ...]
 
