@@ -137,7 +137,11 @@ def equity_query(conn: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> tup
     """A subquery (SQL, its parameters) of the ``gold_backtest_equity`` rows of ``run_ids``'
     whole curves, each row under the run it belongs to, in no order: a reader selects from
     it as from the table (``select ... from ({sql}) as e``, the parameters first)."""
-    links = chains(conn, run_ids)
+    return _links_query(chains(conn, run_ids))
+
+
+def _links_query(links: Sequence[tuple[str, str, Any]]) -> tuple[str, list[Any]]:
+    """:func:`equity_query` of the runs whose :func:`chains` are ``links``."""
     sql = (
         "select links.run_id, rows.* exclude (run_id) "  # noqa: S608 (constant names)
         "from gold_backtest_equity as rows inner join ("
@@ -156,7 +160,16 @@ def read_equity(
     conn: duckdb.DuckDBPyConnection, run_ids: Sequence[str], columns: Sequence[str] = COMPARED
 ) -> pa.Table:
     """``run_id`` and ``columns`` of the whole curves of ``run_ids``, by run then time."""
-    sql, params = equity_query(conn, run_ids)
+    return _read(conn, chains(conn, run_ids), columns)
+
+
+def _read(
+    conn: duckdb.DuckDBPyConnection,
+    links: Sequence[tuple[str, str, Any]],
+    columns: Sequence[str] = COMPARED,
+) -> pa.Table:
+    """:func:`read_equity` of the runs whose :func:`chains` are ``links``."""
+    sql, params = _links_query(links)
     names = ", ".join(["run_id", *(c for c in columns if c in COMPARED)])
     return conn.execute(
         f"select {names} from ({sql}) as e order by run_id, open_time",  # noqa: S608
@@ -227,13 +240,15 @@ def as_changes(conn: duckdb.DuckDBPyConnection, results: Sequence[Stored]) -> li
         for position, (run, _) in enumerate(results)
         if extends(run) and (key := tuple(run[c] for c in LINEAGE)) in latest
     }
-    links = Counter(run_id for run_id, _, _ in chains(conn, sorted(set(bases.values()))))
-    bases = {position: base for position, base in bases.items() if links[base] < MAX_CHAIN}
+    links = chains(conn, sorted(set(bases.values())))  # read once: the cap, then each batch
+    reads = Counter(run_id for run_id, _, _ in links)
+    bases = {position: base for position, base in bases.items() if reads[base] < MAX_CHAIN}
     out = [({**run, BASE: None, FROM: None}, equity) for run, equity in results]
     positions = list(bases)
     for start in range(0, len(positions), BATCH):
         batch = positions[start : start + BATCH]
-        curves = _split(read_equity(conn, sorted({bases[p] for p in batch})))
+        wanted = {bases[p] for p in batch}
+        curves = _split(_read(conn, [link for link in links if link[0] in wanted]))
         for position in batch:
             base_id = bases[position]
             out[position] = _change(*results[position], base_id, curves[base_id])
