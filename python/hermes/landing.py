@@ -9,7 +9,7 @@ Layout under ``<lake>/landing/`` (mirrors the Binance public data site)::
     _quarantine/<source folder>/<sha256 prefix>/<file>  (+ .reason.txt)   rejected files, with why
 
 Raw files are kept as received. Ingest decodes each source file once into
-``_decoded/<sha256>.parquet`` (columns: :data:`DECODED_SCHEMA`), then records it in the
+``_decoded/<sha256>.parquet`` (columns: :func:`decoded_schema`), then records it in the
 manifest table ``lake.landing.files`` in one transaction. The dbt model ``bronze_klines``
 reads the decoded files listed in the manifest.
 """
@@ -42,21 +42,16 @@ DECODED_COLUMNS = (
     ("time_unit", "string"),  # 'ms' or 'us'
 )
 """Columns of a decoded file (name, pyarrow type). Columns a source does not carry (generic
-CSV) are null. ``DECODED_SCHEMA`` is their pyarrow schema, built on first use: reading the
-manifest (a run with nothing new) does not load pyarrow."""
+CSV) are null. :func:`decoded_schema` is their pyarrow schema, built on first use: reading
+the manifest (a run with nothing new) does not load pyarrow."""
 
 
 @cache
-def _decoded_schema() -> pa.Schema:
+def decoded_schema() -> pa.Schema:
+    """The pyarrow schema of a decoded file (:data:`DECODED_COLUMNS`)."""
     import pyarrow as pa
 
     return pa.schema([(name, getattr(pa, kind)()) for name, kind in DECODED_COLUMNS])
-
-
-def __getattr__(name: str) -> pa.Schema:
-    if name == "DECODED_SCHEMA":
-        return _decoded_schema()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 MANIFEST_DDL = f"""

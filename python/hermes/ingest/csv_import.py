@@ -44,7 +44,8 @@ def check_complete(data: bytes) -> None:
 
 
 def decode_ohlcv_csv(data: bytes, name: CsvName, *, now: datetime | None = None) -> pa.Table:
-    """Decode a generic OHLCV CSV (optionally gzip-compressed) as :data:`DECODED_SCHEMA`."""
+    """Decode a generic OHLCV CSV (optionally gzip-compressed) as
+    :func:`hermes.landing.decoded_schema`."""
     if name.filename.endswith(".gz"):
         data = gunzip(data)
     check_encoding(data)  # a UTF-16 file is named as such, not as "truncated"

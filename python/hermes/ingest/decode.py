@@ -22,7 +22,7 @@ from hermes.ingest.candles import check_candles
 from hermes.ingest.errors import DecodeError
 from hermes.ingest.layout import INTERVAL_SECONDS, ArchiveName
 from hermes.ingest.text_checks import MAX_TEXT_BYTES, check_encoding, check_line_lengths
-from hermes.landing import DECODED_SCHEMA
+from hermes.landing import decoded_schema
 
 KLINE_COLUMNS: tuple[str, ...] = (
     "open_time",
@@ -58,7 +58,7 @@ _HEADER_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*")
 
 
 def decode_kline_archive(data: bytes, archive: ArchiveName) -> pa.Table:
-    """Decode a kline zip archive into a table with :data:`DECODED_SCHEMA`."""
+    """Decode a kline zip archive into a table with :func:`hermes.landing.decoded_schema`."""
     return decode_kline_csv(read_single_csv(data), archive)
 
 
@@ -207,9 +207,9 @@ def parse_columns(
 
 
 def to_decoded_table(frame: pl.DataFrame) -> pa.Table:
-    """Arrange ``frame`` as :data:`DECODED_SCHEMA` (missing columns become null)."""
+    """Arrange ``frame`` as :func:`hermes.landing.decoded_schema` (missing columns become null)."""
     columns = [
         pl.col(name) if name in frame.columns else pl.lit(None).alias(name)
-        for name in DECODED_SCHEMA.names
+        for name in decoded_schema().names
     ]
-    return frame.select(columns).to_arrow().cast(DECODED_SCHEMA)
+    return frame.select(columns).to_arrow().cast(decoded_schema())

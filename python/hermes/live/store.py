@@ -51,7 +51,7 @@ from hermes import storage
 from hermes.config import Settings
 from hermes.ingest.manifest import ManifestEntry, load_manifest, record_file
 from hermes.lake import connect, insert
-from hermes.landing import DECODED_SCHEMA, decoded_file, decoded_location
+from hermes.landing import decoded_file, decoded_location, decoded_schema
 from hermes.live.client import Candle
 from hermes.live.klines import API_PROVIDER, api_source_file
 from hermes.live.sources import SeriesKey
@@ -80,13 +80,13 @@ CANDLE_FIELDS = [
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_asset_volume",
     "number_of_trades", "taker_buy_base_asset_volume", "taker_buy_quote_asset_volume",
 ]  # fmt: skip
-STORE_SCHEMA = pa.schema([("symbol", pa.string()), ("interval", pa.string()), *DECODED_SCHEMA])
+STORE_SCHEMA = pa.schema([("symbol", pa.string()), ("interval", pa.string()), *decoded_schema()])
 """The live store's files: whose candle each row is, then the landing zone's decoded format."""
 
 
 def candles_table(candles: list[Candle]) -> pa.Table:
     """Candles in the landing zone's decoded format (epoch milliseconds)."""
-    return _table([(("", ""), candles)], DECODED_SCHEMA)
+    return _table([(("", ""), candles)], decoded_schema())
 
 
 def _table(items: list[tuple[SeriesKey, list[Candle]]], schema: pa.Schema) -> pa.Table:
