@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.children import COVERAGE_VARIABLES
 
 from hermes.flows.server import ServerInfo, start_server, stop_server
 
@@ -36,7 +37,12 @@ _STARTED: list[ServerInfo] = []
 def prefect_server() -> Iterator[ServerInfo]:
     """The session's Prefect server, started on the address Prefect was given."""
     if not _STARTED:
-        _STARTED.append(start_server(_PREFECT_HOME, port=_PORT))
+        # the server runs Prefect's code only, no Hermes line: started without coverage's
+        # tracer (it serves every flow run of the session; fixtures/children.py)
+        with pytest.MonkeyPatch.context() as env:
+            for name in COVERAGE_VARIABLES:
+                env.delenv(name, raising=False)
+            _STARTED.append(start_server(_PREFECT_HOME, port=_PORT))
         _RESERVED.close()
     assert _STARTED[0].url == os.environ["PREFECT_API_URL"]
     yield _STARTED[0]
