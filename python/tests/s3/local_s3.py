@@ -1,4 +1,6 @@
-"""A real S3-compatible server for the tests: moto's ThreadedMotoServer on 127.0.0.1.
+"""A real S3-compatible server for the tests: moto's server on 127.0.0.1, in a process of its
+own started without coverage's tracer (it runs no Hermes line: traced in the tests' process,
+its threads made every S3 request of a lake's build slower; fixtures/children.py).
 
 The server enforces authentication: an IAM user with S3 rights is created, its access key
 is the only one accepted, and a bucket is created for the lake. Requests go over HTTP
@@ -7,10 +9,11 @@ exactly as they would to MinIO (path-style URLs, no TLS).
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
+from fixtures.children import unmeasured
 
 from hermes.config import S3Settings, Settings
 from hermes.ingest.report import IngestReport
@@ -39,7 +42,7 @@ READ_ONLY_POLICY = """{
 class LocalS3:
     """A running server and the one key pair it accepts."""
 
-    server: ThreadedMotoServer
+    server: subprocess.Popen[bytes]
     endpoint: str
     bucket: str
     access_key: str
@@ -98,7 +101,12 @@ class LocalS3:
         )
 
     def stop(self) -> None:
-        self.server.stop()
+        self.server.terminate()
+        try:
+            self.server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
 
 
 def free_port() -> int:
@@ -109,11 +117,25 @@ def free_port() -> int:
 
 def start_local_s3(bucket: str = "hermes-test") -> LocalS3:
     """Start the server, create the IAM user, its key and the bucket, then require auth."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=unmeasured(os.environ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{endpoint}/moto-api/data.json", timeout=5).raise_for_status()
+            break
+        except requests.RequestException as error:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"moto's server did not start: {error}") from error
+            time.sleep(0.1)
     setup = {
         "endpoint_url": endpoint,
         "aws_access_key_id": "setup",
