@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fixtures.lake_reads import read_frame
+from fixtures.lake_reads import read_frame, read_frames
 from fixtures.refreshed_lake import SPLIT
 
 from hermes.config import Settings
@@ -65,9 +65,10 @@ def test_incremental_refresh_equals_full_rebuild(
         "select * exclude (ingested_at) from {table} where symbol in ('BTCUSDT', 'ETHUSDT') "
         "order by all"
     )
+    queries = {table: query.format(table=table) for table in COMPARED}
+    incrementals, fulls = read_frames(settings, queries), read_frames(built_lake, queries)
     for table in COMPARED:
-        incremental = read_frame(settings, query.format(table=table))
-        full = read_frame(built_lake, query.format(table=table))
+        incremental, full = incrementals[table], fulls[table]
         assert len(full) == len(incremental) > 18_000, table
         assert (incremental["open_time"] >= pd.Timestamp(SPLIT)).sum() > 2_000
         _assert_same(incremental, full)
@@ -76,9 +77,16 @@ def test_incremental_refresh_equals_full_rebuild(
 def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
     settings, info = refreshed
     assert {"gold_signals_smart_momentum", "gold_signals_ml_lightgbm"} <= set(SIGNALS)
-    for table in (*NEW_BARS_ONLY, *SIGNALS):
-        conn = connect(settings)
-        try:
+    conn = connect(settings)
+    try:
+        new_bars = conn.execute(
+            "select symbol, interval, count(*), min(open_time) from silver_klines "
+            "where open_time >= ? and symbol in ('BTCUSDT', 'ETHUSDT') "
+            "group by all order by all",
+            [SPLIT],
+        ).fetchall()
+        assert len(new_bars) == 4  # both symbols, 4h and 1d
+        for table in (*NEW_BARS_ONLY, *SIGNALS):
             changes = conn.execute(
                 """
                 select change_type, symbol, interval, count(*), min(open_time)
@@ -87,16 +95,10 @@ def test_refresh_writes_only_new_bars(refreshed: Refreshed) -> None:
                 """,
                 [table, info["first"] + 1, info["last"]],
             ).fetchall()
-            new_bars = conn.execute(
-                "select symbol, interval, count(*), min(open_time) from silver_klines "
-                "where open_time >= ? and symbol in ('BTCUSDT', 'ETHUSDT') "
-                "group by all order by all",
-                [SPLIT],
-            ).fetchall()
-        finally:
-            conn.close()
-        # the refresh only inserted the new bars of the refreshed series, and deleted nothing
-        assert changes == [("insert", *row) for row in new_bars], table
+            # the refresh only inserted the new bars of the refreshed series, deleted nothing
+            assert changes == [("insert", *row) for row in new_bars], table
+    finally:
+        conn.close()
 
 
 def test_refresh_rewrites_only_the_bars_that_change(refreshed: Refreshed) -> None:
@@ -229,13 +231,10 @@ NOT_REBUILT = ["ingested_at", "snapshot_id"]
 
 def _models(settings: Settings, where: str) -> dict[str, pd.DataFrame]:
     """Each follower's rows of the series ``where`` selects (every column), in key order."""
-    return {
-        table: read_frame(
-            settings,
-            f"select * from {table} where {where} order by all",  # noqa: S608
-        )
-        for table in FOLLOWERS
-    }
+    return read_frames(
+        settings,
+        {table: f"select * from {table} where {where} order by all" for table in FOLLOWERS},  # noqa: S608
+    )
 
 
 def _land_again(
