@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
+import pwd
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from catalog.local_postgres import SERVICE_USER, LocalPostgres, pg_bin, start_local_postgres
 from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
 from s3.local_s3 import Built, LocalS3, build_lake, start_local_s3, unique_prefix
 
@@ -215,6 +217,25 @@ def local_s3() -> Iterator[LocalS3]:
     server = start_local_s3()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_postgres() -> Iterator[LocalPostgres]:
+    """PostgreSQL from Debian's packages on 127.0.0.1 (stopped at the end, even on failure),
+    one per worker: the catalog tests and the scale-out flow test (each its own database)."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            pytest.skip(f"running as root and no {SERVICE_USER!r} user to run PostgreSQL as")
+    server = start_local_postgres(bin_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

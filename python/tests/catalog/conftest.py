@@ -1,9 +1,9 @@
-"""A PostgreSQL server for the session, and a lake on S3 whose catalog lives in it."""
+"""A lake on S3 whose catalog lives in the session's PostgreSQL server (``local_postgres``,
+in the root conftest: the scale-out flow test uses the same server)."""
 
 from __future__ import annotations
 
 import os
-import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,28 +12,10 @@ from pathlib import Path
 import pytest
 from s3.local_s3 import LocalS3, captured_output, exported, unique_prefix
 
-from catalog.local_postgres import SERVICE_USER, LocalPostgres, pg_bin, start_local_postgres
+from catalog.local_postgres import LocalPostgres
 from hermes.config import PROJECT_ROOT, Settings
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "binance-ohlcv"
-
-
-@pytest.fixture(scope="session")
-def local_postgres() -> Iterator[LocalPostgres]:
-    """PostgreSQL from Debian's packages on 127.0.0.1 (stopped at the end, even on failure)."""
-    bin_dir = pg_bin()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam(SERVICE_USER)
-        except KeyError:
-            pytest.skip(f"running as root and no {SERVICE_USER!r} user to run PostgreSQL as")
-    server = start_local_postgres(bin_dir)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

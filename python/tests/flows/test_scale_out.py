@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from catalog.conftest import local_postgres  # noqa: F401 (a fixture this module uses)
 from catalog.local_postgres import ROLE, LocalPostgres
 from distributed import Client, LocalCluster
 from fixtures.lake_reads import read_frame
@@ -119,7 +118,7 @@ def refresh(settings: Settings, files: list[str]) -> Run:
 def runs(
     tmp_path_factory: pytest.TempPathFactory,
     local_s3: LocalS3,
-    local_postgres: LocalPostgres,  # noqa: F811 (the fixture imported above)
+    local_postgres: LocalPostgres,
 ) -> Iterator[Runs]:
     root = tmp_path_factory.mktemp("scale-out")
     files = inputs(root / "inputs")

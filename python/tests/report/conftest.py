@@ -223,9 +223,10 @@ def page_tables(path: Path) -> Tables:
     return parser
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium for the page tests: skipped without it on a workstation, failed in CI."""
+    """Headless Chromium for the page tests: skipped without it on a workstation, failed in CI.
+    Started once per worker (the page tests are one group, see the root conftest)."""
     if find_chromium() is None:
         message = "Chromium is not installed: apt-get install chromium (make test does it as root)"
         if os.environ.get("CI"):
