@@ -1,25 +1,5 @@
-"""Side by side: what users would otherwise use or write, each function a child process's
-stage (:mod:`bench.measure`), times warm unless said otherwise.
-
-- :func:`indicators`: ``hermes.indicators`` against TA-Lib on the same float64 arrays (best of
-  a few calls each), outputs compared value by value;
-- :func:`backtesting_py`: ``hermes.backtest`` against backtesting.py on the same signals, both
-  filling at the next bar's open after the signal bar, no fees, slippage or stops, long only,
-  all equity per trade (backtesting.py trades whole units, so both start with enough cash for
-  rounding not to matter); trades compared by entry and exit bar;
-- :func:`notebook`: the design notebook's way of generating signals, with pandas: per series
-  the feature table is read back in chunks of ``chunk_rows`` (``order by open_time limit ?
-  offset ?``, every column), the previous chunk's last rows prepended as context, Smart
-  Momentum's flags computed with ``shift``, the context dropped, all signals written to a
-  lake table;
-- :func:`plain_recompute`: the plain baseline of the daily job, no lake: polars reads the CSV
-  files, TA-Lib computes the feature store's indicators (its periods from ``dbt_project.yml``;
-  ``hermes.indicators`` the SuperTrend, which TA-Lib lacks), numpy the signals of every active
-  rule strategy, vectorbt their next-open backtests on every 4h series (the registry's
-  parameters, the daily job's fees and slippage), parquet files receive features and signals.
-  No catalog, tests, audit, history or reproducibility: what the daily job's bookkeeping costs
-  is measured against it. Timed from the function's start, imports included.
-"""
+"""The alternatives users would otherwise use or write, each a stage of a child process
+(:mod:`bench.measure`), timed warm unless said otherwise; docs/benchmarks.md describes each."""
 
 from __future__ import annotations
 
@@ -47,8 +27,7 @@ INDICATORS: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = [
     ("true_range", "atr:true_range", "TRANGE", ("high", "low", "close"), {}),
     ("macd_12_26_9", "macd:macd", "MACD", ("close",), {}),
 ]
-"""(name, ``hermes.indicators`` module:function, TA-Lib function, inputs, keyword arguments);
-Bollinger bands are a SQL macro (macros/indicators), compared with TA-Lib in the tests."""
+"""(name, ``hermes.indicators`` module:function, TA-Lib function, inputs, keyword arguments)."""
 
 
 def _first(result: Any) -> np.ndarray:
@@ -58,7 +37,7 @@ def _first(result: Any) -> np.ndarray:
 
 
 def indicators(arrays_file: str, calls: int = 5) -> dict[str, Any]:
-    """Time every case of :data:`INDICATORS` on the arrays of ``arrays_file`` (``.npz``)."""
+    """Every case of :data:`INDICATORS`, best of ``calls`` warm calls, outputs compared."""
     import talib
 
     data = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in np.load(arrays_file).items()}
@@ -82,6 +61,7 @@ def indicators(arrays_file: str, calls: int = 5) -> dict[str, Any]:
 
 
 def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict[str, Any]:
+    """Both engines on the same signals, next-open fills, no costs, all equity (whole units)."""
     from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
 
     from hermes.backtest.config import BacktestConfig
@@ -136,8 +116,7 @@ def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict
 
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Buy/sell flags for one chunk (with its context rows) of one series (the feature
-    store's columns for these parameters named as Smart Momentum names them)."""
+    """The notebook's buy/sell flags of one chunk (with its context rows) of one series."""
     from hermes.signals.smart_momentum import FLAGS, feature_columns
 
     fast, slow, rsi, direction = (frame[c] for c in feature_columns(params).values())
@@ -154,8 +133,7 @@ def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.Data
 
 
 def notebook(work: str, restore_from: str, chunk_rows: int, params: dict[str, Any]) -> Any:
-    """Time the baseline end to end (read features, compute, write signals), then count the
-    rows where it and Hermes' dbt signals disagree (when the dbt table exists)."""
+    """The notebook's signals (LIMIT/OFFSET chunks, pandas, a lake table), checked against dbt's."""
     from hermes.lake import connect, table_exists
 
     query = "select * from gold_feature_store where symbol = ? and interval = ? order by open_time"
@@ -219,6 +197,7 @@ def _signals(h: Any, low: Any, c: Any, direction: Any, params: dict[str, Any]) -
 
 
 def plain_recompute(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
+    """The daily job without a lake: features, signals and 4h backtests to parquet files."""
     from hermes.config import project_vars
     from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy
