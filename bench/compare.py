@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import importlib
 import statistics
 import warnings
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,46 +16,6 @@ from bench.measure import stopwatch, warm_calls
 from hermes.config import PROJECT_ROOT
 
 PRICES, OHLCV = ("open", "high", "low", "close"), ("open", "high", "low", "close", "volume")
-INDICATORS: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = [
-    ("sma_20", "moving_average:sma", "SMA", ("close",), {"period": 20}),
-    ("ema_12", "moving_average:ema", "EMA", ("close",), {"period": 12}),
-    ("ema_200", "moving_average:ema", "EMA", ("close",), {"period": 200}),
-    ("rsi_14", "rsi:rsi", "RSI", ("close",), {"period": 14}),
-    ("atr_14", "atr:atr", "ATR", ("high", "low", "close"), {"period": 14}),
-    ("true_range", "atr:true_range", "TRANGE", ("high", "low", "close"), {}),
-    ("macd_12_26_9", "macd:macd", "MACD", ("close",), {}),
-]
-"""(name, ``hermes.indicators`` module:function, TA-Lib function, inputs, keyword arguments)."""
-
-
-def _first(result: Any) -> np.ndarray:
-    """The first output array of an indicator (a dict, tuple or list of them, or one)."""
-    result = next(iter(result.values())) if isinstance(result, dict) else result
-    return np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
-
-
-def indicators(arrays_file: str, calls: int = 5) -> dict[str, Any]:
-    """Every case of :data:`INDICATORS`, best of ``calls`` warm calls, outputs compared."""
-    import talib
-
-    data = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in np.load(arrays_file).items()}
-    cases: dict[str, Any] = {}
-    for name, function, talib_name, inputs, kwargs in INDICATORS:
-        module, _, function = function.partition(":")
-        ours = getattr(importlib.import_module(f"hermes.indicators.{module}"), function)
-        args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
-        hermes_times, a = warm_calls(partial(ours, *args, **kwargs), calls)
-        talib_times, b = warm_calls(
-            partial(getattr(talib, talib_name), *args, **talib_kwargs), calls
-        )
-        (a, b), seconds = (_first(a), _first(b)), min(hermes_times)
-        both = ~np.isnan(a) & ~np.isnan(b)
-        difference = np.abs(a[both] - b[both]) / np.maximum(np.abs(b[both]), 1e-12)
-        cases[name] = {"seconds": seconds, "hermes_seconds": seconds,
-                       "talib_seconds": min(talib_times), "speed_ratio": min(talib_times) / seconds,
-                       "max_relative_difference": float(np.max(difference, initial=0))}  # fmt: skip
-    return {"seconds": sum(c["seconds"] for c in cases.values()), "rows": len(data["close"]),
-            "cases": cases}  # fmt: skip
 
 
 def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict[str, Any]:

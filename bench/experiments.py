@@ -12,8 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from bench import synthetic
 from bench.measure import Runner, StageError, load_average, median_of, spread, status, stopwatch
 from bench.measure import summarise as summary
@@ -178,22 +176,6 @@ def _folders(plan: Plan, name: str) -> dict[str, str]:
     return {"work": str(plan.work / name / "lake"), "target_path": str(plan.work / name / "target")}
 
 
-def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick)."""
-    rows = 100_000 if plan.quick else 1_000_000
-    if not (arrays := plan.work / f"indicator-arrays-{rows}.npz").exists():
-        frame = SyntheticSpec(1, "2024-01", "2024-01", seed=7).frame(1, rows)
-        prices: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
-        np.savez(arrays, **prices)
-    runs = runner.repeat("bench.compare:indicators", plan.repeat, arrays_file=str(arrays))
-    cases = {name: summary([r["cases"][name] for r in runs]) for name in runs[0]["cases"]}
-    for name, case in cases.items():
-        case["max_relative_difference"] = max(
-            r["cases"][name]["max_relative_difference"] for r in runs
-        )
-    return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}  # fmt: skip
-
-
 def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The notebook baseline on the smallest measured size, against both Hermes signal paths."""
     if not results.get("sizes"):
@@ -350,7 +332,6 @@ def _signals(plan: Plan) -> str:
 
 EXPERIMENTS: list[tuple[str, str, Callable[..., Results]]] = [
     ("compare.notebook", "comparisons.notebook_signals", compare_notebook),
-    ("compare.indicators", "comparisons.indicators", compare_indicators),
     ("backtest", "backtest", _repeat("bench.stages.backtest:single",
      "single backtest, 8 years of BTCUSDT 4h, cold and warm", signals_file=_signals)),
     ("grid", "grid", _repeat("bench.stages.backtest:grid", "Smart Momentum parameter grid",

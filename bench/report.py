@@ -188,7 +188,6 @@ ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
         results["sizes"][nb["size"]]["stages"][s]
         | {"label": LABELS[s], "ratio": nb[f"speed_ratio_{s}"]}
         for s in ("signals", "signals_chunked") if f"speed_ratio_{s}" in nb],
-    "indicators": lambda _, ind: [case | {"name": n} for n, case in ind["cases"].items()],
     "engines": lambda _, bt: [
         {"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
          "trades": bt[f"{p}_closed_trades"]} for engine, p in (
