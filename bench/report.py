@@ -259,6 +259,5 @@ def markdown(results: Results) -> str:
     fields = results | {"packages": packages, "commit": machine["git_commit"] or "unknown"}
     goals = [f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])]
     sections = [line for section in SECTIONS for line in lines(section, results)]
-    return "\n".join(
-        [fill(TABLE["header"], fields), *goals, "", *sections, fill(TABLE["end"], fields)]
-    )
+    header, end = (fill(TABLE[part], fields) or "" for part in ("header", "end"))
+    return "\n".join([header, *goals, "", *sections, end])
