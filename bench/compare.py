@@ -55,10 +55,8 @@ def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict
     theirs = sorted(zip(*bars, strict=True))
     # backtesting.py closes a position still open at the end on the last bar: not a signal exit
     last_bar = len(data["close"]) - 1
-    theirs_open, theirs = (
-        [e for e, x in theirs if x >= last_bar],
-        [t for t in theirs if t[1] < last_bar],
-    )
+    theirs_open = [entry for entry, end in theirs if end >= last_bar]
+    theirs = [trade for trade in theirs if trade[1] < last_bar]
     hermes_seconds, bt_seconds = statistics.median(hermes_times), statistics.median(bt_times)
     return {
         "seconds": hermes_seconds, "hermes_seconds": hermes_seconds,

@@ -65,8 +65,7 @@ class Plan:
 
 
 class Stage(NamedTuple):
-    """A pipeline stage: name, report label, child function, arguments, the saved state it
-    starts from and the state it saves."""
+    """A pipeline stage: its child function and arguments, the states it restores and saves."""
 
     name: str
     label: str
