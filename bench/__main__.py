@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from bench.experiments import BENCH_ROOT, EXPERIMENTS, GROUPS, SIZES, STAGES, Pl
 from bench.measure import Runner, load_average, stopwatch
 
 console = Console()
-PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib "
+PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib"
+PACKAGES += " backtesting prefect"
 SYNTHETIC_NOTE = (
     "Scale data sets are synthetic: 1-minute candles for symbols SYN001USDT, SYN002USDT, ... "
     "made by a seeded block bootstrap of the real BTCUSDT/ETHUSDT 4h log returns, candle "
@@ -37,17 +39,19 @@ def machine() -> dict[str, Any]:
     """Cores, memory, CPU model, OS, Python and package versions."""
     from hermes.backtest.provenance import git_commit
 
-    cpus = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []  # fmt: skip
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpus = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
-    packages = {name: installed.get(name) for name in f"{PACKAGES}backtesting prefect".split()}
     return {
         "cpu_model": cpus[0] if cpus else platform.processor() or platform.machine(),
-        "logical_cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "git_commit": (git_commit()[0] or "")[:7] or None, "packages": packages,
-    }  # fmt: skip
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "git_commit": (git_commit()[0] or "")[:7] or None,
+        "packages": {name: installed.get(name) for name in PACKAGES.split()},
+    }
 
 
 def parse_args(argv: list[str] | None) -> Plan:

@@ -1,32 +1,10 @@
-"""Side by side: what users would otherwise use or write, each function a child process's
-stage (:mod:`bench.measure`), times warm unless said otherwise.
-
-- :func:`indicators`: ``hermes.indicators`` against TA-Lib on the same float64 arrays (best of
-  a few calls each), outputs compared value by value;
-- :func:`backtesting_py`: ``hermes.backtest`` against backtesting.py on the same signals, both
-  filling at the next bar's open after the signal bar, no fees, slippage or stops, long only,
-  all equity per trade (backtesting.py trades whole units, so both start with enough cash for
-  rounding not to matter); trades compared by entry and exit bar;
-- :func:`notebook`: the design notebook's way of generating signals, with pandas: per series
-  the feature table is read back in chunks of ``chunk_rows`` (``order by open_time limit ?
-  offset ?``, every column), the previous chunk's last rows prepended as context, Smart
-  Momentum's flags computed with ``shift``, the context dropped, all signals written to a
-  lake table;
-- :func:`plain_recompute`: the plain baseline of the daily job, no lake: polars reads the CSV
-  files, TA-Lib computes the feature store's indicators (its periods from ``dbt_project.yml``;
-  ``hermes.indicators`` the SuperTrend, which TA-Lib lacks), numpy the signals of every active
-  rule strategy, vectorbt their next-open backtests on every 4h series (the registry's
-  parameters, the daily job's fees and slippage), parquet files receive features and signals.
-  No catalog, tests, audit, history or reproducibility: what the daily job's bookkeeping costs
-  is measured against it. Timed from the function's start, imports included.
-"""
+"""The alternatives users would otherwise use or write, each a stage of a child process
+(:mod:`bench.measure`), timed warm unless said otherwise; docs/benchmarks.md describes each."""
 
 from __future__ import annotations
 
-import importlib
 import statistics
 import warnings
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,50 +16,10 @@ from bench.measure import stopwatch, warm_calls
 from hermes.config import PROJECT_ROOT
 
 PRICES, OHLCV = ("open", "high", "low", "close"), ("open", "high", "low", "close", "volume")
-INDICATORS: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = [
-    ("sma_20", "moving_average:sma", "SMA", ("close",), {"period": 20}),
-    ("ema_12", "moving_average:ema", "EMA", ("close",), {"period": 12}),
-    ("ema_200", "moving_average:ema", "EMA", ("close",), {"period": 200}),
-    ("rsi_14", "rsi:rsi", "RSI", ("close",), {"period": 14}),
-    ("atr_14", "atr:atr", "ATR", ("high", "low", "close"), {"period": 14}),
-    ("true_range", "atr:true_range", "TRANGE", ("high", "low", "close"), {}),
-    ("macd_12_26_9", "macd:macd", "MACD", ("close",), {}),
-]
-"""(name, ``hermes.indicators`` module:function, TA-Lib function, inputs, keyword arguments);
-Bollinger bands are a SQL macro (macros/indicators), compared with TA-Lib in the tests."""
-
-
-def _first(result: Any) -> np.ndarray:
-    """The first output array of an indicator (a dict, tuple or list of them, or one)."""
-    result = next(iter(result.values())) if isinstance(result, dict) else result
-    return np.asarray(result[0] if isinstance(result, tuple | list) else result, np.float64)
-
-
-def indicators(arrays_file: str, calls: int = 5) -> dict[str, Any]:
-    """Time every case of :data:`INDICATORS` on the arrays of ``arrays_file`` (``.npz``)."""
-    import talib
-
-    data = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in np.load(arrays_file).items()}
-    cases: dict[str, Any] = {}
-    for name, function, talib_name, inputs, kwargs in INDICATORS:
-        module, _, function = function.partition(":")
-        ours = getattr(importlib.import_module(f"hermes.indicators.{module}"), function)
-        args, talib_kwargs = [data[i] for i in inputs], {f"time{k}": v for k, v in kwargs.items()}
-        hermes_times, a = warm_calls(partial(ours, *args, **kwargs), calls)
-        talib_times, b = warm_calls(
-            partial(getattr(talib, talib_name), *args, **talib_kwargs), calls
-        )
-        (a, b), seconds = (_first(a), _first(b)), min(hermes_times)
-        both = ~np.isnan(a) & ~np.isnan(b)
-        difference = np.abs(a[both] - b[both]) / np.maximum(np.abs(b[both]), 1e-12)
-        cases[name] = {"seconds": seconds, "hermes_seconds": seconds,
-                       "talib_seconds": min(talib_times), "speed_ratio": min(talib_times) / seconds,
-                       "max_relative_difference": float(np.max(difference, initial=0))}  # fmt: skip
-    return {"seconds": sum(c["seconds"] for c in cases.values()), "rows": len(data["close"]),
-            "cases": cases}  # fmt: skip
 
 
 def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict[str, Any]:
+    """Both engines on the same signals, next-open fills, no costs, all equity (whole units)."""
     from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
 
     from hermes.backtest.config import BacktestConfig
@@ -117,10 +55,8 @@ def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict
     theirs = sorted(zip(*bars, strict=True))
     # backtesting.py closes a position still open at the end on the last bar: not a signal exit
     last_bar = len(data["close"]) - 1
-    theirs_open, theirs = (
-        [e for e, x in theirs if x >= last_bar],
-        [t for t in theirs if t[1] < last_bar],
-    )
+    theirs_open = [entry for entry, end in theirs if end >= last_bar]
+    theirs = [trade for trade in theirs if trade[1] < last_bar]
     hermes_seconds, bt_seconds = statistics.median(hermes_times), statistics.median(bt_times)
     return {
         "seconds": hermes_seconds, "hermes_seconds": hermes_seconds,
@@ -136,8 +72,7 @@ def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict
 
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Buy/sell flags for one chunk (with its context rows) of one series (the feature
-    store's columns for these parameters named as Smart Momentum names them)."""
+    """The notebook's buy/sell flags of one chunk (with its context rows) of one series."""
     from hermes.signals.smart_momentum import FLAGS, feature_columns
 
     fast, slow, rsi, direction = (frame[c] for c in feature_columns(params).values())
@@ -154,8 +89,7 @@ def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.Data
 
 
 def notebook(work: str, restore_from: str, chunk_rows: int, params: dict[str, Any]) -> Any:
-    """Time the baseline end to end (read features, compute, write signals), then count the
-    rows where it and Hermes' dbt signals disagree (when the dbt table exists)."""
+    """The notebook's signals (LIMIT/OFFSET chunks, pandas, a lake table), checked against dbt's."""
     from hermes.lake import connect, table_exists
 
     query = "select * from gold_feature_store where symbol = ? and interval = ? order by open_time"
@@ -219,6 +153,7 @@ def _signals(h: Any, low: Any, c: Any, direction: Any, params: dict[str, Any]) -
 
 
 def plain_recompute(out_dir: str, data: list[str] | None = None) -> dict[str, Any]:
+    """The daily job without a lake: features, signals and 4h backtests to parquet files."""
     from hermes.config import project_vars
     from hermes.costs import FEES, SLIPPAGE
     from hermes.signals.registry import load_strategy

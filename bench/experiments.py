@@ -1,13 +1,6 @@
-"""What a run measures, from tables: the data sizes (:data:`SIZES`), the pipeline's stages on
-each (:data:`STAGES`), every other measurement in run order (:data:`EXPERIMENTS`) and the
-daily job's scenarios (:data:`JOB_SCENARIOS`).
-
-Each pipeline stage is repeated on the saved state the previous stage left (restored before
-each repetition). With the figures of a smaller size and a deadline, a stage whose scaled
-estimate would overrun the time budget is skipped with the estimate as the reason. Ratios
-against the alternatives (the notebook baseline, TA-Lib, backtesting.py, the plain recompute
-script, one dbt run per set) come from figures measured side by side in one run.
-"""
+"""What a run measures, as tables: :data:`SIZES`, the pipeline's :data:`STAGES` on each size,
+every other measurement in run order (:data:`EXPERIMENTS`) and the daily job's
+:data:`JOB_SCENARIOS`. Ratios against an alternative come from figures of the same run."""
 
 from __future__ import annotations
 
@@ -18,8 +11,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from bench import synthetic
 from bench.measure import Runner, StageError, load_average, median_of, spread, status, stopwatch
@@ -35,8 +26,7 @@ SIZES: dict[str, SyntheticSpec] = {  # symbols x months of one-minute candles
     "10M": SyntheticSpec(10, "2024-01", "2025-12"),  # 10,526,400
     "50M": SyntheticSpec(48, "2024-01", "2025-12"),  # 50,526,720
 }
-GROUPS = frozenset({"compare"})
-"""``--only`` names that select every ``<group>.<name>`` measurement (no stage is named so)."""
+GROUPS = frozenset({"compare"})  # `--only compare` selects every `compare.<name>`
 Say = Callable[[str], None]
 Results = dict[str, Any]
 
@@ -51,14 +41,13 @@ class Plan:
     work: Path
     out: Path
     quick: bool
+    # the synthetic universe: symbols (x 4h and 1d), first and last month (at most 2025-12)
     universe: tuple[int, str, str] = (200, "2024-01", "2025-12")
-    """Synthetic universe of the ``universe`` stage: symbols (x 4h and 1d), first and last
-    month (the last at most 2025-12: its new day is the bundled data's last day)."""
     only: frozenset[str] = field(default_factory=frozenset)
     budget_seconds: float = 19 * 60  # `make bench` must finish within 20 minutes
 
     def wants(self, stage: str) -> bool:
-        """Whether ``--only`` names ``stage`` exactly, or its group (``compare``)."""
+        """Whether ``--only`` names ``stage`` exactly, or its group."""
         group = stage.split(".")[0]
         return not self.only or stage in self.only or (group in GROUPS and group in self.only)
 
@@ -76,8 +65,7 @@ class Plan:
 
 
 class Stage(NamedTuple):
-    """A pipeline stage: its name, report label, child function and arguments, the state it
-    starts from and the state it saves."""
+    """A pipeline stage: its child function and arguments, the states it restores and saves."""
 
     name: str
     label: str
@@ -87,24 +75,29 @@ class Stage(NamedTuple):
     save: str | None = None
 
 
+def _dbt(select: str, table: str, **more: Any) -> dict[str, Any]:
+    return {"select": select, "table": table, **more}
+
+
 SIGNAL_CHUNK_ROWS = 100_000  # the design notebook's chunk size, used for both sides
 DBT, DAILY, PLAIN = (
     "bench.lakes:dbt_run",
     "bench.stages.daily_job:",
     "bench.compare:plain_recompute",
 )
+SIGNALS = "gold_signals_smart_momentum"
 STAGES = [
     Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []},
           save="landed"),
-    Stage("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines",
-          "table": "bronze_klines"}, "landed", "bronze"),
-    Stage("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines",
-          "table": "silver_klines"}, "bronze", "silver"),
+    Stage("bronze", "bronze_klines (dbt)", DBT, _dbt("bronze_klines", "bronze_klines"),
+          "landed", "bronze"),
+    Stage("silver", "silver_klines (dbt)", DBT, _dbt("silver_klines", "silver_klines"),
+          "bronze", "silver"),
     # the feature layer: every model between silver_klines and gold_feature_store
-    Stage("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store",
-          "table": "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
-    Stage("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
-          "table": "gold_signals_smart_momentum", "setup": True}, "features", "signals"),
+    Stage("features", "gold features (dbt)", DBT, _dbt("+gold_feature_store", "gold_features",
+          exclude="+silver_klines"), "silver", "features"),
+    Stage("signals", "signals (dbt model)", DBT, _dbt(SIGNALS, SIGNALS, setup=True),
+          "features", "signals"),
     Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
           {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features"),
 ]  # fmt: skip
@@ -121,10 +114,10 @@ def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> 
     if seconds > left:
         return status(
             "not available",
-            f"skipped: estimated {seconds:.0f} s per run (scaled from "
-            f"the smaller size) exceeds the {max(left, 0):.0f} s left in the time budget",
+            f"skipped: estimated {seconds:.0f} s per run (scaled from the smaller size) "
+            f"exceeds the {max(left, 0):.0f} s left in the time budget",
         )
-    return max(1, min(plan.repeat, int(left // (seconds * 1.5))))  # fmt: skip
+    return max(1, min(plan.repeat, int(left // (seconds * 1.5))))
 
 
 def run_size(
@@ -139,22 +132,25 @@ def run_size(
     """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it."""
     spec, base, elapsed = SIZES[size], plan.work / "lakes" / size, stopwatch()
     archives, names = synthetic.generate(spec, plan.work / "data", progress), spec.symbol_names()
-    out: Results = {"data": {
-        "synthetic": True, "key": spec.key, "interval": spec.interval, "rows": spec.rows,
+    data = {
+        "synthetic": True,
+        "key": spec.key,
+        "interval": spec.interval,
+        "rows": spec.rows,
         "symbols": [names[0], "...", names[-1]] if spec.symbols > 2 else names,
-        "months": f"{spec.first_month}..{spec.last_month}", "archives": len(archives),
+        "months": f"{spec.first_month}..{spec.last_month}",
+        "archives": len(archives),
         "archive_mb": round(sum(p.stat().st_size for p in archives) / 2**20, 1),
         "prepare_seconds": round(elapsed(), 2),
-    }, "stages": {}, "lake": str(base / "lake"), "target": str(base / "target")}  # fmt: skip
-    states = base / "states"
+    }
+    out: Results = {"data": data, "stages": {}, "lake": str(base / "lake")}
+    out["target"], states = str(base / "target"), base / "states"
     done = {"landed"} if (states / "landed" / "hermes.ducklake").exists() else set()
     for stage in STAGES:
         kwargs = {"work": out["lake"], "target_path": out["target"], **stage.kwargs}
         kwargs |= {"restore_from": str(states / stage.restore)} if stage.restore else {}
         kwargs |= {"save_to": str(states / stage.save)} if stage.save else {}
-        kwargs |= (
-            {"sources": [str(plan.work / "data" / spec.key)]} if stage.name == "ingest" else {}
-        )
+        kwargs |= {"sources": [str(plan.work / "data" / spec.key)]} if not stage.restore else {}
         figure: Any = status("not available", "not selected (--only)")
         if not plan.wants(stage.name):
             if stage.name == "ingest" and not done:
@@ -168,12 +164,8 @@ def run_size(
         else:
             say(f"[{size}] {stage.label}: {spec.rows:,} rows")
             before = (previous or {}).get("stages", {}).get(stage.name, {})
-            figure = _repeats(plan, before, spec.rows, deadline)
-            figure = (
-                figure
-                if isinstance(figure, dict)
-                else runner.figure(stage.target, figure, **kwargs)
-            )
+            if isinstance(figure := _repeats(plan, before, spec.rows, deadline), int):
+                figure = runner.figure(stage.target, figure, **kwargs)
             done |= {stage.save} if figure["status"] == "ok" and stage.save else set()
         out["stages"][stage.name] = figure
     return out | {"states": {name: str(states / name) for name in sorted(done)}}
@@ -181,22 +173,6 @@ def run_size(
 
 def _folders(plan: Plan, name: str) -> dict[str, str]:
     return {"work": str(plan.work / name / "lake"), "target_path": str(plan.work / name / "target")}
-
-
-def compare_indicators(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """hermes.indicators vs TA-Lib on one synthetic 1-minute series (1M candles, 100k quick)."""
-    rows = 100_000 if plan.quick else 1_000_000
-    if not (arrays := plan.work / f"indicator-arrays-{rows}.npz").exists():
-        frame = SyntheticSpec(1, "2024-01", "2024-01", seed=7).frame(1, rows)
-        prices: dict[str, Any] = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close")}
-        np.savez(arrays, **prices)
-    runs = runner.repeat("bench.compare:indicators", plan.repeat, arrays_file=str(arrays))
-    cases = {name: summary([r["cases"][name] for r in runs]) for name in runs[0]["cases"]}
-    for name, case in cases.items():
-        case["max_relative_difference"] = max(
-            r["cases"][name]["max_relative_difference"] for r in runs
-        )
-    return {"status": "ok", "rows": runs[0]["rows"], "cases": cases}  # fmt: skip
 
 
 def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
@@ -209,46 +185,48 @@ def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> 
         return status(
             "not available", f"needs the gold feature store ({size}), which was not built"
         )
-    out = summary(runner.repeat("bench.compare:notebook", plan.repeat, work=sized["lake"],
-                                restore_from=restore, chunk_rows=SIGNAL_CHUNK_ROWS,
-                                params=smart_momentum())) | {"size": size}  # fmt: skip
+    kwargs = {"work": sized["lake"], "restore_from": restore, "chunk_rows": SIGNAL_CHUNK_ROWS}
+    out = summary(
+        runner.repeat("bench.compare:notebook", plan.repeat, **kwargs, params=smart_momentum())
+    )
     for stage in ("signals", "signals_chunked"):
         if (figure := sized["stages"].get(stage, {})).get("status") == "ok":
             hermes = figure["seconds"]["median"]
             out[f"speed_ratio_{stage}"] = spread([n / hermes for n in out["seconds_list"]])
-    return out
+    return out | {"size": size}
 
 
 def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """Walk-forward LightGBM on the bundled BTCUSDT/ETHUSDT 4h: train, predict, record."""
     where, saved = _folders(plan, "ml"), str(plan.work / "ml" / "features")
     if not Path(saved).exists():
-        runner.once("bench.lakes:build", **where, sources=[str(synthetic.BUNDLED)], save_to=saved,
-                    commands=[["seed"], ["run", "--select", "+gold_ml_labels"]])  # fmt: skip
-    return summary(runner.repeat(DBT, plan.repeat, **where, restore_from=saved,
-                                 vars={"ml_intervals": ["4h"]}, table="gold_ml_predictions",
-                                 select="gold_ml_predictions gold_ml_models"))  # fmt: skip
+        features = [["seed"], ["run", "--select", "+gold_ml_labels"]]
+        sources = [str(synthetic.BUNDLED)]
+        runner.once("bench.lakes:build", **where, sources=sources, save_to=saved, commands=features)
+    select, table = "gold_ml_predictions gold_ml_models", "gold_ml_predictions"
+    kwargs = {"select": select, "table": table, "vars": {"ml_intervals": ["4h"]}}
+    return summary(runner.repeat(DBT, plan.repeat, **where, restore_from=saved, **kwargs))
 
 
 def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
-    where, signal_models = (
-        _folders(plan, "sql-grid"),
-        [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]],
-    )
-    runner.once("bench.lakes:build", **where, sources=SQL_SERIES, commands=signal_models)
+    where = _folders(plan, "sql-grid")
+    models = [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]]
+    runner.once("bench.lakes:build", **where, sources=SQL_SERIES, commands=models)
     out = summary(runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"]))
     projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
-    return out | {"dbt_run_per_set_projected_seconds": projected,
-                  "speed_ratio_vs_dbt_per_set": projected / out["seconds"]["median"]}  # fmt: skip
+    ratio = projected / out["seconds"]["median"]
+    return out | {
+        "dbt_run_per_set_projected_seconds": projected,
+        "speed_ratio_vs_dbt_per_set": ratio,
+    }
 
 
 LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
 
 
 def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """The warm live path against the fake exchange (:mod:`bench.stages.live`), a 1h bar every
-    12 s (300 exchange seconds per real second)."""
+    """The warm live path against the fake exchange, a 1h bar every 12 s (speed 300)."""
     built = runner.once("bench.stages.live:build", **_folders(plan, "live"), **LIVE)
     out = runner.once("bench.stages.live:measure", **_folders(plan, "live"), **LIVE, speed=300.0)
     return out | {"build_seconds": built["seconds"]}
@@ -256,31 +234,31 @@ def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Resu
 
 FOLDERS = ("work", "prefect_home", "restore_from", "save_to", "out_dir")
 ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state", "mode": "local"}
+QUALITY = {"work": "q-lake", "restore_from": "state"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
     ("server_start", "long-lived server: first start (once)", DAILY + "server", "once",
      {"prefect_home": "prefect"}),
-    ("full", "new lake, long-lived server", DAILY + "run", "full", {"work": "lake",
-     "prefect_home": "prefect", "mode": "local", "scenario": "full", "save_to": "state"}),
+    ("full", "new lake, long-lived server", DAILY + "run", "full",
+     ON_STATE | {"restore_from": None, "scenario": "full", "save_to": "state"}),
     ("no_op", "nothing new", DAILY + "run", "repeat", ON_STATE | {"scenario": "no_op"}),
     ("one_candle", "one new 4h candle (ingest + run), long-lived server", DAILY + "run",
      "repeat", ON_STATE | {"scenario": "one_candle"}),
     ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
-     {"work": "q-lake", "restore_from": "state", "partitions": None}),
+     QUALITY | {"partitions": None}),
     ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
-     {"work": "q-lake", "restore_from": "state", "partitions": [["BTCUSDT", "4h"]]}),
+     QUALITY | {"partitions": [["BTCUSDT", "4h"]]}),
     ("backfill_missing", "backfill, a year of unpublished archives (2 x 2 series)",
      DAILY + "backfill_missing", "once", {"work": "lake-backfill", "prefect_home": "prefect"}),
 ]  # fmt: skip
 """The daily job's measurements in run order: name, label, stage, runs (``repeat``: the
-plan's; ``full``: 2, 1 quick; ``once``) and arguments; :data:`FOLDERS` are under
-``<work>/daily_job``."""
+plan's; ``full``: 2, 1 quick; ``once``) and arguments (:data:`FOLDERS` under the job's folder)."""
 
 
 @contextmanager
 def _server(runner: Runner, prefect_home: Path, start: bool = False) -> Iterator[str]:
-    """The long-lived Prefect server of ``prefect_home`` (started first when ``start``; the
-    daily job measures its start), stopped at the end whatever happened."""
+    """The long-lived Prefect server of ``prefect_home`` (started first when ``start``),
+    stopped at the end whatever happened."""
     if start:
         runner.once(DAILY + "server", prefect_home=str(prefect_home))
     try:
@@ -291,8 +269,7 @@ def _server(runner: Runner, prefect_home: Path, start: bool = False) -> Iterator
 
 
 def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """:data:`JOB_SCENARIOS` in one run, so the ratios to the plain script compare figures
-    measured side by side."""
+    """:data:`JOB_SCENARIOS` side by side in one run, with their ratios to the plain script."""
     base = plan.work / "daily_job"
     out: Results = {"status": "ok", "load_average_at_start": load_average()}
     runs = {"repeat": plan.repeat, "full": 1 if plan.quick else 2, "once": 1}
@@ -301,29 +278,27 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
             if name == "no_op" and out["full"]["status"] != "ok":
                 return out  # nothing to run again on
             say(f"daily job: {label}")
-            folders = {k: str(base / v) for k, v in kwargs.items() if k in FOLDERS}
+            folders = {k: str(base / v) for k, v in kwargs.items() if k in FOLDERS and v}
             out[name] = runner.figure(target, runs[times], **kwargs | folders)
-    for name in ("full", "no_op", "one_candle") if out["plain"]["status"] == "ok" else ():
-        if out[name]["status"] == "ok":
-            out[name]["ratio_to_plain"] = (
-                out[name]["seconds"]["median"] / out["plain"]["seconds"]["median"]
-            )
+    plain = out["plain"]["seconds"]["median"] if out["plain"]["status"] == "ok" else None
+    for name in ("full", "no_op", "one_candle"):
+        if plain and out[name]["status"] == "ok":
+            out[name]["ratio_to_plain"] = out[name]["seconds"]["median"] / plain
     return out | {"load_average_at_end": load_average()}
 
 
 def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool = False) -> Results:
-    """One new day of a universe through ``hermes`` next to the plain recompute script in the
-    same run: the synthetic universe of the plan, or (``real``) the 20 real symbols (4h, 1d)
-    with the plain script over the same files."""
+    """One new day of the plan's synthetic universe, or (``real``) of the 20 real symbols,
+    through ``hermes`` next to the plain recompute script in the same run."""
     symbols, first, last = plan.universe
     folder = plan.work / ("real_universe" if real else "universe")
     kwargs: Results = {} if real else {"symbols": symbols, "first": first, "last": last}
     data = [str(f) for f in REAL] if real else None
     plain = summary(runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data))
     out: Results = {"status": "ok", "plain": plain}
+    stage = DAILY + ("universe_real" if real else "universe")
     with _server(runner, folder / "prefect", start=True) as prefect:
-        out |= runner.once(DAILY + ("universe_real" if real else "universe"), work=str(folder),
-                           prefect_home=prefect, **kwargs)  # fmt: skip
+        out |= runner.once(stage, work=str(folder), prefect_home=prefect, **kwargs)
     if real:
         return out | {"ratio_to_plain": out["seconds"] / out["plain"]["seconds"]["median"]}
     return out | {"symbols": symbols, "months": f"{first}..{last}"}
@@ -335,55 +310,50 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
     for size, sized in results.get("sizes", {}).items():
         if restore := sized.get("states", {}).get("features"):
             say(f"quality: full checkpoint on the {size} lake")
-            out["sizes"][size] = runner.figure(DAILY + "quality", 1, work=sized["lake"],
-                                               restore_from=restore, partitions=None)  # fmt: skip
+            kwargs = {"work": sized["lake"], "restore_from": restore, "partitions": None}
+            out["sizes"][size] = runner.figure(DAILY + "quality", 1, **kwargs)
     return out
 
 
-def _repeat(target: str, **read: Callable[[Plan], Any]) -> Callable[..., Results]:
+def _repeat(target: str, doc: str, **read: Callable[[Plan], Any]) -> Callable[..., Results]:
     """``plan.repeat`` runs of ``target``, arguments read from the plan."""
-    return lambda plan, runner, results, say: summary(runner.repeat(
-        target, plan.repeat, **{k: f(plan) for k, f in read.items()}))  # fmt: skip
+
+    def measure(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
+        return summary(runner.repeat(target, plan.repeat, **{k: f(plan) for k, f in read.items()}))
+
+    measure.__doc__ = doc
+    return measure
 
 
 def _signals(plan: Plan) -> str:
     return str(signals_file(plan.work))
 
 
-EXPERIMENTS: list[tuple[str, str, str, Callable[..., Results]]] = [
-    ("compare.notebook", "comparisons.notebook_signals",
-     "signals: hermes vs the notebook approach (pandas over LIMIT/OFFSET chunks)",
-     compare_notebook),
-    ("compare.indicators", "comparisons.indicators", "indicators: hermes vs TA-Lib",
-     compare_indicators),
-    ("backtest", "backtest", "backtest: single run on 8 years of BTCUSDT 4h, cold and warm",
-     _repeat("bench.stages.backtest:single", signals_file=_signals)),
-    ("grid", "grid", "grid: {plan.grid_size:,} parameter combinations on 8 years of BTCUSDT 4h",
-     _repeat("bench.stages.backtest:grid", signals_file=_signals, size=lambda p: p.grid_size)),
-    ("sql_grid", "sql_grid",
-     "grid: 100 parameter sets of the SQL-only donchian_breakout, 2 x 8 years of 4h", sql_grid),
-    ("ml", "ml", "ml: walk-forward LightGBM on 2 x 8 years of 4h (train, predict, record)",
-     ml_walk_forward),
-    ("compare.backtesting", "comparisons.backtesting_py",
-     "backtest: hermes vs backtesting.py on the same signals",
-     _repeat("bench.compare:backtesting_py", signals_file=_signals)),
-    ("daily_job", "daily_job", "daily job: `hermes run` and the plain recompute script", daily_job),
-    ("universe", "universe", "universe: {plan.universe[0]} synthetic symbols x (4h, 1d); "
-     "plain script", universe),
-    ("universe.real", "real_universe", "universe: one new day of the 20 real symbols x (4h, 1d)"
-     "; plain script", partial(universe, real=True)),
-    ("live", "live", "live: {LIVE[symbols]} synthetic symbols x 2 intervals, bar close to feed "
-     "and webhook", live_latency),
+EXPERIMENTS: list[tuple[str, str, Callable[..., Results]]] = [
+    ("compare.notebook", "comparisons.notebook_signals", compare_notebook),
+    ("backtest", "backtest", _repeat("bench.stages.backtest:single",
+     "single backtest, 8 years of BTCUSDT 4h, cold and warm", signals_file=_signals)),
+    ("grid", "grid", _repeat("bench.stages.backtest:grid", "Smart Momentum parameter grid",
+     signals_file=_signals, size=lambda p: p.grid_size)),
+    ("sql_grid", "sql_grid", sql_grid),
+    ("ml", "ml", ml_walk_forward),
+    ("compare.backtesting", "comparisons.backtesting_py", _repeat("bench.compare:backtesting_py",
+     "hermes vs backtesting.py on the same signals", signals_file=_signals)),
+    ("daily_job", "daily_job", daily_job),
+    ("universe", "universe", universe),
+    ("universe.real", "real_universe", partial(universe, real=True)),
+    ("live", "live", live_latency),
 ]  # fmt: skip
-"""Each measurement: its ``--only`` name, results path, console line and function."""
+"""Each measurement: its ``--only`` name, results path and function (its docstring the log)."""
 
 
 def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """Every measurement of :data:`EXPERIMENTS` the plan selects; a failure is its figure."""
     out: Results = {"comparisons": {}}
-    for name, path, message, measure in EXPERIMENTS:
+    for name, path, measure in EXPERIMENTS:
         if plan.wants(name):
-            say(message.format(plan=plan, LIVE=LIVE))
+            doc = (getattr(measure, "func", measure).__doc__ or "").split("\n")[0]
+            say(f"{name}: {doc}")
             try:
                 figure = measure(plan, runner, results, say)
             except StageError as exc:

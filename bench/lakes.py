@@ -1,13 +1,6 @@
-"""Benchmark lakes: one working folder per data set, saved states, and the pipeline's stages.
-
-A DuckLake catalog records absolute paths, so a lake cannot simply be copied elsewhere:
-each data set has one fixed working folder, its state after a stage is saved beside it and
-restored into that folder before each repetition of the next stage. Parquet and archive
-files never change once written, so they are hard-linked; the catalog is copied. Stages are
-timed as a user runs them: :func:`build` (ingest, then dbt commands), :func:`dbt_run`
-(``dbt run --select ...``, project parsing included, dbt's own model time beside it) and
-:func:`signals` (``hermes signals``, chunked Python generation).
-"""
+"""Benchmark lakes: one fixed working folder per data set (a DuckLake catalog records
+absolute paths), its state after each stage saved beside it and restored before each run of
+the next (immutable files hard-linked, the catalog copied); the pipeline's stages on them."""
 
 from __future__ import annotations
 
@@ -40,8 +33,7 @@ def snapshot_tree(source: Path | str, destination: Path | str) -> None:
 
 
 def use_lake(work: Path | str, restore_from: str | None = None, fresh: bool = False) -> Settings:
-    """Point this process (and dbt, which reads the environment) at the lake ``work``: empty
-    when ``fresh``, else first restored from the saved state ``restore_from`` when given."""
+    """Point this process and dbt at the lake ``work`` (emptied, or restored from a state)."""
     if fresh:
         shutil.rmtree(work, ignore_errors=True)
     if restore_from:
@@ -76,8 +68,7 @@ def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tup
 
 def build(work: str, target_path: str, sources: list[str], commands: list[list[str]],
           save_to: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """A new lake at ``work``, ``sources`` (files, or folders searched for archives and CSV
-    files) ingested, then each dbt command; saved to ``save_to``. Seconds of both parts."""
+    """A new lake: ``sources`` (files or folders) ingested, then each dbt command."""
     settings, found = use_lake(work, fresh=True), [Path(s) for s in sources]
     paths = sorted(p for s in found for p in (s.rglob("*") if s.is_dir() else [s])
                    if p.name.endswith(INPUTS))  # fmt: skip
@@ -93,8 +84,7 @@ def build(work: str, target_path: str, sources: list[str], commands: list[list[s
 def dbt_run(work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
             save_to: str | None = None, exclude: str | None = None, setup: bool = False,
             vars: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """``dbt run --select select [--exclude exclude]`` on the restored lake (the strategy
-    registry seeded first, untimed, with ``setup``)."""
+    """``dbt run --select select`` on the restored lake (the registry seeded first: ``setup``)."""
     settings = use_lake(work, restore_from)
     if setup:
         dbt(settings, target_path, *STRATEGIES)
@@ -120,10 +110,8 @@ def signals(work: str, target_path: str, restore_from: str, chunk_rows: int) -> 
 
 
 def split_day(files: list[Path], day: str, base: Path, new_of: Path | None = None) -> list[Path]:
-    """``base``/history: each CSV file (gzipped or not) with its rows before ``day``
-    (``YYYY-MM-DD``), the paths returned; ``base``/new: the rows of ``day`` as ``<name>.csv.gz``
-    (a file landed again under its name would replace the history's rows), of the files in
-    the folder ``new_of`` only when given."""
+    """``base``/history: each CSV file without ``day``'s rows; ``base``/new: ``day``'s rows
+    as ``<name>.csv.gz`` (of the files in ``new_of`` only, when given)."""
     for folder in (history := base / "history", new := base / "new"):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

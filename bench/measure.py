@@ -1,10 +1,5 @@
-"""Run one measurement in a fresh subprocess and summarise repeated runs.
-
-Each run is ``python -m bench.measure '{"target": "mod:fn", "kwargs": {...}}'``, so peak
-memory belongs to that stage alone and a cold start is cold. The stage function times its
-measured region itself (:func:`stopwatch`); the child adds its peak memory and lifetime, or
-the exception it raised. A run past the timeout is killed with its whole process tree.
-"""
+"""One measurement in a fresh subprocess (``python -m bench.measure PAYLOAD``), so its peak
+memory is its own and a cold start is cold; repeated runs summarised."""
 
 from __future__ import annotations
 
@@ -97,18 +92,13 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def median_of(value: Any) -> float | None:
     """A figure that is one value, or a spread of repeated values (its median)."""
-    return (
-        float(value["median"])
-        if isinstance(value, dict)
-        else None
-        if value is None
-        else float(value)
-    )
+    if isinstance(value, dict):
+        return float(value["median"])
+    return None if value is None else float(value)
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Repeated runs (each with ``seconds`` and ``peak_rss_mb``) as one figure: rows/s per run,
-    other numbers that vary between runs as spreads too, the rest as the last run's."""
+    """Repeated runs as one figure: rows/s and the numbers that vary as spreads, the rest as is."""
     seconds = [float(r["seconds"]) for r in runs]
     out: dict[str, Any] = {"status": "ok", "seconds": spread(seconds), "seconds_list": seconds}
     if rows := runs[0].get("rows"):

@@ -1,6 +1,5 @@
 """RESULTS.md and the console's goal table from ``results.json``, both generated from one
-table, ``bench/report.yml`` (:data:`SECTIONS`): each part of the page with its heading, where
-its figure sits in the results, its blocks (paragraphs, tables, list items) and its goals."""
+table, ``bench/report.yml`` (its comments describe it)."""
 
 from __future__ import annotations
 
@@ -25,8 +24,7 @@ SPECS: dict[str, Callable[[Any], str]] = {
     "list": lambda v: ", ".join(map(str, v)), "mB": lambda v: f"{v / 1e6:.1f} MB",
     "mB2": lambda v: f"{v / 1e6:.2f} MB",
 }  # fmt: skip
-"""Figure specs of the templates (``{x:t}`` seconds...); a repeated figure shows its median
-(min – max)."""
+"""Figure specs of the templates; a repeated figure shows its median (min – max)."""
 
 
 def at(results: Any, path: str) -> Any:
@@ -104,8 +102,7 @@ class Goal(NamedTuple):
 
 
 def _table(block: dict[str, Any], results: Results, figure: Any) -> list[str]:
-    """A Markdown table: header cells, a row template (cells joined by `` | ``) and its rows
-    (:data:`ROWS`); a row that is not ok keeps its first ``keep`` cells, then its status."""
+    """A Markdown table; a row that is not ok keeps its first ``keep`` cells, then its status."""
     cells, keep = block["row"].split(" | "), block.get("keep", 1)
     lines = [f"| {block['table']} |", "|" + "---|" * len(cells)]
     for row in ROWS[block["rows"]](results, figure):
@@ -116,14 +113,9 @@ def _table(block: dict[str, Any], results: Results, figure: Any) -> list[str]:
 
 
 def lines(section: dict[str, Any], results: Results) -> list[str]:
-    """A part of RESULTS.md (a section of ``report.yml``): its heading, then its blocks from its
-    figure (``key``; ``""``: the whole results; left out when missing unless ``always``) and
-    computed ``fields``; a paragraph naming a missing field is left out, so is a list item
-    whose figure was not measured."""
-    figure, blocks = (
-        at(results, section["key"]) if section.get("key") else results,
-        section.get("blocks", []),
-    )
+    """A section of ``report.yml`` as lines of RESULTS.md."""
+    figure = at(results, section["key"]) if section.get("key") else results
+    blocks = section.get("blocks", [])
     if figure is None and not section.get("always"):
         return []
     if not _ok(figure or {}):
@@ -169,20 +161,20 @@ READERS: dict[str, Callable[[Results, str], Any]] = {
 def _job_rows(results: Results, job: Any) -> list[dict[str, Any]]:
     rows = []
     for key, label, *_ in JOB_SCENARIOS:
-        if (figure := None if key.startswith("quality") else job.get(key)) is None or not _ok(
-            figure
-        ):
-            rows += [] if figure is None else [{"label": label, "seconds": _status(figure)}]
+        if key.startswith("quality") or (figure := job.get(key)) is None:
+            continue
+        if not _ok(figure):
+            rows.append({"label": label, "seconds": _status(figure)})
             continue
         steps, seconds = figure.get("steps") or {}, figure.get("seconds_list") or []
-        peak = (figure.get("server_rss_mb") or at(figure, "peak_rss_mb.max") if key in (
-            "plain", "server_start") else median_of(figure.get("hermes_peak_rss_mb")))  # fmt: skip
+        if key in ("plain", "server_start"):
+            peak = figure.get("server_rss_mb") or at(figure, "peak_rss_mb.max")
+        else:
+            peak = median_of(figure.get("hermes_peak_rss_mb"))
         outside = max(0.0, seconds[-1] - sum(steps.values())) if steps and seconds else None
         steps_text = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
-        peak_text = f"{peak:.0f}" if peak else "–"
-        rows.append(
-            figure | {"label": label, "peak": peak_text, "outside": outside, "steps": steps_text}
-        )
+        cells = {"peak": f"{peak:.0f}" if peak else "–", "outside": outside, "steps": steps_text}
+        rows.append(figure | cells | {"label": label})
     return rows
 
 
@@ -196,7 +188,6 @@ ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
         results["sizes"][nb["size"]]["stages"][s]
         | {"label": LABELS[s], "ratio": nb[f"speed_ratio_{s}"]}
         for s in ("signals", "signals_chunked") if f"speed_ratio_{s}" in nb],
-    "indicators": lambda _, ind: [case | {"name": n} for n, case in ind["cases"].items()],
     "engines": lambda _, bt: [
         {"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
          "trades": bt[f"{p}_closed_trades"]} for engine, p in (
@@ -228,11 +219,9 @@ FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
         or "" for s, v in results.get("sizes", {}).items())},
     "same_trades": lambda _, bt: {"same": "identical" if bt["same_trades"] else
                                   f"**different**; first differences: {bt['first_differences']}"},
-    "job": lambda results, job: {
-        "trades": at(job, "plain.trades") or "?", "at_end": job.get("load_average_at_end", "?"),
+    "job": lambda results, job: {"trades": at(job, "plain.trades") or "?",
         "at_start": job.get("load_average_at_start", "?"),
-        "in_commit": f" (commit {job['commit']})" if job.get("commit") else "",
-    } | ({"scale_note": note} if (note := at(results, "quality_scale.note")) else {}),
+        "at_end": job.get("load_average_at_end", "?")},
     "day": _day,
 }  # fmt: skip
 """Computed fields of a section, by name."""
@@ -264,23 +253,11 @@ def summary_table(results: Results) -> RichTable:
 
 
 def markdown(results: Results) -> str:
-    """RESULTS.md: the machine, the goal table, then :data:`SECTIONS`."""
-    m = results["machine"]
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
-    return "\n".join([
-        "# Hermes benchmark results", "",
-        "Generated by `make bench` (`python -m bench`); do not edit by hand. "
-        f"Mode: **{results['mode']}**. Each figure is the median of {results['repeat']} runs "
-        "with (min – max), each run in a fresh process.", "",
-        f"> **Synthetic data.** {results['note']}", "", "## Machine", "",
-        f"- CPU: {m['cpu_model']}, {m['logical_cores']} logical cores ({m['physical_cores']} "
-        f"physical)\n- Memory: {m['memory_gb']} GB; OS: {m['os']}; Python {m['python']}\n"
-        f"- Commit: {m['git_commit'] or 'unknown'}\n- Load average (1, 5, 15 min) at start: "
-        f"{results.get('load_average_at_start')}, at end: {results.get('load_average_at_end')} "
-        f"(the machine is shared; a load above {m['logical_cores']} means other work competed "
-        f"for the cores)\n- Packages: {packages}",
-        "", "## Goals", "", "| goal | target | measured | met |", "|---|---|---|---|",
-        *(f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])), "",
-        *(line for section in SECTIONS for line in lines(section, results)),
-        f"Total benchmark time: {results.get('total_seconds', 0):.0f} s.", "",
-    ])  # fmt: skip
+    """RESULTS.md: the page's header (the machine, the goal table), then :data:`SECTIONS`."""
+    machine = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
+    fields = results | {"packages": packages, "commit": machine["git_commit"] or "unknown"}
+    goals = [f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])]
+    sections = [line for section in SECTIONS for line in lines(section, results)]
+    header, end = (fill(TABLE[part], fields) or "" for part in ("header", "end"))
+    return "\n".join([header, *goals, "", *sections, end])

@@ -1,13 +1,6 @@
-"""Synthetic klines for the benchmark, resampled from the bundled real data.
-
-Symbols are named ``SYN001USDT``, ``SYN002USDT``, ... so they are never mistaken for market
-data. A seeded moving-block bootstrap draws weeks of consecutive real BTCUSDT/ETHUSDT 4h
-candles (log returns, wicks, volumes), so volatility clustering survives; returns are scaled
-to the target interval by ``sqrt(step / 4h)`` (variance grows linearly with time), volumes by
-``step / 4h``. Files follow the Binance public archives: one zip per symbol and month (or
-day) holding a headerless 12-column CSV, a ``.zip.CHECKSUM`` beside it, epoch milliseconds
-until 2024-12-31 and microseconds from 2025-01-01.
-"""
+"""Synthetic klines ``SYN001USDT``, ... resampled from the bundled real data: a seeded
+moving-block bootstrap of weeks of real BTCUSDT/ETHUSDT 4h candles, returns scaled by
+``sqrt(step / 4h)``, volumes by ``step / 4h``, written as Binance public archives."""
 
 from __future__ import annotations
 
@@ -78,13 +71,9 @@ class SyntheticSpec:
         return self.symbols * self.rows_per_symbol()
 
     def frame(self, index: int, rows: int | None = None) -> pl.DataFrame:
-        """Symbol ``index``'s candles from the first month on (``rows``, or the spec's) as
-        Binance archive columns, deterministic for a given ``(seed, index, first month)``."""
-        start, rows, step = (
-            _month_ms(*self.months()[0]),
-            rows or self.rows_per_symbol(),
-            self.step_ms,
-        )
+        """Symbol ``index``'s candles from the first month on, seeded by (seed, index, month)."""
+        start, step = _month_ms(*self.months()[0]), self.step_ms
+        rows = rows or self.rows_per_symbol()
         rng = np.random.default_rng([self.seed, index, start // 1000])
         sources = load_source_bars()
         log_return, upper, lower, volumes, start_price = sources[index % len(sources)]
@@ -124,8 +113,7 @@ def load_source_bars() -> list[Source]:
 
 
 def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
-    """Write ``name`` (a zip holding one CSV) and its ``.CHECKSUM`` under ``root`` in the
-    public site's layout; a fixed member time makes the same seed write the same bytes."""
+    """``name`` (a zip of one CSV, fixed member time) and its ``.CHECKSUM`` under ``root``."""
     if name.start >= MICROSECOND_SINCE:
         frame = frame.with_columns(pl.col("open_time") * 1000, pl.col("close_time") * 1000 + 999)
     csv, buffer = frame.write_csv(include_header=False, float_precision=8).encode(), io.BytesIO()
@@ -143,8 +131,7 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
 
 
 def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[Path]:
-    """The monthly archives of ``spec`` under ``out_root/<spec.key>`` (sorted), written once:
-    a ``spec.json`` stamp marks a complete set, so an interrupted one is written again."""
+    """The monthly archives of ``spec`` under ``out_root/<spec.key>``, written once (a stamp)."""
     root, months, paths = out_root / spec.key, spec.months(), []
     if (root / "spec.json").exists():
         return sorted(root.rglob("*.zip"))
@@ -165,8 +152,7 @@ def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[
 
 
 def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_folder: Path) -> Path:
-    """The daily archive of ``day`` after the spec's months, on the same price path: the
-    next file an exchange would publish."""
+    """The daily archive of ``day`` on the same price path: the next file an exchange publishes."""
     per_day = 86_400_000 // spec.step_ms
     rows = (int(day.timestamp() * 1000) - _month_ms(*spec.months()[0])) // spec.step_ms + per_day
     name = ArchiveName(spec.symbol_names()[symbol_index - 1], spec.interval, "daily", day.date())

@@ -1,9 +1,5 @@
-"""Backtest stages: one backtest cold (fresh process) and warm, a 1,000-combination grid in
-one call, and a grid over a strategy written only in SQL against one dbt run per set.
-
-The first two run ``hermes.backtest.engine`` on the last 8 years of real BTCUSDT 4h candles
-and Smart Momentum's signals with the registry's parameters (:func:`signals_file`).
-"""
+"""Backtest stages on the last 8 years of real BTCUSDT 4h and Smart Momentum's signals
+(the registry's parameters): one backtest cold and warm, a grid, and a SQL-only grid."""
 
 from __future__ import annotations
 
@@ -38,8 +34,7 @@ def smart_momentum() -> dict[str, Any]:
 
 
 def signals_file(work: Path) -> Path:
-    """``work/btc-4h-8y-signals.npz``: OHLC, open_time and Smart Momentum's buy and sell
-    signals as entries and exits, saved once so every backtest process starts alike."""
+    """OHLC, open_time and Smart Momentum's entries and exits, saved once for every process."""
     if not (path := work / "btc-4h-8y-signals.npz").exists():
         from hermes.live.fake_exchange import load_bundled
         from hermes.signals import smart_momentum as rule
@@ -72,8 +67,7 @@ def single(signals_file: str, calls: int = 20) -> dict[str, Any]:
 
 
 def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
-    """Timed from the OHLC arrays: indicators (each distinct period once), the rule's flags
-    for ``size`` combinations, and one ``simulate`` over a (bars x combinations) matrix."""
+    """Indicators once per period, ``size`` combinations' flags, one ``simulate`` of all."""
     from hermes import indicators
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
@@ -96,12 +90,8 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
     }
     entries, exits = (np.empty((len(close), len(combos)), dtype=bool) for _ in range(2))
     for j, (fast, slow, (low, high)) in enumerate(combos):
-        params = defaults | {
-            "ema_fast": fast,
-            "ema_slow": slow,
-            "rsi_low": float(low),
-            "rsi_high": float(high),
-        }
+        band = {"rsi_low": float(low), "rsi_high": float(high)}
+        params = defaults | band | {"ema_fast": fast, "ema_slow": slow}
         flags = rule.generate(inputs | {"ema_fast": emas[fast], "ema_slow": emas[slow]}, params)
         entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
     signal_seconds = elapsed()
@@ -113,8 +103,7 @@ def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
 
 
 def sql_grid(work: str) -> dict[str, Any]:
-    """100 parameter sets of the SQL-only strategy over the last 8 years of both series:
-    each set's compiled SQL evaluated in process, one vectorbt call per series."""
+    """100 sets of the SQL-only strategy evaluated in process over 8 years of both series."""
     from hermes.backtest.grid import parse_axis, run_grid_backtest
     from hermes.backtest.request import BacktestRequest
     from hermes.lake import connect
@@ -131,8 +120,7 @@ def sql_grid(work: str) -> dict[str, Any]:
 
 
 def dbt_per_set(work: str, target_path: str, entries: tuple[int, ...] = (15, 25, 40)) -> Any:
-    """The alternative: one ``dbt run`` of the model per parameter set (vars), projected to
-    100 sets from the median of a few."""
+    """The alternative: one ``dbt run`` per set (vars), projected to 100 from a few."""
     settings, model = use_lake(work), ("run", "--select", f"gold_signals_{SQL_STRATEGY}")
     seconds = [dbt(settings, target_path, *model, vars={"strategy_parameters": {
         SQL_STRATEGY: {"entry_period": entry}}})[0] for entry in entries]  # fmt: skip

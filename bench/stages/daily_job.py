@@ -1,15 +1,6 @@
 """Stage: the daily job as users wait for it, the ``hermes`` command timed end to end in a
-child process (start-up, imports, the Prefect API, every step of the flow).
-
-:func:`run` on the bundled data: ``full`` (a new lake), ``no_op`` (again, nothing new),
-``one_candle`` (one new BTCUSDT 4h candle ingested, then ``hermes run``); :func:`quality`,
-the checkpoint alone; :func:`backfill_missing`. A universe's day: ``new_day`` (each series'
-next day ingested, then ``hermes run``), ``no_op``, the lake's growth and the largest page,
-of ``symbols`` synthetic symbols x (4h, 1d) (:func:`universe`: built up to the day before
-the bundled data's last, so the freshness check passes, the seed's pairs plus the synthetic
-ones as the universe) or of the 20 real symbols (:func:`universe_real`, :data:`REAL`, their
-last day held back as the new day).
-"""
+child process: on the bundled data (:func:`run`), the quality checkpoint, a backfill, and a
+universe's new day (synthetic symbols, or the 20 real ones with their last day held back)."""
 
 from __future__ import annotations
 
@@ -49,8 +40,7 @@ def env(lake: Path | str, prefect_home: Path | str, mode: str = "local") -> dict
 
 
 def hermes(args: list[str], environment: dict[str, str]) -> tuple[float, str, float]:
-    """Run ``hermes args``: (wall seconds, stdout, peak resident MB of that process, from GNU
-    time: this process's children's ``getrusage`` would carry its own high-water mark)."""
+    """``hermes args``: (wall seconds, stdout, peak MB of that process, from GNU time)."""
     timer, elapsed = [shutil.which("time") or "/usr/bin/time", "-f", f"{MAXRSS} %M"], stopwatch()
     proc = subprocess.run([*timer, sys.executable, "-m", "hermes.cli", *args], env=environment,
                           capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
@@ -70,8 +60,7 @@ def steps(stdout: str) -> dict[str, float]:
 
 
 def server(prefect_home: str, start: bool = True) -> dict[str, Any]:
-    """Start the long-lived local Prefect server of a new home (start time and memory), or
-    stop it."""
+    """Start the local Prefect server of a new home (time and memory), or stop it."""
     from hermes.flows.server import start_server, stop_server
 
     if not start:
@@ -136,8 +125,7 @@ def quality(work: str, restore_from: str, partitions: list[list[str]] | None) ->
 
 @contextmanager
 def serving() -> Iterator[str]:
-    """A quiet local peer on a free port, as its URL: a site with no files (every GET a 404),
-    that accepts POSTs (a webhook's)."""
+    """A quiet local site on a free port: every GET a 404, POSTs (a webhook's) accepted."""
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
@@ -192,9 +180,7 @@ def real_files() -> list[Path]:
 
 
 def universe_real(work: str, prefect_home: str) -> dict[str, Any]:
-    """The real files of :data:`REAL` (4h, 1d): their history, then the bundled data's last
-    day (``hermes run`` lands the bundled BTCUSDT and ETHUSDT files whole, so the new files
-    are the 18 others'; a delisted pair has no new day)."""
+    """The 4h and 1d files of :data:`REAL` up to the bundled data's last day, then that day."""
     base = Path(work)
     shutil.rmtree(base / "lake", ignore_errors=True)
     series = len(split_day(real_files(), f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))

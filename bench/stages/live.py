@@ -1,9 +1,5 @@
-"""Stage: live signals, from a candle available at the (fake) exchange to its feed row and
-webhook POST. ``build`` lands the history of synthetic series and runs ``dbt build``;
-``measure`` steps the warm live engine at each bar close of the fake exchange (a real local
-HTTP server on a compressed clock), as ``hermes live`` does. A candle's latency is when its
-feed files were written (and its webhook POST returned) minus when the exchange published it,
-in real time; memory after the steps is the steady bound."""
+"""Stage: live signals, from a candle at the fake exchange (a local server on a compressed
+clock) to its feed row and webhook POST, the warm engine stepped at each bar close."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The ML walk-forward on the real universe, full and one new day (the figures of
-docs/ml.md): ``python -m bench.stages.ml DATA [WORK]``, DATA a folder of Binance klines CSV
-files with 1h series (the repository bundles only 4h and 1d: ``data/universe``). The bench's
-own ML stage is ``dbt_run`` of the ML models on the bundled data (:mod:`bench.experiments`).
-"""
+"""The ML walk-forward on the real universe, full and one new day (docs/ml.md):
+``python -m bench.stages.ml DATA [WORK]``, DATA a folder of klines CSV files with 1h series."""
 
 from __future__ import annotations
 
@@ -22,8 +19,7 @@ TIMES = ("seconds", "model_seconds", "cpu_seconds")
 
 
 def universe(work: str, data: str, day: str = "2026-01-05") -> dict[str, Any]:
-    """Every 4h and 1h series of ``data`` before ``day``: the full walk-forward, timed; then
-    ``day``'s bars land and the incremental walk-forward is timed (features built untimed)."""
+    """The full walk-forward of ``data`` before ``day``, then ``day``'s incremental one."""
     root = Path(work)
     lake, saved, target = root / "lake", root / "features", str(root / "target")
 
