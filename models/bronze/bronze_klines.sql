@@ -6,6 +6,8 @@
     partitioned_by=['symbol', 'interval'],
   )
 }}
+{#- an incremental build reads the new files only (none, or too many: the whole glob) -#}
+{%- set new_files = new_decoded_files(this) if is_incremental() else [] %}
 
 with
 
@@ -26,13 +28,24 @@ manifest as (
             select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
             from {{ this }} as built
         )
+        {%- if new_files %}
+            -- the files read_parquet reads below: one landed after them waits for the next run
+            and decoded_path in ({{ new_files | join(', ') }})
+        {%- endif %}
     {% endif %}
 
 ),
 
 decoded as (
 
-    select * from read_parquet({{ decoded_files_glob() }}, filename = true)
+    select * from read_parquet(
+        {%- if new_files %}
+        [{{ new_files | join(', ') }}],
+        {%- else %}
+        {{ decoded_files_glob() }},
+        {%- endif %}
+        filename = true
+    )
 
 ),
 

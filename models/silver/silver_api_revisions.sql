@@ -39,8 +39,12 @@ api as (
 
 archive as (
 
-    select * from typed
-    where provider != 'api'
+    -- only the candles the API also gave (the latest archive version of each: the window
+    -- partitions by candle, so keeping whole candles keeps the same rows)
+    select typed.*
+    from typed
+    semi join api using (symbol, interval, open_time)
+    where typed.provider != 'api'
     qualify row_number() over (
         partition by symbol, interval, open_time order by ingested_at desc, source_file desc
     ) = 1
