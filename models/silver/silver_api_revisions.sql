@@ -46,7 +46,8 @@ archive as (
     semi join api using (symbol, interval, open_time)
     where typed.provider != 'api'
     qualify row_number() over (
-        partition by symbol, interval, open_time order by ingested_at desc, source_file desc
+        partition by typed.symbol, typed.interval, typed.open_time
+        order by typed.ingested_at desc, typed.source_file desc
     ) = 1
 
 ),
