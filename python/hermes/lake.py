@@ -35,7 +35,9 @@ bars, an incremental build and a full rebuild give the same bits (and it was not
 the bundled data)."""
 
 
-CONNECTION_CONFIG = {"enable_external_file_cache": False}
+CONNECTION_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_file_cache": False
+}
 """Settings of every Hermes connection (and dbt's, in ``profiles.yml``): no cache of the
 files read. DuckDB 1.5 keeps what it reads of each file in its buffer; reading a lake's
 thousands of small parquet files filled it (1.3 GB for 154 MB of files in the 200 symbols'
