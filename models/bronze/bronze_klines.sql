@@ -6,6 +6,9 @@
     partitioned_by=['symbol', 'interval'],
   )
 }}
+{#- an incremental build reads the new files only (none, or too many: the whole glob) -#}
+{%- set new_files = new_decoded_files(this) if is_incremental() else [] %}
+{%- set decoded = '[' ~ new_files | join(', ') ~ ']' if new_files else decoded_files_glob() %}
 
 with
 
@@ -22,17 +25,22 @@ manifest as (
     from {{ source('landing', 'files') }}
     {% if is_incremental() %}
         -- only source files landed (or replaced) since the last build
-        where ingested_at > (
-            select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
-            from {{ this }} as built
-        )
+        where
+            ingested_at > (
+                select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
+                from {{ this }} as built
+            )
+        {% if new_files %}
+            -- the files read_parquet reads below: one landed after them waits for the next run
+            and decoded_path in ({{ new_files | join(', ') }})
+        {% endif %}
     {% endif %}
 
 ),
 
 decoded as (
 
-    select * from read_parquet({{ decoded_files_glob() }}, filename = true)
+    select * from read_parquet({{ decoded }}, filename = true)
 
 ),
 

@@ -39,10 +39,15 @@ api as (
 
 archive as (
 
-    select * from typed
-    where provider != 'api'
+    -- only the candles the API also gave (the latest archive version of each: the window
+    -- partitions by candle, so keeping whole candles keeps the same rows)
+    select typed.*
+    from typed
+    semi join api using (symbol, interval, open_time)
+    where typed.provider != 'api'
     qualify row_number() over (
-        partition by symbol, interval, open_time order by ingested_at desc, source_file desc
+        partition by typed.symbol, typed.interval, typed.open_time
+        order by typed.ingested_at desc, typed.source_file desc
     ) = 1
 
 ),

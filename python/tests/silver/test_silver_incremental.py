@@ -93,3 +93,28 @@ def test_changed_archives_update_silver_like_a_full_rebuild(
 
     run_dbt([*SILVER, "--full-refresh"], lake_settings, target_path=target)
     assert silver(lake_settings) == incremental
+
+
+def test_a_new_file_is_the_only_one_bronze_reads(tmp_path: Path, lake_settings: Settings) -> None:
+    """An incremental build reads the decoded files landed since the last one, not the whole
+    `_decoded/` folder (at 200 symbols, 400 of 12,004 files; the folder's glob cost most of
+    the new day's build and filled DuckDB's buffer)."""
+    files, target = tmp_path / "files", tmp_path / "target"
+    ingest_paths([write_local(files, MONTH.filename, archive_bytes(MONTH))], lake_settings)
+    run_dbt(SILVER, lake_settings, target_path=target)
+    ingest_paths([write_local(files, DAY.filename, archive_bytes(DAY))], lake_settings)
+    _, nodes = run_dbt(SILVER, lake_settings, target_path=target)
+    conn = connect(lake_settings)
+    try:
+        query = "select symbol || period, decoded_file from landing.files"
+        decoded = dict(conn.execute(query).fetchall())
+    finally:
+        conn.close()
+    compiled = next(n.compiled_code for n in nodes if n.name == "bronze_klines")
+    assert "*.parquet" not in compiled
+    assert decoded["BTCUSDTdaily"] in compiled and decoded["BTCUSDTmonthly"] not in compiled
+    incremental = silver(lake_settings)
+    assert len(incremental) == 180
+
+    run_dbt([*SILVER, "--full-refresh"], lake_settings, target_path=target)
+    assert silver(lake_settings) == incremental
