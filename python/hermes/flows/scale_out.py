@@ -19,9 +19,10 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prefect_dask import DaskTaskRunner
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
 
 DASK_ADDRESS_ENV = "HERMES_DASK_ADDRESS"
 IN_FLIGHT = 32
@@ -41,6 +42,8 @@ def dask_runner(address: str | None = None) -> DaskTaskRunner | None:
     address = address or dask_address()
     if not address:
         return None
+    from prefect_dask import DaskTaskRunner  # Dask and distributed: only with a scheduler
+
     # the scheduler's and workers' INFO chatter would bury the refresh's own log lines
     logging.getLogger("distributed").setLevel(logging.WARNING)
     return DaskTaskRunner(address=address)
