@@ -47,6 +47,7 @@ from hermes.paper.activation import activation_of
 from hermes.paper.feed_inputs import feed_fingerprint, price_digests, series_digests
 from hermes.paper.series import DELISTED
 from hermes.paper.tables import ensure_paper_tables
+from hermes.signals.models import read_prices_many
 from hermes.signals.registry import Strategy, list_strategies
 from hermes.signals.source import SignalSource, checked_source
 from hermes.universe import delisted_on
@@ -134,9 +135,11 @@ def compute_feed(
     rows = []
     pairs = [p for p in select_series(reader, None, None, features_table) if p not in skip]
     prices = price_digests(reader, features_table, end=end)
+    todo: list[tuple[Strategy, SignalSource, BacktestConfig, list[tuple[str, str, str, int]]]]
+    todo = []  # per strategy, the rows recomputed: read at once, then simulated
     for strategy, source, config in feed_strategies(reader, features_table):
         signals = series_digests(reader, source.model.table, end=end)
-        todo: list[tuple[str, str, str, int]] = []  # recomputed: read at once, then simulated
+        changed: list[tuple[str, str, str, int]] = []
         for symbol, interval in pairs:
             key = (strategy.strategy_id, symbol, interval)
             fingerprint = feed_fingerprint(
@@ -148,11 +151,19 @@ def compute_feed(
             if old is not None and old.get(FINGERPRINT) == fingerprint:
                 rows.append(timed(old, now=now, snapshot=snapshot))
             else:
-                todo.append((symbol, interval, fingerprint, len(rows)))
+                changed.append((symbol, interval, fingerprint, len(rows)))
                 rows.append({})
-        wanted = [(symbol, interval) for symbol, interval, _, _ in todo]
-        read = source.many(wanted, end=end, parameters=strategy.parameters) if todo else {}
-        for symbol, interval, fingerprint, position in todo:
+        todo.append((strategy, source, config, changed))
+    # the prices of every series recomputed, read once for all strategies' signals
+    wanted = sorted(
+        {(symbol, interval) for *_, changed in todo for symbol, interval, _, _ in changed}
+    )
+    ohlcv = read_prices_many(reader, features_table, wanted, end=end) if wanted else {}
+    for strategy, source, config, changed in todo:
+        mine = [(symbol, interval) for symbol, interval, _, _ in changed]
+        parameters = strategy.parameters
+        read = source.many(mine, end=end, parameters=parameters, prices=ohlcv) if mine else {}
+        for symbol, interval, fingerprint, position in changed:
             series = read.get((symbol, interval))
             if series is None:
                 continue

@@ -14,7 +14,7 @@ The accelerator and the SQL are tested equal to the table at the registry parame
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -143,14 +143,26 @@ class SignalSource:
         return SeriesSignals(symbol, interval, times, prices, entries, exits, source, flags, values)
 
     def many(
-        self, pairs: Sequence[tuple[str, str]], *, end: datetime | None, parameters: dict[str, Any]
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        end: datetime | None,
+        parameters: dict[str, Any],
+        prices: Mapping[tuple[str, str], dict[str, np.ndarray]] | None = None,
     ) -> dict[tuple[str, str], SeriesSignals]:
         """:meth:`series` of several series (those with a bar before ``end``), each table
-        read once for all of them when the signals come from the built table."""
+        read once for all of them when the signals come from the built table.
+
+        ``prices``: the series' prices already read by :func:`read_prices_many` from this
+        source's prices table with the same ``end`` (a caller reading several strategies'
+        signals on the same series reads their prices once); left as they are."""
         if self.source_for(parameters) != TABLE:
             found = {p: self.series(*p, end=end, parameters=parameters) for p in pairs}
             return {p: one for p, one in found.items() if len(one.open_time)}
-        prices = read_prices_many(self.conn, self.prices_table, pairs, end=end)
+        if prices is None:
+            prices = read_prices_many(self.conn, self.prices_table, pairs, end=end)
+        wanted = set(pairs)
+        prices = {p: dict(v) for p, v in prices.items() if p in wanted}  # popped below: copies
         times = {p: values.pop("open_time") for p, values in prices.items()}
         signals = read_signals_many(self.conn, self.model, times)
         out = {}

@@ -23,6 +23,8 @@ from hermes.config import Settings
 from hermes.lake import pinned
 from hermes.paper import feed
 from hermes.paper.feed import FINGERPRINT, FeedKey, compute_feed
+from hermes.signals import source as source_module
+from hermes.signals.models import read_prices_many
 from hermes.signals.registry import list_strategies
 
 STRATEGIES = ("smart_momentum", "donchian_breakout")
@@ -122,3 +124,39 @@ def test_series_read_together_are_the_series_read_one_by_one(built_lake: Setting
                         assert list(mine) == list(theirs)
                         for name in mine:
                             np.testing.assert_array_equal(mine[name], theirs[name])
+
+
+def test_the_feed_reads_the_prices_once_for_every_strategy(
+    built_lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prices of the series recomputed are read in one query and handed to each active
+    strategy's read of its signals, not read again per strategy; the rows are those of each
+    strategy reading its own prices."""
+    calls: list[list[tuple[str, str]]] = []
+
+    def counted(conn, table, pairs, *, end):  # type: ignore[no-untyped-def]
+        calls.append(sorted(pairs))
+        return read_prices_many(conn, table, pairs, end=end)
+
+    end, now = datetime(2025, 12, 1), datetime(2025, 12, 1, 1)
+    with pinned(built_lake) as (reader, snapshot):
+        strategies = [s.strategy_id for s, _, _ in feed.feed_strategies(reader)]
+        assert len(strategies) >= 3
+        alone = {}  # each strategy reading its own prices, as one by one
+        for strategy, source, _ in feed.feed_strategies(reader):
+            pairs = [("BTCUSDT", "1d"), ("BTCUSDT", "4h"), ("ETHUSDT", "1d"), ("ETHUSDT", "4h")]
+            alone[strategy.strategy_id] = source.many(
+                pairs, end=end, parameters=strategy.parameters
+            )
+        monkeypatch.setattr(source_module, "read_prices_many", counted)
+        monkeypatch.setattr(feed, "read_prices_many", counted, raising=False)
+        rows = compute_feed(reader, snapshot=snapshot, now=now, end=end)
+    assert calls == [sorted(alone[strategies[0]])]  # one read, of every series
+    assert sorted({r["strategy_id"] for r in rows}) == sorted(strategies)
+    assert len(rows) == 4 * len(strategies)
+    for row in rows:
+        series = alone[row["strategy_id"]][(row["symbol"], row["interval"])]
+        assert row["open_time"] == series.open_time[-1].astype(datetime)
+        assert row["price"] == series.prices["close"][-1]
+        flags = {name: bool(values[-1]) for name, values in series.flags.items()}
+        assert json.loads(row["flags"]) == flags
