@@ -15,10 +15,7 @@
   {%- set query -%}
     select distinct decoded_file
     from {{ source('landing', 'files') }}
-    where ingested_at > (
-        select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
-        from {{ built }} as built
-    )
+    where {{ landed_since_build(built) }}
     order by decoded_file
   {%- endset -%}
   {%- set names = run_query(query).columns[0].values() -%}

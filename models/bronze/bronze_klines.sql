@@ -26,10 +26,7 @@ manifest as (
     {% if is_incremental() %}
         -- only source files landed (or replaced) since the last build
         where
-            ingested_at > (
-                select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
-                from {{ this }} as built
-            )
+            {{ landed_since_build(this) }}
         {% if new_files %}
             -- the files read_parquet reads below: one landed after them waits for the next run
             and decoded_path in ({{ new_files | join(', ') }})

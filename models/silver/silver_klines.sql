@@ -24,10 +24,7 @@ bronze as (
 
         -- rows of the source files landed (or replaced) since the last build
         select * from bronze
-        where ingested_at > (
-            select coalesce(max(built.ingested_at), '1970-01-01'::timestamp)
-            from {{ this }} as built
-        )
+        where {{ landed_since_build(this) }}
 
     ),
 
