@@ -25,7 +25,7 @@ from bench.measure import Runner, load_average, stopwatch
 
 console = Console()
 PACKAGES = "hermes duckdb dbt-core dbt-duckdb polars pyarrow pandas numpy numba vectorbt ta-lib"
-PACKAGES += " backtesting prefect"
+PACKAGES += " prefect"
 SYNTHETIC_NOTE = (
     "Scale data sets are synthetic: 1-minute candles for symbols SYN001USDT, SYN002USDT, ... "
     "made by a seeded block bootstrap of the real BTCUSDT/ETHUSDT 4h log returns, candle "

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import statistics
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,63 +10,10 @@ import numpy as np
 import pandas as pd
 
 from bench.lakes import use_lake
-from bench.measure import stopwatch, warm_calls
+from bench.measure import stopwatch
 from hermes.config import PROJECT_ROOT
 
-PRICES, OHLCV = ("open", "high", "low", "close"), ("open", "high", "low", "close", "volume")
-
-
-def backtesting_py(signals_file: str, calls: int = 3, cash: float = 1e9) -> dict[str, Any]:
-    """Both engines on the same signals, next-open fills, no costs, all equity (whole units)."""
-    from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
-
-    from hermes.backtest.config import BacktestConfig
-    from hermes.backtest.engine import simulate
-
-    data = dict(np.load(signals_file))
-    entries, exits, prices = data["entries"], data["exits"], {k: data[k] for k in PRICES}
-
-    class PrecomputedSignals(Strategy):
-        def init(self) -> None:
-            pass
-
-        def next(self) -> None:
-            i = len(self.data) - 1
-            if entries[i] and not self.position:
-                self.buy()
-            elif exits[i] and self.position:
-                self.position.close()
-
-    config = BacktestConfig(init_cash=cash, fees=0.0, slippage=0.0, size=1.0, fill="next_open")
-    hermes_times, simulation = warm_calls(lambda: simulate(prices, entries, exits, config), calls)
-    frame = pd.DataFrame({k.title(): data[k] for k in PRICES} | {"Volume": 0.0},
-                         pd.to_datetime(data["open_time"], unit="ms"))  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        bt = Backtest(frame, PrecomputedSignals, cash=cash, commission=0.0)
-        bt_times, stats = warm_calls(bt.run, calls)
-    records = simulation.trades
-    closed = records[records["status"] == 1]
-    ours = sorted(zip(closed["entry_idx"].tolist(), closed["exit_idx"].tolist(), strict=True))
-    ours_open = sorted(records[records["status"] == 0]["entry_idx"].tolist())
-    bars = (stats["_trades"][c].astype(int).tolist() for c in ("EntryBar", "ExitBar"))
-    theirs = sorted(zip(*bars, strict=True))
-    # backtesting.py closes a position still open at the end on the last bar: not a signal exit
-    last_bar = len(data["close"]) - 1
-    theirs_open = [entry for entry, end in theirs if end >= last_bar]
-    theirs = [trade for trade in theirs if trade[1] < last_bar]
-    hermes_seconds, bt_seconds = statistics.median(hermes_times), statistics.median(bt_times)
-    return {
-        "seconds": hermes_seconds, "hermes_seconds": hermes_seconds,
-        "backtesting_py_seconds": bt_seconds, "speed_ratio": bt_seconds / hermes_seconds,
-        "bars": len(data["close"]), "hermes_closed_trades": len(ours),
-        "backtesting_py_closed_trades": len(theirs),
-        "same_trades": ours == theirs and ours_open == theirs_open,
-        "first_differences": [{"hermes": h, "backtesting_py": b}
-                              for h, b in zip(ours, theirs, strict=False) if h != b][:5],
-        "hermes_return": float(simulation.equity[-1] / cash - 1),
-        "backtesting_py_return": float(stats["Return [%]"] / 100),
-    }  # fmt: skip
+OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:

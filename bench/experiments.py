@@ -337,8 +337,6 @@ EXPERIMENTS: list[tuple[str, str, Callable[..., Results]]] = [
      signals_file=_signals, size=lambda p: p.grid_size)),
     ("sql_grid", "sql_grid", sql_grid),
     ("ml", "ml", ml_walk_forward),
-    ("compare.backtesting", "comparisons.backtesting_py", _repeat("bench.compare:backtesting_py",
-     "hermes vs backtesting.py on the same signals", signals_file=_signals)),
     ("daily_job", "daily_job", daily_job),
     ("universe", "universe", universe),
     ("universe.real", "real_universe", partial(universe, real=True)),

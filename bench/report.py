@@ -188,10 +188,6 @@ ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
         results["sizes"][nb["size"]]["stages"][s]
         | {"label": LABELS[s], "ratio": nb[f"speed_ratio_{s}"]}
         for s in ("signals", "signals_chunked") if f"speed_ratio_{s}" in nb],
-    "engines": lambda _, bt: [
-        {"engine": engine, "seconds": bt[f"{p}_seconds"], "return": bt[f"{p}_return"],
-         "trades": bt[f"{p}_closed_trades"]} for engine, p in (
-            ("hermes.backtest (vectorbt)", "hermes"), ("backtesting.py", "backtesting_py"))],
     "job": _job_rows,
     "quality": lambda results, job: [
         {"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
@@ -217,8 +213,6 @@ FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
         "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
         "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
         or "" for s, v in results.get("sizes", {}).items())},
-    "same_trades": lambda _, bt: {"same": "identical" if bt["same_trades"] else
-                                  f"**different**; first differences: {bt['first_differences']}"},
     "job": lambda results, job: {"trades": at(job, "plain.trades") or "?",
         "at_start": job.get("load_average_at_start", "?"),
         "at_end": job.get("load_average_at_end", "?")},

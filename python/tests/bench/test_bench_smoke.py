@@ -342,12 +342,8 @@ def test_only_takes_exact_stage_names_or_a_group(capsys: pytest.CaptureFixture[s
     assert plan.wants("universe") and not plan.wants("universe.real")
     assert not plan.wants("live") and not plan.wants_sizes()
     plan = parse_args(["--only", "compare,universe.real"])
-    names = ("compare.notebook", "compare.backtesting", "universe.real", "universe", "backtest")
-    assert [n for n in names if plan.wants(n)] == [
-        "compare.notebook",
-        "compare.backtesting",
-        "universe.real",
-    ]
+    names = ("compare.notebook", "universe.real", "universe", "backtest")
+    assert [n for n in names if plan.wants(n)] == ["compare.notebook", "universe.real"]
     assert plan.wants_sizes()  # the notebook comparison reads the pipeline's data sets
     with pytest.raises(SystemExit):
         parse_args(["--only", "univers,live"])
