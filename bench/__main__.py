@@ -8,7 +8,6 @@ import json
 import os
 import platform
 import re
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -64,7 +63,7 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--work", type=Path, default=BENCH_ROOT / "_work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=BENCH_ROOT, help="folder for the results")
     args = parser.parse_args(argv)
-    plan = Plan.quick_plan(args.work, args.out) if args.quick else Plan.full(args.work, args.out)
+    plan = Plan.of(args.quick, args.work, args.out)
     split = lambda text: tuple(s.strip() for s in text.split(",") if s.strip())  # noqa: E731
     changes: dict[str, Any] = {}
     if args.sizes:
@@ -99,23 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         "note": SYNTHETIC_NOTE, "mode": "quick" if plan.quick else "full", "repeat": plan.repeat,
         "machine": machine(), "load_average_at_start": load_average(),
     }  # fmt: skip
-    sizes, say = results.setdefault("sizes", {}), console.log
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        # the smallest size first, then every other measurement, then the larger sizes
-        # within what is left of the time budget (scaled estimates from the smaller size)
-        first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows)
-        larger = larger if plan.wants_sizes() else []
-        if plan.wants_sizes():
-            sizes[first] = previous = experiments.run_size(plan, first, runner, say, progress)
-        results.update(experiments.run_all(plan, runner, results, say))
-        deadline = time.monotonic() + plan.budget_seconds - elapsed()
-        for size in larger:
-            sizes[size] = previous = experiments.run_size(
-                plan, size, runner, say, progress, previous=previous, deadline=deadline
-            )
-        if plan.wants("quality"):
-            results["quality_scale"] = experiments.quality_at_scale(plan, runner, results, say)
+        experiments.run(plan, runner, results, console.log, progress)
     results["total_seconds"] = round(elapsed(), 1)
     results["load_average_at_end"], results["goals"] = load_average(), report.goals(results)
     plan.out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bench import synthetic
-from bench.measure import Runner, StageError, load_average, median_of, spread, status, stopwatch
+from bench.measure import Runner, StageError, load_average, median_of, spread, status
 from bench.measure import summarise as summary
 from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
 from bench.stages.daily_job import REAL
@@ -56,12 +56,11 @@ class Plan:
         return any(map(self.wants, [s.name for s in STAGES] + ["compare.notebook", "quality"]))
 
     @classmethod
-    def full(cls, work: Path, out: Path) -> Plan:
+    def of(cls, quick: bool, work: Path, out: Path) -> Plan:
+        """The full plan, or the ``quick`` one (small sizes, few repetitions)."""
+        if quick:
+            return cls(("100k",), 2, 100, work, out, True, (4, "2025-10", "2025-12"))
         return cls(("1M", "10M"), 3, 1000, work, out, quick=False)
-
-    @classmethod
-    def quick_plan(cls, work: Path, out: Path) -> Plan:
-        return cls(("100k",), 2, 100, work, out, True, (4, "2025-10", "2025-12"))
 
 
 class Stage(NamedTuple):
@@ -75,29 +74,19 @@ class Stage(NamedTuple):
     save: str | None = None
 
 
-def _dbt(select: str, table: str, **more: Any) -> dict[str, Any]:
-    return {"select": select, "table": table, **more}
-
-
 SIGNAL_CHUNK_ROWS = 100_000  # the design notebook's chunk size, used for both sides
-DBT, DAILY, PLAIN = (
-    "bench.lakes:dbt_run",
-    "bench.stages.daily_job:",
-    "bench.compare:plain_recompute",
-)
-SIGNALS = "gold_signals_smart_momentum"
+DBT, PLAIN = "bench.lakes:dbt_run", "bench.compare:plain_recompute"
+DAILY = "bench.stages.daily_job:"
 STAGES = [
     Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []},
           save="landed"),
-    Stage("bronze", "bronze_klines (dbt)", DBT, _dbt("bronze_klines", "bronze_klines"),
-          "landed", "bronze"),
-    Stage("silver", "silver_klines (dbt)", DBT, _dbt("silver_klines", "silver_klines"),
-          "bronze", "silver"),
+    Stage("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines"}, "landed", "bronze"),
+    Stage("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines"}, "bronze", "silver"),
     # the feature layer: every model between silver_klines and gold_feature_store
-    Stage("features", "gold features (dbt)", DBT, _dbt("+gold_feature_store", "gold_features",
-          exclude="+silver_klines"), "silver", "features"),
-    Stage("signals", "signals (dbt model)", DBT, _dbt(SIGNALS, SIGNALS, setup=True),
-          "features", "signals"),
+    Stage("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store", "table":
+          "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
+    Stage("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
+          "setup": True}, "features", "signals"),
     Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
           {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features"),
 ]  # fmt: skip
@@ -120,28 +109,18 @@ def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> 
     return max(1, min(plan.repeat, int(left // (seconds * 1.5))))
 
 
-def run_size(
-    plan: Plan,
-    size: str,
-    runner: Runner,
-    say: Say,
-    progress: Any = None,
-    previous: Results | None = None,
-    deadline: float | None = None,
-) -> Results:
-    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it."""
-    spec, base, elapsed = SIZES[size], plan.work / "lakes" / size, stopwatch()
+def run_size(plan: Plan, size: str, runner: Runner, say: Say, progress: Any, **budget: Any) -> Any:
+    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it (within
+    the ``budget``'s deadline, estimated from the ``previous`` size's figures)."""
+    spec, base = SIZES[size], plan.work / "lakes" / size
     archives, names = synthetic.generate(spec, plan.work / "data", progress), spec.symbol_names()
     data = {
-        "synthetic": True,
-        "key": spec.key,
-        "interval": spec.interval,
         "rows": spec.rows,
         "symbols": [names[0], "...", names[-1]] if spec.symbols > 2 else names,
+        "interval": spec.interval,
         "months": f"{spec.first_month}..{spec.last_month}",
         "archives": len(archives),
         "archive_mb": round(sum(p.stat().st_size for p in archives) / 2**20, 1),
-        "prepare_seconds": round(elapsed(), 2),
     }
     out: Results = {"data": data, "stages": {}, "lake": str(base / "lake")}
     out["target"], states = str(base / "target"), base / "states"
@@ -163,8 +142,8 @@ def run_size(
             )
         else:
             say(f"[{size}] {stage.label}: {spec.rows:,} rows")
-            before = (previous or {}).get("stages", {}).get(stage.name, {})
-            if isinstance(figure := _repeats(plan, before, spec.rows, deadline), int):
+            before = budget["previous"]["stages"].get(stage.name, {}) if budget else {}
+            if isinstance(figure := _repeats(plan, before, spec.rows, budget.get("deadline")), int):
                 figure = runner.figure(stage.target, figure, **kwargs)
             done |= {stage.save} if figure["status"] == "ok" and stage.save else set()
         out["stages"][stage.name] = figure
@@ -205,21 +184,15 @@ def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> R
         runner.once("bench.lakes:build", **where, sources=sources, save_to=saved, commands=features)
     select, table = "gold_ml_predictions gold_ml_models", "gold_ml_predictions"
     kwargs = {"select": select, "table": table, "vars": {"ml_intervals": ["4h"]}}
-    return summary(runner.repeat(DBT, plan.repeat, **where, restore_from=saved, **kwargs))
+    return runner.repeat(DBT, plan.repeat, **where, restore_from=saved, **kwargs)
 
 
 def sql_grid(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """100 parameter sets of a SQL-only strategy in process vs one dbt run per set."""
+    """100 parameter sets of a SQL-only strategy, evaluated in process."""
     where = _folders(plan, "sql-grid")
     models = [["seed", "--select", "strategies"], ["run", "-s", "+path:models/gold/signals"]]
     runner.once("bench.lakes:build", **where, sources=SQL_SERIES, commands=models)
-    out = summary(runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"]))
-    projected = runner.once("bench.stages.backtest:dbt_per_set", **where)["projected_100_seconds"]
-    ratio = projected / out["seconds"]["median"]
-    return out | {
-        "dbt_run_per_set_projected_seconds": projected,
-        "speed_ratio_vs_dbt_per_set": ratio,
-    }
+    return runner.repeat("bench.stages.backtest:sql_grid", plan.repeat, work=where["work"])
 
 
 LIVE = {"symbols": 20, "live_bars": 12}  # 1h bars published live (3 also close a 4h bar)
@@ -288,14 +261,17 @@ def daily_job(plan: Plan, runner: Runner, results: Results, say: Say) -> Results
 
 
 def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool = False) -> Results:
-    """One new day of the plan's synthetic universe, or (``real``) of the 20 real symbols,
-    through ``hermes`` next to the plain recompute script in the same run."""
+    """One new day of the plan's synthetic universe, or (``real``) of the 20 real symbols
+    through ``hermes``, next to the plain recompute script over the same files."""
     symbols, first, last = plan.universe
     folder = plan.work / ("real_universe" if real else "universe")
     kwargs: Results = {} if real else {"symbols": symbols, "first": first, "last": last}
-    data = [str(f) for f in REAL] if real else None
-    plain = summary(runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data))
-    out: Results = {"status": "ok", "plain": plain}
+    out: Results = {"status": "ok"}
+    if real:
+        data = [str(f) for f in REAL]
+        out["plain"] = summary(
+            runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data)
+        )
     stage = DAILY + ("universe_real" if real else "universe")
     with _server(runner, folder / "prefect", start=True) as prefect:
         out |= runner.once(stage, work=str(folder), prefect_home=prefect, **kwargs)
@@ -315,26 +291,18 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
     return out
 
 
-def _repeat(target: str, doc: str, **read: Callable[[Plan], Any]) -> Callable[..., Results]:
-    """``plan.repeat`` runs of ``target``, arguments read from the plan."""
-
-    def measure(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-        return summary(runner.repeat(target, plan.repeat, **{k: f(plan) for k, f in read.items()}))
-
-    measure.__doc__ = doc
-    return measure
-
-
-def _signals(plan: Plan) -> str:
-    return str(signals_file(plan.work))
+def backtest(plan: Plan, runner: Runner, results: Results, say: Say, grid: bool = False) -> Any:
+    """Smart Momentum on 8 years of BTCUSDT 4h: one backtest cold and warm, or its ``grid``."""
+    kwargs: Results = {"signals_file": str(signals_file(plan.work))}
+    kwargs |= {"size": plan.grid_size} if grid else {}
+    target = "bench.stages.backtest:" + ("grid" if grid else "single")
+    return runner.repeat(target, plan.repeat, **kwargs)
 
 
 EXPERIMENTS: list[tuple[str, str, Callable[..., Results]]] = [
     ("compare.notebook", "comparisons.notebook_signals", compare_notebook),
-    ("backtest", "backtest", _repeat("bench.stages.backtest:single",
-     "single backtest, 8 years of BTCUSDT 4h, cold and warm", signals_file=_signals)),
-    ("grid", "grid", _repeat("bench.stages.backtest:grid", "Smart Momentum parameter grid",
-     signals_file=_signals, size=lambda p: p.grid_size)),
+    ("backtest", "backtest", backtest),
+    ("grid", "grid", partial(backtest, grid=True)),
     ("sql_grid", "sql_grid", sql_grid),
     ("ml", "ml", ml_walk_forward),
     ("daily_job", "daily_job", daily_job),
@@ -345,9 +313,15 @@ EXPERIMENTS: list[tuple[str, str, Callable[..., Results]]] = [
 """Each measurement: its ``--only`` name, results path and function (its docstring the log)."""
 
 
-def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
-    """Every measurement of :data:`EXPERIMENTS` the plan selects; a failure is its figure."""
-    out: Results = {"comparisons": {}}
+def run(plan: Plan, runner: Runner, results: Results, say: Say, progress: Any) -> None:
+    """Every measurement the plan selects, into ``results``: the smallest size first, then
+    :data:`EXPERIMENTS` (a failure is its figure), then the larger sizes within what is left of
+    the time budget, then a quality pass on each size's lake."""
+    deadline, sizes = time.monotonic() + plan.budget_seconds, results.setdefault("sizes", {})
+    first, *larger = sorted(plan.sizes, key=lambda s: SIZES[s].rows) if plan.wants_sizes() else [""]
+    if first:
+        sizes[first] = previous = run_size(plan, first, runner, say, progress)
+    results["comparisons"] = {}
     for name, path, measure in EXPERIMENTS:
         if plan.wants(name):
             doc = (getattr(measure, "func", measure).__doc__ or "").split("\n")[0]
@@ -357,5 +331,10 @@ def run_all(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
             except StageError as exc:
                 figure = status("error", str(exc))
             parent, _, key = path.rpartition(".")
-            (out.setdefault(parent, {}) if parent else out)[key] = figure
-    return out
+            (results[parent] if parent else results)[key] = figure
+    for size in larger:
+        sizes[size] = previous = run_size(
+            plan, size, runner, say, progress, previous=previous, deadline=deadline
+        )
+    if plan.wants("quality"):
+        results["quality_scale"] = quality_at_scale(plan, runner, results, say)

@@ -14,8 +14,7 @@ from bench.measure import stopwatch
 from hermes.config import Settings
 from hermes.lake import connect, identifier
 
-IMMUTABLE, INPUTS = (".parquet", ".zip", ".CHECKSUM", ".gz"), (".zip", ".csv", ".gz")
-STRATEGIES = ("seed", "--select", "strategies")
+IMMUTABLE, STRATEGIES = (".parquet", ".zip", ".CHECKSUM", ".gz"), ("seed", "--select", "strategies")
 
 
 def _link_or_copy(src: str, dst: str) -> str:
@@ -27,7 +26,6 @@ def _link_or_copy(src: str, dst: str) -> str:
 
 
 def snapshot_tree(source: Path | str, destination: Path | str) -> None:
-    """Replace ``destination`` with a copy of ``source`` (immutable files hard-linked)."""
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(source, destination, copy_function=_link_or_copy)
 
@@ -48,7 +46,7 @@ def count_rows(settings: Settings, table: str) -> int:
 
 
 def ingest(settings: Settings, paths: list[Path]) -> Any:
-    """``hermes.ingest`` of ``paths``; a rejected file fails the stage, naming it."""
+    """``hermes.ingest`` of ``paths`` (files or folders); a rejected file fails the stage."""
     from hermes.ingest import ingest_paths
 
     if not (report := ingest_paths(paths, settings)).ok:
@@ -69,22 +67,20 @@ def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tup
 def build(work: str, target_path: str, sources: list[str], commands: list[list[str]],
           save_to: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A new lake: ``sources`` (files or folders) ingested, then each dbt command."""
-    settings, found = use_lake(work, fresh=True), [Path(s) for s in sources]
-    paths = sorted(p for s in found for p in (s.rglob("*") if s.is_dir() else [s])
-                   if p.name.endswith(INPUTS))  # fmt: skip
-    elapsed = stopwatch()
-    report, ingested = ingest(settings, paths), elapsed()
+    settings, elapsed = use_lake(work, fresh=True), stopwatch()
+    report, ingested = ingest(settings, [Path(s) for s in sources]), elapsed()
     dbt_seconds = sum(dbt(settings, target_path, *command)[0] for command in commands)
     if save_to:
         snapshot_tree(work, save_to)
-    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested, "files": len(paths),
-            "dbt_seconds": dbt_seconds, "rows": report.rows_ingested}  # fmt: skip
+    return {"seconds": ingested + dbt_seconds, "ingest_seconds": ingested, "dbt_seconds":
+            dbt_seconds, "files": len(report.results), "rows": report.rows_ingested}  # fmt: skip
 
 
-def dbt_run(work: str, target_path: str, select: str, table: str, restore_from: str | None = None,
-            save_to: str | None = None, exclude: str | None = None, setup: bool = False,
+def dbt_run(work: str, target_path: str, select: str, table: str = "", exclude: str = "",
+            restore_from: str | None = None, save_to: str | None = None, setup: bool = False,
             vars: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """``dbt run --select select`` on the restored lake (the registry seeded first: ``setup``)."""
+    """``dbt run --select select`` on the restored lake (the registry seeded first: ``setup``);
+    rows: those of ``table`` (``select``'s by default)."""
     settings = use_lake(work, restore_from)
     if setup:
         dbt(settings, target_path, *STRATEGIES)
@@ -92,7 +88,7 @@ def dbt_run(work: str, target_path: str, select: str, table: str, restore_from: 
     seconds, nodes = dbt(settings, target_path, "run", "--select", select, *excluded, vars=vars)
     if save_to:
         snapshot_tree(work, save_to)
-    return {"seconds": seconds, "rows": count_rows(settings, table),
+    return {"seconds": seconds, "rows": count_rows(settings, table or select),
             "models": sorted(n.name for n in nodes),
             "model_seconds": sum(n.execution_time for n in nodes)}  # fmt: skip
 

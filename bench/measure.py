@@ -28,7 +28,6 @@ def stopwatch() -> Callable[[], float]:
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -73,19 +72,19 @@ class Runner:
             raise StageError(f"{error} (exit {proc.returncode}; log {log})")
         return dict(json.loads(found[RESULT]))
 
-    def repeat(self, target: str, times: int, /, **kwargs: Any) -> list[dict[str, Any]]:
-        return [self.once(target, **kwargs) for _ in range(times)]
+    def repeat(self, target: str, times: int, /, **kwargs: Any) -> dict[str, Any]:
+        """``times`` runs summarised (:func:`summarise`)."""
+        return summarise([self.once(target, **kwargs) for _ in range(times)])
 
     def figure(self, target: str, times: int, /, **kwargs: Any) -> dict[str, Any]:
-        """``times`` runs summarised (:func:`summarise`), or the failure as the figure."""
+        """:meth:`repeat`, or the failure as the figure."""
         try:
-            return summarise(self.repeat(target, times, **kwargs))
+            return self.repeat(target, times, **kwargs)
         except StageError as exc:
             return status("error", str(exc))
 
 
 def spread(values: list[float]) -> dict[str, float]:
-    """Median, min and max of repeated measurements."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "n": len(values)}  # fmt: skip
 
@@ -114,7 +113,6 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_average() -> list[float]:
-    """1, 5 and 15-minute load averages: other work on the machine skews timings."""
     return [round(x, 2) for x in os.getloadavg()]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.lakes import dbt, use_lake
+from bench.lakes import use_lake
 from bench.measure import stopwatch, warm_calls
 from bench.synthetic import BUNDLED
 
@@ -117,13 +117,3 @@ def sql_grid(work: str) -> dict[str, Any]:
     return {"seconds": elapsed(), "parameter_sets": len(results[0].parameter_sets),
             "series": len(results), "bars": sum(r.rows for r in results),
             "trades": int(sum(r.results["trades"].sum() for r in results))}  # fmt: skip
-
-
-def dbt_per_set(work: str, target_path: str, entries: tuple[int, ...] = (15, 25, 40)) -> Any:
-    """The alternative: one ``dbt run`` per set (vars), projected to 100 from a few."""
-    settings, model = use_lake(work), ("run", "--select", f"gold_signals_{SQL_STRATEGY}")
-    seconds = [dbt(settings, target_path, *model, vars={"strategy_parameters": {
-        SQL_STRATEGY: {"entry_period": entry}}})[0] for entry in entries]  # fmt: skip
-    dbt(settings, target_path, *model)  # back to the registry's parameters
-    median = statistics.median(seconds)
-    return {"seconds_per_set": median, "projected_100_seconds": 100 * median}

@@ -28,6 +28,7 @@ from hermes.universe import UNIVERSE_ENV
 MAXRSS, INTERVALS = "BENCH_MAXRSS_KB", ("4h", "1d")
 NEW_DAY = datetime(2026, 1, 6, tzinfo=UTC)  # the bundled data's last day
 REAL = (PROJECT_ROOT / "data" / "universe", PROJECT_ROOT / "data" / "binance-ohlcv")
+REAL_FILES = [f for d in REAL for i in INTERVALS for f in sorted(d.glob(f"*_{i}.csv.gz"))]
 """The real 4h and 1d files: the 18 symbols of ``data/universe`` and the bundled two."""
 
 
@@ -173,17 +174,11 @@ def universe(work: str, prefect_home: str, symbols: int, first: str, last: str) 
         "series": symbols * len(INTERVALS)}  # fmt: skip
 
 
-def real_files() -> list[Path]:
-    """The 4h and 1d files of :data:`REAL`."""
-    return [f for folder in REAL for interval in INTERVALS
-            for f in sorted(folder.glob(f"*_{interval}.csv.gz"))]  # fmt: skip
-
-
 def universe_real(work: str, prefect_home: str) -> dict[str, Any]:
     """The 4h and 1d files of :data:`REAL` up to the bundled data's last day, then that day."""
     base = Path(work)
     shutil.rmtree(base / "lake", ignore_errors=True)
-    series = len(split_day(real_files(), f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
+    series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
     return _new_day(base / "lake", env(base / "lake", prefect_home), [base / "history"],
                     base / "new") | {"series": series}  # fmt: skip
 

@@ -301,9 +301,9 @@ def test_the_real_universe_splits_off_the_last_day(tmp_path: Path) -> None:
     import gzip
 
     from bench.lakes import split_day
-    from bench.stages.daily_job import REAL, real_files
+    from bench.stages.daily_job import REAL, REAL_FILES
 
-    history, new = split_day(real_files(), "2026-01-06", tmp_path, new_of=REAL[0]), tmp_path / "new"
+    history, new = split_day(REAL_FILES, "2026-01-06", tmp_path, new_of=REAL[0]), tmp_path / "new"
     assert len(history) == 41
     # every pair still listed has its 2026-01-06 candles as the new day; BTCUSDT and ETHUSDT
     # come whole from the bundled files, the delisted MATICUSDT and XMRUSDT have none
