@@ -11,9 +11,11 @@ import pandas as pd
 
 from bench.lakes import use_lake
 from bench.measure import stopwatch
-from hermes.config import PROJECT_ROOT
+from hermes.live.fake_exchange import BUNDLED
 
 OHLCV = ("open", "high", "low", "close", "volume")
+CHUNK = "select * from gold_feature_store where symbol = ? and interval = ? order by open_time "
+CHUNK += "limit ? offset ?"
 
 
 def smart_momentum_flags(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -37,16 +39,13 @@ def notebook(work: str, restore_from: str, chunk_rows: int, params: dict[str, An
     """The notebook's signals (LIMIT/OFFSET chunks, pandas, a lake table), checked against dbt's."""
     from hermes.lake import connect, table_exists
 
-    query = "select * from gold_feature_store where symbol = ? and interval = ? order by open_time"
     series = "select symbol, interval, count(*) from gold_feature_store group by all order by all"
     with connect(use_lake(work, restore_from)) as conn:
         elapsed, parts = stopwatch(), []
         for symbol, interval, total in conn.execute(series).fetchall():
             context = None
             for offset in range(0, total, chunk_rows):
-                chunk = conn.execute(
-                    f"{query} limit ? offset ?", [symbol, interval, chunk_rows, offset]
-                ).df()
+                chunk = conn.execute(CHUNK, [symbol, interval, chunk_rows, offset]).df()
                 window = (
                     chunk if context is None else pd.concat([context, chunk], ignore_index=True)
                 )
@@ -107,7 +106,7 @@ def plain_recompute(out_dir: str, data: list[str] | None = None) -> dict[str, An
     # the registry's parameters, the project's feature periods and the daily job's costs,
     # looked up before the clock starts (a plain script would write them in)
     params, v = {name: load_strategy(name).parameters for name in RULES}, project_vars()
-    folders = data or [str(PROJECT_ROOT / "data" / "binance-ohlcv")]
+    folders = data or [str(BUNDLED)]
     files = sorted(f for folder in folders for f in Path(folder).glob("*.csv*"))
     elapsed = stopwatch()
     import polars as pl
@@ -131,16 +130,11 @@ def plain_recompute(out_dir: str, data: list[str] | None = None) -> dict[str, An
         for f, s, n in v["feature_macd_params"]:
             lines = zip(("macd", "macd_signal", "macd_hist"), talib.MACD(c, f, s, n), strict=True)
             features |= {f"{name}_{f}_{s}_{n}": x for name, x in lines}
-        for n in v["feature_donchian_periods"]:
-            features |= {
-                f"donchian_upper_{n}": talib.MAX(h, n),
-                f"donchian_lower_{n}": talib.MIN(low, n),
-            }
-        for n in v["feature_return_periods"]:
-            features |= {
-                f"return_{n}": talib.ROC(c, n) / 100,
-                f"log_return_{n}": np.log(c / np.roll(c, n)),
-            }
+        donchian, returns = v["feature_donchian_periods"], v["feature_return_periods"]
+        features |= {f"donchian_upper_{n}": talib.MAX(h, n) for n in donchian}
+        features |= {f"donchian_lower_{n}": talib.MIN(low, n) for n in donchian}
+        features |= {f"return_{n}": talib.ROC(c, n) / 100 for n in returns}
+        features |= {f"log_return_{n}": np.log(c / np.roll(c, n)) for n in returns}
         features["true_range"] = talib.TRANGE(h, low, c)
         features |= {f"volume_zscore_{n}": (volume - talib.SMA(volume, n)) / talib.STDDEV(volume, n)
                      for n in v["feature_volume_zscore_periods"]}  # fmt: skip

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 from bench import synthetic
 from bench.measure import Runner, StageError, load_average, median_of, spread, status
-from bench.measure import summarise as summary
 from bench.stages.backtest import SQL_SERIES, signals_file, smart_momentum
 from bench.stages.daily_job import REAL
 from bench.synthetic import SyntheticSpec
+from hermes.live.fake_exchange import BUNDLED
 
 BENCH_ROOT = Path(__file__).resolve().parent
 SIZES: dict[str, SyntheticSpec] = {  # symbols x months of one-minute candles
@@ -165,9 +165,7 @@ def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> 
             "not available", f"needs the gold feature store ({size}), which was not built"
         )
     kwargs = {"work": sized["lake"], "restore_from": restore, "chunk_rows": SIGNAL_CHUNK_ROWS}
-    out = summary(
-        runner.repeat("bench.compare:notebook", plan.repeat, **kwargs, params=smart_momentum())
-    )
+    out = runner.repeat("bench.compare:notebook", plan.repeat, **kwargs, params=smart_momentum())
     for stage in ("signals", "signals_chunked"):
         if (figure := sized["stages"].get(stage, {})).get("status") == "ok":
             hermes = figure["seconds"]["median"]
@@ -180,7 +178,7 @@ def ml_walk_forward(plan: Plan, runner: Runner, results: Results, say: Say) -> R
     where, saved = _folders(plan, "ml"), str(plan.work / "ml" / "features")
     if not Path(saved).exists():
         features = [["seed"], ["run", "--select", "+gold_ml_labels"]]
-        sources = [str(synthetic.BUNDLED)]
+        sources = [str(BUNDLED)]
         runner.once("bench.lakes:build", **where, sources=sources, save_to=saved, commands=features)
     select, table = "gold_ml_predictions gold_ml_models", "gold_ml_predictions"
     kwargs = {"select": select, "table": table, "vars": {"ml_intervals": ["4h"]}}
@@ -269,12 +267,9 @@ def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool 
     out: Results = {"status": "ok"}
     if real:
         data = [str(f) for f in REAL]
-        out["plain"] = summary(
-            runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data)
-        )
-    stage = DAILY + ("universe_real" if real else "universe")
+        out["plain"] = runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data)
     with _server(runner, folder / "prefect", start=True) as prefect:
-        out |= runner.once(stage, work=str(folder), prefect_home=prefect, **kwargs)
+        out |= runner.once(DAILY + "universe", work=str(folder), prefect_home=prefect, **kwargs)
     if real:
         return out | {"ratio_to_plain": out["seconds"] / out["plain"]["seconds"]["median"]}
     return out | {"symbols": symbols, "months": f"{first}..{last}"}

@@ -116,16 +116,6 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def warm_calls(function: Callable[[], Any], calls: int) -> tuple[list[float], Any]:
-    """Seconds of ``calls`` calls after one untimed (compilation, caches) and the last result."""
-    result, seconds = function(), []
-    for _ in range(calls):
-        elapsed = stopwatch()
-        result = function()
-        seconds.append(elapsed())
-    return seconds, result
-
-
 if __name__ == "__main__":  # the child: call the payload's target in this fresh process
     lifetime, payload = stopwatch(), json.loads(sys.argv[1])
     module_name, function_name = payload["target"].split(":")

@@ -18,16 +18,12 @@ import numpy as np
 import polars as pl
 from rich.progress import Progress
 
-from hermes.config import PROJECT_ROOT
 from hermes.ingest.layout import ArchiveName
 from hermes.intervals import interval_seconds
+from hermes.live.fake_exchange import load_bundled
 
-BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 SOURCE_MS, BLOCK_BARS = 240 * 60_000, 42  # one source bar: 4h; one bootstrap block: a week
 GENERATOR_VERSION, MICROSECOND_SINCE = 1, date(2025, 1, 1)
-Source = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
-"""Per-bar statistics of one real 4h series: log returns, upper and lower wicks (log, >= 0),
-volumes normalised to a mean of 1, and the last close."""
 
 
 def _month_ms(year: int, month: int, after: bool = False) -> int:
@@ -101,9 +97,9 @@ class SyntheticSpec:
 
 
 @cache
-def load_source_bars() -> list[Source]:
-    from hermes.live.fake_exchange import load_bundled
-
+def load_source_bars() -> list[tuple[Any, ...]]:
+    """Per bar of the real BTCUSDT and ETHUSDT 4h: log returns, upper and lower wicks (log,
+    >= 0), volumes normalised to a mean of 1; and the last close."""
     out = []
     for symbol in ("BTCUSDT", "ETHUSDT"):
         o, h, lo, c, v = load_bundled(symbol, "4h").ohlcv.T

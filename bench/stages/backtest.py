@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from datetime import timedelta
 from pathlib import Path
@@ -12,14 +11,12 @@ from typing import Any
 import numpy as np
 
 from bench.lakes import use_lake
-from bench.measure import stopwatch, warm_calls
-from bench.synthetic import BUNDLED
+from bench.measure import stopwatch
+from hermes.live.fake_exchange import BUNDLED, load_bundled
 
 BARS_8Y_4H, PRICES = int(8 * 6 * 365.25), ("open", "high", "low", "close")
-GRID_FAST = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)  # x GRID_SLOW x GRID_RSI_BANDS: 1,000
-GRID_SLOW = (60, 70, 80, 90, 100, 120, 140, 160, 200, 240)
-GRID_RSI_BANDS = ((45, 55), (40, 60), (35, 65), (30, 70), (50, 60),
-                  (40, 50), (45, 65), (35, 55), (30, 60), (40, 70))  # fmt: skip
+GRID_AXES = ["ema_fast=5,8,10,12,15,20,25,30,40,50", "ema_slow=60,70,80,90,100,120,140,160,200,240"]
+GRID_AXES += ["rsi_low:rsi_high=45:55,40:60,35:65,30:70,50:60,40:50,45:65,35:55,30:60,40:70"]
 SQL_STRATEGY = "donchian_breakout"  # entry 10 values x exit 10 values: 100 sets
 SQL_AXES = ("entry_period=10,15,20,25,30,40,50,60,80,100",
             "exit_period=5,10,15,20,25,30,40,50,60,80")  # fmt: skip
@@ -36,7 +33,6 @@ def smart_momentum() -> dict[str, Any]:
 def signals_file(work: Path) -> Path:
     """OHLC, open_time and Smart Momentum's entries and exits, saved once for every process."""
     if not (path := work / "btc-4h-8y-signals.npz").exists():
-        from hermes.live.fake_exchange import load_bundled
         from hermes.signals import smart_momentum as rule
 
         bars = load_bundled("BTCUSDT", "4h")
@@ -61,44 +57,42 @@ def single(signals_file: str, calls: int = 20) -> dict[str, Any]:
     from hermes.backtest.engine import simulate
 
     simulation, cold_seconds = simulate(prices, entries, exits, BacktestConfig()), cold()
-    warm, _ = warm_calls(lambda: simulate(prices, entries, exits, BacktestConfig()), calls)
+    simulate(prices, entries, exits, BacktestConfig())  # untimed: caches warmed
+    warm = []
+    for _ in range(calls):
+        elapsed = stopwatch()
+        simulate(prices, entries, exits, BacktestConfig())
+        warm.append(elapsed())
     return {"seconds": statistics.median(warm), "cold_seconds": cold_seconds,
             "rows": len(prices["close"]), "trades": len(simulation.trades)}  # fmt: skip
 
 
 def grid(signals_file: str, size: int = 1000) -> dict[str, Any]:
-    """Indicators once per period, ``size`` combinations' flags, one ``simulate`` of all."""
+    """``size`` parameter sets' signals by Smart Momentum's accelerator (each indicator once),
+    then one ``simulate`` of all."""
     from hermes import indicators
     from hermes.backtest.config import BacktestConfig
     from hermes.backtest.engine import simulate
-    from hermes.signals import smart_momentum as rule
+    from hermes.backtest.grid import parameter_sets, parse_axis
+    from hermes.signals.accelerators import ACCELERATORS
+    from hermes.signals.registry import load_strategy
+    from hermes.signals.source import accelerate
 
-    defaults, (prices, entries, exits) = smart_momentum(), _load(signals_file)
-    combos = list(itertools.product(GRID_FAST, GRID_SLOW, GRID_RSI_BANDS))
-    combos = combos[:: max(1, len(combos) // size)][:size]
+    prices, entries, exits = _load(signals_file)
+    sets = parameter_sets(load_strategy("smart_momentum"), [parse_axis(a) for a in GRID_AXES])
+    sets = sets[:: max(1, len(sets) // size)][:size]
     # numba kernels and vectorbt's 2-d variant compiled outside the timing, as in a session
     # that has already run a backtest
     simulate(prices, np.stack([entries] * 2, 1), np.stack([exits] * 2, 1), BacktestConfig())
     indicators.ema(prices["close"], 12)
     elapsed, close = stopwatch(), prices["close"]
-    emas = {p: indicators.ema(close, p) for p in {c[0] for c in combos} | {c[1] for c in combos}}
-    inputs = {
-        "rsi": indicators.rsi(close, defaults["rsi_period"]),
-        "st_dir": indicators.supertrend(
-            prices["high"], prices["low"], close, defaults["st_period"], defaults["st_multiplier"]
-        )[1],
-    }
-    entries, exits = (np.empty((len(close), len(combos)), dtype=bool) for _ in range(2))
-    for j, (fast, slow, (low, high)) in enumerate(combos):
-        band = {"rsi_low": float(low), "rsi_high": float(high)}
-        params = defaults | band | {"ema_fast": fast, "ema_slow": slow}
-        flags = rule.generate(inputs | {"ema_fast": emas[fast], "ema_slow": emas[slow]}, params)
-        entries[:, j], exits[:, j] = flags["buy_signal"], flags["sell_signal"]
+    flags = accelerate(ACCELERATORS["smart_momentum"], prices, {}, sets)
+    entries, exits = (np.column_stack([f[k] for f in flags]) for k in ("buy_signal", "sell_signal"))
     signal_seconds = elapsed()
     simulation = simulate(prices, entries, exits, BacktestConfig())
     seconds = elapsed()
     return {"seconds": seconds, "signal_seconds": signal_seconds,
-            "simulate_seconds": seconds - signal_seconds, "combinations": len(combos),
+            "simulate_seconds": seconds - signal_seconds, "combinations": len(sets),
             "bars": len(close), "trades": len(simulation.trades)}  # fmt: skip
 
 

@@ -152,48 +152,32 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}
 
 
-def universe(work: str, prefect_home: str, symbols: int, first: str, last: str) -> dict[str, Any]:
-    base = Path(work)
-    for folder in (base / "lake", base / "new"):
-        shutil.rmtree(folder, ignore_errors=True)
-    year, month = (int(p) for p in last.split("-"))
-    day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
-    for spec in specs:
-        generate(spec, base / "data")
-        for index in range(1, symbols + 1):
-            for offset in range((NEW_DAY - day).days):
-                daily_archive(spec, index, day + timedelta(days=offset), base / "days")
-            daily_archive(spec, index, NEW_DAY, base / "new")
-    universe = base / "universe.csv"  # the seed's pairs and the synthetic ones, 4h and 1d
-    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
-    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
-    environment = env(base / "lake", prefect_home) | {UNIVERSE_ENV: str(universe)}
-    folders = [f for f in [base / "data" / s.key for s in specs] + [base / "days"] if f.exists()]
-    return _new_day(base / "lake", environment, folders, base / "new") | {
-        "series": symbols * len(INTERVALS)}  # fmt: skip
-
-
-def universe_real(work: str, prefect_home: str) -> dict[str, Any]:
-    """The 4h and 1d files of :data:`REAL` up to the bundled data's last day, then that day."""
-    base = Path(work)
-    shutil.rmtree(base / "lake", ignore_errors=True)
-    series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
-    return _new_day(base / "lake", env(base / "lake", prefect_home), [base / "history"],
-                    base / "new") | {"series": series}  # fmt: skip
-
-
-def _sizes(lake: Path) -> dict[str, int]:
-    def size(folder: Path, pattern: str = "*") -> int:
-        return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
-
-    return {"total": size(lake), "parquet": size(lake, "*.parquet"),
-            "pages": size(lake / "reports", "*.html")}  # fmt: skip
-
-
-def _new_day(lake: Path, environment: dict[str, str], history: list[Path], new: Path,
+def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", last: str = "",
              ) -> dict[str, Any]:  # fmt: skip
-    """Land ``history`` and run, then time the new day ``new`` and a run with nothing new."""
+    """One new day through ``hermes``: of ``symbols`` synthetic symbols x (4h, 1d) from the
+    month ``first`` to ``last`` (their days up to :data:`NEW_DAY` landed first), or (none) of
+    :data:`REAL_FILES`; then a run with nothing new."""
+    base, lake, new = Path(work), Path(work) / "lake", Path(work) / "new"
+    for folder in (lake, new):
+        shutil.rmtree(folder, ignore_errors=True)
+    environment, history = env(lake, prefect_home), [base / "history"]
+    if symbols:
+        year, month = (int(p) for p in last.split("-"))
+        day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
+        for spec in specs:
+            generate(spec, base / "data")
+            for index in range(1, symbols + 1):
+                for offset in range((NEW_DAY - day).days):
+                    daily_archive(spec, index, day + timedelta(days=offset), base / "days")
+                daily_archive(spec, index, NEW_DAY, new)
+        rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
+        universe, series = base / "universe.csv", symbols * len(INTERVALS)  # the seed's pairs too
+        universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
+        environment[UNIVERSE_ENV], history = str(universe), [base / "data" / s.key for s in specs]
+        history += [base / "days"] if (base / "days").exists() else []
+    else:
+        series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
     setup = [hermes(["ingest", "--from-dir", str(folder)], environment) for folder in history]
     first_run = hermes(["run"], environment)
     before, pages_before = _sizes(lake), {p.name for p in (lake / "reports").glob("bt-*.html")}
@@ -203,6 +187,7 @@ def _new_day(lake: Path, environment: dict[str, str], history: list[Path], new: 
     new_pages = [p for p in (lake / "reports").glob("bt-*.html") if p.name not in pages_before]
     no_op_seconds, _, no_op_peak = hermes(["run"], environment)
     return {
+        "series": series,
         "first_run_steps": steps(first_run[1]),
         "setup_seconds": sum(s[0] for s in setup) + first_run[0],
         "seconds": ingest_seconds + run_seconds,
@@ -216,3 +201,11 @@ def _new_day(lake: Path, environment: dict[str, str], history: list[Path], new: 
         "new_pages": len(new_pages),
         "largest_page_bytes": max((p.stat().st_size for p in new_pages), default=0),
     }  # fmt: skip
+
+
+def _sizes(lake: Path) -> dict[str, int]:
+    def size(folder: Path, pattern: str = "*") -> int:
+        return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
+
+    return {"total": size(lake), "parquet": size(lake, "*.parquet"),
+            "pages": size(lake / "reports", "*.html")}  # fmt: skip
