@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import experiments, report
-from bench.experiments import BENCH_ROOT, EXPERIMENTS, GROUPS, SIZES, STAGES, Plan
+from bench.experiments import BENCH_ROOT, EXPERIMENTS, GROUPS, LABELS, SIZES, Plan
 from bench.measure import Runner, load_average, stopwatch
 
 console = Console()
@@ -31,7 +31,7 @@ SYNTHETIC_NOTE = (
     "shapes and volumes (returns scaled by 1/sqrt(240)), written as Binance monthly archives. "
     "Backtest figures use the real bundled BTCUSDT 4h candles."
 )
-NAMES = [s.name for s in STAGES] + [e[0] for e in EXPERIMENTS] + ["quality"]
+NAMES = [*LABELS, *(e[0] for e in EXPERIMENTS), "quality"]
 
 
 def machine() -> dict[str, Any]:

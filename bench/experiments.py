@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from bench import synthetic
 from bench.measure import Runner, StageError, load_average, median_of, spread, status
@@ -53,7 +53,7 @@ class Plan:
 
     def wants_sizes(self) -> bool:
         """Whether a selected measurement reads the pipeline's synthetic data sets."""
-        return any(map(self.wants, [s.name for s in STAGES] + ["compare.notebook", "quality"]))
+        return any(map(self.wants, [*LABELS, "compare.notebook", "quality"]))
 
     @classmethod
     def of(cls, quick: bool, work: Path, out: Path) -> Plan:
@@ -63,33 +63,24 @@ class Plan:
         return cls(("1M", "10M"), 3, 1000, work, out, quick=False)
 
 
-class Stage(NamedTuple):
-    """A pipeline stage: its child function and arguments, the states it restores and saves."""
-
-    name: str
-    label: str
-    target: str
-    kwargs: dict[str, Any]
-    restore: str | None = None
-    save: str | None = None
-
-
 SIGNAL_CHUNK_ROWS = 100_000  # the design notebook's chunk size, used for both sides
 DBT, PLAIN = "bench.lakes:dbt_run", "bench.compare:plain_recompute"
 DAILY = "bench.stages.daily_job:"
-STAGES = [
-    Stage("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []},
-          save="landed"),
-    Stage("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines"}, "landed", "bronze"),
-    Stage("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines"}, "bronze", "silver"),
+STAGES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    ("ingest", "ingest (archives to landing)", "bench.lakes:build", {"commands": []}, "", "landed"),
+    ("bronze", "bronze_klines (dbt)", DBT, {"select": "bronze_klines"}, "landed", "bronze"),
+    ("silver", "silver_klines (dbt)", DBT, {"select": "silver_klines"}, "bronze", "silver"),
     # the feature layer: every model between silver_klines and gold_feature_store
-    Stage("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store", "table":
-          "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
-    Stage("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
-          "setup": True}, "features", "signals"),
-    Stage("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
-          {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features"),
+    ("features", "gold features (dbt)", DBT, {"select": "+gold_feature_store", "table":
+     "gold_features", "exclude": "+silver_klines"}, "silver", "features"),
+    ("signals", "signals (dbt model)", DBT, {"select": "gold_signals_smart_momentum",
+     "setup": True}, "features", "signals"),
+    ("signals_chunked", "signals (`hermes signals`, chunked)", "bench.lakes:signals",
+     {"chunk_rows": SIGNAL_CHUNK_ROWS}, "features", ""),
 ]  # fmt: skip
+"""The pipeline's stages: name, label, child function and its arguments, the lake state it
+restores first and the one it saves."""
+LABELS = {name: label for name, label, *_ in STAGES}
 
 
 def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> Any:
@@ -125,28 +116,26 @@ def run_size(plan: Plan, size: str, runner: Runner, say: Say, progress: Any, **b
     out: Results = {"data": data, "stages": {}, "lake": str(base / "lake")}
     out["target"], states = str(base / "target"), base / "states"
     done = {"landed"} if (states / "landed" / "hermes.ducklake").exists() else set()
-    for stage in STAGES:
-        kwargs = {"work": out["lake"], "target_path": out["target"], **stage.kwargs}
-        kwargs |= {"restore_from": str(states / stage.restore)} if stage.restore else {}
-        kwargs |= {"save_to": str(states / stage.save)} if stage.save else {}
-        kwargs |= {"sources": [str(plan.work / "data" / spec.key)]} if not stage.restore else {}
+    for name, label, target, arguments, restore, save in STAGES:
+        kwargs = {"work": out["lake"], "target_path": out["target"], **arguments}
+        kwargs |= {"restore_from": str(states / restore)} if restore else {}
+        kwargs |= {"save_to": str(states / save)} if save else {}
+        kwargs |= {"sources": [str(plan.work / "data" / spec.key)]} if not restore else {}
         figure: Any = status("not available", "not selected (--only)")
-        if not plan.wants(stage.name):
-            if stage.name == "ingest" and not done:
+        if not plan.wants(name):
+            if name == "ingest" and not done:
                 say(f"[{size}] landing the archives (ingest not measured)")
-                runner.once(stage.target, **kwargs)
+                runner.once(target, **kwargs)
                 done.add("landed")
-        elif stage.restore and stage.restore not in done:
-            figure = status(
-                "not available", f"needs the {stage.restore} stage, which did not complete"
-            )
+        elif restore and restore not in done:
+            figure = status("not available", f"needs the {restore} stage, which did not complete")
         else:
-            say(f"[{size}] {stage.label}: {spec.rows:,} rows")
-            before = budget["previous"]["stages"].get(stage.name, {}) if budget else {}
+            say(f"[{size}] {label}: {spec.rows:,} rows")
+            before = budget["previous"]["stages"].get(name, {}) if budget else {}
             if isinstance(figure := _repeats(plan, before, spec.rows, budget.get("deadline")), int):
-                figure = runner.figure(stage.target, figure, **kwargs)
-            done |= {stage.save} if figure["status"] == "ok" and stage.save else set()
-        out["stages"][stage.name] = figure
+                figure = runner.figure(target, figure, **kwargs)
+            done |= {save} if figure["status"] == "ok" and save else set()
+        out["stages"][name] = figure
     return out | {"states": {name: str(states / name) for name in sorted(done)}}
 
 

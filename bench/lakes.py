@@ -40,21 +40,6 @@ def use_lake(work: Path | str, restore_from: str | None = None, fresh: bool = Fa
     return Settings(lake_root=Path(work))
 
 
-def count_rows(settings: Settings, table: str) -> int:
-    with connect(settings) as conn:
-        return int(conn.execute(f"select count(*) from {identifier(table)}").fetchone()[0])  # type: ignore[index]  # noqa: S608
-
-
-def ingest(settings: Settings, paths: list[Path]) -> Any:
-    """``hermes.ingest`` of ``paths`` (files or folders); a rejected file fails the stage."""
-    from hermes.ingest import ingest_paths
-
-    if not (report := ingest_paths(paths, settings)).ok:
-        problems = "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5])
-        raise RuntimeError(f"ingest rejected benchmark input: {problems}")
-    return report
-
-
 def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tuple[float, Any]:
     """``dbt args`` on the lake: (wall seconds, the nodes it ran)."""
     from hermes.dbt_runner import run_dbt
@@ -66,9 +51,14 @@ def dbt(settings: Settings, target_path: str, *args: str, **options: Any) -> tup
 
 def build(work: str, target_path: str, sources: list[str], commands: list[list[str]],
           save_to: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """A new lake: ``sources`` (files or folders) ingested, then each dbt command."""
+    """A new lake: ``sources`` (files or folders) ingested, then each dbt command; a file
+    that ingest rejects fails the stage."""
+    from hermes.ingest import ingest_paths
+
     settings, elapsed = use_lake(work, fresh=True), stopwatch()
-    report, ingested = ingest(settings, [Path(s) for s in sources]), elapsed()
+    report, ingested = ingest_paths([Path(s) for s in sources], settings), elapsed()
+    if problems := "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5]):
+        raise RuntimeError(f"ingest rejected benchmark input: {problems}")
     dbt_seconds = sum(dbt(settings, target_path, *command)[0] for command in commands)
     if save_to:
         snapshot_tree(work, save_to)
@@ -88,7 +78,9 @@ def dbt_run(work: str, target_path: str, select: str, table: str = "", exclude: 
     seconds, nodes = dbt(settings, target_path, "run", "--select", select, *excluded, vars=vars)
     if save_to:
         snapshot_tree(work, save_to)
-    return {"seconds": seconds, "rows": count_rows(settings, table or select),
+    with connect(settings) as conn:
+        rows: Any = conn.execute(f"select count(*) from {identifier(table or select)}").fetchone()  # noqa: S608
+    return {"seconds": seconds, "rows": rows[0],
             "models": sorted(n.name for n in nodes),
             "model_seconds": sum(n.execution_time for n in nodes)}  # fmt: skip
 

@@ -10,11 +10,10 @@ from typing import Any
 import yaml
 from rich.table import Table as RichTable
 
-from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, STAGES
+from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, LABELS
 from bench.measure import median_of
 
 Results = dict[str, Any]
-LABELS = {stage.name: stage.label for stage in STAGES}
 SPECS: dict[str, Callable[[Any], str]] = {
     "t": lambda v: f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.0f} ms" if v < 1
     else f"{v:.2f} s",
@@ -182,9 +181,6 @@ FIELDS: dict[str, Callable[[Results, Any], dict[str, Any]]] = {
         "- {s}: {d[rows]:,} synthetic rows ({d[symbols]:list}; {d[interval]}; {d[months]}), "
         "{d[archives]} monthly archives ({d[archive_mb]} MB zipped)", {"s": s, "d": v["data"]})
         or "" for s, v in results.get("sizes", {}).items())},
-    "job": lambda results, job: {"trades": at(job, "plain.trades") or "?",
-        "at_start": job.get("load_average_at_start", "?"),
-        "at_end": job.get("load_average_at_end", "?")},
     "day": _day,
 }  # fmt: skip
 """Computed fields of a section, by name."""
@@ -196,7 +192,7 @@ GOALS = [goal for section in SECTIONS for goal in section.get("goals", [])]
 def goals(results: Results) -> list[dict[str, Any]]:
     """Each goal of :data:`SECTIONS` (``label | figure | op target unit [| optional]``, see
     ``report.yml``) with the measured figure and whether it is met."""
-    names: dict[str, Any] = {stage.name: _largest(results, stage.name) for stage in STAGES}
+    names: dict[str, Any] = {stage: _largest(results, stage) for stage in LABELS}
     names |= {"largest": _largest(results), "universe": at(results, "universe.symbols") or "?"}
     rows: list[dict[str, Any]] = []
     for goal in GOALS:

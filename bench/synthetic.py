@@ -71,7 +71,7 @@ class SyntheticSpec:
         start, step = _month_ms(*self.months()[0]), self.step_ms
         rows = rows or self.rows_per_symbol()
         rng = np.random.default_rng([self.seed, index, start // 1000])
-        sources = load_source_bars()
+        sources = load_source_bars()  # each symbol resamples one real series
         log_return, upper, lower, volumes, start_price = sources[index % len(sources)]
         scale = np.sqrt(step / SOURCE_MS)
         starts = rng.integers(0, log_return.size - BLOCK_BARS, size=-(-rows // BLOCK_BARS))
@@ -118,11 +118,9 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
             f"{name.stem}.csv", (name.start.year, name.start.month, 1, 0, 0, 0)
         )
         zf.writestr(member, csv, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-    path = root / name.source_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
-    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
-    (root / name.checksum_file).write_text(f"{digest}  {name.filename}\n")
+    (path := root / name.source_file).parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data := buffer.getvalue())
+    (root / name.checksum_file).write_text(f"{hashlib.sha256(data).hexdigest()}  {name.filename}\n")
     return path
 
 
@@ -141,9 +139,8 @@ def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[
             month_rows = frame.filter(pl.col("open_time").is_between(*bounds, closed="left"))
             paths.append(write_archive(root, name, month_rows))
             progress.advance(task)
-    (root / "spec.json").write_text(
-        json.dumps(asdict(spec) | {"rows": spec.rows, "synthetic": True}, indent=2)
-    )
+    stamp = asdict(spec) | {"rows": spec.rows, "synthetic": True}
+    (root / "spec.json").write_text(json.dumps(stamp, indent=2))
     return sorted(paths)
 
 
