@@ -194,7 +194,6 @@ def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Resu
 
 FOLDERS = ("work", "prefect_home", "restore_from", "save_to", "out_dir")
 ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state", "mode": "local"}
-QUALITY = {"work": "q-lake", "restore_from": "state"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
     ("server_start", "long-lived server: first start (once)", DAILY + "server", "once",
@@ -205,9 +204,7 @@ JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("one_candle", "one new 4h candle (ingest + run), long-lived server", DAILY + "run",
      "repeat", ON_STATE | {"scenario": "one_candle"}),
     ("quality_full", "quality checkpoint, every partition", DAILY + "quality", "repeat",
-     QUALITY | {"partitions": None}),
-    ("quality_one", "quality checkpoint, one partition", DAILY + "quality", "repeat",
-     QUALITY | {"partitions": [["BTCUSDT", "4h"]]}),
+     {"work": "q-lake", "restore_from": "state"}),
     ("backfill_missing", "backfill, a year of unpublished archives (2 x 2 series)",
      DAILY + "backfill_missing", "once", {"work": "lake-backfill", "prefect_home": "prefect"}),
 ]  # fmt: skip
@@ -270,7 +267,7 @@ def quality_at_scale(plan: Plan, runner: Runner, results: Results, say: Say) -> 
     for size, sized in results.get("sizes", {}).items():
         if restore := sized.get("states", {}).get("features"):
             say(f"quality: full checkpoint on the {size} lake")
-            kwargs = {"work": sized["lake"], "restore_from": restore, "partitions": None}
+            kwargs = {"work": sized["lake"], "restore_from": restore}
             out["sizes"][size] = runner.figure(DAILY + "quality", 1, **kwargs)
     return out
 

@@ -159,8 +159,7 @@ ROWS: dict[str, Callable[[Results, Any], list[dict[str, Any]]]] = {
     "job": _job_rows,
     "quality": lambda results, job: [
         {"rows": 0} | f | {"label": label, "memory": median_of(f.get("quality_rss_mb")) or 0}
-        for label, f in [("every partition", job.get("quality_full")),
-                         ("one partition", job.get("quality_one"))]
+        for label, f in [("every partition", job.get("quality_full"))]
         + [(f"every partition, {size} lake", figure)
            for size, figure in (at(results, "quality_scale.sizes") or {}).items()] if f and _ok(f)],
 }  # fmt: skip

@@ -9,7 +9,7 @@ import io
 import json
 import zipfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,18 +18,12 @@ import numpy as np
 import polars as pl
 from rich.progress import Progress
 
-from hermes.ingest.layout import ArchiveName
+from hermes.ingest.layout import ArchiveName, archives_between
 from hermes.intervals import interval_seconds
 from hermes.live.fake_exchange import load_bundled
 
 SOURCE_MS, BLOCK_BARS = 240 * 60_000, 42  # one source bar: 4h; one bootstrap block: a week
 GENERATOR_VERSION, MICROSECOND_SINCE = 1, date(2025, 1, 1)
-
-
-def _month_ms(year: int, month: int, after: bool = False) -> int:
-    """Epoch milliseconds of the month's start (of the next month's, ``after``)."""
-    year, month = (year + month // 12, month % 12 + 1) if after else (year, month)
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -54,13 +48,13 @@ class SyntheticSpec:
     def symbol_names(self) -> list[str]:
         return [f"SYN{i:03d}USDT" for i in range(1, self.symbols + 1)]
 
-    def months(self) -> list[tuple[int, int]]:
+    def monthly(self, symbol: str = "SYN001USDT") -> list[ArchiveName]:
         first, last = (date.fromisoformat(f"{m}-01") for m in (self.first_month, self.last_month))
-        return [(d.year, d.month) for d in pl.date_range(first, last, "1mo", eager=True)]
+        return archives_between([symbol], [self.interval], first, last, "monthly")
 
     def rows_per_symbol(self) -> int:
-        months = self.months()
-        return (_month_ms(*months[-1], after=True) - _month_ms(*months[0])) // self.step_ms
+        months = self.monthly()
+        return (months[-1].time_bounds_ms()[1] - months[0].time_bounds_ms()[0]) // self.step_ms
 
     @property
     def rows(self) -> int:
@@ -68,7 +62,7 @@ class SyntheticSpec:
 
     def frame(self, index: int, rows: int | None = None) -> pl.DataFrame:
         """Symbol ``index``'s candles from the first month on, seeded by (seed, index, month)."""
-        start, step = _month_ms(*self.months()[0]), self.step_ms
+        start, step = self.monthly()[0].time_bounds_ms()[0], self.step_ms
         rows = rows or self.rows_per_symbol()
         rng = np.random.default_rng([self.seed, index, start // 1000])
         sources = load_source_bars()  # each symbol resamples one real series
@@ -126,18 +120,16 @@ def write_archive(root: Path, name: ArchiveName, frame: pl.DataFrame) -> Path:
 
 def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[Path]:
     """The monthly archives of ``spec`` under ``out_root/<spec.key>``, written once (a stamp)."""
-    root, months, paths = out_root / spec.key, spec.months(), []
+    root, paths = out_root / spec.key, []
     if (root / "spec.json").exists():
         return sorted(root.rglob("*.zip"))
     progress = progress or Progress(disable=True)
-    task = progress.add_task(f"generating {spec.key}", total=spec.symbols * len(months))
+    task = progress.add_task(f"generating {spec.key}", total=spec.symbols * len(spec.monthly()))
     for i, symbol in enumerate(spec.symbol_names(), start=1):
         frame = spec.frame(i)
-        for year, month in months:
-            bounds = (_month_ms(year, month), _month_ms(year, month, after=True))
-            name = ArchiveName(symbol, spec.interval, "monthly", date(year, month, 1))
-            month_rows = frame.filter(pl.col("open_time").is_between(*bounds, closed="left"))
-            paths.append(write_archive(root, name, month_rows))
+        for name in spec.monthly(symbol):
+            bounds = pl.col("open_time").is_between(*name.time_bounds_ms(), closed="left")
+            paths.append(write_archive(root, name, frame.filter(bounds)))
             progress.advance(task)
     stamp = asdict(spec) | {"rows": spec.rows, "synthetic": True}
     (root / "spec.json").write_text(json.dumps(stamp, indent=2))
@@ -147,6 +139,7 @@ def generate(spec: SyntheticSpec, out_root: Path, progress: Any = None) -> list[
 def daily_archive(spec: SyntheticSpec, symbol_index: int, day: datetime, out_folder: Path) -> Path:
     """The daily archive of ``day`` on the same price path: the next file an exchange publishes."""
     per_day = 86_400_000 // spec.step_ms
-    rows = (int(day.timestamp() * 1000) - _month_ms(*spec.months()[0])) // spec.step_ms + per_day
+    start = spec.monthly()[0].time_bounds_ms()[0]
+    rows = (int(day.timestamp() * 1000) - start) // spec.step_ms + per_day
     name = ArchiveName(spec.symbol_names()[symbol_index - 1], spec.interval, "daily", day.date())
     return write_archive(out_folder, name, spec.frame(symbol_index, rows).tail(per_day))

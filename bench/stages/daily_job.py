@@ -108,14 +108,14 @@ def _one_new_candle(lake: Path) -> Path:
     return csv
 
 
-def quality(work: str, restore_from: str, partitions: list[list[str]] | None) -> dict[str, Any]:
-    """The quality checkpoint on a restored lake: seconds and memory above the imports."""
+def quality(work: str, restore_from: str) -> dict[str, Any]:
+    """The quality checkpoint of every partition on a restored lake: seconds and memory above
+    the imports."""
     from hermes.quality import run_checkpoint
 
-    settings = use_lake(work, restore_from)
+    settings, docs = use_lake(work, restore_from), Path(work).parent / "quality-docs"
     before, elapsed = peak_mb(), stopwatch()
-    result = run_checkpoint(settings, partitions=None if partitions is None else [
-        (s, i) for s, i in partitions], docs_dir=Path(work).parent / "quality-docs")  # fmt: skip
+    result = run_checkpoint(settings, partitions=None, docs_dir=docs)
     return {
         "seconds": elapsed(),
         "rows": sum(result.statistics.get(t, 0) for t in ("silver_klines", "gold_features")),
@@ -162,9 +162,8 @@ def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", la
         shutil.rmtree(folder, ignore_errors=True)
     environment, history = env(lake, prefect_home), [base / "history"]
     if symbols:
-        year, month = (int(p) for p in last.split("-"))
-        day = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
         specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
+        day = datetime.combine(specs[0].monthly()[-1].end, datetime.min.time(), UTC)
         for spec in specs:
             generate(spec, base / "data")
             for index in range(1, symbols + 1):
