@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import psutil
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import experiments, report
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     plan.out.mkdir(parents=True, exist_ok=True)
     (plan.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (plan.out / "RESULTS.md").write_text(report.markdown(results))
-    console.print(report.summary_table(results))
+    console.print(Markdown(report.goal_table(results)))
     console.print(f"wrote {plan.out}/results.json and RESULTS.md in {results['total_seconds']} s")
     held.close()
     return 0

@@ -92,11 +92,8 @@ def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> 
     fixed = (median_of(figure.get("process_seconds")) or seconds) - seconds  # start-up, imports
     seconds = fixed + seconds * rows / figure["rows"]
     if seconds > left:
-        return status(
-            "not available",
-            f"skipped: estimated {seconds:.0f} s per run (scaled from the smaller size) "
-            f"exceeds the {max(left, 0):.0f} s left in the time budget",
-        )
+        why = f"skipped: estimated {seconds:.0f} s per run (scaled from the smaller size) exceeds"
+        return status("not available", f"{why} the {max(left, 0):.0f} s left in the time budget")
     return max(1, min(plan.repeat, int(left // (seconds * 1.5))))
 
 
@@ -145,14 +142,11 @@ def _folders(plan: Plan, name: str) -> dict[str, str]:
 
 def compare_notebook(plan: Plan, runner: Runner, results: Results, say: Say) -> Results:
     """The notebook baseline on the smallest measured size, against both Hermes signal paths."""
-    if not results.get("sizes"):
-        return status("not available", "no data size measured")
-    size = min(results["sizes"], key=lambda k: results["sizes"][k]["data"]["rows"])
-    sized = results["sizes"][size]
-    if (restore := sized["states"].get("signals") or sized["states"].get("features")) is None:
-        return status(
-            "not available", f"needs the gold feature store ({size}), which was not built"
-        )
+    sizes = results["sizes"]
+    sized = sizes.get(size := min(sizes, key=lambda k: sizes[k]["data"]["rows"], default=""), {})
+    states = sized.get("states", {})
+    if (restore := states.get("signals") or states.get("features")) is None:
+        return status("not available", f"needs a gold feature store ({size or 'no size run'})")
     kwargs = {"work": sized["lake"], "restore_from": restore, "chunk_rows": SIGNAL_CHUNK_ROWS}
     out = runner.repeat("bench.compare:notebook", plan.repeat, **kwargs, params=smart_momentum())
     for stage in ("signals", "signals_chunked"):

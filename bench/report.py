@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
-from rich.table import Table as RichTable
 
 from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, LABELS
 from bench.measure import median_of
@@ -208,19 +207,15 @@ def goals(results: Results) -> list[dict[str, Any]]:
     return rows
 
 
-def goal_cells(goal: dict[str, Any]) -> list[str]:
-    measured, unit, op = goal["measured"], goal["unit"], "≥" if goal["op"] == ">=" else "<"
-    shown = "not measured" if measured is None else f"{measured:,.3g} {unit}"
-    met = {True: "yes", False: "**no**", None: "–"}[goal["met"]]
-    return [goal["goal"], f"{op} {goal['target']:,.3g} {unit}", shown, met]
-
-
-def summary_table(results: Results) -> RichTable:
-    """The goal table for the console (the same rows as RESULTS.md's)."""
-    table = RichTable("goal", "target", "measured", "met")
+def goal_table(results: Results) -> str:
+    """The goal table in Markdown (RESULTS.md's, and the console's)."""
+    rows = ["| goal | target | measured | met |", "|---|---|---|---|"]
     for goal in results.get("goals", []):
-        table.add_row(*goal_cells(goal))
-    return table
+        measured, unit, op = goal["measured"], goal["unit"], "≥" if goal["op"] == ">=" else "<"
+        shown = "not measured" if measured is None else f"{measured:,.3g} {unit}"
+        met = {True: "yes", False: "**no**", None: "–"}[goal["met"]]
+        rows.append(f"| {goal['goal']} | {op} {goal['target']:,.3g} {unit} | {shown} | {met} |")
+    return "\n".join(rows)
 
 
 def markdown(results: Results) -> str:
@@ -228,7 +223,6 @@ def markdown(results: Results) -> str:
     machine = results["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
     fields = results | {"packages": packages, "commit": machine["git_commit"] or "unknown"}
-    goals = [f"| {' | '.join(goal_cells(goal))} |" for goal in results.get("goals", [])]
     sections = [line for section in SECTIONS for line in lines(section, results)]
     header, end = (fill(TABLE[part], fields) or "" for part in ("header", "end"))
-    return "\n".join([header, *goals, "", *sections, end])
+    return "\n".join([header, "", goal_table(results), "", *sections, end])
