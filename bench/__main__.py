@@ -17,10 +17,10 @@ from typing import IO, Any
 import psutil
 from rich.console import Console
 from rich.markdown import Markdown
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from bench import experiments, report
-from bench.experiments import BENCH_ROOT, EXPERIMENTS, GROUPS, LABELS, SIZES, Plan
+from bench.experiments import BENCH_ROOT, EXPERIMENTS, LABELS, SIZES, Plan
 from bench.measure import Runner, load_average, stopwatch
 
 console = Console()
@@ -59,8 +59,7 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions")
     parser.add_argument("--sizes", help=f"comma-separated data sizes among {', '.join(SIZES)}")
     parser.add_argument("--repeat", type=int, help="repetitions per figure (median, min, max)")
-    parser.add_argument("--only", help=f"comma-separated stages ({', '.join(NAMES)}) or groups "
-                        f"({', '.join(GROUPS)}) to run")  # fmt: skip
+    parser.add_argument("--only", help=f"comma-separated stages to run ({', '.join(NAMES)})")
     parser.add_argument("--work", type=Path, default=BENCH_ROOT / "_work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=BENCH_ROOT, help="folder for the results")
     args = parser.parse_args(argv)
@@ -73,7 +72,7 @@ def parse_args(argv: list[str] | None) -> Plan:
             parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if args.only and (unknown := [s for s in split(args.only) if s not in {*NAMES, *GROUPS}]):
+    if args.only and (unknown := [s for s in split(args.only) if s not in NAMES]):
         parser.error(f"--only: unknown stage(s) {', '.join(unknown)}; see --help")
     changes |= {"repeat": args.repeat} if args.repeat else {}
     changes |= {"only": frozenset(split(args.only))} if args.only else {}
@@ -99,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": SYNTHETIC_NOTE, "mode": "quick" if plan.quick else "full", "repeat": plan.repeat,
         "machine": machine(), "load_average_at_start": load_average(),
     }  # fmt: skip
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(console=console, transient=True) as progress:
         experiments.run(plan, runner, results, console.log, progress)
     results["total_seconds"] = round(elapsed(), 1)
     results["load_average_at_end"], results["goals"] = load_average(), report.goals(results)

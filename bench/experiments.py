@@ -26,7 +26,6 @@ SIZES: dict[str, SyntheticSpec] = {  # symbols x months of one-minute candles
     "10M": SyntheticSpec(10, "2024-01", "2025-12"),  # 10,526,400
     "50M": SyntheticSpec(48, "2024-01", "2025-12"),  # 50,526,720
 }
-GROUPS = frozenset({"compare"})  # `--only compare` selects every `compare.<name>`
 Say = Callable[[str], None]
 Results = dict[str, Any]
 
@@ -47,9 +46,8 @@ class Plan:
     budget_seconds: float = 19 * 60  # `make bench` must finish within 20 minutes
 
     def wants(self, stage: str) -> bool:
-        """Whether ``--only`` names ``stage`` exactly, or its group."""
-        group = stage.split(".")[0]
-        return not self.only or stage in self.only or (group in GROUPS and group in self.only)
+        """Whether ``--only`` names ``stage`` (exactly), or nothing."""
+        return not self.only or stage in self.only
 
     def wants_sizes(self) -> bool:
         """Whether a selected measurement reads the pipeline's synthetic data sets."""

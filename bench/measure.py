@@ -68,8 +68,7 @@ class Runner:
             out.write(stdout)
         found = {x[: len(RESULT)]: x[len(RESULT) :] for x in stdout.splitlines()}
         if proc.returncode != 0 or RESULT not in found:
-            error = found.get(ERROR, "no result")
-            raise StageError(f"{error} (exit {proc.returncode}; log {log})")
+            raise StageError(f"{found.get(ERROR, 'no result')} (exit {proc.returncode}; log {log})")
         return dict(json.loads(found[RESULT]))
 
     def repeat(self, target: str, times: int, /, **kwargs: Any) -> dict[str, Any]:

@@ -100,11 +100,10 @@ def lines(section: dict[str, Any], results: Results) -> list[str]:
         elif "table" in block:
             out += _table(block, results, figure)
         elif (found := results.get(block["key"])) is not None:
-            out.append(
-                f"- {fill(block['text'], found)}"
-                if _ok(found)
-                else f"- {block['item']}: {_status(found)}"
+            text = (
+                fill(block["text"], found) if _ok(found) else f"{block['item']}: {_status(found)}"
             )
+            out.append(f"- {text}")
     return out + [""] * any("item" in block for block in blocks if isinstance(block, dict))
 
 

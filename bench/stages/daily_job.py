@@ -177,8 +177,9 @@ def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", la
         history += [base / "days"] if (base / "days").exists() else []
     else:
         series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
-    setup = [hermes(["ingest", "--from-dir", str(folder)], environment) for folder in history]
-    first_run = hermes(["run"], environment)
+    for folder in history:
+        hermes(["ingest", "--from-dir", str(folder)], environment)
+    hermes(["run"], environment)
     before, pages_before = _sizes(lake), {p.name for p in (lake / "reports").glob("bt-*.html")}
     ingest_seconds = hermes(["ingest", "--from-dir", str(new)], environment)[0]
     run_seconds, stdout, peak = hermes(["run"], environment)
@@ -187,8 +188,6 @@ def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", la
     no_op_seconds, _, no_op_peak = hermes(["run"], environment)
     return {
         "series": series,
-        "first_run_steps": steps(first_run[1]),
-        "setup_seconds": sum(s[0] for s in setup) + first_run[0],
         "seconds": ingest_seconds + run_seconds,
         "new_day": {
             "ingest_seconds": ingest_seconds, "run_seconds": run_seconds, "peak_rss_mb": peak,
@@ -196,7 +195,7 @@ def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", la
             "ms_per_page": round(1000 * day_steps.get("reports", 0.0) / max(len(new_pages), 1)),
         },
         "no_op": {"seconds": no_op_seconds, "peak_rss_mb": no_op_peak},
-        "growth_bytes": {k: after[k] - before[k] for k in after}, "lake_bytes": after,
+        "growth_bytes": {k: after[k] - before[k] for k in after},
         "new_pages": len(new_pages),
         "largest_page_bytes": max((p.stat().st_size for p in new_pages), default=0),
     }  # fmt: skip
