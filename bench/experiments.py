@@ -185,7 +185,7 @@ def live_latency(plan: Plan, runner: Runner, results: Results, say: Say) -> Resu
 
 
 FOLDERS = ("work", "prefect_home", "restore_from", "save_to", "out_dir")
-ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state", "mode": "local"}
+ON_STATE = {"work": "lake", "prefect_home": "prefect", "restore_from": "state"}
 JOB_SCENARIOS: list[tuple[str, str, str, str, Results]] = [
     ("plain", "plain recompute script", PLAIN, "repeat", {"out_dir": "plain"}),
     ("server_start", "long-lived server: first start (once)", DAILY + "server", "once",

@@ -32,11 +32,11 @@ REAL_FILES = [f for d in REAL for i in INTERVALS for f in sorted(d.glob(f"*_{i}.
 """The real 4h and 1d files: the 18 symbols of ``data/universe`` and the bundled two."""
 
 
-def env(lake: Path | str, prefect_home: Path | str, mode: str = "local") -> dict[str, str]:
-    """The environment of a ``hermes`` command on ``lake`` with its Prefect server ``mode``."""
+def env(lake: Path | str, prefect_home: Path | str) -> dict[str, str]:
+    """The environment of a ``hermes`` command on ``lake`` with its long-lived Prefect server."""
     return {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
         "HERMES_LAKE_ROOT": str(lake), "HERMES_TARGET": "local", "COLUMNS": "300",
-        "PREFECT_HOME": str(prefect_home), "HERMES_PREFECT_SERVER": mode,
+        "PREFECT_HOME": str(prefect_home), "HERMES_PREFECT_SERVER": "local",
     }  # fmt: skip
 
 
@@ -73,13 +73,12 @@ def server(prefect_home: str, start: bool = True) -> dict[str, Any]:
     return {"seconds": seconds, "server_rss_mb": rss / 2**20, "url": info.url}
 
 
-def run(work: str, prefect_home: str, mode: str, scenario: str, restore_from: str | None = None,
+def run(work: str, prefect_home: str, scenario: str, restore_from: str | None = None,
         save_to: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Time one ``hermes run`` scenario on the lake ``work`` (restored first if given)."""
-    lake = Path(work)
+    lake, environment = Path(work), env(work, prefect_home)
     use_lake(lake, None if scenario == "full" else restore_from, fresh=scenario == "full")
-    environment = env(lake, prefect_home, mode)
-    out: dict[str, Any] = {"scenario": scenario, "server": mode, "ingest_seconds": 0.0}
+    out: dict[str, Any] = {"scenario": scenario, "ingest_seconds": 0.0}
     if scenario == "one_candle":
         out["ingest_seconds"] = hermes(["ingest", str(_one_new_candle(lake))], environment)[0]
     seconds, stdout, peak = hermes(["run"], environment)
