@@ -9,10 +9,9 @@ from typing import Any
 
 import yaml
 
-from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, LABELS
+from bench.experiments import BENCH_ROOT, JOB_SCENARIOS, LABELS, Results
 from bench.measure import median_of
 
-Results = dict[str, Any]
 SPECS: dict[str, Callable[[Any], str]] = {
     "t": lambda v: f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.0f} ms" if v < 1
     else f"{v:.2f} s",
