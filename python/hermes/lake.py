@@ -293,13 +293,19 @@ def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
-    """Whether ``schema.table`` exists in the attached lake.
+    """Whether ``schema.table`` exists in the attached lake, as the connection sees it (at its
+    snapshot, inside its transaction); a view of that name counts too.
 
-    The catalog's table names are compared here rather than bound as parameters: DuckDB's
-    Python module imports pandas at the first query with a bound parameter, which a run with
-    nothing new would otherwise pay for this check alone."""
-    names = "select database_name, schema_name, table_name from duckdb_tables()"
-    return (LAKE_ALIAS, schema, table) in conn.execute(names).fetchall()
+    The name is bound in a query that reads nothing, as :func:`table_types` does: listing
+    ``duckdb_tables()`` loads every table of the lake first (7 to 16 ms a call against 1.4 ms,
+    measured on a test lake and on one of 200 symbols), and a run asks dozens of times. A
+    failed bind leaves an open transaction usable."""
+    name = f"{LAKE_ALIAS}.{identifier(schema)}.{identifier(table)}"
+    try:
+        conn.execute(f"select 1 from {name} limit 0")  # noqa: S608  # validated identifiers
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
