@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from catalog.local_postgres import SERVICE_USER, LocalPostgres, pg_bin, start_local_postgres
 from fixtures.bundled_lake import BUNDLED_DATA, build_bundled_lake, make_settings
+from fixtures.children import untraced
 from s3.local_s3 import Built, LocalS3, build_lake, start_local_s3, unique_prefix
 
 from hermes.config import PROJECT_ROOT, Settings
@@ -98,6 +99,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return _group(nodeid.split("::", 1)[0].removeprefix(root))
 
     return FileGroups(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "untraced: the file runs with coverage's tracer paused (fixtures/children.py says when)",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """A test of an ``untraced`` file runs (set-up, call, tear-down) with the tracer paused."""
+    if item.get_closest_marker("untraced") is None:
+        return (yield)
+    with untraced():
+        return (yield)
 
 
 @pytest.fixture

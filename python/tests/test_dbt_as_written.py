@@ -33,6 +33,8 @@ from hermes.config import PROJECT_ROOT, Settings
 from hermes.ingest import ingest_paths
 from hermes.lake import connect
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 BUNDLED = PROJECT_ROOT / "data" / "binance-ohlcv"
 _FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 _LOG_LINE = re.compile(r"^\x1b\[0m\d\d:\d\d:\d\d|^\d\d:\d\d:\d\d")

@@ -23,6 +23,8 @@ from hermes.lake import connect
 from hermes.quality.checkpoint import run_checkpoint
 from hermes.signals.registry import list_strategies, signal_model
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 NOT_FEATURES = ["ingested_at"]
 INCREMENTAL = ("gold_features", "gold_recursive_indicators", "gold_ml_features")
 """The incremental models compared with the lake built at once (every interval is an ML one)."""

@@ -31,6 +31,8 @@ from hermes.flows.scale_out import DASK_ADDRESS_ENV
 from hermes.lake import connect, pinned
 from hermes.signals.registry import active_strategies
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 PARTITIONS = [("BTCUSDT", "4h"), ("ETHUSDT", "4h"), ("ETHUSDT", "1d")]
 NAMING = "run_id, created_at, snapshot_id, equity_base_run_id, equity_from"
 """What names a run (and the run its equity extends) rather than its result."""

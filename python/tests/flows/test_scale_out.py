@@ -36,6 +36,8 @@ from hermes.flows.scale_out import DASK_ADDRESS_ENV
 from hermes.flows.summary import RefreshSummary
 from hermes.signals.registry import active_strategies
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 START, END = "2024-01-01 00:00:00", "2024-03-01 00:00:00"
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 DATABASE = "hermes_scale_out"

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from fixtures.binance import archive, candles_for, kline_zip, publish, serve_site
 
 from hermes.config import Settings
@@ -19,6 +20,8 @@ from hermes.ingest import Outcome, RetryPolicy, download_archives
 from hermes.ingest.checksum import sha256_hex
 from hermes.lake import connect
 from hermes.landing import decoded_location
+
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
 
 DAYS = 12
 FIRST_DAY = date(2025, 1, 1)

@@ -37,6 +37,8 @@ from hermes.paper.verify import verify_ledgers
 from hermes.signals.registry import list_strategies
 from hermes.signals.source import SignalSource
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 DAYS = 14
 
 

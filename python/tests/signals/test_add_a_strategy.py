@@ -19,6 +19,8 @@ from fixtures.project_copy import BIN, copy_project, run
 
 from hermes.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
+
 SMA_CROSS = """
 with
 

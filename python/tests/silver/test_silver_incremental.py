@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from fixtures.binance import archive, candles_for, kline_line, write_local, zip_bytes
 
 from hermes.config import Settings
@@ -12,6 +13,8 @@ from hermes.dbt_runner import run_dbt
 from hermes.ingest import ingest_paths
 from hermes.ingest.layout import ArchiveName
 from hermes.lake import connect
+
+pytestmark = pytest.mark.untraced  # every line it runs, other files measure (fixtures/children.py)
 
 MONTH = archive("BTCUSDT-4h-2024-11.zip")
 DAY = archive("BTCUSDT-4h-2024-11-30.zip")
