@@ -114,8 +114,11 @@ def _largest(results: Results, stage: str | None = None) -> str | None:
 
 
 def _build_peak(results: Results, _: str) -> float | None:
+    """Peak MB of the largest size's build, None unless every stage of it ran."""
     stages = at(results, f"sizes.{_largest(results)}.stages") or {}
-    return max((f["peak_rss_mb"]["max"] for f in stages.values() if _ok(f)), default=None)
+    if not stages or not all(_ok(f) for f in stages.values()):
+        return None
+    return max(f["peak_rss_mb"]["max"] for f in stages.values())
 
 
 READERS: dict[str, Callable[[Results, str], Any]] = {
