@@ -25,18 +25,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: setup
 	$(BIN)/hermes run
 
-# every quality gate, then its wall time. The lint steps run beside the tests (they mostly
-# wait on single-threaded tools: about 40 s of CPU over a minute); their output is kept in
-# target/lint.log and printed when the tests end. Either failing fails.
+# every quality gate, then its wall time (lint and pytest together)
 test: setup
-	@start=$$(date +%s); mkdir -p target; \
-	$(MAKE) --no-print-directory lint > target/lint.log 2>&1 & lint=$$!; \
-	$(MAKE) --no-print-directory pytest; tests=$$?; \
-	wait $$lint; linted=$$?; echo "--- lint (beside the tests)"; cat target/lint.log; \
-	[ $$linted -eq 0 ] || echo "make test: a lint step failed (above)"; \
-	elapsed=$$(( $$(date +%s) - start )); \
-	echo "make test wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; \
-	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint pytest; \
+	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
+	echo "make test wall time: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s"; exit $$status
 
 # the lint steps are single-threaded: run side by side (LINT_JOBS at a time), each step's
 # output printed whole when it ends
