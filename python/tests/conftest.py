@@ -101,13 +101,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return FileGroups(config, log)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "untraced: the file runs with coverage's tracer paused (fixtures/children.py says when)",
-    )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     """A test of an ``untraced`` file runs (set-up, call, tear-down) with the tracer paused."""

@@ -149,7 +149,7 @@ def test_the_feed_reads_the_prices_once_for_every_strategy(
                 pairs, end=end, parameters=strategy.parameters
             )
         monkeypatch.setattr(source_module, "read_prices_many", counted)
-        monkeypatch.setattr(feed, "read_prices_many", counted, raising=False)
+        monkeypatch.setattr(feed, "read_prices_many", counted)
         rows = compute_feed(reader, snapshot=snapshot, now=now, end=end)
     assert calls == [sorted(alone[strategies[0]])]  # one read, of every series
     assert sorted({r["strategy_id"] for r in rows}) == sorted(strategies)
