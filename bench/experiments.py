@@ -95,9 +95,10 @@ def _repeats(plan: Plan, figure: Results, rows: int, deadline: float | None) -> 
     return max(1, min(plan.repeat, int(left // (seconds * 1.5))))
 
 
-def run_size(plan: Plan, size: str, runner: Runner, say: Say, progress: Any, **budget: Any) -> Any:
-    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it (within
-    the ``budget``'s deadline, estimated from the ``previous`` size's figures)."""
+def run_size(plan: Plan, size: str, runner: Runner, say: Say, progress: Any,
+             previous: Results | None = None, deadline: float | None = None) -> Any:  # fmt: skip
+    """Generate the data set ``size`` and measure every stage of :data:`STAGES` on it (before
+    the ``deadline``, estimated from the ``previous`` size's figures)."""
     spec, base = SIZES[size], plan.work / "lakes" / size
     archives, names = synthetic.generate(spec, plan.work / "data", progress), spec.symbol_names()
     data = {
@@ -126,8 +127,8 @@ def run_size(plan: Plan, size: str, runner: Runner, say: Say, progress: Any, **b
             figure = status("not available", f"needs the {restore} stage, which did not complete")
         else:
             say(f"[{size}] {label}: {spec.rows:,} rows")
-            before = budget["previous"]["stages"].get(name, {}) if budget else {}
-            if isinstance(figure := _repeats(plan, before, spec.rows, budget.get("deadline")), int):
+            before = (previous or {}).get("stages", {}).get(name, {})
+            if isinstance(figure := _repeats(plan, before, spec.rows, deadline), int):
                 figure = runner.figure(target, figure, **kwargs)
             done |= {save} if figure["status"] == "ok" and save else set()
         out["stages"][name] = figure
@@ -247,7 +248,8 @@ def universe(plan: Plan, runner: Runner, results: Results, say: Say, real: bool 
         data = [str(f) for f in REAL]
         out["plain"] = runner.repeat(PLAIN, plan.repeat, out_dir=str(folder / "p"), data=data)
     with _server(runner, folder / "prefect", start=True) as prefect:
-        out |= runner.once(DAILY + "universe", work=str(folder), prefect_home=prefect, **kwargs)
+        stage = DAILY + ("universe_real" if real else "universe")
+        out |= runner.once(stage, work=str(folder), prefect_home=prefect, **kwargs)
     if real:
         return out | {"ratio_to_plain": out["seconds"] / out["plain"]["seconds"]["median"]}
     return out | {"symbols": symbols, "months": f"{first}..{last}"}

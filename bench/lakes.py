@@ -57,7 +57,8 @@ def build(work: str, target_path: str, sources: list[str], commands: list[list[s
 
     settings, elapsed = use_lake(work, fresh=True), stopwatch()
     report, ingested = ingest_paths([Path(s) for s in sources], settings), elapsed()
-    if problems := "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5]):
+    if not report.ok:
+        problems = "; ".join(f"{p.source}: {p.reason}" for p in report.problems[:5])
         raise RuntimeError(f"ingest rejected benchmark input: {problems}")
     dbt_seconds = sum(dbt(settings, target_path, *command)[0] for command in commands)
     if save_to:

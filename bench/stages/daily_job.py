@@ -151,31 +151,47 @@ def backfill_missing(work: str, prefect_home: str) -> dict[str, Any]:
     return {"seconds": seconds, "status_line": status, "hermes_peak_rss_mb": peak}
 
 
-def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", last: str = "",
-             ) -> dict[str, Any]:  # fmt: skip
-    """One new day through ``hermes``: of ``symbols`` synthetic symbols x (4h, 1d) from the
-    month ``first`` to ``last`` (their days up to :data:`NEW_DAY` landed first), or (none) of
-    :data:`REAL_FILES`; then a run with nothing new."""
-    base, lake, new = Path(work), Path(work) / "lake", Path(work) / "new"
-    for folder in (lake, new):
+def universe(work: str, prefect_home: str, symbols: int, first: str, last: str) -> dict[str, Any]:
+    """One new day of ``symbols`` synthetic symbols x (4h, 1d) from the month ``first`` to
+    ``last`` (their days up to :data:`NEW_DAY` landed first), then a run with nothing new."""
+    base = _fresh(work)
+    specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
+    day = datetime.combine(specs[0].monthly()[-1].end, datetime.min.time(), UTC)
+    for spec in specs:
+        generate(spec, base / "data")
+        for index in range(1, symbols + 1):
+            for offset in range((NEW_DAY - day).days):
+                daily_archive(spec, index, day + timedelta(days=offset), base / "days")
+            daily_archive(spec, index, NEW_DAY, base / "new")
+    rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
+    universe = base / "universe.csv"  # the seed's pairs and the synthetic ones
+    universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
+    environment = env(base / "lake", prefect_home) | {UNIVERSE_ENV: str(universe)}
+    history = [base / "data" / s.key for s in specs]
+    history += [base / "days"] if (base / "days").exists() else []
+    return _new_day(base, environment, history) | {"series": symbols * len(INTERVALS)}
+
+
+def universe_real(work: str, prefect_home: str) -> dict[str, Any]:
+    """:data:`REAL_FILES` up to :data:`NEW_DAY`, then that day, then a run with nothing new."""
+    base = _fresh(work)
+    series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
+    environment = env(base / "lake", prefect_home)
+    return _new_day(base, environment, [base / "history"]) | {"series": series}
+
+
+def _fresh(work: str) -> Path:
+    """``work`` without the lake and the new day of an earlier run."""
+    base = Path(work)
+    for folder in (base / "lake", base / "new"):
         shutil.rmtree(folder, ignore_errors=True)
-    environment, history = env(lake, prefect_home), [base / "history"]
-    if symbols:
-        specs = [SyntheticSpec(symbols, first, last, interval=i) for i in INTERVALS]
-        day = datetime.combine(specs[0].monthly()[-1].end, datetime.min.time(), UTC)
-        for spec in specs:
-            generate(spec, base / "data")
-            for index in range(1, symbols + 1):
-                for offset in range((NEW_DAY - day).days):
-                    daily_archive(spec, index, day + timedelta(days=offset), base / "days")
-                daily_archive(spec, index, NEW_DAY, new)
-        rows = [f"{s},{'|'.join(INTERVALS)},{first}-01,,active\n" for s in specs[0].symbol_names()]
-        universe, series = base / "universe.csv", symbols * len(INTERVALS)  # the seed's pairs too
-        universe.write_text(UNIVERSE_SEED.read_text().rstrip("\n") + "\n" + "".join(rows))
-        environment[UNIVERSE_ENV], history = str(universe), [base / "data" / s.key for s in specs]
-        history += [base / "days"] if (base / "days").exists() else []
-    else:
-        series = len(split_day(REAL_FILES, f"{NEW_DAY:%Y-%m-%d}", base, new_of=REAL[0]))
+    return base
+
+
+def _new_day(base: Path, environment: dict[str, str], history: list[Path]) -> dict[str, Any]:
+    """Land ``history`` and run, then time the new day (``base``/new) and a run with nothing
+    new."""
+    lake, new = base / "lake", base / "new"
     for folder in history:
         hermes(["ingest", "--from-dir", str(folder)], environment)
     hermes(["run"], environment)
@@ -186,7 +202,6 @@ def universe(work: str, prefect_home: str, symbols: int = 0, first: str = "", la
     new_pages = [p for p in (lake / "reports").glob("bt-*.html") if p.name not in pages_before]
     no_op_seconds, _, no_op_peak = hermes(["run"], environment)
     return {
-        "series": series,
         "seconds": ingest_seconds + run_seconds,
         "new_day": {
             "ingest_seconds": ingest_seconds, "run_seconds": run_seconds, "peak_rss_mb": peak,
